@@ -1,0 +1,1 @@
+"""Who must act on an order, the inbox, and the decision views."""

@@ -1,0 +1,1 @@
+"""Ground floor: database, configuration, extensions, users, roles and permission primitives."""

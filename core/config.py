@@ -1,0 +1,76 @@
+"""Configuration from the environment. Every setting has a default that runs the embedded mode."""
+
+import os
+import secrets
+from pathlib import Path
+
+# Name of each environment variable, its default, and what it does. The README table is built from this.
+SETTINGS: list[tuple[str, str, str]] = [
+    ("DATABASE_URL", "sqlite:///<instance>/registrar.sqlite3", "SQLAlchemy database URL; PostgreSQL in production"),
+    ("REGISTRAR_SECRET_KEY", "random, kept in <instance>/secret_key", "Flask secret key for sessions and CSRF"),
+    ("REGISTRAR_BROKER_URL", "stub", "dramatiq broker: `stub` (in-process worker thread), `redis://...`, `amqp://...`"),
+    ("REGISTRAR_MAIL_TRANSPORT", "mailbox", "`mailbox` (files in the local mailbox) or `smtp`"),
+    ("REGISTRAR_MAILBOX_DIR", "<instance>/mailbox", "where the local mailbox keeps messages"),
+    ("REGISTRAR_SMTP_HOST", "localhost", "SMTP server"),
+    ("REGISTRAR_SMTP_PORT", "25", "SMTP port"),
+    ("REGISTRAR_SMTP_USER", "", "SMTP login (empty: no login)"),
+    ("REGISTRAR_SMTP_PASSWORD", "", "SMTP password"),
+    ("REGISTRAR_SMTP_STARTTLS", "0", "1 to use STARTTLS"),
+    ("REGISTRAR_MAIL_FROM", "registrar@university.kz", "sender address of e-mails"),
+    ("REGISTRAR_UNIVERSITY_KK", "Әл-Фараби атындағы Демо университеті", "university name in Kazakh (order header)"),
+    ("REGISTRAR_UNIVERSITY_RU", "Демо университет имени аль-Фараби", "university name in Russian (order header)"),
+    ("REGISTRAR_CITY", "Алматы", "city printed on orders"),
+    ("REGISTRAR_ORDER_SERIES", "С", "series of student-body orders"),
+    ("REGISTRAR_NUMBER_FORMAT", "{seq}-{series}", "order number format; fields seq, series, year"),
+    ("REGISTRAR_TIMEZONE", "Asia/Almaty", "local time zone for order dates and display"),
+    ("REGISTRAR_DEFAULT_LANGUAGE", "ru", "UI language when the browser asks for none of kk, ru, en"),
+    ("REGISTRAR_RELAY_INTERVAL", "30", "seconds between sweeps that resend outbox rows left pending"),
+]
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _secret_key(instance_path: Path) -> str:
+    key = os.environ.get("REGISTRAR_SECRET_KEY")
+    if key:
+        return key
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    """Settings for `app.config`, read from the environment with embedded-mode defaults."""
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    return {
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'registrar.sqlite3'}"),
+        "SECRET_KEY": _secret_key(instance),
+        "BROKER_URL": _env("REGISTRAR_BROKER_URL", "stub"),
+        "MAIL_TRANSPORT": _env("REGISTRAR_MAIL_TRANSPORT", "mailbox"),
+        "MAILBOX_DIR": _env("REGISTRAR_MAILBOX_DIR", str(instance / "mailbox")),
+        "SMTP_HOST": _env("REGISTRAR_SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(_env("REGISTRAR_SMTP_PORT", "25")),
+        "SMTP_USER": _env("REGISTRAR_SMTP_USER", ""),
+        "SMTP_PASSWORD": _env("REGISTRAR_SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _env("REGISTRAR_SMTP_STARTTLS", "0") == "1",
+        "MAIL_FROM": _env("REGISTRAR_MAIL_FROM", "registrar@university.kz"),
+        "UNIVERSITY_KK": _env("REGISTRAR_UNIVERSITY_KK", "Әл-Фараби атындағы Демо университеті"),
+        "UNIVERSITY_RU": _env("REGISTRAR_UNIVERSITY_RU", "Демо университет имени аль-Фараби"),
+        "CITY": _env("REGISTRAR_CITY", "Алматы"),
+        "ORDER_SERIES": _env("REGISTRAR_ORDER_SERIES", "С"),
+        "NUMBER_FORMAT": _env("REGISTRAR_NUMBER_FORMAT", "{seq}-{series}"),
+        "TIMEZONE": _env("REGISTRAR_TIMEZONE", "Asia/Almaty"),
+        "BABEL_DEFAULT_LOCALE": _env("REGISTRAR_DEFAULT_LANGUAGE", "ru"),
+        "RELAY_INTERVAL": float(_env("REGISTRAR_RELAY_INTERVAL", "30")),
+        "LANGUAGES": ["kk", "ru", "en"],
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    }

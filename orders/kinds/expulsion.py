@@ -1,0 +1,117 @@
+"""Expulsion (отчисление / оқудан шығару)."""
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.models import Order, OrderLine
+from orders.wording import describe_student
+from workflow.engine import Refusal
+
+# Reporting buckets of DESIGN.md section 2: code -> (English label for the UI, Russian, Kazakh wording).
+REASONS: dict[str, tuple[str, str, str]] = {
+    "own_request": (_l("own request"), "по собственному желанию", "өз қалауы бойынша"),
+    "academic_failure": (_l("academic failure"), "за академическую неуспеваемость", "академиялық үлгерімсіздігі үшін"),
+    "attendance": (_l("unexcused absences over the limit"), "за пропуски занятий без уважительной причины",
+                   "дәлелсіз себептермен сабақтан қалғаны үшін"),
+    "discipline": (_l("breach of internal rules or academic integrity"),
+                   "за нарушение правил внутреннего распорядка или академической честности",
+                   "ішкі тәртіп ережелерін немесе академиялық адалдықты бұзғаны үшін"),
+    "non_payment": (_l("non-payment"), "за неоплату обучения", "оқу ақысын төлемегені үшін"),
+    "transfer": (_l("transfer to another university"), "в связи с переводом в другую организацию образования",
+                 "басқа білім беру ұйымына ауысуына байланысты"),
+    "repeat_contract": (_l("did not sign the repeat-year contract"),
+                        "в связи с неподписанием договора на повторное обучение",
+                        "қайта оқуға шартқа қол қоймауына байланысты"),
+    "graduation": (_l("completion of studies"), "в связи с окончанием обучения", "оқуды аяқтауына байланысты"),
+    "death": (_l("death"), "в связи со смертью", "қайтыс болуына байланысты"),
+    "other": (_l("other"), "по иным основаниям", "өзге негіздер бойынша"),
+}
+EXPELLABLE = ("active", "academic_leave")
+
+
+class ExpulsionForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Length(max=300)],
+                        description=_l("Leave empty for the standard title."))
+    reason = SelectField(_l("Reason"), choices=[(k, v[0]) for k, v in REASONS.items()],
+                         description=_l("The reporting bucket; every line of this order gets it."))
+    effective_date = DateField(_l("Effective date"), validators=[DataRequired()],
+                               description=_l("The day the students stop being students."))
+    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
+                          description=_l("Documents the order rests on, e.g. the students' applications."))
+
+
+class Expulsion(OrderKind):
+    name = "expulsion"
+    title_ru = "Об отчислении обучающихся"
+    title_kk = "Білім алушыларды оқудан шығару туралы"
+    preamble_ru = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) "
+                   "послевузовского образования, утвержденными приказом Министра образования и науки "
+                   "Республики Казахстан от 30 октября 2018 года № 595,")
+    preamble_kk = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 "
+                   "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
+                   "ұйымдары қызметінің үлгілік қағидаларына сәйкес")
+    form_class = ExpulsionForm
+
+    def label(self) -> str:
+        return _("Expulsion")
+
+    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
+        errors: dict[str, str] = {}
+        reason = raw.get("reason")
+        if reason not in REASONS:
+            errors["reason"] = _("Choose one of the reasons: %(r)s.", r=", ".join(REASONS))
+        effective = raw.get("effective_date")
+        if isinstance(effective, str):
+            try:
+                effective = date.fromisoformat(effective)
+            except ValueError:
+                effective = None
+        if not isinstance(effective, date):
+            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        params = {"reason": reason, "effective_date": effective.isoformat() if isinstance(effective, date) else None}
+        return params, errors
+
+    def line_params(self, order: Order) -> tuple[dict, date]:
+        return {"reason": order.params["reason"]}, date.fromisoformat(order.params["effective_date"])
+
+    def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
+        student = line.student
+        refusals = []
+        if student.status not in EXPELLABLE:
+            refusals.append(Refusal(
+                "expulsion.status",
+                _("%(name)s is %(status)s: only active students or students on academic leave can be expelled.",
+                  name=student.full_name, status=student.status.replace("_", " ")),
+                {"status": student.status}))
+        return refusals + open_order_refusals(student, context)
+
+    def preview(self, line: OrderLine) -> dict:
+        student = line.student
+        changes = {"status": [student.status, "expelled"]}
+        if student.funding == "grant" and line.params["reason"] != "transfer":
+            changes["funding"] = ["grant", "none"]
+        return changes
+
+    def apply(self, line: OrderLine, order: Order) -> dict:
+        changes = self.preview(line)
+        student = line.student
+        student.status = "expelled"
+        student.expulsion_reason = line.params["reason"]
+        student.status_since = line.effective_date
+        if "funding" in changes:
+            student.funding = "none"
+        return changes
+
+    def item_text(self, line: OrderLine, language: str) -> str:
+        reason = REASONS[line.params["reason"]]
+        student = describe_student(line.student, language)
+        when = f"{line.effective_date:%d.%m.%Y}"
+        if language == "kk":
+            return f"{student} {when} бастап {reason[2]} оқудан шығарылсын."
+        return f"Отчислить {student} {reason[1]} с {when}."

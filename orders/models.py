@@ -1,0 +1,125 @@
+"""Orders, their lines, the frozen document, and the per-year number sequences."""
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import db, utcnow
+from core.models import User
+from students.models import Student
+from workflow.models import AuditEvent, Visa
+from workflow.routes import ALL_STATES
+
+OPEN_STATES = tuple(s for s in ALL_STATES if s not in ("signed", "rejected", "withdrawn"))
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({', '.join(repr(s) for s in ALL_STATES)})", name="state"),
+        CheckConstraint("(state = 'signed') = (number IS NOT NULL)", name="number_iff_signed"),
+        UniqueConstraint("year", "series", "number", name="uq_orders_year_series_number"),
+        Index("ix_orders_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32), default="draft")
+    version: Mapped[int] = mapped_column(default=1)
+    round: Mapped[int] = mapped_column(default=0)
+    route_name: Mapped[str] = mapped_column(String(32))
+    route_version: Mapped[int]
+    series: Mapped[str] = mapped_column(String(8))
+    year: Mapped[int | None]
+    number: Mapped[int | None]
+    number_label: Mapped[str | None] = mapped_column(String(32))
+    order_date: Mapped[date | None]
+    title: Mapped[str] = mapped_column(String(300))
+    basis: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    signed_at: Mapped[datetime | None]
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.position")
+    visas: Mapped[list[Visa]] = relationship(order_by=Visa.id, viewonly=True)
+    events: Mapped[list[AuditEvent]] = relationship(order_by=AuditEvent.id, viewonly=True)
+    document: Mapped["OrderDocument | None"] = relationship(back_populates="order")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def faculty_ids(self) -> set[int]:
+        return {line.faculty_id for line in self.lines}
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def label(self) -> str:
+        return self.number_label or f"#{self.id}"
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "student_id", name="uq_order_lines_order_student"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    # The student's faculty when the line was drafted: scopes deans' visas and views without joins.
+    faculty_id: Mapped[int] = mapped_column(ForeignKey("faculties.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    effective_date: Mapped[date]
+    eligibility: Mapped[list] = mapped_column(JSON, default=list)  # refusals of the last check; empty = eligible
+    applied_changes: Mapped[dict | None] = mapped_column(JSON)  # what signing changed, for reversal
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    student: Mapped[Student] = relationship(lazy="joined")
+
+    @property
+    def eligible(self) -> bool:
+        return not self.eligibility
+
+
+class OrderDocument(db.Model):
+    """The DOCX rendered at signing. Frozen: never re-rendered, its SHA-256 proves it."""
+
+    __tablename__ = "order_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="document")
+
+
+class OrderSequence(db.Model):
+    """The last number used per calendar year and series; bumped inside the signing transaction: gapless."""
+
+    __tablename__ = "order_sequences"
+
+    year: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,211 @@
+"""What clerks and approvers do to orders, as plain functions. Views and the API call these; they never commit."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, exists, false, select
+from sqlalchemy.orm import selectinload
+
+from core.db import db, utcnow
+from core.models import User
+from notifications.outbox import enqueue_emails
+from orders import documents
+from orders.kinds import KINDS, get_kind
+from orders.kinds.base import gather_context
+from orders.models import Order, OrderDocument, OrderLine
+from orders.numbering import format_number, next_number
+from students.models import Group, Student, StudentMovement
+from workflow.engine import Refusal, guard, on_enter
+from workflow.routes import get_route
+
+UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")
+
+
+class InvalidInput(Exception):
+    """Bad input: nothing was changed. `errors` maps a field (or line) to its message."""
+
+    def __init__(self, errors: dict[str, str], status: int = 422):
+        self.errors = errors
+        self.status = status
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+# Who may see what -------------------------------------------------------------------------------------------
+
+def visible_orders(actor: User) -> Select:
+    """Orders `actor` may see: a dean only those with a line of own faculty; nobody outside VIEWER_ROLES."""
+    query = select(Order)
+    if actor.has_role(*UNIVERSITY_ROLES):
+        return query
+    if actor.has_role("dean"):
+        return query.where(exists().where(OrderLine.order_id == Order.id,
+                                          OrderLine.faculty_id == actor.faculty_id))
+    return query.where(false())
+
+
+def can_view(order: Order, actor: User) -> bool:
+    return db.session.scalar(visible_orders(actor).where(Order.id == order.id).with_only_columns(Order.id)) \
+        is not None
+
+
+def can_edit(order: Order, actor: User) -> bool:
+    return order.state == "draft" and (actor.id == order.author_id or actor.has_role("clerk"))
+
+
+def visible_lines(order: Order, actor: User) -> list[OrderLine]:
+    """The lines `actor` may read in full: a dean only own faculty's; others all."""
+    if actor.has_role(*UNIVERSITY_ROLES):
+        return list(order.lines)
+    return [line for line in order.lines if line.faculty_id == actor.faculty_id]
+
+
+# Drafting ---------------------------------------------------------------------------------------------------
+
+def create_order(kind_name: str, author: User, raw: dict) -> Order:
+    """A new draft of `kind_name` with parameters from a form or API body."""
+    if not author.has_role("clerk"):
+        raise InvalidInput({"author": _("Only a clerk may draft orders.")}, status=403)
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        raise InvalidInput({"kind": _("Unknown order kind; known: %(k)s.", k=", ".join(KINDS))})
+    params, errors = kind.validate_params(raw)
+    basis = (raw.get("basis") or "").strip()
+    if not basis:
+        errors["basis"] = _("Name the basis of the order (applications, submissions, certificates).")
+    title = (raw.get("title") or "").strip() or kind.title_ru
+    if len(title) > 300:
+        errors["title"] = _("The title is longer than 300 characters.")
+    if errors:
+        raise InvalidInput(errors)
+    route = get_route(kind.route)
+    order = Order(kind=kind.name, state="draft", route_name=route.name, route_version=route.version,
+                  series=current_app.config["ORDER_SERIES"], title=title, basis=basis, params=params,
+                  author_id=author.id)
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def _require_editable(order: Order, actor: User) -> None:
+    if order.state != "draft":
+        raise InvalidInput({"order": _("Only a draft can be changed; this order is %(s)s.",
+                                       s=order.state.replace("_", " "))}, status=409)
+    if not can_edit(order, actor):
+        raise InvalidInput({"order": _("You may not change this order.")}, status=403)
+
+
+def add_students(order: Order, student_ids: list[int], actor: User) -> list[OrderLine]:
+    """Add a line per student (those already in the order are skipped) and check every line."""
+    _require_editable(order, actor)
+    wanted = list(dict.fromkeys(student_ids))
+    students = {s.id: s for s in db.session.scalars(
+        select(Student).where(Student.id.in_(wanted)).options(
+            selectinload(Student.group).selectinload(Group.programme)))} if wanted else {}
+    unknown = [str(i) for i in wanted if i not in students]
+    if unknown:
+        raise InvalidInput({"students": _("Unknown student id(s): %(ids)s.", ids=", ".join(unknown))}, status=404)
+    kind = get_kind(order.kind)
+    present = {line.student_id for line in order.lines}
+    params, effective = kind.line_params(order)
+    position = max((line.position for line in order.lines), default=0)
+    added = []
+    for student_id in wanted:
+        if student_id in present:
+            continue
+        position += 1
+        student = students[student_id]
+        line = OrderLine(student=student, faculty_id=student.group.programme.faculty_id, position=position,
+                         params=dict(params), effective_date=effective)
+        order.lines.append(line)
+        added.append(line)
+    check_lines(order)
+    return added
+
+
+def students_by_iin(iins: list[str]) -> list[int]:
+    """Student ids for these IINs, in the same order; unknown IINs are an error naming each."""
+    found = dict(db.session.execute(select(Student.iin, Student.id).where(Student.iin.in_(iins))).all())
+    missing = [i for i in iins if i not in found]
+    if missing:
+        raise InvalidInput({"iins": _("No student with IIN %(iins)s.", iins=", ".join(missing))}, status=404)
+    return [found[i] for i in iins]
+
+
+def remove_line(order: Order, line_id: int, actor: User) -> None:
+    _require_editable(order, actor)
+    line = next((candidate for candidate in order.lines if candidate.id == line_id), None)
+    if line is None:
+        raise InvalidInput({"line": _("This order has no line %(id)s.", id=line_id)}, status=404)
+    order.lines.remove(line)
+    db.session.flush()
+
+
+def check_lines(order: Order) -> list[Refusal]:
+    """Re-run every line's eligibility in a fixed number of queries; store and return all refusals."""
+    kind = get_kind(order.kind)
+    db.session.flush()
+    context = gather_context(order, [line.student_id for line in order.lines])
+    every = []
+    for line in order.lines:
+        refusals = kind.check_line(line, context)
+        line.eligibility = [r.as_dict() for r in refusals]
+        every += refusals
+    return every
+
+
+def effects_preview(order: Order) -> dict[int, dict]:
+    kind = get_kind(order.kind)
+    return {line.id: kind.preview(line) for line in order.lines}
+
+
+# Guards and the signing transaction --------------------------------------------------------------------------
+
+@guard("submit")
+def _lines_ready(order: Order, actor: User, data: dict) -> list[Refusal]:
+    if not order.lines:
+        return [Refusal("order.no_lines", _("Add at least one student before submitting."))]
+    return check_lines(order)
+
+
+@guard("sign")
+def _still_eligible(order: Order, actor: User, data: dict) -> list[Refusal]:
+    return check_lines(order)
+
+
+def local_today():
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+@on_enter("signed")
+def take_effect(order: Order, actor: User, data: dict) -> None:
+    """Everything signing means, in the signing transaction: number, effects, history, document, e-mails."""
+    kind = get_kind(order.kind)
+    order.order_date = local_today()
+    order.year = order.order_date.year
+    order.number = next_number(order.year, order.series)
+    order.number_label = format_number(order.number, order.series, order.year)
+    order.signed_at = utcnow()
+    order.signed_by_id = actor.id
+    movements = []
+    for line in order.lines:
+        changes = kind.apply(line, order)
+        line.applied_changes = changes
+        movements.append(StudentMovement(
+            student_id=line.student_id, order_line_id=line.id, kind=order.kind,
+            effective_date=line.effective_date, changes=changes, reason=line.params.get("reason"),
+            order_label=order.number_label))
+    db.session.add_all(movements)
+    content = documents.render_order(order)
+    db.session.add(OrderDocument(order_id=order.id, filename=documents.filename(order), content=content,
+                                 sha256=documents.sha256(content), template_version=documents.TEMPLATE_VERSION))
+    enqueue_emails([
+        {"recipient": line.student.email, "template": f"{order.kind}_student",
+         "language": "kk" if line.student.language == "kk" else "ru",
+         "context": {"student_name": line.student.full_name, "order_label": order.number_label,
+                     "order_date": order.order_date.strftime("%d.%m.%Y"), "order_title": order.title,
+                     "item_ru": kind.item_text(line, "ru"), "item_kk": kind.item_text(line, "kk"),
+                     "university_ru": current_app.config["UNIVERSITY_RU"],
+                     "university_kk": current_app.config["UNIVERSITY_KK"]}}
+        for line in order.lines if line.student.email])

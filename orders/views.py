@@ -1,0 +1,136 @@
+"""Drafting views: list, create, add and remove students, the order page, the document."""
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from core.auth import EmptyForm
+from core.db import db
+from core.permissions import roles_required
+from orders import operations
+from orders.kinds import KINDS, get_kind
+from orders.models import Order
+from orders.operations import UNIVERSITY_ROLES, InvalidInput
+from students.operations import search_students
+from workflow.engine import legal_triggers, pending_approvals
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
+READERS = (*UNIVERSITY_ROLES, "dean")
+STATES = ("draft", "review_dean", "awaiting_signature", "signed", "rejected", "withdrawn")
+
+
+def load_visible(order_id: int) -> Order:
+    """The order, or 404 when it does not exist and 403 when the user may not see it."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404)
+    if not operations.can_view(order, current_user):
+        abort(403)
+    return order
+
+
+@bp.route("/")
+@roles_required(*READERS)
+def index():
+    state = request.args.get("state", "")
+    query = operations.visible_orders(current_user).options(selectinload(Order.lines))
+    if state in STATES:
+        query = query.where(Order.state == state)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    orders = list(db.session.scalars(query.order_by(Order.id.desc()).limit(51).offset((page - 1) * 50)))
+    return render_template("orders/index.html", orders=orders[:50], more=len(orders) > 50, page=page,
+                           state=state, states=STATES)
+
+
+@bp.route("/new/<kind_name>", methods=["GET", "POST"])
+@roles_required("clerk")
+def new(kind_name: str):
+    kind = KINDS.get(kind_name) or abort(404)
+    form = kind.form_class()
+    if form.validate_on_submit():
+        try:
+            order = operations.create_order(kind.name, current_user, form.data)
+        except InvalidInput as error:
+            for field, message in error.errors.items():
+                getattr(form, field, form.basis).errors.append(message)
+        else:
+            db.session.commit()
+            flash(_("Draft created. Now add the students."), "success")
+            return redirect(url_for("orders.show", order_id=order.id))
+    return render_template("orders/new.html", form=form, kind=kind), (400 if form.errors else 200)
+
+
+@bp.route("/<int:order_id>")
+@roles_required(*READERS)
+def show(order_id: int):
+    order = load_visible(order_id)
+    editable = operations.can_edit(order, current_user)
+    q = request.args.get("q", "")[:100]
+    found = search_students(current_user, q, limit=30) if editable and q else []
+    in_order = {line.student_id for line in order.lines}
+    return render_template(
+        "orders/show.html", order=order, kind=get_kind(order.kind), editable=editable,
+        lines=operations.visible_lines(order, current_user), hidden_lines=len(order.lines) - len(
+            operations.visible_lines(order, current_user)),
+        previews=operations.effects_preview(order) if order.is_open else {},
+        triggers=legal_triggers(order, current_user), pending=pending_approvals(order),
+        q=q, found=found, in_order=in_order, form=EmptyForm())
+
+
+@bp.route("/<int:order_id>/lines", methods=["POST"])
+@roles_required("clerk")
+def add_lines(order_id: int):
+    order = load_visible(order_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    ids = [int(v) for v in request.form.getlist("student_id") if v.isdigit()]
+    iins = [v.strip() for v in request.form.get("iins", "").replace(",", " ").split() if v.strip()]
+    try:
+        if iins:
+            ids += operations.students_by_iin(iins)
+        if not ids:
+            raise InvalidInput({"students": _("Choose at least one student.")})
+        added = operations.add_students(order, ids, current_user)
+    except InvalidInput as error:
+        db.session.rollback()
+        for message in error.errors.values():
+            flash(message, "error")
+    else:
+        db.session.commit()
+        flash(_("%(n)s student(s) added.", n=len(added)), "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+@bp.route("/<int:order_id>/lines/<int:line_id>/delete", methods=["POST"])
+@roles_required("clerk")
+def remove_line(order_id: int, line_id: int):
+    order = load_visible(order_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.remove_line(order, line_id, current_user)
+        operations.check_lines(order)
+    except InvalidInput as error:
+        db.session.rollback()
+        for message in error.errors.values():
+            flash(message, "error")
+    else:
+        db.session.commit()
+        flash(_("Line removed."), "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+@bp.route("/<int:order_id>/document.docx")
+@roles_required(*READERS)
+def document(order_id: int):
+    order = load_visible(order_id)
+    if order.document is None:
+        abort(404, _("The document exists once the order is signed."))
+    return send_file(io.BytesIO(order.document.content), download_name=order.document.filename,
+                     mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                     as_attachment=True)
+
+

@@ -1,0 +1,1 @@
+"""The top floor: the application factory, blueprints and API assembly, error pages, the CLI."""

@@ -1,0 +1,120 @@
+"""`create_app()`: configuration, extensions, blueprints, the API, error pages."""
+
+from pathlib import Path
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from core import auth
+from core.config import load_config
+from core.db import configure_sqlite, db
+from core.extensions import babel, csrf, migrate
+from core.i18n import select_locale
+from core.permissions import public
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask("registrar", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
+                instance_path=str(ROOT / "instance"), instance_relative_config=True)
+    app.config.update(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    auth.init_app(app)
+
+    _import_models()
+    from notifications import relay
+
+    relay.init_app(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_template_helpers(app)
+
+    @app.route("/")
+    @public
+    def home():
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        if current_user.has_role("admin") and not current_user.has_role("clerk", "dean", "rector"):
+            return redirect(url_for("mailbox.index"))
+        if current_user.has_role("clerk"):
+            return redirect(url_for("orders.index"))
+        return redirect(url_for("approvals.inbox_page"))
+
+    @app.route("/health")
+    @public
+    def health():
+        return {"status": "ok"}
+
+    return app
+
+
+def _import_models() -> None:
+    """Import every model module so that the metadata (and Alembic) sees every table."""
+    import core.models  # noqa: F401
+    import notifications.models  # noqa: F401
+    import orders.models  # noqa: F401
+    import students.models  # noqa: F401
+    import workflow.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from approvals.views import bp as approvals_bp
+    from notifications.views import bp as mailbox_bp
+    from orders.views import bp as orders_bp
+    from registrar.api import init_api
+    from students.views import bp as students_bp
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(students_bp)
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(approvals_bp)
+    app.register_blueprint(mailbox_bp)
+    init_api(app)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+                409: "Conflict", 413: "Request too large", 422: "Unprocessable", 500: "Internal error"}
+
+    def render_error(code: int, message: str | None = None):
+        text = message or messages.get(code, "Error")
+        if _wants_json():
+            return jsonify({"code": code, "message": text, "errors": {}}), code
+        return render_template("error.html", code=code, message=text), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda error, code=code: render_error(
+            code, getattr(error, "description", None) if code != 500 else None))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "The form has expired or was not sent from this site; reload the page and try "
+                                 "again.")
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from approvals.inbox import inbox_count
+
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.context_processor
+    def inject_inbox_count():
+        if current_user.is_authenticated:
+            return {"inbox_count": inbox_count(current_user)}
+        return {"inbox_count": 0}

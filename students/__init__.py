@@ -1,0 +1,1 @@
+"""Faculties, programmes, groups, students and their movement history."""

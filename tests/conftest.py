@@ -1,0 +1,177 @@
+"""Fixtures: the app built once on a fresh, migrated database; every test in a rolled-back transaction;
+factories for faculties, groups, students, users and orders.
+
+The database is SQLite in a temporary folder unless DATABASE_URL names another (CI runs the suite again on
+PostgreSQL). Tests that need real commits seen by other threads use `committed` and clean up after themselves.
+"""
+
+import itertools
+import os
+from datetime import date
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from core.db import db
+from core.models import User, create_user
+from orders import operations
+from orders.models import Order
+from registrar.app import create_app
+from students.iin import make_iin
+from students.models import Faculty, Group, Programme, Student
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _reset_schema() -> None:
+    engine = db.engine
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("registrar")
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'test.sqlite3'}"
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test",
+        "MAILBOX_DIR": str(folder / "mailbox"),
+        "BROKER_URL": "stub",
+    })
+    with app.app_context():
+        _reset_schema()
+        upgrade()  # the schema comes from the migrations, so they are tested too
+    return app
+
+
+@pytest.fixture
+def session(app):
+    """An app context whose db.session runs inside a transaction rolled back after the test."""
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def committed(app):
+    """An app context with real commits (for worker threads and concurrent connections); wipes data after."""
+    with app.app_context():
+        yield db.session
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+_serial = itertools.count(1)
+
+
+class Factory:
+    """Builds the rows a test needs, with sensible defaults; every row is flushed so it has an id."""
+
+    def faculty(self, code: str | None = None) -> Faculty:
+        n = next(_serial)
+        code = code or f"F{n}"
+        faculty = Faculty(code=code, name_kk=f"{code} факультеті", name_ru=f"Факультет {code}",
+                          name_en=f"Faculty {code}")
+        db.session.add(faculty)
+        db.session.flush()
+        return faculty
+
+    def group(self, faculty: Faculty | None = None, course: int = 2, language: str = "ru",
+              study_form: str = "full_time") -> Group:
+        faculty = faculty or self.faculty()
+        n = next(_serial)
+        programme = Programme(code=f"6B{n:05d}", name_kk=f"Бағдарлама {n}", name_ru=f"Программа {n}",
+                              name_en=f"Programme {n}", level="bachelor", duration_years=4, faculty_id=faculty.id)
+        db.session.add(programme)
+        db.session.flush()
+        group = Group(name=f"G{n}-{course}", programme_id=programme.id, course=course, language=language,
+                      study_form=study_form)
+        db.session.add(group)
+        db.session.flush()
+        return group
+
+    def student(self, group: Group | None = None, *, status: str = "active", funding: str = "grant",
+                surname: str = "Ахметов", name: str = "Нурлан", email: str | None = "") -> Student:
+        group = group or self.group()
+        iin = None
+        while iin is None:
+            iin = make_iin(date(2004, 3, 15), True, next(_serial) + 5000)
+        student = Student(iin=iin, surname=surname, name=name, patronymic="Серикович",
+                          email=f"s{iin}@students.test" if email == "" else email, group_id=group.id,
+                          course=group.course, status=status, funding=funding)
+        db.session.add(student)
+        db.session.flush()
+        return student
+
+    def user(self, role: str, faculty: Faculty | None = None, username: str | None = None) -> User:
+        username = username or f"{role}{next(_serial)}"
+        user = create_user(username, "secret", f"{role.title()} {username}", [role],
+                           faculty_id=faculty.id if faculty else None, email=f"{username}@staff.test")
+        db.session.flush()
+        return user
+
+    def order(self, author: User, students: list[Student], *, reason: str = "own_request",
+              effective_date: str = "2026-12-01", basis: str = "Заявления обучающихся") -> Order:
+        order = operations.create_order("expulsion", author, {"reason": reason, "effective_date": effective_date,
+                                                              "basis": basis})
+        if students:
+            operations.add_students(order, [s.id for s in students], author)
+        return order
+
+
+@pytest.fixture
+def make(session) -> Factory:
+    return Factory()
+
+
+@pytest.fixture
+def uni(make):
+    """Two faculties with a group each, a clerk, a dean per faculty and the rector."""
+
+    class Uni:
+        fa = make.faculty("FA")
+        fb = make.faculty("FB")
+        ga = make.group(fa)
+        gb = make.group(fb)
+        clerk = make.user("clerk", username="clerk_t")
+        dean_a = make.user("dean", fa, username="dean_a")
+        dean_b = make.user("dean", fb, username="dean_b")
+        rector = make.user("rector", username="rector_t")
+        registrar = make.user("registrar", username="registrar_t")
+        admin = make.user("admin", username="admin_t")
+
+    return Uni
+
+
+def login(client, user: User | str, password: str = "secret"):
+    client.post("/logout")
+    username = user if isinstance(user, str) else user.username
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 302, f"login as {username} failed"
+    return response

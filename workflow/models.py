@@ -1,0 +1,56 @@
+"""Visas and the append-only audit log of every state change."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import db, utcnow
+from core.models import User
+
+DECISIONS = ("approved", "returned", "rejected", "signed")
+
+
+class Visa(db.Model):
+    """One decision by one person on one step of one round of a subject's route."""
+
+    __tablename__ = "visas"
+    __table_args__ = (CheckConstraint(
+        "decision IN ('approved', 'returned', 'rejected', 'signed')", name="decision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Subjects are orders; the key names the table so the engine needs no import from above.
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int]
+    step: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    faculty_id: Mapped[int | None] = mapped_column(ForeignKey("faculties.id"))
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    decided_by: Mapped[User] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+    acting_for: Mapped[User | None] = relationship(foreign_keys=[acting_for_id], lazy="joined")
+
+
+class AuditEvent(db.Model):
+    """Append-only record of a state change: who, on whose behalf, from, to, why, on which route version."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    trigger: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    route_name: Mapped[str] = mapped_column(String(32))
+    route_version: Mapped[int]
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="joined")
