@@ -1,9 +1,11 @@
 """Writing to the outbox, and handing committed rows to the broker once their transaction has committed."""
 
-from sqlalchemy import event, insert
+import json
+
+from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
-from core.db import db
+from core.db import db, is_postgres, utcnow
 from notifications.models import OutboxMessage
 from notifications.relay import dispatch
 
@@ -19,12 +21,28 @@ def enqueue_email(recipient: str, template: str, context: dict, language: str = 
                             "language": language}])[0]
 
 
+# On PostgreSQL the whole batch travels as one JSON parameter that json_to_recordset unpacks: one short statement,
+# several times faster for thousands of rows than a multi-row VALUES whose every placeholder the driver must parse.
+# The columns whose defaults live in the model (status, attempts, last_error, created_at) are spelled out here.
+_INSERT_FROM_JSON = text(
+    "INSERT INTO outbox_messages (recipient, template, language, context, status, attempts, last_error, created_at) "
+    "SELECT m.recipient, m.template, m.language, m.context, 'pending', 0, '', :now "
+    "FROM json_to_recordset(CAST(:messages AS json)) AS m(recipient text, template text, language text, context json) "
+    "RETURNING id")
+
+
 def enqueue_emails(messages: list[dict]) -> list[int]:
-    """Queue many e-mails with one batched INSERT; each dict has recipient, template, context, language."""
+    """Queue many e-mails with one INSERT; each dict has recipient, template, context, language. Returns the new
+    rows' ids in the order of `messages`."""
     if not messages:
         return []
-    ids = list(db.session.scalars(insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
-                                  messages))
+    if is_postgres():
+        # Ids come from the serial in row order, so sorting them restores the order of `messages`.
+        ids = sorted(db.session.scalars(_INSERT_FROM_JSON, {"messages": json.dumps(messages, ensure_ascii=False),
+                                                            "now": utcnow()}))
+    else:
+        ids = list(db.session.scalars(
+            insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), messages))
     db.session.info.setdefault(_PENDING_KEY, []).extend(ids)
     return ids
 

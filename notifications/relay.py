@@ -7,16 +7,17 @@ for a row already sent, so a resend by the sweep or a broker redelivery never e-
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app
 from jinja2 import TemplateNotFound
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 
 from core.db import db, is_postgres, utcnow
 from notifications import transport
@@ -32,6 +33,7 @@ MAX_ATTEMPTS = 10
 class Delivery:
     broker: dramatiq.Broker
     actor: dramatiq.Actor
+    queue: str = QUEUE
 
 
 def make_broker(url: str) -> dramatiq.Broker:
@@ -55,10 +57,11 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             deliver(outbox_id)
 
+    queue = app.config.get("BROKER_QUEUE") or QUEUE  # tests give each run its own queue on a shared broker
     actor = dramatiq.actor(deliver_outbox_message, broker=broker, actor_name="deliver_outbox_message",
-                           queue_name=QUEUE, max_retries=MAX_ATTEMPTS, min_backoff=1_000, max_backoff=600_000)
-    broker.declare_queue(QUEUE)
-    app.extensions[EXTENSION] = Delivery(broker, actor)
+                           queue_name=queue, max_retries=MAX_ATTEMPTS, min_backoff=1_000, max_backoff=600_000)
+    broker.declare_queue(queue)
+    app.extensions[EXTENSION] = Delivery(broker, actor, queue)
 
 
 def delivery() -> Delivery:
@@ -87,59 +90,128 @@ def sweep(older_than_seconds: float = 60) -> int:
 
 
 def compose(row: OutboxMessage) -> EmailMessage:
+    # Straight from the Jinja environment, not `render_template`: the app's context processors are for pages and
+    # expect a request and a signed-in user, which a worker has not.
+    environment = current_app.jinja_env
     try:
-        text = render_template(f"emails/{row.template}.{row.language}.txt", **row.context)
+        template = environment.get_template(f"emails/{row.template}.{row.language}.txt")
     except TemplateNotFound:
-        text = render_template(f"emails/{row.template}.ru.txt", **row.context)
+        template = environment.get_template(f"emails/{row.template}.ru.txt")
+    text = template.render(**row.context)
     first, _, body = text.partition("\n")
     message = EmailMessage()
     message["Subject"] = first.removeprefix("Subject:").strip()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = row.recipient
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}", domain="registrar")
+    # The same row always gets the same Message-ID, so a resend after a crash can be recognised downstream.
+    domain = current_app.config["MAIL_FROM"].rpartition("@")[2] or "registrar"
+    message["Message-ID"] = f"<outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S%f}@{domain}>"
     message.set_content(body.lstrip("\n"))
     return message
 
 
-def deliver(outbox_id: int) -> None:
-    """Send one outbox row unless it was sent already; record the failure and re-raise so dramatiq retries."""
-    query = select(OutboxMessage).where(OutboxMessage.id == outbox_id)
+_in_flight: set[tuple[str, int]] = set()
+_in_flight_lock = threading.Lock()
+
+
+@contextmanager
+def _claim(outbox_id: int) -> Iterator[bool]:
+    """Whether this thread may deliver the row now. On PostgreSQL the row lock taken in `deliver` (SKIP LOCKED)
+    keeps any other process off it; SQLite has no row locks, so there a row is claimed within this process, which
+    is where the embedded mode runs all of its worker threads."""
     if is_postgres():
+        yield True
+        return
+    key = (str(db.engine.url), outbox_id)
+    with _in_flight_lock:
+        if key in _in_flight:
+            claimed = False
+        else:
+            _in_flight.add(key)
+            claimed = True
+    try:
+        yield claimed
+    finally:
+        if claimed:
+            with _in_flight_lock:
+                _in_flight.discard(key)
+
+
+def deliver(outbox_id: int) -> None:
+    """Send one outbox row unless it was sent already; record the failure and re-raise so dramatiq retries.
+
+    A row being delivered by another thread or process at this moment is left to it."""
+    with _claim(outbox_id) as claimed:
+        if claimed:
+            _deliver(outbox_id)
+
+
+def _deliver(outbox_id: int) -> None:
+    postgres = is_postgres()
+    query = select(OutboxMessage).where(OutboxMessage.id == outbox_id)
+    if postgres:  # held until the commit below: no other process sends this row meanwhile
         query = query.with_for_update(skip_locked=True)
     row = db.session.scalar(query)
     if row is None or row.status != "pending":
         db.session.rollback()
         return
+    this_row = OutboxMessage.id == outbox_id
     try:
-        transport.send(compose(row), row.id)
+        message = compose(row)
+        if not postgres:
+            # SQLite: end the read before the slow send, so that the write below opens a fresh transaction that
+            # waits its turn for the lock, instead of failing on a snapshot another worker thread has outdated.
+            db.session.rollback()
+        transport.send(message, outbox_id)
     except Exception as error:
-        row.attempts += 1
-        row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
+        db.session.execute(update(OutboxMessage).where(this_row).values(
+            attempts=OutboxMessage.attempts + 1, last_error=f"{type(error).__name__}: {error}"[:2000],
+            status=case((OutboxMessage.attempts + 1 >= MAX_ATTEMPTS, "failed"), else_=OutboxMessage.status)))
         db.session.commit()
         raise
-    row.status = "sent"
-    row.sent_at = utcnow()
-    row.attempts += 1
+    db.session.execute(update(OutboxMessage).where(this_row).values(
+        status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1))
     db.session.commit()
 
 
-def start_embedded_worker(app: Flask) -> dramatiq.Worker:
-    """Worker threads inside this process, plus a sweep thread; used by `registrar run` and `registrar worker`."""
-    broker = app.extensions[EXTENSION].broker
-    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=1000)
-    worker.start()
-    interval = app.config["RELAY_INTERVAL"]
+class EmbeddedWorker(dramatiq.Worker):
+    """dramatiq worker threads plus a thread that sweeps the outbox every RELAY_INTERVAL seconds.
 
-    def sweep_forever() -> None:
-        stop = threading.Event()
-        while not stop.wait(interval):
-            with app.app_context():
+    `stop()` ends both, so nothing keeps running after it returns."""
+
+    def __init__(self, app: Flask, broker: dramatiq.Broker, *, worker_threads: int = 2, worker_timeout: int = 1000):
+        super().__init__(broker, worker_threads=worker_threads, worker_timeout=worker_timeout)
+        self.app = app
+        self.interval = float(app.config["RELAY_INTERVAL"])
+        self._stopping = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    def start(self) -> None:
+        super().start()
+        self._stopping.clear()
+        self._sweeper = threading.Thread(target=self._sweep_forever, name="outbox-sweep", daemon=True)
+        self._sweeper.start()
+
+    def _sweep_forever(self) -> None:
+        while not self._stopping.wait(self.interval):
+            with self.app.app_context():
                 try:
-                    sweep(older_than_seconds=interval)
+                    sweep(older_than_seconds=self.interval)
                 except Exception:
                     log.exception("outbox sweep failed")
 
-    threading.Thread(target=sweep_forever, name="outbox-sweep", daemon=True).start()
+    def stop(self, timeout: int = 600_000) -> None:
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout / 1000)
+            self._sweeper = None
+        super().stop(timeout)
+
+
+def start_embedded_worker(app: Flask, *, worker_threads: int = 2, worker_timeout: int = 1000) -> EmbeddedWorker:
+    """Worker threads inside this process, plus a sweep thread; used by `registrar run` and `registrar worker`.
+    Call `stop()` on the result to end them."""
+    worker = EmbeddedWorker(app, app.extensions[EXTENSION].broker, worker_threads=worker_threads,
+                            worker_timeout=worker_timeout)
+    worker.start()
     return worker

@@ -1,43 +1,180 @@
-"""Rendering the order DOCX and per-student extracts. (Initial version; replaced by the template renderer.)"""
+"""Rendering the order DOCX and per-student extracts from the Word templates in `templates/docx/`.
+
+`order.docx` and `extract.docx` are ordinary Word documents with Jinja tags (built by
+`templates/docx/build_templates.py`, editable by a registrar in Word); docxtpl fills them. The layout, fonts and
+styles all come from the template; this module only gathers the words: header, number and date, title, preamble,
+one numbered item per line in Kazakh and in Russian (the kind's `item_text`), basis, signatory and the approval
+sheet with every visa. Values are XML-escaped (autoescape), so a name with `&` or `<` cannot break the document.
+"""
 
 import hashlib
 import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from docx import Document
+from docxtpl import DocxTemplate
+from flask import current_app
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from orders.kinds import get_kind
 from orders.models import Order, OrderLine
+from students.models import Faculty
+from workflow.models import Visa
 
-TEMPLATE_VERSION = "plain-1"
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "docx"
+ORDER_TEMPLATE = TEMPLATE_DIR / "order.docx"
+EXTRACT_TEMPLATE = TEMPLATE_DIR / "extract.docx"
 
 
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+# Templates are read once, at import: an edited template takes effect on restart, and the version stored with every
+# document names the layout generation and the exact template file that produced it.
+_TEMPLATES = {path: path.read_bytes() for path in (ORDER_TEMPLATE, EXTRACT_TEMPLATE)}
+TEMPLATE_VERSION = f"docx2-{sha256(_TEMPLATES[ORDER_TEMPLATE])[:12]}"
+
+DECISIONS = {"approved": "Келісілді / Согласовано", "returned": "Қайтарылды / Возвращено",
+             "rejected": "Қабылданбады / Отклонено", "signed": "Қол қойылды / Подписано"}
+ROLES = {"dean": "Декан / Декан", "registrar": "Тіркеуші офисінің басшысы / Руководитель Офиса Регистратора",
+         "lawyer": "Заңгер / Юрист", "finance": "Қаржы қызметі / Финансовая служба", "rector": "Ректор / Ректор",
+         "clerk": "Тіркеуші офисінің маманы / Специалист Офиса Регистратора"}
+SIGNER_FALLBACK = "Ректор"
+# Characters XML 1.0 forbids; a stray one pasted into a basis or name would make the DOCX unreadable.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    n: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisaRow:
+    n: int
+    position: str
+    name: str
+    decision: str
+    comment: str
+    date: str
+
+
+def _clean(text: str | None) -> str:
+    return _CONTROL.sub("", text or "")
+
+
 def filename(order: Order) -> str:
     return f"order-{order.number_label or order.id}.docx".replace("/", "-")
 
 
-def render_order(order: Order) -> bytes:
+# Gathering the words -------------------------------------------------------------------------------------------
+
+def _visas(order: Order) -> list[Visa]:
+    """Every visa of the order, read fresh: the signature visa was added after `order.visas` may have loaded."""
+    session = object_session(order)
+    if session is None or order.id is None:
+        return list(order.visas)
+    return list(session.scalars(select(Visa).where(Visa.order_id == order.id).order_by(Visa.id)))
+
+
+def _faculty_names(order: Order, visas: list[Visa]) -> dict[int, str]:
+    ids = {v.faculty_id for v in visas if v.faculty_id is not None}
+    session = object_session(order)
+    if not ids or session is None:
+        return {}
+    return dict(session.execute(select(Faculty.id, Faculty.name_ru).where(Faculty.id.in_(ids))).all())
+
+
+def _local(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:  # SQLite hands back naive values; every stored moment is UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d.%m.%Y %H:%M")
+
+
+def _acting(name: str, acting_for) -> str:
+    if acting_for is None:
+        return name
+    return f"{name} ({acting_for.full_name} орнына / за {acting_for.full_name})"
+
+
+def _visa_rows(order: Order, visas: list[Visa]) -> list[VisaRow]:
+    faculties = _faculty_names(order, visas)
+    rows = []
+    for n, visa in enumerate(visas, 1):
+        person = visa.decided_by
+        position = person.position or ROLES.get(visa.role, visa.role)
+        if visa.faculty_id in faculties and not person.position:
+            position = f"{position}, {faculties[visa.faculty_id]}"
+        rows.append(VisaRow(n=n, position=_clean(position), name=_clean(_acting(person.full_name, visa.acting_for)),
+                            decision=DECISIONS.get(visa.decision, visa.decision), comment=_clean(visa.comment),
+                            date=_local(visa.decided_at)))
+    return rows
+
+
+def _signatory(order: Order, visas: list[Visa]) -> tuple[str, str]:
+    """(position, name) of whoever signed: the signature visa, else `order.signed_by`, else a blank 'Ректор'."""
+    signed = next((v for v in reversed(visas) if v.decision == "signed"), None)
+    signer = signed.decided_by if signed else order.signed_by
+    if signer is None:
+        return SIGNER_FALLBACK, ""
+    position = signer.position or SIGNER_FALLBACK
+    if signed is not None and signed.acting_for is not None:
+        position = f"{position} ({signed.acting_for.full_name} орнына / за {signed.acting_for.full_name})"
+    return _clean(position), _clean(signer.full_name)
+
+
+def _common(order: Order, visas: list[Visa]) -> dict:
     kind = get_kind(order.kind)
-    document = Document()
-    document.add_paragraph("БҰЙРЫҚ / ПРИКАЗ")
-    document.add_paragraph(f"№ {order.number_label}")
-    document.add_paragraph(order.title)
-    for number, line in enumerate(order.lines, 1):
-        document.add_paragraph(f"{number}. {kind.item_text(line, 'ru')}")
-    for visa in order.visas:
-        document.add_paragraph(f"{visa.role} {visa.decided_by.full_name} {visa.decision} {visa.decided_at:%d.%m.%Y}")
+    config = current_app.config
+    position, name = _signatory(order, visas)
+    return {
+        "university_kk": config["UNIVERSITY_KK"], "university_ru": config["UNIVERSITY_RU"], "city": config["CITY"],
+        "date": f"{order.order_date:%d.%m.%Y}" if order.order_date else "",
+        "number": order.number_label or "",
+        "title_kk": kind.title_kk, "title_ru": _clean(order.title) or kind.title_ru,
+        "preamble_kk": kind.preamble_kk, "preamble_ru": kind.preamble_ru,
+        "basis": _clean(order.basis).strip(),
+        "signer_position": position, "signer_name": name,
+        "author_name": _clean(order.author.full_name) if order.author else "",
+    }
+
+
+# Rendering ---------------------------------------------------------------------------------------------------------
+
+def _render(path: Path, context: dict) -> bytes:
+    template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
+    template.render(context, jinja_env=Environment(autoescape=True))
     buffer = io.BytesIO()
-    document.save(buffer)
+    template.save(buffer)
     return buffer.getvalue()
+
+
+def render_order(order: Order) -> bytes:
+    """The whole order: every line as a numbered item in Kazakh, then in Russian, and the approval sheet."""
+    kind = get_kind(order.kind)
+    visas = _visas(order)
+    context = _common(order, visas)
+    lines = order.lines
+    context["items_kk"] = [Item(n, _clean(kind.item_text(line, "kk"))) for n, line in enumerate(lines, 1)]
+    context["items_ru"] = [Item(n, _clean(kind.item_text(line, "ru"))) for n, line in enumerate(lines, 1)]
+    context["visas"] = _visa_rows(order, visas)
+    return _render(ORDER_TEMPLATE, context)
 
 
 def render_extract(order: Order, line: OrderLine) -> bytes:
+    """An extract for one student: the order's header, number, date and title, and that student's item only."""
     kind = get_kind(order.kind)
-    document = Document()
-    document.add_paragraph(f"{order.number_label} {kind.item_text(line, 'ru')}")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    context = _common(order, _visas(order))
+    context["item_n"] = next((n for n, other in enumerate(order.lines, 1) if other is line), 1)
+    context["item_kk"] = _clean(kind.item_text(line, "kk"))
+    context["item_ru"] = _clean(kind.item_text(line, "ru"))
+    return _render(EXTRACT_TEMPLATE, context)

@@ -110,8 +110,10 @@ def _register_error_pages(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from approvals.inbox import inbox_count
+    from core.labels import label
 
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["label"] = label
 
     @app.context_processor
     def inject_inbox_count():

@@ -47,6 +47,7 @@ def app(tmp_path_factory):
         "SECRET_KEY": "test",
         "MAILBOX_DIR": str(folder / "mailbox"),
         "BROKER_URL": "stub",
+        "BABEL_DEFAULT_LOCALE": "en",  # tests read English messages unless they switch language
     })
     with app.app_context():
         _reset_schema()

@@ -166,9 +166,10 @@ def _lock(subject: Subject) -> None:
     """Take the row lock on PostgreSQL and reload the row, so a concurrent change is seen, not overwritten."""
     if is_postgres():
         model = type(subject)
+        # The result must be consumed: the ORM refreshes the object only as rows are fetched.
         db.session.execute(
             select(model).where(model.id == subject.id).options(lazyload("*"))
-            .with_for_update(of=model).execution_options(populate_existing=True))
+            .with_for_update(of=model).execution_options(populate_existing=True)).scalar_one()
 
 
 def legal_triggers(subject: Subject, actor: User) -> list[str]:

@@ -71,11 +71,14 @@ class OrderKind:
         raise NotImplementedError
 
     def apply(self, line: OrderLine, order: Order) -> dict:
-        """Change the student's record; return the changes as {field: [before, after]}."""
+        """The student's fields after signing, as {column: value}; the caller writes every line's values with one
+        bulk UPDATE, so each line of a kind must return the same columns (unchanged ones with their current value).
+        """
         raise NotImplementedError
 
     def preview(self, line: OrderLine) -> dict:
-        """The changes `apply` would make, without making them."""
+        """The changes signing makes to the student's record, as {field: [before, after]}: shown on open orders,
+        stored on the line and in the student's movement history when signed."""
         raise NotImplementedError
 
     def item_text(self, line: OrderLine, language: str) -> str:

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from orders.kinds.base import LineContext, OrderKind, open_order_refusals
 from orders.models import Order, OrderLine
@@ -40,7 +40,7 @@ class ExpulsionForm(FlaskForm):
                         description=_l("Leave empty for the standard title."))
     reason = SelectField(_l("Reason"), choices=[(k, v[0]) for k, v in REASONS.items()],
                          description=_l("The reporting bucket; every line of this order gets it."))
-    effective_date = DateField(_l("Effective date"), validators=[DataRequired()],
+    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
                                description=_l("The day the students stop being students."))
     basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
                           description=_l("Documents the order rests on, e.g. the students' applications."))
@@ -91,22 +91,20 @@ class Expulsion(OrderKind):
                 {"status": student.status}))
         return refusals + open_order_refusals(student, context)
 
+    @staticmethod
+    def _ends_grant(line: OrderLine) -> bool:
+        """A grant holder's funding ends with expulsion, except on transfer to another university."""
+        return line.student.funding == "grant" and line.params["reason"] != "transfer"
+
     def preview(self, line: OrderLine) -> dict:
-        student = line.student
-        changes = {"status": [student.status, "expelled"]}
-        if student.funding == "grant" and line.params["reason"] != "transfer":
+        changes = {"status": [line.student.status, "expelled"]}
+        if self._ends_grant(line):
             changes["funding"] = ["grant", "none"]
         return changes
 
     def apply(self, line: OrderLine, order: Order) -> dict:
-        changes = self.preview(line)
-        student = line.student
-        student.status = "expelled"
-        student.expulsion_reason = line.params["reason"]
-        student.status_since = line.effective_date
-        if "funding" in changes:
-            student.funding = "none"
-        return changes
+        return {"status": "expelled", "expulsion_reason": line.params["reason"], "status_since": line.effective_date,
+                "funding": "none" if self._ends_grant(line) else line.student.funding}
 
     def item_text(self, line: OrderLine, language: str) -> str:
         reason = REASONS[line.params["reason"]]

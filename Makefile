@@ -1,0 +1,65 @@
+# Two commands: `make run` (the demo on http://127.0.0.1:5000) and `make test` (the whole suite).
+# Needs only python3 (3.11+) on a Debian machine; packages come from PyPI and Debian.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+DEBIAN_TEST_PACKAGES := chromium libreoffice-writer-nogui
+
+# root runs apt-get directly; anyone else through sudo when it exists
+SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo sudo)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint install system-packages clean
+
+help:
+	@echo "make run    create .venv, install, migrate, seed the demo university, serve http://127.0.0.1:5000"
+	@echo "make test   install what the tests need (Debian chromium, LibreOffice), ruff, the whole pytest suite"
+	@echo "            extra pytest arguments: make test PYTEST_ARGS='-k expulsion -x'"
+	@echo "make lint   ruff check"
+	@echo "make clean  remove .venv, caches and test artifacts (keeps instance/, the demo database)"
+
+$(BIN)/python:
+	@if ! $(PYTHON) -m venv $(VENV); then \
+		echo "python3 -m venv failed; installing Debian's python3-venv"; rm -rf $(VENV); \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv \
+		&& $(PYTHON) -m venv $(VENV); \
+	fi
+
+# reinstalls only when the dependency ranges or the pinned versions change
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -c constraints.txt -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/registrar db upgrade
+	$(BIN)/registrar seed-demo --if-empty
+	$(BIN)/registrar run
+
+system-packages:
+	@missing=""; \
+	for package in $(DEBIAN_TEST_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ] && [ -z "$(SUDO)" ]; then \
+			echo "Missing Debian packages:$$missing; install them as root (no sudo here)." >&2; exit 1; \
+		fi; \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) system-packages
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts build *.egg-info
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

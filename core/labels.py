@@ -1,0 +1,90 @@
+"""Labels for values stored as codes (statuses, states, triggers, roles, reasons): `label("academic_leave")`.
+
+Templates call `label(value)` instead of `_(value)`: declaring every code here with `lazy_gettext` lets
+`pybabel extract` find the msgids, and gives each code its English wording ("review_dean" -> "dean's visa").
+"""
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+LABELS: dict[str, LazyString] = {
+    # student status
+    "active": _l("active"),
+    "academic_leave": _l("on academic leave"),
+    "expelled": _l("expelled"),
+    "graduated": _l("graduated"),
+    # funding
+    "grant": _l("state grant"),
+    "paid": _l("paid"),
+    "none": _l("no funding"),
+    # level, study form, language of instruction
+    "bachelor": _l("bachelor"),
+    "master": _l("master"),
+    "doctoral": _l("doctoral"),
+    "full_time": _l("full-time"),
+    "part_time": _l("part-time"),
+    "kk": _l("Kazakh"),
+    "ru": _l("Russian"),
+    "en": _l("English"),
+    # order states
+    "draft": _l("draft"),
+    "review_dean": _l("dean's visa"),
+    "review_registrar": _l("registrar's visa"),
+    "review_lawyer": _l("lawyer's visa"),
+    "review_finance": _l("finance visa"),
+    "awaiting_signature": _l("awaiting signature"),
+    "signed": _l("signed"),
+    "rejected": _l("rejected"),
+    "withdrawn": _l("withdrawn"),
+    # triggers (the wording of the action buttons)
+    "submit": _l("Submit"),
+    "approve": _l("Approve"),
+    "return": _l("Return"),
+    "reject": _l("Reject"),
+    "sign": _l("Sign"),
+    "withdraw": _l("Withdraw"),
+    # visa decisions ("signed" and "rejected" are above)
+    "approved": _l("approved"),
+    "returned": _l("returned"),
+    # roles and visa steps
+    "clerk": _l("clerk"),
+    "dean": _l("dean"),
+    "registrar": _l("registrar"),
+    "lawyer": _l("lawyer"),
+    "finance": _l("finance officer"),
+    "rector": _l("rector"),
+    "admin": _l("administrator"),
+    "signature": _l("signature"),
+    # fields a movement or a line changes
+    "status": _l("status"),
+    "funding": _l("funding"),
+    "reason": _l("reason"),
+    "effective_date": _l("effective date"),
+    # movement and order kinds
+    "expulsion": _l("expulsion"),
+    # expulsion reasons (the reporting buckets of orders/kinds/expulsion.py REASONS; same msgids)
+    "own_request": _l("own request"),
+    "academic_failure": _l("academic failure"),
+    "attendance": _l("unexcused absences over the limit"),
+    "discipline": _l("breach of internal rules or academic integrity"),
+    "non_payment": _l("non-payment"),
+    "transfer": _l("transfer to another university"),
+    "repeat_contract": _l("did not sign the repeat-year contract"),
+    "graduation": _l("completion of studies"),
+    "death": _l("death"),
+    "other": _l("other"),
+    # outbox statuses
+    "pending": _l("pending"),
+    "sent": _l("sent"),
+    "failed": _l("failed"),
+}
+
+
+def label(value: str | None) -> str:
+    """The translated label of a stored code; an unknown code reads as itself with spaces for underscores."""
+    if value is None:
+        return ""
+    value = str(value)
+    if value in LABELS:
+        return str(LABELS[value])
+    return value.replace("_", " ")

@@ -1,0 +1,390 @@
+"""The orders part of the JSON API: list, draft with lines, read with eligibility, edit lines, the document.
+
+Views parse input, call one operation from `orders.operations`, commit once, and dump the result. Errors are
+raised with `flask_smorest.abort(status, message=..., errors=...)`; `registrar.api` turns them into the JSON error
+shape and rolls the session back.
+"""
+
+import io
+
+import marshmallow as ma
+from flask import send_file, url_for
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from marshmallow import fields, validate
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.db import db
+from core.permissions import roles_required
+from orders import operations
+from orders.kinds import KINDS, get_kind
+from orders.kinds.expulsion import REASONS
+from orders.models import Order, OrderDocument, OrderLine
+from orders.operations import UNIVERSITY_ROLES, InvalidInput
+from students.api import StudentSchema, UtcDateTime
+from students.iin import iin_error
+from workflow.engine import legal_triggers, pending_approvals
+from workflow.routes import ALL_STATES
+
+bp = Blueprint("api_orders", __name__, url_prefix="/api/v1/orders",
+               description="Orders: draft with lines, read with eligibility, visas and history, the document.")
+READERS = (*UNIVERSITY_ROLES, "dean")
+MAX_ID = 2**31 - 1
+MAX_BATCH = 10_000
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ORDER_FIELDS = ("kind", "title", "basis", "student_ids", "iins")  # everything else a kind reports is in params
+
+
+class With:
+    """An object's attributes plus a few computed ones, for a schema to dump."""
+
+    def __init__(self, obj, **extra):
+        self._obj = obj
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+
+# Output ------------------------------------------------------------------------------------------------------
+
+class UserBriefSchema(ma.Schema):
+    id = fields.Int()
+    username = fields.Str()
+    full_name = fields.Str()
+    position = fields.Str()
+
+
+class RefusalSchema(ma.Schema):
+    rule = fields.Str(metadata={"description": "Rule id, e.g. expulsion.status or line.open_order"})
+    message = fields.Str()
+    data = fields.Dict(metadata={"description": "The facts the rule looked at"})
+
+
+class LineSchema(ma.Schema):
+    id = fields.Int()
+    position = fields.Int()
+    student = fields.Nested(StudentSchema)
+    faculty_id = fields.Int()
+    params = fields.Dict()
+    effective_date = fields.Date()
+    eligible = fields.Bool()
+    eligibility = fields.List(fields.Nested(RefusalSchema), metadata={
+        "description": "Refusals of the last eligibility check; empty when the line is eligible"})
+    preview = fields.Dict(allow_none=True, metadata={
+        "description": "Changes signing would make, {field: [before, after]}; null once the order is closed"})
+    applied_changes = fields.Dict(allow_none=True, metadata={"description": "Changes signing made"})
+
+
+class VisaSchema(ma.Schema):
+    id = fields.Int()
+    round = fields.Int()
+    step = fields.Str()
+    role = fields.Str()
+    faculty_id = fields.Int(allow_none=True)
+    decision = fields.Str()
+    comment = fields.Str()
+    decided_at = UtcDateTime()
+    decided_by = fields.Nested(UserBriefSchema)
+    acting_for = fields.Nested(UserBriefSchema, allow_none=True)
+
+
+class EventSchema(ma.Schema):
+    id = fields.Int()
+    trigger = fields.Str()
+    from_state = fields.Str()
+    to_state = fields.Str()
+    comment = fields.Str()
+    created_at = UtcDateTime()
+    actor = fields.Nested(UserBriefSchema)
+    acting_for_id = fields.Int(allow_none=True)
+
+
+class PendingSchema(ma.Schema):
+    role = fields.Str()
+    faculty_id = fields.Int(allow_none=True, metadata={"description": "For a per-faculty step, whose visa"})
+
+
+class DocumentSchema(ma.Schema):
+    url = fields.Str()
+    filename = fields.Str()
+    sha256 = fields.Str()
+    template_version = fields.Str()
+    created_at = UtcDateTime()
+
+
+class OrderSummarySchema(ma.Schema):
+    id = fields.Int()
+    kind = fields.Str(metadata={"enum": list(KINDS)})
+    state = fields.Str(metadata={"enum": list(ALL_STATES)})
+    version = fields.Int(metadata={"description": "Send it back with a trigger to refuse a stale decision"})
+    round = fields.Int()
+    title = fields.Str()
+    series = fields.Str()
+    year = fields.Int(allow_none=True)
+    number = fields.Int(allow_none=True)
+    number_label = fields.Str(allow_none=True, metadata={"description": "e.g. 245-С; set when signed"})
+    order_date = fields.Date(allow_none=True)
+    author = fields.Nested(UserBriefSchema)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    signed_at = UtcDateTime(allow_none=True)
+    line_count = fields.Int()
+
+
+class OrderDetailSchema(OrderSummarySchema):
+    basis = fields.Str()
+    params = fields.Dict()
+    route_name = fields.Str()
+    lines = fields.List(fields.Nested(LineSchema), metadata={"description": "A dean gets own faculty's only"})
+    hidden_lines = fields.Int(metadata={"description": "Lines of other faculties, not shown to a dean"})
+    visas = fields.List(fields.Nested(VisaSchema))
+    events = fields.List(fields.Nested(EventSchema))
+    legal_triggers = fields.List(fields.Str(), metadata={"description": "Triggers you may fire now"})
+    pending_approvals = fields.List(fields.Nested(PendingSchema), metadata={"description": "Who must act now"})
+    document = fields.Nested(DocumentSchema, allow_none=True, metadata={"description": "Set once signed"})
+
+
+class OrderPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(OrderSummarySchema))
+    page = fields.Int()
+    page_size = fields.Int()
+    total = fields.Int()
+
+
+# Input -------------------------------------------------------------------------------------------------------
+
+def _scalar_values(params: dict) -> None:
+    wrong = {str(k): ["Must be a string, number, boolean or null."]
+             for k, v in params.items() if isinstance(v, dict | list)}
+    if wrong:
+        raise ma.ValidationError(wrong)
+
+
+STUDENT_IDS = fields.List(fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
+                          validate=validate.Length(max=MAX_BATCH), metadata={"description": "Student ids"})
+IINS = fields.List(fields.Str(validate=validate.Length(max=32)), validate=validate.Length(max=MAX_BATCH),
+                   metadata={"description": "Students' IINs (12 digits with a valid check digit)"})
+
+
+class OrderCreateArgs(ma.Schema):
+    kind = fields.Str(required=True, metadata={"enum": list(KINDS)})
+    title = fields.Str(validate=validate.Length(max=300), metadata={"description": "Empty: the kind's standard title"})
+    basis = fields.Str(required=True, validate=validate.Length(max=2000),
+                       metadata={"description": "Documents the order rests on"})
+    params = fields.Dict(keys=fields.Str(), required=True, validate=_scalar_values, metadata={
+        "description": "Parameters of the kind. expulsion: reason (one of " + ", ".join(REASONS)
+                       + ") and effective_date (YYYY-MM-DD)",
+        "example": {"reason": "own_request", "effective_date": "2026-12-01"}})
+    student_ids = STUDENT_IDS
+    iins = IINS
+
+
+class LinesArgs(ma.Schema):
+    student_ids = STUDENT_IDS
+    iins = IINS
+
+    @ma.validates_schema
+    def _some_students(self, data, **kwargs):
+        if not data.get("student_ids") and not data.get("iins"):
+            raise ma.ValidationError("Give student_ids or iins.", "student_ids")
+
+
+class OrderListArgs(ma.Schema):
+    state = fields.Str(validate=validate.OneOf(ALL_STATES))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+# Helpers shared with approvals.api ------------------------------------------------------------------------------
+
+def load_visible(order_id: int) -> Order:
+    """The order, or 404 when it does not exist and 403 when the current user may not see it."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404, message=f"No order {order_id}.", errors={"order_id": "unknown"})
+    if not operations.can_view(order, current_user):
+        abort(403, message="You may not see this order: it has no students of your faculty.",
+              errors={"order_id": "not visible to you"})
+    return order
+
+
+def commit() -> None:
+    """The one commit of a write request; a concurrent change of the same rows is a 409, not a 500."""
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        abort(409, message="Someone changed this order at the same moment; reload it and try again.",
+              errors={"order": "changed concurrently"})
+
+
+def invalid(error: InvalidInput, *, params_prefix: bool = False):
+    """Abort with an operation's InvalidInput, naming the fields as the request body names them."""
+    errors = {}
+    for key, message in error.errors.items():
+        if key == "students":
+            key = "student_ids"
+        elif params_prefix and key not in (*ORDER_FIELDS, "author"):
+            key = f"params.{key}"
+        errors[key] = message
+    # An unknown student or IIN in the body is invalid input, not a missing resource at this URL.
+    status = 422 if error.status == 404 else error.status
+    abort(status, message=str(error), errors=errors)
+
+
+def iin_format_errors(iins: list[str]) -> dict[str, str]:
+    """Why each malformed IIN is malformed, keyed by its position in the list; checked before any look-up."""
+    return {f"iins.{i}": f"{value}: {problem}" for i, value in enumerate(iins) if (problem := iin_error(value))}
+
+
+def student_ids_from(args: dict) -> list[int]:
+    ids = list(args.get("student_ids") or [])
+    iins = [v.strip() for v in args.get("iins") or []]
+    if iins:
+        ids += operations.students_by_iin(iins)
+    return ids
+
+
+def detail(order: Order) -> With:
+    """The order with what the current user may see of it and may do to it now."""
+    lines = operations.visible_lines(order, current_user)
+    kind = get_kind(order.kind)
+    document = db.session.execute(  # the metadata only, not the DOCX bytes
+        select(OrderDocument.filename, OrderDocument.sha256, OrderDocument.template_version,
+               OrderDocument.created_at).where(OrderDocument.order_id == order.id)).mappings().first()
+    return With(
+        order,
+        lines=[With(line, preview=kind.preview(line) if order.is_open else None) for line in lines],
+        line_count=len(order.lines),
+        hidden_lines=len(order.lines) - len(lines),
+        legal_triggers=legal_triggers(order, current_user),
+        pending_approvals=[{"role": role, "faculty_id": faculty} for role, faculty in pending_approvals(order)],
+        document={**document, "url": url_for("api_orders.document", order_id=order.id)} if document else None,
+    )
+
+
+def summaries(orders: list[Order]) -> list[With]:
+    """Orders with their line counts, counted in one query."""
+    ids = [order.id for order in orders]
+    counts = dict(db.session.execute(
+        select(OrderLine.order_id, func.count()).where(OrderLine.order_id.in_(ids)).group_by(OrderLine.order_id)
+    ).all()) if ids else {}
+    return [With(order, line_count=counts.get(order.id, 0)) for order in orders]
+
+
+# Endpoints ---------------------------------------------------------------------------------------------------
+
+@bp.route("")
+@roles_required(*READERS)
+@bp.arguments(OrderListArgs, location="query")
+@bp.response(200, OrderPageSchema)
+def index(args):
+    """Orders you may see, newest first (a dean: those with students of own faculty)."""
+    query = operations.visible_orders(current_user)
+    if args.get("state"):
+        query = query.where(Order.state == args["state"])
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    size = args["page_size"]
+    orders = list(db.session.scalars(query.order_by(Order.id.desc()).limit(size).offset((args["page"] - 1) * size)))
+    return {"items": summaries(orders), "page": args["page"], "page_size": size, "total": total}
+
+
+@bp.route("", methods=["POST"])
+@roles_required("clerk")
+@bp.arguments(OrderCreateArgs, example={
+    "kind": "expulsion", "basis": "Заявления обучающихся",
+    "params": {"reason": "own_request", "effective_date": "2026-12-01"}, "iins": ["040315512343"]})
+@bp.response(201, OrderDetailSchema)
+def create(args):
+    """Draft an order with its lines. All or nothing: one bad IIN or unknown student and nothing is created."""
+    errors = iin_format_errors(args.get("iins") or [])
+    raw = {**args["params"], "title": args.get("title"), "basis": args["basis"]}
+    try:
+        order = operations.create_order(args["kind"], current_user, raw)
+    except InvalidInput as error:
+        if error.status != 422:
+            invalid(error)
+        errors.update({key if key in ORDER_FIELDS else f"params.{key}": message
+                       for key, message in error.errors.items()})
+        order = None
+    if errors:
+        abort(422, message="The order was not created; see errors.", errors=errors)
+    try:
+        ids = student_ids_from(args)
+        if ids:
+            operations.add_students(order, ids, current_user)
+    except InvalidInput as error:
+        invalid(error)
+    commit()
+    return detail(order)
+
+
+@bp.route("/<int(max=2147483647):order_id>")
+@roles_required(*READERS)
+@bp.response(200, OrderDetailSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def show(order_id: int):
+    """One order: lines with eligibility, visas, history, what you may do now, the document once signed."""
+    return detail(load_visible(order_id))
+
+
+@bp.route("/<int(max=2147483647):order_id>/lines", methods=["POST"])
+@roles_required("clerk")
+@bp.arguments(LinesArgs)
+@bp.response(201, OrderDetailSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def add_lines(args, order_id: int):
+    """Add students to a draft (already present ones are skipped); every line's eligibility is re-checked."""
+    order = load_visible(order_id)
+    errors = iin_format_errors(args.get("iins") or [])
+    if errors:
+        abort(422, message="No student was added; see errors.", errors=errors)
+    try:
+        operations.add_students(order, student_ids_from(args), current_user)
+    except InvalidInput as error:
+        invalid(error)
+    commit()
+    return detail(order)
+
+
+@bp.route("/<int(max=2147483647):order_id>/lines/<int(max=2147483647):line_id>", methods=["DELETE"])
+@roles_required("clerk")
+@bp.response(200, OrderDetailSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def remove_line(order_id: int, line_id: int):
+    """Remove a line from a draft; the other lines' eligibility is re-checked."""
+    order = load_visible(order_id)
+    try:
+        operations.remove_line(order, line_id, current_user)
+        operations.check_lines(order)
+    except InvalidInput as error:
+        if error.status == 404:
+            abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})
+        invalid(error)
+    commit()
+    return detail(order)
+
+
+@bp.route("/<int(max=2147483647):order_id>/document")
+@roles_required(*READERS)
+@bp.doc(responses={"200": {"description": "The signed order as DOCX, frozen at signing",
+                           "content": {DOCX: {"schema": {"type": "string", "format": "binary"}}}}})
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def document(order_id: int):
+    """The DOCX of a signed order (404 before signing)."""
+    order = load_visible(order_id)
+    if order.document is None:
+        abort(404, message="The document exists once the order is signed.", errors={"document": "not signed yet"})
+    response = send_file(io.BytesIO(order.document.content), mimetype=DOCX, as_attachment=True,
+                         download_name=order.document.filename)
+    response.headers["X-Content-SHA256"] = order.document.sha256
+    return response
