@@ -36,6 +36,10 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+def _lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
 def configure_sqlite(engine: Engine) -> None:
     """SQLite as a real database: foreign keys enforced, WAL for the worker thread, and transactions that
     SQLAlchemy controls (so SAVEPOINTs work) instead of the driver's implicit ones."""
@@ -52,6 +56,8 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA busy_timeout = 10000")
         cursor.close()
+        # SQLite's own lower() folds ASCII only; names here are Cyrillic (Kazakh and Russian).
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:

@@ -10,8 +10,11 @@ import os
 from datetime import date
 
 import pytest
+from flask import g, request_started
+from flask_babel import refresh
 from flask_migrate import upgrade
-from sqlalchemy import text
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import Connection, text
 
 from core.db import db
 from core.models import User, create_user
@@ -47,12 +50,29 @@ def app(tmp_path_factory):
         "SECRET_KEY": "test",
         "MAILBOX_DIR": str(folder / "mailbox"),
         "BROKER_URL": "stub",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for test users; production uses scrypt
         "BABEL_DEFAULT_LOCALE": "en",  # tests read English messages unless they switch language
     })
     with app.app_context():
         _reset_schema()
         upgrade()  # the schema comes from the migrations, so they are tested too
+    request_started.connect(_forget_request_state, app)
     return app
+
+
+def _forget_request_state(sender, **extra) -> None:
+    """Fixtures keep one app context across a test's requests; a browser would not carry the signed-in user or
+    the chosen locale from one request to the next in `g`, so neither do the tests."""
+    g.pop("_login_user", None)
+    refresh()
+
+
+class _ConnectionBoundSession(FlaskSession):
+    """Flask-SQLAlchemy's `get_bind` picks the engine even when the session is bound to a connection; keep every
+    statement on the test's connection so that a view's commit stays inside the rolled-back transaction."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind if isinstance(self.bind, Connection) else super().get_bind(*args, **kwargs)
 
 
 @pytest.fixture
@@ -62,7 +82,8 @@ def session(app):
         connection = db.engine.connect()
         transaction = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint",
+                                              "class_": _ConnectionBoundSession})
         try:
             yield db.session
         finally:

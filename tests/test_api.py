@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, func, select
 
 from core.db import db
@@ -14,32 +13,6 @@ from workflow.models import Visa
 
 BODY = {"kind": "expulsion", "basis": "Заявления обучающихся",
         "params": {"reason": "own_request", "effective_date": "2026-12-01"}}
-
-
-class _ConnectionSession(FlaskSession):
-    """Flask-SQLAlchemy's session picks the engine by bind key and so ignores `bind=connection`; this one keeps
-    to the test's connection, so a commit releases the test's SAVEPOINT instead of committing for real."""
-
-    def get_bind(self, *args, **kwargs):
-        return self.bind
-
-
-@pytest.fixture
-def session(app):
-    """Like the conftest's `session`, but commits (the API commits once per write) stay inside the test."""
-    with app.app_context():
-        connection = db.engine.connect()
-        transaction = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint",
-                                              "class_": _ConnectionSession})
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            db.session = original
-            transaction.rollback()
-            connection.close()
 
 
 class Caller:

@@ -1,23 +1,10 @@
 """Every URL needs a signed-in user (or, under /api/, a bearer token) unless its view is marked public."""
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from tests.conftest import login
-from tests.test_web import RequestClient, sessions_on_the_test_connection  # noqa: F401 (an autouse fixture)
 
 CHECKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("core.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
-
-
-@pytest.fixture
-def client(app, session):
-    return RequestClient(app, app.response_class, use_cookies=True)
 
 
 def is_public(app, rule) -> bool:

@@ -7,10 +7,7 @@ import re
 import docx
 import pytest
 from flask.testing import FlaskClient
-from flask_sqlalchemy.session import Session as FlaskSqlaSession
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
-from werkzeug.security import generate_password_hash
 
 from core.db import db
 from orders.models import Order, OrderLine
@@ -21,37 +18,16 @@ from workflow.models import AuditEvent, Visa
 
 
 class RequestClient(FlaskClient):
-    """Runs every request in a fresh context, as a real server does: its own app context, `g`, locale, signed-in
-    user and database session (on the test's connection), instead of sharing the test's app context."""
+    """Runs every request in a fresh context, as a server does: its own app context, `g` and database session (on
+    the test's connection). A view that rolls back then undoes only its own work, not the test's setup rows."""
 
     def open(self, *args, **kwargs):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("core.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
-
-
-@pytest.fixture(autouse=True)
-def sessions_on_the_test_connection(monkeypatch):
-    """Flask-SQLAlchemy's Session.get_bind returns the engine even for a session bound to a Connection, so the
-    sessions of the `session` fixture would run outside its rolled-back transaction and view commits would be real.
-    Keep them on the connection the fixture rolls back."""
-    original = FlaskSqlaSession.get_bind
-
-    def get_bind(self, *args, **kwargs):
-        return self.bind if isinstance(self.bind, Connection) else original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskSqlaSession, "get_bind", get_bind)
-
-
 @pytest.fixture
 def client(app, session):
-    client = RequestClient(app, app.response_class, use_cookies=True)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # a browser asking for English before signing in
-    return client
+    return RequestClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture

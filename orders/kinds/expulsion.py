@@ -64,7 +64,7 @@ class Expulsion(OrderKind):
     def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
         errors: dict[str, str] = {}
         reason = raw.get("reason")
-        if reason not in REASONS:
+        if not isinstance(reason, str) or reason not in REASONS:
             errors["reason"] = _("Choose one of the reasons: %(r)s.", r=", ".join(REASONS))
         effective = raw.get("effective_date")
         if isinstance(effective, str):

@@ -5,7 +5,6 @@ import hashlib
 import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from core.db import db
 from notifications.models import OutboxMessage
@@ -15,12 +14,6 @@ from students.models import StudentMovement
 from workflow.engine import Refused, fire, pending_approvals
 
 ALL_BUT_LAST_FAILS = "only active students or students on academic leave can be expelled."
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    monkeypatch.setattr("core.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from core.db import db
 from core.models import create_user
@@ -32,13 +31,6 @@ VALID_IN = {
     "review_dean": {"approve", "return", "reject", "withdraw"},
     "awaiting_signature": {"return", "reject", "sign", "withdraw"},
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """These tests make many users; a one-round hash keeps them fast (login still checks the password)."""
-    monkeypatch.setattr("core.models.generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
 
 
 def bring_to(order, state, uni):
