@@ -32,10 +32,6 @@ def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def _lower(value):
-    return value.lower() if isinstance(value, str) else value
-
-
 def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
@@ -49,8 +45,6 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None
-        # SQLite's lower() folds ASCII only; searches by Kazakh and Russian names need Unicode case folding.
-        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")

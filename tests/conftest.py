@@ -5,12 +5,14 @@ The database is SQLite in a temporary folder unless DATABASE_URL names another (
 PostgreSQL). Tests that need real commits seen by other threads use `committed` and clean up after themselves.
 """
 
+import contextvars
 import itertools
 import os
 from datetime import date
 
 import pytest
 from flask import g, request_started
+from flask.testing import FlaskClient
 from flask_babel import refresh
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -104,9 +106,17 @@ def committed(app):
                 connection.execute(table.delete())
 
 
+class RequestClient(FlaskClient):
+    """Runs every request in a fresh context, as a server does: its own app context, `g` and database session (on
+    the test's connection). A view that rolls back then undoes only its own work, not the test's setup rows."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app, session):
-    return app.test_client()
+    return RequestClient(app, app.response_class, use_cookies=True)
 
 
 _serial = itertools.count(1)

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session as OrmSession
 
 from core.db import db
 from core.models import issue_token
@@ -126,11 +127,23 @@ def test_whole_expulsion_flow_through_the_api(uni, make, as_):
     assert document.headers["X-Content-SHA256"] == read["document"]["sha256"]
 
 
-def test_each_successful_write_commits_exactly_once(uni, make, as_):
+@pytest.fixture
+def commits():
+    """Every commit of any session (each request has its own), counted."""
+    counted = []
+
+    def count(session):
+        counted.append(1)
+
+    event.listen(OrmSession, "after_commit", count)
+    yield counted
+    event.remove(OrmSession, "after_commit", count)
+
+
+def test_each_successful_write_commits_exactly_once(uni, make, as_, commits):
     a, b = make.student(uni.ga), make.student(uni.ga)
     clerk = as_(uni.clerk)
-    commits = []
-    event.listen(db.session(), "after_commit", lambda session: commits.append(1))
+    commits.clear()  # setting up the token committed
     order = create(clerk, student_ids=[a.id])
     assert len(commits) == 1
     assert clerk.post(f"/api/v1/orders/{order['id']}/lines", {"student_ids": [b.id]}).status_code == 201

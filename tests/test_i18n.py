@@ -8,11 +8,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from flask import request_started
-from flask_babel import force_locale, refresh
-from flask_sqlalchemy.session import Session as FlaskSqlaSession
-from sqlalchemy.engine import Connection
+from flask_babel import force_locale
 
+from core.db import db
 from core.labels import LABELS, label
 from tests.conftest import login
 from workflow.engine import fire
@@ -28,30 +26,6 @@ WORDS = {
     "ru": {"Sign in": "Войти", "Inbox": "Входящие", "Orders": "Приказы", "Students": "Обучающиеся",
            "Waiting for me": "Ждут моего решения", "Sign out": "Выйти", "review_dean": "на визе декана"},
 }
-
-
-@pytest.fixture(autouse=True)
-def sessions_on_the_test_connection(monkeypatch):
-    """Flask-SQLAlchemy's Session.get_bind returns the engine even for a session bound to the `session` fixture's
-    connection, so a view's commit would be real; keep it inside the transaction the fixture rolls back."""
-    original = FlaskSqlaSession.get_bind
-
-    def get_bind(self, *args, **kwargs):
-        return self.bind if isinstance(self.bind, Connection) else original(self, *args, **kwargs)
-
-    monkeypatch.setattr(FlaskSqlaSession, "get_bind", get_bind)
-
-
-@pytest.fixture(autouse=True)
-def fresh_locale_per_request(app):
-    """The test fixtures keep one app context across requests, and Flask-Babel caches the locale on it."""
-
-    def forget_locale(sender, **extra):
-        refresh()
-
-    request_started.connect(forget_locale, app)
-    yield
-    request_started.disconnect(forget_locale, app)
 
 
 def catalog(language: str, kind: str = "po"):
@@ -89,6 +63,7 @@ def test_inbox_in_the_chosen_language(client, uni, make, language):
             assert translated in html, f"{english!r} is not shown as {translated!r}"
     for english in ("Waiting for me", ">Orders<", ">Students<", "dean&#39;s visa", ">review_dean<"):
         assert english not in html
+    db.session.refresh(uni.dean_a)
     assert uni.dean_a.language == language  # a signed-in user's choice is remembered
 
 

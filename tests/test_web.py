@@ -1,12 +1,10 @@
 """The web UI through the test client: the whole expulsion flow, scoping by faculty, the inbox, bad input."""
 
-import contextvars
 import io
 import re
 
 import docx
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from core.db import db
@@ -15,19 +13,6 @@ from students.models import StudentMovement
 from tests.conftest import login
 from workflow.engine import fire
 from workflow.models import AuditEvent, Visa
-
-
-class RequestClient(FlaskClient):
-    """Runs every request in a fresh context, as a server does: its own app context, `g` and database session (on
-    the test's connection). A view that rolls back then undoes only its own work, not the test's setup rows."""
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-@pytest.fixture
-def client(app, session):
-    return RequestClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture

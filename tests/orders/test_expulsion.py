@@ -13,7 +13,7 @@ from orders.models import OrderSequence
 from students.models import StudentMovement
 from workflow.engine import Refused, fire, pending_approvals
 
-ALL_BUT_LAST_FAILS = "only active students or students on academic leave can be expelled."
+STATUS_RULE_TAIL = "only active students or students on academic leave can be expelled."
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +58,7 @@ def test_expelled_or_graduated_student_is_not_eligible(status, uni, make):
     (line,) = order.lines
     assert line.eligibility == [{
         "rule": "expulsion.status",
-        "message": f"Сапарова Айгерим Серикович is {status}: {ALL_BUT_LAST_FAILS}",
+        "message": f"Сапарова Айгерим Серикович is {status}: {STATUS_RULE_TAIL}",
         "data": {"status": status},
     }]
     assert not line.eligible
