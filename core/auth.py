@@ -56,6 +56,9 @@ def login():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
         if user is not None and user.is_active and user.check_password(form.password.data):
             login_user(user)
+            if session.get("language") in LANGUAGES and session["language"] != user.language:
+                user.language = session["language"]  # the choice made on the login page wins
+                db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
         flash(_l("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form), (200 if request.method == "GET" else 400)

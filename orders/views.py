@@ -3,8 +3,10 @@
 import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.auth import EmptyForm
@@ -14,6 +16,7 @@ from orders import operations
 from orders.kinds import KINDS, get_kind
 from orders.models import Order
 from orders.operations import UNIVERSITY_ROLES, InvalidInput
+from students.models import Faculty
 from students.operations import search_students
 from workflow.engine import legal_triggers, pending_approvals
 
@@ -76,8 +79,16 @@ def show(order_id: int):
         lines=operations.visible_lines(order, current_user), hidden_lines=len(order.lines) - len(
             operations.visible_lines(order, current_user)),
         previews=operations.effects_preview(order) if order.is_open else {},
-        triggers=legal_triggers(order, current_user), pending=pending_approvals(order),
+        triggers=legal_triggers(order, current_user), pending=_named(pending_approvals(order)),
         q=q, found=found, in_order=in_order, form=EmptyForm())
+
+
+def _named(pending: list[tuple[str, int | None]]) -> list[tuple[str, str | None]]:
+    """(role, faculty id) pairs as (role, faculty name in the reader's language)."""
+    ids = {faculty_id for _role, faculty_id in pending if faculty_id}
+    faculties = {f.id: f for f in db.session.scalars(select(Faculty).where(Faculty.id.in_(ids)))} if ids else {}
+    language = str(get_locale())
+    return [(role, faculties[f].name(language) if f else None) for role, f in pending]
 
 
 @bp.route("/<int:order_id>/lines", methods=["POST"])

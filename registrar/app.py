@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -88,24 +89,30 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _own_description(error: Exception) -> str | None:
+    """The message a view gave to abort(), or None for Werkzeug's generic English text (we show our own)."""
+    described = getattr(error, "description", None)
+    return described if described and described != getattr(type(error), "description", None) else None
+
+
 def _register_error_pages(app: Flask) -> None:
-    messages = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-                409: "Conflict", 413: "Request too large", 422: "Unprocessable", 500: "Internal error"}
+    messages = {400: _l("Bad request"), 403: _l("You may not open this page."), 404: _l("Not found"),
+                405: _l("Method not allowed"), 409: _l("Conflict"), 413: _l("The request is too large."),
+                422: _l("Unprocessable request"), 500: _l("Something went wrong on our side; nothing was changed.")}
 
     def render_error(code: int, message: str | None = None):
-        text = message or messages.get(code, "Error")
+        text = str(message or messages.get(code, _l("Error")))
         if _wants_json():
             return jsonify({"code": code, "message": text, "errors": {}}), code
         return render_template("error.html", code=code, message=text), code
 
     for code in messages:
-        app.register_error_handler(code, lambda error, code=code: render_error(
-            code, getattr(error, "description", None) if code != 500 else None))
+        app.register_error_handler(code, lambda error, code=code: render_error(code, _own_description(error)))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_error(400, "The form has expired or was not sent from this site; reload the page and try "
-                                 "again.")
+        return render_error(400, _l("The form has expired or was not sent from this site; reload the page and "
+                                    "try again."))
 
 
 def _register_template_helpers(app: Flask) -> None:
