@@ -9,6 +9,7 @@ from wtforms.validators import Length
 
 from approvals.inbox import inbox
 from core.db import db
+from core.labels import label
 from core.permissions import roles_required
 from orders.operations import UNIVERSITY_ROLES
 from orders.views import load_visible
@@ -51,7 +52,7 @@ def decide(order_id: int, trigger: str):
             flash(refusal.message, "error")
         return redirect(url_for("orders.show", order_id=order_id))
     db.session.commit()
-    flash(_("Done: the order is now %(s)s.", s=state.replace("_", " ")), "success")
+    flash(_("Done: the order is now “%(s)s”.", s=label(state)), "success")
     if trigger in ("approve", "sign", "return", "reject"):
         return redirect(url_for("approvals.inbox_page"))
     return redirect(url_for("orders.show", order_id=order_id))

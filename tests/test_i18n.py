@@ -121,7 +121,7 @@ def test_refusal_messages_keep_their_placeholders(app):
     with app.test_request_context(), force_locale("kk"):
         from flask_babel import gettext
 
-        text = gettext("You cannot %(t)s an order that is %(s)s.", t=label("sign"), s=label("draft"))
+        text = gettext("“%(t)s” is not possible for an order in state “%(s)s”.", t=label("sign"), s=label("draft"))
     assert text == "«жоба» күйіндегі бұйрық үшін «Қол қою» әрекеті қолжетімсіз."
 
 

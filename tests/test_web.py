@@ -106,7 +106,7 @@ def test_clerk_deans_and_rector_complete_an_expulsion_in_the_browser(client, u, 
     login(client, u.rector)
     signed = press(client, order_id, "sign")
     assert signed.status_code == 302
-    assert "Done: the order is now signed." in page(client.get("/inbox"))
+    assert "Done: the order is now “signed”." in page(client.get("/inbox"))
     assert fresh(order).state == "signed"
     label = order.number_label
     assert label == "1-С"

@@ -18,6 +18,7 @@ from sqlalchemy.orm import lazyload
 from transitions import Machine
 
 from core.db import db, is_postgres, utcnow
+from core.labels import label
 from core.models import User
 from workflow.models import AuditEvent, Visa
 from workflow.routes import TERMINAL_STATES, Route, get_route
@@ -194,8 +195,8 @@ def fire(subject: Subject, trigger: str, actor: User, *, comment: str = "", acti
     machine = machine_for(subject.route_name, subject.route_version)
     from_state = subject.state
     if from_state not in machine.events[trigger].transitions:
-        raise Refused([Refusal("state.invalid", _("You cannot %(t)s an order that is %(s)s.",
-                                                  t=trigger, s=from_state.replace("_", " ")),
+        raise Refused([Refusal("state.invalid", _("“%(t)s” is not possible for an order in state “%(s)s”.",
+                                                  t=label(trigger), s=label(from_state)),
                                {"state": from_state, "trigger": trigger})], status=409)
     refusal = _permission_refusal(route, subject, trigger, actor)
     if refusal:
@@ -217,7 +218,7 @@ def fire(subject: Subject, trigger: str, actor: User, *, comment: str = "", acti
             decision=DECISION_OF[trigger], comment=comment))
         db.session.flush()
     if not machine.events[trigger].trigger(subject):
-        raise Refused([Refusal("state.refused", _("The action was refused in state %(s)s.", s=from_state))])
+        raise Refused([Refusal("state.refused", _("The action was refused in state “%(s)s”.", s=label(from_state)))])
     if trigger == "submit":
         subject.round += 1
     subject.updated_at = utcnow()  # always write the row, so the version column detects a concurrent change
