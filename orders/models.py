@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,7 +66,10 @@ class Order(db.Model):
 
     @property
     def faculty_ids(self) -> set[int]:
-        return {line.faculty_id for line in self.lines}
+        """Faculties present in the lines; one small query unless the lines are loaded already."""
+        if "lines" in self.__dict__:
+            return {line.faculty_id for line in self.lines}
+        return set(db.session.scalars(select(OrderLine.faculty_id).where(OrderLine.order_id == self.id).distinct()))
 
     @property
     def is_open(self) -> bool:

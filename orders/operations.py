@@ -190,9 +190,19 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     order.number_label = format_number(order.number, order.series, order.year)
     order.signed_at = utcnow()
     order.signed_by_id = actor.id
-    # Every line in three batched statements (not an ORM flush per student). The bulk UPDATEs by primary key also
-    # refresh the lines and students already in the session, so the document and e-mails below see the new values.
     lines = order.lines
+    # The document and the e-mails describe each student as the order found them, so they are written first.
+    content = documents.render_order(order)
+    emails = [
+        {"recipient": line.student.email, "template": f"{order.kind}_student",
+         "language": "kk" if line.student.language == "kk" else "ru",
+         "context": {"student_name": line.student.full_name, "order_label": order.number_label,
+                     "order_date": order.order_date.strftime("%d.%m.%Y"), "order_title": order.title,
+                     "item_ru": kind.item_text(line, "ru"), "item_kk": kind.item_text(line, "kk"),
+                     "university_ru": current_app.config["UNIVERSITY_RU"],
+                     "university_kk": current_app.config["UNIVERSITY_KK"]}}
+        for line in lines if line.student.email]
+    # Every line in three batched statements, not an ORM flush per student.
     changes = [kind.preview(line) for line in lines]
     db.session.execute(update(OrderLine), [
         {"id": line.id, "applied_changes": change} for line, change in zip(lines, changes, strict=True)])
@@ -201,15 +211,6 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
          "effective_date": line.effective_date, "changes": change, "reason": line.params.get("reason"),
          "order_label": order.number_label} for line, change in zip(lines, changes, strict=True)])
     db.session.execute(update(Student), [{"id": line.student_id, **kind.apply(line, order)} for line in lines])
-    content = documents.render_order(order)
     db.session.add(OrderDocument(order_id=order.id, filename=documents.filename(order), content=content,
                                  sha256=documents.sha256(content), template_version=documents.TEMPLATE_VERSION))
-    enqueue_emails([
-        {"recipient": line.student.email, "template": f"{order.kind}_student",
-         "language": "kk" if line.student.language == "kk" else "ru",
-         "context": {"student_name": line.student.full_name, "order_label": order.number_label,
-                     "order_date": order.order_date.strftime("%d.%m.%Y"), "order_title": order.title,
-                     "item_ru": kind.item_text(line, "ru"), "item_kk": kind.item_text(line, "kk"),
-                     "university_ru": current_app.config["UNIVERSITY_RU"],
-                     "university_kk": current_app.config["UNIVERSITY_KK"]}}
-        for line in order.lines if line.student.email])
+    enqueue_emails(emails)

@@ -1,6 +1,8 @@
 """`create_app()`: configuration, extensions, blueprints, the API, error pages."""
 
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -120,6 +122,16 @@ def _register_template_helpers(app: Flask) -> None:
     from core.labels import label
 
     app.jinja_env.globals["get_locale"] = get_locale
+    zone = ZoneInfo(app.config["TIMEZONE"])
+
+    @app.template_filter("local")
+    def local_time(moment: datetime | None) -> str:
+        """A stored UTC moment as local wall-clock time (Asia/Almaty by default)."""
+        if moment is None:
+            return ""
+        if moment.tzinfo is None:  # SQLite hands back naive UTC
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
     app.jinja_env.globals["label"] = label
 
     @app.context_processor

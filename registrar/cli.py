@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
+from werkzeug.serving import run_simple
 
 from core.db import db
 from core.models import ROLES, User, create_user, issue_token
@@ -31,7 +32,7 @@ def run_command(host: str, port: int) -> None:
         start_embedded_worker(app)
         click.echo("E-mail worker: in-process (embedded mode).")
     click.echo(f"Registrar on http://{host}:{port}/")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    run_simple(host, port, app, threaded=True)
 
 
 @main.command("worker")
