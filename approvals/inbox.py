@@ -1,46 +1,420 @@
-"""The inbox: orders waiting for a given person's decision, found with one query whatever their number."""
+"""The inbox: orders waiting for a given person's decision (or a person they substitute for today), found with one
+query whatever the number of orders."""
 
-from sqlalchemy import Select, and_, exists, false, func, not_, or_, select
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 
+from flask import g, has_request_context
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal, not_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.clock import local_zone, now, today
 from core.db import db
-from core.models import User
+from core.models import User, principals_of
 from orders.models import Order, OrderLine
-from workflow.models import Visa
-from workflow.routes import ROUTES
+from orders.operations import UNIVERSITY_ROLES, visible_orders
+from students.models import Student
+from workflow.engine import COMMENT_REQUIRED, Refused, acting_for_in, fire
+from workflow.models import AuditEvent, Visa
+from workflow.routes import TERMINAL_STATES, Route, get_route
 
 
-def waiting_for(actor: User) -> Select:
-    """Orders whose current step needs `actor`'s visa or signature, not authored or already visaed by them."""
+def routes_in_flight() -> list[Route]:
+    """Every route version some open order travels on (a handful; one small query)."""
+    pairs = db.session.execute(select(Order.route_name, Order.route_version).distinct()
+                               .where(Order.state.not_in([*TERMINAL_STATES, "draft"]))).all()
+    return [get_route(name, version) for name, version in sorted(pairs)]
+
+
+def _waiting_for_identity(who: User, routes: list[Route]) -> list[ColumnElement]:
     conditions = []
-    for route in ROUTES.values():
-        on_route = Order.route_name == route.name
-        if actor.has_role(route.signer_role):
+    for route in routes:
+        on_route = and_(Order.route_name == route.name, Order.route_version == route.version)
+        if who.has_role(route.signer_role):
             conditions.append(and_(on_route, Order.state == "awaiting_signature"))
         for step in route.steps:
-            if not actor.has_role(step.role):
+            if not who.has_role(*step.roles):
                 continue
             at_step = and_(on_route, Order.state == step.state)
-            same_round_visa = and_(Visa.order_id == Order.id, Visa.round == Order.round, Visa.step == step.name,
-                                   Visa.decision == "approved")
-            if step.per_faculty:
-                if actor.faculty_id is None:
+            approved = and_(Visa.order_id == Order.id, Visa.round == Order.round, Visa.step == step.name,
+                            Visa.decision == "approved")
+            if step.mode == "per_faculty":
+                if who.faculty_id is None:
                     continue
                 conditions.append(and_(
                     at_step,
-                    exists().where(OrderLine.order_id == Order.id, OrderLine.faculty_id == actor.faculty_id),
-                    not_(exists().where(same_round_visa, Visa.faculty_id == actor.faculty_id))))
+                    exists().where(OrderLine.order_id == Order.id, OrderLine.faculty_id == who.faculty_id),
+                    not_(exists().where(approved, Visa.faculty_id == who.faculty_id))))
+            elif step.mode == "n_of_m":
+                count = select(func.count(Visa.id)).where(approved).scalar_subquery()
+                conditions.append(and_(at_step, count < step.n))
             else:
-                conditions.append(and_(at_step, not_(exists().where(same_round_visa))))
+                conditions.append(and_(at_step, not_(exists().where(approved))))
     if not conditions:
-        return select(Order).where(false())
-    already_visaed = exists().where(Visa.order_id == Order.id, Visa.round == Order.round,
-                                    Visa.decided_by_id == actor.id)
-    return select(Order).where(or_(*conditions), Order.author_id != actor.id, not_(already_visaed))
+        return []
+    people = [who.id]
+    return [and_(or_(*conditions), Order.author_id.not_in(people))]
+
+
+def _context(actor: User) -> tuple[list[Route], list[User]]:
+    """The routes in flight and the people `actor` substitutes today: two small queries, once per request."""
+    cached = getattr(g, "_inbox_context", None) if has_request_context() else None
+    if cached and cached[0] == actor.id:
+        return cached[1], cached[2]
+    routes, principals = routes_in_flight(), principals_of(actor, today())
+    if has_request_context():
+        g._inbox_context = (actor.id, routes, principals)
+    return routes, principals
+
+
+def _waiting_parts(actor: User, routes: list[Route], principals: list[User]
+                   ) -> tuple[ColumnElement, list[tuple[ColumnElement, User | None]]]:
+    """The whole "waits for `actor`" condition, and its parts per identity (None for the actor's own)."""
+    parts: list[tuple[ColumnElement, User | None]] = []
+    for who in [actor, *principals]:
+        visaed = exists().where(Visa.order_id == Order.id, Visa.round == Order.round,
+                                or_(Visa.decided_by_id == who.id, Visa.acting_for_id == who.id))
+        parts += [(and_(c, not_(visaed), Order.author_id != actor.id), None if who is actor else who)
+                  for c in _waiting_for_identity(who, routes)]
+    if not parts:
+        return false(), []
+    waiting = or_(*(c for c, _who in parts))
+    if not principals:  # the actor's own part already excludes what the actor visaed
+        return waiting, parts
+    actor_visaed = exists().where(Visa.order_id == Order.id, Visa.round == Order.round,
+                                  Visa.decided_by_id == actor.id)
+    return and_(waiting, not_(actor_visaed)), parts
+
+
+def waiting_for(actor: User, *, include_substitutions: bool = True) -> Select:
+    """Orders whose current step needs the visa or signature of `actor` or of someone `actor` substitutes for
+    today; never an order the actor (or that person) wrote or already gave a visa on in this round."""
+    routes, principals = _context(actor)
+    condition, _parts = _waiting_parts(actor, routes, principals if include_substitutions else [])
+    return select(Order).where(condition)
 
 
 def inbox_count(actor: User) -> int:
+    """How many orders wait for `actor` (the nav badge); taken from the inbox page's counts when it made them."""
+    cached = getattr(g, "_inbox_waiting", None) if has_request_context() else None
+    if cached and cached[0] == actor.id:
+        return cached[1]
     return db.session.scalar(waiting_for(actor).with_only_columns(func.count(Order.id)).order_by(None)) or 0
 
 
 def inbox(actor: User, limit: int = 50, offset: int = 0) -> list[Order]:
     return list(db.session.scalars(waiting_for(actor).order_by(Order.updated_at).limit(limit).offset(offset)))
+
+
+# The inbox views: waiting, overdue, returned to me, my decided history -----------------------------------------
+
+VIEWS = ("waiting", "overdue", "returned", "history")
+SORTS = ("updated", "due", "number", "decided")
+DATE_FIELDS = ("updated", "created")
+MAX_PAGE_SIZE = 100
+DEFAULT_SORT = {"waiting": ("updated", "asc"), "overdue": ("due", "asc"), "returned": ("updated", "desc"),
+                "history": ("decided", "desc")}
+BULK_TRIGGERS = ("approve", "return", "reject", "sign")
+
+
+@dataclass
+class Filters:
+    """What the inbox shows of a view: filters, search, sorting and the page."""
+
+    kind: str | None = None
+    faculty_id: int | None = None
+    date_field: str = "updated"
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str | None = None
+    direction: str | None = None
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass
+class Row:
+    order: Order
+    line_count: int = 0
+    own_lines: int | None = None  # for a dean: lines of own (or substituted) faculties
+    acting_for: User | None = None
+    overdue: bool = False
+    return_comment: str | None = None
+    returned_by: str | None = None
+    decision: str | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass
+class InboxPage:
+    view: str
+    rows: list[Row]
+    total: int
+    counts: dict[str, int]
+    filters: Filters
+    sort: str
+    direction: str
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.filters.page_size - 1) // self.filters.page_size, 1)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def is_overdue(order: Order, moment: datetime | None = None) -> bool:
+    """Waiting on a step whose due time has passed."""
+    due = _aware(order.due_at)
+    return bool(due and order.state != "draft" and order.is_open and due < (moment or now()))
+
+
+def _scope(actor: User, principals: list[User]) -> set[int] | None:
+    """Faculties whose lines `actor` may read (None: all of them)."""
+    identities = [actor, *principals]
+    if any(who.has_role(*UNIVERSITY_ROLES) for who in identities):
+        return None
+    return {who.faculty_id for who in identities if who.has_role("dean") and who.faculty_id is not None}
+
+
+def _returned_condition(actor: User) -> ColumnElement:
+    returned = exists().where(AuditEvent.order_id == Order.id, AuditEvent.trigger == "return")
+    return and_(Order.author_id == actor.id, Order.state == "draft", returned)
+
+
+def _history_condition(actor: User) -> ColumnElement:
+    return exists().where(Visa.order_id == Order.id, Visa.decided_by_id == actor.id)
+
+
+def view_condition(actor: User, view: str, routes: list[Route], principals: list[User]) -> ColumnElement:
+    if view in ("waiting", "overdue"):
+        condition, _parts = _waiting_parts(actor, routes, principals)
+        return and_(condition, Order.due_at < now()) if view == "overdue" else condition
+    if view == "returned":
+        return _returned_condition(actor)
+    if view == "history":
+        return _history_condition(actor)
+    raise ValueError(f"unknown inbox view {view}")
+
+
+HISTORY_CAP = 1000  # the history tab counts up to this many orders ("1000+" beyond)
+
+
+def view_counts(actor: User) -> dict[str, int]:
+    """How many orders each view holds (unfiltered), in one query."""
+    routes, principals = _context(actor)
+
+    waiting, _parts = _waiting_parts(actor, routes, principals)
+    # One pass over the waiting set gives both waiting and overdue; the history count stops at HISTORY_CAP.
+    waiting_counts = select(func.count(Order.id).label("waiting"),
+                            func.count(Order.id).filter(Order.due_at < now()).label("overdue")).where(waiting) \
+        .subquery()
+    returned = select(func.count(Order.id)).where(_returned_condition(actor)).scalar_subquery()
+    decided = select(Visa.order_id).where(Visa.decided_by_id == actor.id).distinct().limit(HISTORY_CAP).subquery()
+    history = select(func.count()).select_from(decided).scalar_subquery()
+    row = db.session.execute(select(waiting_counts.c.waiting, waiting_counts.c.overdue, returned.label("returned"),
+                                    history.label("history"))).one()
+    values = {"waiting": row.waiting, "overdue": row.overdue, "returned": row.returned, "history": row.history}
+    if has_request_context():
+        g._inbox_waiting = (actor.id, values["waiting"])
+    return values
+
+
+def _local_bound(day: date, end: bool) -> datetime:
+    moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=local_zone())
+    return moment.astimezone(UTC)
+
+
+def search_condition(q: str, faculties: set[int] | None) -> ColumnElement | None:
+    """Orders matching `q`: number (or #id), title, or a student's name or IIN (of the lines the reader may see)."""
+    text = " ".join((q or "").split())[:100]
+    if not text:
+        return None
+    lowered = text.lower()
+    conditions = [func.lower(Order.title).contains(lowered, autoescape=True),
+                  func.lower(Order.number_label).startswith(lowered, autoescape=True)]
+    digits = text.lstrip("#")
+    if digits.isdigit() and len(digits) <= 9:
+        conditions.append(Order.id == int(digits))
+    if text.isdigit():
+        student = Student.iin.startswith(text)
+    else:
+        student = and_(*(or_(func.lower(Student.surname).startswith(word, autoescape=True),
+                             func.lower(Student.name).startswith(word, autoescape=True),
+                             func.lower(Student.patronymic).startswith(word, autoescape=True))
+                         for word in lowered.split()))
+    line = [OrderLine.order_id == Order.id, OrderLine.student_id == Student.id, student]
+    if faculties is not None:
+        line.append(OrderLine.faculty_id.in_(faculties or {-1}))
+    conditions.append(exists().where(*line))
+    return or_(*conditions)
+
+
+def _filters(query: Select, filters: Filters, faculties: set[int] | None) -> Select:
+    if filters.kind:
+        query = query.where(Order.kind == filters.kind)
+    if filters.faculty_id:
+        query = query.where(exists().where(OrderLine.order_id == Order.id,
+                                           OrderLine.faculty_id == filters.faculty_id))
+    column = Order.created_at if filters.date_field == "created" else Order.updated_at
+    if filters.date_from:
+        query = query.where(column >= _local_bound(filters.date_from, end=False))
+    if filters.date_to:
+        query = query.where(column < _local_bound(filters.date_to, end=True))
+    found = search_condition(filters.q, faculties)
+    if found is not None:
+        query = query.where(found)
+    return query
+
+
+def _ordering(view: str, sort: str, direction: str, history_visa) -> list:
+    def way(column):
+        return column.desc() if direction == "desc" else column.asc()
+
+    if sort == "due":
+        keys = [Order.due_at.is_(None), way(Order.due_at)]
+    elif sort == "number":
+        keys = [Order.number.is_(None), way(Order.year), way(Order.number)]
+    elif sort == "decided" and history_visa is not None:
+        keys = [way(history_visa.id)]
+    else:
+        keys = [way(Order.updated_at)]
+    return [*keys, way(Order.id)]
+
+
+def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = None) -> InboxPage:
+    """One page of a view with its rows ready to show, in a fixed number of queries whatever the page size."""
+    filters = filters or Filters()
+    if view not in VIEWS:
+        view = "waiting"
+    filters.page_size = min(max(filters.page_size, 1), MAX_PAGE_SIZE)
+    filters.page = max(filters.page, 1)
+    sort, direction = DEFAULT_SORT[view]
+    if filters.sort in SORTS and (filters.sort != "decided" or view == "history"):
+        sort = filters.sort
+    if filters.direction in ("asc", "desc"):
+        direction = filters.direction
+    routes, principals = _context(actor)
+    faculties = _scope(actor, principals)
+    condition = view_condition(actor, view, routes, principals)
+
+    columns: list = [Order]
+    visa = None
+    if view in ("waiting", "overdue"):
+        _condition, parts = _waiting_parts(actor, routes, principals)
+        whens = [(c, 0) for c, who in parts if who is None] + [(c, who.id) for c, who in parts if who is not None]
+        columns.append(case(*whens, else_=0).label("acting_for") if whens else literal(0).label("acting_for"))
+    elif view == "returned":
+        last_return = (select(AuditEvent.id).where(AuditEvent.order_id == Order.id, AuditEvent.trigger == "return")
+                       .order_by(AuditEvent.id.desc()).limit(1).correlate(Order).scalar_subquery())
+        event, returner = aliased(AuditEvent), aliased(User)
+        columns += [event.comment, returner.full_name]
+    else:
+        visa = aliased(Visa)
+        mine = (select(func.max(Visa.id)).where(Visa.order_id == Order.id, Visa.decided_by_id == actor.id)
+                .correlate(Order).scalar_subquery())
+        columns += [visa.decision, visa.decided_at]
+
+    base = _filters(select(Order.id).where(condition), filters, faculties)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+
+    query = select(*columns).select_from(Order)
+    if view == "returned":
+        query = query.join(event, event.id == last_return).join(returner, returner.id == event.actor_id)
+    elif view == "history":
+        query = query.join(visa, visa.id == mine)
+    query = _filters(query.where(condition), filters, faculties)
+    query = query.order_by(*_ordering(view, sort, direction, visa)) \
+        .limit(filters.page_size).offset((filters.page - 1) * filters.page_size)
+    results = db.session.execute(query).unique().all()
+
+    ids = [r[0].id for r in results]
+    counts: dict[int, tuple[int, int]] = {}
+    if ids:
+        own = case((OrderLine.faculty_id.in_(faculties or {-1}), 1), else_=0) if faculties is not None else literal(0)
+        counts = {order_id: (n, int(o or 0)) for order_id, n, o in db.session.execute(
+            select(OrderLine.order_id, func.count(), func.sum(own)).where(OrderLine.order_id.in_(ids))
+            .group_by(OrderLine.order_id))}
+    people = {p.id: p for p in principals}
+    moment = now()
+    rows = []
+    for result in results:
+        order = result[0]
+        n, own_lines = counts.get(order.id, (0, 0))
+        row = Row(order=order, line_count=n, own_lines=own_lines if faculties is not None else None,
+                  overdue=is_overdue(order, moment))
+        if view in ("waiting", "overdue"):
+            row.acting_for = people.get(result[1])
+        elif view == "returned":
+            row.return_comment, row.returned_by = result[1], result[2]
+        else:
+            row.decision, row.decided_at = result[1], _aware(result[2])
+        rows.append(row)
+    return InboxPage(view=view, rows=rows, total=total, counts=view_counts(actor), filters=filters, sort=sort,
+                     direction=direction)
+
+
+# Bulk decisions -----------------------------------------------------------------------------------------------
+
+class BulkRefused(Exception):
+    """The whole bulk request is refused (nothing was tried); `field` names the input at fault."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass
+class BulkResult:
+    order_id: int
+    label: str
+    ok: bool
+    state: str | None = None
+    acting_for: User | None = None
+    refusals: list[dict] = field(default_factory=list)
+
+
+def bulk_decide(actor: User, order_ids: list[int], trigger: str, comment: str = "") -> list[BulkResult]:
+    """Fire `trigger` on each order separately, each in its own SAVEPOINT and acting for the right person, so that
+    one refused order is reported and the others go through. Never commits: the caller does, once."""
+    if trigger not in BULK_TRIGGERS:
+        raise BulkRefused("trigger", _("Choose approve, sign, return or reject."))
+    comment = (comment or "").strip()
+    if trigger in COMMENT_REQUIRED and not comment:
+        raise BulkRefused("comment", _("A comment is required to return or reject orders; nothing was changed."))
+    if has_request_context():
+        g.pop("_inbox_waiting", None)
+        g.pop("_inbox_context", None)
+    wanted = list(dict.fromkeys(order_ids))
+    if not wanted:
+        raise BulkRefused("order_ids", _("Select at least one order."))
+    found = {o.id: o for o in db.session.scalars(visible_orders(actor).where(Order.id.in_(wanted)))}
+    results = []
+    for order_id in wanted:
+        order = found.get(order_id)
+        if order is None:
+            results.append(BulkResult(order_id, f"#{order_id}", False, refusals=[{
+                "rule": "order.not_found", "message": _("No such order, or you may not see it."), "data": {}}]))
+            continue
+        acting_for = acting_for_in(order, trigger, actor)
+        savepoint = db.session.begin_nested()
+        try:
+            state = fire(order, trigger, actor, comment=comment, acting_for=acting_for)
+            savepoint.commit()
+        except Refused as refused:
+            savepoint.rollback()
+            results.append(BulkResult(order_id, order.label, False, refusals=[r.as_dict() for r in refused.refusals]))
+        except (StaleDataError, IntegrityError):
+            savepoint.rollback()
+            results.append(BulkResult(order_id, order.label, False, refusals=[{
+                "rule": "state.stale", "message": _("Someone changed this order at the same moment; try again."),
+                "data": {}}]))
+        else:
+            results.append(BulkResult(order_id, order.label, True, state=state, acting_for=acting_for))
+    return results

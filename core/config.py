@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 
 # Name of each environment variable, its default, and what it does. The README table is built from this.
@@ -25,6 +26,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("REGISTRAR_TIMEZONE", "Asia/Almaty", "local time zone for order dates and display"),
     ("REGISTRAR_DEFAULT_LANGUAGE", "ru", "UI language when the browser asks for none of kk, ru, en"),
     ("REGISTRAR_RELAY_INTERVAL", "30", "seconds between sweeps that resend outbox rows left pending"),
+    ("REGISTRAR_SCHEDULER_INTERVAL", "300", "seconds between deadline checks of the in-process scheduler (0: off)"),
+    ("REGISTRAR_HOLIDAYS", "", "public holidays skipped by working-day deadlines, as YYYY-MM-DD,YYYY-MM-DD"),
 ]
 
 
@@ -41,6 +44,17 @@ def _secret_key(instance_path: Path) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _holidays(text: str) -> frozenset[date]:
+    days = set()
+    for part in text.replace(";", ",").split(","):
+        if part.strip():
+            try:
+                days.add(date.fromisoformat(part.strip()))
+            except ValueError as error:
+                raise ValueError(f"REGISTRAR_HOLIDAYS: {part.strip()!r} is not a YYYY-MM-DD date") from error
+    return frozenset(days)
 
 
 def load_config(instance_path: str) -> dict:
@@ -67,6 +81,8 @@ def load_config(instance_path: str) -> dict:
         "TIMEZONE": _env("REGISTRAR_TIMEZONE", "Asia/Almaty"),
         "BABEL_DEFAULT_LOCALE": _env("REGISTRAR_DEFAULT_LANGUAGE", "ru"),
         "RELAY_INTERVAL": float(_env("REGISTRAR_RELAY_INTERVAL", "30")),
+        "SCHEDULER_INTERVAL": float(_env("REGISTRAR_SCHEDULER_INTERVAL", "300")),
+        "HOLIDAYS": _holidays(_env("REGISTRAR_HOLIDAYS", "")),
         "LANGUAGES": ["kk", "ru", "en"],
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WTF_CSRF_TIME_LIMIT": None,

@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from flask_login import UserMixin
@@ -132,3 +132,36 @@ def user_for_token(token: str) -> User | None:
     if row is None or not row.user.is_active:
         return None
     return row.user
+
+
+class Substitution(db.Model):
+    """`substitute` acts for `principal` from `starts_on` to `ends_on` inclusive (a dean on leave, say)."""
+
+    __tablename__ = "substitutions"
+    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="dates"),
+                      CheckConstraint("principal_id <> substitute_id", name="not_self"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    substitute_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    principal: Mapped[User] = relationship(foreign_keys=[principal_id], lazy="joined")
+    substitute: Mapped[User] = relationship(foreign_keys=[substitute_id], lazy="joined")
+
+
+def principals_of(substitute: User, on: date) -> list[User]:
+    """The users `substitute` acts for on day `on`."""
+    return list(db.session.scalars(
+        select(User).join(Substitution, Substitution.principal_id == User.id)
+        .where(Substitution.substitute_id == substitute.id, Substitution.starts_on <= on, Substitution.ends_on >= on,
+               User.is_active_user.is_(True))
+        .order_by(User.id)))
+
+
+def substitutes_for(substitute: User, principal: User, on: date) -> bool:
+    return any(p.id == principal.id for p in principals_of(substitute, on))

@@ -26,7 +26,7 @@ from orders.operations import UNIVERSITY_ROLES, InvalidInput
 from students.api import StudentSchema, UtcDateTime
 from students.iin import iin_error
 from workflow.engine import legal_triggers, pending_approvals
-from workflow.routes import ALL_STATES
+from workflow.routes import FIXED_STATES
 
 bp = Blueprint("api_orders", __name__, url_prefix="/api/v1/orders",
                description="Orders: draft with lines, read with eligibility, visas and history, the document.")
@@ -118,7 +118,8 @@ class DocumentSchema(ma.Schema):
 class OrderSummarySchema(ma.Schema):
     id = fields.Int()
     kind = fields.Str(metadata={"enum": list(KINDS)})
-    state = fields.Str(metadata={"enum": list(ALL_STATES)})
+    state = fields.Str(metadata={"description": "draft, review_<step>, awaiting_signature, signed, rejected, "
+                                                "withdrawn"})
     version = fields.Int(metadata={"description": "Send it back with a trigger to refuse a stale decision"})
     round = fields.Int()
     title = fields.Str()
@@ -193,7 +194,8 @@ class LinesArgs(ma.Schema):
 
 
 class OrderListArgs(ma.Schema):
-    state = fields.Str(validate=validate.OneOf(ALL_STATES))
+    state = fields.Str(validate=validate.Regexp(rf"^({'|'.join(FIXED_STATES)}|review_\w{{1,25}})$",
+                                                error="Unknown state."))
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
 

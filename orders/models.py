@@ -19,15 +19,17 @@ from core.db import db, utcnow
 from core.models import User
 from students.models import Student
 from workflow.models import AuditEvent, Visa
-from workflow.routes import ALL_STATES
+from workflow.routes import TERMINAL_STATES
 
-OPEN_STATES = tuple(s for s in ALL_STATES if s not in ("signed", "rejected", "withdrawn"))
+# Visa states are `review_<step>` for whatever steps a route has; the rest are fixed.
+STATE_CHECK = ("state IN ('draft', 'awaiting_signature', 'signed', 'rejected', 'withdrawn') "
+               "OR state LIKE 'review\\_%' ESCAPE '\\'")
 
 
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(f"state IN ({', '.join(repr(s) for s in ALL_STATES)})", name="state"),
+        CheckConstraint(STATE_CHECK, name="state"),
         CheckConstraint("(state = 'signed') = (number IS NOT NULL)", name="number_iff_signed"),
         UniqueConstraint("year", "series", "number", name="uq_orders_year_series_number"),
         Index("ix_orders_state", "state"),
@@ -52,6 +54,8 @@ class Order(db.Model):
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    step_entered_at: Mapped[datetime | None]  # when the current state began: deadlines count from here
+    due_at: Mapped[datetime | None] = mapped_column(index=True)  # when the current step is due (working days)
     signed_at: Mapped[datetime | None]
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
@@ -73,7 +77,7 @@ class Order(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.state in OPEN_STATES
+        return self.state not in TERMINAL_STATES
 
     @property
     def label(self) -> str:
@@ -127,3 +131,14 @@ class OrderSequence(db.Model):
     year: Mapped[int] = mapped_column(primary_key=True)
     series: Mapped[str] = mapped_column(String(8), primary_key=True)
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+class OrderRound(db.Model):
+    """What an order held when it was submitted for a round: lines and parameters, to show what changed since."""
+
+    __tablename__ = "order_rounds"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(primary_key=True)
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)

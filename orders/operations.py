@@ -1,24 +1,22 @@
 """What clerks and approvers do to orders, as plain functions. Views and the API call these; they never commit."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, false, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from core.db import db, utcnow
-from core.models import User
+from core.clock import now, today
+from core.db import db
+from core.models import User, principals_of
 from notifications.outbox import enqueue_emails
 from orders import documents
 from orders.kinds import KINDS, get_kind
 from orders.kinds.base import gather_context
-from orders.models import Order, OrderDocument, OrderLine
+from orders.models import Order, OrderDocument, OrderLine, OrderRound
 from orders.numbering import format_number, next_number
 from students.models import Group, Student, StudentMovement
-from workflow.engine import Refusal, guard, on_enter
-from workflow.routes import get_route
+from workflow.engine import Refusal, after, guard, on_enter
+from workflow.routes import latest_version
 
 UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")
 
@@ -34,14 +32,23 @@ class InvalidInput(Exception):
 
 # Who may see what -------------------------------------------------------------------------------------------
 
+def _scope(actor: User) -> tuple[bool, set[int]]:
+    """(sees the whole university, faculties seen) for `actor` together with everyone they substitute today."""
+    identities = [actor, *principals_of(actor, today())]
+    if any(who.has_role(*UNIVERSITY_ROLES) for who in identities):
+        return True, set()
+    return False, {who.faculty_id for who in identities if who.has_role("dean") and who.faculty_id is not None}
+
+
 def visible_orders(actor: User) -> Select:
-    """Orders `actor` may see: a dean only those with a line of own faculty; nobody outside VIEWER_ROLES."""
+    """Orders `actor` may see: university roles all; a dean those with a line of own faculty (or of the faculty
+    of a dean they substitute today); nobody else any."""
     query = select(Order)
-    if actor.has_role(*UNIVERSITY_ROLES):
+    everything, faculties = _scope(actor)
+    if everything:
         return query
-    if actor.has_role("dean"):
-        return query.where(exists().where(OrderLine.order_id == Order.id,
-                                          OrderLine.faculty_id == actor.faculty_id))
+    if faculties:
+        return query.where(exists().where(OrderLine.order_id == Order.id, OrderLine.faculty_id.in_(faculties)))
     return query.where(false())
 
 
@@ -55,10 +62,11 @@ def can_edit(order: Order, actor: User) -> bool:
 
 
 def visible_lines(order: Order, actor: User) -> list[OrderLine]:
-    """The lines `actor` may read in full: a dean only own faculty's; others all."""
-    if actor.has_role(*UNIVERSITY_ROLES):
+    """The lines `actor` may read in full: a dean only own faculty's (and a substituted dean's); others all."""
+    everything, faculties = _scope(actor)
+    if everything:
         return list(order.lines)
-    return [line for line in order.lines if line.faculty_id == actor.faculty_id]
+    return [line for line in order.lines if line.faculty_id in faculties]
 
 
 # Drafting ---------------------------------------------------------------------------------------------------
@@ -79,8 +87,7 @@ def create_order(kind_name: str, author: User, raw: dict) -> Order:
         errors["title"] = _("The title is longer than 300 characters.")
     if errors:
         raise InvalidInput(errors)
-    route = get_route(kind.route)
-    order = Order(kind=kind.name, state="draft", route_name=route.name, route_version=route.version,
+    order = Order(kind=kind.name, state="draft", route_name=kind.route, route_version=latest_version(kind.route),
                   series=current_app.config["ORDER_SERIES"], title=title, basis=basis, params=params,
                   author_id=author.id)
     db.session.add(order)
@@ -142,11 +149,11 @@ def remove_line(order: Order, line_id: int, actor: User) -> None:
     db.session.flush()
 
 
-def check_lines(order: Order) -> list[Refusal]:
+def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     """Re-run every line's eligibility in a fixed number of queries; store and return all refusals."""
     kind = get_kind(order.kind)
     db.session.flush()
-    context = gather_context(order, [line.student_id for line in order.lines])
+    context = gather_context(order, [line.student_id for line in order.lines], drafts_conflict=not at_signing)
     every = []
     for line in order.lines:
         refusals = kind.check_line(line, context)
@@ -171,24 +178,51 @@ def _lines_ready(order: Order, actor: User, data: dict) -> list[Refusal]:
     return check_lines(order)
 
 
+@after("submit")
+def _remember_round(order: Order, actor: User, data: dict) -> None:
+    """Keep what this round was submitted with, so the next round can show what changed."""
+    db.session.add(OrderRound(order_id=order.id, round=order.round, snapshot=round_snapshot(order)))
+
+
+def round_snapshot(order: Order) -> dict:
+    return {"title": order.title, "basis": order.basis, "params": order.params,
+            "lines": {str(line.student_id): {"name": line.student.full_name, "params": line.params,
+                                             "effective_date": line.effective_date.isoformat()}
+                      for line in order.lines}}
+
+
+def changes_since_last_round(order: Order) -> dict | None:
+    """Lines added, removed and changed, and order fields changed, since the previous round; None in round 1."""
+    if order.round < 2:
+        return None
+    previous = db.session.get(OrderRound, (order.id, order.round - 1))
+    if previous is None:
+        return None
+    before, now_ = previous.snapshot, round_snapshot(order)
+    old_lines, new_lines = before["lines"], now_["lines"]
+    return {
+        "round": order.round,
+        "added": [new_lines[k]["name"] for k in new_lines if k not in old_lines],
+        "removed": [old_lines[k]["name"] for k in old_lines if k not in new_lines],
+        "changed": [new_lines[k]["name"] for k in new_lines if k in old_lines and new_lines[k] != old_lines[k]],
+        "fields": [f for f in ("title", "basis", "params") if before[f] != now_[f]],
+    }
+
+
 @guard("sign")
 def _still_eligible(order: Order, actor: User, data: dict) -> list[Refusal]:
-    return check_lines(order)
-
-
-def local_today():
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return check_lines(order, at_signing=True)
 
 
 @on_enter("signed")
 def take_effect(order: Order, actor: User, data: dict) -> None:
     """Everything signing means, in the signing transaction: number, effects, history, document, e-mails."""
     kind = get_kind(order.kind)
-    order.order_date = local_today()
+    order.order_date = today()
     order.year = order.order_date.year
     order.number = next_number(order.year, order.series)
     order.number_label = format_number(order.number, order.series, order.year)
-    order.signed_at = utcnow()
+    order.signed_at = now()
     order.signed_by_id = actor.id
     lines = order.lines
     # The document and the e-mails describe each student as the order found them, so they are written first.

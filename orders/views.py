@@ -1,6 +1,7 @@
 """Drafting views: list, create, add and remove students, the order page, the document."""
 
 import io
+from collections import Counter
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
@@ -18,7 +19,7 @@ from orders.models import Order
 from orders.operations import UNIVERSITY_ROLES, InvalidInput
 from students.models import Faculty
 from students.operations import search_students
-from workflow.engine import legal_triggers, pending_approvals
+from workflow.engine import legal_actions, pending_approvals
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 READERS = (*UNIVERSITY_ROLES, "dean")
@@ -74,13 +75,27 @@ def show(order_id: int):
     q = request.args.get("q", "")[:100]
     found = search_students(current_user, q, limit=30) if editable and q else []
     in_order = {line.student_id for line in order.lines}
+    lines = operations.visible_lines(order, current_user)
+    actions = legal_actions(order, current_user)
+    acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
     return render_template(
         "orders/show.html", order=order, kind=get_kind(order.kind), editable=editable,
-        lines=operations.visible_lines(order, current_user), hidden_lines=len(order.lines) - len(
-            operations.visible_lines(order, current_user)),
+        lines=lines, hidden_lines=len(order.lines) - len(lines), others=_other_faculties(order, lines),
         previews=operations.effects_preview(order) if order.is_open else {},
-        triggers=legal_triggers(order, current_user), pending=_named(pending_approvals(order)),
+        triggers=[trigger for trigger, _who in actions], acting_for=acting_for,
+        pending=_named(pending_approvals(order)), changes=operations.changes_since_last_round(order),
         q=q, found=found, in_order=in_order, form=EmptyForm())
+
+
+def _other_faculties(order: Order, visible: list) -> list[tuple[str, int]]:
+    """(faculty name, number of lines) for the lines of other faculties the reader does not see in full."""
+    shown = {line.id for line in visible}
+    counts = Counter(line.faculty_id for line in order.lines if line.id not in shown)
+    if not counts:
+        return []
+    language = str(get_locale())
+    faculties = {f.id: f for f in db.session.scalars(select(Faculty).where(Faculty.id.in_(counts)))}
+    return sorted((faculties[f].name(language) if f in faculties else str(f), n) for f, n in counts.items())
 
 
 def _named(pending: list[tuple[str, int | None]]) -> list[tuple[str, str | None]]:

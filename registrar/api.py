@@ -12,6 +12,7 @@ from flask import Flask, jsonify, request
 from flask_smorest import Api, abort
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_exceptions
 
+from approvals.admin_api import bp as approvals_admin_bp
 from approvals.api import bp as approvals_bp
 from core.db import db
 from core.extensions import csrf, login_manager
@@ -20,7 +21,7 @@ from core.permissions import public
 from orders.api import bp as orders_bp
 from students.api import bp as students_bp
 
-BLUEPRINTS = (students_bp, orders_bp, approvals_bp)
+BLUEPRINTS = (students_bp, orders_bp, approvals_bp, approvals_admin_bp)
 PREFIX = "/api/v1"
 LOCATIONS = {"json": "body", "form": "body", "query": "query", "querystring": "query", "view_args": "path",
              "path": "path", "headers": "headers", "cookies": "cookies", "files": "files"}

@@ -73,6 +73,7 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from approvals.admin import bp as approvals_admin_bp
     from approvals.views import bp as approvals_bp
     from notifications.views import bp as mailbox_bp
     from orders.views import bp as orders_bp
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(students_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(approvals_bp)
+    app.register_blueprint(approvals_admin_bp)
     app.register_blueprint(mailbox_bp)
     init_api(app)
 
@@ -133,6 +135,7 @@ def _register_template_helpers(app: Flask) -> None:
             moment = moment.replace(tzinfo=UTC)
         return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
     app.jinja_env.globals["label"] = label
+    app.jinja_env.filters["label"] = label
 
     @app.context_processor
     def inject_inbox_count():

@@ -1,7 +1,9 @@
 """The `registrar` command: Flask's CLI group with the project's commands added."""
 
 import signal
+import sys
 import threading
+import time
 
 import click
 from flask import current_app
@@ -31,6 +33,10 @@ def run_command(host: str, port: int) -> None:
 
         start_embedded_worker(app)
         click.echo("E-mail worker: in-process (embedded mode).")
+        interval = float(app.config.get("SCHEDULER_INTERVAL", 300))
+        if interval > 0:
+            start_scheduler_thread(app, interval)
+            click.echo(f"Deadline scheduler: in-process, every {interval:g} s.")
     click.echo(f"Registrar on http://{host}:{port}/")
     run_simple(host, port, app, threaded=True)
 
@@ -98,3 +104,121 @@ def seed_demo_command(students: int, if_empty: bool) -> None:
     summary = seed_demo(students=students)
     db.session.commit()
     click.echo(summary)
+
+
+def run_scheduler_once(app) -> dict | None:
+    """One pass of the deadline scheduler in its own app context and transaction; errors are logged, not raised."""
+    from approvals.deadlines import run_deadlines
+
+    with app.app_context():
+        try:
+            result = run_deadlines()
+            db.session.commit()
+            return result
+        except Exception:  # a bad pass must not stop the scheduler; the next one retries
+            db.session.rollback()
+            app.logger.exception("deadline scheduler pass failed")
+            return None
+        finally:
+            db.session.remove()
+
+
+def start_scheduler_thread(app, interval: float) -> threading.Thread:
+    """The embedded mode's scheduler: a daemon thread inside the web process."""
+
+    def loop() -> None:
+        while True:
+            run_scheduler_once(app)
+            time.sleep(interval)
+
+    thread = threading.Thread(target=loop, name="deadline-scheduler", daemon=True)
+    thread.start()
+    return thread
+
+
+@main.command("scheduler")
+@click.option("--interval", type=float, default=None,
+              help="Seconds between passes [default: the SCHEDULER_INTERVAL setting, 300].")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+@with_appcontext
+def scheduler_command(interval: float | None, once: bool) -> None:
+    """Send deadline reminders and escalations (e-mails go through the outbox), periodically until stopped."""
+    app = current_app._get_current_object()
+    interval = interval if interval is not None else float(app.config.get("SCHEDULER_INTERVAL", 300))
+    if interval <= 0 and not once:
+        raise click.ClickException("--interval must be positive")
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        click.echo(f"Deadline scheduler every {interval:g} s; Ctrl+C to stop.")
+    while True:
+        result = run_scheduler_once(app)
+        click.echo(f"deadlines: {result}" if result is not None else "deadlines: pass failed (see the log)")
+        if once:
+            if result is None:
+                sys.exit(1)
+            return
+        if stop.wait(interval):
+            return
+
+
+@main.group("routes")
+def routes_group() -> None:
+    """Approval routes: export as YAML, load new versions from YAML."""
+
+
+@routes_group.command("dump")
+@click.argument("name", required=False)
+@with_appcontext
+def routes_dump_command(name: str | None) -> None:
+    """Print the latest version of every route (or of NAME) as YAML, in the format `routes load` reads."""
+    from approvals.admin import route_definition, route_yaml
+    from workflow.routes import get_route, route_names
+
+    names = route_names()
+    if name is not None and name not in names:
+        raise click.ClickException(f"no route {name!r}; routes: {', '.join(names)}")
+    routes = [get_route(n) for n in ([name] if name else names)]
+    header = "".join(f"# {r.name}: version {r.version}\n" for r in routes)
+    click.echo(header + route_yaml({"routes": [route_definition(r) for r in routes]}), nl=False)
+
+
+@routes_group.command("load")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@with_appcontext
+def routes_load_command(file) -> None:
+    """Validate every route in FILE and save each changed one as a new version: all or nothing."""
+    from approvals.admin import parse_routes_file, save_route_version, unchanged
+    from workflow.routes import RouteError, route_from_dict, route_names
+
+    known = route_names()
+    try:
+        definitions = parse_routes_file(file.read())
+        names = []
+        for position, data in enumerate(definitions, 1):
+            try:
+                route = route_from_dict(data)
+            except RouteError as error:
+                raise RouteError(f"route {position} ({data.get('name', 'no name')}): {error}") from error
+            if route.name in names:
+                raise RouteError(f"route {route.name} appears twice in the file.")
+            if route.name not in known:
+                raise RouteError(f"there is no route {route.name} (routes: {', '.join(known)}); order kinds name "
+                                 f"their route in code, so a new name would not be used.")
+            names.append(route.name)
+        saved, same = [], []
+        for data in definitions:
+            if unchanged(data):
+                same.append(data["name"])
+            else:
+                saved.append(save_route_version(None, data, None))
+    except RouteError as error:
+        db.session.rollback()
+        click.echo(f"Error: {file.name}: {error} Nothing was saved.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    for route in saved:
+        click.echo(f"saved {route.name} version {route.version}")
+    for name in same:
+        click.echo(f"unchanged {name}")

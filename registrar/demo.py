@@ -130,6 +130,9 @@ def seed_demo(students: int = 2000) -> str:
                 email="clerk@demo.kz")
     create_user("registrar", "demo", "Ахметов Канат Болатович", ["registrar"],
                 position="Руководитель Офиса Регистратора", email="registrar@demo.kz")
+    create_user("lawyer", "demo", "Искакова Мадина Ержановна", ["lawyer"], position="Юрист", email="lawyer@demo.kz")
+    create_user("finance", "demo", "Тлеубердиев Арман Кайратович", ["finance"], position="Финансовый отдел",
+                email="finance@demo.kz")
     create_user("rector", "demo", "Жумагулов Бакытжан Турсынович", ["rector"], position="Ректор",
                 email="rector@demo.kz")
     create_user("admin", "demo", "Администратор системы", ["admin"], position="Администратор", email="admin@demo.kz")
@@ -140,5 +143,5 @@ def seed_demo(students: int = 2000) -> str:
                     position=f"Декан ({faculties[code].name_ru})", email=f"dean{number}@demo.kz")
     db.session.flush()
     return (f"seeded {len(faculties)} faculties, {len(programmes)} programmes, {len(groups)} groups, "
-            f"{students} students; users clerk, registrar, rector, admin, dean1..dean{len(faculties)} "
+            f"{students} students; users clerk, registrar, lawyer, finance, rector, admin, dean1..dean{len(faculties)} "
             f"(password: demo)")

@@ -3,8 +3,9 @@
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from core.clock import today
 from core.db import db
-from core.models import User
+from core.models import User, principals_of
 from students.models import Group, Programme, Student
 
 UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")
@@ -13,10 +14,12 @@ UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")
 def visible_students(actor: User) -> Select:
     """Students `actor` may see: university roles all, a dean own faculty only, everyone else none."""
     query = select(Student).join(Student.group).join(Group.programme)
-    if actor.has_role(*UNIVERSITY_ROLES):
+    identities = [actor, *principals_of(actor, today())]  # a substitute sees what the person acted for sees
+    if any(who.has_role(*UNIVERSITY_ROLES) for who in identities):
         return query
-    if actor.has_role("dean") and actor.faculty_id is not None:
-        return query.where(Programme.faculty_id == actor.faculty_id)
+    faculties = {who.faculty_id for who in identities if who.has_role("dean") and who.faculty_id is not None}
+    if faculties:
+        return query.where(Programme.faculty_id.in_(faculties))
     return query.where(False)
 
 

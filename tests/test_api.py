@@ -80,6 +80,7 @@ def create(caller: Caller, **overrides) -> dict:
 def test_whole_expulsion_flow_through_the_api(uni, make, as_):
     a, b = make.student(uni.ga, funding="grant"), make.student(uni.gb, funding="paid", surname="Иванова")
     clerk, dean_a, dean_b, rector = as_(uni.clerk), as_(uni.dean_a), as_(uni.dean_b), as_(uni.rector)
+    registrar, lawyer = as_(uni.registrar), as_(uni.lawyer)
 
     order = create(clerk, student_ids=[a.id], iins=[b.iin])
     assert order["state"] == "draft" and order["number"] is None and order["document"] is None
@@ -101,6 +102,17 @@ def test_whole_expulsion_flow_through_the_api(uni, make, as_):
         assert dean.fire(order["id"], "approve").status_code == 200
         assert dean.get("/api/v1/inbox").get_json()["count"] == 0
 
+    # The legal route goes on to the registrar office, then the lawyer; each sees it only on their own step.
+    for approver, state, after in ((registrar, "review_registrar", "review_lawyer"),
+                                   (lawyer, "review_lawyer", "awaiting_signature")):
+        assert rector.get("/api/v1/inbox").get_json()["count"] == 0
+        read = approver.get(f"/api/v1/orders/{order['id']}").get_json()
+        assert read["state"] == state and "approve" in read["legal_triggers"]
+        assert approver.get("/api/v1/inbox").get_json()["count"] == 1
+        approved = approver.fire(order["id"], "approve")
+        assert approved.status_code == 200 and approved.get_json()["state"] == after
+        assert approver.get("/api/v1/inbox").get_json()["count"] == 0
+
     assert rector.get("/api/v1/inbox").get_json()["count"] == 1
     signed = rector.fire(order["id"], "sign").get_json()
     assert signed["state"] == "signed"
@@ -108,8 +120,11 @@ def test_whole_expulsion_flow_through_the_api(uni, make, as_):
     read = clerk.get(f"/api/v1/orders/{order['id']}").get_json()
     assert read["state"] == "signed" and read["number"] >= 1 and read["number_label"]
     assert read["signed_at"].endswith("+00:00")
-    assert [v["decision"] for v in read["visas"]] == ["approved", "approved", "signed"]
-    assert [e["trigger"] for e in read["events"]] == ["submit", "approve", "approve", "sign"]
+    assert [v["decision"] for v in read["visas"]] == ["approved"] * 4 + ["signed"]
+    assert [(v["step"], v["role"], v["decided_by"]["id"]) for v in read["visas"]] == [
+        ("dean", "dean", uni.dean_a.id), ("dean", "dean", uni.dean_b.id), ("registrar", "registrar", uni.registrar.id),
+        ("lawyer", "lawyer", uni.lawyer.id), ("signature", "rector", uni.rector.id)]
+    assert [e["trigger"] for e in read["events"]] == ["submit", "approve", "approve", "approve", "approve", "sign"]
     assert read["legal_triggers"] == [] and read["pending_approvals"] == []
     assert read["document"]["url"] == f"/api/v1/orders/{order['id']}/document"
 
@@ -262,7 +277,7 @@ def test_dean_of_another_faculty_gets_403(uni, make, as_):
     assert order["id"] not in [o["id"] for o in dean_b.get("/api/v1/orders").get_json()["items"]]
     assert dean_b.get("/api/v1/inbox").get_json()["count"] == 0
     assert db.session.scalar(select(func.count(Visa.id)).where(Visa.order_id == order["id"])) == 0
-    assert dean_a.fire(order["id"], "approve").get_json()["state"] == "awaiting_signature"
+    assert dean_a.fire(order["id"], "approve").get_json()["state"] == "review_registrar"
 
 
 def test_dean_sees_only_own_faculty_lines(uni, make, as_):

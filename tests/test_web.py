@@ -20,7 +20,8 @@ def u(uni, make):
     """The university of `uni`, its users reading the UI in English, plus a dean of a faculty in no order."""
     uni.fc = make.faculty("FC")
     uni.dean_c = make.user("dean", uni.fc, username="dean_c")
-    for user in (uni.clerk, uni.dean_a, uni.dean_b, uni.dean_c, uni.rector, uni.registrar, uni.admin):
+    for user in (uni.clerk, uni.dean_a, uni.dean_b, uni.dean_c, uni.rector, uni.registrar, uni.lawyer, uni.finance,
+                 uni.admin):
         user.language = "en"
     db.session.flush()
     return uni
@@ -71,7 +72,7 @@ def draft(client, basis="Заявления обучающихся", effective_d
 
 # The whole flow ---------------------------------------------------------------------------------------------
 
-def test_clerk_deans_and_rector_complete_an_expulsion_in_the_browser(client, u, make):
+def test_clerk_deans_registrar_lawyer_and_rector_complete_an_expulsion_in_the_browser(client, u, make):
     a = make.student(u.ga, surname="Абенова", name="Дана")
     b = make.student(u.ga, surname="Булатов", name="Ерлан")
     c = make.student(u.gb, surname="Ценко", name="Ольга", funding="paid")
@@ -101,7 +102,14 @@ def test_clerk_deans_and_rector_complete_an_expulsion_in_the_browser(client, u, 
         assert f"/orders/{order_id}" in page(client.get("/inbox"))
         approved = press(client, order_id, "approve", comment="Согласовано")
         assert approved.status_code == 302 and approved.headers["Location"].endswith("/inbox")
-    assert fresh(order).state == "awaiting_signature"
+    assert fresh(order).state == "review_registrar"
+
+    for approver, after in ((u.registrar, "review_lawyer"), (u.lawyer, "awaiting_signature")):
+        login(client, approver)
+        assert f"/orders/{order_id}" in page(client.get("/inbox"))
+        approved = press(client, order_id, "approve", comment="Согласовано")
+        assert approved.status_code == 302 and approved.headers["Location"].endswith("/inbox")
+        assert fresh(order).state == after
 
     login(client, u.rector)
     signed = press(client, order_id, "sign")
@@ -131,8 +139,8 @@ def test_clerk_deans_and_rector_complete_an_expulsion_in_the_browser(client, u, 
     assert label in text
     for student in (a, b, c):
         assert student.iin in text
-    for person in (u.dean_a, u.dean_b):
-        assert person.full_name in text, "the approval sheet names every dean who gave a visa"
+    for person in (u.dean_a, u.dean_b, u.registrar, u.lawyer, u.rector):
+        assert person.full_name in text, "the approval sheet names everyone who gave a visa or signed"
 
 
 # Faculty scope --------------------------------------------------------------------------------------------------
@@ -181,14 +189,25 @@ def test_inbox_lists_the_order_only_while_it_waits_for_that_person(client, u, ma
     assert inbox_of(u.dean_a) == (True, 1)
     assert inbox_of(u.dean_b) == (True, 1)
     assert inbox_of(u.dean_c) == (False, 0)
+    assert inbox_of(u.registrar) == (False, 0)
     assert inbox_of(u.rector) == (False, 0)
 
     login(client, u.dean_a)
     assert press(client, order.id, "approve").status_code == 302
     assert inbox_of(u.dean_a) == (False, 0)
+    assert inbox_of(u.registrar) == (False, 0)
     assert inbox_of(u.dean_b) == (True, 1)
     assert press(client, order.id, "approve").status_code == 302  # dean_b is signed in now
     assert inbox_of(u.dean_b) == (False, 0)
+    assert inbox_of(u.lawyer) == (False, 0)
+    assert inbox_of(u.registrar) == (True, 1)
+    assert press(client, order.id, "approve").status_code == 302  # the registrar is signed in now
+    assert inbox_of(u.registrar) == (False, 0)
+    assert inbox_of(u.rector) == (False, 0)
+    assert inbox_of(u.lawyer) == (True, 1)
+    assert press(client, order.id, "approve").status_code == 302  # the lawyer is signed in now
+    assert inbox_of(u.lawyer) == (False, 0)
+    assert inbox_of(u.finance) == (False, 0)
     assert inbox_of(u.rector) == (True, 1)
     assert press(client, order.id, "sign").status_code == 302
     assert inbox_of(u.rector) == (False, 0)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
@@ -15,8 +15,11 @@ class Visa(db.Model):
     """One decision by one person on one step of one round of a subject's route."""
 
     __tablename__ = "visas"
-    __table_args__ = (CheckConstraint(
-        "decision IN ('approved', 'returned', 'rejected', 'signed')", name="decision"),)
+    __table_args__ = (CheckConstraint("decision IN ('approved', 'returned', 'rejected', 'signed')", name="decision"),
+                      # The inbox probes visas by order and round; covering columns make those index-only scans.
+                      Index("ix_visas_order_id_round_cover", "order_id", "round",
+                            postgresql_include=["decided_by_id", "acting_for_id", "step", "decision", "faculty_id"]),
+                      Index("ix_visas_decided_by_id_order_id", "decided_by_id", "order_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Subjects are orders; the key names the table so the engine needs no import from above.
@@ -54,3 +57,33 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="joined")
+
+
+class RouteVersion(db.Model):
+    """A saved version of a route (version 1 of each route is the built-in default). Never updated."""
+
+    __tablename__ = "route_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_route_versions_name_version"),
+                      CheckConstraint("version >= 2", name="version"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int]
+    definition: Mapped[dict] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeadlineNotice(db.Model):
+    """A reminder or escalation sent for one step of one round of an order: each is sent once."""
+
+    __tablename__ = "deadline_notices"
+    __table_args__ = (UniqueConstraint("order_id", "round", "step", "kind", name="uq_deadline_notices_once"),
+                      CheckConstraint("kind IN ('reminder', 'escalation')", name="kind"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int]
+    step: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,9 +9,11 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from core.db import db
-from orders.models import OPEN_STATES, Order, OrderLine
+from core.labels import label as state_label
+from orders.models import Order, OrderLine
 from students.models import Student
 from workflow.engine import Refusal
+from workflow.routes import TERMINAL_STATES
 
 
 @dataclass(frozen=True)
@@ -21,12 +23,18 @@ class LineContext:
     other_open_orders: dict[int, list[tuple[int, str, str]]]  # student id -> [(order id, label, state)]
 
 
-def gather_context(order: Order, student_ids: list[int]) -> LineContext:
-    """One query for all lines: which of these students sit in another order that is still open."""
+def gather_context(order: Order, student_ids: list[int], *, drafts_conflict: bool = True) -> LineContext:
+    """One query for all lines: which of these students sit in another order that is still open.
+
+    At signing a later draft naming the same student does not block: it cannot be submitted while this order is open.
+    """
+    blocking = Order.state.not_in(TERMINAL_STATES)
+    if not drafts_conflict:
+        blocking = blocking & (Order.state != "draft")
     rows = db.session.execute(
         select(OrderLine.student_id, Order.id, Order.number_label, Order.state)
         .join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.student_id.in_(student_ids), Order.id != order.id, Order.state.in_(OPEN_STATES))
+        .where(OrderLine.student_id.in_(student_ids), Order.id != order.id, blocking)
     ) if student_ids else []
     conflicts: dict[int, list[tuple[int, str, str]]] = {}
     for student_id, order_id, label, state in rows:
@@ -38,7 +46,7 @@ def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]
     return [
         Refusal("line.open_order",
                 _("%(name)s is already in order %(label)s (%(state)s); finish or withdraw that order first.",
-                  name=student.full_name, label=label, state=state.replace("_", " ")),
+                  name=student.full_name, label=label, state=state_label(state)),
                 {"order_id": order_id, "state": state})
         for order_id, label, state in context.other_open_orders.get(student.id, [])
     ]

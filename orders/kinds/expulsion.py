@@ -48,6 +48,7 @@ class ExpulsionForm(FlaskForm):
 
 class Expulsion(OrderKind):
     name = "expulsion"
+    route = "legal"  # deans, registrar office, lawyer, rector
     title_ru = "Об отчислении обучающихся"
     title_kk = "Білім алушыларды оқудан шығару туралы"
     preamble_ru = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) "

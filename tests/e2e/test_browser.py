@@ -1,5 +1,6 @@
-"""An expulsion order travels the whole way in headless Chromium: the clerk drafts it, both deans visa it
-(one of them on a phone), the rector signs, and the results show up where people look for them."""
+"""An expulsion order travels the whole legal route in headless Chromium: the clerk drafts it, both deans visa it
+(one of them on a phone), then the registrar office and the lawyer, the rector signs, and the results show up where
+people look for them."""
 
 import re
 import time
@@ -123,6 +124,14 @@ def test_expulsion_from_draft_to_signed_in_the_browser(live_server, browser, art
     sessions.append(dean2)
     _approve_from_inbox(dean2, order_id, lines=1, artifacts=artifacts)
 
+    # then the registrar office and the lawyer, who see every line
+    for username, state in (("registrar", "review_registrar"), ("lawyer", "review_lawyer")):
+        approver = Session(browser, live_server.url, username)
+        sessions.append(approver)
+        approver.page.goto(f"/orders/{order_id}")
+        expect(approver.page.get_by_test_id("order-state")).to_have_class(_css_class(state))
+        _approve_from_inbox(approver, order_id, lines=3)
+
     # the rector signs: the order gets its number and its document
     rector = Session(browser, live_server.url, "rector")
     sessions.append(rector)
@@ -155,6 +164,8 @@ def test_expulsion_from_draft_to_signed_in_the_browser(live_server, browser, art
     assert "1-С" in text
     for student in students:
         assert student["iin"] in text, f"the DOCX lacks {student['name']} ({student['iin']})"
+    for visa in ("Декан", "Руководитель Офиса Регистратора", "Юрист"):
+        assert visa in text, f"the approval sheet lacks the visa of {visa}"
 
     # the worker e-mails each student; the admin reads them in the mailbox
     admin = Session(browser, live_server.url, "admin")

@@ -174,7 +174,8 @@ class Signed:
         self.ru = make.student(make.group(fa, language="ru"), surname="Иванова", name="Мария")
         self.kk = make.student(make.group(fb, language="kk"), surname="Сәрсенбаев", name="Дәулет")
         self.clerk = make.user("clerk")
-        self.deans = [make.user("dean", fa), make.user("dean", fb)]
+        self.approvers = [make.user("dean", fa), make.user("dean", fb), make.user("registrar"),
+                          make.user("lawyer")]  # the legal route: deans, registrar office, lawyer
         self.rector = make.user("rector")
         self.admin = make.user("admin")
         self.order = make.order(self.clerk, [self.ru, self.kk])
@@ -184,8 +185,8 @@ class Signed:
         self.to = {s.group.language: Recipient(s.email, s.full_name, s.iin) for s in (self.ru, self.kk)}
         fire(self.order, "submit", self.clerk)
         db.session.commit()
-        for dean in self.deans:
-            fire(self.order, "approve", dean)
+        for approver in self.approvers:
+            fire(self.order, "approve", approver)
             db.session.commit()
         if sign:
             self.sign()

@@ -39,18 +39,19 @@ def pg(committed):
 
 
 def _awaiting_signature(make: Factory, tag: str) -> tuple[Order, list[Student]]:
-    """An expulsion order of two students of two faculties, submitted and visaed by both deans, committed."""
+    """An expulsion order of two students of two faculties, submitted and visaed by both deans, the registrar
+    office and the lawyer, committed."""
     fa, fb = make.faculty(), make.faculty()
     students = [make.student(make.group(fa, language="ru"), surname=f"Сейтов{tag}", name="Арман"),
                 make.student(make.group(fb, language="kk"), surname=f"Жумабаева{tag}", name="Айгерим")]
     clerk = make.user("clerk")
-    deans = [make.user("dean", fa), make.user("dean", fb)]
+    approvers = [make.user("dean", fa), make.user("dean", fb), make.user("registrar"), make.user("lawyer")]
     order = make.order(clerk, students)
     db.session.commit()
     fire(order, "submit", clerk)
     db.session.commit()
-    for dean in deans:
-        fire(order, "approve", dean)
+    for approver in approvers:
+        fire(order, "approve", approver)
         db.session.commit()
     assert order.state == "awaiting_signature"
     return order, students
@@ -149,7 +150,7 @@ def test_two_orders_signed_at_once_get_consecutive_numbers(app, pg):
 
 def test_two_deans_visaing_at_once_both_count_and_the_order_moves_on_once(app, pg):
     """The second dean waits for the first one's row lock and then sees the order as it is now (one visa given),
-    so both visas count and the order reaches the rector; neither dean gets a stale-data error."""
+    so both visas count and the order reaches the registrar office; neither dean gets a stale-data error."""
     make = Factory()
     fa, fb = make.faculty(), make.faculty()
     students = [make.student(make.group(fa), surname="Омаров"), make.student(make.group(fb), surname="Ким")]
@@ -164,8 +165,8 @@ def test_two_deans_visaing_at_once_both_count_and_the_order_moves_on_once(app, p
 
     results = _fire_at_once(app, "approve", [(order_id, d) for d in dean_ids])
 
-    assert sorted(map(str, results)) == ["awaiting_signature", "review_dean"], results
+    assert sorted(map(str, results)) == ["review_dean", "review_registrar"], results
     order = db.session.get(Order, order_id)
-    assert order.state == "awaiting_signature"
+    assert order.state == "review_registrar"
     assert _count(Visa, Visa.order_id == order_id, Visa.decision == "approved") == 2
-    assert _count(AuditEvent, AuditEvent.order_id == order_id, AuditEvent.to_state == "awaiting_signature") == 1
+    assert _count(AuditEvent, AuditEvent.order_id == order_id, AuditEvent.to_state == "review_registrar") == 1

@@ -4,13 +4,18 @@ import io
 import os
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
 from docx import Document
 from docxtpl import DocxTemplate
 
+from core.clock import today
+from core.db import db
+from core.models import Substitution
 from orders import documents
 from orders.kinds.expulsion import REASONS
+from tests.conftest import sign
 from workflow.engine import fire
 
 
@@ -31,7 +36,8 @@ def _approval_sheet(tables: list[list[list[str]]]) -> list[list[str]]:
 
 @pytest.fixture
 def signed(uni, make):
-    """An expulsion of two students of two faculties, visaed by both deans and signed by the rector."""
+    """An expulsion of two students of two faculties, visaed by both deans, the registrar office and the lawyer,
+    and signed by the rector."""
     a = make.student(uni.ga, surname="Сейтқали", name="Әлия")
     b = make.student(uni.gb, surname="Иванова", name="Мария")
     order = make.order(uni.clerk, [a, b], reason="academic_failure",
@@ -39,6 +45,8 @@ def signed(uni, make):
     fire(order, "submit", uni.clerk)
     fire(order, "approve", uni.dean_a, comment="Проверено, замечаний нет")
     fire(order, "approve", uni.dean_b)
+    fire(order, "approve", uni.registrar, comment="Сведения о контингенте сверены")
+    fire(order, "approve", uni.lawyer)
     fire(order, "sign", uni.rector)
     return order, a, b
 
@@ -84,34 +92,41 @@ def test_approval_sheet_lists_every_visa_and_the_signature(signed, uni):
     order, _a, _b = signed
     _text_, tables = _text(order.document.content)
     rows = _approval_sheet(tables)
-    assert len(rows) == 3
+    # In the order of the route: the deans, the registrar office, the lawyer, then the rector's signature.
+    assert [row[2] for row in rows] == [uni.dean_a.full_name, uni.dean_b.full_name, uni.registrar.full_name,
+                                        uni.lawyer.full_name, uni.rector.full_name]
     by_name = {row[2]: row for row in rows}
-    assert "Согласовано" in by_name[uni.dean_a.full_name][3]
+    for approver in (uni.dean_a, uni.dean_b, uni.registrar, uni.lawyer):
+        assert "Согласовано" in by_name[approver.full_name][3]
     assert by_name[uni.dean_a.full_name][4] == "Проверено, замечаний нет"
-    assert "Согласовано" in by_name[uni.dean_b.full_name][3]
+    assert by_name[uni.registrar.full_name][4] == "Сведения о контингенте сверены"
     assert "Подписано" in by_name[uni.rector.full_name][3]
     assert all(row[5] for row in rows)  # every decision is dated
     assert "Факультет FA" in by_name[uni.dean_a.full_name][1]
+    assert "Факультет FB" in by_name[uni.dean_b.full_name][1]
+    assert "Руководитель Офиса Регистратора" in by_name[uni.registrar.full_name][1]
+    assert "Юрист" in by_name[uni.lawyer.full_name][1]
+    assert "Ректор" in by_name[uni.rector.full_name][1]
 
 
 def test_approval_sheet_names_whom_a_substitute_acted_for(uni, make):
     student = make.student(uni.ga)
     vice = make.user("dean", uni.fa, username="vice_a")
+    db.session.add(Substitution(principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=today(),
+                                ends_on=today() + timedelta(days=14), reason="Отпуск"))
     order = make.order(uni.clerk, [student])
     fire(order, "submit", uni.clerk)
     fire(order, "approve", vice, acting_for=uni.dean_a)
-    fire(order, "sign", uni.rector)
+    sign(order, uni)
     rows = _approval_sheet(_text(order.document.content)[1])
     assert [row[2] for row in rows] == [f"{vice.full_name} ({uni.dean_a.full_name} орнына / за {uni.dean_a.full_name})",
-                                        uni.rector.full_name]
+                                        uni.registrar.full_name, uni.lawyer.full_name, uni.rector.full_name]
 
 
 def test_names_with_markup_characters_are_printed_as_written(uni, make):
     student = make.student(uni.ga, surname="O'Neil & <Co>", name="Джон")
     order = make.order(uni.clerk, [student], basis='Заявление "A & B" <вх. № 5>')
-    fire(order, "submit", uni.clerk)
-    fire(order, "approve", uni.dean_a)
-    fire(order, "sign", uni.rector)
+    sign(order, uni)
     text, _tables = _text(order.document.content)
     assert "O'Neil & <Co> Джон" in text
     assert 'Основание: Заявление "A & B" <вх. № 5>' in text

@@ -6,6 +6,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from core import clock
 from core.db import db
 from notifications.models import OutboxMessage
 from orders import operations
@@ -28,9 +29,14 @@ def deans_of(uni):
 
 
 def to_signature(order, uni):
+    """The legal route: the dean of each faculty, then the registrar office, then the lawyer."""
     fire(order, "submit", uni.clerk)
     for _role, faculty_id in pending_approvals(order):
         fire(order, "approve", deans_of(uni)[faculty_id])
+    assert order.state == "review_registrar"
+    fire(order, "approve", uni.registrar)
+    assert order.state == "review_lawyer"
+    fire(order, "approve", uni.lawyer)
     assert order.state == "awaiting_signature"
 
 
@@ -184,7 +190,7 @@ def test_one_movement_per_line_with_changes_and_order_label(uni, make):
 def test_numbers_are_gapless_per_year_and_series(app, uni, make):
     first = sign(make.order(uni.clerk, [make.student(uni.ga)]), uni)
     second = sign(make.order(uni.clerk, [make.student(uni.gb)]), uni)
-    today = operations.local_today()
+    today = clock.today()
     assert (first.number, first.number_label, first.year, first.series) == (1, "1-С", today.year, "С")
     assert (second.number, second.number_label) == (2, "2-С")
     assert first.order_date == second.order_date == today

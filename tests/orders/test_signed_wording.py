@@ -7,15 +7,13 @@ from sqlalchemy import select
 
 from core.db import db
 from notifications.models import OutboxMessage
-from workflow.engine import fire
+from tests.conftest import sign
 
 
 def test_document_and_email_name_the_grant_the_order_ends(make, uni):
     student = make.student(uni.ga, funding="grant")
     order = make.order(uni.clerk, [student])
-    fire(order, "submit", uni.clerk)
-    fire(order, "approve", uni.dean_a)
-    fire(order, "sign", uni.rector)
+    sign(order, uni)
 
     assert student.funding == "none"  # the grant ended with the expulsion
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(order.document.content)).paragraphs)

@@ -1,0 +1,178 @@
+"""Deadlines with a controllable clock: a reminder once, then an escalation once, and nobody loses the right to act."""
+
+import os
+import threading
+import time
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from approvals.deadlines import _notice_once, escalated_order_ids, run_deadlines
+from core.db import db
+from core.models import Substitution
+from notifications.models import OutboxMessage
+from notifications.relay import compose
+from tests.conftest import Factory, visa_until_signature
+from workflow.engine import current_step, fire, legal_triggers
+from workflow.models import DeadlineNotice
+
+ALMATY = ZoneInfo("Asia/Almaty")
+
+
+def local(*args) -> datetime:
+    return datetime(*args, tzinfo=ALMATY)
+
+
+@pytest.fixture
+def clock(app):
+    """`clock(moment)` freezes the app's time; the previous setting comes back after the test."""
+    before = app.config.get("CLOCK_NOW")
+
+    def set_clock(moment: datetime) -> None:
+        app.config["CLOCK_NOW"] = moment
+
+    yield set_clock
+    app.config["CLOCK_NOW"] = before
+
+
+def mails(template: str) -> dict[str, int]:
+    rows = db.session.execute(select(OutboxMessage.recipient, func.count(OutboxMessage.id))
+                              .where(OutboxMessage.template == template).group_by(OutboxMessage.recipient))
+    return dict(rows.all())
+
+
+@pytest.fixture
+def overdue_setup(uni, make, clock):
+    """An order of two faculties entering the deans' step on Friday 27.11.2026 at 10:00; the dean of FB visas at
+    once, the dean of FA is on leave from Monday with a vice-dean acting for him."""
+    clock(local(2026, 11, 27, 10, 0))  # a Friday
+    order = make.order(uni.clerk, [make.student(uni.ga), make.student(uni.gb, surname="Омаров")])
+    fire(order, "submit", uni.clerk)
+    fire(order, "approve", uni.dean_b)
+    vice = make.user("clerk", username="vice_a")
+    db.session.add(Substitution(principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=date(2026, 11, 30),
+                                ends_on=date(2026, 12, 31), reason="отпуск", created_by_id=uni.dean_a.id))
+    db.session.flush()
+    return order, vice
+
+
+def test_due_date_counts_working_days_from_friday(uni, overdue_setup, clock):
+    order, _vice = overdue_setup
+    assert order.state == "review_dean" and current_step(order).due_days == 3
+    clock(local(2026, 11, 30, 9, 0))  # Monday morning: one weekend later, nothing is overdue
+    assert run_deadlines() == {"checked": 0, "reminders": 0, "escalations": 0, "emails": 0}
+    clock(local(2026, 12, 2, 9, 59))  # Wednesday just before the third working day ends
+    assert run_deadlines()["checked"] == 0
+    assert mails("deadline_reminder") == {}
+
+
+def test_reminder_once_to_the_pending_dean_and_the_substitute(uni, overdue_setup, clock):
+    order, vice = overdue_setup
+    clock(local(2026, 12, 2, 10, 0))  # three working days after Friday 10:00
+    first = run_deadlines()
+    assert first["checked"] == 1 and first["reminders"] == 1 and first["escalations"] == 0
+    second = run_deadlines()  # the scheduler runs again: nothing new
+    assert second["reminders"] == 0 and second["emails"] == 0
+    # the dean of FB has given the visa already; the author and the registrar are not asked
+    assert mails("deadline_reminder") == {uni.dean_a.email: 1, vice.email: 1}
+    notices = db.session.scalars(select(DeadlineNotice).where(DeadlineNotice.order_id == order.id)).all()
+    assert [(n.round, n.step, n.kind) for n in notices] == [(1, "dean", "reminder")]
+
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == vice.email))
+    message = compose(row)
+    assert order.label in message["Subject"]
+    assert f"/orders/{order.id}" in message.get_content() and "02.12.2026 10:00" in message.get_content()
+
+
+def test_escalation_once_then_the_dean_still_decides(uni, overdue_setup, clock):
+    order, vice = overdue_setup
+    clock(local(2026, 12, 2, 10, 0))
+    run_deadlines()
+    clock(local(2026, 12, 4, 9, 0))  # escalate_after_days=2 not yet over
+    assert run_deadlines()["escalations"] == 0
+    clock(local(2026, 12, 4, 10, 0))
+    assert run_deadlines()["escalations"] == 1
+    assert run_deadlines()["checked"] == 0  # an escalated step is not looked at again
+    escalations = mails("deadline_escalation")
+    assert escalations == {uni.registrar.email: 1, uni.dean_a.email: 1, vice.email: 1}
+    assert mails("deadline_reminder") == {uni.dean_a.email: 1, vice.email: 1}
+    assert escalated_order_ids([order.id]) == {order.id}
+    assert order.state == "review_dean"  # escalation changes nothing in the order
+
+    assert "approve" in legal_triggers(order, uni.dean_a)
+    assert fire(order, "approve", uni.dean_a) == "review_registrar"
+    assert escalated_order_ids([order.id]) == set()  # a new step starts with a fresh due date
+    assert run_deadlines()["checked"] == 0
+
+
+def test_a_late_scheduler_sends_reminder_and_escalation_together(uni, overdue_setup, clock):
+    clock(local(2026, 12, 10, 12, 0))
+    result = run_deadlines()
+    assert (result["reminders"], result["escalations"]) == (1, 1)
+
+
+def test_a_second_scheduler_racing_for_the_same_notice_sends_nothing(uni, overdue_setup, clock):
+    order, _vice = overdue_setup
+    clock(local(2026, 12, 2, 10, 0))
+    step = current_step(order)
+    assert _notice_once(order, step, "reminder") is True  # the other scheduler got there first
+    assert _notice_once(order, step, "reminder") is False  # the unique key refuses, the SAVEPOINT is undone
+    assert run_deadlines()["emails"] == 0  # and the session is still usable
+    assert mails("deadline_reminder") == {}
+
+
+def test_signature_step_reminds_the_rector(uni, make, clock):
+    clock(local(2026, 11, 27, 10, 0))
+    order = make.order(uni.clerk, [make.student(uni.ga)])
+    fire(order, "submit", uni.clerk)
+    visa_until_signature(order, uni)
+    assert order.state == "awaiting_signature"
+    clock(local(2026, 12, 2, 10, 0))
+    assert run_deadlines()["reminders"] == 1
+    assert mails("deadline_reminder") == {uni.rector.email: 1}
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="the race of two schedulers is proved on PostgreSQL only")
+def test_two_schedulers_at_once_send_each_email_once(app, committed, clock):
+    """Scheduler B reads before A commits, so both try to record the reminder; B waits on the unique key, gets
+    the IntegrityError in its SAVEPOINT and sends nothing."""
+    make = Factory()
+    clock(local(2026, 11, 27, 10, 0))
+    fa = make.faculty()
+    clerk, dean = make.user("clerk"), make.user("dean", fa)
+    order = make.order(clerk, [make.student(make.group(fa))])
+    db.session.commit()
+    fire(order, "submit", clerk)
+    db.session.commit()
+    dean_email = dean.email
+    db.session.close()
+    moment = local(2026, 12, 2, 10, 0)
+    a_ran, results, errors = threading.Event(), {}, []
+
+    def scheduler(name: str) -> None:
+        try:
+            with app.app_context():
+                if name == "b":
+                    a_ran.wait(10)
+                results[name] = run_deadlines(moment)
+                if name == "a":
+                    a_ran.set()
+                    time.sleep(0.5)  # B is now blocked on the unique key of the notice A inserted
+                db.session.commit()
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+            a_ran.set()
+
+    threads = [threading.Thread(target=scheduler, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert results["a"]["reminders"] == 1 and results["b"]["reminders"] == 0, results
+    assert mails("deadline_reminder") == {dean_email: 1}
