@@ -19,14 +19,13 @@ from orders.operations import UNIVERSITY_ROLES, visible_orders
 from students.models import Student
 from workflow.engine import COMMENT_REQUIRED, Refused, acting_for_in, fire
 from workflow.models import AuditEvent, Visa
-from workflow.routes import TERMINAL_STATES, Route, get_route
+from workflow.routes import Route, all_route_versions
 
 
 def routes_in_flight() -> list[Route]:
-    """Every route version some open order travels on (a handful; one small query)."""
-    pairs = db.session.execute(select(Order.route_name, Order.route_version).distinct()
-                               .where(Order.state.not_in([*TERMINAL_STATES, "draft"]))).all()
-    return [get_route(name, version) for name, version in sorted(pairs)]
+    """Every route version an order may travel on: the defaults and the saved versions (a short table, read
+    without touching the orders)."""
+    return all_route_versions()
 
 
 def _waiting_for_identity(who: User, routes: list[Route]) -> list[ColumnElement]:
@@ -320,8 +319,14 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
                 .correlate(Order).scalar_subquery())
         columns += [visa.decision, visa.decided_at]
 
-    base = _filters(select(Order.id).where(condition), filters, faculties)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    tab_counts = view_counts(actor)
+    unfiltered = Filters(page=filters.page, page_size=filters.page_size, sort=filters.sort,
+                         direction=filters.direction, date_field=filters.date_field) == filters
+    if unfiltered and view != "history":  # the tab count is the total: the waiting set is not counted twice
+        total = tab_counts[view]
+    else:
+        base = _filters(select(Order.id).where(condition), filters, faculties)
+        total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
 
     query = select(*columns).select_from(Order)
     if view == "returned":
@@ -355,7 +360,7 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
         else:
             row.decision, row.decided_at = result[1], _aware(result[2])
         rows.append(row)
-    return InboxPage(view=view, rows=rows, total=total, counts=view_counts(actor), filters=filters, sort=sort,
+    return InboxPage(view=view, rows=rows, total=total, counts=tab_counts, filters=filters, sort=sort,
                      direction=direction)
 
 
