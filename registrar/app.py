@@ -68,6 +68,7 @@ def _import_models() -> None:
     import core.models  # noqa: F401
     import notifications.models  # noqa: F401
     import orders.models  # noqa: F401
+    import students.academic  # noqa: F401
     import students.models  # noqa: F401
     import workflow.models  # noqa: F401
 
@@ -78,10 +79,12 @@ def _register_blueprints(app: Flask) -> None:
     from notifications.views import bp as mailbox_bp
     from orders.views import bp as orders_bp
     from registrar.api import init_api
+    from students.import_views import bp as imports_bp
     from students.views import bp as students_bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(students_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(approvals_admin_bp)

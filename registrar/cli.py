@@ -222,3 +222,43 @@ def routes_load_command(file) -> None:
         click.echo(f"saved {route.name} version {route.version}")
     for name in same:
         click.echo(f"unchanged {name}")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import students, curricula or grades from a CSV or XLSX file: all rows or none."""
+
+
+def _import_command(kind: str):
+    @import_group.command(kind, help=f"Import {kind} from FILE (.csv or .xlsx); every bad row is listed and nothing "
+                                     f"is written unless the whole file is clean.")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check the file and print the counts without writing.")
+    @with_appcontext
+    def command(file: str, dry_run: bool) -> None:
+        from pathlib import Path
+
+        from students.imports import run_import
+
+        path = Path(file)
+        plan = run_import(kind, path.name, path.read_bytes(), dry_run=dry_run)
+        if not plan.ok:
+            db.session.rollback()
+            for error in plan.errors:
+                click.echo(f"{path.name}: {error}")
+            click.echo(f"{len(plan.errors)} bad row(s); nothing was imported.")
+            sys.exit(1)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        counts = plan.counts
+        prefix = "dry run, would be: " if dry_run else ""
+        click.echo(f"{prefix}{counts['created']} created, {counts['updated']} updated, "
+                   f"{counts['unchanged']} unchanged")
+
+    return command
+
+
+for _kind in ("students", "curriculum", "grades"):
+    _import_command(_kind)

@@ -1,19 +1,22 @@
 """The students part of the JSON API: search, and one student with movement history."""
 
-from datetime import UTC
+from datetime import UTC, date
 
 import marshmallow as ma
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 
+from core.clock import today
 from core.db import db
 from core.permissions import roles_required
+from students.history import parse_day, record_on
 from students.models import FUNDINGS, STATUSES, Student
 from students.operations import UNIVERSITY_ROLES, get_visible_student, search_students
 
 bp = Blueprint("api_students", __name__, url_prefix="/api/v1/students",
-               description="Students: search, and one student with status and movement history.")
+               description="Students: search, one student with status and movement history, "
+                           "and the record as of a date.")
 READERS = (*UNIVERSITY_ROLES, "dean")
 
 
@@ -91,3 +94,50 @@ def show(student_id: int):
     if student is None:
         abort(403, message="This student is not in your faculty.", errors={"student_id": "not visible to you"})
     return student
+
+
+class Day(fields.Date):
+    """A calendar date written exactly as YYYY-MM-DD."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_day(value if isinstance(value, str) else None)
+        except ValueError as error:
+            raise ma.ValidationError(str(error)) from None
+
+
+class AsOfArgs(ma.Schema):
+    date = Day(load_default=None,
+               metadata={"description": "The day (YYYY-MM-DD, local calendar); today when left out"})
+
+
+class GroupRefSchema(ma.Schema):
+    id = fields.Int(allow_none=True)
+    name = fields.Str(allow_none=True)
+
+
+class RecordAsOfSchema(ma.Schema):
+    date = fields.Date()
+    status = fields.Str(metadata={"enum": list(STATUSES)})
+    course = fields.Int(allow_none=True)
+    group = fields.Nested(GroupRefSchema)
+    funding = fields.Str(allow_none=True, metadata={"enum": list(FUNDINGS)})
+    expulsion_reason = fields.Str(allow_none=True)
+
+
+@bp.route("/<int(max=2147483647):student_id>/as-of")
+@roles_required(*READERS)
+@bp.arguments(AsOfArgs, location="query")
+@bp.response(200, RecordAsOfSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def as_of(args, student_id: int):
+    """The student's status, course, group, funding and expulsion reason at the end of a date, rebuilt from the
+    movement history (changes effective after the date are undone)."""
+    if db.session.get(Student, student_id) is None:
+        abort(404, message=f"No student with id {student_id}.", errors={"student_id": "unknown"})
+    student = get_visible_student(current_user, student_id)
+    if student is None:
+        abort(403, message="This student is not in your faculty.", errors={"student_id": "not visible to you"})
+    day: date = args["date"] or today()
+    return record_on(student, day)

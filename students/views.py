@@ -1,10 +1,12 @@
-"""Student search and the student page with status and movement history."""
+"""Student search and the student page with status, movement history and the record as of a date."""
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
+from core.clock import today
 from core.db import db
 from core.permissions import roles_required
+from students.history import parse_day, record_on
 from students.models import Student
 from students.operations import UNIVERSITY_ROLES, get_visible_student, search_students
 
@@ -27,4 +29,11 @@ def show(student_id: int):
     student = get_visible_student(current_user, student_id)
     if student is None:
         abort(403)
-    return render_template("students/show.html", student=student)
+    text = request.args.get("date", "")[:20].strip()
+    try:
+        day = parse_day(text) if text else today()
+    except ValueError as error:
+        return render_template("students/show.html", student=student, as_of=None, as_of_text=text,
+                               as_of_error=str(error)), 400
+    return render_template("students/show.html", student=student, as_of=record_on(student, day),
+                           as_of_text=day.isoformat(), as_of_error=None)

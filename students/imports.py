@@ -1,0 +1,385 @@
+"""Import of students, curricula and grades from CSV or XLSX, as exported from another system.
+
+`plan_import(kind, filename, data)` reads the file, checks every row and compares it with the database: the result
+lists every bad row (its number as a spreadsheet shows it, and why) and what a clean file would do (new, updated,
+unchanged). `apply_plan(plan)` writes a clean plan into the session; the caller commits once. Rows are matched by
+their natural keys (a student by IIN, a curriculum item by programme + semester + code, a grade by student, code,
+semester, year and retake), so importing the same file again changes nothing.
+"""
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from core.db import db
+from students.academic import CurriculumItem, Grade
+from students.grades import letter_for
+from students.iin import iin_error
+from students.models import STATUSES, Group, Programme, Student
+
+KINDS = ("students", "curriculum", "grades")
+
+# Columns per kind: (name, required). Optional columns may be left out of the file.
+COLUMNS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "students": (("iin", True), ("surname", True), ("name", True), ("patronymic", True), ("email", True),
+                 ("group", True), ("funding", True), ("status", False), ("status_since", False)),
+    "curriculum": (("programme_code", True), ("semester", True), ("code", True), ("name_ru", True),
+                   ("name_kk", True), ("name_en", True), ("credits", True)),
+    "grades": (("iin", True), ("semester", True), ("academic_year", True), ("code", True), ("name_ru", True),
+               ("credits", True), ("points", True), ("retake", True)),
+}
+EXAMPLES = {
+    "students": "iin;surname;name;patronymic;email;group;funding;status;status_since\n"
+                "040315500123;Ахметов;Нурлан;Серикович;n.akhmetov@example.kz;IT-21-1;grant;active;01.09.2025",
+    "curriculum": "programme_code;semester;code;name_ru;name_kk;name_en;credits\n"
+                  "6B06101;1;INF1101;Информатика;Информатика;Computer Science;5",
+    "grades": "iin;semester;academic_year;code;name_ru;credits;points;retake\n"
+              "040315500123;1;2025-2026;INF1101;Информатика;5;87;0",
+}
+FUNDINGS = ("grant", "paid")
+YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (not CSV/XLSX, not UTF-8, no header)."""
+
+
+@dataclass
+class RowError:
+    row: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"
+
+
+@dataclass
+class Plan:
+    kind: str
+    errors: list[RowError] = field(default_factory=list)
+    create: list[dict] = field(default_factory=list)
+    update: list[tuple[object, dict]] = field(default_factory=list)  # (existing row, changed values)
+    unchanged: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"created": len(self.create), "updated": len(self.update), "unchanged": self.unchanged}
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportFileError("The file is not UTF-8 text; save it as CSV UTF-8 or as XLSX.") from error
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
+        raise ImportFileError("The file is not a readable XLSX workbook.") from error
+    try:
+        sheet = workbook.worksheets[0]
+        rows = []
+        for values in sheet.iter_rows(values_only=True):
+            row = [_cell(v) for v in values]
+            # Excel keeps an IIN typed as a number without its leading zero (born 2000-2009).
+            rows.append([(c.zfill(12) if isinstance(v, int | float) and c.isdigit() and 9 <= len(c) < 12 else c)
+                         for v, c in zip(values, row, strict=True)])
+        return rows
+    finally:
+        workbook.close()
+
+
+def read_rows(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header's column names, and (row number, {column: text}) for every non-empty data row (header = row 1)."""
+    if filename.lower().endswith(".xlsx"):
+        rows = _read_xlsx(data)
+    elif filename.lower().endswith((".csv", ".txt")):
+        rows = _read_csv(data)
+    else:
+        raise ImportFileError("Upload a .csv or .xlsx file.")
+    if not rows or not any(rows[0]):
+        raise ImportFileError("The file is empty: the first row must name the columns.")
+    header = [h.strip().lower().lstrip("\ufeff") for h in rows[0]]
+    result = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell for cell in row):
+            continue
+        result.append((number, {name: (row[i] if i < len(row) else "") for i, name in enumerate(header) if name}))
+    return header, result
+
+
+# --- checking ------------------------------------------------------------------------------------------------------
+
+def _int(value: str, low: int, high: int, what: str) -> tuple[int | None, str | None]:
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.0+)?", text):
+        number = int(float(text))
+        if low <= number <= high:
+            return number, None
+    return None, f"{what} must be a whole number {low}..{high}, got {value!r}."
+
+
+def _text(row: dict, column: str, limit: int, errors: list[str], required: bool = True) -> str | None:
+    value = row.get(column, "").strip()
+    if not value:
+        if required:
+            errors.append(f"{column} is empty.")
+        return None
+    if len(value) > limit:
+        errors.append(f"{column} is longer than {limit} characters.")
+    return value
+
+
+def _date(value: str) -> date | None:
+    """YYYY-MM-DD (as XLSX dates arrive) or DD.MM.YYYY; None when it is neither."""
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _academic_year(value: str) -> str | None:
+    match = YEAR.match(value.strip())
+    if match and int(match.group(2)) == int(match.group(1)) + 1:
+        return value.strip()
+    return None
+
+
+def _diff(obj, values: dict) -> dict:
+    return {key: value for key, value in values.items() if getattr(obj, key) != value}
+
+
+# A student's place in the university changes only through signed orders, so that history stays complete.
+ORDER_FIELDS = ("group_id", "course", "funding", "status", "status_since")
+
+
+def _plan_students(plan: Plan, rows: list[tuple[int, dict]]) -> None:
+    names = {row.get("group", "").strip() for _, row in rows}
+    groups = {g.name: g for g in db.session.scalars(select(Group).where(Group.name.in_(names)))}
+    checked, seen = [], {}
+    for number, row in rows:
+        errors: list[str] = []
+        iin = row.get("iin", "").strip()
+        if problem := iin_error(iin):
+            errors.append(f"IIN {iin!r}: {problem}")
+        elif iin in seen:
+            errors.append(f"duplicate of row {seen[iin]} (same IIN {iin}).")
+        else:
+            seen[iin] = number
+        surname = _text(row, "surname", 100, errors)
+        name = _text(row, "name", 100, errors)
+        patronymic = _text(row, "patronymic", 100, errors, required=False)
+        email = _text(row, "email", 254, errors, required=False)
+        if email and not EMAIL.match(email):
+            errors.append(f"email {email!r} is not an e-mail address.")
+        group_name = row.get("group", "").strip()
+        group = groups.get(group_name)
+        if group is None:
+            errors.append(f"unknown group {group_name!r}." if group_name else "group is empty.")
+        funding = row.get("funding", "").strip().lower()
+        if funding not in FUNDINGS:
+            errors.append(f"funding must be grant or paid, got {funding!r}.")
+        status = row.get("status", "").strip().lower() or "active"
+        if status not in STATUSES:
+            errors.append(f"status must be one of {', '.join(STATUSES)}, got {status!r}.")
+        since_text = row.get("status_since", "").strip()
+        since = _date(since_text) if since_text else None
+        if since_text and since is None:
+            errors.append(f"status_since {since_text!r} is not a date (YYYY-MM-DD or DD.MM.YYYY).")
+        if errors:
+            plan.errors.append(RowError(number, " ".join(errors)))
+            continue
+        values = {"iin": iin, "surname": surname, "name": name, "patronymic": patronymic, "email": email,
+                  "group_id": group.id, "course": group.course, "funding": funding, "status": status}
+        if since_text:
+            values["status_since"] = since
+        checked.append((number, values))
+    if plan.errors:
+        return
+    existing = {s.iin: s for s in db.session.scalars(select(Student).where(Student.iin.in_(seen)))}
+    for number, values in checked:
+        student = existing.get(values["iin"])
+        moved = {k: v for k, v in _diff(student, values).items() if k in ORDER_FIELDS} if student else {}
+        if moved:
+            plan.errors.append(RowError(number, (
+                f"IIN {values['iin']}: {', '.join(sorted(moved))} of an existing student change only by a signed "
+                "order (transfer, leave, expulsion...); the import updates names and e-mail only.")))
+    if plan.errors:
+        return
+    for _number, values in checked:
+        _upsert(plan, existing.get(values["iin"]), values)
+
+
+def _plan_curriculum(plan: Plan, rows: list[tuple[int, dict]]) -> None:
+    codes = {row.get("programme_code", "").strip() for _, row in rows}
+    programmes = {p.code: p.id for p in db.session.scalars(select(Programme).where(Programme.code.in_(codes)))}
+    checked, seen = [], {}
+    for number, row in rows:
+        errors: list[str] = []
+        programme_code = row.get("programme_code", "").strip()
+        programme_id = programmes.get(programme_code)
+        if programme_id is None:
+            errors.append(f"unknown programme {programme_code!r}." if programme_code else "programme_code is empty.")
+        semester, problem = _int(row.get("semester", ""), 1, 14, "semester")
+        errors += [problem] if problem else []
+        code = _text(row, "code", 32, errors)
+        name_ru = _text(row, "name_ru", 300, errors)
+        name_kk = _text(row, "name_kk", 300, errors, required=False) or name_ru
+        name_en = _text(row, "name_en", 300, errors, required=False) or name_ru
+        credits, problem = _int(row.get("credits", ""), 1, 30, "credits")
+        errors += [problem] if problem else []
+        key = (programme_code, semester, code)
+        if not errors and key in seen:
+            errors.append(f"duplicate of row {seen[key]} (same programme, semester and code).")
+        if errors:
+            plan.errors.append(RowError(number, " ".join(errors)))
+            continue
+        seen[key] = number
+        checked.append({"programme_id": programme_id, "semester": semester, "code": code, "name_ru": name_ru,
+                        "name_kk": name_kk, "name_en": name_en, "credits": credits})
+    if plan.errors:
+        return
+    existing = {(c.programme_id, c.semester, c.code): c for c in db.session.scalars(
+        select(CurriculumItem).where(CurriculumItem.programme_id.in_(set(programmes.values()))))}
+    for values in checked:
+        _upsert(plan, existing.get((values["programme_id"], values["semester"], values["code"])), values)
+
+
+def _plan_grades(plan: Plan, rows: list[tuple[int, dict]]) -> None:
+    iins = {row.get("iin", "").strip() for _, row in rows}
+    students = dict(db.session.execute(select(Student.iin, Student.id).where(Student.iin.in_(iins))).all())
+    checked, seen = [], {}
+    for number, row in rows:
+        errors: list[str] = []
+        iin = row.get("iin", "").strip()
+        student_id = None
+        if problem := iin_error(iin):
+            errors.append(f"IIN {iin!r}: {problem}")
+        elif (student_id := students.get(iin)) is None:
+            errors.append(f"no student with IIN {iin}.")
+        semester, problem = _int(row.get("semester", ""), 1, 14, "semester")
+        errors += [problem] if problem else []
+        year = _academic_year(row.get("academic_year", ""))
+        if year is None:
+            errors.append(f"academic_year must look like 2025-2026, got {row.get('academic_year', '')!r}.")
+        code = _text(row, "code", 32, errors)
+        name = _text(row, "name_ru", 300, errors)
+        credits, problem = _int(row.get("credits", ""), 1, 30, "credits")
+        errors += [problem] if problem else []
+        points, problem = _int(row.get("points", ""), 0, 100, "points")
+        errors += [problem.replace("points must be", "grade out of range: points must be")] if problem else []
+        retake_text = row.get("retake", "").strip() or "0"
+        if retake_text not in ("0", "1"):
+            errors.append(f"retake must be 0 or 1, got {retake_text!r}.")
+        retake = retake_text == "1"
+        key = (iin, code, semester, year, retake)
+        if not errors and key in seen:
+            errors.append(f"duplicate of row {seen[key]} (same student, code, semester, year and retake).")
+        if errors:
+            plan.errors.append(RowError(number, " ".join(errors)))
+            continue
+        seen[key] = number
+        letter, grade_point = letter_for(points)
+        checked.append({"student_id": student_id, "discipline_code": code, "discipline_name": name,
+                        "semester": semester, "academic_year": year, "points": points, "letter": letter,
+                        "grade_point": grade_point, "credits": credits, "is_retake": retake})
+    if plan.errors:
+        return
+    ids = {values["student_id"] for values in checked}
+    key_columns = (Grade.student_id, Grade.discipline_code, Grade.semester, Grade.academic_year, Grade.is_retake)
+    existing = {tuple(getattr(g, c.key) for c in key_columns): g
+                for g in db.session.scalars(select(Grade).where(Grade.student_id.in_(ids)))}
+    for values in checked:
+        _upsert(plan, existing.get(tuple(values[c.key] for c in key_columns)), values)
+
+
+def _upsert(plan: Plan, existing, values: dict) -> None:
+    if existing is None:
+        plan.create.append(values)
+    elif changed := _diff(existing, values):
+        plan.update.append((existing, changed))
+    else:
+        plan.unchanged += 1
+
+
+PLANNERS = {"students": _plan_students, "curriculum": _plan_curriculum, "grades": _plan_grades}
+MODELS = {"students": Student, "curriculum": CurriculumItem, "grades": Grade}
+
+
+def plan_import(kind: str, filename: str, data: bytes) -> Plan:
+    """Read and check the whole file; a plan with every bad row, or what importing it would change."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    plan = Plan(kind)
+    try:
+        header, rows = read_rows(filename, data)
+    except ImportFileError as error:
+        plan.errors.append(RowError(1, str(error)))
+        return plan
+    missing = [name for name, required in COLUMNS[kind] if required and name not in header]
+    if missing:
+        plan.errors.append(RowError(1, f"missing column(s): {', '.join(missing)}; "
+                                       f"the header must name: {', '.join(n for n, _ in COLUMNS[kind])}."))
+        return plan
+    if not rows:
+        plan.errors.append(RowError(2, "the file has a header but no data rows."))
+        return plan
+    PLANNERS[kind](plan, rows)
+    return plan
+
+
+def apply_plan(plan: Plan) -> dict[str, int]:
+    """Write a clean plan into the session (flushed, not committed); the counts of created/updated/unchanged."""
+    if not plan.ok:
+        raise ValueError("a plan with errors cannot be applied")
+    model = MODELS[plan.kind]
+    for existing, changed in plan.update:
+        for key, value in changed.items():
+            setattr(existing, key, value)
+    if plan.create:
+        db.session.add_all([model(**values) for values in plan.create])
+    db.session.flush()
+    return plan.counts
+
+
+def run_import(kind: str, filename: str, data: bytes, *, dry_run: bool = False) -> Plan:
+    """Plan, and apply when the file is clean and this is not a dry run."""
+    plan = plan_import(kind, filename, data)
+    if plan.ok and not dry_run:
+        apply_plan(plan)
+    return plan
+
