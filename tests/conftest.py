@@ -79,6 +79,19 @@ class _ConnectionBoundSession(FlaskSession):
 
 
 @pytest.fixture
+def cli_app(tmp_path):
+    """A separate app on its own migrated SQLite file, with a CLI runner: the commands tested there commit."""
+    from registrar.cli import main
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+                      "SECRET_KEY": "test", "MAILBOX_DIR": str(tmp_path / "mailbox")})
+    runner = app.test_cli_runner()
+    result = runner.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    return app, runner
+
+
+@pytest.fixture
 def session(app):
     """An app context whose db.session runs inside a transaction rolled back after the test."""
     with app.app_context():

@@ -1,25 +1,12 @@
 """The `registrar` command: migrate, seed the demo university, create users and tokens."""
 
-import pytest
 from sqlalchemy import func, select
 
 from core.db import db
 from core.models import User, user_for_token
-from registrar.app import create_app
 from registrar.cli import main
 from students.iin import is_valid_iin
 from students.models import Faculty, Group, Programme, Student
-
-
-@pytest.fixture
-def cli_app(tmp_path):
-    """A separate app on its own SQLite file: these commands commit."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-                      "SECRET_KEY": "test", "MAILBOX_DIR": str(tmp_path / "mailbox")})
-    runner = app.test_cli_runner()
-    result = runner.invoke(main, ["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    return app, runner
 
 
 def test_seed_demo_builds_the_demo_university_with_valid_iins(cli_app):

@@ -10,7 +10,6 @@ from approvals.admin import SubstitutionError, create_substitution
 from core.clock import today
 from core.db import db
 from core.models import Substitution, User, issue_token
-from registrar.app import create_app
 from registrar.cli import main
 from tests.conftest import login
 from workflow.models import RouteVersion
@@ -102,17 +101,6 @@ def test_routes_api(client, uni):
 
 
 # --- routes: CLI ----------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def cli_app(tmp_path):
-    """A separate app on its own SQLite file: these commands commit."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-                      "SECRET_KEY": "test", "MAILBOX_DIR": str(tmp_path / "mailbox")})
-    runner = app.test_cli_runner()
-    result = runner.invoke(main, ["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    return app, runner
-
 
 def test_routes_dump_and_load_round_trip(cli_app, tmp_path):
     app, runner = cli_app

@@ -9,7 +9,6 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from core.db import db
-from registrar.app import create_app
 from registrar.cli import main
 from students.academic import CurriculumItem, Grade
 from students.iin import make_iin
@@ -231,11 +230,8 @@ def test_other_roles_may_not_import(client, uni, upload_dir):
 # --- the command line ---------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def cli_app(tmp_path):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-                      "SECRET_KEY": "test", "MAILBOX_DIR": str(tmp_path / "mailbox")})
-    runner = app.test_cli_runner()
-    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+def cli_app_with_group(cli_app):
+    app, runner = cli_app
     with app.app_context():
         faculty = Faculty(code="FI", name_kk="ФИ", name_ru="ФИ", name_en="FI")
         db.session.add(faculty)
@@ -250,8 +246,8 @@ def cli_app(tmp_path):
     return app, runner
 
 
-def test_cli_import(cli_app, tmp_path):
-    app, runner = cli_app
+def test_cli_import(cli_app_with_group, tmp_path):
+    app, runner = cli_app_with_group
     numbers = iins(2, 7800)
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes(STUDENT_HEADER, student_rows("IS-25-1", numbers) + [
