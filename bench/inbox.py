@@ -238,6 +238,7 @@ def bench_app(url: str, random_page_cost: float | None = None) -> Flask:
             def _tune(dbapi_connection, _record) -> None:
                 with dbapi_connection.cursor() as cursor:
                     cursor.execute(f"SET random_page_cost = {float(random_page_cost)}")
+                dbapi_connection.commit()  # a SET inside a transaction that is rolled back would be undone
     return app
 
 
