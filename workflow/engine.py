@@ -301,7 +301,3 @@ def fire(subject: Subject, trigger: str, actor: User, *, comment: str = "", acti
             hook(subject, actor, data)
     db.session.flush()
     return subject.state
-
-
-def is_open(state: str) -> bool:
-    return state not in TERMINAL_STATES

@@ -67,6 +67,18 @@ class Session:
         return self.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+def _sign_from_inbox(rector: Session, order_id: int):
+    """The rector opens the one order in the inbox and signs it; returns the page showing the signed order."""
+    page = rector.page
+    page.goto("/inbox")
+    expect(page.get_by_test_id("inbox-count")).to_have_text("1")
+    page.click(f"main a[href$='/orders/{order_id}']")
+    page.click("button[data-trigger=sign]")
+    page.goto(f"/orders/{order_id}")
+    expect(page.get_by_test_id("order-state")).to_have_class(_css_class("signed"))
+    return page
+
+
 def _approve_from_inbox(session: Session, order_id: int, lines: int, artifacts=None) -> None:
     page = session.page
     page.goto("/inbox")
@@ -135,13 +147,7 @@ def test_expulsion_from_draft_to_signed_in_the_browser(live_server, browser, art
     # the rector signs: the order gets its number and its document
     rector = Session(browser, live_server.url, "rector")
     sessions.append(rector)
-    page = rector.page
-    page.goto("/inbox")
-    expect(page.get_by_test_id("inbox-count")).to_have_text("1")
-    page.click(f"main a[href$='/orders/{order_id}']")
-    page.click("button[data-trigger=sign]")
-    page.goto(f"/orders/{order_id}")
-    expect(page.get_by_test_id("order-state")).to_have_class(_css_class("signed"))
+    page = _sign_from_inbox(rector, order_id)
     expect(page.get_by_test_id("order-number")).to_have_text("1-С")
     expect(page.locator("main a[href*='/students/']")).to_have_count(3)
     page.screenshot(path=str(artifacts / "order-signed.png"), full_page=True)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.clock import today
 from core.db import db
 from core.models import Substitution, User
-from tests.e2e.test_browser import Session, _css_class, _student_in
+from tests.e2e.test_browser import Session, _css_class, _sign_from_inbox, _student_in
 from workflow.models import Visa
 
 pytestmark = pytest.mark.e2e
@@ -113,13 +113,7 @@ def test_substitute_visas_for_a_dean_on_leave(live_server, browser, artifacts):
         _approve_from_inbox(session, order_id)
     rector = Session(browser, live_server.url, "rector")
     sessions.append(rector)
-    page = rector.page
-    page.goto("/inbox")
-    expect(page.get_by_test_id("inbox-count")).to_have_text("1")
-    page.click(f"main a[href$='/orders/{order_id}']")
-    page.click("button[data-trigger=sign]")
-    page.goto(f"/orders/{order_id}")
-    expect(page.get_by_test_id("order-state")).to_have_class(_css_class("signed"))
+    page = _sign_from_inbox(rector, order_id)
 
     # the order page's visa table: dean3's visa, acting for dean1
     visa_row = page.locator("main table tr", has=page.locator("td", has_text=dean3))
