@@ -13,6 +13,10 @@ LABELS: dict[str, LazyString] = {
     "academic_leave": _l("on academic leave"),
     "expelled": _l("expelled"),
     "graduated": _l("graduated"),
+    "incoming": _l("transferring in"),
+    # a signed order corrected by a later one
+    "revoked": _l("revoked by order"),
+    "amended": _l("amended by order"),
     # funding
     "grant": _l("state grant"),
     "paid": _l("paid"),
@@ -43,6 +47,7 @@ LABELS: dict[str, LazyString] = {
     "reject": _l("Reject"),
     "sign": _l("Sign"),
     "withdraw": _l("Withdraw"),
+    "override": _l("accepted a line despite a rule"),
     # visa decisions ("signed" and "rejected" are above)
     "approved": _l("approved"),
     "returned": _l("returned"),

@@ -76,6 +76,10 @@ class LineSchema(ma.Schema):
     preview = fields.Dict(allow_none=True, metadata={
         "description": "Changes signing would make, {field: [before, after]}; null once the order is closed"})
     applied_changes = fields.Dict(allow_none=True, metadata={"description": "Changes signing made"})
+    override_justification = fields.Str(allow_none=True, metadata={
+        "description": "Set when the registrar head accepted the line despite a refusal"})
+    override_by = fields.Nested(UserBriefSchema, allow_none=True)
+    override_at = UtcDateTime(allow_none=True)
 
 
 class VisaSchema(ma.Schema):
@@ -191,6 +195,17 @@ class LinesArgs(ma.Schema):
     def _some_students(self, data, **kwargs):
         if not data.get("student_ids") and not data.get("iins"):
             raise ma.ValidationError("Give student_ids or iins.", "student_ids")
+
+
+class LineParamsArgs(ma.Schema):
+    params = fields.Dict(keys=fields.Str(), required=True, validate=_scalar_values, metadata={
+        "description": "The line's own parameters as the kind defines them (e.g. target group, leave dates), "
+                       "with effective_date (YYYY-MM-DD) where the kind lets it differ per line"})
+
+
+class OverrideArgs(ma.Schema):
+    justification = fields.Str(required=True, validate=validate.Length(min=10, max=2000), metadata={
+        "description": "Why the rule may be set aside; shown on the order, in the audit log and the approval sheet"})
 
 
 class OrderListArgs(ma.Schema):
@@ -367,6 +382,46 @@ def remove_line(order_id: int, line_id: int):
     try:
         operations.remove_line(order, line_id, current_user)
         operations.check_lines(order)
+    except InvalidInput as error:
+        if error.status == 404:
+            abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})
+        invalid(error)
+    commit()
+    return detail(order)
+
+
+@bp.route("/<int(max=2147483647):order_id>/lines/<int(max=2147483647):line_id>", methods=["PATCH"])
+@roles_required("clerk")
+@bp.arguments(LineParamsArgs)
+@bp.response(200, OrderDetailSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def update_line(args, order_id: int, line_id: int):
+    """Change one draft line's own parameters; the kind validates them and every line is re-checked."""
+    order = load_visible(order_id)
+    try:
+        operations.update_line(order, line_id, args["params"], current_user)
+    except InvalidInput as error:
+        if error.status == 404:
+            abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})
+        invalid(error, params_prefix=True)
+    commit()
+    return detail(order)
+
+
+@bp.route("/<int(max=2147483647):order_id>/lines/<int(max=2147483647):line_id>/override", methods=["POST"])
+@roles_required("registrar")
+@bp.arguments(OverrideArgs)
+@bp.response(200, OrderDetailSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def override_line(args, order_id: int, line_id: int):
+    """The registrar head accepts a line that fails a rule, with a written justification (audited)."""
+    order = load_visible(order_id)
+    try:
+        operations.override_line(order, line_id, args["justification"], current_user)
     except InvalidInput as error:
         if error.status == 404:
             abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})

@@ -166,8 +166,21 @@ def render_order(order: Order) -> bytes:
     lines = order.lines
     context["items_kk"] = [Item(n, _clean(kind.item_text(line, "kk"))) for n, line in enumerate(lines, 1)]
     context["items_ru"] = [Item(n, _clean(kind.item_text(line, "ru"))) for n, line in enumerate(lines, 1)]
-    context["visas"] = _visa_rows(order, visas)
+    context["visas"] = _visa_rows(order, visas) + _override_rows(lines, start=len(visas) + 1)
     return _render(ORDER_TEMPLATE, context)
+
+
+def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
+    """The approval sheet also names each line the registrar head accepted despite a rule, with the justification."""
+    rows = []
+    for line in (line for line in lines if line.overridden):
+        person = line.override_by
+        rows.append(VisaRow(
+            n=start + len(rows), position=_clean(person.position or ROLES["registrar"]), name=_clean(person.full_name),
+            decision=_clean(f"Ереже орындалмаса да жіберілді / Допущено в порядке исключения: "
+                            f"{line.student.full_name}"),
+            comment=_clean(line.override_justification), date=_local(line.override_at)))
+    return rows
 
 
 def render_extract(order: Order, line: OrderLine) -> bytes:

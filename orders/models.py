@@ -33,6 +33,8 @@ class Order(db.Model):
         CheckConstraint("(state = 'signed') = (number IS NOT NULL)", name="number_iff_signed"),
         UniqueConstraint("year", "series", "number", name="uq_orders_year_series_number"),
         Index("ix_orders_state", "state"),
+        CheckConstraint("superseded_as IS NULL OR (superseded_as IN ('revoked', 'amended') AND state = 'signed' "
+                        "AND superseded_by_id IS NOT NULL)", name="superseded"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,9 +59,15 @@ class Order(db.Model):
     step_entered_at: Mapped[datetime | None]  # when the current state began: deadlines count from here
     due_at: Mapped[datetime | None] = mapped_column(index=True)  # when the current step is due (working days)
     signed_at: Mapped[datetime | None]
+    # A revocation or amendment names the signed order it corrects; signing it marks that order superseded.
+    target_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    superseded_as: Mapped[str | None] = mapped_column(String(16))  # revoked | amended
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
+    target_order: Mapped["Order | None"] = relationship(foreign_keys=[target_order_id], remote_side=[id])
+    superseded_by: Mapped["Order | None"] = relationship(foreign_keys=[superseded_by_id], remote_side=[id])
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.position")
     visas: Mapped[list[Visa]] = relationship(order_by=Visa.id, viewonly=True)
@@ -97,14 +105,30 @@ class OrderLine(db.Model):
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     effective_date: Mapped[date]
     eligibility: Mapped[list] = mapped_column(JSON, default=list)  # refusals of the last check; empty = eligible
-    applied_changes: Mapped[dict | None] = mapped_column(JSON)  # what signing changed, for reversal
+    applied_changes: Mapped[dict | None] = mapped_column(JSON)  # what signing changed, as shown to people
+    # The exact columns signing overwrote, as they were before ({column: value}, dates as ISO text): for reversal.
+    record_before: Mapped[dict | None] = mapped_column(JSON)
+    # The registrar head accepted this line although a rule refused it: who, when, and the written justification.
+    override_justification: Mapped[str | None] = mapped_column(Text)
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    override_at: Mapped[datetime | None]
 
     order: Mapped[Order] = relationship(back_populates="lines")
     student: Mapped[Student] = relationship(lazy="joined")
+    override_by: Mapped[User | None] = relationship()
 
     @property
     def eligible(self) -> bool:
         return not self.eligibility
+
+    @property
+    def overridden(self) -> bool:
+        return self.override_justification is not None
+
+    @property
+    def accepted(self) -> bool:
+        """Eligible, or refused by a rule but accepted by the registrar head."""
+        return self.eligible or self.overridden
 
 
 class OrderDocument(db.Model):

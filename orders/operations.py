@@ -11,11 +11,12 @@ from core.models import User, principals_of
 from notifications.outbox import enqueue_emails
 from orders import documents
 from orders.kinds import KINDS, get_kind
-from orders.kinds.base import gather_context
+from orders.kinds.base import gather_context, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound
 from orders.numbering import format_number, next_number
 from students.models import Group, Student, StudentMovement
 from workflow.engine import Refusal, after, guard, on_enter
+from workflow.models import AuditEvent
 from workflow.routes import latest_version
 
 UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")
@@ -142,26 +143,82 @@ def students_by_iin(iins: list[str]) -> list[int]:
 
 def remove_line(order: Order, line_id: int, actor: User) -> None:
     _require_editable(order, actor)
-    line = next((candidate for candidate in order.lines if candidate.id == line_id), None)
-    if line is None:
-        raise InvalidInput({"line": _("This order has no line %(id)s.", id=line_id)}, status=404)
-    order.lines.remove(line)
+    order.lines.remove(_line(order, line_id))
     db.session.flush()
 
 
 def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
-    """Re-run every line's eligibility in a fixed number of queries; store and return all refusals."""
+    """Re-run every line's eligibility in a fixed number of queries; store every line's refusals and return those
+    that block: a line the registrar head accepted by override keeps its refusals on show but blocks nothing."""
     kind = get_kind(order.kind)
     db.session.flush()
-    context = gather_context(order, [line.student_id for line in order.lines], drafts_conflict=not at_signing)
-    every = []
-    for line in order.lines:
+    lines = order.lines
+    context = gather_context(order, [line.student_id for line in lines], drafts_conflict=not at_signing,
+                             facts=kind.gather(order, lines) if lines else {})
+    blocking = []
+    for line in lines:
         refusals = kind.check_line(line, context)
         eligibility = [r.as_dict() for r in refusals]
         if line.eligibility != eligibility:  # leave unchanged lines clean: nothing for the next flush to compare
             line.eligibility = eligibility
-        every += refusals
-    return every
+        if not line.overridden:
+            blocking += refusals
+    return blocking
+
+
+def update_line(order: Order, line_id: int, raw: dict, actor: User) -> OrderLine:
+    """Change one draft line's own parameters (target group, leave dates...) through the kind's `validate_line`.
+    A changed line loses any override: the registrar head accepted it as it was."""
+    _require_editable(order, actor)
+    line = _line(order, line_id)
+    params, effective, errors = get_kind(order.kind).validate_line(raw, line)
+    if errors:
+        raise InvalidInput(errors)
+    line.params = params
+    line.effective_date = effective
+    _clear_override(line)
+    check_lines(order)
+    return line
+
+
+def override_line(order: Order, line_id: int, justification: str, actor: User) -> OrderLine:
+    """The registrar head accepts a line a rule refuses, with a written justification kept in the audit log, on the
+    order page and in the approval sheet of the document."""
+    if not actor.has_role("registrar"):
+        raise InvalidInput({"order": _("Only the registrar head may accept a line that fails a rule.")}, status=403)
+    if not order.is_open:
+        raise InvalidInput({"order": _("This order is %(s)s; lines can be accepted only while it is open.",
+                                       s=order.state.replace("_", " "))}, status=409)
+    line = _line(order, line_id)
+    check_lines(order)
+    if line.eligible:
+        raise InvalidInput({"justification": _("This line passes every rule; there is nothing to override.")},
+                           status=409)
+    justification = (justification or "").strip()
+    if len(justification) < 10:
+        raise InvalidInput({"justification": _("Write why the rule may be set aside (at least 10 characters).")})
+    if len(justification) > 2000:
+        raise InvalidInput({"justification": _("The justification is longer than 2000 characters.")})
+    line.override_justification = justification
+    line.override_by_id = actor.id
+    line.override_at = now()
+    db.session.add(AuditEvent(
+        order_id=order.id, actor_id=actor.id, trigger="override", from_state=order.state, to_state=order.state,
+        comment=justification, route_name=order.route_name, route_version=order.route_version,
+        data={"line_id": line.id, "student_id": line.student_id, "student": line.student.full_name,
+              "rules": [refusal["rule"] for refusal in line.eligibility]}))
+    return line
+
+
+def _line(order: Order, line_id: int) -> OrderLine:
+    line = next((candidate for candidate in order.lines if candidate.id == line_id), None)
+    if line is None:
+        raise InvalidInput({"line": _("This order has no line %(id)s.", id=line_id)}, status=404)
+    return line
+
+
+def _clear_override(line: OrderLine) -> None:
+    line.override_justification = line.override_by_id = line.override_at = None
 
 
 def effects_preview(order: Order) -> dict[int, dict]:
@@ -225,10 +282,11 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     order.signed_at = now()
     order.signed_by_id = actor.id
     lines = order.lines
+    kind.prepare(order, lines)
     # The document and the e-mails describe each student as the order found them, so they are written first.
     content = documents.render_order(order)
     emails = [
-        {"recipient": line.student.email, "template": f"{order.kind}_student",
+        {"recipient": line.student.email, "template": kind.email_template,
          "language": "kk" if line.student.language == "kk" else "ru",
          "context": {"student_name": line.student.full_name, "order_label": order.number_label,
                      "order_date": order.order_date.strftime("%d.%m.%Y"), "order_title": order.title,
@@ -238,13 +296,17 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
         for line in lines if line.student.email]
     # Every line in three batched statements, not an ORM flush per student.
     changes = [kind.preview(line) for line in lines]
+    values = [kind.apply(line, order) for line in lines]
     db.session.execute(update(OrderLine), [
-        {"id": line.id, "applied_changes": change} for line, change in zip(lines, changes, strict=True)])
+        {"id": line.id, "applied_changes": change, "record_before": record_values(line.student, new)}
+        for line, change, new in zip(lines, changes, values, strict=True)])
     db.session.execute(insert(StudentMovement), [
         {"student_id": line.student_id, "order_line_id": line.id, "kind": order.kind,
          "effective_date": line.effective_date, "changes": change, "reason": line.params.get("reason"),
          "order_label": order.number_label} for line, change in zip(lines, changes, strict=True)])
-    db.session.execute(update(Student), [{"id": line.student_id, **kind.apply(line, order)} for line in lines])
+    db.session.execute(update(Student), [{"id": line.student_id, **new} for line, new in zip(lines, values,
+                                                                                             strict=True)])
+    kind.after_apply(order, lines)
     db.session.add(OrderDocument(order_id=order.id, filename=documents.filename(order), content=content,
                                  sha256=documents.sha256(content), template_version=documents.TEMPLATE_VERSION))
     enqueue_emails(emails)

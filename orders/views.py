@@ -46,7 +46,7 @@ def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     orders = list(db.session.scalars(query.order_by(Order.id.desc()).limit(51).offset((page - 1) * 50)))
     return render_template("orders/index.html", orders=orders[:50], more=len(orders) > 50, page=page,
-                           state=state, states=STATES)
+                           state=state, states=STATES, kinds=list(KINDS.values()))
 
 
 @bp.route("/new/<kind_name>", methods=["GET", "POST"])
@@ -78,13 +78,21 @@ def show(order_id: int):
     lines = operations.visible_lines(order, current_user)
     actions = legal_actions(order, current_user)
     acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
+    kind = get_kind(order.kind)
+    line_forms = {line.id: kind.line_form_class(prefix=f"line{line.id}", data=_line_form_data(line))
+                  for line in lines} if editable and kind.line_form_class else {}
     return render_template(
-        "orders/show.html", order=order, kind=get_kind(order.kind), editable=editable,
+        "orders/show.html", order=order, kind=kind, editable=editable, line_forms=line_forms,
+        can_override=order.is_open and current_user.has_role("registrar"),
         lines=lines, hidden_lines=len(order.lines) - len(lines), others=_other_faculties(order, lines),
         previews=operations.effects_preview(order) if order.is_open else {},
         triggers=[trigger for trigger, _who in actions], acting_for=acting_for,
         pending=_named(pending_approvals(order)), changes=operations.changes_since_last_round(order),
         q=q, found=found, in_order=in_order, form=EmptyForm())
+
+
+def _line_form_data(line) -> dict:
+    return {**line.params, "effective_date": line.effective_date}
 
 
 def _other_faculties(order: Order, visible: list) -> list[tuple[str, int]]:
@@ -146,6 +154,51 @@ def remove_line(order_id: int, line_id: int):
     else:
         db.session.commit()
         flash(_("Line removed."), "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+@bp.route("/<int:order_id>/lines/<int:line_id>", methods=["POST"])
+@roles_required("clerk")
+def edit_line(order_id: int, line_id: int):
+    """Save one line's own parameters from the line form shown on the draft's page."""
+    order = load_visible(order_id)
+    kind = get_kind(order.kind)
+    if kind.line_form_class is None:
+        abort(404)
+    form = kind.line_form_class(prefix=f"line{line_id}")
+    if not form.validate_on_submit():
+        for field, messages in form.errors.items():
+            flash(f"{getattr(form, field).label.text}: {' '.join(map(str, messages))}" if hasattr(form, field)
+                  else _("The form has expired; reload the page and try again."), "error")
+        return redirect(url_for("orders.show", order_id=order_id))
+    try:
+        operations.update_line(order, line_id, form.data, current_user)
+    except InvalidInput as error:
+        db.session.rollback()
+        for message in error.errors.values():
+            flash(message, "error")
+    else:
+        db.session.commit()
+        flash(_("Line saved."), "success")
+    return redirect(url_for("orders.show", order_id=order_id))
+
+
+@bp.route("/<int:order_id>/lines/<int:line_id>/override", methods=["POST"])
+@roles_required("registrar")
+def override_line(order_id: int, line_id: int):
+    """The registrar head accepts a refused line with a written justification."""
+    order = load_visible(order_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.override_line(order, line_id, request.form.get("justification", ""), current_user)
+    except InvalidInput as error:
+        db.session.rollback()
+        for message in error.errors.values():
+            flash(message, "error")
+    else:
+        db.session.commit()
+        flash(_("The line is accepted; your justification is recorded."), "success")
     return redirect(url_for("orders.show", order_id=order_id))
 
 

@@ -137,3 +137,29 @@ def academic_year_of(day: date) -> str:
     """The label of the academic year a day belongs to, counting from 1 September: 2026-10-01 -> '2026-2027'."""
     start = day.year if day.month >= 9 else day.year - 1
     return f"{start}-{start + 1}"
+
+
+class StudentDebt(db.Model):
+    """A discipline the student must still pass: the academic difference listed by a transfer or restoration order.
+
+    Written when that order is signed (`order_line_id` names its line) and removed if the order is revoked;
+    `cleared_on` is set when the grade arrives.
+    """
+
+    __tablename__ = "student_debts"
+    __table_args__ = (
+        UniqueConstraint("student_id", "code", name="uq_student_debts_student_code"),
+        CheckConstraint("credits BETWEEN 1 AND 30", name="credits"),
+        CheckConstraint("semester BETWEEN 1 AND 14", name="semester"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    # The order lines live in `orders`, a floor above; the key names the table, not the class.
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(300))
+    semester: Mapped[int]
+    credits: Mapped[int]
+    cleared_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

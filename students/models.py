@@ -10,7 +10,8 @@ from core.db import db, utcnow
 LEVELS = ("bachelor", "master", "doctoral")
 STUDY_FORMS = ("full_time", "part_time")
 LANGUAGES = ("kk", "ru", "en")
-STATUSES = ("active", "academic_leave", "expelled", "graduated")
+# incoming: a student transferring in from another university, created with the draft; active once it is signed
+STATUSES = ("active", "academic_leave", "expelled", "graduated", "incoming")
 FUNDINGS = ("grant", "paid", "none")  # none: a grant that ended (expulsion)
 
 
@@ -95,6 +96,9 @@ class Student(db.Model):
     funding: Mapped[str] = mapped_column(String(8))
     expulsion_reason: Mapped[str | None] = mapped_column(String(32))
     status_since: Mapped[date | None]
+    leave_ground: Mapped[str | None] = mapped_column(String(32))  # while on academic leave
+    leave_start: Mapped[date | None]
+    leave_end: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship(lazy="joined")

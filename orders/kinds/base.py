@@ -1,8 +1,8 @@
 """The small interface every order kind shares, and the rules all kinds apply to lines."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -21,9 +21,11 @@ class LineContext:
     """Facts about a batch of lines gathered in a fixed number of queries, shared by every line's check."""
 
     other_open_orders: dict[int, list[tuple[int, str, str]]]  # student id -> [(order id, label, state)]
+    facts: dict[str, Any] = field(default_factory=dict)  # what the kind's `gather` read for all lines at once
 
 
-def gather_context(order: Order, student_ids: list[int], *, drafts_conflict: bool = True) -> LineContext:
+def gather_context(order: Order, student_ids: list[int], *, drafts_conflict: bool = True,
+                   facts: dict[str, Any] | None = None) -> LineContext:
     """One query for all lines: which of these students sit in another order that is still open.
 
     At signing a later draft naming the same student does not block: it cannot be submitted while this order is open.
@@ -39,7 +41,7 @@ def gather_context(order: Order, student_ids: list[int], *, drafts_conflict: boo
     conflicts: dict[int, list[tuple[int, str, str]]] = {}
     for student_id, order_id, label, state in rows:
         conflicts.setdefault(student_id, []).append((order_id, label or f"#{order_id}", state))
-    return LineContext(other_open_orders=conflicts)
+    return LineContext(other_open_orders=conflicts, facts=facts or {})
 
 
 def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]:
@@ -52,8 +54,33 @@ def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]
     ]
 
 
+def record_values(student: Student, columns) -> dict:
+    """`student`'s current values of `columns`, JSON-safe (dates as ISO text): what a reversal restores."""
+    values = {}
+    for column in columns:
+        value = getattr(student, column)
+        values[column] = value.isoformat() if isinstance(value, date) else value
+    return values
+
+
+def restored_values(record_before: dict) -> dict:
+    """The inverse of `record_values`: column values ready for an UPDATE of the students table."""
+    columns = Student.__table__.c
+    values = {}
+    for column, value in record_before.items():
+        if value is not None and columns[column].type.python_type is date:
+            value = date.fromisoformat(value)
+        values[column] = value
+    return values
+
+
 class OrderKind:
-    """One kind of order: its parameters and form, line eligibility, effects, and document wording."""
+    """One kind of order: its parameters and form, line eligibility, effects, reversal and document wording.
+
+    Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails, describing the
+    students as the order found them), `preview` and `apply` per line (one bulk UPDATE of the students), then
+    `after_apply`. A revocation calls `reverse` per line of its target and then `after_reverse`.
+    """
 
     name: ClassVar[str]
     route: ClassVar[str] = "movement"
@@ -62,6 +89,10 @@ class OrderKind:
     preamble_ru: ClassVar[str]
     preamble_kk: ClassVar[str]
     form_class: ClassVar[type[FlaskForm]]
+    # A form for what differs from line to line (a target group, leave dates); None when every line takes the
+    # order's parameters.
+    line_form_class: ClassVar[type[FlaskForm] | None] = None
+    email_template: ClassVar[str] = "order_student"
 
     def label(self) -> str:
         raise NotImplementedError
@@ -73,6 +104,14 @@ class OrderKind:
     def line_params(self, order: Order) -> tuple[dict, date]:
         """Parameters and effective date a new line takes from its order."""
         raise NotImplementedError
+
+    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
+        """Clean one line's own parameters from the line form or API body: (params, effective date, errors)."""
+        return line.params, line.effective_date, {"line": _("This kind of order has no details per line.")}
+
+    def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
+        """Facts every line's check needs (GPA, debts, calendar), read for all lines in a fixed number of queries."""
+        return {}
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         """Why this line cannot be in the order (empty when it can). Every refusal names its rule."""
@@ -92,3 +131,16 @@ class OrderKind:
     def item_text(self, line: OrderLine, language: str) -> str:
         """The wording of this line's numbered item in the document, in 'ru' or 'kk'."""
         raise NotImplementedError
+
+    def prepare(self, order: Order, lines: list[OrderLine]) -> None:
+        """Before the effects of signing: create what `apply` will point at (e.g. next year's groups)."""
+
+    def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
+        """After the students' records are updated: effects outside the students table (e.g. debts), batched."""
+
+    def reverse(self, line: OrderLine) -> dict:
+        """The student's fields once this signed line is revoked: the exact values signing overwrote."""
+        return restored_values(line.record_before or {})
+
+    def after_reverse(self, order: Order, lines: list[OrderLine]) -> None:
+        """Undo what `after_apply` did for these lines of a revoked or amended order."""

@@ -58,6 +58,7 @@ class Expulsion(OrderKind):
                    "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
                    "ұйымдары қызметінің үлгілік қағидаларына сәйкес")
     form_class = ExpulsionForm
+    email_template = "expulsion_student"
 
     def label(self) -> str:
         return _("Expulsion")
