@@ -5,6 +5,8 @@ import secrets
 from datetime import date
 from pathlib import Path
 
+from core.rules import load_rules
+
 # Name of each environment variable, its default, and what it does. The README table is built from this.
 SETTINGS: list[tuple[str, str, str]] = [
     ("DATABASE_URL", "sqlite:///<instance>/registrar.sqlite3", "SQLAlchemy database URL; PostgreSQL in production"),
@@ -28,6 +30,7 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("REGISTRAR_RELAY_INTERVAL", "30", "seconds between sweeps that resend outbox rows left pending"),
     ("REGISTRAR_SCHEDULER_INTERVAL", "300", "seconds between deadline checks of the in-process scheduler (0: off)"),
     ("REGISTRAR_HOLIDAYS", "", "public holidays skipped by working-day deadlines, as YYYY-MM-DD,YYYY-MM-DD"),
+    ("REGISTRAR_RULES_FILE", "", "YAML file overriding the academic rules' numbers (see `core/rules.py` for the keys)"),
 ]
 
 
@@ -83,6 +86,7 @@ def load_config(instance_path: str) -> dict:
         "RELAY_INTERVAL": float(_env("REGISTRAR_RELAY_INTERVAL", "30")),
         "SCHEDULER_INTERVAL": float(_env("REGISTRAR_SCHEDULER_INTERVAL", "300")),
         "HOLIDAYS": _holidays(_env("REGISTRAR_HOLIDAYS", "")),
+        "RULES": load_rules(_env("REGISTRAR_RULES_FILE", "")),
         "LANGUAGES": ["kk", "ru", "en"],
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "WTF_CSRF_TIME_LIMIT": None,

@@ -1,0 +1,70 @@
+"""The numbers of the academic rules (DESIGN.md section 2), each a setting with its default.
+
+Defaults live in `DEFAULT_RULES`; a university overrides any of them with a YAML file named by
+`REGISTRAR_RULES_FILE` (same keys; nested mappings are merged key by key). Code reads them with `rule("name")`,
+so a test or a deployment changes a threshold without touching code. Amounts that change over time (issue 4) carry
+the date they take effect.
+"""
+
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import current_app
+
+DEFAULT_RULES: dict[str, Any] = {
+    # Course promotion: the GPA a student needs to move from course N to N+1, per level.
+    "transfer_gpa": {
+        "bachelor": {1: 1.80, 2: 2.00, 3: 2.10, 4: 2.20},
+        "master": {1: 2.30},
+        "doctoral": {1: 2.33, 2: 2.67},
+    },
+    # Repeat year: a grant student who repeats a year loses the grant (pays) unless this is False.
+    "repeat_year_loses_grant": True,
+    # Summer semester: credits a student may take in it.
+    "summer_semester_max_credits": 12,
+    # Academic leave: grounds and their longest duration in months (None: until the child is 3 / term of service).
+    "leave_grounds": {
+        "medical": {"min_months": 6, "max_months": 12},
+        "tuberculosis": {"min_months": 1, "max_months": 36},
+        "military": {"min_months": 1, "max_months": 24},
+        "child_care": {"min_months": 1, "max_months": 36},
+    },
+    # Return from leave: the application comes at least this many days before classes.
+    "return_notice_days": 14,
+    # Scholarship during academic leave: suspended, except on these grounds.
+    "scholarship_kept_on_leave": ["medical"],
+    # Transfers and restorations take effect only in a holiday window of the academic calendar.
+    "transfer_in_holidays_only": True,
+}
+
+
+def load_rules(path: str | None) -> dict[str, Any]:
+    """The defaults overridden by the YAML file at `path` (when given); a bad file stops the app at start."""
+    rules = deepcopy(DEFAULT_RULES)
+    if not path:
+        return rules
+    loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: the rules file must be a mapping of rule names to values")
+    unknown = sorted(set(loaded) - set(DEFAULT_RULES))
+    if unknown:
+        raise ValueError(f"{path}: unknown rules {', '.join(unknown)}; known: {', '.join(DEFAULT_RULES)}")
+    for name, value in loaded.items():
+        rules[name] = _merge(rules[name], value)
+    return rules
+
+
+def _merge(default: Any, value: Any) -> Any:
+    if isinstance(default, dict) and isinstance(value, dict):
+        merged = dict(default)
+        for key, item in value.items():
+            merged[key] = _merge(default.get(key), item)
+        return merged
+    return value
+
+
+def rule(name: str) -> Any:
+    """The current value of one rule, from the app's configuration."""
+    return current_app.config["RULES"][name]
