@@ -8,7 +8,7 @@ from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal, not_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.clock import local_zone, now, today
@@ -18,69 +18,53 @@ from orders.models import Order, OrderLine
 from orders.operations import UNIVERSITY_ROLES, visible_orders
 from students.models import Student
 from workflow.engine import COMMENT_REQUIRED, Refused, acting_for_in, fire
-from workflow.models import AuditEvent, Visa
-from workflow.routes import Route, all_route_versions
+from workflow.models import ApprovalSlot, AuditEvent, Visa
 
 
-def routes_in_flight() -> list[Route]:
-    """Every route version an order may travel on: the defaults and the saved versions (a short table, read
-    without touching the orders)."""
-    return all_route_versions()
+def _slot_match(who: User) -> ColumnElement | None:
+    """The approval slots `who` may fill: a role they hold, for any faculty or (per-faculty steps) their own."""
+    roles = sorted(who.roles)
+    if not roles:
+        return None
+    scope = ApprovalSlot.faculty_id.is_(None)
+    if who.faculty_id is not None:
+        scope = or_(scope, ApprovalSlot.faculty_id == who.faculty_id)
+    return and_(ApprovalSlot.role.in_(roles), scope)
 
 
-def _waiting_for_identity(who: User, routes: list[Route]) -> list[ColumnElement]:
-    conditions = []
-    for route in routes:
-        on_route = and_(Order.route_name == route.name, Order.route_version == route.version)
-        if who.has_role(route.signer_role):
-            conditions.append(and_(on_route, Order.state == "awaiting_signature"))
-        for step in route.steps:
-            if not who.has_role(*step.roles):
-                continue
-            at_step = and_(on_route, Order.state == step.state)
-            approved = and_(Visa.order_id == Order.id, Visa.round == Order.round, Visa.step == step.name,
-                            Visa.decision == "approved")
-            if step.mode == "per_faculty":
-                if who.faculty_id is None:
-                    continue
-                conditions.append(and_(
-                    at_step,
-                    exists().where(OrderLine.order_id == Order.id, OrderLine.faculty_id == who.faculty_id),
-                    not_(exists().where(approved, Visa.faculty_id == who.faculty_id))))
-            elif step.mode == "n_of_m":
-                count = select(func.count(Visa.id)).where(approved).scalar_subquery()
-                conditions.append(and_(at_step, count < step.n))
-            else:
-                conditions.append(and_(at_step, not_(exists().where(approved))))
-    if not conditions:
-        return []
-    people = [who.id]
-    return [and_(or_(*conditions), Order.author_id.not_in(people))]
-
-
-def _context(actor: User) -> tuple[list[Route], list[User]]:
-    """The routes in flight and the people `actor` substitutes today: two small queries, once per request."""
+def _context(actor: User) -> list[User]:
+    """The people `actor` substitutes today: one small query, once per request."""
     cached = getattr(g, "_inbox_context", None) if has_request_context() else None
     if cached and cached[0] == actor.id:
-        return cached[1], cached[2]
-    routes, principals = routes_in_flight(), principals_of(actor, today())
+        return cached[1]
+    principals = principals_of(actor, today())
     if has_request_context():
-        g._inbox_context = (actor.id, routes, principals)
-    return routes, principals
+        g._inbox_context = (actor.id, principals)
+    return principals
 
 
-def _waiting_parts(actor: User, routes: list[Route], principals: list[User]
+def _waiting_parts(actor: User, principals: list[User]
                    ) -> tuple[ColumnElement, list[tuple[ColumnElement, User | None]]]:
-    """The whole "waits for `actor`" condition, and its parts per identity (None for the actor's own)."""
+    """The whole "waits for `actor`" condition, and its parts per identity (None for the actor's own).
+
+    An order waits for a person when it has an open approval slot (workflow.models.ApprovalSlot, kept by fire())
+    for one of their roles and their faculty, they did not write it and gave no visa on it in this round."""
+    identities = [(who, match) for who in [actor, *principals] if (match := _slot_match(who)) is not None]
+    if not identities:
+        return false(), []
+    # The driving set: one index lookup on (role, faculty) for every identity at once.
+    slotted = Order.id.in_(select(ApprovalSlot.order_id).where(or_(*(match for _who, match in identities))))
     parts: list[tuple[ColumnElement, User | None]] = []
-    for who in [actor, *principals]:
+    for who, match in identities:
         visaed = exists().where(Visa.order_id == Order.id, Visa.round == Order.round,
                                 or_(Visa.decided_by_id == who.id, Visa.acting_for_id == who.id))
-        parts += [(and_(c, not_(visaed), Order.author_id != actor.id), None if who is actor else who)
-                  for c in _waiting_for_identity(who, routes)]
-    if not parts:
-        return false(), []
-    waiting = or_(*(c for c, _who in parts))
+        own = [not_(visaed), Order.author_id != actor.id]
+        if who is not actor:
+            own.append(Order.author_id != who.id)
+        if len(identities) > 1:  # which identity the order waits for
+            own.insert(0, exists().where(ApprovalSlot.order_id == Order.id, match))
+        parts.append((and_(*own), None if who is actor else who))
+    waiting = and_(slotted, or_(*(c for c, _who in parts)))
     if not principals:  # the actor's own part already excludes what the actor visaed
         return waiting, parts
     actor_visaed = exists().where(Visa.order_id == Order.id, Visa.round == Order.round,
@@ -91,8 +75,8 @@ def _waiting_parts(actor: User, routes: list[Route], principals: list[User]
 def waiting_for(actor: User, *, include_substitutions: bool = True) -> Select:
     """Orders whose current step needs the visa or signature of `actor` or of someone `actor` substitutes for
     today; never an order the actor (or that person) wrote or already gave a visa on in this round."""
-    routes, principals = _context(actor)
-    condition, _parts = _waiting_parts(actor, routes, principals if include_substitutions else [])
+    principals = _context(actor)
+    condition, _parts = _waiting_parts(actor, principals if include_substitutions else [])
     return select(Order).where(condition)
 
 
@@ -190,9 +174,9 @@ def _history_condition(actor: User) -> ColumnElement:
     return exists().where(Visa.order_id == Order.id, Visa.decided_by_id == actor.id)
 
 
-def view_condition(actor: User, view: str, routes: list[Route], principals: list[User]) -> ColumnElement:
+def view_condition(actor: User, view: str, principals: list[User]) -> ColumnElement:
     if view in ("waiting", "overdue"):
-        condition, _parts = _waiting_parts(actor, routes, principals)
+        condition, _parts = _waiting_parts(actor, principals)
         return and_(condition, Order.due_at < now()) if view == "overdue" else condition
     if view == "returned":
         return _returned_condition(actor)
@@ -204,18 +188,23 @@ def view_condition(actor: User, view: str, routes: list[Route], principals: list
 HISTORY_CAP = 1000  # the history tab counts up to this many orders ("1000+" beyond)
 
 
+def _side_counts(actor: User) -> tuple[ColumnElement, ColumnElement]:
+    """The returned and history tab counts as scalar subqueries (history stops at HISTORY_CAP)."""
+    returned = select(func.count(Order.id)).where(_returned_condition(actor)).scalar_subquery()
+    decided = select(Visa.order_id).where(Visa.decided_by_id == actor.id).distinct().limit(HISTORY_CAP).subquery()
+    return returned, select(func.count()).select_from(decided).scalar_subquery()
+
+
 def view_counts(actor: User) -> dict[str, int]:
     """How many orders each view holds (unfiltered), in one query."""
-    routes, principals = _context(actor)
+    principals = _context(actor)
 
-    waiting, _parts = _waiting_parts(actor, routes, principals)
+    waiting, _parts = _waiting_parts(actor, principals)
     # One pass over the waiting set gives both waiting and overdue; the history count stops at HISTORY_CAP.
     waiting_counts = select(func.count(Order.id).label("waiting"),
                             func.count(Order.id).filter(Order.due_at < now()).label("overdue")).where(waiting) \
         .subquery()
-    returned = select(func.count(Order.id)).where(_returned_condition(actor)).scalar_subquery()
-    decided = select(Visa.order_id).where(Visa.decided_by_id == actor.id).distinct().limit(HISTORY_CAP).subquery()
-    history = select(func.count()).select_from(decided).scalar_subquery()
+    returned, history = _side_counts(actor)
     row = db.session.execute(select(waiting_counts.c.waiting, waiting_counts.c.overdue, returned.label("returned"),
                                     history.label("history"))).one()
     values = {"waiting": row.waiting, "overdue": row.overdue, "returned": row.returned, "history": row.history}
@@ -298,45 +287,15 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
         sort = filters.sort
     if filters.direction in ("asc", "desc"):
         direction = filters.direction
-    routes, principals = _context(actor)
+    principals = _context(actor)
     faculties = _scope(actor, principals)
-    condition = view_condition(actor, view, routes, principals)
+    condition = view_condition(actor, view, principals)
 
-    columns: list = [Order]
-    visa = None
     if view in ("waiting", "overdue"):
-        _condition, parts = _waiting_parts(actor, routes, principals)
-        whens = [(c, 0) for c, who in parts if who is None] + [(c, who.id) for c, who in parts if who is not None]
-        columns.append(case(*whens, else_=0).label("acting_for") if whens else literal(0).label("acting_for"))
-    elif view == "returned":
-        last_return = (select(AuditEvent.id).where(AuditEvent.order_id == Order.id, AuditEvent.trigger == "return")
-                       .order_by(AuditEvent.id.desc()).limit(1).correlate(Order).scalar_subquery())
-        event, returner = aliased(AuditEvent), aliased(User)
-        columns += [event.comment, returner.full_name]
+        results, total, tab_counts = _waiting_page(actor, view, filters, sort, direction, principals, faculties,
+                                                   condition)
     else:
-        visa = aliased(Visa)
-        mine = (select(func.max(Visa.id)).where(Visa.order_id == Order.id, Visa.decided_by_id == actor.id)
-                .correlate(Order).scalar_subquery())
-        columns += [visa.decision, visa.decided_at]
-
-    tab_counts = view_counts(actor)
-    unfiltered = Filters(page=filters.page, page_size=filters.page_size, sort=filters.sort,
-                         direction=filters.direction, date_field=filters.date_field) == filters
-    if unfiltered and view != "history":  # the tab count is the total: the waiting set is not counted twice
-        total = tab_counts[view]
-    else:
-        base = _filters(select(Order.id).where(condition), filters, faculties)
-        total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-
-    query = select(*columns).select_from(Order)
-    if view == "returned":
-        query = query.join(event, event.id == last_return).join(returner, returner.id == event.actor_id)
-    elif view == "history":
-        query = query.join(visa, visa.id == mine)
-    query = _filters(query.where(condition), filters, faculties)
-    query = query.order_by(*_ordering(view, sort, direction, visa)) \
-        .limit(filters.page_size).offset((filters.page - 1) * filters.page_size)
-    results = db.session.execute(query).unique().all()
+        results, total, tab_counts = _other_page(actor, view, filters, sort, direction, faculties, condition)
 
     ids = [r[0].id for r in results]
     counts: dict[int, tuple[int, int]] = {}
@@ -362,6 +321,90 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
         rows.append(row)
     return InboxPage(view=view, rows=rows, total=total, counts=tab_counts, filters=filters, sort=sort,
                      direction=direction)
+
+
+def _unfiltered(filters: Filters) -> bool:
+    return Filters(page=filters.page, page_size=filters.page_size, sort=filters.sort, direction=filters.direction,
+                   date_field=filters.date_field) == filters
+
+
+def _waiting_page(actor: User, view: str, filters: Filters, sort: str, direction: str, principals: list[User],
+                  faculties: set[int] | None, condition: ColumnElement) -> tuple[list, int, dict[str, int]]:
+    """The rows of the waiting or overdue view, the view's total and the tab counts, with the waiting set evaluated
+    once: one statement picks the page's ids, sorted and limited, with the total as `count(*) OVER ()` (and, for
+    the unfiltered waiting view, the overdue count as a filtered window count and the returned and history counts
+    as uncorrelated subqueries), then loads those rows with their authors."""
+    _condition, parts = _waiting_parts(actor, principals)
+    whens = [(c, 0) for c, who in parts if who is None] + [(c, who.id) for c, who in parts if who is not None]
+    acting_for = case(*whens, else_=0) if principals and whens else literal(0)
+    combined = view == "waiting" and _unfiltered(filters)
+    moment = now()
+    picked: list = [Order.id.label("id"), acting_for.label("acting_for"), func.count().over().label("total")]
+    if combined:
+        picked.append(func.count().filter(Order.due_at < moment).over().label("overdue"))
+    ordering = _ordering(view, sort, direction, None)
+    page = _filters(select(*picked).where(condition), filters, faculties).order_by(*ordering) \
+        .limit(filters.page_size).offset((filters.page - 1) * filters.page_size).subquery("page")
+    columns: list = [Order, page.c.acting_for, page.c.total]
+    if combined:
+        returned, history = _side_counts(actor)
+        columns += [page.c.overdue, returned.label("returned"), history.label("history")]
+    # Only the page's rows are loaded as objects; the author (joined) without their roles, which no row shows.
+    query = select(*columns).join(page, page.c.id == Order.id) \
+        .options(joinedload(Order.author).lazyload(User.role_rows)).order_by(*ordering)
+    results = db.session.execute(query).unique().all()
+    if combined and results:
+        first = results[0]
+        tab_counts = {"waiting": first.total, "overdue": first.overdue, "returned": first.returned,
+                      "history": first.history}
+        if has_request_context():
+            g._inbox_waiting = (actor.id, tab_counts["waiting"])
+    else:  # another view, a filter, or an empty page: the tab counts by their own statement
+        tab_counts = view_counts(actor)
+    if results:
+        total = results[0].total
+    elif combined or (view == "overdue" and _unfiltered(filters)):
+        total = tab_counts[view]
+    elif filters.page == 1:
+        total = 0
+    else:  # past the last page of a filtered view
+        base = _filters(select(Order.id).where(condition), filters, faculties)
+        total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    return results, total, tab_counts
+
+
+def _other_page(actor: User, view: str, filters: Filters, sort: str, direction: str, faculties: set[int] | None,
+                condition: ColumnElement) -> tuple[list, int, dict[str, int]]:
+    """The rows of the returned or history view, its total and the tab counts."""
+    columns: list = [Order]
+    visa = None
+    if view == "returned":
+        last_return = (select(AuditEvent.id).where(AuditEvent.order_id == Order.id, AuditEvent.trigger == "return")
+                       .order_by(AuditEvent.id.desc()).limit(1).correlate(Order).scalar_subquery())
+        event, returner = aliased(AuditEvent), aliased(User)
+        columns += [event.comment, returner.full_name]
+    else:
+        visa = aliased(Visa)
+        mine = (select(func.max(Visa.id)).where(Visa.order_id == Order.id, Visa.decided_by_id == actor.id)
+                .correlate(Order).scalar_subquery())
+        columns += [visa.decision, visa.decided_at]
+
+    tab_counts = view_counts(actor)
+    if _unfiltered(filters) and view != "history":
+        total = tab_counts[view]
+    else:
+        base = _filters(select(Order.id).where(condition), filters, faculties)
+        total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+
+    query = select(*columns).select_from(Order)
+    if view == "returned":
+        query = query.join(event, event.id == last_return).join(returner, returner.id == event.actor_id)
+    else:
+        query = query.join(visa, visa.id == mine)
+    query = _filters(query.where(condition), filters, faculties)
+    query = query.order_by(*_ordering(view, sort, direction, visa)) \
+        .limit(filters.page_size).offset((filters.page - 1) * filters.page_size)
+    return db.session.execute(query).unique().all(), total, tab_counts
 
 
 # Bulk decisions -----------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 
 The database is wiped and migrated. A university (bench.generate) gets N expulsion orders (route `legal`: deans per
 faculty, registrar, lawyer, rector) in every state, most of them signed, with 1-5 lines each and the visas their state
-implies, all written by set-based `INSERT ... SELECT ... FROM generate_series` (no ORM per row); then VACUUM ANALYZE.
+implies, all written by set-based `INSERT ... SELECT ... FROM generate_series` (no ORM per row), and the open approval
+slots by the backfill of migration 0006; then VACUUM ANALYZE.
 
 Then, through the WSGI app (Flask test client): `GET /inbox` with a logged-in session and `GET /api/v1/inbox` with a
 bearer token, for the dean of the first faculty and for the rector, `--warmup` requests then `--repeat` timed ones
@@ -21,11 +22,13 @@ The last line printed is one JSON object: {"bench": "inbox", "n": N, "p95_ms": .
 """
 
 import argparse
+import importlib.util
 import json
 import re
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event, text
@@ -216,10 +219,24 @@ def fill(n: int) -> dict:
             connection.execute(text(sql), {k: v for k, v in values.items() if k in names})
         connection.execute(text("SELECT setval(pg_get_serial_sequence('order_lines', 'id'), "
                                 "(SELECT max(id) FROM order_lines))"))
+        backfill_slots(connection)
+    # End the session's read transaction first: its snapshot (idle in transaction since the users were read back)
+    # would keep VACUUM from marking the new rows all-visible, and every index-only scan would visit the heap.
+    db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))  # what autovacuum does soon after a bulk load
     dean_faculty = faculties[0]
     return {"dean": uni.dean_ids[dean_faculty], "dean_faculty": dean_faculty, "rector": uni.rector_id}
+
+
+def backfill_slots(connection) -> None:
+    """The open approval slots of the orders just written by SQL (fire() keeps them for orders moved by the app):
+    the backfill of migration 0006 itself, the same set-based SQL an upgrade runs on a live database."""
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0006_approval_slots.py"
+    spec = importlib.util.spec_from_file_location("migration_0006", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    migration._backfill(connection)
 
 
 def counts() -> dict:

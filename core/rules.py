@@ -31,12 +31,20 @@ DEFAULT_RULES: dict[str, Any] = {
         "military": {"min_months": 1, "max_months": 24},
         "child_care": {"min_months": 1, "max_months": 36},
     },
+    # Child care leave: lasts at most until the child reaches this age.
+    "child_care_until_age": 3,
     # Return from leave: the application comes at least this many days before classes.
     "return_notice_days": 14,
     # Scholarship during academic leave: suspended, except on these grounds.
     "scholarship_kept_on_leave": ["medical"],
     # Transfers and restorations take effect only in a holiday window of the academic calendar.
     "transfer_in_holidays_only": True,
+    "transfer_within_keeps_grant": True,  # a grant follows a transfer to another programme (False: it becomes paid)
+    "restoration_funding": "paid",  # the funding a restored student studies on
+    # Course promotion refused: a student goes to expulsion (academic failure) instead of a repeat year when the
+    # academic debts (FX/F not retaken) exceed this many credits, or when the student already repeated this course.
+    "promotion_expulsion_debt_credits": 30,
+    "repeat_year_max_per_course": 1,
 }
 
 

@@ -93,6 +93,9 @@ def create_order(kind_name: str, author: User, raw: dict) -> Order:
                   author_id=author.id)
     db.session.add(order)
     db.session.flush()
+    kind.drafted(order)
+    if order.lines:
+        check_lines(order)
     return order
 
 

@@ -19,9 +19,11 @@ from core.extensions import csrf, login_manager
 from core.models import user_for_token
 from core.permissions import public
 from orders.api import bp as orders_bp
+from orders.promotion_api import bp as promotion_bp
+from orders.transfer_in_api import bp as transfer_in_bp
 from students.api import bp as students_bp
 
-BLUEPRINTS = (students_bp, orders_bp, approvals_bp, approvals_admin_bp)
+BLUEPRINTS = (students_bp, orders_bp, promotion_bp, transfer_in_bp, approvals_bp, approvals_admin_bp)
 PREFIX = "/api/v1"
 LOCATIONS = {"json": "body", "form": "body", "query": "query", "querystring": "query", "view_args": "path",
              "path": "path", "headers": "headers", "cookies": "cookies", "files": "files"}

@@ -77,6 +77,8 @@ def _register_blueprints(app: Flask) -> None:
     from approvals.admin import bp as approvals_admin_bp
     from approvals.views import bp as approvals_bp
     from notifications.views import bp as mailbox_bp
+    from orders.promotion_views import bp as promotion_bp
+    from orders.transfer_in_views import bp as transfer_in_bp
     from orders.views import bp as orders_bp
     from registrar.api import init_api
     from students.import_views import bp as imports_bp
@@ -86,6 +88,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(students_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(promotion_bp)
+    app.register_blueprint(transfer_in_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(approvals_admin_bp)
     app.register_blueprint(mailbox_bp)
@@ -125,8 +129,10 @@ def _register_error_pages(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from approvals.inbox import inbox_count
     from core.labels import label
+    from students.difference import debts_of
 
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["student_debts"] = debts_of
     zone = ZoneInfo(app.config["TIMEZONE"])
 
     @app.template_filter("local")

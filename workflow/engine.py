@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import lazyload
 from transitions import Machine
 
@@ -24,8 +24,8 @@ from core.clock import add_working_days, now, today
 from core.db import db, is_postgres
 from core.labels import label
 from core.models import User, principals_of, substitutes_for
-from workflow.models import AuditEvent, Visa
-from workflow.routes import TERMINAL_STATES, Route, Step, get_route, latest_version
+from workflow.models import ApprovalSlot, AuditEvent, Visa
+from workflow.routes import SIGNER_STEP, TERMINAL_STATES, Route, Step, get_route, latest_version
 
 TRIGGERS = ("submit", "approve", "return", "reject", "sign", "withdraw")
 COMMENT_REQUIRED = ("return", "reject")
@@ -159,6 +159,48 @@ def pending_approvals(subject: Subject, *, route: Route | None = None,
         return [(step.roles[0], f) for f in sorted(subject.faculty_ids - done)]
     missing = (step.n if step.mode == "n_of_m" else 1) - len(approved)
     return [(step.roles[0], None)] * max(missing, 0)
+
+
+def open_slots(subject: Subject, route: Route | None = None) -> set[tuple[int, str, str, int | None, int]]:
+    """The approval slots the subject should have now: (round, step, role, faculty id or None, seat), one per role
+    of the current step and per visa still missing (the signature counts as the step `signature`)."""
+    route = route or route_of(subject)
+    if subject.state == "awaiting_signature":
+        return {(subject.round, SIGNER_STEP, route.signer_role, None, 1)}
+    step = route.step_for_state(subject.state)
+    if step is None:
+        return set()
+    slots, seats = set(), defaultdict(int)
+    for _role, faculty in pending_approvals(subject, route=route):
+        seats[faculty] += 1
+        slots |= {(subject.round, step.name, role, faculty, seats[faculty]) for role in step.roles}
+    return slots
+
+
+def sync_slots(subject: Subject, route: Route | None = None) -> None:
+    """Make the subject's rows in `approval_slots` match `open_slots`: rows of visas given, of a step left or of
+    an ended subject go, rows of a step entered come. `fire` calls it; nothing else needs to."""
+    wanted = open_slots(subject, route)
+    if not wanted:
+        db.session.execute(delete(ApprovalSlot).where(ApprovalSlot.order_id == subject.id),
+                           execution_options={"synchronize_session": False})
+        return
+    stale = []
+    for row in db.session.execute(select(ApprovalSlot.id, ApprovalSlot.round, ApprovalSlot.step, ApprovalSlot.role,
+                                         ApprovalSlot.faculty_id, ApprovalSlot.seat)
+                                  .where(ApprovalSlot.order_id == subject.id)):
+        key = (row.round, row.step, row.role, row.faculty_id, row.seat)
+        if key in wanted:
+            wanted.discard(key)
+        else:
+            stale.append(row.id)
+    if stale:
+        db.session.execute(delete(ApprovalSlot).where(ApprovalSlot.id.in_(stale)),
+                           execution_options={"synchronize_session": False})
+    if wanted:
+        db.session.execute(insert(ApprovalSlot), [
+            {"order_id": subject.id, "round": n, "step": step, "role": role, "faculty_id": faculty, "seat": seat}
+            for n, step, role, faculty, seat in sorted(wanted, key=lambda k: (k[1], k[2], k[3] or 0, k[4]))])
 
 
 def _permission_refusal(route: Route, subject: Subject, trigger: str, actor: User,
@@ -299,5 +341,6 @@ def fire(subject: Subject, trigger: str, actor: User, *, comment: str = "", acti
     if subject.state != from_state:
         for hook in _enter_hooks[subject.state]:
             hook(subject, actor, data)
+    sync_slots(subject, route)
     db.session.flush()
     return subject.state

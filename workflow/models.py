@@ -38,6 +38,28 @@ class Visa(db.Model):
     acting_for: Mapped[User | None] = relationship(foreign_keys=[acting_for_id], lazy="joined")
 
 
+class ApprovalSlot(db.Model):
+    """One visa (or the signature) a subject still waits for at its current step: who may give it (`role`, and the
+    faculty for a per-faculty step), one row per role of the step and per visa missing (`seat` 1..n).
+
+    Derived data kept by `engine.fire()` in the transaction of the state change (rows appear when a subject enters
+    a step, go when the visa is given or the subject leaves the step), so that "what waits for me" is an index
+    lookup on (role, faculty) instead of an anti-join over every visa. The visas stay the source of truth."""
+
+    __tablename__ = "approval_slots"
+    __table_args__ = (CheckConstraint("seat >= 1", name="seat"),
+                      # The inbox: slots of a role (and faculty), with the order id read from the index alone.
+                      Index("ix_approval_slots_role_faculty_id_order_id", "role", "faculty_id", "order_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int]
+    step: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    faculty_id: Mapped[int | None] = mapped_column(ForeignKey("faculties.id"))
+    seat: Mapped[int] = mapped_column(default=1)
+
+
 class AuditEvent(db.Model):
     """Append-only record of a state change: who, on whose behalf, from, to, why, on which route version."""
 

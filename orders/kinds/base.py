@@ -132,6 +132,9 @@ class OrderKind:
         """The wording of this line's numbered item in the document, in 'ru' or 'kk'."""
         raise NotImplementedError
 
+    def drafted(self, order: Order) -> None:
+        """Right after a draft is created: lines its parameters imply (a correction's lines from its target)."""
+
     def prepare(self, order: Order, lines: list[OrderLine]) -> None:
         """Before the effects of signing: create what `apply` will point at (e.g. next year's groups)."""
 

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from core.labels import label as state_label
 from orders.kinds.base import LineContext, OrderKind, open_order_refusals
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
@@ -28,11 +29,14 @@ REASONS: dict[str, tuple[str, str, str]] = {
     "repeat_contract": (_l("did not sign the repeat-year contract"),
                         "в связи с неподписанием договора на повторное обучение",
                         "қайта оқуға шартқа қол қоймауына байланысты"),
+    "non_return": (_l("did not return from academic leave"), "в связи с невыходом из академического отпуска",
+                   "академиялық демалыстан шықпауына байланысты"),
     "graduation": (_l("completion of studies"), "в связи с окончанием обучения", "оқуды аяқтауына байланысты"),
     "death": (_l("death"), "в связи со смертью", "қайтыс болуына байланысты"),
     "other": (_l("other"), "по иным основаниям", "өзге негіздер бойынша"),
 }
 EXPELLABLE = ("active", "academic_leave")
+LEAVE_COLUMNS = ("leave_ground", "leave_start", "leave_end")
 
 
 class ExpulsionForm(FlaskForm):
@@ -91,7 +95,39 @@ class Expulsion(OrderKind):
                 _("%(name)s is %(status)s: only active students or students on academic leave can be expelled.",
                   name=student.full_name, status=student.status.replace("_", " ")),
                 {"status": student.status}))
+        else:
+            refusals += self._reason_refusals(line)
         return refusals + open_order_refusals(student, context)
+
+    @staticmethod
+    def _reason_refusals(line: OrderLine) -> list[Refusal]:
+        """Reasons that apply only to some students: non-return from academic leave, the repeat-year contract."""
+        student, reason, when = line.student, line.params["reason"], line.effective_date
+        if reason == "non_return":
+            if student.status != "academic_leave":
+                return [Refusal(
+                    "expulsion.non_return",
+                    _("%(name)s is not on academic leave: expulsion for non-return from academic leave applies only "
+                      "to students on academic leave.", name=student.full_name),
+                    {"status": student.status})]
+            if student.leave_end is None or student.leave_end >= when:
+                end = f"{student.leave_end:%d.%m.%Y}" if student.leave_end else None
+                message = (_("The academic leave of %(name)s runs to %(end)s: expulsion for non-return can take effect "
+                             "only after that day, not on %(date)s.", name=student.full_name, end=end,
+                             date=f"{when:%d.%m.%Y}") if end else
+                           _("The end of the academic leave of %(name)s is not on record: expulsion for non-return "
+                             "needs a leave that ended before %(date)s.", name=student.full_name,
+                             date=f"{when:%d.%m.%Y}"))
+                return [Refusal("expulsion.non_return", message,
+                                {"leave_end": student.leave_end.isoformat() if student.leave_end else None,
+                                 "effective_date": when.isoformat()})]
+        if reason == "repeat_contract" and student.status != "active":
+            return [Refusal(
+                "expulsion.repeat_contract",
+                _("%(name)s is %(status)s: expulsion for not signing the repeat-year contract applies only to active "
+                  "students.", name=student.full_name, status=state_label(student.status)),
+                {"status": student.status})]
+        return []
 
     @staticmethod
     def _ends_grant(line: OrderLine) -> bool:
@@ -102,11 +138,16 @@ class Expulsion(OrderKind):
         changes = {"status": [line.student.status, "expelled"]}
         if self._ends_grant(line):
             changes["funding"] = ["grant", "none"]
+        for column in LEAVE_COLUMNS:  # an expelled student is no longer on leave
+            value = getattr(line.student, column)
+            if value is not None:
+                changes[column] = [value.isoformat() if isinstance(value, date) else value, None]
         return changes
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         return {"status": "expelled", "expulsion_reason": line.params["reason"], "status_since": line.effective_date,
-                "funding": "none" if self._ends_grant(line) else line.student.funding}
+                "funding": "none" if self._ends_grant(line) else line.student.funding,
+                **dict.fromkeys(LEAVE_COLUMNS)}
 
     def item_text(self, line: OrderLine, language: str) -> str:
         reason = REASONS[line.params["reason"]]

@@ -1,0 +1,133 @@
+"""Change of funding (перевод на грант / на платную основу): paid to a vacant state grant, or grant to paid."""
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.models import Order, OrderLine
+from orders.wording import describe_student
+from students.grades import debts_for
+from workflow.engine import Refusal
+
+# direction -> (UI label, funding before, funding after, Russian wording, Kazakh wording)
+DIRECTIONS: dict[str, tuple] = {
+    "to_grant": (_l("paid to state grant (vacant grant)"), "paid", "grant",
+                 "на обучение по государственному образовательному гранту",
+                 "мемлекеттік білім беру гранты бойынша оқуға"),
+    "to_paid": (_l("state grant to paid"), "grant", "paid", "на обучение на платной основе",
+                "ақылы негізде оқуға"),
+}
+
+
+class FundingChangeForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Length(max=300)],
+                        description=_l("Leave empty for the standard title."))
+    direction = SelectField(_l("Change"), choices=[(k, v[0]) for k, v in DIRECTIONS.items()],
+                            description=_l("Every line of this order gets it."))
+    ground = StringField(_l("Ground"), validators=[DataRequired(), Length(max=500)],
+                         description=_l("To a grant: the council decision awarding the vacant grant (number and "
+                                        "date); to paid: the ground, e.g. loss of the grant on repeat year."))
+    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
+                               description=_l("The day the new funding starts."))
+    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
+                          description=_l("Documents the order rests on, e.g. the students' applications."))
+
+
+class FundingChange(OrderKind):
+    name = "funding_change"
+    route = "money"  # deans, registrar office, finance, rector
+    title_ru = "Об изменении основы обучения обучающихся"
+    title_kk = "Білім алушылардың оқу негізін өзгерту туралы"
+    preamble_ru = ("В соответствии с Правилами присуждения образовательного гранта, а также предоставления "
+                   "высшего и (или) послевузовского образования с оплатой обучения, и Типовыми правилами "
+                   "деятельности организаций высшего и (или) послевузовского образования, утвержденными приказом "
+                   "Министра образования и науки Республики Казахстан от 30 октября 2018 года № 595,")
+    preamble_kk = ("Білім беру грантын беру, сондай-ақ ақы төлеп оқыту қағидаларына және Қазақстан Республикасы "
+                   "Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен бекітілген Жоғары және "
+                   "(немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік қағидаларына "
+                   "сәйкес")
+    form_class = FundingChangeForm
+
+    def label(self) -> str:
+        return _("Change of funding")
+
+    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
+        errors: dict[str, str] = {}
+        direction = raw.get("direction")
+        if not isinstance(direction, str) or direction not in DIRECTIONS:
+            errors["direction"] = _("Choose the change: %(d)s.", d=", ".join(DIRECTIONS))
+        ground = raw.get("ground")
+        ground = ground.strip() if isinstance(ground, str) else ""
+        if not ground:
+            errors["ground"] = _("Name the ground: the council decision on the vacant grant, or why the grant "
+                                 "ends.")
+        elif len(ground) > 500:
+            errors["ground"] = _("The ground is longer than 500 characters.")
+        effective = raw.get("effective_date")
+        if isinstance(effective, str):
+            try:
+                effective = date.fromisoformat(effective)
+            except ValueError:
+                effective = None
+        if not isinstance(effective, date):
+            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        params = {"direction": direction, "ground": ground,
+                  "effective_date": effective.isoformat() if isinstance(effective, date) else None}
+        return params, errors
+
+    def line_params(self, order: Order) -> tuple[dict, date]:
+        return {"direction": order.params["direction"]}, date.fromisoformat(order.params["effective_date"])
+
+    def gather(self, order: Order, lines: list[OrderLine]) -> dict:
+        if order.params.get("direction") != "to_grant":
+            return {}
+        return {"debts": debts_for(line.student_id for line in lines)}
+
+    def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
+        student = line.student
+        direction = line.params["direction"]
+        _label, before, _after, _ru, _kk = DIRECTIONS[direction]
+        refusals = []
+        if student.status != "active":
+            refusals.append(Refusal(
+                "funding.status",
+                _("%(name)s is %(status)s: only active students can change funding.",
+                  name=student.full_name, status=student.status.replace("_", " ")),
+                {"status": student.status}))
+        if student.funding != before:
+            rule = "funding.not_paid" if direction == "to_grant" else "funding.not_grant"
+            message = (_("%(name)s does not study on a paid basis (funding: %(funding)s): only paid students "
+                         "can be moved to a vacant grant.", name=student.full_name, funding=student.funding)
+                       if direction == "to_grant" else
+                       _("%(name)s holds no state grant (funding: %(funding)s): only grant students can be moved "
+                         "to a paid basis.", name=student.full_name, funding=student.funding))
+            refusals.append(Refusal(rule, message, {"funding": student.funding}))
+        debts = context.facts.get("debts", {}).get(student.id, [])
+        if direction == "to_grant" and debts:
+            codes = sorted({grade.discipline_code for grade in debts})
+            refusals.append(Refusal(
+                "funding.academic_debt",
+                _("%(name)s has academic debt (%(codes)s): a vacant grant goes only to students without debts.",
+                  name=student.full_name, codes=", ".join(codes)),
+                {"debts": codes}))
+        return refusals + open_order_refusals(student, context)
+
+    def preview(self, line: OrderLine) -> dict:
+        return {"funding": [line.student.funding, DIRECTIONS[line.params["direction"]][2]]}
+
+    def apply(self, line: OrderLine, order: Order) -> dict:
+        return {"funding": DIRECTIONS[line.params["direction"]][2]}
+
+    def item_text(self, line: OrderLine, language: str) -> str:
+        _label, _before, _after, ru, kk = DIRECTIONS[line.params["direction"]]
+        student = describe_student(line.student, language)
+        when = f"{line.effective_date:%d.%m.%Y}"
+        ground = line.order.params.get("ground", "")
+        if language == "kk":
+            return f"{student} {when} бастап {kk} ауыстырылсын (негізі: {ground})."
+        return f"Перевести {student} {ru} с {when} (основание: {ground})."

@@ -1,0 +1,212 @@
+"""Change of personal data (изменение фамилии, имени, отчества): a student's names after marriage, etc.
+
+Each line carries its own new names and the document: a blank name keeps the present one; a patronymic given as
+"-" is removed. The old values stay in the movement history ({"surname": [old, new], ...}).
+"""
+
+import re
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from core.clock import today
+from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.models import Order, OrderLine
+from orders.wording import describe_student
+from workflow.engine import Refusal
+
+ELIGIBLE = ("active", "academic_leave")
+FIELDS = ("surname", "name", "patronymic")
+REMOVE = "-"
+# document type -> (UI label, Russian in the genitive, after "на основании", Kazakh)
+DOCUMENTS: dict[str, tuple] = {
+    "marriage": (_l("marriage certificate"), "свидетельства о заключении брака", "неке қию туралы куәлік"),
+    "divorce": (_l("divorce certificate"), "свидетельства о расторжении брака", "некені бұзу туралы куәлік"),
+    "name_change": (_l("certificate of change of name"), "свидетельства о перемене имени, отчества, фамилии",
+                    "тегін, атын, әкесінің атын ауыстыру туралы куәлік"),
+    "identity": (_l("identity card"), "удостоверения личности", "жеке куәлік"),
+    "court": (_l("court decision"), "решения суда", "сот шешімі"),
+}
+# field -> (Russian accusative, Kazakh)
+FIELD_WORDS = {"surname": ("фамилию", "тегі"), "name": ("имя", "аты"), "patronymic": ("отчество", "әкесінің аты")}
+NAME = re.compile(r"[^\W\d_]+(?:[-' ’][^\W\d_]+)*")
+
+
+def _text(value) -> str:
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def _day(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+class IsoDateField(DateField):
+    """A date field that also takes its data as ISO text, as line parameters keep dates."""
+
+    def process_data(self, value):
+        super().process_data(_day(value) if isinstance(value, str) else value)
+
+
+class PersonalDataForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Length(max=300)],
+                        description=_l("Leave empty for the standard title."))
+    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
+                               description=_l("The day the new names are used in the student's records."))
+    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
+                          description=_l("Documents the order rests on, e.g. the students' applications. Each "
+                                         "student's new names and document are entered on the student's line."))
+
+
+class PersonalDataLineForm(FlaskForm):
+    surname = StringField(_l("New surname"), validators=[Length(max=100)],
+                          description=_l("Leave empty to keep the present one."))
+    name = StringField(_l("New name"), validators=[Length(max=100)],
+                       description=_l("Leave empty to keep the present one."))
+    patronymic = StringField(_l("New patronymic"), validators=[Length(max=100)],
+                             description=_l("Leave empty to keep the present one; \"-\" removes it."))
+    document_type = SelectField(_l("Document"), choices=[(k, v[0]) for k, v in DOCUMENTS.items()])
+    document_number = StringField(_l("Document number"), validators=[DataRequired(), Length(max=50)])
+    document_date = IsoDateField(_l("Document date"), validators=[InputRequired()])
+
+
+def name_problem(field: str, value: str) -> str | None:
+    """Why `value` cannot be the new `field` (None when it can); "-" removes a patronymic only."""
+    words = {"surname": _("surname"), "name": _("name"), "patronymic": _("patronymic")}
+    if value == REMOVE:
+        return None if field == "patronymic" else _("The %(field)s cannot be empty.", field=words[field])
+    if len(value) > 100:
+        return _("The %(field)s is longer than 100 characters.", field=words[field])
+    if not NAME.fullmatch(value):
+        return _("The %(field)s «%(value)s» may hold only letters, spaces, hyphens and apostrophes.",
+                 field=words[field], value=value)
+    return None
+
+
+class PersonalData(OrderKind):
+    name = "personal_data"
+    route = "movement"
+    title_ru = "Об изменении персональных данных обучающихся"
+    title_kk = "Білім алушылардың дербес деректерін өзгерту туралы"
+    preamble_ru = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) "
+                   "послевузовского образования, утвержденными приказом Министра образования и науки "
+                   "Республики Казахстан от 30 октября 2018 года № 595,")
+    preamble_kk = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 "
+                   "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
+                   "ұйымдары қызметінің үлгілік қағидаларына сәйкес")
+    form_class = PersonalDataForm
+    line_form_class = PersonalDataLineForm
+
+    def label(self) -> str:
+        return _("Change of personal data")
+
+    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
+        effective = _day(raw.get("effective_date"))
+        errors = {} if effective else {"effective_date": _("Give the effective date as YYYY-MM-DD.")}
+        return {"effective_date": effective.isoformat() if effective else None}, errors
+
+    def line_params(self, order: Order) -> tuple[dict, date]:
+        return {}, date.fromisoformat(order.params["effective_date"])
+
+    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
+        errors: dict[str, str] = {}
+        params: dict = {}
+        for field in FIELDS:
+            value = _text(raw.get(field))
+            if value:
+                problem = name_problem(field, value)
+                if problem:
+                    errors[field] = problem
+                params[field] = value
+        document_type = raw.get("document_type")
+        if document_type not in DOCUMENTS:
+            errors["document_type"] = _("Choose the document: %(d)s.", d=", ".join(DOCUMENTS))
+        number = _text(raw.get("document_number"))
+        if not number:
+            errors["document_number"] = _("Give the number of the document.")
+        elif len(number) > 50:
+            errors["document_number"] = _("The document number is longer than 50 characters.")
+        issued = _day(raw.get("document_date"))
+        if issued is None:
+            errors["document_date"] = _("Give the document date as YYYY-MM-DD.")
+        elif issued > today():
+            errors["document_date"] = _("The document date is in the future.")
+        params.update(document_type=document_type, document_number=number,
+                      document_date=issued.isoformat() if issued else None)
+        effective = line.effective_date
+        if raw.get("effective_date") not in (None, ""):
+            effective = _day(raw.get("effective_date"))
+            if effective is None:
+                errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        return params, effective or line.effective_date, errors
+
+    def _new(self, line: OrderLine) -> dict[str, str | None]:
+        """The names after signing: given ones replace, blank ones stay, "-" removes the patronymic."""
+        values = {}
+        for field in FIELDS:
+            given = line.params.get(field)
+            current = getattr(line.student, field)
+            values[field] = (None if given == REMOVE else given) if given else current
+        return values
+
+    def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
+        student = line.student
+        refusals = []
+        if student.status not in ELIGIBLE:
+            refusals.append(Refusal(
+                "personal_data.status",
+                _("%(name)s is %(status)s: personal data are changed by order only for active students or "
+                  "students on academic leave.", name=student.full_name, status=student.status.replace("_", " ")),
+                {"status": student.status}))
+        problems = {field: problem for field in FIELDS
+                    if line.params.get(field) and (problem := name_problem(field, line.params[field]))}
+        if problems:
+            refusals.append(Refusal("personal_data.invalid_name", " ".join(problems.values()),
+                                    {field: line.params[field] for field in problems}))
+        elif not self.preview(line):
+            refusals.append(Refusal(
+                "personal_data.no_change",
+                _("Nothing changes for %(name)s: enter the new surname, name or patronymic on the line.",
+                  name=student.full_name), {}))
+        if line.params.get("document_type") not in DOCUMENTS or not line.params.get("document_number") \
+                or not line.params.get("document_date"):
+            refusals.append(Refusal(
+                "personal_data.document",
+                _("Name the document for %(name)s (marriage certificate or other, its number and date).",
+                  name=student.full_name), {}))
+        return refusals + open_order_refusals(student, context)
+
+    def preview(self, line: OrderLine) -> dict:
+        new = self._new(line)
+        return {field: [getattr(line.student, field), new[field]] for field in FIELDS
+                if new[field] != getattr(line.student, field)}
+
+    def apply(self, line: OrderLine, order: Order) -> dict:
+        return self._new(line)
+
+    def item_text(self, line: OrderLine, language: str) -> str:
+        changes = self.preview(line)
+        student = describe_student(line.student, language)
+        document = DOCUMENTS.get(line.params.get("document_type"), DOCUMENTS["identity"])
+        number = line.params.get("document_number") or ""
+        issued = _day(line.params.get("document_date"))
+        when = f"{line.effective_date:%d.%m.%Y}"
+        if language == "kk":
+            parts = ", ".join(f"{FIELD_WORDS[f][1]} «{old or '—'}» «{new or '—'}» болып" for f, (old, new)
+                              in changes.items())
+            source = f"{issued:%d.%m.%Y} ж. № {number} {document[2]}" if issued else f"№ {number} {document[2]}"
+            return f"{student} {parts} {when} бастап өзгертілсін ({source} негізінде)."
+        parts = ", ".join(f"{FIELD_WORDS[f][0]} с «{old or '—'}» на «{new or '—'}»" for f, (old, new)
+                          in changes.items())
+        source = f"{document[1]} № {number}" + (f" от {issued:%d.%m.%Y}" if issued else "")
+        return f"{student} изменить {parts} с {when} на основании {source}."

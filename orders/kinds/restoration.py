@@ -1,0 +1,131 @@
+"""Restoration (восстановление / қайта қабылдау) of an expelled student.
+
+Eligible: expelled for any reason but death; the effective date in a holiday window of the academic calendar; the
+first academic period completed before the expulsion (a passing grade for every discipline of semester 1 of the
+programme the student was expelled from; see `students.difference.first_period_completed`). No limit on the years
+since the expulsion. Each line names its target group (default: the group the student left); signing makes the
+student active there on a paid basis (rule `restoration_funding`) and stores the academic difference as debts.
+"""
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField
+from wtforms.validators import Length, Optional
+
+from core.rules import rule
+from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.transfer import (
+    PREAMBLE_KK,
+    PREAMBLE_RU,
+    DifferenceEffects,
+    EffectiveDateForm,
+    calendars_for,
+    describe_group,
+    difference_text,
+    first_period_refusal,
+    groups_by_id,
+    holiday_refusals,
+    sync_params,
+    target_group,
+    validate_effective_date,
+    validate_target_line,
+)
+from orders.models import Order, OrderLine
+from orders.wording import FUNDING, describe_student
+from students.difference import difference_for, first_period_completed
+from workflow.engine import Refusal
+
+
+class RestorationLineForm(FlaskForm):
+    group = StringField(_l("Target group"), validators=[Optional(), Length(max=32)],
+                        description=_l("Empty: the group the student was expelled from."))
+    effective_date = DateField(_l("Effective date"), validators=[Optional()])
+
+
+class Restoration(DifferenceEffects, OrderKind):
+    name = "restoration"
+    title_ru = "О восстановлении в число обучающихся"
+    title_kk = "Білім алушылар қатарына қайта қабылдау туралы"
+    preamble_ru = PREAMBLE_RU
+    preamble_kk = PREAMBLE_KK
+    form_class = EffectiveDateForm
+    line_form_class = RestorationLineForm
+
+    def label(self) -> str:
+        return _("Restoration")
+
+    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
+        return validate_effective_date(raw)
+
+    def line_params(self, order: Order) -> tuple[dict, date]:
+        return {}, date.fromisoformat(order.params["effective_date"])
+
+    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
+        params, effective, errors = validate_target_line(raw, line, required=False)
+        if not (raw.get("group") or "").strip():  # back to the default: the group the student left
+            params.update(group_id=line.student.group_id, group=line.student.group.name)
+        return params, effective, errors
+
+    def gather(self, order: Order, lines: list[OrderLine]) -> dict:
+        targets = groups_by_id([line.params.get("group_id") or line.student.group_id for line in lines])
+        targets.update({line.student.group_id: line.student.group for line in lines})
+        wanted = {}
+        for line in lines:
+            target = targets[line.params.get("group_id") or line.student.group_id]
+            wanted[line.student_id] = (target.programme_id, target.course)
+        return {"calendars": calendars_for(lines), "targets": targets, "difference": difference_for(wanted),
+                "first_period": first_period_completed(
+                    {line.student_id: line.student.group.programme_id for line in lines})}
+
+    def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
+        student, facts = line.student, context.facts
+        target = facts["targets"][line.params.get("group_id") or student.group_id]
+        sync_params(line, group_id=target.id, group=target.name,
+                    difference=facts["difference"].get(line.student_id, []))
+        refusals = []
+        if student.status != "expelled":
+            refusals.append(Refusal(
+                "restoration.status",
+                _("%(name)s is %(status)s: only expelled students can be restored.",
+                  name=student.full_name, status=student.status.replace("_", " ")), {"status": student.status}))
+        elif student.expulsion_reason == "death":
+            refusals.append(Refusal("restoration.death",
+                                    _("%(name)s was expelled on death and cannot be restored.",
+                                      name=student.full_name), {"expulsion_reason": "death"}))
+        refusals += holiday_refusals(self.name, line, facts["calendars"])
+        refusals += first_period_refusal(self.name, line, facts["first_period"])
+        return refusals + open_order_refusals(student, context)
+
+    def preview(self, line: OrderLine) -> dict:
+        student, target = line.student, target_group(line)
+        changes = {"status": [student.status, "active"]}
+        if target.id != student.group_id:
+            changes["group"] = [student.group.name, target.name]
+        if target.course != student.course:
+            changes["course"] = [student.course, target.course]
+        funding = rule("restoration_funding")
+        if funding != student.funding:
+            changes["funding"] = [student.funding, funding]
+        if student.expulsion_reason is not None:
+            changes["expulsion_reason"] = [student.expulsion_reason, None]
+        return changes
+
+    def apply(self, line: OrderLine, order: Order) -> dict:
+        target = target_group(line)
+        return {"status": "active", "group_id": target.id, "course": target.course,
+                "funding": rule("restoration_funding"), "expulsion_reason": None,
+                "status_since": line.effective_date}
+
+    def item_text(self, line: OrderLine, language: str) -> str:
+        student = describe_student(line.student, language)
+        target = describe_group(target_group(line), language)
+        funding = FUNDING[language if language == "kk" else "ru"][rule("restoration_funding")]
+        when = f"{line.effective_date:%d.%m.%Y}"
+        difference = difference_text(line.params.get("difference") or [], language)
+        if language == "kk":
+            return (f"{student} {when} бастап білім алушылар қатарына қайта қабылдансын ({target}, {funding})."
+                    f"{difference}")
+        return f"Восстановить {student} в число обучающихся на {target}, {funding}, с {when}.{difference}"

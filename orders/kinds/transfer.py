@@ -1,0 +1,283 @@
+"""Transfer within the university (перевод внутри университета), and what transfers and restorations share:
+the holiday-window rule, the per-line target group, the academic difference in the document.
+"""
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import and_, or_, select
+from wtforms import DateField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from core.db import db
+from core.rules import rule
+from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.models import Order, OrderLine
+from orders.wording import LANGUAGE, STUDY_FORM, describe_student
+from students.academic import AcademicCalendar, academic_year_of
+from students.difference import difference_for, first_period_completed, remove_debts, store_debts
+from students.models import Group
+from workflow.engine import Refusal
+
+PREAMBLE_RU = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) послевузовского "
+               "образования, утвержденными приказом Министра образования и науки Республики Казахстан от 30 октября "
+               "2018 года № 595, и академической политикой университета,")
+PREAMBLE_KK = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен "
+               "бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік "
+               "қағидаларына және университеттің академиялық саясатына сәйкес")
+
+
+# Shared by restoration and the three transfers ----------------------------------------------------------------
+
+def parse_date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def validate_effective_date(raw: dict) -> tuple[dict, dict[str, str]]:
+    """Order parameters of a kind whose only parameter is the effective date (the lines may change it)."""
+    effective = parse_date(raw.get("effective_date"))
+    if effective is None:
+        return {"effective_date": None}, {"effective_date": _("Give the effective date as YYYY-MM-DD.")}
+    return {"effective_date": effective.isoformat()}, {}
+
+
+def group_by_name(name) -> Group | None:
+    name = name.strip() if isinstance(name, str) else ""
+    return db.session.scalar(select(Group).where(Group.name == name)) if name else None
+
+
+def validate_target_line(raw: dict, line: OrderLine, *, required: bool = True) -> tuple[dict, date, dict[str, str]]:
+    """A line's target group (by name) and effective date, from the line form or an API body."""
+    errors: dict[str, str] = {}
+    params = dict(line.params)
+    name = raw.get("group")
+    name = name.strip() if isinstance(name, str) else ""
+    if name:
+        group = group_by_name(name)
+        if group is None:
+            errors["group"] = _("There is no group %(name)s.", name=name)
+        else:
+            params.update(group_id=group.id, group=group.name)
+    elif required:
+        errors["group"] = _("Name the target group.")
+    effective = line.effective_date
+    if raw.get("effective_date") not in (None, ""):
+        effective = parse_date(raw.get("effective_date"))
+        if effective is None:
+            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+            effective = line.effective_date
+    return params, effective, errors
+
+
+def calendars_for(lines: list[OrderLine]) -> list[AcademicCalendar]:
+    """Every calendar that covers an effective date of `lines` or is of the academic year of one, in one query."""
+    days = [line.effective_date for line in lines]
+    if not days:
+        return []
+    labels = {academic_year_of(day) for day in days}
+    return list(db.session.scalars(select(AcademicCalendar).where(or_(
+        and_(AcademicCalendar.first_semester_start <= max(days), AcademicCalendar.summer_holidays_end >= min(days)),
+        AcademicCalendar.year.in_(labels)))))
+
+
+def _d(day: date) -> str:
+    return f"{day:%d.%m.%Y}"
+
+
+def holiday_refusals(kind_name: str, line: OrderLine, calendars: list[AcademicCalendar]) -> list[Refusal]:
+    """Transfers and restorations take effect only in the winter or summer holidays (rule
+    `transfer_in_holidays_only`): a refusal naming the windows, or asking for the calendar when none is entered."""
+    if not rule("transfer_in_holidays_only"):
+        return []
+    day = line.effective_date
+    calendar = next((c for c in calendars if c.first_semester_start <= day <= c.summer_holidays_end), None) or \
+        next((c for c in calendars if c.year == academic_year_of(day)), None)
+    if calendar is None:
+        return [Refusal(f"{kind_name}.no_calendar",
+                        _("No academic calendar covers %(date)s: enter the academic calendar of %(year)s first; "
+                          "transfers and restorations take effect only in its holidays.",
+                          date=_d(day), year=academic_year_of(day)),
+                        {"effective_date": day.isoformat()})]
+    if calendar.holiday(day) is not None:
+        return []
+    winter = f"{_d(calendar.winter_holidays_start)}–{_d(calendar.winter_holidays_end)}"
+    summer = f"{_d(calendar.summer_holidays_start)}–{_d(calendar.summer_holidays_end)}"
+    return [Refusal(f"{kind_name}.holidays",
+                    _("%(date)s is not in the holidays: transfers and restorations take effect only in the winter "
+                      "holidays (%(winter)s) or the summer holidays (%(summer)s) of %(year)s.",
+                      date=_d(day), winter=winter, summer=summer, year=calendar.year),
+                    {"effective_date": day.isoformat(), "winter": winter, "summer": summer, "year": calendar.year})]
+
+
+def first_period_refusal(kind_name: str, line: OrderLine, completed: dict[int, bool]) -> list[Refusal]:
+    if completed.get(line.student_id, False):
+        return []
+    return [Refusal(f"{kind_name}.first_period",
+                    _("%(name)s has not completed the first academic period: a passing grade is missing for a "
+                      "discipline of semester 1 of the programme.", name=line.student.full_name),
+                    {"student_id": line.student_id})]
+
+
+def groups_by_id(ids) -> dict[int, Group]:
+    ids = {i for i in ids if i}
+    return {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(ids)))} if ids else {}
+
+
+def target_group(line: OrderLine) -> Group:
+    """The line's target group (from the identity map once `gather` loaded it), or the student's own."""
+    group_id = line.params.get("group_id")
+    return db.session.get(Group, group_id) if group_id else line.student.group
+
+
+def sync_params(line: OrderLine, **values) -> None:
+    """Keep computed line parameters (the academic difference, the default target) current; leave a clean line clean."""
+    params = {**line.params, **values}
+    if params != line.params:
+        line.params = params
+
+
+def describe_group(group: Group, language: str) -> str:
+    programme = group.programme
+    if language == "kk":
+        return (f"{group.course}-курс, {programme.code} «{programme.name_kk}» білім беру бағдарламасы, "
+                f"{group.name} тобы, оқу түрі {STUDY_FORM['kk'][group.study_form]}, "
+                f"оқу тілі {LANGUAGE['kk'][group.language]}")
+    return (f"{group.course} курс, образовательная программа {programme.code} «{programme.name_ru}», "
+            f"группа {group.name}, форма обучения {STUDY_FORM['ru'][group.study_form]}, "
+            f"язык обучения {LANGUAGE['ru'][group.language]}")
+
+
+def difference_text(items: list[dict], language: str) -> str:
+    """The academic difference as a numbered list of disciplines with credits; empty when there is none."""
+    if not items:
+        return ""
+    if language == "kk":
+        listed = "; ".join(f"{n}) {i['code']} {i['name_kk']} — {i['credits']} кредит ({i['semester']}-семестр)"
+                           for n, i in enumerate(items, 1))
+        return f" Академиялық айырма ({sum(i['credits'] for i in items)} кредит): {listed}."
+    listed = "; ".join(f"{n}) {i['code']} {i['name_ru']} — {i['credits']} кредит(ов) ({i['semester']} семестр)"
+                       for n, i in enumerate(items, 1))
+    return f" Установить академическую разницу ({sum(i['credits'] for i in items)} кредит(ов)): {listed}."
+
+
+class DifferenceEffects:
+    """Store the academic difference of signed lines as the students' debts; remove them on revocation."""
+
+    def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
+        store_debts([(line.student_id, line.id, line.params.get("difference") or []) for line in lines])
+
+    def after_reverse(self, order: Order, lines: list[OrderLine]) -> None:
+        remove_debts([line.id for line in lines])
+
+
+class EffectiveDateForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Length(max=300)],
+                        description=_l("Leave empty for the standard title."))
+    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
+                               description=_l("Must fall in the winter or summer holidays of the academic calendar."))
+    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
+                          description=_l("Documents the order rests on, e.g. the students' applications."))
+
+
+class TargetGroupLineForm(FlaskForm):
+    group = StringField(_l("Target group"), validators=[DataRequired(), Length(max=32)],
+                        description=_l("The group's name; it sets the programme, course, study form and language."))
+    effective_date = DateField(_l("Effective date"), validators=[Optional()])
+
+
+# Transfer within the university -------------------------------------------------------------------------------
+
+class TransferWithin(DifferenceEffects, OrderKind):
+    name = "transfer_within"
+    title_ru = "О переводе обучающихся"
+    title_kk = "Білім алушыларды ауыстыру туралы"
+    preamble_ru = PREAMBLE_RU
+    preamble_kk = PREAMBLE_KK
+    form_class = EffectiveDateForm
+    line_form_class = TargetGroupLineForm
+
+    def label(self) -> str:
+        return _("Transfer within the university")
+
+    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
+        return validate_effective_date(raw)
+
+    def line_params(self, order: Order) -> tuple[dict, date]:
+        return {}, date.fromisoformat(order.params["effective_date"])
+
+    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
+        return validate_target_line(raw, line)
+
+    def gather(self, order: Order, lines: list[OrderLine]) -> dict:
+        targets = groups_by_id(line.params.get("group_id") for line in lines)
+        changes = {line.student_id: (targets[line.params["group_id"]].programme_id,
+                                     targets[line.params["group_id"]].course)
+                   for line in lines if line.params.get("group_id") in targets
+                   and targets[line.params["group_id"]].programme_id != line.student.group.programme_id}
+        return {"calendars": calendars_for(lines), "targets": targets, "difference": difference_for(changes),
+                "first_period": first_period_completed(
+                    {line.student_id: line.student.group.programme_id for line in lines
+                     if line.student_id in changes})}
+
+    def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
+        student, facts = line.student, context.facts
+        refusals = []
+        if student.status != "active":
+            refusals.append(Refusal(
+                "transfer_within.status",
+                _("%(name)s is %(status)s: only active students can be transferred.",
+                  name=student.full_name, status=student.status.replace("_", " ")), {"status": student.status}))
+        target = facts["targets"].get(line.params.get("group_id"))
+        if target is None:
+            refusals.append(Refusal("transfer_within.target", _("Choose the target group of %(name)s.",
+                                                                 name=student.full_name), {}))
+        elif target.id == student.group_id:
+            refusals.append(Refusal("transfer_within.same_group",
+                                    _("%(name)s already studies in group %(group)s; choose another group.",
+                                      name=student.full_name, group=target.name), {"group": target.name}))
+        elif target.programme_id != student.group.programme_id:
+            refusals += holiday_refusals(self.name, line, facts["calendars"])
+            refusals += first_period_refusal(self.name, line, facts["first_period"])
+        sync_params(line, difference=facts["difference"].get(line.student_id, []))
+        return refusals + open_order_refusals(student, context)
+
+    @staticmethod
+    def _funding(line: OrderLine, target: Group) -> str:
+        """A grant is kept unless the rule `transfer_within_keeps_grant` is off and the programme changes."""
+        student = line.student
+        if student.funding == "grant" and target.programme_id != student.group.programme_id \
+                and not rule("transfer_within_keeps_grant"):
+            return "paid"
+        return student.funding
+
+    def preview(self, line: OrderLine) -> dict:
+        student, target = line.student, target_group(line)
+        changes = {"group": [student.group.name, target.name]}
+        if target.course != student.course:
+            changes["course"] = [student.course, target.course]
+        funding = self._funding(line, target)
+        if funding != student.funding:
+            changes["funding"] = [student.funding, funding]
+        return changes
+
+    def apply(self, line: OrderLine, order: Order) -> dict:
+        target = target_group(line)
+        return {"group_id": target.id, "course": target.course, "funding": self._funding(line, target)}
+
+    def item_text(self, line: OrderLine, language: str) -> str:
+        student = describe_student(line.student, language)
+        target = describe_group(target_group(line), language)
+        when = _d(line.effective_date)
+        difference = difference_text(line.params.get("difference") or [], language)
+        if language == "kk":
+            return f"{student} {when} бастап ({target}) ауыстырылсын.{difference}"
+        return f"Перевести {student} на {target} с {when}.{difference}"

@@ -1,0 +1,324 @@
+"""Revocation and amendment of a signed order: drafting from the target, the rules, the reversal, history, wording.
+
+`revoke_and_check(order, uni)` is the shared check every kind can join: add a builder to `BUILDERS`.
+"""
+
+import io
+from datetime import date
+
+import pytest
+from docx import Document
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from core.db import db
+from core.models import issue_token
+from orders import corrections, operations
+from orders.models import Order
+from orders.operations import InvalidInput
+from students.history import record_on
+from students.models import Student, StudentMovement
+from tests.conftest import login, sign
+
+SKIPPED = ("id", "created_at")
+MARRIAGE = {"document_type": "marriage", "document_number": "55", "document_date": "2026-06-01"}
+
+
+@pytest.fixture(autouse=True)
+def english(session):
+    with force_locale("en"):
+        yield
+
+
+def snapshot(student: Student) -> dict:
+    db.session.refresh(student)
+    return {c.name: getattr(student, c.name) for c in Student.__table__.columns if c.name not in SKIPPED}
+
+
+def signed(order, uni):
+    sign(order, uni)
+    db.session.expire_all()
+    return order
+
+
+def revoke(order, uni, **kwargs):
+    return corrections.draft_correction("revocation", uni.clerk, order.number_label, "Представление юриста",
+                                        **kwargs)
+
+
+def revoke_and_check(order, uni, before: dict[int, dict] | None = None) -> Order:
+    """Sign `order` (when still a draft), then sign a revocation of it, and assert every student's record equals
+    the record before `order` was signed, that history keeps both movements and that `order` is marked revoked.
+    For an order signed already, give the records before it as `before` ({student id: snapshot})."""
+    if order.state != "signed":
+        before = {line.student_id: snapshot(line.student) for line in order.lines}
+        signed(order, uni)
+    assert before is not None, "give the records before the signed order"
+    revocation = revoke(order, uni)
+    assert [line.student_id for line in revocation.lines] == [line.student_id for line in order.lines]
+    assert all(line.eligible for line in revocation.lines), [line.eligibility for line in revocation.lines]
+    signed(revocation, uni)
+    for line in order.lines:
+        assert snapshot(line.student) == before[line.student_id]
+        kinds = [m.kind for m in db.session.scalars(select(StudentMovement).where(
+            StudentMovement.student_id == line.student_id).order_by(StudentMovement.id))]
+        assert kinds[-2:] == [order.kind, "revocation"]
+    assert (order.superseded_as, order.superseded_by_id) == ("revoked", revocation.id)
+    return revocation
+
+
+# Builders of a draft order of each kind, for the shared check ---------------------------------------------------
+
+def expulsion(uni, make):
+    students = [make.student(uni.ga), make.student(uni.gb, status="academic_leave", funding="paid")]
+    return make.order(uni.clerk, students, reason="academic_failure")
+
+
+def funding_change(uni, make):
+    order = operations.create_order("funding_change", uni.clerk, {
+        "direction": "to_grant", "ground": "решение совета № 7", "effective_date": "2026-12-01", "basis": "Совет"})
+    operations.add_students(order, [make.student(uni.ga, funding="paid").id], uni.clerk)
+    return order
+
+
+def personal_data(uni, make):
+    order = operations.create_order("personal_data", uni.clerk, {"effective_date": "2026-12-01",
+                                                                 "basis": "Заявление"})
+    operations.add_students(order, [make.student(uni.ga, surname="Иванова", name="Анна").id], uni.clerk)
+    operations.update_line(order, order.lines[0].id, {**MARRIAGE, "surname": "Петрова", "patronymic": "-"},
+                           uni.clerk)
+    return order
+
+
+BUILDERS = [expulsion, funding_change, personal_data]
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=lambda build: build.__name__)
+def test_revocation_restores_every_students_record(build, uni, make):
+    revoke_and_check(build(uni, make), uni)
+
+
+# The reversal of an expulsion, in detail ------------------------------------------------------------------------
+
+def test_revoked_expulsion_restores_the_exact_record_and_history_answers_for_every_date(uni, make):
+    student = make.student(uni.ga, funding="grant")
+    student.status_since = date(2025, 9, 1)
+    expelled = signed(make.order(uni.clerk, [student], reason="own_request", effective_date="2026-12-01"), uni)
+    assert (student.status, student.funding, student.expulsion_reason) == ("expelled", "none", "own_request")
+
+    revocation = revoke(expelled, uni, effective_date=date(2027, 1, 15))
+    (line,) = revocation.lines
+    assert line.params == {"item": 1, "target_line_id": expelled.lines[0].id}
+    assert str(line.effective_date) == "2027-01-15"
+    assert operations.effects_preview(revocation)[line.id] == {
+        "status": ["expelled", "active"], "funding": ["none", "grant"], "expulsion_reason": ["own_request", None],
+        "status_since": ["2026-12-01", "2025-09-01"]}
+    signed(revocation, uni)
+
+    assert (student.status, student.funding, student.expulsion_reason, student.status_since) == (
+        "active", "grant", None, date(2025, 9, 1))
+    movements = list(db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id)
+                                        .order_by(StudentMovement.id)))
+    assert [(m.kind, m.order_label, str(m.effective_date)) for m in movements] == [
+        ("expulsion", expelled.number_label, "2026-12-01"), ("revocation", revocation.number_label, "2027-01-15")]
+    assert movements[1].changes["status"] == ["expelled", "active"]
+    for day, status, funding, reason in ((date(2026, 11, 30), "active", "grant", None),
+                                         (date(2026, 12, 15), "expelled", "none", "own_request"),
+                                         (date(2027, 2, 1), "active", "grant", None)):
+        record = record_on(student, day)
+        assert (record["status"], record["funding"], record["expulsion_reason"]) == (status, funding, reason), day
+    assert (expelled.superseded_as, expelled.superseded_by_id) == ("revoked", revocation.id)
+    assert revocation.target_order_id == expelled.id
+    assert revocation.route_name == "legal"
+    assert revocation.title == (f"Об отмене приказа № {expelled.number_label} от "
+                                f"{expelled.order_date:%d.%m.%Y} «Об отчислении обучающихся»")
+
+
+def test_revocation_takes_effect_no_earlier_than_the_revoked_item(uni, make):
+    expelled = signed(make.order(uni.clerk, [make.student(uni.ga)], effective_date="2027-03-01"), uni)
+    revocation = revoke(expelled, uni, effective_date=date(2026, 12, 1))
+    assert str(revocation.lines[0].effective_date) == "2027-03-01"
+
+
+def test_amendment_excludes_one_item_and_leaves_the_other(uni, make):
+    kept, excluded = make.student(uni.ga, surname="Абенова"), make.student(uni.gb, surname="Булатов")
+    before = snapshot(excluded)
+    order = signed(make.order(uni.clerk, [kept, excluded]), uni)
+    amendment = corrections.draft_correction("amendment", uni.clerk, order.number_label, "Решение суда",
+                                             exclude="2")
+    assert [(line.student_id, line.params["item"]) for line in amendment.lines] == [(excluded.id, 2)]
+    signed(amendment, uni)
+    assert snapshot(excluded) == before
+    assert kept.status == "expelled"
+    assert (order.superseded_as, order.superseded_by_id) == ("amended", amendment.id)
+    text = document_text(amendment)
+    assert (f"Внести изменения в приказ № {order.number_label} от {order.order_date:%d.%m.%Y} «Об отчислении "
+            f"обучающихся», исключив пункт 2: Булатов Нурлан Серикович") in text
+    assert "бұйрығына өзгерістер енгізілсін, 2-тармақ алып тасталсын: Булатов" in text
+
+
+@pytest.mark.parametrize(("exclude", "message"), [
+    ("", "Choose the items of the order to exclude, e.g. 1, 3."),
+    ("3", "The order has items 1 to 2; 3 is not one of them."),
+    ("1, x", "The order has items 1 to 2; x is not one of them."),
+])
+def test_amendment_names_existing_items(exclude, message, uni, make):
+    order = signed(make.order(uni.clerk, [make.student(uni.ga), make.student(uni.ga)]), uni)
+    with pytest.raises(InvalidInput) as error:
+        corrections.draft_correction("amendment", uni.clerk, order.number_label, "Суд", exclude=exclude)
+    assert error.value.errors == {"exclude": message}
+
+
+# Rules ----------------------------------------------------------------------------------------------------------
+
+def test_a_later_movement_blocks_the_revocation_and_is_named(uni, make):
+    student = make.student(uni.ga, surname="Иванова", name="Анна")
+    expelled = signed(make.order(uni.clerk, [student]), uni)
+    renamed = operations.create_order("personal_data", uni.clerk, {"effective_date": "2026-12-10",
+                                                                   "basis": "Заявление"})
+    operations.add_students(renamed, [student.id], uni.clerk)
+    line = operations.update_line(renamed, renamed.lines[0].id, {**MARRIAGE, "surname": "Петрова"}, uni.clerk)
+    assert [r["rule"] for r in line.eligibility] == ["personal_data.status"]
+    operations.override_line(renamed, line.id, "Диплом выдаётся на новую фамилию", uni.registrar)
+    signed(renamed, uni)
+
+    revocation = revoke(expelled, uni)
+    (line,) = revocation.lines
+    assert line.eligibility == [{
+        "rule": "revocation.later_movement",
+        "message": f"Петрова Анна Серикович has a later movement: order {renamed.number_label} (change of personal "
+                   f"data, effective 10.12.2026) came after order {expelled.number_label}. Revoke order "
+                   f"{renamed.number_label} first.",
+        "data": {"order_label": renamed.number_label, "kind": "personal_data",
+                 "movement_id": line.eligibility[0]["data"]["movement_id"]}}]
+
+
+def test_a_revoked_order_cannot_be_revoked_again(uni, make):
+    order = signed(make.order(uni.clerk, [make.student(uni.ga)]), uni)
+    revocation = signed(revoke(order, uni), uni)
+    with pytest.raises(InvalidInput) as error:
+        revoke(order, uni)
+    assert error.value.errors == {"target": f"Order {order.number_label} is already revoked by order "
+                                            f"{revocation.number_label}; it cannot be corrected again."}
+    with pytest.raises(InvalidInput) as error:
+        corrections.draft_correction("amendment", uni.clerk, order.number_label, "Суд", exclude="1")
+    assert "already revoked" in error.value.errors["target"]
+
+
+def test_a_revocation_itself_cannot_be_revoked(uni, make):
+    order = signed(make.order(uni.clerk, [make.student(uni.ga)]), uni)
+    revocation = signed(revoke(order, uni), uni)
+    with pytest.raises(InvalidInput) as error:
+        revoke(revocation, uni)
+    assert error.value.errors["target"] == (
+        f"Order {revocation.number_label} is itself a correction of order {order.number_label} and cannot be "
+        f"revoked or amended; to restore what it undid, draft that measure again as a new order.")
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("", "Name the signed order to correct: its number (e.g. 12-С) or its id (e.g. #57)."),
+    ("99-С", "There is no signed order number 99-С."),
+    ("#999999", "There is no order with id 999999."),
+])
+def test_the_target_must_exist(target, message, uni):
+    with pytest.raises(InvalidInput) as error:
+        corrections.draft_correction("revocation", uni.clerk, target, "Основание")
+    assert error.value.errors == {"target": message}
+
+
+def test_a_draft_cannot_be_revoked(uni, make):
+    draft = make.order(uni.clerk, [make.student(uni.ga)])
+    with pytest.raises(InvalidInput) as error:
+        corrections.draft_correction("revocation", uni.clerk, draft, "Основание")
+    assert error.value.errors["target"] == (f"Order #{draft.id} is not signed (draft): only a signed order is "
+                                            "revoked or amended; a draft is edited or withdrawn instead.")
+
+
+def test_two_open_orders_for_the_same_student_conflict(uni, make):
+    student = make.student(uni.ga)
+    order = signed(make.order(uni.clerk, [student]), uni)
+    first = revoke(order, uni)
+    second = revoke(order, uni)
+    assert [r["rule"] for r in second.lines[0].eligibility] == ["line.open_order"]
+    assert second.lines[0].eligibility[0]["data"]["order_id"] == first.id
+
+
+def test_a_student_added_by_hand_is_not_an_item_of_the_target(uni, make):
+    order = signed(make.order(uni.clerk, [make.student(uni.ga)]), uni)
+    revocation = revoke(order, uni)
+    stranger = make.student(uni.ga, surname="Чужой", name="Студент")
+    (line,) = operations.add_students(revocation, [stranger.id], uni.clerk)
+    assert [r["rule"] for r in line.eligibility] == ["revocation.not_in_target"]
+    assert line.eligibility[0]["message"].startswith(
+        f"Чужой Студент Серикович is not an item of order {order.number_label}")
+
+
+# The document ---------------------------------------------------------------------------------------------------
+
+def document_text(order) -> str:
+    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
+
+
+def test_revocation_document_wording_in_russian_and_kazakh(uni, make):
+    order = signed(make.order(uni.clerk, [make.student(uni.ga, surname="Сапарова", name="Айгерим")]), uni)
+    revocation = signed(revoke(order, uni), uni)
+    text = document_text(revocation)
+    when = f"{order.order_date:%d.%m.%Y}"
+    assert (f"Отменить приказ № {order.number_label} от {when} «Об отчислении обучающихся» в части пункта 1: "
+            "Сапарова Айгерим Серикович") in text
+    assert (f"{when} ж. № {order.number_label} «Білім алушыларды оқудан шығару туралы» бұйрығының 1-тармағының "
+            "күші жойылсын: Сапарова Айгерим Серикович") in text
+
+
+# The UI and the API ---------------------------------------------------------------------------------------------
+
+def test_clerk_revokes_from_the_signed_orders_page(client, uni, make):
+    order = signed(make.order(uni.clerk, [make.student(uni.ga), make.student(uni.ga, surname="Булатов")]), uni)
+    login(client, uni.dean_a)
+    assert 'data-testid="corrections"' not in client.get(f"/orders/{order.id}").get_data(as_text=True)
+    login(client, uni.clerk)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'data-testid="revoke"' in page and 'data-testid="amend"' in page
+    form = client.get(f"/orders/new/amendment?target=%23{order.id}&exclude=2").get_data(as_text=True)
+    assert f'value="#{order.id}"' in form and 'value="2"' in form
+    assert f"Order {order.number_label} of {order.order_date:%d.%m.%Y}" in form
+    response = client.post("/orders/new/amendment", data={"target": f"#{order.id}", "exclude": "2", "title": "",
+                                                          "effective_date": "", "basis": "Решение суда"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    amendment = db.session.scalars(select(Order).where(Order.kind == "amendment")).one()
+    assert [line.params["item"] for line in amendment.lines] == [2]
+    page = client.get(f"/orders/{amendment.id}").get_data(as_text=True)
+    assert 'data-testid="target-order"' in page and order.number_label in page
+
+    response = client.post("/orders/new/revocation", data={"target": "77-С", "title": "", "effective_date": "",
+                                                           "basis": "Представление"})
+    assert response.status_code == 400
+    assert "There is no signed order number 77-С." in response.get_data(as_text=True)
+
+
+def test_superseded_order_page_shows_the_marker_and_no_correction_actions(client, uni, make):
+    order = signed(make.order(uni.clerk, [make.student(uni.ga)]), uni)
+    revocation = signed(revoke(order, uni), uni)
+    login(client, uni.clerk)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'data-testid="superseded"' in page and revocation.number_label in page
+    assert 'data-testid="corrections"' not in page
+
+
+def test_api_drafts_a_revocation_with_its_lines(client, uni, make):
+    order = signed(make.order(uni.clerk, [make.student(uni.ga), make.student(uni.gb)]), uni)
+    headers = {"Authorization": f"Bearer {issue_token(uni.clerk)}"}
+    db.session.commit()  # releases the test's SAVEPOINT only: the rows survive an API error's rollback
+    response = client.post("/api/v1/orders", headers=headers, json={
+        "kind": "revocation", "basis": "Представление юриста", "params": {"target": order.number_label}})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["kind"] == "revocation"
+    assert [line["params"]["item"] for line in body["lines"]] == [1, 2]
+    assert all(line["eligible"] for line in body["lines"])
+    assert body["lines"][0]["preview"]["status"] == ["expelled", "active"]
+
+    response = client.post("/api/v1/orders", headers=headers, json={
+        "kind": "amendment", "basis": "Суд", "params": {"target": order.number_label, "exclude": "9"}})
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["params.exclude"] == "The order has items 1 to 2; 9 is not one of them."
