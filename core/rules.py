@@ -37,6 +37,15 @@ DEFAULT_RULES: dict[str, Any] = {
     "return_notice_days": 14,
     # Scholarship during academic leave: suspended, except on these grounds.
     "scholarship_kept_on_leave": ["medical"],
+    # Money (issue 4). Amounts are tables dated by the day they take effect: an order takes the table in force on
+    # the first month it pays, and keeps it, so a later increase never changes an order signed before it.
+    "scholarship_amounts": [  # state scholarship, KZT per month
+        {"from": "2024-09-01", "bachelor": 47135, "bachelor_excellent": 54205,
+         "master": 107061, "master_excellent": 123120},
+    ],
+    # Monthly calculation index (MRP), KZT, per calendar year; travel compensation is a number of MRP.
+    "mrp": {2024: 3692, 2025: 3932, 2026: 4325},
+    "travel_compensation_mrp": 4,
     # Transfers and restorations take effect only in a holiday window of the academic calendar.
     "transfer_in_holidays_only": True,
     "transfer_within_keeps_grant": True,  # a grant follows a transfer to another programme (False: it becomes paid)
