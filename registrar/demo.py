@@ -3,10 +3,13 @@
 import random
 from datetime import date, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
+from core.clock import today
 from core.db import db
 from core.models import create_user
+from students.academic import AcademicCalendar, CurriculumItem, Grade
+from students.grades import letter_for
 from students.iin import make_iin
 from students.models import Faculty, Group, Programme, Student
 
@@ -103,6 +106,66 @@ def student_rows(groups: list[Group], count: int, seed: int = 2026, start_serial
     return rows
 
 
+DISCIPLINES = [  # kk, ru, en: three per semester, cycled
+    ("Математика", "Математика", "Mathematics"), ("Қазақстан тарихы", "История Казахстана", "History of Kazakhstan"),
+    ("Шетел тілі", "Иностранный язык", "Foreign Language"), ("Философия", "Философия", "Philosophy"),
+    ("Информатика", "Информатика", "Computer Science"), ("Экономика негіздері", "Основы экономики",
+                                                          "Foundations of Economics"),
+    ("Құқық негіздері", "Основы права", "Foundations of Law"), ("Статистика", "Статистика", "Statistics"),
+    ("Психология", "Психология", "Psychology"),
+]
+
+
+def _calendar(start: int) -> AcademicCalendar:
+    """The academic year starting 1 September `start`: sessions in December-January and May-June, winter holidays
+    late January, summer holidays July-August (the windows for transfers and restorations)."""
+    return AcademicCalendar(
+        year=f"{start}-{start + 1}",
+        first_semester_start=date(start, 9, 1), first_session_start=date(start, 12, 15),
+        first_session_end=date(start + 1, 1, 10), first_semester_end=date(start + 1, 1, 17),
+        winter_holidays_start=date(start + 1, 1, 18), winter_holidays_end=date(start + 1, 2, 1),
+        second_semester_start=date(start + 1, 2, 2), second_session_start=date(start + 1, 5, 11),
+        second_session_end=date(start + 1, 5, 31), second_semester_end=date(start + 1, 6, 6),
+        summer_holidays_start=date(start + 1, 7, 1), summer_holidays_end=date(start + 1, 8, 31),
+        summer_semester_start=date(start + 1, 6, 8), summer_semester_end=date(start + 1, 6, 27))
+
+
+def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
+    """Calendars of this and the last academic year, three disciplines per semester of every programme, and every
+    student's grades for each semester of their course so far (the current year's too, so that the year-end orders
+    can be tried): mostly good, some satisfactory, a few FX."""
+    this_year = today().year if today().month >= 9 else today().year - 1
+    db.session.add_all([_calendar(this_year - 1), _calendar(this_year)])
+    curriculum: dict[int, dict[int, list[tuple]]] = {}
+    rows = []
+    for programme in programmes:
+        for semester in range(1, 2 * programme.duration_years + 1):
+            for slot in range(3):
+                kk, ru, en = DISCIPLINES[(semester * 3 + slot) % len(DISCIPLINES)]
+                code = f"{programme.code[-5:]}-{semester}{slot + 1}"
+                rows.append({"programme_id": programme.id, "semester": semester, "code": code,
+                             "name_kk": kk, "name_ru": ru, "name_en": en, "credits": 5})
+                curriculum.setdefault(programme.id, {}).setdefault(semester, []).append((code, ru))
+    db.session.execute(insert(CurriculumItem), rows)
+    rng = random.Random(seed)
+    grades = []
+    for student_id, course, programme_id in db.session.execute(
+            select(Student.id, Student.course, Group.programme_id).join(Group, Group.id == Student.group_id)):
+        strength = rng.choice((95, 88, 80, 72, 64))
+        for semester in range(1, 2 * course + 1):
+            year = this_year - (course - (semester + 1) // 2)
+            for code, name in curriculum[programme_id][semester]:
+                points = max(0, min(100, strength + rng.randint(-12, 8)))
+                if rng.random() < 0.02:
+                    points = rng.randint(30, 49)  # an FX: an academic debt
+                letter, point = letter_for(points)
+                grades.append({"student_id": student_id, "discipline_code": code, "discipline_name": name,
+                               "semester": semester, "academic_year": f"{year}-{year + 1}", "points": points,
+                               "letter": letter, "grade_point": point, "credits": 5, "is_retake": False})
+    if grades:
+        db.session.execute(insert(Grade), grades)
+
+
 def seed_demo(students: int = 2000) -> str:
     faculties = {}
     for code, kk, ru, en in FACULTIES:
@@ -125,6 +188,7 @@ def seed_demo(students: int = 2000) -> str:
     db.session.add_all(groups)
     db.session.flush()
     db.session.execute(insert(Student), student_rows(groups, students))
+    _seed_academic(programmes)
 
     create_user("clerk", "demo", "Сапарова Гульмира Ержановна", ["clerk"], position="Специалист Офиса Регистратора",
                 email="clerk@demo.kz")
