@@ -54,6 +54,21 @@ DEFAULT_RULES: dict[str, Any] = {
     # academic debts (FX/F not retaken) exceed this many credits, or when the student already repeated this course.
     "promotion_expulsion_debt_credits": 30,
     "repeat_year_max_per_course": 1,
+    # President's and personal scholarships (issue 4): monthly amounts per level as dated tables (like
+    # scholarship_amounts; placeholders for the figures of the decree in force), the quota per university and per
+    # faculty (faculty code -> places; a faculty not named has no own cap), and the first course eligible per level
+    # (a level not named is never eligible).
+    "president_scholarship_amounts": [
+        {"from": "2024-09-01", "bachelor": 94270, "master": 160592},
+    ],
+    "personal_scholarship_amounts": [
+        {"from": "2024-09-01", "bachelor": 70703, "master": 133826},
+    ],
+    "president_scholarship_quota": {"university": 10, "faculties": {}},
+    "personal_scholarship_quota": {"university": 20, "faculties": {}},
+    "personal_scholarship_min_course": {"bachelor": 3, "master": 2},
+    # Vacant state grant competition: the ministry's deadlines for the council's ranking list (month-day).
+    "vacant_grant_deadlines": ["08-05", "01-15"],
 }
 
 
