@@ -16,9 +16,19 @@ from core.models import issue_token
 from orders import corrections, operations
 from orders.models import Order
 from orders.operations import InvalidInput
+from orders.transfer_in import add_incoming
+from students.academic import StudentDebt
 from students.history import record_on
-from students.models import Student, StudentMovement
+from students.models import Group, Student, StudentMovement
 from tests.conftest import login, sign
+from tests.orders import test_academic_leave as leave_tests
+from tests.orders import test_leave_return as return_tests
+from tests.orders import test_promotion as promotion_tests
+from tests.orders import test_repeat_year as repeat_tests
+from tests.orders import test_transfer as transfer_tests
+from tests.orders import test_transfer_in as transfer_in_tests
+from tests.orders import test_transfer_out as transfer_out_tests
+from tests.students.test_difference import grade, item
 
 SKIPPED = ("id", "created_at")
 MARRIAGE = {"document_type": "marriage", "document_number": "55", "document_date": "2026-06-01"}
@@ -46,14 +56,30 @@ def revoke(order, uni, **kwargs):
                                         **kwargs)
 
 
+def debts(student_id: int) -> list[tuple]:
+    """The student's academic debts (the difference a transfer or restoration stored), as comparable tuples."""
+    return [(d.code, d.semester, d.credits, d.cleared_on, d.order_line_id) for d in db.session.scalars(
+        select(StudentDebt).where(StudentDebt.student_id == student_id).order_by(StudentDebt.code))]
+
+
+DIFFERENCE_KINDS = ("restoration", "transfer_within", "transfer_in")  # signing stores the difference as debts
+
+
 def revoke_and_check(order, uni, before: dict[int, dict] | None = None) -> Order:
     """Sign `order` (when still a draft), then sign a revocation of it, and assert every student's record equals
     the record before `order` was signed, that history keeps both movements and that `order` is marked revoked.
+    The debts signing stored (the academic difference) are gone again.
     For an order signed already, give the records before it as `before` ({student id: snapshot})."""
+    debts_before = None
     if order.state != "signed":
         before = {line.student_id: snapshot(line.student) for line in order.lines}
+        debts_before = {line.student_id: debts(line.student_id) for line in order.lines}
         signed(order, uni)
     assert before is not None, "give the records before the signed order"
+    line_ids = {line.id for line in order.lines}
+    if order.kind in DIFFERENCE_KINDS and debts_before is not None:
+        assert all(any(d[-1] in line_ids for d in debts(line.student_id)) for line in order.lines), \
+            "signing stored no academic difference: the builder should give every student one"
     revocation = revoke(order, uni)
     assert [line.student_id for line in revocation.lines] == [line.student_id for line in order.lines]
     assert all(line.eligible for line in revocation.lines), [line.eligibility for line in revocation.lines]
@@ -63,6 +89,9 @@ def revoke_and_check(order, uni, before: dict[int, dict] | None = None) -> Order
         kinds = [m.kind for m in db.session.scalars(select(StudentMovement).where(
             StudentMovement.student_id == line.student_id).order_by(StudentMovement.id))]
         assert kinds[-2:] == [order.kind, "revocation"]
+        assert not [d for d in debts(line.student_id) if d[-1] in line_ids]
+        if debts_before is not None:
+            assert debts(line.student_id) == debts_before[line.student_id]
     assert (order.superseded_as, order.superseded_by_id) == ("revoked", revocation.id)
     return revocation
 
@@ -90,12 +119,96 @@ def personal_data(uni, make):
     return order
 
 
-BUILDERS = [expulsion, funding_change, personal_data]
+def academic_leave(uni, make):
+    students = [make.student(uni.ga), make.student(uni.gb, funding="paid")]
+    for student in students:
+        student.status_since = date(2025, 9, 1)
+    order = leave_tests.leave_order(uni, students)
+    for line in order.lines:
+        leave_tests.with_document(order, uni, line)
+    return order
+
+
+def leave_return(uni, make):
+    """One back to the group left from, one into another group of the same course."""
+    stays, moves = return_tests.on_leave(make, uni.ga), return_tests.on_leave(make, uni.gb, funding="paid")
+    return_tests.sibling_group(uni.gb, "ВОЗ-25-2")
+    order = return_tests.return_order(uni, [stays, moves])
+    operations.update_line(order, order.lines[1].id, {"group": "ВОЗ-25-2"}, uni.clerk)
+    return order
+
+
+def promotion(uni, make):
+    """One into next year's existing group, one into a group signing creates (it stays after the revocation)."""
+    existing = promotion_tests.Cohort(make, uni.fa)
+    created = promotion_tests.Cohort(make, uni.fb, courses=(1,))
+    return promotion_tests.draft(uni, [existing.student(points=80), created.student(points=90, funding="paid")])
+
+
+def repeat_year(uni, make):
+    """A grant student loses the grant and stays in the group; a paid one changes group."""
+    cohort = promotion_tests.Cohort(make, uni.fa)
+    loses_grant, moves = cohort.student(points=62), cohort.student(points=62, funding="paid")
+    other = Group(name="ПОВ-1b", programme_id=cohort.programme.id, course=1, language="kk", study_form="full_time")
+    db.session.add(other)
+    db.session.flush()
+    order = repeat_tests.draft(uni, [loses_grant, moves])
+    operations.update_line(order, order.lines[1].id, {"group": other.name, "effective_date": "2026-09-01"},
+                           uni.clerk)
+    return order
+
+
+def restoration(uni, make):
+    """Expelled years ago after semester 1: restored into course 2 with a difference to clear."""
+    transfer_tests.calendar()
+    item(uni.ga.programme, 1, "MAT101", "Математика")
+    item(uni.ga.programme, 2, "PHY102", "Физика", credits=4)
+    item(uni.ga.programme, 3, "PRG201", "Программирование", credits=6)
+    student = make.student(uni.ga, status="expelled", funding="none", surname="Серикова", name="Асель")
+    student.expulsion_reason, student.status_since = "academic_failure", date(2019, 2, 1)
+    grade(student, "MAT101", "Математика", 77, year="2018-2019")
+    return transfer_tests.draft(uni, "restoration", [student])
+
+
+def transfer_within(uni, make):
+    """A programme change in the winter holidays, to course 2 of another faculty's programme with a difference."""
+    transfer_tests.calendar()
+    student = make.student(uni.ga, surname="Жумабаев", name="Ерлан")
+    item(uni.ga.programme, 1, "MAT101", "Математика")
+    grade(student, "MAT101", "Математика", 81)
+    target = make.group(uni.fb, course=3, language="kk")
+    item(target.programme, 1, "MAT-1", "математика")
+    item(target.programme, 2, "ECO102", "Экономика", credits=4)
+    item(target.programme, 3, "LAW201", "Право", credits=3)
+    order = transfer_tests.draft(uni, "transfer_within", [student])
+    transfer_tests.set_target(order, order.lines[0], target)
+    return order
+
+
+def transfer_in(uni, make):
+    """An incoming student created with the draft: the revocation makes the student incoming again."""
+    transfer_tests.calendar()
+    item(uni.ga.programme, 1, "MAT101", "Математика")
+    item(uni.ga.programme, 2, "PHY102", "Физика", credits=4)
+    item(uni.ga.programme, 3, "HIS201", "История Казахстана", credits=3)
+    order = transfer_tests.draft(uni, "transfer_in", [])
+    add_incoming(order, transfer_in_tests.incoming(uni.ga), uni.clerk)
+    return order
+
+
+def transfer_out(uni, make):
+    return transfer_out_tests.draft(uni, [make.student(uni.ga), make.student(uni.gb, funding="paid")])
+
+
+BUILDERS = [expulsion, funding_change, personal_data, academic_leave, leave_return, promotion, repeat_year,
+            restoration, transfer_within, transfer_in, transfer_out]
 
 
 @pytest.mark.parametrize("build", BUILDERS, ids=lambda build: build.__name__)
 def test_revocation_restores_every_students_record(build, uni, make):
-    revoke_and_check(build(uni, make), uni)
+    order = build(uni, make)
+    assert order.lines and all(line.eligible for line in order.lines), [line.eligibility for line in order.lines]
+    revoke_and_check(order, uni)
 
 
 # The reversal of an expulsion, in detail ------------------------------------------------------------------------
