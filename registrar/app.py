@@ -69,6 +69,7 @@ def _import_models() -> None:
     import notifications.models  # noqa: F401
     import orders.models  # noqa: F401
     import students.academic  # noqa: F401
+    import students.categories  # noqa: F401
     import students.models  # noqa: F401
     import workflow.models  # noqa: F401
 
@@ -78,17 +79,25 @@ def _register_blueprints(app: Flask) -> None:
     from approvals.views import bp as approvals_bp
     from notifications.views import bp as mailbox_bp
     from orders.promotion_views import bp as promotion_bp
+    from orders.register_views import bp as register_bp
+    from orders.ranking_views import bp as ranking_bp
     from orders.transfer_in_views import bp as transfer_in_bp
     from orders.views import bp as orders_bp
     from registrar.api import init_api
+    from students.categories import bp as categories_bp
+    from students.calendar_views import bp as calendar_bp
     from students.import_views import bp as imports_bp
     from students.views import bp as students_bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(students_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(calendar_bp)
+    app.register_blueprint(categories_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(promotion_bp)
+    app.register_blueprint(register_bp)
+    app.register_blueprint(ranking_bp)
     app.register_blueprint(transfer_in_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(approvals_admin_bp)
