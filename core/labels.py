@@ -68,6 +68,8 @@ LABELS: dict[str, LazyString] = {
     # movement and order kinds
     "expulsion": _l("expulsion"),
     "funding_change": _l("change of funding"),
+    "state_scholarship": _l("state scholarship"),
+    "scholarship": _l("scholarship, KZT a month"),
     "personal_data": _l("change of personal data"),
     "revocation": _l("revocation of an order"),
     "amendment": _l("amendment of an order"),

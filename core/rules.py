@@ -7,6 +7,7 @@ the date they take effect.
 """
 
 from copy import deepcopy
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,6 @@ DEFAULT_RULES: dict[str, Any] = {
     },
     # Repeat year: a grant student who repeats a year loses the grant (pays) unless this is False.
     "repeat_year_loses_grant": True,
-    # Summer semester: credits a student may take in it.
-    "summer_semester_max_credits": 12,
     # Academic leave: grounds and their longest duration in months (None: until the child is 3 / term of service).
     "leave_grounds": {
         "medical": {"min_months": 6, "max_months": 12},
@@ -84,8 +83,19 @@ def load_rules(path: str | None) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"{path}: unknown rules {', '.join(unknown)}; known: {', '.join(DEFAULT_RULES)}")
     for name, value in loaded.items():
-        rules[name] = _merge(rules[name], value)
+        rules[name] = _merge(rules[name], _iso_dates(value))
     return rules
+
+
+def _iso_dates(value: Any) -> Any:
+    """YAML reads `from: 2025-09-01` as a date; the rules keep dates as ISO text, as the defaults do."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _iso_dates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_iso_dates(item) for item in value]
+    return value
 
 
 def _merge(default: Any, value: Any) -> Any:

@@ -164,8 +164,16 @@ def render_order(order: Order) -> bytes:
     visas = _visas(order)
     context = _common(order, visas)
     lines = order.lines
-    context["items_kk"] = [Item(n, _clean(kind.item_text(line, "kk"))) for n, line in enumerate(lines, 1)]
-    context["items_ru"] = [Item(n, _clean(kind.item_text(line, "ru"))) for n, line in enumerate(lines, 1)]
+    # A kind may list some lines in an appendix instead of the numbered items (`OrderKind.appendix_text`).
+    appendix = {line.id: (text_ru, kind.appendix_text(line, "kk")) for line in lines
+                if (text_ru := kind.appendix_text(line, "ru")) is not None}
+    items = [line for line in lines if line.id not in appendix]
+    context["items_kk"] = [Item(n, _clean(kind.item_text(line, "kk"))) for n, line in enumerate(items, 1)]
+    context["items_ru"] = [Item(n, _clean(kind.item_text(line, "ru"))) for n, line in enumerate(items, 1)]
+    listed = [appendix[line.id] for line in lines if line.id in appendix]
+    context["appendix_ru"] = [Item(n, _clean(ru)) for n, (ru, _kk) in enumerate(listed, 1)]
+    context["appendix_kk"] = [Item(n, _clean(kk or ru)) for n, (ru, kk) in enumerate(listed, 1)]
+    context["appendix_title_ru"], context["appendix_title_kk"] = kind.appendix_title_ru, kind.appendix_title_kk
     context["visas"] = _visa_rows(order, visas) + _override_rows(lines, start=len(visas) + 1)
     return _render(ORDER_TEMPLATE, context)
 

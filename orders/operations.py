@@ -307,8 +307,9 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
         {"student_id": line.student_id, "order_line_id": line.id, "kind": order.kind,
          "effective_date": line.effective_date, "changes": change, "reason": line.params.get("reason"),
          "order_label": order.number_label} for line, change in zip(lines, changes, strict=True)])
-    db.session.execute(update(Student), [{"id": line.student_id, **new} for line, new in zip(lines, values,
-                                                                                             strict=True)])
+    if any(values):  # a kind that changes no column of the students (a money order) writes nothing there
+        db.session.execute(update(Student), [{"id": line.student_id, **new} for line, new in zip(lines, values,
+                                                                                                 strict=True)])
     kind.after_apply(order, lines)
     db.session.add(OrderDocument(order_id=order.id, filename=documents.filename(order), content=content,
                                  sha256=documents.sha256(content), template_version=documents.TEMPLATE_VERSION))

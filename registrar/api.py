@@ -20,10 +20,14 @@ from core.models import user_for_token
 from core.permissions import public
 from orders.api import bp as orders_bp
 from orders.promotion_api import bp as promotion_bp
+from orders.ranking_api import bp as ranking_bp
+from orders.register_api import bp as register_bp
+from orders.scholarship_api import bp as scholarship_bp
 from orders.transfer_in_api import bp as transfer_in_bp
 from students.api import bp as students_bp
 
-BLUEPRINTS = (students_bp, orders_bp, promotion_bp, transfer_in_bp, approvals_bp, approvals_admin_bp)
+BLUEPRINTS = (students_bp, orders_bp, promotion_bp, register_bp, ranking_bp, scholarship_bp, transfer_in_bp,
+              approvals_bp, approvals_admin_bp)
 PREFIX = "/api/v1"
 LOCATIONS = {"json": "body", "form": "body", "query": "query", "querystring": "query", "view_args": "path",
              "path": "path", "headers": "headers", "cookies": "cookies", "files": "files"}

@@ -79,13 +79,14 @@ def _register_blueprints(app: Flask) -> None:
     from approvals.views import bp as approvals_bp
     from notifications.views import bp as mailbox_bp
     from orders.promotion_views import bp as promotion_bp
-    from orders.register_views import bp as register_bp
     from orders.ranking_views import bp as ranking_bp
+    from orders.register_views import bp as register_bp
+    from orders.scholarship_views import bp as scholarship_bp
     from orders.transfer_in_views import bp as transfer_in_bp
     from orders.views import bp as orders_bp
     from registrar.api import init_api
-    from students.categories import bp as categories_bp
     from students.calendar_views import bp as calendar_bp
+    from students.categories import bp as categories_bp
     from students.import_views import bp as imports_bp
     from students.views import bp as students_bp
 
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(categories_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(promotion_bp)
+    app.register_blueprint(scholarship_bp)
     app.register_blueprint(register_bp)
     app.register_blueprint(ranking_bp)
     app.register_blueprint(transfer_in_bp)

@@ -34,3 +34,12 @@ def test_a_file_that_is_not_a_mapping_is_refused(tmp_path):
     path.write_text("- 1\n- 2\n", encoding="utf-8")
     with pytest.raises(ValueError, match="must be a mapping"):
         load_rules(str(path))
+
+
+def test_dates_written_plainly_in_yaml_are_kept_as_iso_text(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("scholarship_amounts:\n  - {from: 2024-09-01, bachelor: 47135, bachelor_excellent: 54205,"
+                    " master: 107061, master_excellent: 123120}\n  - {from: 2025-09-01, bachelor: 50000,"
+                    " bachelor_excellent: 57500, master: 110000, master_excellent: 126500}\n", encoding="utf-8")
+    rules = load_rules(str(path))
+    assert [table["from"] for table in rules["scholarship_amounts"]] == ["2024-09-01", "2025-09-01"]

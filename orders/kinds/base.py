@@ -15,6 +15,11 @@ from students.models import Student
 from workflow.engine import Refusal
 from workflow.routes import TERMINAL_STATES
 
+# Kinds whose lines change nothing in the student record (money orders, `OrderKind.changes_record = False`): an open
+# order of such a kind does not block another order naming the same student, and their movements do not block a
+# revocation. Filled by `orders.kinds` from its registry.
+RECORD_NEUTRAL_KINDS: set[str] = set()
+
 
 @dataclass(frozen=True)
 class LineContext:
@@ -33,6 +38,8 @@ def gather_context(order: Order, student_ids: list[int], *, drafts_conflict: boo
     blocking = Order.state.not_in(TERMINAL_STATES)
     if not drafts_conflict:
         blocking = blocking & (Order.state != "draft")
+    if RECORD_NEUTRAL_KINDS:
+        blocking = blocking & Order.kind.not_in(sorted(RECORD_NEUTRAL_KINDS))
     rows = db.session.execute(
         select(OrderLine.student_id, Order.id, Order.number_label, Order.state)
         .join(Order, Order.id == OrderLine.order_id)
@@ -93,6 +100,11 @@ class OrderKind:
     # order's parameters.
     line_form_class: ClassVar[type[FlaskForm] | None] = None
     email_template: ClassVar[str] = "order_student"
+    # False for kinds that change nothing in the students table (their `apply` returns {}): see RECORD_NEUTRAL_KINDS.
+    changes_record: ClassVar[bool] = True
+    # The heading of the document's appendix, for kinds whose `appendix_text` puts some lines there.
+    appendix_title_ru: ClassVar[str] = "Приложение"
+    appendix_title_kk: ClassVar[str] = "Қосымша"
 
     def label(self) -> str:
         raise NotImplementedError
@@ -131,6 +143,11 @@ class OrderKind:
     def item_text(self, line: OrderLine, language: str) -> str:
         """The wording of this line's numbered item in the document, in 'ru' or 'kk'."""
         raise NotImplementedError
+
+    def appendix_text(self, line: OrderLine, language: str) -> str | None:
+        """None: the line is a numbered item of the order. A text: the line is listed in the document's appendix
+        instead (e.g. students a scholarship order does not appoint, with the reason)."""
+        return None
 
     def drafted(self, order: Order) -> None:
         """Right after a draft is created: lines its parameters imply (a correction's lines from its target)."""

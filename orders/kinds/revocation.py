@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from core.db import db
 from core.labels import label as code_label
 from orders import corrections
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals, record_values
+from orders.kinds.base import RECORD_NEUTRAL_KINDS, LineContext, OrderKind, open_order_refusals, record_values
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.models import StudentMovement
@@ -176,8 +176,9 @@ class Revocation(OrderKind):
         else:
             moves = facts.get("movements", {}).get(student.id, [])
             own = next((m.id for m in moves if m.order_line_id == target_line.id), 0)
-            later = [m for m in moves if m.id > own]
-            if later:
+            # Payments change no record, so they neither block nor are blocked by a reversal.
+            later = [m for m in moves if m.id > own and m.kind not in RECORD_NEUTRAL_KINDS]
+            if later and target.kind not in RECORD_NEUTRAL_KINDS:
                 first = later[0]
                 refusals.append(Refusal(
                     "revocation.later_movement",

@@ -11,7 +11,8 @@ Tags the renderer fills (docxtpl, autoescaped):
     university_kk, university_ru, city, date (dd.mm.yyyy), number (e.g. 1-С), title_kk, title_ru,
     preamble_kk, preamble_ru, basis, signer_position, signer_name, author_name,
     order.docx:   items_kk / items_ru (each item has .n and .text), visas (each: .n .position .name .decision
-                  .comment .date) for the approval sheet
+                  .comment .date) for the approval sheet; appendix_kk / appendix_ru (items, empty for most kinds)
+                  under appendix_title_kk / appendix_title_ru
     extract.docx: item_n, item_kk, item_ru
 Paragraph styles ("Order Header", "Order Title", "Order Body", "Order Item", "Order Table", "Order Signature")
 carry the look: change a style in Word and every paragraph of that kind follows.
@@ -242,6 +243,21 @@ def build_order() -> Document:
             tail[-1].paragraph_format.space_after = Pt(18)
 
     signature(document)
+
+    # The appendix: lines a kind lists apart (e.g. students a scholarship is not appointed to, with the reason).
+    para(document, "{%p if appendix_ru %}")
+    heading = para(document, "{{ appendix_title_kk }}", "Order Title", after=2)
+    heading.paragraph_format.page_break_before = True
+    para(document, "{{ date }} № {{ number }} бұйрыққа / к приказу от {{ date }} № {{ number }}", "Order Title",
+         bold=False, after=8)
+    para(document, "{%p for item in appendix_kk %}")
+    para(document, "{{ item.n }}. {{ item.text }}", "Order Item")
+    para(document, "{%p endfor %}")
+    para(document, "{{ appendix_title_ru }}", "Order Title", before=12, after=8)
+    para(document, "{%p for item in appendix_ru %}")
+    para(document, "{{ item.n }}. {{ item.text }}", "Order Item")
+    para(document, "{%p endfor %}")
+    para(document, "{%p endif %}")
 
     heading = para(document, "КЕЛІСУ ПАРАҒЫ / ЛИСТ СОГЛАСОВАНИЯ", "Order Title", after=2)
     heading.paragraph_format.page_break_before = True

@@ -151,7 +151,8 @@ def test_templates_use_only_the_tags_the_renderer_fills():
               "preamble_ru", "basis", "signer_position", "signer_name", "author_name"}
     order_tags = DocxTemplate(documents.ORDER_TEMPLATE).get_undeclared_template_variables()
     extract_tags = DocxTemplate(documents.EXTRACT_TEMPLATE).get_undeclared_template_variables()
-    assert order_tags <= common | {"items_kk", "items_ru", "visas"}
+    assert order_tags <= common | {"items_kk", "items_ru", "visas", "appendix_kk", "appendix_ru",
+                                   "appendix_title_kk", "appendix_title_ru"}
     assert {"items_kk", "items_ru", "visas", "number", "date"} <= order_tags
     assert extract_tags <= common | {"item_n", "item_kk", "item_ru"}
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from core.db import db
 from core.models import issue_token
 from orders import corrections, operations
+from orders.kinds.base import RECORD_NEUTRAL_KINDS
 from orders.models import Order
 from orders.operations import InvalidInput
 from orders.transfer_in import add_incoming
@@ -87,7 +88,8 @@ def revoke_and_check(order, uni, before: dict[int, dict] | None = None) -> Order
     for line in order.lines:
         assert snapshot(line.student) == before[line.student_id]
         kinds = [m.kind for m in db.session.scalars(select(StudentMovement).where(
-            StudentMovement.student_id == line.student_id).order_by(StudentMovement.id))]
+            StudentMovement.student_id == line.student_id).order_by(StudentMovement.id))
+            if m.kind not in RECORD_NEUTRAL_KINDS]  # payments in between change no record
         assert kinds[-2:] == [order.kind, "revocation"]
         assert not [d for d in debts(line.student_id) if d[-1] in line_ids]
         if debts_before is not None:
@@ -435,3 +437,27 @@ def test_api_drafts_a_revocation_with_its_lines(client, uni, make):
         "kind": "amendment", "basis": "Суд", "params": {"target": order.number_label, "exclude": "9"}})
     assert response.status_code == 422
     assert response.get_json()["errors"]["params.exclude"] == "The order has items 1 to 2; 9 is not one of them."
+
+
+# Payments change no record: they neither block a reversal nor other orders -------------------------------------
+
+def test_a_later_payment_does_not_block_revoking_the_movement_before_it(uni, make):
+    from tests.orders.test_travel_compensation import draft as travel_draft
+
+    renamed = personal_data(uni, make)
+    student = renamed.lines[0].student
+    before = {student.id: snapshot(student)}
+    signed(renamed, uni)
+    signed(travel_draft(uni, [student], effective_date="2027-01-20"), uni)
+    revocation = revoke_and_check(renamed, uni, before=before)
+    assert revocation.state == "signed"
+
+
+def test_an_open_payment_order_does_not_block_an_expulsion_of_the_same_student(uni, make):
+    from tests.orders.test_travel_compensation import draft as travel_draft
+
+    student = make.student(uni.ga, funding="grant")
+    travel = travel_draft(uni, [student])
+    assert travel.lines[0].eligible
+    expulsion_order = make.order(uni.clerk, [student])
+    assert expulsion_order.lines[0].eligible, expulsion_order.lines[0].eligibility

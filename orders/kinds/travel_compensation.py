@@ -1,0 +1,212 @@
+"""Travel compensation (компенсация за проезд / жол жүру өтемақысы): a one-off payment to state-order (grant)
+bachelor and master full-time students, twice a year (winter and summer holidays), rule("travel_compensation_mrp")
+MRP each time, at the MRP of the holidays' year (rule("mrp")).
+
+The amount is computed when the line is drafted and recorded on it (`amount`, with `mrp` and `mrp_count`), so a
+later change of the MRP setting never changes an order already drafted or signed. Each line follows the payment
+contract of the scholarship register (orders/payments.py): `outcome` "in", `amount` in KZT, `months` = the month
+of the effective date. Signing changes no column of the student's record.
+"""
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from core.db import db
+from core.labels import label as code_label
+from core.rules import rule
+from orders.kinds.base import LineContext, OrderKind
+from orders.models import Order, OrderLine
+from orders.payments import reversed_line_ids
+from orders.wording import describe_student
+from workflow.engine import Refusal
+from workflow.routes import TERMINAL_STATES
+
+# season -> (UI label, Russian wording "в период ... каникул", Kazakh wording "... демалыс")
+SEASONS: dict[str, tuple] = {
+    "winter": (_l("winter holidays"), "зимних", "қысқы"),
+    "summer": (_l("summer holidays"), "летних", "жазғы"),
+}
+LEVELS = ("bachelor", "master")
+
+
+def mrp_for(year: int) -> int | None:
+    """The MRP of a calendar year from the rules (keys may be numbers or, from a YAML file, text)."""
+    table = rule("mrp") or {}
+    value = table.get(year, table.get(str(year)))
+    return int(value) if value is not None else None
+
+
+def tenge(amount: int) -> str:
+    """17300 -> '17 300'."""
+    return f"{amount:,}".replace(",", " ")
+
+
+class TravelCompensationForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Length(max=300)],
+                        description=_l("Leave empty for the standard title."))
+    season = SelectField(_l("Holidays"), choices=[(k, v[0]) for k, v in SEASONS.items()],
+                         description=_l("The holidays the compensation is for; once per season and year."))
+    year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)],
+                        description=_l("The calendar year of the holidays: its MRP sets the amount."))
+    effective_date = DateField(_l("Payment date"), validators=[InputRequired()],
+                               description=_l("The compensation is paid in this month."))
+    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
+                          description=_l("Documents the order rests on, e.g. the dean's submission."))
+
+
+class TravelCompensation(OrderKind):
+    name = "travel_compensation"
+    changes_record = False  # a payment: nothing in the students table changes
+    route = "money"  # deans, registrar office, finance, rector
+    title_ru = "О выплате компенсации за проезд"
+    title_kk = "Жол жүру өтемақысын төлеу туралы"
+    preamble_ru = ("В соответствии с Законом Республики Казахстан «Об образовании» и постановлением Правительства "
+                   "Республики Казахстан от 7 февраля 2008 года № 116 «Об утверждении Правил назначения, выплаты "
+                   "и размеров государственных стипендий обучающимся в организациях образования»,")
+    preamble_kk = ("«Білім туралы» Қазақстан Республикасының Заңына және Қазақстан Республикасы Үкіметінің 2008 "
+                   "жылғы 7 ақпандағы № 116 «Білім беру ұйымдарында білім алушыларға мемлекеттік стипендияларды "
+                   "тағайындау, төлеу қағидаларын және олардың мөлшерлерін бекіту туралы» қаулысына сәйкес")
+    form_class = TravelCompensationForm
+
+    def label(self) -> str:
+        return _("Travel compensation")
+
+    # Drafting ----------------------------------------------------------------------------------------------
+
+    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
+        errors: dict[str, str] = {}
+        season = raw.get("season")
+        if not isinstance(season, str) or season not in SEASONS:
+            errors["season"] = _("Choose the holidays: %(s)s.", s=", ".join(SEASONS))
+        year = raw.get("year")
+        try:
+            year = int(year) if not isinstance(year, bool) else None
+        except (TypeError, ValueError):
+            year = None
+        mrp = None
+        if year is None or not 2000 <= year <= 2100:
+            errors["year"] = _("Give the year of the holidays, e.g. 2026.")
+            year = None
+        else:
+            mrp = mrp_for(year)
+            if mrp is None:
+                errors["year"] = _("No MRP is set for %(year)s; the administrator adds it to the rules (mrp).",
+                                   year=year)
+        effective = raw.get("effective_date")
+        if isinstance(effective, str):
+            try:
+                effective = date.fromisoformat(effective)
+            except ValueError:
+                effective = None
+        if not isinstance(effective, date):
+            errors["effective_date"] = _("Give the payment date as YYYY-MM-DD.")
+        count = int(rule("travel_compensation_mrp"))
+        params = {"season": season, "year": year,
+                  "effective_date": effective.isoformat() if isinstance(effective, date) else None,
+                  "mrp": mrp, "mrp_count": count, "amount": mrp * count if mrp is not None else None}
+        return params, errors
+
+    def line_params(self, order: Order) -> tuple[dict, date]:
+        effective = date.fromisoformat(order.params["effective_date"])
+        params = {key: order.params[key] for key in ("season", "year", "mrp", "mrp_count", "amount")}
+        return {**params, "outcome": "in", "months": [f"{effective:%Y-%m}"]}, effective
+
+    # Eligibility -------------------------------------------------------------------------------------------
+
+    def gather(self, order: Order, lines: list[OrderLine]) -> dict:
+        """Other travel compensation lines of these students for the same season and year, in signed (not revoked,
+        not excluded) or open orders: two queries for all lines."""
+        season, year = order.params.get("season"), order.params.get("year")
+        student_ids = [line.student_id for line in lines]
+        rows = db.session.execute(
+            select(OrderLine.student_id, OrderLine.params, Order.id, Order.number_label, Order.state,
+                   Order.order_date)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.kind == self.name, Order.id != order.id, OrderLine.student_id.in_(student_ids),
+                   or_(Order.state == "signed", Order.state.not_in(TERMINAL_STATES)),
+                   or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
+                   OrderLine.id.not_in(reversed_line_ids())))
+        others: dict[int, list] = {}
+        for row in rows:
+            params = row.params or {}
+            if params.get("season") == season and params.get("year") == year and params.get("outcome", "in") == "in":
+                others.setdefault(row.student_id, []).append(row)
+        return {"others": others}
+
+    def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
+        student = line.student
+        programme = student.group.programme
+        refusals = []
+        if student.status != "active":
+            refusals.append(Refusal(
+                "travel.status",
+                _("%(name)s is %(status)s: travel compensation is paid only to active students.",
+                  name=student.full_name, status=code_label(student.status)),
+                {"status": student.status}))
+        if student.funding != "grant":
+            refusals.append(Refusal(
+                "travel.not_grant",
+                _("%(name)s does not study on a state grant (funding: %(funding)s): travel compensation is paid "
+                  "only to students of the state educational order.", name=student.full_name,
+                  funding=code_label(student.funding)),
+                {"funding": student.funding}))
+        if programme.level not in LEVELS:
+            refusals.append(Refusal(
+                "travel.level",
+                _("%(name)s is a %(level)s student: travel compensation is paid only to bachelor and master "
+                  "students.", name=student.full_name, level=code_label(programme.level)),
+                {"level": programme.level}))
+        if student.group.study_form != "full_time":
+            refusals.append(Refusal(
+                "travel.study_form",
+                _("%(name)s studies %(form)s: travel compensation is paid only to full-time students.",
+                  name=student.full_name, form=code_label(student.group.study_form)),
+                {"study_form": student.group.study_form}))
+        season = SEASONS.get(line.params.get("season"), ("",))[0]
+        for other in context.facts.get("others", {}).get(student.id, []):
+            label = other.number_label or f"#{other.id}"
+            if other.state == "signed":
+                refusals.append(Refusal(
+                    "travel.already_compensated",
+                    _("%(name)s was already compensated for the %(season)s of %(year)s by order %(label)s of "
+                      "%(date)s.", name=student.full_name, season=season, year=line.params.get("year"), label=label,
+                      date=f"{other.order_date:%d.%m.%Y}" if other.order_date else "—"),
+                    {"order_id": other.id, "order_label": label}))
+            else:
+                refusals.append(Refusal(
+                    "travel.open_order",
+                    _("%(name)s is already in travel compensation order %(label)s (%(state)s) for the %(season)s of "
+                      "%(year)s; finish or withdraw that order first.", name=student.full_name, label=label,
+                      state=code_label(other.state), season=season, year=line.params.get("year")),
+                    {"order_id": other.id, "state": other.state}))
+        return refusals
+
+    # Effects -----------------------------------------------------------------------------------------------
+
+    def preview(self, line: OrderLine) -> dict:
+        return {}  # a payment: the student's record does not change
+
+    def apply(self, line: OrderLine, order: Order) -> dict:
+        return {}
+
+    def reverse(self, line: OrderLine) -> dict:
+        return {}
+
+    # Wording -----------------------------------------------------------------------------------------------
+
+    def item_text(self, line: OrderLine, language: str) -> str:
+        params = line.params
+        _label, season_ru, season_kk = SEASONS[params["season"]]
+        count, amount, year = params["mrp_count"], tenge(int(params["amount"])), params["year"]
+        student = describe_student(line.student, language).rstrip(",")
+        if language == "kk":
+            return (f"{student} {year} жылғы {season_kk} демалыс кезеңіндегі жол жүру өтемақысы {count} АЕК "
+                    f"({amount} теңге) мөлшерінде төленсін.")
+        return (f"Выплатить компенсацию за проезд в период {season_ru} каникул {year} года в размере {count} МРП "
+                f"({amount} тенге): {student}.")
