@@ -252,6 +252,14 @@ def invalid(error: InvalidInput, *, params_prefix: bool = False):
     abort(status, message=str(error), errors=errors)
 
 
+def invalid_on_line(error: InvalidInput, *, params_prefix: bool = False):
+    """Abort with an InvalidInput from an operation on one line: 404 when the line is not in the order (the URL
+    names a missing resource), otherwise as `invalid`."""
+    if error.status == 404:
+        abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})
+    invalid(error, params_prefix=params_prefix)
+
+
 def iin_format_errors(iins: list[str]) -> dict[str, str]:
     """Why each malformed IIN is malformed, keyed by its position in the list; checked before any look-up."""
     return {f"iins.{i}": f"{value}: {problem}" for i, value in enumerate(iins) if (problem := iin_error(value))}
@@ -383,9 +391,7 @@ def remove_line(order_id: int, line_id: int):
         operations.remove_line(order, line_id, current_user)
         operations.check_lines(order)
     except InvalidInput as error:
-        if error.status == 404:
-            abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})
-        invalid(error)
+        invalid_on_line(error)
     commit()
     return detail(order)
 
@@ -403,9 +409,7 @@ def update_line(args, order_id: int, line_id: int):
     try:
         operations.update_line(order, line_id, args["params"], current_user)
     except InvalidInput as error:
-        if error.status == 404:
-            abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})
-        invalid(error, params_prefix=True)
+        invalid_on_line(error, params_prefix=True)
     commit()
     return detail(order)
 
@@ -423,9 +427,7 @@ def override_line(args, order_id: int, line_id: int):
     try:
         operations.override_line(order, line_id, args["justification"], current_user)
     except InvalidInput as error:
-        if error.status == 404:
-            abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})
-        invalid(error)
+        invalid_on_line(error)
     commit()
     return detail(order)
 

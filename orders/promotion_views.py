@@ -17,7 +17,7 @@ from orders import operations
 from orders import promotion as bulk
 from orders.kinds.promotion import PromotionForm
 from orders.operations import InvalidInput
-from orders.views import READERS, load_visible
+from orders.views import READERS, flash_invalid, load_visible, show_on_form
 from students.models import Faculty, Programme
 
 bp = Blueprint("promotion", __name__, url_prefix="/orders/promotion")
@@ -56,8 +56,7 @@ def new():
             order = bulk.draft_promotion(current_user, form.data)
         except InvalidInput as error:
             db.session.rollback()
-            for field, message in error.errors.items():
-                getattr(form, field, form.basis).errors.append(message)
+            show_on_form(form, error)
         else:
             db.session.commit()
             counts = bulk.summary(order)
@@ -89,9 +88,7 @@ def split(order_id: int):
     try:
         repeat, expulsion = bulk.split_refused(order, current_user)
     except InvalidInput as error:
-        db.session.rollback()
-        for message in error.errors.values():
-            flash(message, "error")
+        flash_invalid(error)
     else:
         db.session.commit()
         for made in (repeat, expulsion):

@@ -2,10 +2,7 @@
 the bulk additions (paid students of a programme and course; scholarship candidates), and the council's ranking list
 as XLSX or DOCX."""
 
-import io
-
 import marshmallow as ma
-from flask import send_file
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
@@ -15,7 +12,7 @@ from core.permissions import roles_required
 from orders import ranking
 from orders.api import READERS, commit, invalid, load_visible
 from orders.operations import InvalidInput, visible_lines
-from orders.ranking_views import DOCX, KINDS, XLSX
+from orders.ranking_views import DOCX, KINDS, XLSX, send_ranking
 
 bp = Blueprint("api_ranking", __name__, url_prefix="/api/v1/ranking",
                description="Competitive orders (vacant grants, President's and personal scholarships): ranking, "
@@ -112,9 +109,7 @@ def add(args, order_id: int):
 @bp.alt_response(403, response="FORBIDDEN")
 def export_xlsx(order_id: int):
     """The council's ranking list as a workbook."""
-    order = _load(order_id)
-    return send_file(io.BytesIO(ranking.export_xlsx(order, visible_lines(order, current_user))), mimetype=XLSX,
-                     as_attachment=True, download_name=f"ranking-{order.label}.xlsx".replace("/", "-"))
+    return send_ranking(_load(order_id), "xlsx")
 
 
 @bp.route("/<int(max=2147483647):order_id>/ranking.docx")
@@ -123,6 +118,4 @@ def export_xlsx(order_id: int):
 @bp.alt_response(403, response="FORBIDDEN")
 def export_docx(order_id: int):
     """The council's ranking list as a Word document."""
-    order = _load(order_id)
-    return send_file(io.BytesIO(ranking.export_docx(order, visible_lines(order, current_user))), mimetype=DOCX,
-                     as_attachment=True, download_name=f"ranking-{order.label}.docx".replace("/", "-"))
+    return send_ranking(_load(order_id), "docx")

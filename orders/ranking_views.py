@@ -15,7 +15,7 @@ from core.db import db
 from core.permissions import roles_required
 from orders import operations, ranking
 from orders.operations import InvalidInput
-from orders.views import READERS, load_visible
+from orders.views import READERS, flash_invalid, load_visible
 from students.models import Faculty, Programme
 
 bp = Blueprint("ranking", __name__, url_prefix="/orders/ranking")
@@ -70,28 +70,28 @@ def add(order_id: int):
         else:
             added = ranking.add_scholarship_candidates(order, current_user, _int("faculty_id"))
     except InvalidInput as error:
-        db.session.rollback()
-        for message in error.errors.values():
-            flash(message, "error")
+        flash_invalid(error)
     else:
         db.session.commit()
         flash(_("%(n)s student(s) added and ranked.", n=len(added)), "success")
     return redirect(url_for("ranking.show", order_id=order_id))
 
 
+def send_ranking(order, suffix: str):
+    """The ranking list of the lines the user may see, as a workbook ("xlsx") or a Word document ("docx")."""
+    export, mimetype = {"xlsx": (ranking.export_xlsx, XLSX), "docx": (ranking.export_docx, DOCX)}[suffix]
+    content = export(order, operations.visible_lines(order, current_user))
+    return send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True,
+                     download_name=f"ranking-{order.label}.{suffix}".replace("/", "-"))
+
+
 @bp.route("/<int:order_id>/ranking.xlsx")
 @roles_required(*READERS)
 def export_xlsx(order_id: int):
-    order = _load(order_id)
-    content = ranking.export_xlsx(order, operations.visible_lines(order, current_user))
-    return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True,
-                     download_name=f"ranking-{order.label}.xlsx".replace("/", "-"))
+    return send_ranking(_load(order_id), "xlsx")
 
 
 @bp.route("/<int:order_id>/ranking.docx")
 @roles_required(*READERS)
 def export_docx(order_id: int):
-    order = _load(order_id)
-    content = ranking.export_docx(order, operations.visible_lines(order, current_user))
-    return send_file(io.BytesIO(content), mimetype=DOCX, as_attachment=True,
-                     download_name=f"ranking-{order.label}.docx".replace("/", "-"))
+    return send_ranking(_load(order_id), "docx")

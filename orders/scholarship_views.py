@@ -15,7 +15,7 @@ from orders import operations
 from orders import scholarship as bulk
 from orders.kinds.state_scholarship import StateScholarshipForm
 from orders.operations import InvalidInput
-from orders.views import READERS, load_visible
+from orders.views import READERS, load_visible, show_on_form
 from students.models import Faculty
 
 bp = Blueprint("scholarship", __name__, url_prefix="/orders/scholarship")
@@ -46,8 +46,7 @@ def new():
             order = bulk.draft_scholarship(current_user, form.data)
         except InvalidInput as error:
             db.session.rollback()
-            for field, message in error.errors.items():
-                getattr(form, field, form.basis).errors.append(message)
+            show_on_form(form, error)
         else:
             db.session.commit()
             counts = bulk.summary(order)

@@ -36,6 +36,19 @@ def load_visible(order_id: int) -> Order:
     return order
 
 
+def flash_invalid(error: InvalidInput) -> None:
+    """Undo what the refused operation wrote and show each of its messages."""
+    db.session.rollback()
+    for message in error.errors.values():
+        flash(message, "error")
+
+
+def show_on_form(form, error: InvalidInput) -> None:
+    """Show each of the refused operation's messages under its field (under the basis when no field has its name)."""
+    for field, message in error.errors.items():
+        getattr(form, field, form.basis).errors.append(message)
+
+
 @bp.route("/")
 @roles_required(*READERS)
 def index():
@@ -58,8 +71,7 @@ def new(kind_name: str):
         try:
             order = operations.create_order(kind.name, current_user, form.data)
         except InvalidInput as error:
-            for field, message in error.errors.items():
-                getattr(form, field, form.basis).errors.append(message)
+            show_on_form(form, error)
         else:
             db.session.commit()
             flash(_("Draft created. Now add the students."), "success")
@@ -129,9 +141,7 @@ def add_lines(order_id: int):
             raise InvalidInput({"students": _("Choose at least one student.")})
         added = operations.add_students(order, ids, current_user)
     except InvalidInput as error:
-        db.session.rollback()
-        for message in error.errors.values():
-            flash(message, "error")
+        flash_invalid(error)
     else:
         db.session.commit()
         flash(_("%(n)s student(s) added.", n=len(added)), "success")
@@ -148,9 +158,7 @@ def remove_line(order_id: int, line_id: int):
         operations.remove_line(order, line_id, current_user)
         operations.check_lines(order)
     except InvalidInput as error:
-        db.session.rollback()
-        for message in error.errors.values():
-            flash(message, "error")
+        flash_invalid(error)
     else:
         db.session.commit()
         flash(_("Line removed."), "success")
@@ -174,9 +182,7 @@ def edit_line(order_id: int, line_id: int):
     try:
         operations.update_line(order, line_id, form.data, current_user)
     except InvalidInput as error:
-        db.session.rollback()
-        for message in error.errors.values():
-            flash(message, "error")
+        flash_invalid(error)
     else:
         db.session.commit()
         flash(_("Line saved."), "success")
@@ -193,9 +199,7 @@ def override_line(order_id: int, line_id: int):
     try:
         operations.override_line(order, line_id, request.form.get("justification", ""), current_user)
     except InvalidInput as error:
-        db.session.rollback()
-        for message in error.errors.values():
-            flash(message, "error")
+        flash_invalid(error)
     else:
         db.session.commit()
         flash(_("The line is accepted; your justification is recorded."), "success")

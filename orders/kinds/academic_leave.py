@@ -9,12 +9,12 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional
 
 from core.labels import label as state_label
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import LineContext, OrderKind, basis_field, open_order_refusals, title_field
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from workflow.engine import Refusal
@@ -131,15 +131,13 @@ def _iso(values: dict) -> dict:
 
 
 class AcademicLeaveForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     ground = SelectField(_l("Ground"), choices=[(k, v[0]) for k, v in GROUNDS.items()],
                          description=_l("Every line starts with this ground; a line may have its own."))
     leave_start = DateField(_l("Leave start"), validators=[InputRequired()],
                             description=_l("The first day of the leave; each line may have its own dates."))
     leave_end = DateField(_l("Leave end"), validators=[InputRequired()], description=_l("The last day of the leave."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("Documents the order rests on, e.g. the students' applications."))
+    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
 class AcademicLeaveLineForm(FlaskForm):

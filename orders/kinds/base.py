@@ -5,8 +5,11 @@ from datetime import date
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from core.db import db
 from core.labels import label as state_label
@@ -59,6 +62,39 @@ def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]
                 {"order_id": order_id, "state": state})
         for order_id, label, state in context.other_open_orders.get(student.id, [])
     ]
+
+
+def title_field(description=None) -> StringField:
+    """The order's optional title, a form field every kind's parameter form has."""
+    return StringField(_l("Title"), validators=[Length(max=300)],
+                       description=description or _l("Leave empty for the standard title."))
+
+
+def basis_field(description) -> TextAreaField:
+    """The documents the order rests on, a required form field every kind's parameter form has."""
+    return TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)], description=description)
+
+
+def parse_date(value: Any) -> date | None:
+    """A date from a form (date) or an API body (YYYY-MM-DD text); None when missing or malformed."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def effective_date_param(raw: dict, errors: dict[str, str]) -> str | None:
+    """The order's effective date from a form or API body as ISO text; None, with the reason put in `errors`,
+    when it is missing or malformed."""
+    effective = parse_date(raw.get("effective_date"))
+    if effective is None:
+        errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        return None
+    return effective.isoformat()
 
 
 def record_values(student: Student, columns) -> dict:

@@ -5,11 +5,18 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import DateField, SelectField
+from wtforms.validators import InputRequired
 
 from core.labels import label as state_label
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    title_field,
+)
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from workflow.engine import Refusal
@@ -40,14 +47,12 @@ LEAVE_COLUMNS = ("leave_ground", "leave_start", "leave_end")
 
 
 class ExpulsionForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     reason = SelectField(_l("Reason"), choices=[(k, v[0]) for k, v in REASONS.items()],
                          description=_l("The reporting bucket; every line of this order gets it."))
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
                                description=_l("The day the students stop being students."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("Documents the order rests on, e.g. the students' applications."))
+    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
 class Expulsion(OrderKind):
@@ -72,15 +77,8 @@ class Expulsion(OrderKind):
         reason = raw.get("reason")
         if not isinstance(reason, str) or reason not in REASONS:
             errors["reason"] = _("Choose one of the reasons: %(r)s.", r=", ".join(REASONS))
-        effective = raw.get("effective_date")
-        if isinstance(effective, str):
-            try:
-                effective = date.fromisoformat(effective)
-            except ValueError:
-                effective = None
-        if not isinstance(effective, date):
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-        params = {"reason": reason, "effective_date": effective.isoformat() if isinstance(effective, date) else None}
+        effective = effective_date_param(raw, errors)
+        params = {"reason": reason, "effective_date": effective}
         return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:

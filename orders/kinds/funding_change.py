@@ -5,10 +5,17 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    title_field,
+)
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.grades import debts_for
@@ -25,8 +32,7 @@ DIRECTIONS: dict[str, tuple] = {
 
 
 class FundingChangeForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     direction = SelectField(_l("Change"), choices=[(k, v[0]) for k, v in DIRECTIONS.items()],
                             description=_l("Every line of this order gets it."))
     ground = StringField(_l("Ground"), validators=[DataRequired(), Length(max=500)],
@@ -34,8 +40,7 @@ class FundingChangeForm(FlaskForm):
                                         "date); to paid: the ground, e.g. loss of the grant on repeat year."))
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
                                description=_l("The day the new funding starts."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("Documents the order rests on, e.g. the students' applications."))
+    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
 class FundingChange(OrderKind):
@@ -68,16 +73,9 @@ class FundingChange(OrderKind):
                                  "ends.")
         elif len(ground) > 500:
             errors["ground"] = _("The ground is longer than 500 characters.")
-        effective = raw.get("effective_date")
-        if isinstance(effective, str):
-            try:
-                effective = date.fromisoformat(effective)
-            except ValueError:
-                effective = None
-        if not isinstance(effective, date):
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        effective = effective_date_param(raw, errors)
         params = {"direction": direction, "ground": ground,
-                  "effective_date": effective.isoformat() if isinstance(effective, date) else None}
+                  "effective_date": effective}
         return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:

@@ -11,14 +11,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import DateField, StringField
+from wtforms.validators import InputRequired, Length, Optional
 
 from core.db import db
 from core.labels import label as state_label
 from core.rules import rule
 from orders.kinds.academic_leave import IsoDateField, parse_date
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    title_field,
+)
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.models import Group
@@ -28,12 +35,10 @@ LINE_FIELDS = ("effective_date", "group", "application_date", "early_ground")
 
 
 class LeaveReturnForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     effective_date = DateField(_l("Return date"), validators=[InputRequired()],
                                description=_l("The day the students resume classes; each line may have its own."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("Documents the order rests on, e.g. the students' applications."))
+    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
 class LeaveReturnLineForm(FlaskForm):
@@ -67,13 +72,7 @@ class LeaveReturn(OrderKind):
 
     def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
         errors: dict[str, str] = {}
-        try:
-            effective = parse_date(raw.get("effective_date"))
-        except (ValueError, TypeError):
-            effective = None
-        if effective is None:
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-        return {"effective_date": effective.isoformat() if effective else None}, errors
+        return {"effective_date": effective_date_param(raw, errors)}, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {}, date.fromisoformat(order.params["effective_date"])

@@ -10,11 +10,19 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.clock import today
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    parse_date,
+    title_field,
+)
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from workflow.engine import Refusal
@@ -40,32 +48,19 @@ def _text(value) -> str:
     return " ".join(value.split()) if isinstance(value, str) else ""
 
 
-def _day(value) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
 class IsoDateField(DateField):
     """A date field that also takes its data as ISO text, as line parameters keep dates."""
 
     def process_data(self, value):
-        super().process_data(_day(value) if isinstance(value, str) else value)
+        super().process_data(parse_date(value) if isinstance(value, str) else value)
 
 
 class PersonalDataForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
                                description=_l("The day the new names are used in the student's records."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("Documents the order rests on, e.g. the students' applications. Each "
-                                         "student's new names and document are entered on the student's line."))
+    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications. Each "
+                           "student's new names and document are entered on the student's line."))
 
 
 class PersonalDataLineForm(FlaskForm):
@@ -111,9 +106,8 @@ class PersonalData(OrderKind):
         return _("Change of personal data")
 
     def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        effective = _day(raw.get("effective_date"))
-        errors = {} if effective else {"effective_date": _("Give the effective date as YYYY-MM-DD.")}
-        return {"effective_date": effective.isoformat() if effective else None}, errors
+        errors: dict[str, str] = {}
+        return {"effective_date": effective_date_param(raw, errors)}, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {}, date.fromisoformat(order.params["effective_date"])
@@ -136,7 +130,7 @@ class PersonalData(OrderKind):
             errors["document_number"] = _("Give the number of the document.")
         elif len(number) > 50:
             errors["document_number"] = _("The document number is longer than 50 characters.")
-        issued = _day(raw.get("document_date"))
+        issued = parse_date(raw.get("document_date"))
         if issued is None:
             errors["document_date"] = _("Give the document date as YYYY-MM-DD.")
         elif issued > today():
@@ -145,7 +139,7 @@ class PersonalData(OrderKind):
                       document_date=issued.isoformat() if issued else None)
         effective = line.effective_date
         if raw.get("effective_date") not in (None, ""):
-            effective = _day(raw.get("effective_date"))
+            effective = parse_date(raw.get("effective_date"))
             if effective is None:
                 errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
         return params, effective or line.effective_date, errors
@@ -199,7 +193,7 @@ class PersonalData(OrderKind):
         student = describe_student(line.student, language)
         document = DOCUMENTS.get(line.params.get("document_type"), DOCUMENTS["identity"])
         number = line.params.get("document_number") or ""
-        issued = _day(line.params.get("document_date"))
+        issued = parse_date(line.params.get("document_date"))
         when = f"{line.effective_date:%d.%m.%Y}"
         if language == "kk":
             parts = ", ".join(f"{FIELD_WORDS[f][1]} «{old or '—'}» «{new or '—'}» болып" for f, (old, new)

@@ -20,14 +20,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.clock import today
 from core.db import db
 from core.rules import rule
 from orders import ranking
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import LineContext, OrderKind, basis_field, open_order_refusals, title_field
 from orders.kinds.promotion import parse_academic_year
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
@@ -102,8 +102,7 @@ def parse_faculty_quotas(value: Any) -> tuple[dict[str, int], str | None]:
 
 
 class ScholarshipForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     academic_year = StringField(_l("Academic year"), validators=[DataRequired(), Length(max=9)],
                                 default=lambda: academic_year_of(today()),
                                 description=_l("The year whose grades decide (only A and A-), e.g. 2025-2026."))
@@ -116,8 +115,7 @@ class ScholarshipForm(FlaskForm):
     faculty_quotas = StringField(_l("Faculty quotas"), validators=[Length(max=1000)],
                                  description=_l("Faculty code=places, e.g. FA=3, FB=2; a faculty not named has no "
                                                 "own cap; empty: the setting."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("e.g. the academic council's decision, the deans' submissions."))
+    basis = basis_field(_l("e.g. the academic council's decision, the deans' submissions."))
 
 
 class PersonalScholarshipForm(ScholarshipForm):

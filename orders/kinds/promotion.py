@@ -21,13 +21,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, exists, func, or_, select
-from wtforms import DateField, StringField, TextAreaField
+from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.clock import today
 from core.db import db
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    title_field,
+)
 from orders.kinds.expulsion import Expulsion
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
@@ -48,17 +55,6 @@ def parse_academic_year(value: Any) -> str | None:
     start, dash, end = value.partition("-")
     if dash and start.isdigit() and end.isdigit() and len(start) == len(end) == 4 and int(end) == int(start) + 1:
         return value
-    return None
-
-
-def parse_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            return None
     return None
 
 
@@ -256,15 +252,13 @@ def create_groups(missing: dict[GroupKey, str]) -> dict[GroupKey, Group]:
 # The kind ------------------------------------------------------------------------------------------------------
 
 class PromotionForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     academic_year = StringField(_l("Academic year"), validators=[DataRequired(), Length(max=9)],
                                 default=lambda: academic_year_of(today()),
                                 description=_l("The year whose results decide, e.g. 2025-2026."))
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
                                description=_l("The day the students start the next course."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("e.g. the results of the examination session, the deans' submissions."))
+    basis = basis_field(_l("e.g. the results of the examination session, the deans' submissions."))
 
 
 class Promotion(OrderKind):
@@ -283,11 +277,9 @@ class Promotion(OrderKind):
         year = raw.get("academic_year") or academic_year_of(today())
         if parse_academic_year(year) is None:
             errors["academic_year"] = _("Give the academic year as two consecutive years, e.g. 2025-2026.")
-        effective = parse_date(raw.get("effective_date"))
-        if effective is None:
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        effective = effective_date_param(raw, errors)
         params = {"academic_year": year if isinstance(year, str) else None,
-                  "effective_date": effective.isoformat() if effective else None}
+                  "effective_date": effective}
         return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:

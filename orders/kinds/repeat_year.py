@@ -14,15 +14,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.clock import today
 from core.db import db
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    parse_date,
+    title_field,
+)
 from orders.kinds.expulsion import Expulsion
-from orders.kinds.promotion import academic_refusals, gather_standing, parse_academic_year, parse_date
+from orders.kinds.promotion import academic_refusals, gather_standing, parse_academic_year
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.academic import academic_year_of
@@ -39,16 +47,14 @@ GROUNDS: dict[str, tuple[str, str, str]] = {
 
 
 class RepeatYearForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     ground = SelectField(_l("Ground"), choices=[(k, v[0]) for k, v in GROUNDS.items()],
                          description=_l("Promotion refused by the year's results, or the student's application."))
     academic_year = StringField(_l("Academic year"), validators=[DataRequired(), Length(max=9)],
                                 default=lambda: academic_year_of(today()),
                                 description=_l("The year whose results are repeated, e.g. 2025-2026."))
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()])
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("e.g. the students' applications, the results of the session."))
+    basis = basis_field(_l("e.g. the students' applications, the results of the session."))
 
 
 class RepeatYearLineForm(FlaskForm):
@@ -77,11 +83,9 @@ class RepeatYear(OrderKind):
         year = raw.get("academic_year") or academic_year_of(today())
         if parse_academic_year(year) is None:
             errors["academic_year"] = _("Give the academic year as two consecutive years, e.g. 2025-2026.")
-        effective = parse_date(raw.get("effective_date"))
-        if effective is None:
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        effective = effective_date_param(raw, errors)
         return {"ground": ground, "academic_year": year if isinstance(year, str) else None,
-                "effective_date": effective.isoformat() if effective else None}, errors
+                "effective_date": effective}, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {}, date.fromisoformat(order.params["effective_date"])

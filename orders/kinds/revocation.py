@@ -17,13 +17,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, StringField, TextAreaField
+from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.db import db
 from core.labels import label as code_label
 from orders import corrections
-from orders.kinds.base import RECORD_NEUTRAL_KINDS, LineContext, OrderKind, open_order_refusals, record_values
+from orders.kinds.base import (
+    RECORD_NEUTRAL_KINDS,
+    LineContext,
+    OrderKind,
+    basis_field,
+    open_order_refusals,
+    record_values,
+    title_field,
+)
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.models import StudentMovement
@@ -40,13 +48,11 @@ class RevocationForm(FlaskForm):
     target = StringField(_l("Order to revoke"), validators=[DataRequired(), Length(max=40)],
                          description=_l("Its number, e.g. 12-С, or its id, e.g. #57. Every item of it is revoked: "
                                         "the students' records return to what they were before it."))
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title naming the order."))
+    title = title_field(_l("Leave empty for the standard title naming the order."))
     effective_date = DateField(_l("Effective date"), validators=[Optional()],
                                description=_l("Leave empty for today; never earlier than the revoked items."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("Why the order is corrected, e.g. the lawyer's submission or a court "
-                                         "decision."))
+    basis = basis_field(_l("Why the order is corrected, e.g. the lawyer's submission or a court "
+                           "decision."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

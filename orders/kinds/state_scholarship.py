@@ -48,14 +48,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.clock import today
 from core.db import db
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind
-from orders.kinds.promotion import parse_academic_year, parse_date
+from orders.kinds.base import LineContext, OrderKind, basis_field, effective_date_param, title_field
+from orders.kinds.promotion import parse_academic_year
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.academic import AcademicCalendar, Grade, academic_year_of
@@ -221,8 +221,7 @@ def compute(line: OrderLine, semester: int, calendar: AcademicCalendar, grades: 
 # The kind ------------------------------------------------------------------------------------------------------
 
 class StateScholarshipForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     academic_year = StringField(_l("Academic year"), validators=[DataRequired(), Length(max=9)],
                                 default=lambda: academic_year_of(today()), description=_l("e.g. 2026-2027."))
     semester = SelectField(_l("Semester paid"), choices=[("2", _l("2 (spring: by the winter session)")),
@@ -230,9 +229,8 @@ class StateScholarshipForm(FlaskForm):
                            description=_l("The months follow from the academic calendar of the year."))
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
                                description=_l("Categories (orphans, disabilities) are taken as valid on this day."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("e.g. the results of the examination session, the scholarship "
-                                         "committee's minutes."))
+    basis = basis_field(_l("e.g. the results of the examination session, the scholarship "
+                           "committee's minutes."))
 
 
 def _int_list(value: Any, low: int, high: int) -> list[int] | None:
@@ -291,16 +289,14 @@ class StateScholarship(OrderKind):
         courses = _int_list(raw.get("courses"), 1, 7)
         if courses is None:
             errors["courses"] = _("Give the courses as a list of numbers 1 to 7, or none for every course.")
-        effective = parse_date(raw.get("effective_date"))
-        if effective is None:
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        effective = effective_date_param(raw, errors)
         if "academic_year" not in errors and db.session.scalar(
                 select(AcademicCalendar.id).where(AcademicCalendar.year == year)) is None:
             errors["academic_year"] = _("There is no academic calendar for %(year)s: the months paid follow from "
                                         "it. Add the calendar first.", year=year)
         params = {"academic_year": year if isinstance(year, str) else None, "semester": semester,
                   "faculties": faculties or [], "courses": courses or [],
-                  "effective_date": effective.isoformat() if effective else None}
+                  "effective_date": effective}
         return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:

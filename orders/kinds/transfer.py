@@ -8,12 +8,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, or_, select
-from wtforms import DateField, StringField, TextAreaField
+from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.db import db
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    parse_date,
+    title_field,
+)
 from orders.models import Order, OrderLine
 from orders.wording import LANGUAGE, STUDY_FORM, describe_student
 from students.academic import AcademicCalendar, academic_year_of
@@ -31,23 +39,10 @@ PREAMBLE_KK = ("Қазақстан Республикасы Білім және 
 
 # Shared by restoration and the three transfers ----------------------------------------------------------------
 
-def parse_date(value) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def validate_effective_date(raw: dict) -> tuple[dict, dict[str, str]]:
     """Order parameters of a kind whose only parameter is the effective date (the lines may change it)."""
-    effective = parse_date(raw.get("effective_date"))
-    if effective is None:
-        return {"effective_date": None}, {"effective_date": _("Give the effective date as YYYY-MM-DD.")}
-    return {"effective_date": effective.isoformat()}, {}
+    errors: dict[str, str] = {}
+    return {"effective_date": effective_date_param(raw, errors)}, errors
 
 
 def group_by_name(name) -> Group | None:
@@ -180,12 +175,10 @@ class DifferenceEffects:
 
 
 class EffectiveDateForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
                                description=_l("Must fall in the winter or summer holidays of the academic calendar."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("Documents the order rests on, e.g. the students' applications."))
+    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
 class TargetGroupLineForm(FlaskForm):

@@ -10,11 +10,19 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField, TextAreaField
+from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
-from orders.kinds.transfer import PREAMBLE_KK, PREAMBLE_RU, parse_date
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    parse_date,
+    title_field,
+)
+from orders.kinds.transfer import PREAMBLE_KK, PREAMBLE_RU
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from workflow.engine import Refusal
@@ -23,14 +31,12 @@ MAX_UNIVERSITY = 300
 
 
 class TransferOutForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     university = StringField(_l("Receiving university"), validators=[DataRequired(), Length(max=MAX_UNIVERSITY)],
                              description=_l("Full name as in the order, e.g. «Евразийский национальный университет "
                                             "имени Л.Н. Гумилева»; a line may name another."))
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()])
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("The student's application and the receiving university's request."))
+    basis = basis_field(_l("The student's application and the receiving university's request."))
 
 
 class TransferOutLineForm(FlaskForm):
@@ -65,10 +71,8 @@ class TransferOut(OrderKind):
     def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
         errors: dict[str, str] = {}
         university = _university(raw, errors)
-        effective = parse_date(raw.get("effective_date"))
-        if effective is None:
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-        return {"university": university, "effective_date": effective.isoformat() if effective else None}, errors
+        effective = effective_date_param(raw, errors)
+        return {"university": university, "effective_date": effective}, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return ({"university": order.params["university"], "reason": "transfer"},

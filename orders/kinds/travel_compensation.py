@@ -14,13 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import DateField, IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange
 
 from core.db import db
 from core.labels import label as code_label
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind
+from orders.kinds.base import LineContext, OrderKind, basis_field, parse_date, title_field
 from orders.models import Order, OrderLine
 from orders.payments import reversed_line_ids
 from orders.wording import describe_student
@@ -48,16 +48,14 @@ def tenge(amount: int) -> str:
 
 
 class TravelCompensationForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     season = SelectField(_l("Holidays"), choices=[(k, v[0]) for k, v in SEASONS.items()],
                          description=_l("The holidays the compensation is for; once per season and year."))
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)],
                         description=_l("The calendar year of the holidays: its MRP sets the amount."))
     effective_date = DateField(_l("Payment date"), validators=[InputRequired()],
                                description=_l("The compensation is paid in this month."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("Documents the order rests on, e.g. the dean's submission."))
+    basis = basis_field(_l("Documents the order rests on, e.g. the dean's submission."))
 
 
 class TravelCompensation(OrderKind):
@@ -98,17 +96,12 @@ class TravelCompensation(OrderKind):
             if mrp is None:
                 errors["year"] = _("No MRP is set for %(year)s; the administrator adds it to the rules (mrp).",
                                    year=year)
-        effective = raw.get("effective_date")
-        if isinstance(effective, str):
-            try:
-                effective = date.fromisoformat(effective)
-            except ValueError:
-                effective = None
-        if not isinstance(effective, date):
+        effective = parse_date(raw.get("effective_date"))
+        if effective is None:
             errors["effective_date"] = _("Give the payment date as YYYY-MM-DD.")
         count = int(rule("travel_compensation_mrp"))
         params = {"season": season, "year": year,
-                  "effective_date": effective.isoformat() if isinstance(effective, date) else None,
+                  "effective_date": effective.isoformat() if effective else None,
                   "mrp": mrp, "mrp_count": count, "amount": mrp * count if mrp is not None else None}
         return params, errors
 

@@ -18,14 +18,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, StringField, TextAreaField
+from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.db import db
 from orders import ranking
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import (
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    open_order_refusals,
+    title_field,
+)
 from orders.kinds.funding_change import FundingChange
-from orders.kinds.promotion import parse_date
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.models import Programme
@@ -33,8 +39,7 @@ from workflow.engine import Refusal
 
 
 class VacantGrantForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=300)],
-                        description=_l("Leave empty for the standard title."))
+    title = title_field()
     vacancies = StringField(_l("Vacant grants"), validators=[DataRequired(), Length(max=2000)],
                             description=_l("Per programme and course: code:course=number, separated by commas, e.g. "
                                            "6B06101:2=3, 6B04101:3=1."))
@@ -42,8 +47,7 @@ class VacantGrantForm(FlaskForm):
                          description=_l("The council decision awarding the vacant grants (number and date)."))
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
                                description=_l("The day the winners start studying on the state grant."))
-    basis = TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)],
-                          description=_l("e.g. the students' applications, the council's minutes."))
+    basis = basis_field(_l("e.g. the students' applications, the council's minutes."))
 
 
 EXCLUSIONS = ("debt", "f_grade", "retake", "no_grades")
@@ -78,11 +82,9 @@ class VacantGrant(OrderKind):
             errors["ground"] = _("Name the council decision awarding the vacant grants (number and date).")
         elif len(ground) > 500:
             errors["ground"] = _("The ground is longer than 500 characters.")
-        effective = parse_date(raw.get("effective_date"))
-        if effective is None:
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        effective = effective_date_param(raw, errors)
         return {"vacancies": vacancies, "ground": ground,
-                "effective_date": effective.isoformat() if effective else None}, errors
+                "effective_date": effective}, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {"outcome": "out"}, date.fromisoformat(order.params["effective_date"])
