@@ -133,7 +133,7 @@ def _calendar(start: int) -> AcademicCalendar:
 def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
     """Calendars of this and the last academic year, three disciplines per semester of every programme, and every
     student's grades for each semester of their course so far (the current year's too, so that the year-end orders
-    can be tried): mostly good, some satisfactory, a few FX."""
+    can be tried): mostly good, some satisfactory, an FX in about one grade in a hundred."""
     this_year = today().year if today().month >= 9 else today().year - 1
     db.session.add_all([_calendar(this_year - 1), _calendar(this_year)])
     curriculum: dict[int, dict[int, list[tuple]]] = {}
@@ -151,12 +151,12 @@ def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
     grades = []
     for student_id, course, programme_id in db.session.execute(
             select(Student.id, Student.course, Group.programme_id).join(Group, Group.id == Student.group_id)):
-        strength = rng.choice((95, 88, 80, 72, 64))
+        strength = rng.choice((96, 90, 84, 78, 72))
         for semester in range(1, 2 * course + 1):
             year = this_year - (course - (semester + 1) // 2)
             for code, name in curriculum[programme_id][semester]:
                 points = max(0, min(100, strength + rng.randint(-12, 8)))
-                if rng.random() < 0.02:
+                if rng.random() < 0.01:
                     points = rng.randint(30, 49)  # an FX: an academic debt
                 letter, point = letter_for(points)
                 grades.append({"student_id": student_id, "discipline_code": code, "discipline_name": name,
