@@ -152,6 +152,25 @@ class OrderDetailSchema(OrderSummarySchema):
     document = fields.Nested(DocumentSchema, allow_none=True, metadata={"description": "Set once signed"})
 
 
+class FormFieldSchema(ma.Schema):
+    name = fields.Str()
+    label = fields.Str()
+    type = fields.Str(metadata={"description": "string, text, date, integer, number, boolean, choice or choices"})
+    required = fields.Bool()
+    description = fields.Str()
+    choices = fields.List(fields.Str(), allow_none=True, metadata={"description": "The allowed values, for choices"})
+
+
+class KindSchema(ma.Schema):
+    name = fields.Str()
+    label = fields.Str()
+    route = fields.Str(metadata={"description": "The approval route its orders travel"})
+    params = fields.List(fields.Nested(FormFieldSchema), metadata={
+        "description": "What `params` of POST /api/v1/orders takes for this kind (title and basis are top level)"})
+    line_params = fields.List(fields.Nested(FormFieldSchema), metadata={
+        "description": "What PATCH .../lines/<line_id> takes in `params`; empty when lines take the order's"})
+
+
 class OrderPageSchema(ma.Schema):
     items = fields.List(fields.Nested(OrderSummarySchema))
     page = fields.Int()
@@ -180,8 +199,8 @@ class OrderCreateArgs(ma.Schema):
     basis = fields.Str(required=True, validate=validate.Length(max=2000),
                        metadata={"description": "Documents the order rests on"})
     params = fields.Dict(keys=fields.Str(), required=True, validate=_scalar_values, metadata={
-        "description": "Parameters of the kind. expulsion: reason (one of " + ", ".join(REASONS)
-                       + ") and effective_date (YYYY-MM-DD)",
+        "description": "Parameters of the kind, as `GET /api/v1/orders/kinds` lists them; e.g. expulsion: reason "
+                       "(one of " + ", ".join(REASONS) + ") and effective_date (YYYY-MM-DD)",
         "example": {"reason": "own_request", "effective_date": "2026-12-01"}})
     student_ids = STUDENT_IDS
     iins = IINS
@@ -301,6 +320,33 @@ def summaries(orders: list[Order]) -> list[With]:
 
 
 # Endpoints ---------------------------------------------------------------------------------------------------
+
+FIELD_TYPES = {"StringField": "string", "TextAreaField": "text", "DateField": "date", "IntegerField": "integer",
+               "DecimalField": "number", "FloatField": "number", "BooleanField": "boolean", "SelectField": "choice",
+               "SelectMultipleField": "choices", "RadioField": "choice"}
+TOP_LEVEL = ("title", "basis", "csrf_token")
+
+
+def form_fields(form_class) -> list[dict]:
+    """The fields of a kind's form as an API client needs them: name, label, type, required, help, choices."""
+    if form_class is None:
+        return []
+    form = form_class(meta={"csrf": False}, formdata=None)
+    return [{"name": field.name, "label": str(field.label.text), "type": FIELD_TYPES.get(field.type, "string"),
+             "required": bool(field.flags.required) or field.type in ("SelectField", "RadioField"),
+             "description": str(field.description or ""),
+             "choices": [str(value) for value, *_label in field.choices] if getattr(field, "choices", None) else None}
+            for field in form if field.name not in TOP_LEVEL]
+
+
+@bp.route("/kinds")
+@roles_required(*READERS)
+@bp.response(200, KindSchema(many=True))
+def kinds():
+    """Every order kind with the parameters its drafts take and the details each line may have."""
+    return [{"name": kind.name, "label": kind.label(), "route": kind.route, "params": form_fields(kind.form_class),
+             "line_params": form_fields(kind.line_form_class)} for kind in KINDS.values()]
+
 
 @bp.route("")
 @roles_required(*READERS)
