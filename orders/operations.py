@@ -303,10 +303,12 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     db.session.execute(update(OrderLine), [
         {"id": line.id, "applied_changes": change, "record_before": record_values(line.student, new)}
         for line, change, new in zip(lines, changes, values, strict=True)])
-    db.session.execute(insert(StudentMovement), [
+    movements = [  # a line that changes nothing (a student left out of a payment order) is not a movement
         {"student_id": line.student_id, "order_line_id": line.id, "kind": order.kind,
          "effective_date": line.effective_date, "changes": change, "reason": line.params.get("reason"),
-         "order_label": order.number_label} for line, change in zip(lines, changes, strict=True)])
+         "order_label": order.number_label} for line, change in zip(lines, changes, strict=True) if change]
+    if movements:
+        db.session.execute(insert(StudentMovement), movements)
     if any(values):  # a kind that changes no column of the students (a money order) writes nothing there
         db.session.execute(update(Student), [{"id": line.student_id, **new} for line, new in zip(lines, values,
                                                                                                  strict=True)])

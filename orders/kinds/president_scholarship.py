@@ -308,7 +308,10 @@ class PresidentScholarship(OrderKind):
         return refusals + open_order_refusals(student, context)
 
     def preview(self, line: OrderLine) -> dict:
-        return {}  # the student's record does not change; the payments follow from the signed line
+        """Nothing in the record changes (the register pays from the signed line); the history notes the award."""
+        if line.params.get("outcome") != "in":
+            return {}
+        return {"scholarship": [None, line.params["amount"]]}
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         return {}

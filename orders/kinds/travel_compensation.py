@@ -183,7 +183,8 @@ class TravelCompensation(OrderKind):
     # Effects -----------------------------------------------------------------------------------------------
 
     def preview(self, line: OrderLine) -> dict:
-        return {}  # a payment: the student's record does not change
+        """Nothing in the record changes; the history notes the payment."""
+        return {"travel_compensation": [None, line.params["amount"]]}
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         return {}

@@ -165,7 +165,7 @@ def test_money_route_with_the_finance_visa_and_no_change_to_the_record(uni, make
     assert "finance" in steps
     assert (student.status, student.funding, student.course, student.group_id) == before
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
-    assert (movement.kind, movement.changes) == ("travel_compensation", {})
+    assert (movement.kind, movement.changes) == ("travel_compensation", {"travel_compensation": [None, 17300]})
 
 
 def test_wording_in_the_document(uni, make):
