@@ -16,6 +16,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import Flask
@@ -76,6 +78,17 @@ def reset_schema() -> None:
     db.session.remove()
 
 
+@contextmanager
+def wiped_app() -> Iterator[Flask]:
+    """The app on DATABASE_URL (created when missing), inside its app context, the schema reset."""
+    url = database_url()
+    ensure_database(url)
+    app = make_app(url)
+    with app.app_context():
+        reset_schema()
+        yield app
+
+
 @dataclass
 class University:
     faculty_ids: list[int]
@@ -131,11 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--cohorts", type=int, default=1)
     args = parser.parse_args(argv)
-    url = database_url()
-    ensure_database(url)
-    app = make_app(url)
-    with app.app_context():
-        reset_schema()
+    with wiped_app():
         started = time.perf_counter()
         uni = generate(args.students, args.cohorts)
         print(f"generated {len(uni.faculty_ids)} faculties, {len(uni.group_ids)} groups, "

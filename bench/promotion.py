@@ -22,25 +22,30 @@ Last line: {"bench": "promotion", "n": N, "cycle_s": ..., "sign_s": ..., "bound_
 """
 
 import argparse
-import hashlib
 import json
 import time
-from datetime import datetime
-from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import text
 
-from bench.generate import database_url, ensure_database, generate, make_app, reset_schema
-from bench.sign_expulsion import BOUND_SQL, QueryCounter, minimal_docx
+from bench import common
+from bench.common import (
+    BOUND_SQL,
+    LINES_WITH_APPLIED_SQL,
+    MOVEMENTS_SQL,
+    QueryCounter,
+    bound_cohort,
+    bulk_setup,
+    draft_bulk,
+    movement_count,
+    set_cohort_status,
+    sign_ours,
+    submit_and_visas,
+)
+from bench.generate import wiped_app
 from core.db import db
-from core.models import User, create_user
+from core.models import User
 from orders import promotion as bulk
-from orders.kinds import get_kind
 from orders.models import Order
-from orders.numbering import format_number
-from workflow.engine import fire
 
 YEAR = "2025-2026"
 RAW = {"academic_year": YEAR, "effective_date": "2026-09-01",
@@ -76,7 +81,7 @@ SETUP_SQL = [
     "ANALYZE",
 ]
 
-# The bound's own statements for promotion (the rest comes from bench.sign_expulsion.BOUND_SQL).
+# The bound's own statements for promotion (the rest comes from bench.common.BOUND_SQL).
 NEXT_GROUP = """(SELECT n.id FROM groups n WHERE n.programme_id = g.programme_id AND n.course = s.course + 1
                  AND n.language = g.language AND n.study_form = g.study_form ORDER BY n.name LIMIT 1)"""
 PROMOTION_SQL = {
@@ -86,75 +91,19 @@ PROMOTION_SQL = {
         record_before = json_build_object('course', s.course, 'group_id', s.group_id)
         FROM students s JOIN groups g ON g.id = s.group_id JOIN groups ng ON ng.id = {NEXT_GROUP}
         WHERE l.order_id = :order AND s.id = l.student_id""",
-    "movements": "INSERT INTO student_movements (student_id, order_line_id, kind, effective_date, changes, reason, "
-                 "order_label, created_at) SELECT l.student_id, l.id, :kind, l.effective_date, l.applied_changes, "
-                 "NULL, :label, :now FROM order_lines l WHERE l.order_id = :order ORDER BY l.position",
+    "movements": MOVEMENTS_SQL.format(reason="NULL", where=""),
     "students": f"""UPDATE students s SET course = s.course + 1, group_id = {NEXT_GROUP}
         FROM order_lines l, groups g WHERE l.order_id = :order AND s.id = l.student_id AND g.id = s.group_id""",
-    "lines": "SELECT l.id, l.params, l.effective_date, s.surname, s.name, s.patronymic, s.iin, s.course, s.funding, "
-             "g.name, g.language, g.study_form, p.code, p.name_ru, p.name_kk, l.applied_changes FROM order_lines l "
-             "JOIN students s ON s.id = l.student_id JOIN groups g ON g.id = s.group_id "
-             "JOIN programmes p ON p.id = g.programme_id WHERE l.order_id = :order ORDER BY l.position",
+    "lines": LINES_WITH_APPLIED_SQL,
 }
 
 
-def _line_view(row) -> SimpleNamespace:
-    (line_id, params, effective, surname, name, patronymic, iin, course, funding, group_name, language,
-     study_form, programme_code, name_ru, name_kk, applied) = row
-    programme = SimpleNamespace(code=programme_code, name_ru=name_ru, name_kk=name_kk)
-    group = SimpleNamespace(name=group_name, language=language, study_form=study_form, programme=programme)
-    student = SimpleNamespace(full_name=" ".join(p for p in (surname, name, patronymic) if p), iin=iin,
-                              course=course, funding=funding, group=group)
-    return SimpleNamespace(id=line_id, params=params, effective_date=effective, student=student,
-                           applied_changes=applied)
-
-
 def sign_bound(order_id: int, signer_id: int) -> float:
-    """Sign the promotion `order_id` with plain SQL in one transaction; returns the seconds taken."""
-    config = current_app.config
-    sql = {**BOUND_SQL, **PROMOTION_SQL}
-    with db.engine.connect() as connection:
-        started = time.perf_counter()
-        with connection.begin():
-            def run(name: str, **values):
-                return connection.execute(text(sql[name]), values)
-
-            kind_name, title, series, round_, route_version = run("lock", order=order_id).one()
-            today = datetime.now(ZoneInfo(config["TIMEZONE"])).date()
-            now = datetime.now(ZoneInfo("UTC"))
-            number = run("number", year=today.year, series=series).scalar_one()
-            label = format_number(number, series, today.year)
-            run("order", order=order_id, year=today.year, number=number, label=label, today=today, now=now,
-                signer=signer_id)
-            run("visa", order=order_id, round=round_, signer=signer_id, now=now)
-            run("audit", order=order_id, signer=signer_id, route_version=route_version, now=now)
-            run("applied", order=order_id)
-            kind = get_kind(kind_name)
-            lines = [_line_view(row) for row in run("lines", order=order_id)]  # as the order found them
-            items_ru = [kind.item_text(line, "ru") for line in lines]
-            items_kk = [kind.item_text(line, "kk") for line in lines]
-            run("movements", order=order_id, kind=kind_name, label=label, now=now)
-            run("students", order=order_id)
-            run("outbox", order=order_id, template=f"{kind.email_template}", label=label,
-                date_text=today.strftime("%d.%m.%Y"), title=title, university_ru=config["UNIVERSITY_RU"],
-                university_kk=config["UNIVERSITY_KK"], now=now, ids=[line.id for line in lines],
-                items_ru=items_ru, items_kk=items_kk)
-            visas = [f"{role} {name} {decision} {at:%d.%m.%Y}" for role, name, decision, at
-                     in run("visas_read", order=order_id)]
-            content = minimal_docx([config["UNIVERSITY_KK"], config["UNIVERSITY_RU"], "БҰЙРЫҚ / ПРИКАЗ",
-                                    f"№ {label} {today:%d.%m.%Y}", kind.title_kk, title, kind.preamble_kk,
-                                    "БҰЙЫРАМЫН:", *(f"{n}. {item}" for n, item in enumerate(items_kk, 1)),
-                                    kind.preamble_ru, "ПРИКАЗЫВАЮ:",
-                                    *(f"{n}. {item}" for n, item in enumerate(items_ru, 1)), *visas])
-            run("document", order=order_id, filename=f"order-{label}.docx".replace("/", "-"), content=content,
-                sha256=hashlib.sha256(content).hexdigest(), now=now)
-        return time.perf_counter() - started
-
-
-def set_cohort_status(ids: list[int], status: str) -> None:
-    db.session.execute(text("UPDATE students SET status = :status WHERE id = ANY(:ids)"),
-                       {"status": status, "ids": ids})
-    db.session.commit()
+    """Sign the promotion `order_id` with plain SQL in one transaction (bench.common.sign_bound: the applied
+    changes, then the lines as the order found them for the item texts, then the movements and the students'
+    set-based UPDATE); returns the seconds taken."""
+    return common.sign_bound(order_id, signer_id, {**BOUND_SQL, **PROMOTION_SQL}, before_lines=("applied",),
+                             after_lines=("movements", "students"))
 
 
 def to_signature(order_id: int, uni, registrar_id: int) -> dict:
@@ -168,32 +117,12 @@ def to_signature(order_id: int, uni, registrar_id: int) -> dict:
     times["split_s"] = time.perf_counter() - started
     times["moved"] = {"repeat_year": len(repeat.lines) if repeat else 0,
                       "expulsion": len(expulsion.lines) if expulsion else 0}
-    db.session.remove()
-    order = db.session.get(Order, order_id)
-    started = time.perf_counter()
-    fire(order, "submit", db.session.get(User, uni.clerk_id))
-    db.session.commit()
-    for faculty_id in sorted(order.faculty_ids):
-        fire(order, "approve", db.session.get(User, uni.dean_ids[faculty_id]))
-        db.session.commit()
-    fire(order, "approve", db.session.get(User, registrar_id))
-    db.session.commit()
-    times["submit_visas_s"] = time.perf_counter() - started
-    if order.state != "awaiting_signature":
-        raise SystemExit(f"order is {order.state} after the visas, not awaiting_signature")
-    db.session.remove()
+    times["submit_visas_s"] = submit_and_visas(order_id, uni, registrar_id)
     return times
 
 
 def draft(uni, counter: QueryCounter) -> tuple[int, float, dict, dict]:
-    db.session.remove()
-    clerk = db.session.get(User, uni.clerk_id)
-    started = time.perf_counter()
-    with counter.counting() as queries:
-        order = bulk.draft_promotion(clerk, RAW)
-    db.session.commit()
-    elapsed = time.perf_counter() - started
-    return order.id, elapsed, queries, bulk.summary(order)
+    return draft_bulk(uni, counter, bulk.draft_promotion, bulk.summary, RAW)
 
 
 def verify(order_id: int) -> int:
@@ -203,8 +132,7 @@ def verify(order_id: int) -> int:
         "OR g.course <> s.course OR g.name <> l.applied_changes->'group'->>1) "
         "FROM order_lines l JOIN students s ON s.id = l.student_id JOIN groups g ON g.id = s.group_id "
         "WHERE l.order_id = :order"), {"order": order_id}).one()
-    movements = db.session.scalar(text("SELECT count(*) FROM student_movements m JOIN order_lines l "
-                                       "ON l.id = m.order_line_id WHERE l.order_id = :order"), {"order": order_id})
+    movements = movement_count(order_id)
     if wrong or movements != lines:
         raise SystemExit(f"order {order_id}: {wrong} students not where the line says, {movements} movements "
                          f"for {lines} lines")
@@ -217,25 +145,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--students", type=int, default=20000, help="students per cohort (N)")
     args = parser.parse_args(argv)
     n = args.students
-    url = database_url()
-    ensure_database(url)
-    app = make_app(url)
-    with app.app_context():
-        reset_schema()
+    with wiped_app():
         counter = QueryCounter()
-        started = time.perf_counter()
-        uni = generate(n, cohorts=2)
-        registrar = create_user("registrar", "bench", "Регистратор", ["registrar"])
-        db.session.commit()
-        registrar_id = registrar.id
-        for statement in SETUP_SQL:
-            db.session.execute(text(statement), {"year": YEAR} if ":year" in statement else {})
-        db.session.commit()
-        grades = db.session.scalar(text("SELECT count(*) FROM grades"))
-        print(f"generate   {time.perf_counter() - started:8.3f} s  (2 x {n} students, {grades} grades)")
-        ours_cohort, bound_cohort = uni.cohorts
-
-        set_cohort_status(bound_cohort, "academic_leave")
+        uni, (registrar_id,) = bulk_setup(n, SETUP_SQL, YEAR, ("registrar", "Регистратор", "registrar"))
+        set_cohort_status(uni.cohorts[1], "academic_leave")
         cycle_started = time.perf_counter()
         ours_id, draft_s, draft_queries, counts = draft(uni, counter)
         print(f"draft      {draft_s:8.3f} s  ({n} lines: {counts}; {draft_queries['executions']} executions, "
@@ -243,26 +156,14 @@ def main(argv: list[str] | None = None) -> None:
         times = to_signature(ours_id, uni, registrar_id)
         print(f"split      {times['split_s']:8.3f} s  (moved {times['moved']})")
         print(f"submit     {times['submit_visas_s']:8.3f} s  (submit, {len(uni.dean_ids)} deans, registrar)")
-        db.session.remove()
-        order, rector = db.session.get(Order, ours_id), db.session.get(User, uni.rector_id)
-        with counter.counting() as sign_queries:
-            started = time.perf_counter()
-            fire(order, "sign", rector)
-            db.session.commit()
-            sign_s = time.perf_counter() - started
+        sign_s, sign_queries = sign_ours(ours_id, uni.rector_id, counter)
         cycle_s = time.perf_counter() - cycle_started
         promoted = verify(ours_id)
         print(f"sign       {sign_s:8.3f} s  ({promoted} students promoted; {sign_queries['executions']} executions)")
         print(f"cycle      {cycle_s:8.3f} s  (draft + split + submit + visas + sign)")
 
-        set_cohort_status(ours_cohort, "academic_leave")
-        set_cohort_status(bound_cohort, "active")
-        bound_id, _draft_s, bound_queries, _counts = draft(uni, counter)
-        to_signature(bound_id, uni, registrar_id)
-        bound_s = sign_bound(bound_id, uni.rector_id)
-        bound_lines = verify(bound_id)
-        print(f"bound      {bound_s:8.3f} s  (plain SQL + zipped XML for {bound_lines} lines; its draft: "
-              f"{bound_queries['executions']} executions)")
+        bound_s = bound_cohort(uni, counter, draft, lambda order_id: to_signature(order_id, uni, registrar_id),
+                               sign_bound, verify)
     print(json.dumps({"bench": "promotion", "n": n, "lines": promoted, "cycle_s": round(cycle_s, 3),
                       "sign_s": round(sign_s, 3), "bound_s": round(bound_s, 3), "ratio": round(sign_s / bound_s, 2),
                       "draft_s": round(draft_s, 3), "draft_queries": draft_queries["executions"]}))
