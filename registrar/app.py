@@ -140,10 +140,8 @@ def _register_error_pages(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from approvals.inbox import inbox_count
     from core.labels import label
-    from students.difference import debts_of
 
     app.jinja_env.globals["get_locale"] = get_locale
-    app.jinja_env.globals["student_debts"] = debts_of
     zone = ZoneInfo(app.config["TIMEZONE"])
 
     @app.template_filter("local")

@@ -132,7 +132,7 @@ bp = Blueprint("categories", __name__, url_prefix="/students")
 @bp.app_context_processor
 def _helpers() -> dict:
     """For `templates/students/categories.html`, included by the student page."""
-    return {"student_categories": categories_of, "category_form": CategoryForm,
+    return {"category_form": CategoryForm,
             "end_category_form": EndCategoryForm, "category_editors": EDITORS}
 
 

@@ -6,6 +6,8 @@ from flask_login import current_user
 from core.clock import today
 from core.db import db
 from core.permissions import roles_required
+from students.categories import categories_of
+from students.difference import debts_of
 from students.history import parse_day, record_on
 from students.models import Student
 from students.operations import UNIVERSITY_ROLES, get_visible_student, search_students
@@ -30,10 +32,11 @@ def show(student_id: int):
     if student is None:
         abort(403)
     text = request.args.get("date", "")[:20].strip()
+    page = {"student": student, "debts": debts_of(student), "categories": categories_of(student)}
     try:
         day = parse_day(text) if text else today()
     except ValueError as error:
-        return render_template("students/show.html", student=student, as_of=None, as_of_text=text,
+        return render_template("students/show.html", **page, as_of=None, as_of_text=text,
                                as_of_error=str(error)), 400
-    return render_template("students/show.html", student=student, as_of=record_on(student, day),
-                           as_of_text=day.isoformat(), as_of_error=None)
+    return render_template("students/show.html", **page, as_of=record_on(student, day), as_of_text=day.isoformat(),
+                           as_of_error=None)
