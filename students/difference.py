@@ -11,8 +11,9 @@ Every function answers for many students with a fixed number of queries, so a bu
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, exists, insert, select, update
 
+from core.clock import today
 from core.db import db
 from students.academic import CurriculumItem, Grade, StudentDebt
 from students.grades import PASS_POINTS, _current
@@ -131,6 +132,20 @@ def remove_debts(line_ids: list[int]) -> None:
     """Remove the debts these order lines wrote (their order was revoked), in one statement."""
     if line_ids:
         db.session.execute(delete(StudentDebt).where(StudentDebt.order_line_id.in_(line_ids)))
+
+
+def clear_passed_debts(student_ids) -> int:
+    """Mark cleared, as of today, the debts of these students whose discipline now has a passing grade (matched by
+    code), in one UPDATE; returns how many were cleared. Called when grades arrive."""
+    ids = list(set(student_ids))
+    if not ids:
+        return 0
+    passed = exists().where(Grade.student_id == StudentDebt.student_id, Grade.discipline_code == StudentDebt.code,
+                            Grade.points >= PASS_POINTS)
+    result = db.session.execute(
+        update(StudentDebt).where(StudentDebt.student_id.in_(ids), StudentDebt.cleared_on.is_(None), passed)
+        .values(cleared_on=today()).execution_options(synchronize_session=False))
+    return result.rowcount
 
 
 def debts_of(student) -> list[StudentDebt]:

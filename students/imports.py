@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from core.db import db
 from students.academic import CurriculumItem, Grade
+from students.difference import clear_passed_debts
 from students.grades import letter_for
 from students.iin import iin_error
 from students.models import STATUSES, Group, Programme, Student
@@ -373,6 +374,9 @@ def apply_plan(plan: Plan) -> dict[str, int]:
     if plan.create:
         db.session.add_all([model(**values) for values in plan.create])
     db.session.flush()
+    if plan.kind == "grades":  # a passing grade clears the academic difference owed in that discipline
+        clear_passed_debts([values["student_id"] for values in plan.create]
+                           + [existing.student_id for existing, _changed in plan.update])
     return plan.counts
 
 

@@ -8,9 +8,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from core.clock import today
 from core.db import db
 from registrar.cli import main
-from students.academic import CurriculumItem, Grade
+from students.academic import CurriculumItem, Grade, StudentDebt
 from students.iin import make_iin
 from students.imports import plan_import, run_import
 from students.models import Faculty, Group, Programme, Student
@@ -270,3 +271,16 @@ def test_cli_import(cli_app_with_group, tmp_path):
     assert again.exit_code == 0 and "0 created, 0 updated, 2 unchanged" in again.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Student.id))) == 2
+
+
+def test_a_passing_grade_clears_the_academic_difference_owed_in_that_discipline(make):
+    student = make.student()
+    for code in ("MAT2201", "PHY2201"):
+        db.session.add(StudentDebt(student_id=student.id, code=code, name=code, semester=3, credits=5))
+    db.session.flush()
+    rows = [[student.iin, 3, "2026-2027", "MAT2201", "Математика", 5, 74, 0],
+            [student.iin, 3, "2026-2027", "PHY2201", "Физика", 5, 45, 0]]  # an FX clears nothing
+    run_import("grades", "g.csv", csv_bytes(GRADE_HEADER, rows))
+    cleared = dict(db.session.execute(select(StudentDebt.code, StudentDebt.cleared_on)
+                                      .where(StudentDebt.student_id == student.id)).all())
+    assert cleared == {"MAT2201": today(), "PHY2201": None}
