@@ -16,6 +16,7 @@
 
 import hashlib
 import io
+import json
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,7 @@ from sqlalchemy.engine.interfaces import ExecuteStyle
 from bench.generate import University, generate
 from core.db import db
 from core.models import User, create_user
+from orders.documents import DOCX_MIMETYPE
 from orders.kinds import get_kind
 from orders.models import Order
 from orders.numbering import format_number
@@ -182,7 +184,9 @@ LINES_SQL = ("SELECT l.id, l.params, l.effective_date, s.surname, s.name, s.patr
 LINES_WITH_APPLIED_SQL = LINES_SQL.format(extra=", l.applied_changes")
 
 BOUND_SQL = {
-    "lock": "SELECT kind, title, series, round, route_name, route_version FROM orders WHERE id = :order FOR UPDATE",
+    "lock": "SELECT kind, title, series, round, route_name, route_version, basis FROM orders WHERE id = :order "
+            "FOR UPDATE",
+    "signer": "SELECT full_name, position FROM users WHERE id = :signer",
     "number": "INSERT INTO order_sequences (year, series, last_number) VALUES (:year, :series, 1) "
               "ON CONFLICT (year, series) DO UPDATE SET last_number = order_sequences.last_number + 1 "
               "RETURNING last_number",
@@ -210,7 +214,11 @@ BOUND_SQL = {
               "'order_label', CAST(:label AS text), 'order_date', CAST(:date_text AS text), "
               "'order_title', CAST(:title AS text), "
               "'item_ru', t.item_ru, 'item_kk', t.item_kk, "
-              "'university_ru', CAST(:university_ru AS text), 'university_kk', CAST(:university_kk AS text)), "
+              "'university_ru', CAST(:university_ru AS text), 'university_kk', CAST(:university_kk AS text), "
+              "'attachments', json_build_array(json_build_object('renderer', CAST(:renderer AS text), "
+              "'filename', concat('extract-', CAST(:label_file AS text), '-', t.n, '.docx'), "
+              "'mimetype', CAST(:mimetype AS text), "
+              "'context', CAST(:shared AS jsonb) || jsonb_build_object('item_n', t.n)))), "
               "'pending', 0, '', :now "
               "FROM unnest(CAST(:ids AS integer[]), CAST(:items_ru AS text[]), CAST(:items_kk AS text[])) "
               "WITH ORDINALITY AS t(line_id, item_ru, item_kk, n) JOIN order_lines l ON l.id = t.line_id "
@@ -285,7 +293,7 @@ def sign_bound(order_id: int, signer_id: int, sql: dict[str, str], *, before_lin
             def run(name: str, **values):
                 return connection.execute(text(sql[name]), values)
 
-            kind_name, title, series, round_, route_name, route_version = run("lock", order=order_id).one()
+            kind_name, title, series, round_, route_name, route_version, basis = run("lock", order=order_id).one()
             today = datetime.now(ZoneInfo(config["TIMEZONE"])).date()
             now = datetime.now(ZoneInfo("UTC"))
             number = run("number", year=today.year, series=series).scalar_one()
@@ -303,10 +311,16 @@ def sign_bound(order_id: int, signer_id: int, sql: dict[str, str], *, before_lin
             items_kk = [kind.item_text(line, "kk") for line in lines]
             for name in after_lines:
                 run(name, order=order_id, kind=kind_name, label=label, now=now)
+            signer_name, signer_position = run("signer", signer=signer_id).one()
+            shared = {"city": config["CITY"], "date": today.strftime("%d.%m.%Y"), "number": label,
+                      "title_kk": kind.title_kk, "title_ru": title, "preamble_kk": kind.preamble_kk,
+                      "preamble_ru": kind.preamble_ru, "basis": basis.strip(),
+                      "signer_position": signer_position or "Ректор", "signer_name": signer_name}
             run("outbox", order=order_id, template=kind.email_template, label=label,
                 date_text=today.strftime("%d.%m.%Y"), title=title, university_ru=config["UNIVERSITY_RU"],
                 university_kk=config["UNIVERSITY_KK"], now=now, ids=[line.id for line in lines],
-                items_ru=items_ru, items_kk=items_kk)
+                items_ru=items_ru, items_kk=items_kk, renderer="order_extract", mimetype=DOCX_MIMETYPE,
+                label_file=label.replace("/", "-"), shared=json.dumps(shared, ensure_ascii=False))
             visas = [f"{role} {name} {decision} {at:%d.%m.%Y}" for role, name, decision, at
                      in run("visas_read", order=order_id)]
             main_kk, main_ru, tail = document(kind, lines, items_kk, items_ru)

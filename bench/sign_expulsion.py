@@ -119,6 +119,8 @@ def verify(order_id: int, before: dict[int, tuple[str, str]]) -> None:
     contexts = list(outbox)
     if len(contexts) != emails:
         fail(f"{len(contexts)} outbox rows for {emails} students with e-mail")
+    if any([a["context"].get("number") for a in c.get("attachments") or []] != [label] for c in contexts):
+        fail("an e-mail without its extract of this order")
     content = db.session.scalar(text("SELECT content FROM order_documents WHERE order_id = :order"),
                                 {"order": order_id})
     if content is None:

@@ -15,6 +15,12 @@ import yaml
 from flask import current_app
 
 DEFAULT_RULES: dict[str, Any] = {
+    # The letter-grade scale: letter -> [lowest points, grade point]. The letters are fixed (the grades table checks
+    # them); their bounds and points are the university's. FX and F are academic debt.
+    "grade_scale": {
+        "A": [95, 4.0], "A-": [90, 3.67], "B+": [85, 3.33], "B": [80, 3.0], "B-": [75, 2.67], "C+": [70, 2.33],
+        "C": [65, 2.0], "C-": [60, 1.67], "D+": [55, 1.33], "D": [50, 1.0], "FX": [25, 0.5], "F": [0, 0.0],
+    },
     # Course promotion: the GPA a student needs to move from course N to N+1, per level.
     "transfer_gpa": {
         "bachelor": {1: 1.80, 2: 2.00, 3: 2.10, 4: 2.20},
@@ -84,7 +90,20 @@ def load_rules(path: str | None) -> dict[str, Any]:
         raise ValueError(f"{path}: unknown rules {', '.join(unknown)}; known: {', '.join(DEFAULT_RULES)}")
     for name, value in loaded.items():
         rules[name] = _merge(rules[name], _iso_dates(value))
+    _check_scale(path, rules["grade_scale"])
     return rules
+
+
+def _check_scale(path: str, scale: dict) -> None:
+    """The scale keeps the twelve letters, each with 0..100 lowest points and a 0..4 grade point, in order."""
+    if set(scale) != set(DEFAULT_RULES["grade_scale"]):
+        raise ValueError(f"{path}: grade_scale must give exactly the letters {', '.join(DEFAULT_RULES['grade_scale'])}")
+    bounds = [scale[letter] for letter in DEFAULT_RULES["grade_scale"]]
+    if any(not (isinstance(b, list) and len(b) == 2 and 0 <= b[0] <= 100 and 0 <= b[1] <= 4) for b in bounds):
+        raise ValueError(f"{path}: each grade_scale letter takes [lowest points 0-100, grade point 0-4]")
+    lows = [b[0] for b in bounds]
+    if lows != sorted(lows, reverse=True) or len(set(lows)) != len(lows) or lows[-1] != 0:
+        raise ValueError(f"{path}: grade_scale lowest points must fall from A to F and F must start at 0")
 
 
 def _iso_dates(value: Any) -> Any:

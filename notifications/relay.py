@@ -20,7 +20,7 @@ from jinja2 import TemplateNotFound
 from sqlalchemy import case, select, update
 
 from core.db import db, is_postgres, utcnow
-from notifications import transport
+from notifications import attachments, transport
 from notifications.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,11 @@ def compose(row: OutboxMessage) -> EmailMessage:
     domain = current_app.config["MAIL_FROM"].rpartition("@")[2] or "registrar"
     message["Message-ID"] = f"<outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S%f}@{domain}>"
     message.set_content(body.lstrip("\n"))
+    # Rendered here, at send time, from the row's frozen data; a renderer that fails fails this attempt only.
+    for spec in attachments.specs(row.context):
+        attachment = attachments.render(spec, row.context)
+        message.add_attachment(attachment.content, maintype=attachment.maintype, subtype=attachment.subtype,
+                               filename=attachment.filename)
     return message
 
 

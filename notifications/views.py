@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from core.db import db
 from core.permissions import roles_required
+from notifications import attachments
 from notifications.models import OutboxMessage
 from notifications.transport import mailbox_messages
 
@@ -17,7 +18,16 @@ bp = Blueprint("mailbox", __name__, url_prefix="/admin/mailbox")
 def _parse(path) -> dict:
     message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
     return {"name": path.stem, "to": message["To"], "subject": message["Subject"],
-            "body": message.get_body(preferencelist=("plain",)).get_content()}
+            "body": message.get_body(preferencelist=("plain",)).get_content(),
+            "attachments": [part.get_filename() or "" for part in message.iter_attachments()]}
+
+
+def _undelivered() -> list[dict]:
+    """Rows a delivery attempt has failed for and that are not sent yet, with the error and what they attach."""
+    rows = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.status != "sent", OutboxMessage.attempts > 0).order_by(OutboxMessage.id.desc()).limit(50))
+    return [{"to": row.recipient, "status": row.status, "error": row.last_error,
+             "attachments": attachments.filenames(row.context)} for row in rows]
 
 
 @bp.route("/")
@@ -25,7 +35,7 @@ def _parse(path) -> dict:
 def index():
     messages = [_parse(p) for p in mailbox_messages()[:200]]
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-    return render_template("mailbox/index.html", messages=messages, counts=counts)
+    return render_template("mailbox/index.html", messages=messages, counts=counts, undelivered=_undelivered())
 
 
 @bp.route("/<name>")

@@ -191,11 +191,38 @@ def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
     return rows
 
 
+EXTRACT_RENDERER = "order_extract"
+DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def extract_common(order: Order) -> dict:
+    """What every extract of `order` shares (header, number, date, title, preamble, basis, signatory): plain strings,
+    so it can be frozen as JSON in an outbox row and rendered later without the database."""
+    return _common(order, _visas(order))
+
+
+def clean(text: str | None) -> str:
+    return _clean(text)
+
+
+def extract_context(common: dict, n: int, item_ru: str, item_kk: str) -> dict:
+    """The whole frozen context of one student's extract: the shared part and that student's item `n`."""
+    return {**common, "item_n": n, "item_ru": _clean(item_ru), "item_kk": _clean(item_kk)}
+
+
+def extract_filename(context: dict) -> str:
+    return f"extract-{context.get('number') or 'order'}-{context.get('item_n', 1)}.docx".replace("/", "-")
+
+
+def render_extract_context(context: dict) -> bytes:
+    """An extract from its frozen context alone (the `order_extract` attachment renderer): no database reads, so a
+    student renamed after signing still gets the extract with the name the order found."""
+    return _render(EXTRACT_TEMPLATE, context)
+
+
 def render_extract(order: Order, line: OrderLine) -> bytes:
     """An extract for one student: the order's header, number, date and title, and that student's item only."""
     kind = get_kind(order.kind)
-    context = _common(order, _visas(order))
-    context["item_n"] = next((n for n, other in enumerate(order.lines, 1) if other is line), 1)
-    context["item_kk"] = _clean(kind.item_text(line, "kk"))
-    context["item_ru"] = _clean(kind.item_text(line, "ru"))
-    return _render(EXTRACT_TEMPLATE, context)
+    n = next((n for n, other in enumerate(order.lines, 1) if other is line), 1)
+    context = extract_context(extract_common(order), n, kind.item_text(line, "ru"), kind.item_text(line, "kk"))
+    return render_extract_context(context)

@@ -11,7 +11,7 @@ from core.models import User, principals_of
 from notifications.outbox import enqueue_emails
 from orders import documents
 from orders.kinds import KINDS, get_kind
-from orders.kinds.base import gather_context, record_values
+from orders.kinds.base import OrderKind, gather_context, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound
 from orders.numbering import format_number, next_number
 from students.models import Group, Student, StudentMovement
@@ -288,15 +288,12 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     kind.prepare(order, lines)
     # The document and the e-mails describe each student as the order found them, so they are written first.
     content = documents.render_order(order)
-    emails = [
-        {"recipient": line.student.email, "template": kind.email_template,
-         "language": "kk" if line.student.language == "kk" else "ru",
-         "context": {"student_name": line.student.full_name, "order_label": order.number_label,
-                     "order_date": order.order_date.strftime("%d.%m.%Y"), "order_title": order.title,
-                     "item_ru": kind.item_text(line, "ru"), "item_kk": kind.item_text(line, "kk"),
-                     "university_ru": current_app.config["UNIVERSITY_RU"],
-                     "university_kk": current_app.config["UNIVERSITY_KK"]}}
-        for line in lines if line.student.email]
+    # Each e-mail carries the student's extract, rendered by the worker at send time from the frozen context: the
+    # e-mail's own (item texts, university names) and what every extract of the order shares, stored once per row.
+    common = documents.extract_common(order)
+    shared = {key: value for key, value in common.items() if key not in ("university_ru", "university_kk",
+                                                                          "author_name")}
+    emails = [_student_email(order, kind, line, n, shared) for n, line in enumerate(lines, 1) if line.student.email]
     # Every line in three batched statements, not an ORM flush per student.
     changes = [kind.preview(line) for line in lines]
     values = [kind.apply(line, order) for line in lines]
@@ -316,3 +313,18 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     db.session.add(OrderDocument(order_id=order.id, filename=documents.filename(order), content=content,
                                  sha256=documents.sha256(content), template_version=documents.TEMPLATE_VERSION))
     enqueue_emails(emails)
+
+
+def _student_email(order: Order, kind: OrderKind, line: OrderLine, n: int, shared: dict) -> dict:
+    item_ru, item_kk = documents.clean(kind.item_text(line, "ru")), documents.clean(kind.item_text(line, "kk"))
+    extract = {**shared, "item_n": n}
+    return {"recipient": line.student.email, "template": kind.email_template,
+            "language": "kk" if line.student.language == "kk" else "ru",
+            "context": {"student_name": line.student.full_name, "order_label": order.number_label,
+                        "order_date": order.order_date.strftime("%d.%m.%Y"), "order_title": order.title,
+                        "item_ru": item_ru, "item_kk": item_kk,
+                        "university_ru": current_app.config["UNIVERSITY_RU"],
+                        "university_kk": current_app.config["UNIVERSITY_KK"],
+                        "attachments": [{"renderer": documents.EXTRACT_RENDERER,
+                                         "filename": documents.extract_filename(extract),
+                                         "mimetype": documents.DOCX_MIMETYPE, "context": extract}]}}

@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from notifications import relay
 
     relay.init_app(app)
+    _register_attachment_renderers()
     _register_blueprints(app)
     _register_error_pages(app)
     _register_template_helpers(app)
@@ -61,6 +62,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         return {"status": "ok"}
 
     return app
+
+
+def _register_attachment_renderers() -> None:
+    """Teach the delivery service (which knows nothing about orders) how to render the files e-mails attach."""
+    from notifications.attachments import register_renderer
+    from orders.documents import EXTRACT_RENDERER, render_extract_context
+
+    register_renderer(EXTRACT_RENDERER, render_extract_context)
 
 
 def _import_models() -> None:

@@ -3,7 +3,7 @@
 For a student and a target programme and course, the difference is every curriculum item of semesters 1..2*course
 of the target programme that no passing grade of the student matches, first by discipline code, then by the
 normalised name (case-folded, punctuation dropped, spaces collapsed). A grade counts while no later attempt
-supersedes it (see `students.grades`), and passes from `PASS_POINTS` points (D and better).
+supersedes it (see `students.grades`), and passes from `pass_points()` points (D and better).
 
 Every function answers for many students with a fixed number of queries, so a bulk order costs the same as one line.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import delete, exists, insert, select, update
 from core.clock import today
 from core.db import db
 from students.academic import CurriculumItem, Grade, StudentDebt
-from students.grades import PASS_POINTS, _current
+from students.grades import _current, pass_points
 
 _PUNCTUATION = re.compile(r"[^\w\s]|_")
 _SPACES = re.compile(r"\s+")
@@ -35,7 +35,7 @@ def passed_for(student_ids: Iterable[int]) -> dict[int, tuple[set[str], set[str]
         return result
     rows = db.session.execute(
         select(Grade.student_id, Grade.discipline_code, Grade.discipline_name)
-        .where(Grade.student_id.in_(ids), Grade.points >= PASS_POINTS, _current()))
+        .where(Grade.student_id.in_(ids), Grade.points >= pass_points(), _current()))
     for student_id, code, name in rows:
         codes, names = result[student_id]
         codes.add(code.strip().casefold())
@@ -95,7 +95,7 @@ def first_period_completed(programmes: dict[int, int]) -> dict[int, bool]:
     curricula = _curricula(set(programmes.values()), 1)
     with_first = set(db.session.scalars(
         select(Grade.student_id).where(Grade.student_id.in_(ids), Grade.semester == 1,
-                                       Grade.points >= PASS_POINTS, _current()).distinct()))
+                                       Grade.points >= pass_points(), _current()).distinct()))
     result = {}
     for student_id, programme_id in programmes.items():
         items = curricula[programme_id]
@@ -141,7 +141,7 @@ def clear_passed_debts(student_ids) -> int:
     if not ids:
         return 0
     passed = exists().where(Grade.student_id == StudentDebt.student_id, Grade.discipline_code == StudentDebt.code,
-                            Grade.points >= PASS_POINTS)
+                            Grade.points >= pass_points())
     result = db.session.execute(
         update(StudentDebt).where(StudentDebt.student_id.in_(ids), StudentDebt.cleared_on.is_(None), passed)
         .values(cleared_on=today()).execution_options(synchronize_session=False))

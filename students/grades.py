@@ -9,28 +9,35 @@ row) supersedes it; a retake therefore replaces the grade it retakes in GPA, cre
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask import has_app_context
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.db import db
+from core.rules import DEFAULT_RULES, rule
 from students.academic import Grade
 
-# (lowest points, letter, grade point), highest first.
-SCALE: tuple[tuple[int, str, float], ...] = (
-    (95, "A", 4.0), (90, "A-", 3.67), (85, "B+", 3.33), (80, "B", 3.0), (75, "B-", 2.67), (70, "C+", 2.33),
-    (65, "C", 2.0), (60, "C-", 1.67), (55, "D+", 1.33), (50, "D", 1.0), (25, "FX", 0.5), (0, "F", 0.0),
-)
-PASS_POINTS = 50
 DEBT_LETTERS = ("FX", "F")
 EXCELLENT = ("A", "A-")
 GOOD = ("B+", "B", "B-", "C+")
+
+
+def scale() -> list[tuple[int, str, float]]:
+    """(lowest points, letter, grade point), highest first, from the `grade_scale` rule (its default outside an app)."""
+    table = rule("grade_scale") if has_app_context() else DEFAULT_RULES["grade_scale"]
+    return sorted(((lowest, letter, point) for letter, (lowest, point) in table.items()), reverse=True)
+
+
+def pass_points() -> int:
+    """The fewest points that pass (the lowest bound of D under the default scale): below is academic debt."""
+    return min(lowest for lowest, letter, _point in scale() if letter not in DEBT_LETTERS)
 
 
 def letter_for(points: int) -> tuple[str, float]:
     """The letter and grade point for 0..100 points; ValueError outside the range."""
     if not 0 <= points <= 100:
         raise ValueError(f"points must be 0..100, got {points}")
-    for lowest, letter, grade_point in SCALE:
+    for lowest, letter, grade_point in scale():
         if points >= lowest:
             return letter, grade_point
     raise AssertionError("unreachable")
@@ -76,7 +83,7 @@ def records_for(student_ids: Iterable[int], academic_year: str | None = None) ->
     weighted = func.sum(Grade.grade_point * Grade.credits)
     credits = func.sum(Grade.credits)
     query = (select(Grade.student_id, Grade.letter, weighted, credits,
-                    func.sum(case((Grade.points >= PASS_POINTS, Grade.credits), else_=0)),
+                    func.sum(case((Grade.points >= pass_points(), Grade.credits), else_=0)),
                     func.count(Grade.id))
              .where(Grade.student_id.in_(ids), _current())
              .group_by(Grade.student_id, Grade.letter))

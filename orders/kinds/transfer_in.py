@@ -34,7 +34,7 @@ from orders.models import Order, OrderLine
 from orders.wording import FUNDING
 from students.academic import Grade
 from students.difference import difference_for
-from students.grades import PASS_POINTS
+from students.grades import pass_points
 from workflow.engine import Refusal
 
 
@@ -74,7 +74,7 @@ class TransferIn(DifferenceEffects, OrderKind):
                   for line in lines if line.params.get("group_id") in targets}
         ids = [line.student_id for line in lines]
         first = set(db.session.scalars(select(Grade.student_id).where(
-            Grade.student_id.in_(ids), Grade.semester == 1, Grade.points >= PASS_POINTS).distinct()))
+            Grade.student_id.in_(ids), Grade.semester == 1, Grade.points >= pass_points()).distinct()))
         return {"calendars": calendars_for(lines), "targets": targets, "difference": difference_for(wanted),
                 "first_period": first}
 

@@ -8,6 +8,7 @@ a thread it started is still running after it.
 """
 
 import asyncio
+import io
 import os
 import socket
 import threading
@@ -23,16 +24,18 @@ from email.parser import BytesParser
 import dramatiq
 import pytest
 from aiosmtpd.controller import Controller
+from docx import Document
 from dramatiq.common import dq_name, xq_name
 from markupsafe import escape
 from sqlalchemy import func, select
 
 from core.db import db
-from notifications import relay
+from notifications import attachments, relay
 from notifications.models import OutboxMessage
 from notifications.outbox import enqueue_email
 from orders.models import Order, OrderSequence
 from registrar.app import create_app
+from students.models import Student
 from tests.conftest import Factory, login
 from workflow.engine import fire
 
@@ -479,3 +482,114 @@ def test_the_admin_mailbox_shows_delivered_emails_and_refuses_others(build_app, 
         login(client, signed.clerk)
         assert client.get("/admin/mailbox/").status_code == 403
         assert client.get(f"/admin/mailbox/{files[0].stem}").status_code == 403
+
+
+# Attachments: each student's extract from the order, rendered by the worker at send time -----------------------
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def extract_text(message: EmailMessage) -> str:
+    """The text of the one DOCX the e-mail attaches, as python-docx reads it."""
+    (part,) = list(message.iter_attachments())
+    assert part.get_content_type() == DOCX
+    assert part.get_filename().endswith(".docx")
+    document = Document(io.BytesIO(part.get_content()))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def assert_extract(message: EmailMessage, student: Recipient, other: Recipient, label: str) -> None:
+    text = extract_text(message)
+    assert "ВЫПИСКА ИЗ ПРИКАЗА" in text
+    assert f"№ {label}" in text
+    assert f"Отчислить {student.full_name} (ИИН {student.iin})" in text  # the item in Russian
+    assert f"{student.full_name} (ЖСН {student.iin})" in text and "оқудан шығарылсын" in text  # and in Kazakh
+    assert other.iin not in text and other.full_name not in text
+
+
+def test_every_student_gets_own_extract_as_a_docx_attachment_through_the_worker(build_app):
+    with smtp_server() as (inbox, port):
+        mail_app = build_app(SMTP_PORT=port)
+        with mail_app.app_context():
+            signed = Signed()
+            label = db.session.get(Order, signed.order_id).number_label
+            worker = relay.start_embedded_worker(mail_app, worker_timeout=100)
+            try:
+                broker_of(mail_app).join(relay.QUEUE, timeout=WAIT * 1000)
+                wait_for(lambda: len(inbox.messages) == 2, "two e-mails at the SMTP server")
+            finally:
+                worker.stop(timeout=10_000)
+            assert_emails(inbox, signed)  # the text part is as before
+            ru, kk = signed.to["ru"], signed.to["kk"]
+            (to_ru,), (to_kk,) = inbox.to(ru.email), inbox.to(kk.email)
+            assert_extract(to_ru, ru, kk, label)
+            assert_extract(to_kk, kk, ru, label)
+            assert [r.status for r in outbox()] == ["sent", "sent"]
+
+
+def test_a_student_renamed_after_signing_gets_the_extract_with_the_name_the_order_found(build_app):
+    with smtp_server() as (inbox, port):
+        mail_app = build_app(SMTP_PORT=port)
+        with mail_app.app_context():
+            signed = Signed()
+            label = db.session.get(Order, signed.order_id).number_label
+            before = signed.to["ru"]
+            db.session.get(Student, signed.ru.id).surname = "Петрова"  # a later change of the student record
+            db.session.commit()
+            for row in outbox():
+                relay.deliver(row.id)
+            (message,) = inbox.to(before.email)
+            assert_extract(message, before, signed.to["kk"], label)
+            assert "Петрова" not in extract_text(message)
+
+
+def test_the_local_mailbox_keeps_the_attachment_and_the_admin_sees_its_name(build_app, tmp_path):
+    mail_app = build_app(MAIL_TRANSPORT="mailbox", MAILBOX_DIR=str(tmp_path / "box"))
+    with mail_app.app_context():
+        signed = Signed()
+        label = db.session.get(Order, signed.order_id).number_label
+        for row in outbox():
+            relay.deliver(row.id)
+        files = sorted((tmp_path / "box").glob("*.eml"))
+        assert len(files) == 2
+        by_to = {m["To"]: m for m in (BytesParser(policy=policy.default).parsebytes(f.read_bytes()) for f in files)}
+        ru, kk = signed.to["ru"], signed.to["kk"]
+        assert_extract(by_to[ru.email], ru, kk, label)
+        assert_extract(by_to[kk.email], kk, ru, label)
+        filename = next(by_to[ru.email].iter_attachments()).get_filename()
+        client = mail_app.test_client()
+        login(client, signed.admin)
+        assert filename in client.get("/admin/mailbox/").get_data(as_text=True)
+        name = next(f.stem for f in files if by_to[ru.email]["Message-ID"] in f.read_text())
+        assert filename in client.get(f"/admin/mailbox/{name}").get_data(as_text=True)
+
+
+def test_an_unknown_renderer_keeps_the_email_in_the_outbox_with_the_error_until_a_retry_can_render_it(build_app):
+    spec = {"renderer": "late_note", "filename": "note.txt", "context": {"text": "Справка"}}
+    with smtp_server() as (inbox, port):
+        mail_app = build_app(SMTP_PORT=port)
+        with mail_app.app_context():
+            admin = Factory().user("admin")
+            enqueue_email("later@students.test", "expulsion_student", {"student_name": "Ким Ирина",
+                                                                       "attachments": [spec]}, "ru")
+            db.session.commit()
+            (row,) = outbox()
+            with pytest.raises(attachments.UnknownRenderer):
+                relay.deliver(row.id)  # the actor re-raises: dramatiq retries with backoff
+            (row,) = outbox()
+            assert (row.status, row.attempts, row.sent_at) == ("pending", 1, None)
+            assert "late_note" in row.last_error
+            assert inbox.messages == []
+            client = mail_app.test_client()
+            login(client, admin)
+            page = client.get("/admin/mailbox/").get_data(as_text=True)
+            assert "later@students.test" in page and "note.txt" in page and "late_note" in page
+
+            attachments.register_renderer("late_note", lambda context: context["text"].encode())
+            relay.deliver(row.id)  # the next attempt, once the renderer is known
+            (row,) = outbox()
+            assert (row.status, row.attempts) == ("sent", 2)
+            (message,) = inbox.to("later@students.test")
+            (part,) = list(message.iter_attachments())
+            assert part.get_filename() == "note.txt" and part.get_payload(decode=True) == "Справка".encode()
