@@ -20,6 +20,7 @@ from students.categories import StudentCategory, add_category
 from students.grades import letter_for
 from students.models import Student
 from tests.conftest import login, sign
+from tests.orders.test_documents import assert_libreoffice_opens
 from workflow.engine import fire, legal_triggers
 
 YEAR = "2026-2027"
@@ -201,7 +202,7 @@ def test_a_new_table_applies_to_later_months_and_a_signed_order_keeps_its_amount
 
 # The document, the route, the record ------------------------------------------------------------------------------
 
-def test_signed_order_lists_the_out_in_an_appendix_and_changes_no_student(uni, make, year):
+def test_signed_order_lists_the_out_in_an_appendix_and_changes_no_student(uni, make, year, tmp_path):
     in_ = graded(make, uni.ga, 90, 85, surname="Жаксылыков")
     out = graded(make, uni.ga, 90, 65, surname="Нурланова")
     order = draft(uni)
@@ -218,6 +219,7 @@ def test_signed_order_lists_the_out_in_an_appendix_and_changes_no_student(uni, m
     appendix = text.split("Приложение: обучающиеся")[1]
     assert "Нурланова Нурлан Серикович" in appendix and "оценка ниже C+: C (65)" in appendix
     assert "Нурланова" not in text.split("ПРИКАЗЫВАЮ")[1].split("Основание")[0]  # not a numbered item
+    assert_libreoffice_opens(order.document.content, "scholarship.docx", tmp_path)  # the appendix block opens too
     db.session.expire_all()
     assert {s.id: (s.status, s.funding, s.course, s.group_id) for s in db.session.scalars(
         select(Student).where(Student.id.in_(before)))} == before
