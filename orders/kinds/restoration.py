@@ -16,12 +16,9 @@ from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import LineContext, open_order_refusals
 from orders.kinds.transfer import (
-    PREAMBLE_KK,
-    PREAMBLE_RU,
-    DifferenceEffects,
-    EffectiveDateForm,
+    GroupChangeKind,
     calendars_for,
     describe_group,
     difference_text,
@@ -30,7 +27,6 @@ from orders.kinds.transfer import (
     holiday_refusals,
     sync_params,
     target_group,
-    validate_effective_date,
     validate_target_line,
 )
 from orders.models import Order, OrderLine
@@ -45,23 +41,14 @@ class RestorationLineForm(FlaskForm):
     effective_date = DateField(_l("Effective date"), validators=[Optional()])
 
 
-class Restoration(DifferenceEffects, OrderKind):
+class Restoration(GroupChangeKind):
     name = "restoration"
     title_ru = "О восстановлении в число обучающихся"
     title_kk = "Білім алушылар қатарына қайта қабылдау туралы"
-    preamble_ru = PREAMBLE_RU
-    preamble_kk = PREAMBLE_KK
-    form_class = EffectiveDateForm
     line_form_class = RestorationLineForm
 
     def label(self) -> str:
         return _("Restoration")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        return validate_effective_date(raw)
-
-    def line_params(self, order: Order) -> tuple[dict, date]:
-        return {}, date.fromisoformat(order.params["effective_date"])
 
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         params, effective, errors = validate_target_line(raw, line, required=False)

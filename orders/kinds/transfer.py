@@ -164,16 +164,6 @@ def difference_text(items: list[dict], language: str) -> str:
     return f" Установить академическую разницу ({sum(i['credits'] for i in items)} кредит(ов)): {listed}."
 
 
-class DifferenceEffects:
-    """Store the academic difference of signed lines as the students' debts; remove them on revocation."""
-
-    def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
-        store_debts([(line.student_id, line.id, line.params.get("difference") or []) for line in lines])
-
-    def after_reverse(self, order: Order, lines: list[OrderLine]) -> None:
-        remove_debts([line.id for line in lines])
-
-
 class EffectiveDateForm(FlaskForm):
     title = title_field()
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
@@ -187,19 +177,15 @@ class TargetGroupLineForm(FlaskForm):
     effective_date = DateField(_l("Effective date"), validators=[Optional()])
 
 
-# Transfer within the university -------------------------------------------------------------------------------
+class GroupChangeKind(OrderKind):
+    """A kind that moves each line's student into a target group (in a holiday window where the rules say so): the
+    order gives the effective date, each line its group; signing stores the line's academic difference as the
+    student's debts, and a revocation removes them."""
 
-class TransferWithin(DifferenceEffects, OrderKind):
-    name = "transfer_within"
-    title_ru = "О переводе обучающихся"
-    title_kk = "Білім алушыларды ауыстыру туралы"
     preamble_ru = PREAMBLE_RU
     preamble_kk = PREAMBLE_KK
     form_class = EffectiveDateForm
     line_form_class = TargetGroupLineForm
-
-    def label(self) -> str:
-        return _("Transfer within the university")
 
     def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
         return validate_effective_date(raw)
@@ -209,6 +195,23 @@ class TransferWithin(DifferenceEffects, OrderKind):
 
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         return validate_target_line(raw, line)
+
+    def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
+        store_debts([(line.student_id, line.id, line.params.get("difference") or []) for line in lines])
+
+    def after_reverse(self, order: Order, lines: list[OrderLine]) -> None:
+        remove_debts([line.id for line in lines])
+
+
+# Transfer within the university -------------------------------------------------------------------------------
+
+class TransferWithin(GroupChangeKind):
+    name = "transfer_within"
+    title_ru = "О переводе обучающихся"
+    title_kk = "Білім алушыларды ауыстыру туралы"
+
+    def label(self) -> str:
+        return _("Transfer within the university")
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)

@@ -7,19 +7,14 @@ the student active in the chosen group; a grant is kept unless the line says it 
 is a pedagogical-quota grant (then paid). The academic difference is listed and stored as debts.
 """
 
-from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.db import db
-from orders.kinds.base import LineContext, OrderKind, open_order_refusals
+from orders.kinds.base import LineContext, open_order_refusals
 from orders.kinds.transfer import (
-    PREAMBLE_KK,
-    PREAMBLE_RU,
-    DifferenceEffects,
-    EffectiveDateForm,
-    TargetGroupLineForm,
+    GroupChangeKind,
     calendars_for,
     describe_group,
     difference_text,
@@ -27,8 +22,6 @@ from orders.kinds.transfer import (
     holiday_refusals,
     sync_params,
     target_group,
-    validate_effective_date,
-    validate_target_line,
 )
 from orders.models import Order, OrderLine
 from orders.wording import FUNDING
@@ -46,26 +39,13 @@ def funding_after(line: OrderLine) -> str:
     return funding
 
 
-class TransferIn(DifferenceEffects, OrderKind):
+class TransferIn(GroupChangeKind):
     name = "transfer_in"
     title_ru = "О зачислении в порядке перевода из других организаций образования"
     title_kk = "Басқа білім беру ұйымдарынан ауысу тәртібімен білім алушылар қатарына қабылдау туралы"
-    preamble_ru = PREAMBLE_RU
-    preamble_kk = PREAMBLE_KK
-    form_class = EffectiveDateForm
-    line_form_class = TargetGroupLineForm
 
     def label(self) -> str:
         return _("Transfer from another university")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        return validate_effective_date(raw)
-
-    def line_params(self, order: Order) -> tuple[dict, date]:
-        return {}, date.fromisoformat(order.params["effective_date"])
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        return validate_target_line(raw, line)
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
