@@ -117,6 +117,15 @@ def restored_values(record_before: dict) -> dict:
     return values
 
 
+# The rule most movement orders rest on: the Model Rules of Order No. 595 (a kind citing more says so itself).
+MODEL_RULES_RU = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) послевузовского "
+                  "образования, утвержденными приказом Министра образования и науки Республики Казахстан от "
+                  "30 октября 2018 года № 595,")
+MODEL_RULES_KK = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен "
+                  "бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік "
+                  "қағидаларына сәйкес")
+
+
 class OrderKind:
     """One kind of order: its parameters and form, line eligibility, effects, reversal and document wording.
 
@@ -129,8 +138,8 @@ class OrderKind:
     route: ClassVar[str] = "movement"
     title_ru: ClassVar[str]
     title_kk: ClassVar[str]
-    preamble_ru: ClassVar[str]
-    preamble_kk: ClassVar[str]
+    preamble_ru: ClassVar[str] = MODEL_RULES_RU
+    preamble_kk: ClassVar[str] = MODEL_RULES_KK
     form_class: ClassVar[type[FlaskForm]]
     # A form for what differs from line to line (a target group, leave dates); None when every line takes the
     # order's parameters.
@@ -150,8 +159,8 @@ class OrderKind:
         raise NotImplementedError
 
     def line_params(self, order: Order) -> tuple[dict, date]:
-        """Parameters and effective date a new line takes from its order."""
-        raise NotImplementedError
+        """Parameters and effective date a new line takes from its order: by default none, and the order's date."""
+        return {}, date.fromisoformat(order.params["effective_date"])
 
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         """Clean one line's own parameters from the line form or API body: (params, effective date, errors)."""

@@ -58,12 +58,6 @@ class LeaveReturn(OrderKind):
     route = "movement"
     title_ru = "О выходе из академического отпуска"
     title_kk = "Академиялық демалыстан шығу туралы"
-    preamble_ru = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) "
-                   "послевузовского образования, утвержденными приказом Министра образования и науки "
-                   "Республики Казахстан от 30 октября 2018 года № 595,")
-    preamble_kk = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 "
-                   "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
-                   "ұйымдары қызметінің үлгілік қағидаларына сәйкес")
     form_class = LeaveReturnForm
     line_form_class = LeaveReturnLineForm
 
@@ -73,9 +67,6 @@ class LeaveReturn(OrderKind):
     def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
         errors: dict[str, str] = {}
         return {"effective_date": effective_date_param(raw, errors)}, errors
-
-    def line_params(self, order: Order) -> tuple[dict, date]:
-        return {}, date.fromisoformat(order.params["effective_date"])
 
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         """A line's return date, group (by name), application date and early-return ground; what the body leaves

@@ -93,12 +93,6 @@ class PersonalData(OrderKind):
     route = "movement"
     title_ru = "Об изменении персональных данных обучающихся"
     title_kk = "Білім алушылардың дербес деректерін өзгерту туралы"
-    preamble_ru = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) "
-                   "послевузовского образования, утвержденными приказом Министра образования и науки "
-                   "Республики Казахстан от 30 октября 2018 года № 595,")
-    preamble_kk = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 "
-                   "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
-                   "ұйымдары қызметінің үлгілік қағидаларына сәйкес")
     form_class = PersonalDataForm
     line_form_class = PersonalDataLineForm
 
@@ -108,9 +102,6 @@ class PersonalData(OrderKind):
     def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
         errors: dict[str, str] = {}
         return {"effective_date": effective_date_param(raw, errors)}, errors
-
-    def line_params(self, order: Order) -> tuple[dict, date]:
-        return {}, date.fromisoformat(order.params["effective_date"])
 
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         errors: dict[str, str] = {}

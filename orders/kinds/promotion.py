@@ -14,7 +14,6 @@ expulsion for academic failure (see `next_step`); `orders.promotion` drafts thos
 """
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -35,7 +34,6 @@ from orders.kinds.base import (
     open_order_refusals,
     title_field,
 )
-from orders.kinds.expulsion import Expulsion
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.academic import CurriculumItem, Grade, academic_year_of
@@ -265,8 +263,6 @@ class Promotion(OrderKind):
     name = "promotion"
     title_ru = "О переводе обучающихся на следующий курс"
     title_kk = "Білім алушыларды келесі курсқа көшіру туралы"
-    preamble_ru = Expulsion.preamble_ru
-    preamble_kk = Expulsion.preamble_kk
     form_class = PromotionForm
 
     def label(self) -> str:
@@ -281,9 +277,6 @@ class Promotion(OrderKind):
         params = {"academic_year": year if isinstance(year, str) else None,
                   "effective_date": effective}
         return params, errors
-
-    def line_params(self, order: Order) -> tuple[dict, date]:
-        return {}, date.fromisoformat(order.params["effective_date"])
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         standing = gather_standing(lines, order.params["academic_year"], order)

@@ -29,7 +29,6 @@ from orders.kinds.base import (
     parse_date,
     title_field,
 )
-from orders.kinds.expulsion import Expulsion
 from orders.kinds.promotion import academic_refusals, gather_standing, parse_academic_year
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
@@ -67,8 +66,6 @@ class RepeatYear(OrderKind):
     name = "repeat_year"
     title_ru = "Об оставлении обучающихся на повторный курс обучения"
     title_kk = "Білім алушыларды қайта оқуға қалдыру туралы"
-    preamble_ru = Expulsion.preamble_ru
-    preamble_kk = Expulsion.preamble_kk
     form_class = RepeatYearForm
     line_form_class = RepeatYearLineForm
 
@@ -86,9 +83,6 @@ class RepeatYear(OrderKind):
         effective = effective_date_param(raw, errors)
         return {"ground": ground, "academic_year": year if isinstance(year, str) else None,
                 "effective_date": effective}, errors
-
-    def line_params(self, order: Order) -> tuple[dict, date]:
-        return {}, date.fromisoformat(order.params["effective_date"])
 
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         errors: dict[str, str] = {}

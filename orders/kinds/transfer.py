@@ -190,9 +190,6 @@ class GroupChangeKind(OrderKind):
     def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
         return validate_effective_date(raw)
 
-    def line_params(self, order: Order) -> tuple[dict, date]:
-        return {}, date.fromisoformat(order.params["effective_date"])
-
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         return validate_target_line(raw, line)
 
