@@ -32,6 +32,7 @@ EDITABLE_KEYS = ("name", "description", "signer_role", "sign_due_days", "steps")
 
 # --- routes ---------------------------------------------------------------------------------------------------------
 
+
 def route_definition(route: Route) -> dict:
     """The editable part of a route, in the order a person reads it."""
     data = route.as_dict()
@@ -94,11 +95,20 @@ def save_route_version(name: str | None, data: dict, author: User | None) -> Rou
 def route_overview() -> list[dict]:
     """Every route with its versions, the kinds that use it and how many open orders travel on each version."""
     stored = db.session.scalars(select(RouteVersion).order_by(RouteVersion.name, RouteVersion.version)).all()
-    authors = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_({r.created_by_id for r in stored if r.created_by_id})))}
-    in_flight = dict(((n, v), c) for n, v, c in db.session.execute(
-        select(Order.route_name, Order.route_version, func.count(Order.id))
-        .where(Order.state.not_in(TERMINAL_STATES)).group_by(Order.route_name, Order.route_version)))
+    authors = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({r.created_by_id for r in stored if r.created_by_id}))
+        )
+    }
+    in_flight = dict(
+        ((n, v), c)
+        for n, v, c in db.session.execute(
+            select(Order.route_name, Order.route_version, func.count(Order.id))
+            .where(Order.state.not_in(TERMINAL_STATES))
+            .group_by(Order.route_name, Order.route_version)
+        )
+    )
     kinds: dict[str, list[str]] = {}
     for kind in KINDS.values():
         kinds.setdefault(kind.route, []).append(kind.name)
@@ -106,20 +116,41 @@ def route_overview() -> list[dict]:
     for name in route_names():
         versions = []
         if name in DEFAULT_ROUTES:
-            versions.append({"version": 1, "builtin": True, "created_at": None, "author": None,
-                             "open_orders": in_flight.get((name, 1), 0)})
+            versions.append(
+                {
+                    "version": 1,
+                    "builtin": True,
+                    "created_at": None,
+                    "author": None,
+                    "open_orders": in_flight.get((name, 1), 0),
+                }
+            )
         for row in (r for r in stored if r.name == name):
             author = authors.get(row.created_by_id)
-            versions.append({"version": row.version, "builtin": False, "created_at": row.created_at,
-                             "author": author.full_name if author else None,
-                             "open_orders": in_flight.get((name, row.version), 0)})
+            versions.append(
+                {
+                    "version": row.version,
+                    "builtin": False,
+                    "created_at": row.created_at,
+                    "author": author.full_name if author else None,
+                    "open_orders": in_flight.get((name, row.version), 0),
+                }
+            )
         latest = get_route(name)
-        overview.append({"name": name, "description": latest.description, "latest": latest.version,
-                         "versions": versions, "kinds": kinds.get(name, [])})
+        overview.append(
+            {
+                "name": name,
+                "description": latest.description,
+                "latest": latest.version,
+                "versions": versions,
+                "kinds": kinds.get(name, []),
+            }
+        )
     return overview
 
 
 # --- substitutes ----------------------------------------------------------------------------------------------------
+
 
 class SubstitutionError(ValueError):
     """A substitution that cannot be saved; `field` names the form field it is about."""
@@ -140,9 +171,15 @@ def may_substitute(user: User) -> bool:
 
 
 def approvers() -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role.in_(APPROVER_ROLES), User.is_active_user.is_(True)).distinct().order_by(User.full_name)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role.in_(APPROVER_ROLES), User.is_active_user.is_(True))
+            .distinct()
+            .order_by(User.full_name)
+        )
+    )
 
 
 def substitute_candidates() -> list[User]:
@@ -150,8 +187,14 @@ def substitute_candidates() -> list[User]:
     return [u for u in users if may_substitute(u)]
 
 
-def create_substitution(actor: User, principal: User | None, substitute: User | None, starts_on: date | None,
-                        ends_on: date | None, reason: str = "") -> Substitution:
+def create_substitution(
+    actor: User,
+    principal: User | None,
+    substitute: User | None,
+    starts_on: date | None,
+    ends_on: date | None,
+    reason: str = "",
+) -> Substitution:
     """`substitute` will act for `principal` from `starts_on` to `ends_on` inclusive. An approver names a substitute
     for themselves; an admin for anyone, also backdated."""
     admin = actor.has_role("admin")
@@ -160,15 +203,18 @@ def create_substitution(actor: User, principal: User | None, substitute: User | 
     if principal.id != actor.id and not admin:
         raise SubstitutionError("principal_id", _("You may name a substitute only for yourself."), 403)
     if not is_approver(principal):
-        raise SubstitutionError("principal_id", _("%(name)s gives no visas, so needs no substitute.",
-                                                  name=principal.full_name))
+        raise SubstitutionError(
+            "principal_id", _("%(name)s gives no visas, so needs no substitute.", name=principal.full_name)
+        )
     if substitute is None:
         raise SubstitutionError("substitute_id", _("Choose the substitute."))
     if substitute.id == principal.id:
         raise SubstitutionError("substitute_id", _("Nobody can be their own substitute."))
     if not may_substitute(substitute):
-        raise SubstitutionError("substitute_id", _("%(name)s cannot be a substitute (inactive or an admin account).",
-                                                   name=substitute.full_name))
+        raise SubstitutionError(
+            "substitute_id",
+            _("%(name)s cannot be a substitute (inactive or an admin account).", name=substitute.full_name),
+        )
     if starts_on is None or ends_on is None:
         raise SubstitutionError("starts_on", _("Give the first and the last day."))
     if starts_on > ends_on:
@@ -177,14 +223,31 @@ def create_substitution(actor: User, principal: User | None, substitute: User | 
         raise SubstitutionError("starts_on", _("A substitution cannot start in the past."))
     if (ends_on - starts_on).days > 366:
         raise SubstitutionError("ends_on", _("A substitution lasts at most a year; name it again after that."))
-    overlap = db.session.scalar(select(Substitution.id).where(
-        Substitution.principal_id == principal.id, Substitution.substitute_id == substitute.id,
-        Substitution.starts_on <= ends_on, Substitution.ends_on >= starts_on))
+    overlap = db.session.scalar(
+        select(Substitution.id).where(
+            Substitution.principal_id == principal.id,
+            Substitution.substitute_id == substitute.id,
+            Substitution.starts_on <= ends_on,
+            Substitution.ends_on >= starts_on,
+        )
+    )
     if overlap:
-        raise SubstitutionError("starts_on", _("%(sub)s already substitutes for %(who)s on some of these days.",
-                                               sub=substitute.full_name, who=principal.full_name))
-    row = Substitution(principal_id=principal.id, substitute_id=substitute.id, starts_on=starts_on, ends_on=ends_on,
-                       reason=(reason or "").strip()[:200], created_by_id=actor.id)
+        raise SubstitutionError(
+            "starts_on",
+            _(
+                "%(sub)s already substitutes for %(who)s on some of these days.",
+                sub=substitute.full_name,
+                who=principal.full_name,
+            ),
+        )
+    row = Substitution(
+        principal_id=principal.id,
+        substitute_id=substitute.id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=(reason or "").strip()[:200],
+        created_by_id=actor.id,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -216,12 +279,21 @@ def visible_substitutions(actor: User, *, include_past: bool = False) -> list[Su
 
 
 def acting_for_now(user: User) -> list[Substitution]:
-    return list(db.session.scalars(select(Substitution).where(
-        Substitution.substitute_id == user.id, Substitution.starts_on <= today(), Substitution.ends_on >= today())
-        .order_by(Substitution.ends_on)))
+    return list(
+        db.session.scalars(
+            select(Substitution)
+            .where(
+                Substitution.substitute_id == user.id,
+                Substitution.starts_on <= today(),
+                Substitution.ends_on >= today(),
+            )
+            .order_by(Substitution.ends_on)
+        )
+    )
 
 
 # --- views ----------------------------------------------------------------------------------------------------------
+
 
 class RouteForm(FlaskForm):
     definition = TextAreaField(validators=[InputRequired(), Length(max=20000)])
@@ -258,17 +330,31 @@ def route_page(name: str):
             error = str(refused)
         else:
             db.session.commit()
-            flash(_("Version %(v)s of route %(name)s saved; orders already submitted keep their version.",
-                    v=saved.version, name=name), "success")
+            flash(
+                _(
+                    "Version %(v)s of route %(name)s saved; orders already submitted keep their version.",
+                    v=saved.version,
+                    name=name,
+                ),
+                "success",
+            )
             return redirect(url_for(".route_page", name=name))
     elif request.method == "POST":
         error = _("Paste the definition of the route.")
     if not form.definition.data:
         form.definition.data = route_yaml(route_definition(latest))
     kinds = [k.name for k in KINDS.values() if k.route == name]
-    return render_template("admin/route.html", name=name, route=shown, latest=latest, form=form, error=error,
-                           kinds=kinds, roles=[r for r in ROLES if r != "admin"], overview=next(
-                               (r for r in route_overview() if r["name"] == name), None)), (400 if error else 200)
+    return render_template(
+        "admin/route.html",
+        name=name,
+        route=shown,
+        latest=latest,
+        form=form,
+        error=error,
+        kinds=kinds,
+        roles=[r for r in ROLES if r != "admin"],
+        overview=next((r for r in route_overview() if r["name"] == name), None),
+    ), (400 if error else 200)
 
 
 class SubstitutionForm(FlaskForm):
@@ -298,27 +384,45 @@ def substitutes():
                 principal = current_user._get_current_object()
             try:
                 substitute = db.session.get(User, form.substitute_id.data) if form.substitute_id.data else None
-                row = create_substitution(current_user, principal, substitute,
-                                          form.starts_on.data, form.ends_on.data, form.reason.data or "")
+                row = create_substitution(
+                    current_user, principal, substitute, form.starts_on.data, form.ends_on.data, form.reason.data or ""
+                )
             except SubstitutionError as refused:
                 db.session.rollback()
                 errors[refused.field] = str(refused)
             else:
                 db.session.commit()
-                flash(_("%(sub)s acts for %(who)s from %(a)s to %(b)s.", sub=row.substitute.full_name,
-                        who=row.principal.full_name, a=row.starts_on.strftime("%d.%m.%Y"),
-                        b=row.ends_on.strftime("%d.%m.%Y")), "success")
+                flash(
+                    _(
+                        "%(sub)s acts for %(who)s from %(a)s to %(b)s.",
+                        sub=row.substitute.full_name,
+                        who=row.principal.full_name,
+                        a=row.starts_on.strftime("%d.%m.%Y"),
+                        b=row.ends_on.strftime("%d.%m.%Y"),
+                    ),
+                    "success",
+                )
                 return redirect(url_for(".substitutes"))
         else:
             for field, messages in form.errors.items():
-                errors[field] = _("Give a valid value.") if field in ("starts_on", "ends_on", "substitute_id",
-                                                                      "principal_id") else " ".join(messages)
+                errors[field] = (
+                    _("Give a valid value.")
+                    if field in ("starts_on", "ends_on", "substitute_id", "principal_id")
+                    else " ".join(messages)
+                )
     elif not form.starts_on.data:
         form.starts_on.data = today()
     rows = visible_substitutions(current_user)
-    return render_template("admin/substitutes.html", form=form, errors=errors, rows=rows, admin=admin,
-                           may_cancel={r.id for r in rows if may_cancel(current_user, r)}, today=today(),
-                           cancel_form=EmptyForm()), (400 if errors else 200)
+    return render_template(
+        "admin/substitutes.html",
+        form=form,
+        errors=errors,
+        rows=rows,
+        admin=admin,
+        may_cancel={r.id for r in rows if may_cancel(current_user, r)},
+        today=today(),
+        cancel_form=EmptyForm(),
+    ), (400 if errors else 200)
 
 
 @bp.route("/substitutes/<int:substitution_id>/cancel", methods=["POST"])

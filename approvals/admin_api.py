@@ -22,8 +22,12 @@ from orders.kinds import KINDS
 from students.api import UtcDateTime
 from workflow.routes import RouteError, get_route, route_names
 
-bp = Blueprint("api_approvals_admin", __name__, url_prefix="/api/v1",
-               description="Admin: approval routes as versioned data (admin only); substitutes (who acts for whom).")
+bp = Blueprint(
+    "api_approvals_admin",
+    __name__,
+    url_prefix="/api/v1",
+    description="Admin: approval routes as versioned data (admin only); substitutes (who acts for whom).",
+)
 
 
 class AdminRouteStepSchema(ma.Schema):
@@ -107,10 +111,18 @@ def read_route(args, name: str):
 
 @bp.route("/routes/<name>/versions", methods=["POST"])
 @roles_required("admin")
-@bp.arguments(AdminRouteDefinitionSchema, example={
-    "description": "Движение контингента", "signer_role": "rector", "sign_due_days": 3,
-    "steps": [{"name": "dean", "roles": ["dean"], "mode": "per_faculty", "due_days": 3},
-              {"name": "registrar", "roles": ["registrar"], "due_days": 2}]})
+@bp.arguments(
+    AdminRouteDefinitionSchema,
+    example={
+        "description": "Движение контингента",
+        "signer_role": "rector",
+        "sign_due_days": 3,
+        "steps": [
+            {"name": "dean", "roles": ["dean"], "mode": "per_faculty", "due_days": 3},
+            {"name": "registrar", "roles": ["registrar"], "due_days": 2},
+        ],
+    },
+)
 @bp.response(201, AdminRouteSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -144,8 +156,11 @@ class SubstitutionSchema(ma.Schema):
 
 
 class SubstitutionArgs(ma.Schema):
-    principal_id = fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID), metadata={
-        "description": "Whom the substitute acts for; only an admin may name someone else (default: me)"})
+    principal_id = fields.Int(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Whom the substitute acts for; only an admin may name someone else (default: me)"},
+    )
     substitute_id = fields.Int(strict=True, required=True, validate=validate.Range(min=1, max=MAX_ID))
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "Inclusive"})
@@ -176,16 +191,24 @@ def _user(user_id: int | None, field: str) -> User | None:
 
 @bp.route("/substitutions", methods=["POST"])
 @roles_required(*APPROVER_ROLES, "admin")
-@bp.arguments(SubstitutionArgs, example={"substitute_id": 12, "starts_on": "2026-12-01", "ends_on": "2026-12-14",
-                                         "reason": "Отпуск"})
+@bp.arguments(
+    SubstitutionArgs,
+    example={"substitute_id": 12, "starts_on": "2026-12-01", "ends_on": "2026-12-14", "reason": "Отпуск"},
+)
 @bp.response(201, SubstitutionSchema)
 @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def add_substitution(args):
     """Name a substitute for myself (an admin: for anyone, given `principal_id`)."""
     principal = _user(args.get("principal_id"), "principal_id") or current_user._get_current_object()
     try:
-        row = create_substitution(current_user, principal, _user(args["substitute_id"], "substitute_id"),
-                                  args["starts_on"], args["ends_on"], args["reason"])
+        row = create_substitution(
+            current_user,
+            principal,
+            _user(args["substitute_id"], "substitute_id"),
+            args["starts_on"],
+            args["ends_on"],
+            args["reason"],
+        )
     except SubstitutionError as error:
         db.session.rollback()
         abort(error.status, message=str(error), errors={error.field: str(error)})

@@ -37,8 +37,12 @@ from orders.operations import UNIVERSITY_ROLES
 from students.api import UtcDateTime
 from workflow.engine import TRIGGERS, Refused, acting_for_in, fire, route_of
 
-bp = Blueprint("api_approvals", __name__, url_prefix="/api/v1",
-               description="Decisions: fire a trigger (submit, approve, return, reject, sign, withdraw); my inbox.")
+bp = Blueprint(
+    "api_approvals",
+    __name__,
+    url_prefix="/api/v1",
+    description="Decisions: fire a trigger (submit, approve, return, reject, sign, withdraw); my inbox.",
+)
 DECIDERS = (*UNIVERSITY_ROLES, "dean")
 # Where a refusal belongs in the request, when not on a line: the field it is about, else its rule's family.
 REFUSAL_FIELDS = {"comment.required": "comment", "state.stale": "version", "trigger.unknown": "trigger"}
@@ -46,28 +50,46 @@ REFUSAL_FIELDS = {"comment.required": "comment", "state.stale": "version", "trig
 
 class FireArgs(ma.Schema):
     trigger = fields.Str(required=True, validate=validate.OneOf(TRIGGERS))
-    comment = fields.Str(load_default="", validate=validate.Length(max=4000),
-                         metadata={"description": "Required to return or reject"})
-    version = fields.Int(strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_ID), metadata={
-        "description": "The order version you decided on; a different current version is refused with 409"})
+    comment = fields.Str(
+        load_default="", validate=validate.Length(max=4000), metadata={"description": "Required to return or reject"}
+    )
+    version = fields.Int(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The order version you decided on; a different current version is refused with 409"},
+    )
 
 
 class InboxArgs(ma.Schema):
-    view = fields.Str(load_default="waiting", validate=validate.OneOf(VIEWS), metadata={
-        "description": "waiting (for me, also as substitute), overdue, returned (to me, the author), history "
-                       "(orders I decided, newest first)"})
+    view = fields.Str(
+        load_default="waiting",
+        validate=validate.OneOf(VIEWS),
+        metadata={
+            "description": "waiting (for me, also as substitute), overdue, returned (to me, the author), history "
+            "(orders I decided, newest first)"
+        },
+    )
     kind = fields.Str(validate=validate.OneOf(list(KINDS)))
-    faculty_id = fields.Int(validate=validate.Range(min=1, max=MAX_ID),
-                            metadata={"description": "Orders having a line of this faculty"})
+    faculty_id = fields.Int(
+        validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Orders having a line of this faculty"}
+    )
     date_field = fields.Str(load_default="updated", validate=validate.OneOf(DATE_FIELDS))
     date_from = fields.Date(metadata={"description": "Local date, inclusive"})
     date_to = fields.Date(metadata={"description": "Local date, inclusive"})
-    q = fields.Str(load_default="", validate=validate.Length(max=100), metadata={
-        "description": "Order number (or #id), title, or a student's name or IIN"})
-    sort = fields.Str(validate=validate.OneOf(SORTS), metadata={
-        "description": "updated, due, number; decided (history only). Default: updated (longest waiting first) "
-                       "for waiting, due for overdue, "
-                       "updated for returned, decided for history"})
+    q = fields.Str(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "Order number (or #id), title, or a student's name or IIN"},
+    )
+    sort = fields.Str(
+        validate=validate.OneOf(SORTS),
+        metadata={
+            "description": "updated, due, number; decided (history only). Default: updated (longest waiting first) "
+            "for waiting, due for overdue, "
+            "updated for returned, decided for history"
+        },
+    )
     direction = fields.Str(validate=validate.OneOf(("asc", "desc")))
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
@@ -76,8 +98,11 @@ class InboxArgs(ma.Schema):
 class InboxItemSchema(OrderSummarySchema):
     due_at = UtcDateTime(allow_none=True, metadata={"description": "When the current step is due"})
     overdue = fields.Bool()
-    acting_for = fields.Nested(UserBriefSchema, allow_none=True, metadata={
-        "description": "waiting/overdue: the person you would act for (you substitute them today)"})
+    acting_for = fields.Nested(
+        UserBriefSchema,
+        allow_none=True,
+        metadata={"description": "waiting/overdue: the person you would act for (you substitute them today)"},
+    )
     own_line_count = fields.Int(allow_none=True, metadata={"description": "For a dean: lines of own faculty"})
     return_comment = fields.Str(allow_none=True, metadata={"description": "returned: why it was returned"})
     returned_by = fields.Str(allow_none=True)
@@ -104,11 +129,17 @@ class InboxSchema(ma.Schema):
 
 
 class BulkArgs(ma.Schema):
-    order_ids = fields.List(fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)), required=True,
-                            validate=validate.Length(min=1, max=MAX_PAGE_SIZE))
+    order_ids = fields.List(
+        fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_PAGE_SIZE),
+    )
     trigger = fields.Str(required=True, validate=validate.OneOf(BULK_TRIGGERS))
-    comment = fields.Str(load_default="", validate=validate.Length(max=4000),
-                         metadata={"description": "One comment for every order; required to return or reject"})
+    comment = fields.Str(
+        load_default="",
+        validate=validate.Length(max=4000),
+        metadata={"description": "One comment for every order; required to return or reject"},
+    )
 
 
 class BulkItemSchema(ma.Schema):
@@ -156,8 +187,11 @@ def refusal_errors(order: Order, refused: Refused) -> dict[str, list[dict]]:
     errors: dict[str, list[dict]] = {}
     for refusal in refused.refusals:
         as_dict = refusal.as_dict()
-        key = owner.get(json.dumps(as_dict, sort_keys=True, default=str)) or REFUSAL_FIELDS.get(refusal.rule) \
+        key = (
+            owner.get(json.dumps(as_dict, sort_keys=True, default=str))
+            or REFUSAL_FIELDS.get(refusal.rule)
             or refusal.rule.split(".")[0]
+        )
         errors.setdefault(key, []).append(as_dict)
     return errors
 
@@ -174,8 +208,14 @@ def fire_trigger(args, order_id: int):
     or changed since you read it) or 422 (a rule failed), each listed as {rule, message, data}."""
     order = load_visible(order_id)
     try:
-        fire(order, args["trigger"], current_user, comment=args["comment"], expected_version=args.get("version"),
-             acting_for=acting_for_in(order, args["trigger"], current_user))
+        fire(
+            order,
+            args["trigger"],
+            current_user,
+            comment=args["comment"],
+            expected_version=args.get("version"),
+            acting_for=acting_for_in(order, args["trigger"], current_user),
+        )
     except Refused as refused:
         abort(refused.status, message=str(refused), errors=refusal_errors(order, refused))
     commit()
@@ -191,12 +231,30 @@ def my_inbox(args):
     size of every view."""
     view = args.pop("view")
     result = inbox_page(current_user, view, Filters(**args))
-    items = [With(row.order, line_count=row.line_count, own_line_count=row.own_lines, overdue=row.overdue,
-                  acting_for=row.acting_for, return_comment=row.return_comment, returned_by=row.returned_by,
-                  decision=row.decision, decided_at=row.decided_at) for row in result.rows]
-    return {"view": view, "count": result.total, "counts": result.counts, "page": result.filters.page,
-            "page_size": result.filters.page_size, "sort": result.sort, "direction": result.direction,
-            "items": items}
+    items = [
+        With(
+            row.order,
+            line_count=row.line_count,
+            own_line_count=row.own_lines,
+            overdue=row.overdue,
+            acting_for=row.acting_for,
+            return_comment=row.return_comment,
+            returned_by=row.returned_by,
+            decision=row.decision,
+            decided_at=row.decided_at,
+        )
+        for row in result.rows
+    ]
+    return {
+        "view": view,
+        "count": result.total,
+        "counts": result.counts,
+        "page": result.filters.page,
+        "page_size": result.filters.page_size,
+        "sort": result.sort,
+        "direction": result.direction,
+        "items": items,
+    }
 
 
 @bp.route("/inbox/bulk", methods=["POST"])
@@ -228,9 +286,25 @@ def order_route(order_id: int):
     order = load_visible(order_id)
     route = route_of(order)
     status = diagram.progress(route, order.state)
-    steps = [{"name": s.name, "state": s.state, "roles": list(s.roles), "mode": s.mode, "n": s.n,
-              "due_days": s.due_days, "title": diagram.step_title(s), "status": status.get(s.state, "todo")}
-             for s in route.steps]
-    return {"name": route.name, "version": route.version, "signer_role": route.signer_role,
-            "current_state": order.state, "steps": steps, "mermaid": diagram.mermaid(route, order.state),
-            "svg": diagram.svg(route, order.state)}
+    steps = [
+        {
+            "name": s.name,
+            "state": s.state,
+            "roles": list(s.roles),
+            "mode": s.mode,
+            "n": s.n,
+            "due_days": s.due_days,
+            "title": diagram.step_title(s),
+            "status": status.get(s.state, "todo"),
+        }
+        for s in route.steps
+    ]
+    return {
+        "name": route.name,
+        "version": route.version,
+        "signer_role": route.signer_role,
+        "current_state": order.state,
+        "steps": steps,
+        "mermaid": diagram.mermaid(route, order.state),
+        "svg": diagram.svg(route, order.state),
+    }

@@ -33,19 +33,26 @@ class _Staff:
 
     def __init__(self, on: date):
         users = db.session.scalars(
-            select(User).join(UserRole, UserRole.user_id == User.id)
-            .where(User.is_active_user.is_(True), UserRole.role != "clerk").distinct()).all()
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(User.is_active_user.is_(True), UserRole.role != "clerk")
+            .distinct()
+        ).all()
         self.users = {u.id: u for u in users}
         self.substitutes: dict[int, list[User]] = {}
-        rows = db.session.scalars(select(Substitution).where(Substitution.starts_on <= on,
-                                                             Substitution.ends_on >= on)).all()
+        rows = db.session.scalars(
+            select(Substitution).where(Substitution.starts_on <= on, Substitution.ends_on >= on)
+        ).all()
         for row in rows:
             if row.substitute.is_active_user:
                 self.substitutes.setdefault(row.principal_id, []).append(row.substitute)
 
     def with_role(self, *roles: str, faculty_ids: set[int] | None = None) -> list[User]:
-        return [u for u in self.users.values() if u.has_role(*roles)
-                and (faculty_ids is None or u.faculty_id in faculty_ids)]
+        return [
+            u
+            for u in self.users.values()
+            if u.has_role(*roles) and (faculty_ids is None or u.faculty_id in faculty_ids)
+        ]
 
 
 def approvers(order: Order, step: Step, staff: _Staff) -> list[User]:
@@ -59,8 +66,11 @@ def approvers(order: Order, step: Step, staff: _Staff) -> list[User]:
     decided = set()
     for visa in db.session.scalars(select(Visa).where(Visa.order_id == order.id, Visa.round == order.round)):
         decided |= {visa.decided_by_id, visa.acting_for_id}
-    principals = [u for u in staff.with_role(*step.roles, faculty_ids=faculty_ids)
-                  if u.id != order.author_id and u.id not in decided]
+    principals = [
+        u
+        for u in staff.with_role(*step.roles, faculty_ids=faculty_ids)
+        if u.id != order.author_id and u.id not in decided
+    ]
     people = {u.id: u for u in principals}
     for principal in principals:
         for substitute in staff.substitutes.get(principal.id, []):
@@ -81,23 +91,49 @@ def _notice_once(order: Order, step: Step, kind: str) -> bool:
 
 def _emails(template: str, people: list[User], order: Order, step: Step, due_at: datetime) -> list[dict]:
     due_local = due_at.astimezone(local_zone()).strftime("%d.%m.%Y %H:%M")
-    return [{"recipient": person.email, "template": template, "language": person.language,
-             "context": {"recipient_name": person.full_name, "order_id": order.id, "order_label": order.label,
-                         "order_title": order.title, "step": step.name, "state": order.state, "due": due_local,
-                         "link": f"/orders/{order.id}"}}
-            for person in sorted(people, key=lambda p: p.id) if person.email]
+    return [
+        {
+            "recipient": person.email,
+            "template": template,
+            "language": person.language,
+            "context": {
+                "recipient_name": person.full_name,
+                "order_id": order.id,
+                "order_label": order.label,
+                "order_title": order.title,
+                "step": step.name,
+                "state": order.state,
+                "due": due_local,
+                "link": f"/orders/{order.id}",
+            },
+        }
+        for person in sorted(people, key=lambda p: p.id)
+        if person.email
+    ]
 
 
 def overdue_orders(moment: datetime) -> list[Order]:
     """Open orders whose current step is past due and not yet escalated: one query, so that orders left escalated
     for months do not make every pass slower."""
     step = case((Order.state == "awaiting_signature", SIGNER_STEP), else_=func.substr(Order.state, len("review_") + 1))
-    escalated = exists().where(DeadlineNotice.order_id == Order.id, DeadlineNotice.round == Order.round,
-                               DeadlineNotice.step == step, DeadlineNotice.kind == "escalation")
-    return list(db.session.scalars(
-        select(Order).where(Order.due_at.is_not(None), Order.due_at <= moment,
-                            Order.state.not_in(("draft", *TERMINAL_STATES)), ~escalated)
-        .order_by(Order.due_at, Order.id)))
+    escalated = exists().where(
+        DeadlineNotice.order_id == Order.id,
+        DeadlineNotice.round == Order.round,
+        DeadlineNotice.step == step,
+        DeadlineNotice.kind == "escalation",
+    )
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(
+                Order.due_at.is_not(None),
+                Order.due_at <= moment,
+                Order.state.not_in(("draft", *TERMINAL_STATES)),
+                ~escalated,
+            )
+            .order_by(Order.due_at, Order.id)
+        )
+    )
 
 
 def run_deadlines(now: datetime | None = None) -> dict:
@@ -108,8 +144,10 @@ def run_deadlines(now: datetime | None = None) -> dict:
     result = {"checked": len(orders), "reminders": 0, "escalations": 0, "emails": 0}
     if not orders:
         return result
-    sent = {(n.order_id, n.round, n.step, n.kind) for n in db.session.scalars(
-        select(DeadlineNotice).where(DeadlineNotice.order_id.in_([o.id for o in orders])))}
+    sent = {
+        (n.order_id, n.round, n.step, n.kind)
+        for n in db.session.scalars(select(DeadlineNotice).where(DeadlineNotice.order_id.in_([o.id for o in orders])))
+    }
     staff = _Staff(moment.astimezone(local_zone()).date())
     emails: list[dict] = []
     for order in orders:
@@ -118,8 +156,10 @@ def run_deadlines(now: datetime | None = None) -> dict:
             continue
         due_at = _aware(order.due_at)
         remind = (order.id, order.round, step.name, "reminder") not in sent
-        escalate = moment >= add_working_days(due_at, step.escalate_after_days) \
+        escalate = (
+            moment >= add_working_days(due_at, step.escalate_after_days)
             and (order.id, order.round, step.name, "escalation") not in sent
+        )
         if not (remind or escalate):
             continue
         people = approvers(order, step, staff)
@@ -144,6 +184,10 @@ def escalated_order_ids(order_ids: list[int]) -> set[int]:
     rows = db.session.execute(
         select(DeadlineNotice.order_id, DeadlineNotice.round, DeadlineNotice.step, Order.round, Order.state)
         .join(Order, Order.id == DeadlineNotice.order_id)
-        .where(DeadlineNotice.order_id.in_(order_ids), DeadlineNotice.kind == "escalation")).all()
-    return {order_id for order_id, n_round, n_step, o_round, state in rows
-            if n_round == o_round and state == ("awaiting_signature" if n_step == SIGNER_STEP else f"review_{n_step}")}
+        .where(DeadlineNotice.order_id.in_(order_ids), DeadlineNotice.kind == "escalation")
+    ).all()
+    return {
+        order_id
+        for order_id, n_round, n_step, o_round, state in rows
+        if n_round == o_round and state == ("awaiting_signature" if n_step == SIGNER_STEP else f"review_{n_step}")
+    }

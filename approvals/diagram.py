@@ -42,8 +42,13 @@ def boxes(route: Route) -> list[tuple[str, str, str]]:
     for step in route.steps:
         items.append((step.state, step_title(step), _("%(n)s working days", n=step.due_days)))
     signer = label(route.signer_role)
-    items.append(("awaiting_signature", label("awaiting_signature").capitalize(),
-                  _("%(who)s, %(n)s working days", who=signer, n=route.sign_due_days)))
+    items.append(
+        (
+            "awaiting_signature",
+            label("awaiting_signature").capitalize(),
+            _("%(who)s, %(n)s working days", who=signer, n=route.sign_due_days),
+        )
+    )
     items.append(("signed", label("signed").capitalize(), _("number, effects, document")))
     return items
 
@@ -73,9 +78,16 @@ def _mermaid(route: Route, current_state: str, _language: str) -> str:
                     continue
                 transitions.append({"trigger": trigger, "source": source, "dest": transition.dest})
     model = _Model()
-    machine = GraphMachine(model=model, states=list(live.states), transitions=transitions, initial="draft",
-                           auto_transitions=False, graph_engine="mermaid",
-                           title=f"{route.name} v{route.version}", show_conditions=False)
+    machine = GraphMachine(
+        model=model,
+        states=list(live.states),
+        transitions=transitions,
+        initial="draft",
+        auto_transitions=False,
+        graph_engine="mermaid",
+        title=f"{route.name} v{route.version}",
+        show_conditions=False,
+    )
     graph = machine.model_graphs[id(model)]
     graph.reset_styling()
     for state, status in progress(route, current_state).items():
@@ -105,24 +117,30 @@ def svg(route: Route, current_state: str) -> str:
     height = TOP * 2 + len(items) * BOX_H + (len(items) - 1) * GAP
     x = (WIDTH - BOX_W) // 2
     title_text = escape(_("Route of the order"))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="route-diagram" viewBox="0 0 {WIDTH} {height}" '
-             f'width="{WIDTH}" height="{height}" role="img" aria-label="{title_text}">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#5b6577"/></marker></defs>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="route-diagram" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" role="img" aria-label="{title_text}">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#5b6577"/></marker></defs>',
+    ]
     for i, (state, title, subtitle) in enumerate(items):
         y = TOP + i * (BOX_H + GAP)
         kind = status.get(state, "todo")
         mark = {"done": "✓ ", "current": "▶ ", "ended": "✕ "}.get(kind, "")
         current = ' aria-current="step"' if kind in ("current", "ended") else ""
-        parts.append(f'<g class="node {kind}" data-state="{escape(state)}"{current}>'
-                     f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" ry="8"/>'
-                     f'<text x="{WIDTH // 2}" y="{y + 23}" text-anchor="middle" class="title">'
-                     f'{escape(mark + title)}</text>'
-                     f'<text x="{WIDTH // 2}" y="{y + 42}" text-anchor="middle" class="sub">{escape(subtitle)}</text>'
-                     '</g>')
+        parts.append(
+            f'<g class="node {kind}" data-state="{escape(state)}"{current}>'
+            f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" ry="8"/>'
+            f'<text x="{WIDTH // 2}" y="{y + 23}" text-anchor="middle" class="title">'
+            f"{escape(mark + title)}</text>"
+            f'<text x="{WIDTH // 2}" y="{y + 42}" text-anchor="middle" class="sub">{escape(subtitle)}</text>'
+            "</g>"
+        )
         if i < len(items) - 1:
             y1, y2 = y + BOX_H, y + BOX_H + GAP
-            parts.append(f'<line x1="{WIDTH // 2}" y1="{y1}" x2="{WIDTH // 2}" y2="{y2 - 2}" class="edge" '
-                         f'marker-end="url(#arrow)"/>')
+            parts.append(
+                f'<line x1="{WIDTH // 2}" y1="{y1}" x2="{WIDTH // 2}" y2="{y2 - 2}" class="edge" '
+                f'marker-end="url(#arrow)"/>'
+            )
     parts.append("</svg>")
     return "".join(parts)

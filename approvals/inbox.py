@@ -43,8 +43,9 @@ def _context(actor: User) -> list[User]:
     return principals
 
 
-def _waiting_parts(actor: User, principals: list[User]
-                   ) -> tuple[ColumnElement, list[tuple[ColumnElement, User | None]]]:
+def _waiting_parts(
+    actor: User, principals: list[User]
+) -> tuple[ColumnElement, list[tuple[ColumnElement, User | None]]]:
     """The whole "waits for `actor`" condition, and its parts per identity (None for the actor's own).
 
     An order waits for a person when it has an open approval slot (workflow.models.ApprovalSlot, kept by fire())
@@ -56,8 +57,11 @@ def _waiting_parts(actor: User, principals: list[User]
     slotted = Order.id.in_(select(ApprovalSlot.order_id).where(or_(*(match for _who, match in identities))))
     parts: list[tuple[ColumnElement, User | None]] = []
     for who, match in identities:
-        visaed = exists().where(Visa.order_id == Order.id, Visa.round == Order.round,
-                                or_(Visa.decided_by_id == who.id, Visa.acting_for_id == who.id))
+        visaed = exists().where(
+            Visa.order_id == Order.id,
+            Visa.round == Order.round,
+            or_(Visa.decided_by_id == who.id, Visa.acting_for_id == who.id),
+        )
         own = [not_(visaed), Order.author_id != actor.id]
         if who is not actor:
             own.append(Order.author_id != who.id)
@@ -67,8 +71,7 @@ def _waiting_parts(actor: User, principals: list[User]
     waiting = and_(slotted, or_(*(c for c, _who in parts)))
     if not principals:  # the actor's own part already excludes what the actor visaed
         return waiting, parts
-    actor_visaed = exists().where(Visa.order_id == Order.id, Visa.round == Order.round,
-                                  Visa.decided_by_id == actor.id)
+    actor_visaed = exists().where(Visa.order_id == Order.id, Visa.round == Order.round, Visa.decided_by_id == actor.id)
     return and_(waiting, not_(actor_visaed)), parts
 
 
@@ -98,8 +101,12 @@ VIEWS = ("waiting", "overdue", "returned", "history")
 SORTS = ("updated", "due", "number", "decided")
 DATE_FIELDS = ("updated", "created")
 MAX_PAGE_SIZE = 100
-DEFAULT_SORT = {"waiting": ("updated", "asc"), "overdue": ("due", "asc"), "returned": ("updated", "desc"),
-                "history": ("decided", "desc")}
+DEFAULT_SORT = {
+    "waiting": ("updated", "asc"),
+    "overdue": ("due", "asc"),
+    "returned": ("updated", "desc"),
+    "history": ("decided", "desc"),
+}
 BULK_TRIGGERS = ("approve", "return", "reject", "sign")
 
 
@@ -201,12 +208,17 @@ def view_counts(actor: User) -> dict[str, int]:
 
     waiting, _parts = _waiting_parts(actor, principals)
     # One pass over the waiting set gives both waiting and overdue; the history count stops at HISTORY_CAP.
-    waiting_counts = select(func.count(Order.id).label("waiting"),
-                            func.count(Order.id).filter(Order.due_at < now()).label("overdue")).where(waiting) \
+    waiting_counts = (
+        select(
+            func.count(Order.id).label("waiting"), func.count(Order.id).filter(Order.due_at < now()).label("overdue")
+        )
+        .where(waiting)
         .subquery()
+    )
     returned, history = _side_counts(actor)
-    row = db.session.execute(select(waiting_counts.c.waiting, waiting_counts.c.overdue, returned.label("returned"),
-                                    history.label("history"))).one()
+    row = db.session.execute(
+        select(waiting_counts.c.waiting, waiting_counts.c.overdue, returned.label("returned"), history.label("history"))
+    ).one()
     values = {"waiting": row.waiting, "overdue": row.overdue, "returned": row.returned, "history": row.history}
     if has_request_context():
         g._inbox_waiting = (actor.id, values["waiting"])
@@ -224,18 +236,26 @@ def search_condition(q: str, faculties: set[int] | None) -> ColumnElement | None
     if not text:
         return None
     lowered = text.lower()
-    conditions = [func.lower(Order.title).contains(lowered, autoescape=True),
-                  func.lower(Order.number_label).startswith(lowered, autoescape=True)]
+    conditions = [
+        func.lower(Order.title).contains(lowered, autoescape=True),
+        func.lower(Order.number_label).startswith(lowered, autoescape=True),
+    ]
     digits = text.lstrip("#")
     if digits.isdigit() and len(digits) <= 9:
         conditions.append(Order.id == int(digits))
     if text.isdigit():
         student = Student.iin.startswith(text)
     else:
-        student = and_(*(or_(func.lower(Student.surname).startswith(word, autoescape=True),
-                             func.lower(Student.name).startswith(word, autoescape=True),
-                             func.lower(Student.patronymic).startswith(word, autoescape=True))
-                         for word in lowered.split()))
+        student = and_(
+            *(
+                or_(
+                    func.lower(Student.surname).startswith(word, autoescape=True),
+                    func.lower(Student.name).startswith(word, autoescape=True),
+                    func.lower(Student.patronymic).startswith(word, autoescape=True),
+                )
+                for word in lowered.split()
+            )
+        )
     line = [OrderLine.order_id == Order.id, OrderLine.student_id == Student.id, student]
     if faculties is not None:
         line.append(OrderLine.faculty_id.in_(faculties or {-1}))
@@ -247,8 +267,7 @@ def _filters(query: Select, filters: Filters, faculties: set[int] | None) -> Sel
     if filters.kind:
         query = query.where(Order.kind == filters.kind)
     if filters.faculty_id:
-        query = query.where(exists().where(OrderLine.order_id == Order.id,
-                                           OrderLine.faculty_id == filters.faculty_id))
+        query = query.where(exists().where(OrderLine.order_id == Order.id, OrderLine.faculty_id == filters.faculty_id))
     column = Order.created_at if filters.date_field == "created" else Order.updated_at
     if filters.date_from:
         query = query.where(column >= _local_bound(filters.date_from, end=False))
@@ -292,8 +311,9 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
     condition = view_condition(actor, view, principals)
 
     if view in ("waiting", "overdue"):
-        results, total, tab_counts = _waiting_page(actor, view, filters, sort, direction, principals, faculties,
-                                                   condition)
+        results, total, tab_counts = _waiting_page(
+            actor, view, filters, sort, direction, principals, faculties, condition
+        )
     else:
         results, total, tab_counts = _other_page(actor, view, filters, sort, direction, faculties, condition)
 
@@ -301,17 +321,26 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
     counts: dict[int, tuple[int, int]] = {}
     if ids:
         own = case((OrderLine.faculty_id.in_(faculties or {-1}), 1), else_=0) if faculties is not None else literal(0)
-        counts = {order_id: (n, int(o or 0)) for order_id, n, o in db.session.execute(
-            select(OrderLine.order_id, func.count(), func.sum(own)).where(OrderLine.order_id.in_(ids))
-            .group_by(OrderLine.order_id))}
+        counts = {
+            order_id: (n, int(o or 0))
+            for order_id, n, o in db.session.execute(
+                select(OrderLine.order_id, func.count(), func.sum(own))
+                .where(OrderLine.order_id.in_(ids))
+                .group_by(OrderLine.order_id)
+            )
+        }
     people = {p.id: p for p in principals}
     moment = now()
     rows = []
     for result in results:
         order = result[0]
         n, own_lines = counts.get(order.id, (0, 0))
-        row = Row(order=order, line_count=n, own_lines=own_lines if faculties is not None else None,
-                  overdue=is_overdue(order, moment))
+        row = Row(
+            order=order,
+            line_count=n,
+            own_lines=own_lines if faculties is not None else None,
+            overdue=is_overdue(order, moment),
+        )
         if view in ("waiting", "overdue"):
             row.acting_for = people.get(result[1])
         elif view == "returned":
@@ -319,17 +348,34 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
         else:
             row.decision, row.decided_at = result[1], _aware(result[2])
         rows.append(row)
-    return InboxPage(view=view, rows=rows, total=total, counts=tab_counts, filters=filters, sort=sort,
-                     direction=direction)
+    return InboxPage(
+        view=view, rows=rows, total=total, counts=tab_counts, filters=filters, sort=sort, direction=direction
+    )
 
 
 def _unfiltered(filters: Filters) -> bool:
-    return Filters(page=filters.page, page_size=filters.page_size, sort=filters.sort, direction=filters.direction,
-                   date_field=filters.date_field) == filters
+    return (
+        Filters(
+            page=filters.page,
+            page_size=filters.page_size,
+            sort=filters.sort,
+            direction=filters.direction,
+            date_field=filters.date_field,
+        )
+        == filters
+    )
 
 
-def _waiting_page(actor: User, view: str, filters: Filters, sort: str, direction: str, principals: list[User],
-                  faculties: set[int] | None, condition: ColumnElement) -> tuple[list, int, dict[str, int]]:
+def _waiting_page(
+    actor: User,
+    view: str,
+    filters: Filters,
+    sort: str,
+    direction: str,
+    principals: list[User],
+    faculties: set[int] | None,
+    condition: ColumnElement,
+) -> tuple[list, int, dict[str, int]]:
     """The rows of the waiting or overdue view, the view's total and the tab counts, with the waiting set evaluated
     once: one statement picks the page's ids, sorted and limited, with the total as `count(*) OVER ()` (and, for
     the unfiltered waiting view, the overdue count as a filtered window count and the returned and history counts
@@ -343,20 +389,33 @@ def _waiting_page(actor: User, view: str, filters: Filters, sort: str, direction
     if combined:
         picked.append(func.count().filter(Order.due_at < moment).over().label("overdue"))
     ordering = _ordering(view, sort, direction, None)
-    page = _filters(select(*picked).where(condition), filters, faculties).order_by(*ordering) \
-        .limit(filters.page_size).offset((filters.page - 1) * filters.page_size).subquery("page")
+    page = (
+        _filters(select(*picked).where(condition), filters, faculties)
+        .order_by(*ordering)
+        .limit(filters.page_size)
+        .offset((filters.page - 1) * filters.page_size)
+        .subquery("page")
+    )
     columns: list = [Order, page.c.acting_for, page.c.total]
     if combined:
         returned, history = _side_counts(actor)
         columns += [page.c.overdue, returned.label("returned"), history.label("history")]
     # Only the page's rows are loaded as objects; the author (joined) without their roles, which no row shows.
-    query = select(*columns).join(page, page.c.id == Order.id) \
-        .options(joinedload(Order.author).lazyload(User.role_rows)).order_by(*ordering)
+    query = (
+        select(*columns)
+        .join(page, page.c.id == Order.id)
+        .options(joinedload(Order.author).lazyload(User.role_rows))
+        .order_by(*ordering)
+    )
     results = db.session.execute(query).unique().all()
     if combined and results:
         first = results[0]
-        tab_counts = {"waiting": first.total, "overdue": first.overdue, "returned": first.returned,
-                      "history": first.history}
+        tab_counts = {
+            "waiting": first.total,
+            "overdue": first.overdue,
+            "returned": first.returned,
+            "history": first.history,
+        }
         if has_request_context():
             g._inbox_waiting = (actor.id, tab_counts["waiting"])
     else:  # another view, a filter, or an empty page: the tab counts by their own statement
@@ -373,20 +432,37 @@ def _waiting_page(actor: User, view: str, filters: Filters, sort: str, direction
     return results, total, tab_counts
 
 
-def _other_page(actor: User, view: str, filters: Filters, sort: str, direction: str, faculties: set[int] | None,
-                condition: ColumnElement) -> tuple[list, int, dict[str, int]]:
+def _other_page(
+    actor: User,
+    view: str,
+    filters: Filters,
+    sort: str,
+    direction: str,
+    faculties: set[int] | None,
+    condition: ColumnElement,
+) -> tuple[list, int, dict[str, int]]:
     """The rows of the returned or history view, its total and the tab counts."""
     columns: list = [Order]
     visa = None
     if view == "returned":
-        last_return = (select(AuditEvent.id).where(AuditEvent.order_id == Order.id, AuditEvent.trigger == "return")
-                       .order_by(AuditEvent.id.desc()).limit(1).correlate(Order).scalar_subquery())
+        last_return = (
+            select(AuditEvent.id)
+            .where(AuditEvent.order_id == Order.id, AuditEvent.trigger == "return")
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+            .correlate(Order)
+            .scalar_subquery()
+        )
         event, returner = aliased(AuditEvent), aliased(User)
         columns += [event.comment, returner.full_name]
     else:
         visa = aliased(Visa)
-        mine = (select(func.max(Visa.id)).where(Visa.order_id == Order.id, Visa.decided_by_id == actor.id)
-                .correlate(Order).scalar_subquery())
+        mine = (
+            select(func.max(Visa.id))
+            .where(Visa.order_id == Order.id, Visa.decided_by_id == actor.id)
+            .correlate(Order)
+            .scalar_subquery()
+        )
         columns += [visa.decision, visa.decided_at]
 
     tab_counts = view_counts(actor)
@@ -402,12 +478,16 @@ def _other_page(actor: User, view: str, filters: Filters, sort: str, direction: 
     else:
         query = query.join(visa, visa.id == mine)
     query = _filters(query.where(condition), filters, faculties)
-    query = query.order_by(*_ordering(view, sort, direction, visa)) \
-        .limit(filters.page_size).offset((filters.page - 1) * filters.page_size)
+    query = (
+        query.order_by(*_ordering(view, sort, direction, visa))
+        .limit(filters.page_size)
+        .offset((filters.page - 1) * filters.page_size)
+    )
     return db.session.execute(query).unique().all(), total, tab_counts
 
 
 # Bulk decisions -----------------------------------------------------------------------------------------------
+
 
 class BulkRefused(Exception):
     """The whole bulk request is refused (nothing was tried); `field` names the input at fault."""
@@ -447,8 +527,16 @@ def bulk_decide(actor: User, order_ids: list[int], trigger: str, comment: str = 
     for order_id in wanted:
         order = found.get(order_id)
         if order is None:
-            results.append(BulkResult(order_id, f"#{order_id}", False, refusals=[{
-                "rule": "order.not_found", "message": _("No such order, or you may not see it."), "data": {}}]))
+            results.append(
+                BulkResult(
+                    order_id,
+                    f"#{order_id}",
+                    False,
+                    refusals=[
+                        {"rule": "order.not_found", "message": _("No such order, or you may not see it."), "data": {}}
+                    ],
+                )
+            )
             continue
         acting_for = acting_for_in(order, trigger, actor)
         savepoint = db.session.begin_nested()
@@ -460,9 +548,20 @@ def bulk_decide(actor: User, order_ids: list[int], trigger: str, comment: str = 
             results.append(BulkResult(order_id, order.label, False, refusals=[r.as_dict() for r in refused.refusals]))
         except (StaleDataError, IntegrityError):
             savepoint.rollback()
-            results.append(BulkResult(order_id, order.label, False, refusals=[{
-                "rule": "state.stale", "message": _("Someone changed this order at the same moment; try again."),
-                "data": {}}]))
+            results.append(
+                BulkResult(
+                    order_id,
+                    order.label,
+                    False,
+                    refusals=[
+                        {
+                            "rule": "state.stale",
+                            "message": _("Someone changed this order at the same moment; try again."),
+                            "data": {},
+                        }
+                    ],
+                )
+            )
         else:
             results.append(BulkResult(order_id, order.label, True, state=state, acting_for=acting_for))
     return results

@@ -58,7 +58,8 @@ def filters_from(args) -> Filters:
         kind=args.get("kind") if args.get("kind") in KINDS else None,
         faculty_id=faculty if faculty and 0 < faculty < 2**31 else None,
         date_field=args.get("date_field") if args.get("date_field") in DATE_FIELDS else "updated",
-        date_from=_date(args.get("date_from")), date_to=_date(args.get("date_to")),
+        date_from=_date(args.get("date_from")),
+        date_to=_date(args.get("date_to")),
         q=(args.get("q") or "")[:100],
         sort=args.get("sort") if args.get("sort") in SORTS else None,
         direction=args.get("direction") if args.get("direction") in ("asc", "desc") else None,
@@ -78,10 +79,20 @@ def inbox_view():
     faculties = [(f.id, f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))]
     kept = {k: v for k, v in request.args.items() if k not in ("view", "page") and v}
     can_sign = current_user.has_role("rector")
-    return render_template("approvals/inbox.html", result=result, view=view, views=VIEWS, kinds=list(KINDS),
-                           faculties=faculties, kept=kept, can_sign=can_sign, form=EmptyForm(),
-                           page_sizes=PAGE_SIZES, sorts=[s for s in SORTS if s != "decided" or view == "history"],
-                           history_cap=HISTORY_CAP)
+    return render_template(
+        "approvals/inbox.html",
+        result=result,
+        view=view,
+        views=VIEWS,
+        kinds=list(KINDS),
+        faculties=faculties,
+        kept=kept,
+        can_sign=can_sign,
+        form=EmptyForm(),
+        page_sizes=PAGE_SIZES,
+        sorts=[s for s in SORTS if s != "decided" or view == "history"],
+        history_cap=HISTORY_CAP,
+    )
 
 
 @bp.route("/inbox/bulk", methods=["POST"])
@@ -115,8 +126,14 @@ def decide(order_id: int, trigger: str):
         abort(400)
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     try:
-        state = fire(order, trigger, current_user, comment=form.comment.data or "", expected_version=version,
-                     acting_for=acting_for_in(order, trigger, current_user))
+        state = fire(
+            order,
+            trigger,
+            current_user,
+            comment=form.comment.data or "",
+            expected_version=version,
+            acting_for=acting_for_in(order, trigger, current_user),
+        )
     except Refused as refused:
         db.session.rollback()
         if refused.status == 403:

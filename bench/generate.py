@@ -38,11 +38,15 @@ def database_url() -> str:
     """DATABASE_URL, refused with a clear message unless it names a PostgreSQL database."""
     url = os.environ.get("DATABASE_URL")
     if not url:
-        sys.exit(f"Set DATABASE_URL to a PostgreSQL database the benchmark may wipe, e.g.\n"
-                 f"  DATABASE_URL={DEFAULT_URL} python -m {_caller()}")
+        sys.exit(
+            f"Set DATABASE_URL to a PostgreSQL database the benchmark may wipe, e.g.\n"
+            f"  DATABASE_URL={DEFAULT_URL} python -m {_caller()}"
+        )
     if make_url(url).get_backend_name() != "postgresql":
-        sys.exit(f"DATABASE_URL must name a PostgreSQL database (the figures are for production); got "
-                 f"{make_url(url).get_backend_name()!r}. Example: {DEFAULT_URL}")
+        sys.exit(
+            f"DATABASE_URL must name a PostgreSQL database (the figures are for production); got "
+            f"{make_url(url).get_backend_name()!r}. Example: {DEFAULT_URL}"
+        )
     return url
 
 
@@ -57,8 +61,9 @@ def ensure_database(url: str) -> None:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                       {"name": target.database})
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            )
             if not exists:
                 connection.execute(text(f'CREATE DATABASE "{target.database}"'))
     finally:
@@ -104,18 +109,27 @@ def generate(students: int, cohorts: int = 1, seed: int = 2026) -> University:
     batches, a clerk, a rector and one dean per faculty (password `bench`). Commits."""
     faculties = {code: Faculty(code=code, name_kk=kk, name_ru=ru, name_en=en) for code, kk, ru, en in FACULTIES}
     db.session.add_all(faculties.values())
-    programmes = [Programme(code=code, name_kk=kk, name_ru=ru, name_en=en, level=level, duration_years=years,
-                            faculty=faculties[faculty])
-                  for faculty, code, kk, ru, en, level, years in PROGRAMMES]
+    programmes = [
+        Programme(
+            code=code, name_kk=kk, name_ru=ru, name_en=en, level=level, duration_years=years, faculty=faculties[faculty]
+        )
+        for faculty, code, kk, ru, en, level, years in PROGRAMMES
+    ]
     db.session.add_all(programmes)
     db.session.flush()
     groups = []
     for programme in programmes:
         for course in range(1, programme.duration_years + 1):
             for language in ("kk", "ru") if programme.level == "bachelor" else ("ru",):
-                groups.append(Group(name=f"{programme.code}-{26 - course}{'К' if language == 'kk' else 'Р'}",
-                                    programme_id=programme.id, course=course, language=language,
-                                    study_form="full_time"))
+                groups.append(
+                    Group(
+                        name=f"{programme.code}-{26 - course}{'К' if language == 'kk' else 'Р'}",
+                        programme_id=programme.id,
+                        course=course,
+                        language=language,
+                        study_form="full_time",
+                    )
+                )
     db.session.add_all(groups)
     db.session.flush()
 
@@ -123,18 +137,31 @@ def generate(students: int, cohorts: int = 1, seed: int = 2026) -> University:
     # students fall on the groups in the same round-robin order as every other cohort's.
     rows = student_rows(groups, students * cohorts, seed=seed)
     for start in range(0, len(rows), 5000):
-        db.session.execute(insert(Student), rows[start:start + 5000])
+        db.session.execute(insert(Student), rows[start : start + 5000])
     ids = list(db.session.scalars(select(Student.id).order_by(Student.id)))
 
     clerk = create_user("clerk", "bench", "Сапарова Гульмира Ержановна", ["clerk"], email="clerk@bench.kz")
     rector = create_user("rector", "bench", "Жумагулов Бакытжан Турсынович", ["rector"], position="Ректор")
-    deans = {faculty.id: create_user(f"dean_{code.lower()}", "bench", f"Декан {code}", ["dean"],
-                                     faculty_id=faculty.id, position=f"Декан ({faculty.name_ru})")
-             for code, faculty in faculties.items()}
+    deans = {
+        faculty.id: create_user(
+            f"dean_{code.lower()}",
+            "bench",
+            f"Декан {code}",
+            ["dean"],
+            faculty_id=faculty.id,
+            position=f"Декан ({faculty.name_ru})",
+        )
+        for code, faculty in faculties.items()
+    }
     db.session.flush()
-    uni = University(faculty_ids=[f.id for f in faculties.values()], group_ids=[g.id for g in groups],
-                     cohorts=[ids[k * students:(k + 1) * students] for k in range(cohorts)],
-                     clerk_id=clerk.id, rector_id=rector.id, dean_ids={f: u.id for f, u in deans.items()})
+    uni = University(
+        faculty_ids=[f.id for f in faculties.values()],
+        group_ids=[g.id for g in groups],
+        cohorts=[ids[k * students : (k + 1) * students] for k in range(cohorts)],
+        clerk_id=clerk.id,
+        rector_id=rector.id,
+        dean_ids={f: u.id for f, u in deans.items()},
+    )
     db.session.commit()
     return uni
 
@@ -147,9 +174,11 @@ def main(argv: list[str] | None = None) -> None:
     with wiped_app():
         started = time.perf_counter()
         uni = generate(args.students, args.cohorts)
-        print(f"generated {len(uni.faculty_ids)} faculties, {len(uni.group_ids)} groups, "
-              f"{args.students * args.cohorts} students, users clerk, rector, "
-              f"{len(uni.dean_ids)} deans (password: bench) in {time.perf_counter() - started:.2f} s")
+        print(
+            f"generated {len(uni.faculty_ids)} faculties, {len(uni.group_ids)} groups, "
+            f"{args.students * args.cohorts} students, users clerk, rector, "
+            f"{len(uni.dean_ids)} deans (password: bench) in {time.perf_counter() - started:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,14 @@ from registrar.app import create_app
 
 # State mix (share of all orders): most signed, a few in every open state.
 STATE_MIX = [
-    ("signed", 0.85), ("rejected", 0.03), ("withdrawn", 0.03), ("draft", 0.03), ("review_dean", 0.025),
-    ("review_registrar", 0.01), ("review_lawyer", 0.01), ("awaiting_signature", 0.015),
+    ("signed", 0.85),
+    ("rejected", 0.03),
+    ("withdrawn", 0.03),
+    ("draft", 0.03),
+    ("review_dean", 0.025),
+    ("review_registrar", 0.01),
+    ("review_lawyer", 0.01),
+    ("awaiting_signature", 0.015),
 ]
 # Steps of the route `legal`, in order; `reached` counts the steps done in the current round (4 = signed).
 REACHED = {"review_dean": 0, "review_registrar": 1, "review_lawyer": 2, "awaiting_signature": 3, "signed": 4}
@@ -67,8 +73,9 @@ FILL_SQL = [
            CASE WHEN s.state = 'draft' THEN (CASE WHEN r2 < 0.3 THEN 1 ELSE 0 END)
                 ELSE (CASE WHEN r2 < 0.1 THEN 2 ELSE 1 END) END AS round,
            CASE WHEN s.state IN ('rejected', 'withdrawn') THEN floor(r3 * 4)::int
-                ELSE coalesce(({' '.join(["CASE s.state"] + [f"WHEN '{k}' THEN {v}" for k, v in REACHED.items()]
-                                         + ["END"])}), 0) END AS reached,
+                ELSE coalesce(({
+        " ".join(["CASE s.state"] + [f"WHEN '{k}' THEN {v}" for k, v in REACHED.items()] + ["END"])
+    }), 0) END AS reached,
            CASE WHEN s.state IN ('signed', 'rejected', 'withdrawn')
                 THEN now() - interval '30 days' - (r4 * interval '4 years')
                 ELSE now() - (r4 * interval '25 days') END AS created_at,
@@ -165,8 +172,9 @@ WHERE o.author_id <> :me AND o.route_name = 'legal' AND o.route_version = 1 AND 
 ORDER BY o.updated_at, o.id LIMIT :limit"""
 BOUND_DEAN = BOUND_SELECT.format(
     where="o.state = 'review_dean' AND EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id "
-          "AND l.faculty_id = :faculty)",
-    own_visa=" OR v.step = 'dean' AND v.decision = 'approved' AND v.faculty_id = :faculty")
+    "AND l.faculty_id = :faculty)",
+    own_visa=" OR v.step = 'dean' AND v.decision = 'approved' AND v.faculty_id = :faculty",
+)
 BOUND_RECTOR = BOUND_SELECT.format(where="o.state = 'awaiting_signature'", own_visa="")
 
 
@@ -202,23 +210,37 @@ def fill(n: int) -> dict:
     """A university and N orders; returns the users the benchmark acts as."""
     students = max(1000, min(20_000, n // 5))
     uni = generate(students)
-    registrar = create_user("registrar", "bench", "Ахметова Динара Канатовна", ["registrar"],
-                            position="Офис регистратора")
+    registrar = create_user(
+        "registrar", "bench", "Ахметова Динара Канатовна", ["registrar"], position="Офис регистратора"
+    )
     lawyer = create_user("lawyer", "bench", "Нургалиев Ерлан Маратович", ["lawyer"], position="Юрист")
     more_clerks = [create_user(f"clerk{i}", "bench", f"Специалист {i}", ["clerk"]) for i in (2, 3)]
     db.session.commit()
     clerks = [uni.clerk_id, *(clerk.id for clerk in more_clerks)]
     first_id = min(min(cohort) for cohort in uni.cohorts)
     faculties = sorted(uni.dean_ids)
-    values = {"n": n, "students": students, "first_id": first_id, "clerks": clerks, "clerk_count": len(clerks),
-              "series": "С", "title": TITLE, "basis": BASIS, "rector": uni.rector_id, "registrar": registrar.id,
-              "lawyer": lawyer.id, "dean_faculties": faculties, "dean_users": [uni.dean_ids[f] for f in faculties]}
+    values = {
+        "n": n,
+        "students": students,
+        "first_id": first_id,
+        "clerks": clerks,
+        "clerk_count": len(clerks),
+        "series": "С",
+        "title": TITLE,
+        "basis": BASIS,
+        "rector": uni.rector_id,
+        "registrar": registrar.id,
+        "lawyer": lawyer.id,
+        "dean_faculties": faculties,
+        "dean_users": [uni.dean_ids[f] for f in faculties],
+    }
     with db.engine.begin() as connection:
         for sql in FILL_SQL:
             names = set(re.findall(r"(?<!:):(\w+)", sql))
             connection.execute(text(sql), {k: v for k, v in values.items() if k in names})
-        connection.execute(text("SELECT setval(pg_get_serial_sequence('order_lines', 'id'), "
-                                "(SELECT max(id) FROM order_lines))"))
+        connection.execute(
+            text("SELECT setval(pg_get_serial_sequence('order_lines', 'id'), (SELECT max(id) FROM order_lines))")
+        )
         backfill_slots(connection)
     # End the session's read transaction first: its snapshot (idle in transaction since the users were read back)
     # would keep VACUUM from marking the new rows all-visible, and every index-only scan would visit the heap.
@@ -251,11 +273,13 @@ def bench_app(url: str, random_page_cost: float | None = None) -> Flask:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "BROKER_URL": "stub", "WTF_CSRF_ENABLED": False})
     if random_page_cost is not None:
         with app.app_context():
+
             @event.listens_for(db.engine, "connect")
             def _tune(dbapi_connection, _record) -> None:
                 with dbapi_connection.cursor() as cursor:
                     cursor.execute(f"SET random_page_cost = {float(random_page_cost)}")
                 dbapi_connection.commit()  # a SET inside a transaction that is rolled back would be undone
+
     return app
 
 
@@ -271,8 +295,14 @@ SORT = "sort=updated&direction=asc"  # longest waiting first, as the bound order
 ORDER_LINK = re.compile(r'href="/orders/(\d+)"')
 
 
-def run_case(counter: QueryCounter, request: Callable[[], object], check: Callable[[object], list[int]],
-             warmup: int, repeat: int, bound: "Bound | None" = None) -> dict:
+def run_case(
+    counter: QueryCounter,
+    request: Callable[[], object],
+    check: Callable[[object], list[int]],
+    warmup: int,
+    repeat: int,
+    bound: "Bound | None" = None,
+) -> dict:
     """Time `request`; when a bound is given, run it once after each request too (interleaved, so that both see
     the same load on a shared machine)."""
     for _ in range(warmup):
@@ -288,8 +318,14 @@ def run_case(counter: QueryCounter, request: Callable[[], object], check: Callab
         ids = check(response)
         if bound:
             bound.once()
-    return {"median_ms": round(statistics.median(times), 2), "p95_ms": round(p95(times), 2),
-            "queries": max(queries), "queries_min": min(queries), "rows": len(ids), "ids": ids}
+    return {
+        "median_ms": round(statistics.median(times), 2),
+        "p95_ms": round(p95(times), 2),
+        "queries": max(queries),
+        "queries_min": min(queries),
+        "rows": len(ids),
+        "ids": ids,
+    }
 
 
 def api_check(response) -> list[int]:
@@ -302,7 +338,7 @@ def page_check(response) -> list[int]:
     if response.status_code != 200:
         raise SystemExit(f"inbox page answered {response.status_code}")
     html = response.get_data(as_text=True)
-    main = html[html.find("<main"):] if "<main" in html else html
+    main = html[html.find("<main") :] if "<main" in html else html
     return list(dict.fromkeys(int(i) for i in ORDER_LINK.findall(main)))
 
 
@@ -325,9 +361,13 @@ class Bound:
 
     def result(self) -> dict:
         self.connection.close()
-        return {"median_ms": round(statistics.median(self.times), 2), "p95_ms": round(p95(self.times), 2),
-                "rows": len(self.rows), "total": self.rows[0].total if self.rows else 0,
-                "ids": [row.id for row in self.rows]}
+        return {
+            "median_ms": round(statistics.median(self.times), 2),
+            "p95_ms": round(p95(self.times), 2),
+            "rows": len(self.rows),
+            "total": self.rows[0].total if self.rows else 0,
+            "ids": [row.id for row in self.rows],
+        }
 
 
 def slowest_statements(app: Flask, request: Callable[[], object], top: int = 2) -> list[tuple[float, str]]:
@@ -365,8 +405,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests per case first")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the inbox queries")
     parser.add_argument("--keep", action="store_true", help="reuse the data already in the database (no refill)")
-    parser.add_argument("--random-page-cost", type=float, default=1.1,
-                        help="PostgreSQL random_page_cost for every connection (SSD: 1.1; 0 keeps the server's)")
+    parser.add_argument(
+        "--random-page-cost",
+        type=float,
+        default=1.1,
+        help="PostgreSQL random_page_cost for every connection (SSD: 1.1; 0 keeps the server's)",
+    )
     args = parser.parse_args(argv)
     n, repeat, warmup = args.orders, args.repeat, args.warmup
     url = database_url()
@@ -375,18 +419,24 @@ def main(argv: list[str] | None = None) -> None:
     print(f"random_page_cost {args.random_page_cost or 'server default'} (ours and the bound alike)")
     with app.app_context():
         if args.keep:
-            dean = db.session.scalar(text("SELECT u.id FROM users u WHERE u.username LIKE 'dean\\_%' "
-                                          "ORDER BY u.faculty_id LIMIT 1"))
-            people = {"dean": dean, "dean_faculty": db.session.get(User, dean).faculty_id,
-                      "rector": db.session.scalar(text("SELECT id FROM users WHERE username = 'rector'"))}
+            dean = db.session.scalar(
+                text("SELECT u.id FROM users u WHERE u.username LIKE 'dean\\_%' ORDER BY u.faculty_id LIMIT 1")
+            )
+            people = {
+                "dean": dean,
+                "dean_faculty": db.session.get(User, dean).faculty_id,
+                "rector": db.session.scalar(text("SELECT id FROM users WHERE username = 'rector'")),
+            }
             n = db.session.scalar(text("SELECT count(*) FROM orders"))
         else:
             reset_schema()
             started = time.perf_counter()
             people = fill(n)
-            print(f"fill        {time.perf_counter() - started:8.2f} s  ({n} orders, "
-                  f"{db.session.scalar(text('SELECT count(*) FROM order_lines'))} lines, "
-                  f"{db.session.scalar(text('SELECT count(*) FROM visas'))} visas, then VACUUM ANALYZE)")
+            print(
+                f"fill        {time.perf_counter() - started:8.2f} s  ({n} orders, "
+                f"{db.session.scalar(text('SELECT count(*) FROM order_lines'))} lines, "
+                f"{db.session.scalar(text('SELECT count(*) FROM visas'))} visas, then VACUUM ANALYZE)"
+            )
         print("states      " + ", ".join(f"{state} {count}" for state, count in counts().items()))
         tokens = {}
         for role in ("dean", "rector"):
@@ -408,29 +458,39 @@ def main(argv: list[str] | None = None) -> None:
         def api_inbox(a=api, h=headers):
             return a.get(f"/api/v1/inbox?{SORT}", headers=h)
 
-        cases[f"{role}_page"] = run_case(counter, lambda c=client: c.get(f"/inbox?{SORT}"), page_check, warmup, repeat,
-                                         bound)
+        cases[f"{role}_page"] = run_case(
+            counter, lambda c=client: c.get(f"/inbox?{SORT}"), page_check, warmup, repeat, bound
+        )
         cases[f"{role}_api"] = run_case(counter, api_inbox, api_check, warmup, repeat, bound)
         bounds[role] = bound.result()
         if bounds[role]["ids"] != cases[f"{role}_api"]["ids"]:
-            print(f"WARNING: the bound's first page for the {role} differs from the API's: "
-                  f"{bounds[role]['ids'][:5]}... vs {cases[f'{role}_api']['ids'][:5]}...")
+            print(
+                f"WARNING: the bound's first page for the {role} differs from the API's: "
+                f"{bounds[role]['ids'][:5]}... vs {cases[f'{role}_api']['ids'][:5]}..."
+            )
         if args.explain:
             for elapsed, plan in slowest_statements(app, api_inbox):
                 print(f"\nslowest statement of the {role}'s API inbox ({elapsed:.1f} ms), EXPLAIN ANALYZE:\n{plan}\n")
         for size in (10, 100):
             cases[f"{role}_api_size{size}"] = run_case(
-                counter, lambda a=api, h=headers, s=size: a.get(f"/api/v1/inbox?{SORT}&page_size={s}", headers=h),
-                api_check, 2, 10)
+                counter,
+                lambda a=api, h=headers, s=size: a.get(f"/api/v1/inbox?{SORT}&page_size={s}", headers=h),
+                api_check,
+                2,
+                10,
+            )
             cases[f"{role}_page_size{size}"] = run_case(
-                counter, lambda c=client, s=size: c.get(f"/inbox?{SORT}&page_size={s}"), page_check, 2, 10)
+                counter, lambda c=client, s=size: c.get(f"/inbox?{SORT}&page_size={s}"), page_check, 2, 10
+            )
 
     print(f"\n{'case':<22}{'median ms':>10}{'p95 ms':>10}{'queries':>9}{'rows':>6}")
     for name, case in cases.items():
         print(f"{name:<22}{case['median_ms']:>10.2f}{case['p95_ms']:>10.2f}{case['queries']:>9}{case['rows']:>6}")
     for role, bound in bounds.items():
-        print(f"{'bound_' + role:<22}{bound['median_ms']:>10.2f}{bound['p95_ms']:>10.2f}{1:>9}{bound['rows']:>6}"
-              f"   (total waiting: {bound['total']})")
+        print(
+            f"{'bound_' + role:<22}{bound['median_ms']:>10.2f}{bound['p95_ms']:>10.2f}{1:>9}{bound['rows']:>6}"
+            f"   (total waiting: {bound['total']})"
+        )
     main_cases = [f"{role}_{kind}" for role in ("dean", "rector") for kind in ("page", "api")]
     slowest = max(main_cases, key=lambda name: cases[name]["p95_ms"])
     bound_p95 = bounds[slowest.split("_")[0]]["p95_ms"]
@@ -438,10 +498,22 @@ def main(argv: list[str] | None = None) -> None:
     print("ratios      " + ", ".join(f"{name} {ratio}" for name, ratio in ratios.items()))
     details = {name: {k: v for k, v in case.items() if k != "ids"} for name, case in cases.items()}
     details.update({f"bound_{role}": {k: v for k, v in b.items() if k != "ids"} for role, b in bounds.items()})
-    print(json.dumps({"bench": "inbox", "n": n, "p95_ms": cases[slowest]["p95_ms"],
-                      "queries": max(case["queries"] for case in cases.values()), "bound_p95_ms": bound_p95,
-                      "ratio": round(cases[slowest]["p95_ms"] / bound_p95, 1), "slowest": slowest,
-                      "ratios": ratios, "cases": details}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "bench": "inbox",
+                "n": n,
+                "p95_ms": cases[slowest]["p95_ms"],
+                "queries": max(case["queries"] for case in cases.values()),
+                "bound_p95_ms": bound_p95,
+                "ratio": round(cases[slowest]["p95_ms"] / bound_p95, 1),
+                "slowest": slowest,
+                "ratios": ratios,
+                "cases": details,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,11 @@ from orders import promotion as bulk
 from orders.models import Order
 
 YEAR = "2025-2026"
-RAW = {"academic_year": YEAR, "effective_date": "2026-09-01",
-       "basis": "Итоги летней экзаменационной сессии, представления деканов факультетов"}
+RAW = {
+    "academic_year": YEAR,
+    "effective_date": "2026-09-01",
+    "basis": "Итоги летней экзаменационной сессии, представления деканов факультетов",
+}
 
 SETUP_SQL = [
     # final-year students to course 1 of the same programme and language
@@ -102,8 +105,13 @@ def sign_bound(order_id: int, signer_id: int) -> float:
     """Sign the promotion `order_id` with plain SQL in one transaction (bench.common.sign_bound: the applied
     changes, then the lines as the order found them for the item texts, then the movements and the students'
     set-based UPDATE); returns the seconds taken."""
-    return common.sign_bound(order_id, signer_id, {**BOUND_SQL, **PROMOTION_SQL}, before_lines=("applied",),
-                             after_lines=("movements", "students"))
+    return common.sign_bound(
+        order_id,
+        signer_id,
+        {**BOUND_SQL, **PROMOTION_SQL},
+        before_lines=("applied",),
+        after_lines=("movements", "students"),
+    )
 
 
 def to_signature(order_id: int, uni, registrar_id: int) -> dict:
@@ -115,8 +123,10 @@ def to_signature(order_id: int, uni, registrar_id: int) -> dict:
     repeat, expulsion = bulk.split_refused(order, clerk)
     db.session.commit()
     times["split_s"] = time.perf_counter() - started
-    times["moved"] = {"repeat_year": len(repeat.lines) if repeat else 0,
-                      "expulsion": len(expulsion.lines) if expulsion else 0}
+    times["moved"] = {
+        "repeat_year": len(repeat.lines) if repeat else 0,
+        "expulsion": len(expulsion.lines) if expulsion else 0,
+    }
     times["submit_visas_s"] = submit_and_visas(order_id, uni, registrar_id)
     return times
 
@@ -127,15 +137,20 @@ def draft(uni, counter: QueryCounter) -> tuple[int, float, dict, dict]:
 
 def verify(order_id: int) -> int:
     """Every line's student is on the next course in a group of that course; returns the number of lines."""
-    lines, wrong = db.session.execute(text(
-        "SELECT count(*), count(*) FILTER (WHERE s.course <> (l.applied_changes->'course'->>1)::int "
-        "OR g.course <> s.course OR g.name <> l.applied_changes->'group'->>1) "
-        "FROM order_lines l JOIN students s ON s.id = l.student_id JOIN groups g ON g.id = s.group_id "
-        "WHERE l.order_id = :order"), {"order": order_id}).one()
+    lines, wrong = db.session.execute(
+        text(
+            "SELECT count(*), count(*) FILTER (WHERE s.course <> (l.applied_changes->'course'->>1)::int "
+            "OR g.course <> s.course OR g.name <> l.applied_changes->'group'->>1) "
+            "FROM order_lines l JOIN students s ON s.id = l.student_id JOIN groups g ON g.id = s.group_id "
+            "WHERE l.order_id = :order"
+        ),
+        {"order": order_id},
+    ).one()
     movements = movement_count(order_id)
     if wrong or movements != lines:
-        raise SystemExit(f"order {order_id}: {wrong} students not where the line says, {movements} movements "
-                         f"for {lines} lines")
+        raise SystemExit(
+            f"order {order_id}: {wrong} students not where the line says, {movements} movements for {lines} lines"
+        )
     db.session.rollback()
     return lines
 
@@ -151,8 +166,10 @@ def main(argv: list[str] | None = None) -> None:
         set_cohort_status(uni.cohorts[1], "academic_leave")
         cycle_started = time.perf_counter()
         ours_id, draft_s, draft_queries, counts = draft(uni, counter)
-        print(f"draft      {draft_s:8.3f} s  ({n} lines: {counts}; {draft_queries['executions']} executions, "
-              f"{draft_queries['statements']} statements)")
+        print(
+            f"draft      {draft_s:8.3f} s  ({n} lines: {counts}; {draft_queries['executions']} executions, "
+            f"{draft_queries['statements']} statements)"
+        )
         times = to_signature(ours_id, uni, registrar_id)
         print(f"split      {times['split_s']:8.3f} s  (moved {times['moved']})")
         print(f"submit     {times['submit_visas_s']:8.3f} s  (submit, {len(uni.dean_ids)} deans, registrar)")
@@ -162,11 +179,24 @@ def main(argv: list[str] | None = None) -> None:
         print(f"sign       {sign_s:8.3f} s  ({promoted} students promoted; {sign_queries['executions']} executions)")
         print(f"cycle      {cycle_s:8.3f} s  (draft + split + submit + visas + sign)")
 
-        bound_s = bound_cohort(uni, counter, draft, lambda order_id: to_signature(order_id, uni, registrar_id),
-                               sign_bound, verify)
-    print(json.dumps({"bench": "promotion", "n": n, "lines": promoted, "cycle_s": round(cycle_s, 3),
-                      "sign_s": round(sign_s, 3), "bound_s": round(bound_s, 3), "ratio": round(sign_s / bound_s, 2),
-                      "draft_s": round(draft_s, 3), "draft_queries": draft_queries["executions"]}))
+        bound_s = bound_cohort(
+            uni, counter, draft, lambda order_id: to_signature(order_id, uni, registrar_id), sign_bound, verify
+        )
+    print(
+        json.dumps(
+            {
+                "bench": "promotion",
+                "n": n,
+                "lines": promoted,
+                "cycle_s": round(cycle_s, 3),
+                "sign_s": round(sign_s, 3),
+                "bound_s": round(bound_s, 3),
+                "ratio": round(sign_s / bound_s, 2),
+                "draft_s": round(draft_s, 3),
+                "draft_queries": draft_queries["executions"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

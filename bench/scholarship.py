@@ -46,8 +46,12 @@ from core.db import db
 from orders import scholarship as bulk
 
 YEAR = "2026-2027"
-RAW = {"academic_year": YEAR, "semester": 2, "effective_date": "2027-02-01",
-       "basis": "Итоги зимней экзаменационной сессии, протокол стипендиальной комиссии"}
+RAW = {
+    "academic_year": YEAR,
+    "semester": 2,
+    "effective_date": "2027-02-01",
+    "basis": "Итоги зимней экзаменационной сессии, протокол стипендиальной комиссии",
+}
 
 SETUP_SQL = [
     "UPDATE students SET funding = 'grant'",
@@ -97,15 +101,24 @@ def document(kind, lines: list, items_kk: list[str], items_ru: list[str]) -> tup
     appendix_kk = [text_ for line in lines if (text_ := kind.appendix_text(line, "kk")) is not None]
     main_ru = [item for line, item in zip(lines, items_ru, strict=True) if line.params["outcome"] == "in"]
     main_kk = [item for line, item in zip(lines, items_kk, strict=True) if line.params["outcome"] == "in"]
-    return main_kk, main_ru, [kind.appendix_title_kk, *numbered(appendix_kk), kind.appendix_title_ru,
-                              *numbered(appendix_ru)]
+    return (
+        main_kk,
+        main_ru,
+        [kind.appendix_title_kk, *numbered(appendix_kk), kind.appendix_title_ru, *numbered(appendix_ru)],
+    )
 
 
 def sign_bound(order_id: int, signer_id: int) -> float:
     """Sign the scholarship order `order_id` with plain SQL in one transaction (bench.common.sign_bound: the applied
     changes, the lines for the item and appendix texts, the movements; nothing in `students`); the seconds taken."""
-    return common.sign_bound(order_id, signer_id, {**BOUND_SQL, **SCHOLARSHIP_SQL}, before_lines=("applied",),
-                             after_lines=("movements",), document=document)
+    return common.sign_bound(
+        order_id,
+        signer_id,
+        {**BOUND_SQL, **SCHOLARSHIP_SQL},
+        before_lines=("applied",),
+        after_lines=("movements",),
+        document=document,
+    )
 
 
 def draft(uni, counter: QueryCounter) -> tuple[int, float, dict, dict]:
@@ -115,11 +128,14 @@ def draft(uni, counter: QueryCounter) -> tuple[int, float, dict, dict]:
 def verify(order_id: int) -> tuple[int, int]:
     """Every line in has a movement (a line out changes nothing: none), an amount and 7 months (5 for the final
     course). Returns (lines, lines in)."""
-    lines, appointed, wrong = db.session.execute(text(
-        "SELECT count(*), count(*) FILTER (WHERE params->>'outcome' = 'in'), "
-        "count(*) FILTER (WHERE params->>'outcome' = 'in' AND ((params->>'amount')::int <= 0 "
-        "OR json_array_length(params->'months') NOT IN (5, 7))) FROM order_lines WHERE order_id = :order"),
-        {"order": order_id}).one()
+    lines, appointed, wrong = db.session.execute(
+        text(
+            "SELECT count(*), count(*) FILTER (WHERE params->>'outcome' = 'in'), "
+            "count(*) FILTER (WHERE params->>'outcome' = 'in' AND ((params->>'amount')::int <= 0 "
+            "OR json_array_length(params->'months') NOT IN (5, 7))) FROM order_lines WHERE order_id = :order"
+        ),
+        {"order": order_id},
+    ).one()
     movements = movement_count(order_id)
     if wrong or movements != appointed:
         raise SystemExit(f"order {order_id}: {wrong} wrong lines, {movements} movements for {appointed} lines in")
@@ -134,13 +150,16 @@ def main(argv: list[str] | None = None) -> None:
     n = args.students
     with wiped_app():
         counter = QueryCounter()
-        uni, (registrar_id, finance_id) = bulk_setup(n, SETUP_SQL, YEAR, ("registrar", "Регистратор", "registrar"),
-                                                     ("finance", "Финансист", "finance"))
+        uni, (registrar_id, finance_id) = bulk_setup(
+            n, SETUP_SQL, YEAR, ("registrar", "Регистратор", "registrar"), ("finance", "Финансист", "finance")
+        )
         set_cohort_status(uni.cohorts[1], "academic_leave")
         cycle_started = time.perf_counter()
         ours_id, draft_s, draft_queries, counts = draft(uni, counter)
-        print(f"draft      {draft_s:8.3f} s  ({n} lines: in {counts['in']}, out {counts['out']}; "
-              f"{draft_queries['executions']} executions, {draft_queries['statements']} statements)")
+        print(
+            f"draft      {draft_s:8.3f} s  ({n} lines: in {counts['in']}, out {counts['out']}; "
+            f"{draft_queries['executions']} executions, {draft_queries['statements']} statements)"
+        )
         visas_s = submit_and_visas(ours_id, uni, registrar_id, finance_id)
         print(f"submit     {visas_s:8.3f} s  (submit, {len(uni.dean_ids)} deans, registrar, finance)")
         sign_s, sign_queries = sign_ours(ours_id, uni.rector_id, counter)
@@ -149,12 +168,30 @@ def main(argv: list[str] | None = None) -> None:
         print(f"sign       {sign_s:8.3f} s  ({lines} lines, {appointed} in; {sign_queries['executions']} executions)")
         print(f"cycle      {cycle_s:8.3f} s  (draft + submit + visas + sign)")
 
-        bound_s = bound_cohort(uni, counter, draft,
-                               lambda order_id: submit_and_visas(order_id, uni, registrar_id, finance_id),
-                               sign_bound, lambda order_id: verify(order_id)[0])
-    print(json.dumps({"bench": "scholarship", "n": n, "lines": lines, "in": appointed, "cycle_s": round(cycle_s, 3),
-                      "sign_s": round(sign_s, 3), "bound_s": round(bound_s, 3), "ratio": round(sign_s / bound_s, 2),
-                      "draft_s": round(draft_s, 3), "draft_queries": draft_queries["executions"]}))
+        bound_s = bound_cohort(
+            uni,
+            counter,
+            draft,
+            lambda order_id: submit_and_visas(order_id, uni, registrar_id, finance_id),
+            sign_bound,
+            lambda order_id: verify(order_id)[0],
+        )
+    print(
+        json.dumps(
+            {
+                "bench": "scholarship",
+                "n": n,
+                "lines": lines,
+                "in": appointed,
+                "cycle_s": round(cycle_s, 3),
+                "sign_s": round(sign_s, 3),
+                "bound_s": round(bound_s, 3),
+                "ratio": round(sign_s / bound_s, 2),
+                "draft_s": round(draft_s, 3),
+                "draft_queries": draft_queries["executions"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

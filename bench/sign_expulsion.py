@@ -35,12 +35,16 @@ from core.models import User, create_user
 from orders import operations
 from orders.models import Order
 
-PARAMS = {"reason": "academic_failure", "effective_date": "2026-07-01",
-          "basis": "Представления деканов факультетов, ведомости промежуточной аттестации"}
+PARAMS = {
+    "reason": "academic_failure",
+    "effective_date": "2026-07-01",
+    "basis": "Представления деканов факультетов, ведомости промежуточной аттестации",
+}
 
 
-def prepare(uni: University, student_ids: list[int], counter: QueryCounter,
-            approver_ids: list[int]) -> tuple[int, dict, dict]:
+def prepare(
+    uni: University, student_ids: list[int], counter: QueryCounter, approver_ids: list[int]
+) -> tuple[int, dict, dict]:
     """Draft an order over these students, check it, submit it and give every dean's visa, then the approvers'
     (registrar, lawyer); commits after each step. Returns the order id, the time of each phase and the statements
     issued by add_students."""
@@ -76,27 +80,41 @@ def sign_bound(order_id: int, signer_id: int) -> float:
 
 # Same outcome -------------------------------------------------------------------------------------------------
 
+
 def snapshot(order_id: int) -> dict[int, tuple[str, str]]:
     """Each line's student status and funding before signing."""
-    return {student_id: (status, funding) for student_id, status, funding in db.session.execute(text(
-        "SELECT s.id, s.status, s.funding FROM order_lines l JOIN students s ON s.id = l.student_id "
-        "WHERE l.order_id = :order"), {"order": order_id})}
+    return {
+        student_id: (status, funding)
+        for student_id, status, funding in db.session.execute(
+            text(
+                "SELECT s.id, s.status, s.funding FROM order_lines l JOIN students s ON s.id = l.student_id "
+                "WHERE l.order_id = :order"
+            ),
+            {"order": order_id},
+        )
+    }
 
 
 def verify(order_id: int, before: dict[int, tuple[str, str]]) -> None:
     """The signed order's rows are what signing must produce; raises SystemExit naming the first difference."""
+
     def fail(message: str) -> None:
         raise SystemExit(f"order {order_id}: {message}")
 
-    state, label, number = db.session.execute(text(
-        "SELECT state, number_label, number FROM orders WHERE id = :order"), {"order": order_id}).one()
+    state, label, number = db.session.execute(
+        text("SELECT state, number_label, number FROM orders WHERE id = :order"), {"order": order_id}
+    ).one()
     if state != "signed" or number is None:
         fail(f"state {state}, number {number}")
     reason, effective = PARAMS["reason"], date.fromisoformat(PARAMS["effective_date"])
-    rows = db.session.execute(text(
-        "SELECT s.id, s.status, s.funding, s.expulsion_reason, s.status_since, l.applied_changes, m.changes, "
-        "m.reason, m.order_label, m.effective_date FROM order_lines l JOIN students s ON s.id = l.student_id "
-        "LEFT JOIN student_movements m ON m.order_line_id = l.id WHERE l.order_id = :order"), {"order": order_id})
+    rows = db.session.execute(
+        text(
+            "SELECT s.id, s.status, s.funding, s.expulsion_reason, s.status_since, l.applied_changes, m.changes, "
+            "m.reason, m.order_label, m.effective_date FROM order_lines l JOIN students s ON s.id = l.student_id "
+            "LEFT JOIN student_movements m ON m.order_line_id = l.id WHERE l.order_id = :order"
+        ),
+        {"order": order_id},
+    )
     count = 0
     for student_id, status, funding, why, since, applied, changes, m_reason, m_label, m_date in rows:
         count += 1
@@ -111,24 +129,32 @@ def verify(order_id: int, before: dict[int, tuple[str, str]]) -> None:
             fail(f"student {student_id}: line {applied}, movement {changes} {(m_reason, m_label, m_date)}")
     if count != len(before):
         fail(f"{count} movement rows for {len(before)} lines")
-    emails = db.session.scalar(text(
-        "SELECT count(*) FROM order_lines l JOIN students s ON s.id = l.student_id "
-        "WHERE l.order_id = :order AND s.email IS NOT NULL AND s.email <> ''"), {"order": order_id})
-    outbox = db.session.execute(text(
-        "SELECT context FROM outbox_messages WHERE context->>'order_label' = :label"), {"label": label}).scalars()
+    emails = db.session.scalar(
+        text(
+            "SELECT count(*) FROM order_lines l JOIN students s ON s.id = l.student_id "
+            "WHERE l.order_id = :order AND s.email IS NOT NULL AND s.email <> ''"
+        ),
+        {"order": order_id},
+    )
+    outbox = db.session.execute(
+        text("SELECT context FROM outbox_messages WHERE context->>'order_label' = :label"), {"label": label}
+    ).scalars()
     contexts = list(outbox)
     if len(contexts) != emails:
         fail(f"{len(contexts)} outbox rows for {emails} students with e-mail")
     if any([a["context"].get("number") for a in c.get("attachments") or []] != [label] for c in contexts):
         fail("an e-mail without its extract of this order")
-    content = db.session.scalar(text("SELECT content FROM order_documents WHERE order_id = :order"),
-                                {"order": order_id})
+    content = db.session.scalar(
+        text("SELECT content FROM order_documents WHERE order_id = :order"), {"order": order_id}
+    )
     if content is None:
         fail("no document")
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         xml = archive.read("word/document.xml").decode()
-    iins = db.session.scalars(text("SELECT s.iin FROM order_lines l JOIN students s ON s.id = l.student_id "
-                                   "WHERE l.order_id = :order"), {"order": order_id})
+    iins = db.session.scalars(
+        text("SELECT s.iin FROM order_lines l JOIN students s ON s.id = l.student_id WHERE l.order_id = :order"),
+        {"order": order_id},
+    )
     missing = [iin for iin in iins if iin not in xml]
     if missing or label not in xml:
         fail(f"document lacks {missing[:2] or label}")
@@ -137,11 +163,16 @@ def verify(order_id: int, before: dict[int, tuple[str, str]]) -> None:
 
 # Main -----------------------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=2000, help="lines in the order (N)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="sign this many orders each way, alternating, and report the fastest of each")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="sign this many orders each way, alternating, and report the fastest of each",
+    )
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of our first sign to FILE")
     args = parser.parse_args(argv)
     n, repeat = args.students, args.repeat
@@ -149,11 +180,15 @@ def main(argv: list[str] | None = None) -> None:
         counter = QueryCounter()
         started = time.perf_counter()
         uni = generate(n, cohorts=2 * repeat)
-        print(f"generate   {time.perf_counter() - started:8.3f} s  ({2 * repeat} x {n} students in "
-              f"{len(uni.group_ids)} groups, {len(uni.faculty_ids)} faculties)")
+        print(
+            f"generate   {time.perf_counter() - started:8.3f} s  ({2 * repeat} x {n} students in "
+            f"{len(uni.group_ids)} groups, {len(uni.faculty_ids)} faculties)"
+        )
         # the expulsion route (`legal`) wants the registrar office's and the lawyer's visas after the deans'
-        approvers = [create_user("registrar", "bench", "Регистратор", ["registrar"]),
-                     create_user("lawyer", "bench", "Юрист", ["lawyer"], position="Юрист")]
+        approvers = [
+            create_user("registrar", "bench", "Регистратор", ["registrar"]),
+            create_user("lawyer", "bench", "Юрист", ["lawyer"], position="Юрист"),
+        ]
         db.session.commit()
         approver_ids = [user.id for user in approvers]
         prepared = [prepare(uni, cohort, counter, approver_ids) for cohort in uni.cohorts]
@@ -162,11 +197,15 @@ def main(argv: list[str] | None = None) -> None:
         db.session.rollback()
         best = {phase: min(p[1][phase] for p in prepared) for phase in prepared[0][1]}
         add_queries = prepared[0][2]
-        print(f"draft      {best['draft_s']:8.3f} s  (create_order + add_students of {n} + commit; add_students: "
-              f"{add_queries['executions']} executions, {add_queries['statements']} statements)")
+        print(
+            f"draft      {best['draft_s']:8.3f} s  (create_order + add_students of {n} + commit; add_students: "
+            f"{add_queries['executions']} executions, {add_queries['statements']} statements)"
+        )
         print(f"check      {best['check_s']:8.3f} s  (check_lines + commit)")
-        print(f"submit     {best['submit_visas_s']:8.3f} s  (submit + {len(uni.dean_ids)} dean visas, registrar, "
-              f"lawyer, each committed)")
+        print(
+            f"submit     {best['submit_visas_s']:8.3f} s  (submit + {len(uni.dean_ids)} dean visas, registrar, "
+            f"lawyer, each committed)"
+        )
 
         ours, bound = [], []
         for attempt, (ours_id, bound_id) in enumerate(zip(ours_ids, bound_ids, strict=True)):
@@ -183,15 +222,28 @@ def main(argv: list[str] | None = None) -> None:
             bound.append(sign_bound(bound_id, uni.rector_id))
         ours_s, bound_s = min(ours), min(bound)
         runs = ", ".join(f"{t:.3f}" for t in ours)
-        print(f"sign       {ours_s:8.3f} s  (fire sign + commit; runs {runs}; {sign_queries['executions']} "
-              f"executions, {sign_queries['statements']} statements)")
-        print(f"bound      {bound_s:8.3f} s  (plain SQL + zipped XML in one transaction; runs "
-              f"{', '.join(f'{t:.3f}' for t in bound)})")
+        print(
+            f"sign       {ours_s:8.3f} s  (fire sign + commit; runs {runs}; {sign_queries['executions']} "
+            f"executions, {sign_queries['statements']} statements)"
+        )
+        print(
+            f"bound      {bound_s:8.3f} s  (plain SQL + zipped XML in one transaction; runs "
+            f"{', '.join(f'{t:.3f}' for t in bound)})"
+        )
         for order_id in ours_ids + bound_ids:
             verify(order_id, before[order_id])
         print("verified: every order signed with the same rows (students, lines, movements, outbox, document)")
-    print(json.dumps({"bench": "sign_expulsion", "n": n, "ours_s": round(ours_s, 4), "bound_s": round(bound_s, 4),
-                      "ratio": round(ours_s / bound_s, 2)}))
+    print(
+        json.dumps(
+            {
+                "bench": "sign_expulsion",
+                "n": n,
+                "ours_s": round(ours_s, 4),
+                "bound_s": round(bound_s, 4),
+                "ratio": round(ours_s / bound_s, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

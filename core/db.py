@@ -16,8 +16,9 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
-    registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION),
-                        type_annotation_map={datetime: DateTime(timezone=True)})
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION), type_annotation_map={datetime: DateTime(timezone=True)}
+    )
 
 
 db = SQLAlchemy(model_class=Base)

@@ -138,8 +138,10 @@ class Substitution(db.Model):
     """`substitute` acts for `principal` from `starts_on` to `ends_on` inclusive (a dean on leave, say)."""
 
     __tablename__ = "substitutions"
-    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="dates"),
-                      CheckConstraint("principal_id <> substitute_id", name="not_self"))
+    __table_args__ = (
+        CheckConstraint("starts_on <= ends_on", name="dates"),
+        CheckConstraint("principal_id <> substitute_id", name="not_self"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     principal_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -156,11 +158,19 @@ class Substitution(db.Model):
 
 def principals_of(substitute: User, on: date) -> list[User]:
     """The users `substitute` acts for on day `on`."""
-    return list(db.session.scalars(
-        select(User).join(Substitution, Substitution.principal_id == User.id)
-        .where(Substitution.substitute_id == substitute.id, Substitution.starts_on <= on, Substitution.ends_on >= on,
-               User.is_active_user.is_(True))
-        .order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Substitution, Substitution.principal_id == User.id)
+            .where(
+                Substitution.substitute_id == substitute.id,
+                Substitution.starts_on <= on,
+                Substitution.ends_on >= on,
+                User.is_active_user.is_(True),
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def substitutes_for(substitute: User, principal: User, on: date) -> bool:

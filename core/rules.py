@@ -18,8 +18,18 @@ DEFAULT_RULES: dict[str, Any] = {
     # The letter-grade scale: letter -> [lowest points, grade point]. The letters are fixed (the grades table checks
     # them); their bounds and points are the university's. FX and F are academic debt.
     "grade_scale": {
-        "A": [95, 4.0], "A-": [90, 3.67], "B+": [85, 3.33], "B": [80, 3.0], "B-": [75, 2.67], "C+": [70, 2.33],
-        "C": [65, 2.0], "C-": [60, 1.67], "D+": [55, 1.33], "D": [50, 1.0], "FX": [25, 0.5], "F": [0, 0.0],
+        "A": [95, 4.0],
+        "A-": [90, 3.67],
+        "B+": [85, 3.33],
+        "B": [80, 3.0],
+        "B-": [75, 2.67],
+        "C+": [70, 2.33],
+        "C": [65, 2.0],
+        "C-": [60, 1.67],
+        "D+": [55, 1.33],
+        "D": [50, 1.0],
+        "FX": [25, 0.5],
+        "F": [0, 0.0],
     },
     # Course promotion: the GPA a student needs to move from course N to N+1, per level.
     "transfer_gpa": {
@@ -45,8 +55,13 @@ DEFAULT_RULES: dict[str, Any] = {
     # Money (issue 4). Amounts are tables dated by the day they take effect: an order takes the table in force on
     # the first month it pays, and keeps it, so a later increase never changes an order signed before it.
     "scholarship_amounts": [  # state scholarship, KZT per month
-        {"from": "2024-09-01", "bachelor": 47135, "bachelor_excellent": 54205,
-         "master": 107061, "master_excellent": 123120},
+        {
+            "from": "2024-09-01",
+            "bachelor": 47135,
+            "bachelor_excellent": 54205,
+            "master": 107061,
+            "master_excellent": 123120,
+        },
     ],
     # Monthly calculation index (MRP), KZT, per calendar year; travel compensation is a number of MRP.
     "mrp": {2024: 3692, 2025: 3932, 2026: 4325},

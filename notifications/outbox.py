@@ -17,8 +17,7 @@ def enqueue_email(recipient: str, template: str, context: dict, language: str = 
 
     `template` names `templates/emails/<template>.<language>.txt`, whose first line is `Subject: ...`.
     """
-    return enqueue_emails([{"recipient": recipient, "template": template, "context": context,
-                            "language": language}])[0]
+    return enqueue_emails([{"recipient": recipient, "template": template, "context": context, "language": language}])[0]
 
 
 # On PostgreSQL the whole batch travels as one JSON parameter that json_to_recordset unpacks: one short statement,
@@ -28,7 +27,8 @@ _INSERT_FROM_JSON = text(
     "INSERT INTO outbox_messages (recipient, template, language, context, status, attempts, last_error, created_at) "
     "SELECT m.recipient, m.template, m.language, m.context, 'pending', 0, '', :now "
     "FROM json_to_recordset(CAST(:messages AS json)) AS m(recipient text, template text, language text, context json) "
-    "RETURNING id")
+    "RETURNING id"
+)
 
 
 def enqueue_emails(messages: list[dict]) -> list[int]:
@@ -38,11 +38,17 @@ def enqueue_emails(messages: list[dict]) -> list[int]:
         return []
     if is_postgres():
         # Ids come from the serial in row order, so sorting them restores the order of `messages`.
-        ids = sorted(db.session.scalars(_INSERT_FROM_JSON, {"messages": json.dumps(messages, ensure_ascii=False),
-                                                            "now": utcnow()}))
+        ids = sorted(
+            db.session.scalars(
+                _INSERT_FROM_JSON, {"messages": json.dumps(messages, ensure_ascii=False), "now": utcnow()}
+            )
+        )
     else:
-        ids = list(db.session.scalars(
-            insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), messages))
+        ids = list(
+            db.session.scalars(
+                insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), messages
+            )
+        )
     db.session.info.setdefault(_PENDING_KEY, []).extend(ids)
     return ids
 

@@ -58,8 +58,15 @@ def init_app(app: Flask) -> None:
             deliver(outbox_id)
 
     queue = app.config.get("BROKER_QUEUE") or QUEUE  # tests give each run its own queue on a shared broker
-    actor = dramatiq.actor(deliver_outbox_message, broker=broker, actor_name="deliver_outbox_message",
-                           queue_name=queue, max_retries=MAX_ATTEMPTS, min_backoff=1_000, max_backoff=600_000)
+    actor = dramatiq.actor(
+        deliver_outbox_message,
+        broker=broker,
+        actor_name="deliver_outbox_message",
+        queue_name=queue,
+        max_retries=MAX_ATTEMPTS,
+        min_backoff=1_000,
+        max_backoff=600_000,
+    )
     broker.declare_queue(queue)
     app.extensions[EXTENSION] = Delivery(broker, actor, queue)
 
@@ -81,8 +88,13 @@ def dispatch(outbox_ids: list[int]) -> None:
 def sweep(older_than_seconds: float = 60) -> int:
     """Resend outbox rows still pending after `older_than_seconds`; returns how many were handed over."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    ids = list(db.session.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.status == "pending", OutboxMessage.created_at <= cutoff).order_by(OutboxMessage.id)))
+    ids = list(
+        db.session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "pending", OutboxMessage.created_at <= cutoff)
+            .order_by(OutboxMessage.id)
+        )
+    )
     db.session.rollback()
     if ids:
         dispatch(ids)
@@ -110,8 +122,9 @@ def compose(row: OutboxMessage) -> EmailMessage:
     # Rendered here, at send time, from the row's frozen data; a renderer that fails fails this attempt only.
     for spec in attachments.specs(row.context):
         attachment = attachments.render(spec, row.context)
-        message.add_attachment(attachment.content, maintype=attachment.maintype, subtype=attachment.subtype,
-                               filename=attachment.filename)
+        message.add_attachment(
+            attachment.content, maintype=attachment.maintype, subtype=attachment.subtype, filename=attachment.filename
+        )
     return message
 
 
@@ -169,13 +182,22 @@ def _deliver(outbox_id: int) -> None:
             db.session.rollback()
         transport.send(message, outbox_id)
     except Exception as error:
-        db.session.execute(update(OutboxMessage).where(this_row).values(
-            attempts=OutboxMessage.attempts + 1, last_error=f"{type(error).__name__}: {error}"[:2000],
-            status=case((OutboxMessage.attempts + 1 >= MAX_ATTEMPTS, "failed"), else_=OutboxMessage.status)))
+        db.session.execute(
+            update(OutboxMessage)
+            .where(this_row)
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                last_error=f"{type(error).__name__}: {error}"[:2000],
+                status=case((OutboxMessage.attempts + 1 >= MAX_ATTEMPTS, "failed"), else_=OutboxMessage.status),
+            )
+        )
         db.session.commit()
         raise
-    db.session.execute(update(OutboxMessage).where(this_row).values(
-        status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(this_row)
+        .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+    )
     db.session.commit()
 
 
@@ -216,7 +238,8 @@ class EmbeddedWorker(dramatiq.Worker):
 def start_embedded_worker(app: Flask, *, worker_threads: int = 2, worker_timeout: int = 1000) -> EmbeddedWorker:
     """Worker threads inside this process, plus a sweep thread; used by `registrar run` and `registrar worker`.
     Call `stop()` on the result to end them."""
-    worker = EmbeddedWorker(app, app.extensions[EXTENSION].broker, worker_threads=worker_threads,
-                            worker_timeout=worker_timeout)
+    worker = EmbeddedWorker(
+        app, app.extensions[EXTENSION].broker, worker_threads=worker_threads, worker_timeout=worker_timeout
+    )
     worker.start()
     return worker

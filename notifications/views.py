@@ -17,17 +17,32 @@ bp = Blueprint("mailbox", __name__, url_prefix="/admin/mailbox")
 
 def _parse(path) -> dict:
     message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-    return {"name": path.stem, "to": message["To"], "subject": message["Subject"],
-            "body": message.get_body(preferencelist=("plain",)).get_content(),
-            "attachments": [part.get_filename() or "" for part in message.iter_attachments()]}
+    return {
+        "name": path.stem,
+        "to": message["To"],
+        "subject": message["Subject"],
+        "body": message.get_body(preferencelist=("plain",)).get_content(),
+        "attachments": [part.get_filename() or "" for part in message.iter_attachments()],
+    }
 
 
 def _undelivered() -> list[dict]:
     """Rows a delivery attempt has failed for and that are not sent yet, with the error and what they attach."""
-    rows = db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.status != "sent", OutboxMessage.attempts > 0).order_by(OutboxMessage.id.desc()).limit(50))
-    return [{"to": row.recipient, "status": row.status, "error": row.last_error,
-             "attachments": attachments.filenames(row.context)} for row in rows]
+    rows = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status != "sent", OutboxMessage.attempts > 0)
+        .order_by(OutboxMessage.id.desc())
+        .limit(50)
+    )
+    return [
+        {
+            "to": row.recipient,
+            "status": row.status,
+            "error": row.last_error,
+            "attachments": attachments.filenames(row.context),
+        }
+        for row in rows
+    ]
 
 
 @bp.route("/")

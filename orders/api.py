@@ -28,8 +28,12 @@ from students.iin import iin_error
 from workflow.engine import legal_triggers, pending_approvals
 from workflow.routes import FIXED_STATES
 
-bp = Blueprint("api_orders", __name__, url_prefix="/api/v1/orders",
-               description="Orders: draft with lines, read with eligibility, visas and history, the document.")
+bp = Blueprint(
+    "api_orders",
+    __name__,
+    url_prefix="/api/v1/orders",
+    description="Orders: draft with lines, read with eligibility, visas and history, the document.",
+)
 READERS = (*UNIVERSITY_ROLES, "dean")
 MAX_ID = 2**31 - 1
 MAX_BATCH = 10_000
@@ -49,6 +53,7 @@ class With:
 
 
 # Output ------------------------------------------------------------------------------------------------------
+
 
 class UserBriefSchema(ma.Schema):
     id = fields.Int()
@@ -71,13 +76,18 @@ class LineSchema(ma.Schema):
     params = fields.Dict()
     effective_date = fields.Date()
     eligible = fields.Bool()
-    eligibility = fields.List(fields.Nested(RefusalSchema), metadata={
-        "description": "Refusals of the last eligibility check; empty when the line is eligible"})
-    preview = fields.Dict(allow_none=True, metadata={
-        "description": "Changes signing would make, {field: [before, after]}; null once the order is closed"})
+    eligibility = fields.List(
+        fields.Nested(RefusalSchema),
+        metadata={"description": "Refusals of the last eligibility check; empty when the line is eligible"},
+    )
+    preview = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Changes signing would make, {field: [before, after]}; null once the order is closed"},
+    )
     applied_changes = fields.Dict(allow_none=True, metadata={"description": "Changes signing made"})
-    override_justification = fields.Str(allow_none=True, metadata={
-        "description": "Set when the registrar head accepted the line despite a refusal"})
+    override_justification = fields.Str(
+        allow_none=True, metadata={"description": "Set when the registrar head accepted the line despite a refusal"}
+    )
     override_by = fields.Nested(UserBriefSchema, allow_none=True)
     override_at = UtcDateTime(allow_none=True)
 
@@ -122,8 +132,9 @@ class DocumentSchema(ma.Schema):
 class OrderSummarySchema(ma.Schema):
     id = fields.Int()
     kind = fields.Str(metadata={"enum": list(KINDS)})
-    state = fields.Str(metadata={"description": "draft, review_<step>, awaiting_signature, signed, rejected, "
-                                                "withdrawn"})
+    state = fields.Str(
+        metadata={"description": "draft, review_<step>, awaiting_signature, signed, rejected, withdrawn"}
+    )
     version = fields.Int(metadata={"description": "Send it back with a trigger to refuse a stale decision"})
     round = fields.Int()
     title = fields.Str()
@@ -165,10 +176,16 @@ class KindSchema(ma.Schema):
     name = fields.Str()
     label = fields.Str()
     route = fields.Str(metadata={"description": "The approval route its orders travel"})
-    params = fields.List(fields.Nested(FormFieldSchema), metadata={
-        "description": "What `params` of POST /api/v1/orders takes for this kind (title and basis are top level)"})
-    line_params = fields.List(fields.Nested(FormFieldSchema), metadata={
-        "description": "What PATCH .../lines/<line_id> takes in `params`; empty when lines take the order's"})
+    params = fields.List(
+        fields.Nested(FormFieldSchema),
+        metadata={
+            "description": "What `params` of POST /api/v1/orders takes for this kind (title and basis are top level)"
+        },
+    )
+    line_params = fields.List(
+        fields.Nested(FormFieldSchema),
+        metadata={"description": "What PATCH .../lines/<line_id> takes in `params`; empty when lines take the order's"},
+    )
 
 
 class OrderPageSchema(ma.Schema):
@@ -180,28 +197,43 @@ class OrderPageSchema(ma.Schema):
 
 # Input -------------------------------------------------------------------------------------------------------
 
+
 def _scalar_values(params: dict) -> None:
-    wrong = {str(k): ["Must be a string, number, boolean or null."]
-             for k, v in params.items() if isinstance(v, dict | list)}
+    wrong = {
+        str(k): ["Must be a string, number, boolean or null."] for k, v in params.items() if isinstance(v, dict | list)
+    }
     if wrong:
         raise ma.ValidationError(wrong)
 
 
-STUDENT_IDS = fields.List(fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
-                          validate=validate.Length(max=MAX_BATCH), metadata={"description": "Student ids"})
-IINS = fields.List(fields.Str(validate=validate.Length(max=32)), validate=validate.Length(max=MAX_BATCH),
-                   metadata={"description": "Students' IINs (12 digits with a valid check digit)"})
+STUDENT_IDS = fields.List(
+    fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
+    validate=validate.Length(max=MAX_BATCH),
+    metadata={"description": "Student ids"},
+)
+IINS = fields.List(
+    fields.Str(validate=validate.Length(max=32)),
+    validate=validate.Length(max=MAX_BATCH),
+    metadata={"description": "Students' IINs (12 digits with a valid check digit)"},
+)
 
 
 class OrderCreateArgs(ma.Schema):
     kind = fields.Str(required=True, metadata={"enum": list(KINDS)})
     title = fields.Str(validate=validate.Length(max=300), metadata={"description": "Empty: the kind's standard title"})
-    basis = fields.Str(required=True, validate=validate.Length(max=2000),
-                       metadata={"description": "Documents the order rests on"})
-    params = fields.Dict(keys=fields.Str(), required=True, validate=_scalar_values, metadata={
-        "description": "Parameters of the kind, as `GET /api/v1/orders/kinds` lists them; e.g. expulsion: reason "
-                       "(one of " + ", ".join(REASONS) + ") and effective_date (YYYY-MM-DD)",
-        "example": {"reason": "own_request", "effective_date": "2026-12-01"}})
+    basis = fields.Str(
+        required=True, validate=validate.Length(max=2000), metadata={"description": "Documents the order rests on"}
+    )
+    params = fields.Dict(
+        keys=fields.Str(),
+        required=True,
+        validate=_scalar_values,
+        metadata={
+            "description": "Parameters of the kind, as `GET /api/v1/orders/kinds` lists them; e.g. expulsion: reason "
+            "(one of " + ", ".join(REASONS) + ") and effective_date (YYYY-MM-DD)",
+            "example": {"reason": "own_request", "effective_date": "2026-12-01"},
+        },
+    )
     student_ids = STUDENT_IDS
     iins = IINS
 
@@ -217,24 +249,37 @@ class LinesArgs(ma.Schema):
 
 
 class LineParamsArgs(ma.Schema):
-    params = fields.Dict(keys=fields.Str(), required=True, validate=_scalar_values, metadata={
-        "description": "The line's own parameters as the kind defines them (e.g. target group, leave dates), "
-                       "with effective_date (YYYY-MM-DD) where the kind lets it differ per line"})
+    params = fields.Dict(
+        keys=fields.Str(),
+        required=True,
+        validate=_scalar_values,
+        metadata={
+            "description": "The line's own parameters as the kind defines them (e.g. target group, leave dates), "
+            "with effective_date (YYYY-MM-DD) where the kind lets it differ per line"
+        },
+    )
 
 
 class OverrideArgs(ma.Schema):
-    justification = fields.Str(required=True, validate=validate.Length(min=10, max=2000), metadata={
-        "description": "Why the rule may be set aside; shown on the order, in the audit log and the approval sheet"})
+    justification = fields.Str(
+        required=True,
+        validate=validate.Length(min=10, max=2000),
+        metadata={
+            "description": "Why the rule may be set aside; shown on the order, in the audit log and the approval sheet"
+        },
+    )
 
 
 class OrderListArgs(ma.Schema):
-    state = fields.Str(validate=validate.Regexp(rf"^({'|'.join(FIXED_STATES)}|review_\w{{1,25}})$",
-                                                error="Unknown state."))
+    state = fields.Str(
+        validate=validate.Regexp(rf"^({'|'.join(FIXED_STATES)}|review_\w{{1,25}})$", error="Unknown state.")
+    )
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 # Helpers shared with approvals.api ------------------------------------------------------------------------------
+
 
 def load_visible(order_id: int) -> Order:
     """The order, or 404 when it does not exist and 403 when the current user may not see it."""
@@ -242,8 +287,11 @@ def load_visible(order_id: int) -> Order:
     if order is None:
         abort(404, message=f"No order {order_id}.", errors={"order_id": "unknown"})
     if not operations.can_view(order, current_user):
-        abort(403, message="You may not see this order: it has no students of your faculty.",
-              errors={"order_id": "not visible to you"})
+        abort(
+            403,
+            message="You may not see this order: it has no students of your faculty.",
+            errors={"order_id": "not visible to you"},
+        )
     return order
 
 
@@ -253,8 +301,11 @@ def commit() -> None:
         db.session.commit()
     except (StaleDataError, IntegrityError):
         db.session.rollback()
-        abort(409, message="Someone changed this order at the same moment; reload it and try again.",
-              errors={"order": "changed concurrently"})
+        abort(
+            409,
+            message="Someone changed this order at the same moment; reload it and try again.",
+            errors={"order": "changed concurrently"},
+        )
 
 
 def invalid(error: InvalidInput, *, params_prefix: bool = False):
@@ -296,9 +347,15 @@ def detail(order: Order) -> With:
     """The order with what the current user may see of it and may do to it now."""
     lines = operations.visible_lines(order, current_user)
     kind = get_kind(order.kind)
-    document = db.session.execute(  # the metadata only, not the DOCX bytes
-        select(OrderDocument.filename, OrderDocument.sha256, OrderDocument.template_version,
-               OrderDocument.created_at).where(OrderDocument.order_id == order.id)).mappings().first()
+    document = (
+        db.session.execute(  # the metadata only, not the DOCX bytes
+            select(
+                OrderDocument.filename, OrderDocument.sha256, OrderDocument.template_version, OrderDocument.created_at
+            ).where(OrderDocument.order_id == order.id)
+        )
+        .mappings()
+        .first()
+    )
     return With(
         order,
         lines=[With(line, preview=kind.preview(line) if order.is_open else None) for line in lines],
@@ -313,17 +370,32 @@ def detail(order: Order) -> With:
 def summaries(orders: list[Order]) -> list[With]:
     """Orders with their line counts, counted in one query."""
     ids = [order.id for order in orders]
-    counts = dict(db.session.execute(
-        select(OrderLine.order_id, func.count()).where(OrderLine.order_id.in_(ids)).group_by(OrderLine.order_id)
-    ).all()) if ids else {}
+    counts = (
+        dict(
+            db.session.execute(
+                select(OrderLine.order_id, func.count()).where(OrderLine.order_id.in_(ids)).group_by(OrderLine.order_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     return [With(order, line_count=counts.get(order.id, 0)) for order in orders]
 
 
 # Endpoints ---------------------------------------------------------------------------------------------------
 
-FIELD_TYPES = {"StringField": "string", "TextAreaField": "text", "DateField": "date", "IntegerField": "integer",
-               "DecimalField": "number", "FloatField": "number", "BooleanField": "boolean", "SelectField": "choice",
-               "SelectMultipleField": "choices", "RadioField": "choice"}
+FIELD_TYPES = {
+    "StringField": "string",
+    "TextAreaField": "text",
+    "DateField": "date",
+    "IntegerField": "integer",
+    "DecimalField": "number",
+    "FloatField": "number",
+    "BooleanField": "boolean",
+    "SelectField": "choice",
+    "SelectMultipleField": "choices",
+    "RadioField": "choice",
+}
 TOP_LEVEL = ("title", "basis", "csrf_token")
 
 
@@ -332,11 +404,18 @@ def form_fields(form_class) -> list[dict]:
     if form_class is None:
         return []
     form = form_class(meta={"csrf": False}, formdata=None)
-    return [{"name": field.name, "label": str(field.label.text), "type": FIELD_TYPES.get(field.type, "string"),
-             "required": bool(field.flags.required) or field.type in ("SelectField", "RadioField"),
-             "description": str(field.description or ""),
-             "choices": [str(value) for value, *_label in field.choices] if getattr(field, "choices", None) else None}
-            for field in form if field.name not in TOP_LEVEL]
+    return [
+        {
+            "name": field.name,
+            "label": str(field.label.text),
+            "type": FIELD_TYPES.get(field.type, "string"),
+            "required": bool(field.flags.required) or field.type in ("SelectField", "RadioField"),
+            "description": str(field.description or ""),
+            "choices": [str(value) for value, *_label in field.choices] if getattr(field, "choices", None) else None,
+        }
+        for field in form
+        if field.name not in TOP_LEVEL
+    ]
 
 
 @bp.route("/kinds")
@@ -344,8 +423,16 @@ def form_fields(form_class) -> list[dict]:
 @bp.response(200, KindSchema(many=True))
 def kinds():
     """Every order kind with the parameters its drafts take and the details each line may have."""
-    return [{"name": kind.name, "label": kind.label(), "route": kind.route, "params": form_fields(kind.form_class),
-             "line_params": form_fields(kind.line_form_class)} for kind in KINDS.values()]
+    return [
+        {
+            "name": kind.name,
+            "label": kind.label(),
+            "route": kind.route,
+            "params": form_fields(kind.form_class),
+            "line_params": form_fields(kind.line_form_class),
+        }
+        for kind in KINDS.values()
+    ]
 
 
 @bp.route("")
@@ -365,9 +452,15 @@ def index(args):
 
 @bp.route("", methods=["POST"])
 @roles_required("clerk")
-@bp.arguments(OrderCreateArgs, example={
-    "kind": "expulsion", "basis": "Заявления обучающихся",
-    "params": {"reason": "own_request", "effective_date": "2026-12-01"}, "iins": ["040315512343"]})
+@bp.arguments(
+    OrderCreateArgs,
+    example={
+        "kind": "expulsion",
+        "basis": "Заявления обучающихся",
+        "params": {"reason": "own_request", "effective_date": "2026-12-01"},
+        "iins": ["040315512343"],
+    },
+)
 @bp.response(201, OrderDetailSchema)
 def create(args):
     """Draft an order with its lines. All or nothing: one bad IIN or unknown student and nothing is created."""
@@ -378,8 +471,9 @@ def create(args):
     except InvalidInput as error:
         if error.status != 422:
             invalid(error)
-        errors.update({key if key in ORDER_FIELDS else f"params.{key}": message
-                       for key, message in error.errors.items()})
+        errors.update(
+            {key if key in ORDER_FIELDS else f"params.{key}": message for key, message in error.errors.items()}
+        )
         order = None
     if errors:
         abort(422, message="The order was not created; see errors.", errors=errors)
@@ -480,8 +574,14 @@ def override_line(args, order_id: int, line_id: int):
 
 @bp.route("/<int(max=2147483647):order_id>/document")
 @roles_required(*READERS)
-@bp.doc(responses={"200": {"description": "The signed order as DOCX, frozen at signing",
-                           "content": {DOCX: {"schema": {"type": "string", "format": "binary"}}}}})
+@bp.doc(
+    responses={
+        "200": {
+            "description": "The signed order as DOCX, frozen at signing",
+            "content": {DOCX: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+)
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
 def document(order_id: int):
@@ -489,7 +589,8 @@ def document(order_id: int):
     order = load_visible(order_id)
     if order.document is None:
         abort(404, message="The document exists once the order is signed.", errors={"document": "not signed yet"})
-    response = send_file(io.BytesIO(order.document.content), mimetype=DOCX, as_attachment=True,
-                         download_name=order.document.filename)
+    response = send_file(
+        io.BytesIO(order.document.content), mimetype=DOCX, as_attachment=True, download_name=order.document.filename
+    )
     response.headers["X-Content-SHA256"] = order.document.sha256
     return response

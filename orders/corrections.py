@@ -36,24 +36,39 @@ def find_target(ref) -> tuple[Order | None, str | None]:
     if not found:
         return None, _("There is no signed order number %(label)s.", label=text)
     if len(found) > 1:
-        return None, _("Several orders carry number %(label)s (years %(years)s); name the one you mean by its id, "
-                       "e.g. #%(id)s.", label=text, years=", ".join(str(o.year) for o in found), id=found[0].id)
+        return None, _(
+            "Several orders carry number %(label)s (years %(years)s); name the one you mean by its id, e.g. #%(id)s.",
+            label=text,
+            years=", ".join(str(o.year) for o in found),
+            id=found[0].id,
+        )
     return found[0], None
 
 
 def target_problem(target: Order) -> str | None:
     """Why `target` cannot be revoked or amended now (None when it can)."""
     if target.state != "signed":
-        return _("Order %(label)s is not signed (%(state)s): only a signed order is revoked or amended; a draft is "
-                 "edited or withdrawn instead.", label=target.label, state=target.state.replace("_", " "))
+        return _(
+            "Order %(label)s is not signed (%(state)s): only a signed order is revoked or amended; a draft is "
+            "edited or withdrawn instead.",
+            label=target.label,
+            state=target.state.replace("_", " "),
+        )
     if target.superseded_as:
         by = target.superseded_by.label if target.superseded_by else "?"
-        return _("Order %(label)s is already %(how)s by order %(by)s; it cannot be corrected again.",
-                 label=target.label, how=_("revoked") if target.superseded_as == "revoked" else _("amended"), by=by)
+        return _(
+            "Order %(label)s is already %(how)s by order %(by)s; it cannot be corrected again.",
+            label=target.label,
+            how=_("revoked") if target.superseded_as == "revoked" else _("amended"),
+            by=by,
+        )
     if target.kind in CORRECTION_KINDS:
-        return _("Order %(label)s is itself a correction of order %(other)s and cannot be revoked or amended; "
-                 "to restore what it undid, draft that measure again as a new order.",
-                 label=target.label, other=target.target_order.label if target.target_order else "?")
+        return _(
+            "Order %(label)s is itself a correction of order %(other)s and cannot be revoked or amended; "
+            "to restore what it undid, draft that measure again as a new order.",
+            label=target.label,
+            other=target.target_order.label if target.target_order else "?",
+        )
     return None
 
 
@@ -71,8 +86,7 @@ def parse_items(raw, count: int) -> tuple[list[int], str | None]:
         return [], _("Choose the items of the order to exclude, e.g. 1, 3.")
     wrong = [p for p in parts if not p.isdigit() or not 1 <= int(p) <= count]
     if wrong:
-        return [], _("The order has items 1 to %(n)s; %(wrong)s is not one of them.", n=count,
-                     wrong=", ".join(wrong))
+        return [], _("The order has items 1 to %(n)s; %(wrong)s is not one of them.", n=count, wrong=", ".join(wrong))
     return sorted({int(p) for p in parts}), None
 
 
@@ -83,9 +97,13 @@ def add_lines(order: Order, target: Order, items: list[int] | None, effective: d
     for n, target_line in enumerate(target.lines, 1):
         if items is not None and n not in items:
             continue
-        line = OrderLine(student=target_line.student, faculty_id=target_line.student.faculty_id,
-                         position=len(order.lines) + 1, params={"item": n, "target_line_id": target_line.id},
-                         effective_date=max(effective, target_line.effective_date))
+        line = OrderLine(
+            student=target_line.student,
+            faculty_id=target_line.student.faculty_id,
+            position=len(order.lines) + 1,
+            params={"item": n, "target_line_id": target_line.id},
+            effective_date=max(effective, target_line.effective_date),
+        )
         order.lines.append(line)
         added.append(line)
     return added
@@ -95,15 +113,27 @@ def default_effective_date(value) -> date:
     return value if isinstance(value, date) else today()
 
 
-def draft_correction(kind_name: str, author: User, target, basis: str, *, exclude=None,
-                     effective_date: date | None = None, title: str = "") -> Order:
+def draft_correction(
+    kind_name: str,
+    author: User,
+    target,
+    basis: str,
+    *,
+    exclude=None,
+    effective_date: date | None = None,
+    title: str = "",
+) -> Order:
     """Draft a revocation (or, with the item numbers to `exclude`, an amendment) of the signed order `target`
     (an Order, its number label or its id), with its lines. Raises operations.InvalidInput saying why not."""
     from orders import operations  # operations imports the kinds, which import this module
 
     ref = target.id if isinstance(target, Order) else target
-    raw = {"target": ref, "basis": basis, "title": title,
-           "effective_date": effective_date.isoformat() if effective_date else None}
+    raw = {
+        "target": ref,
+        "basis": basis,
+        "title": title,
+        "effective_date": effective_date.isoformat() if effective_date else None,
+    }
     if exclude is not None:
         raw["exclude"] = list(exclude) if isinstance(exclude, list | tuple | set) else exclude
     return operations.create_order(kind_name, author, raw)

@@ -40,11 +40,20 @@ def sha256(content: bytes) -> str:
 _TEMPLATES = {path: path.read_bytes() for path in (ORDER_TEMPLATE, EXTRACT_TEMPLATE)}
 TEMPLATE_VERSION = f"docx2-{sha256(_TEMPLATES[ORDER_TEMPLATE])[:12]}"
 
-DECISIONS = {"approved": "Келісілді / Согласовано", "returned": "Қайтарылды / Возвращено",
-             "rejected": "Қабылданбады / Отклонено", "signed": "Қол қойылды / Подписано"}
-ROLES = {"dean": "Декан / Декан", "registrar": "Тіркеуші офисінің басшысы / Руководитель Офиса Регистратора",
-         "lawyer": "Заңгер / Юрист", "finance": "Қаржы қызметі / Финансовая служба", "rector": "Ректор / Ректор",
-         "clerk": "Тіркеуші офисінің маманы / Специалист Офиса Регистратора"}
+DECISIONS = {
+    "approved": "Келісілді / Согласовано",
+    "returned": "Қайтарылды / Возвращено",
+    "rejected": "Қабылданбады / Отклонено",
+    "signed": "Қол қойылды / Подписано",
+}
+ROLES = {
+    "dean": "Декан / Декан",
+    "registrar": "Тіркеуші офисінің басшысы / Руководитель Офиса Регистратора",
+    "lawyer": "Заңгер / Юрист",
+    "finance": "Қаржы қызметі / Финансовая служба",
+    "rector": "Ректор / Ректор",
+    "clerk": "Тіркеуші офисінің маманы / Специалист Офиса Регистратора",
+}
 SIGNER_FALLBACK = "Ректор"
 # Characters XML 1.0 forbids; a stray one pasted into a basis or name would make the DOCX unreadable.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -75,6 +84,7 @@ def filename(order: Order) -> str:
 
 
 # Gathering the words -------------------------------------------------------------------------------------------
+
 
 def _visas(order: Order) -> list[Visa]:
     """Every visa of the order, read fresh: the signature visa was added after `order.visas` may have loaded."""
@@ -114,9 +124,16 @@ def _visa_rows(order: Order, visas: list[Visa]) -> list[VisaRow]:
         position = person.position or ROLES.get(visa.role, visa.role)
         if visa.faculty_id in faculties and not person.position:
             position = f"{position}, {faculties[visa.faculty_id]}"
-        rows.append(VisaRow(n=n, position=_clean(position), name=_clean(_acting(person.full_name, visa.acting_for)),
-                            decision=DECISIONS.get(visa.decision, visa.decision), comment=_clean(visa.comment),
-                            date=_local(visa.decided_at)))
+        rows.append(
+            VisaRow(
+                n=n,
+                position=_clean(position),
+                name=_clean(_acting(person.full_name, visa.acting_for)),
+                decision=DECISIONS.get(visa.decision, visa.decision),
+                comment=_clean(visa.comment),
+                date=_local(visa.decided_at),
+            )
+        )
     return rows
 
 
@@ -137,18 +154,24 @@ def _common(order: Order, visas: list[Visa]) -> dict:
     config = current_app.config
     position, name = _signatory(order, visas)
     return {
-        "university_kk": config["UNIVERSITY_KK"], "university_ru": config["UNIVERSITY_RU"], "city": config["CITY"],
+        "university_kk": config["UNIVERSITY_KK"],
+        "university_ru": config["UNIVERSITY_RU"],
+        "city": config["CITY"],
         "date": f"{order.order_date:%d.%m.%Y}" if order.order_date else "",
         "number": order.number_label or "",
-        "title_kk": kind.title_kk, "title_ru": _clean(order.title) or kind.title_ru,
-        "preamble_kk": kind.preamble_kk, "preamble_ru": kind.preamble_ru,
+        "title_kk": kind.title_kk,
+        "title_ru": _clean(order.title) or kind.title_ru,
+        "preamble_kk": kind.preamble_kk,
+        "preamble_ru": kind.preamble_ru,
         "basis": _clean(order.basis).strip(),
-        "signer_position": position, "signer_name": name,
+        "signer_position": position,
+        "signer_name": name,
         "author_name": _clean(order.author.full_name) if order.author else "",
     }
 
 
 # Rendering ---------------------------------------------------------------------------------------------------------
+
 
 def _render(path: Path, context: dict) -> bytes:
     template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
@@ -165,8 +188,11 @@ def render_order(order: Order) -> bytes:
     context = _common(order, visas)
     lines = order.lines
     # A kind may list some lines in an appendix instead of the numbered items (`OrderKind.appendix_text`).
-    appendix = {line.id: (text_ru, kind.appendix_text(line, "kk")) for line in lines
-                if (text_ru := kind.appendix_text(line, "ru")) is not None}
+    appendix = {
+        line.id: (text_ru, kind.appendix_text(line, "kk"))
+        for line in lines
+        if (text_ru := kind.appendix_text(line, "ru")) is not None
+    }
     items = [line for line in lines if line.id not in appendix]
     context["items_kk"] = [Item(n, _clean(kind.item_text(line, "kk"))) for n, line in enumerate(items, 1)]
     context["items_ru"] = [Item(n, _clean(kind.item_text(line, "ru"))) for n, line in enumerate(items, 1)]
@@ -183,11 +209,18 @@ def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
     rows = []
     for line in (line for line in lines if line.overridden):
         person = line.override_by
-        rows.append(VisaRow(
-            n=start + len(rows), position=_clean(person.position or ROLES["registrar"]), name=_clean(person.full_name),
-            decision=_clean(f"Ереже орындалмаса да жіберілді / Допущено в порядке исключения: "
-                            f"{line.student.full_name}"),
-            comment=_clean(line.override_justification), date=_local(line.override_at)))
+        rows.append(
+            VisaRow(
+                n=start + len(rows),
+                position=_clean(person.position or ROLES["registrar"]),
+                name=_clean(person.full_name),
+                decision=_clean(
+                    f"Ереже орындалмаса да жіберілді / Допущено в порядке исключения: {line.student.full_name}"
+                ),
+                comment=_clean(line.override_justification),
+                date=_local(line.override_at),
+            )
+        )
     return rows
 
 

@@ -22,8 +22,9 @@ from workflow.models import AuditEvent, Visa
 from workflow.routes import TERMINAL_STATES
 
 # Visa states are `review_<step>` for whatever steps a route has; the rest are fixed.
-STATE_CHECK = ("state IN ('draft', 'awaiting_signature', 'signed', 'rejected', 'withdrawn') "
-               "OR state LIKE 'review\\_%' ESCAPE '\\'")
+STATE_CHECK = (
+    "state IN ('draft', 'awaiting_signature', 'signed', 'rejected', 'withdrawn') OR state LIKE 'review\\_%' ESCAPE '\\'"
+)
 
 
 class Order(db.Model):
@@ -33,8 +34,11 @@ class Order(db.Model):
         CheckConstraint("(state = 'signed') = (number IS NOT NULL)", name="number_iff_signed"),
         UniqueConstraint("year", "series", "number", name="uq_orders_year_series_number"),
         Index("ix_orders_state", "state"),
-        CheckConstraint("superseded_as IS NULL OR (superseded_as IN ('revoked', 'amended') AND state = 'signed' "
-                        "AND superseded_by_id IS NOT NULL)", name="superseded"),
+        CheckConstraint(
+            "superseded_as IS NULL OR (superseded_as IN ('revoked', 'amended') AND state = 'signed' "
+            "AND superseded_by_id IS NOT NULL)",
+            name="superseded",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,7 +73,8 @@ class Order(db.Model):
     target_order: Mapped["Order | None"] = relationship(foreign_keys=[target_order_id], remote_side=[id])
     superseded_by: Mapped["Order | None"] = relationship(foreign_keys=[superseded_by_id], remote_side=[id])
     lines: Mapped[list["OrderLine"]] = relationship(
-        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.position")
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.position"
+    )
     visas: Mapped[list[Visa]] = relationship(order_by=Visa.id, viewonly=True)
     events: Mapped[list[AuditEvent]] = relationship(order_by=AuditEvent.id, viewonly=True)
     document: Mapped["OrderDocument | None"] = relationship(back_populates="order")

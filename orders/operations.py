@@ -33,6 +33,7 @@ class InvalidInput(Exception):
 
 # Who may see what -------------------------------------------------------------------------------------------
 
+
 def _scope(actor: User) -> tuple[bool, set[int]]:
     """(sees the whole university, faculties seen) for `actor` together with everyone they substitute today."""
     identities = [actor, *principals_of(actor, today())]
@@ -54,8 +55,7 @@ def visible_orders(actor: User) -> Select:
 
 
 def can_view(order: Order, actor: User) -> bool:
-    return db.session.scalar(visible_orders(actor).where(Order.id == order.id).with_only_columns(Order.id)) \
-        is not None
+    return db.session.scalar(visible_orders(actor).where(Order.id == order.id).with_only_columns(Order.id)) is not None
 
 
 def can_edit(order: Order, actor: User) -> bool:
@@ -71,6 +71,7 @@ def visible_lines(order: Order, actor: User) -> list[OrderLine]:
 
 
 # Drafting ---------------------------------------------------------------------------------------------------
+
 
 def create_order(kind_name: str, author: User, raw: dict) -> Order:
     """A new draft of `kind_name` with parameters from a form or API body."""
@@ -88,9 +89,17 @@ def create_order(kind_name: str, author: User, raw: dict) -> Order:
         errors["title"] = _("The title is longer than 300 characters.")
     if errors:
         raise InvalidInput(errors)
-    order = Order(kind=kind.name, state="draft", route_name=kind.route, route_version=latest_version(kind.route),
-                  series=current_app.config["ORDER_SERIES"], title=title, basis=basis, params=params,
-                  author_id=author.id)
+    order = Order(
+        kind=kind.name,
+        state="draft",
+        route_name=kind.route,
+        route_version=latest_version(kind.route),
+        series=current_app.config["ORDER_SERIES"],
+        title=title,
+        basis=basis,
+        params=params,
+        author_id=author.id,
+    )
     db.session.add(order)
     db.session.flush()
     kind.drafted(order)
@@ -101,8 +110,10 @@ def create_order(kind_name: str, author: User, raw: dict) -> Order:
 
 def _require_editable(order: Order, actor: User) -> None:
     if order.state != "draft":
-        raise InvalidInput({"order": _("Only a draft can be changed; this order is %(s)s.",
-                                       s=order.state.replace("_", " "))}, status=409)
+        raise InvalidInput(
+            {"order": _("Only a draft can be changed; this order is %(s)s.", s=order.state.replace("_", " "))},
+            status=409,
+        )
     if not can_edit(order, actor):
         raise InvalidInput({"order": _("You may not change this order.")}, status=403)
 
@@ -111,9 +122,18 @@ def add_students(order: Order, student_ids: list[int], actor: User) -> list[Orde
     """Add a line per student (those already in the order are skipped) and check every line."""
     _require_editable(order, actor)
     wanted = list(dict.fromkeys(student_ids))
-    students = {s.id: s for s in db.session.scalars(
-        select(Student).where(Student.id.in_(wanted)).options(
-            selectinload(Student.group).selectinload(Group.programme)))} if wanted else {}
+    students = (
+        {
+            s.id: s
+            for s in db.session.scalars(
+                select(Student)
+                .where(Student.id.in_(wanted))
+                .options(selectinload(Student.group).selectinload(Group.programme))
+            )
+        }
+        if wanted
+        else {}
+    )
     unknown = [str(i) for i in wanted if i not in students]
     if unknown:
         raise InvalidInput({"students": _("Unknown student id(s): %(ids)s.", ids=", ".join(unknown))}, status=404)
@@ -127,8 +147,13 @@ def add_students(order: Order, student_ids: list[int], actor: User) -> list[Orde
             continue
         position += 1
         student = students[student_id]
-        line = OrderLine(student=student, faculty_id=student.group.programme.faculty_id, position=position,
-                         params=dict(params), effective_date=effective)
+        line = OrderLine(
+            student=student,
+            faculty_id=student.group.programme.faculty_id,
+            position=position,
+            params=dict(params),
+            effective_date=effective,
+        )
         order.lines.append(line)
         added.append(line)
     check_lines(order)
@@ -156,8 +181,12 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     kind = get_kind(order.kind)
     db.session.flush()
     lines = order.lines
-    context = gather_context(order, [line.student_id for line in lines], drafts_conflict=not at_signing,
-                             facts=kind.gather(order, lines) if lines else {})
+    context = gather_context(
+        order,
+        [line.student_id for line in lines],
+        drafts_conflict=not at_signing,
+        facts=kind.gather(order, lines) if lines else {},
+    )
     blocking = []
     for line in lines:
         refusals = kind.check_line(line, context)
@@ -190,13 +219,20 @@ def override_line(order: Order, line_id: int, justification: str, actor: User) -
     if not actor.has_role("registrar"):
         raise InvalidInput({"order": _("Only the registrar head may accept a line that fails a rule.")}, status=403)
     if not order.is_open:
-        raise InvalidInput({"order": _("This order is %(s)s; lines can be accepted only while it is open.",
-                                       s=order.state.replace("_", " "))}, status=409)
+        raise InvalidInput(
+            {
+                "order": _(
+                    "This order is %(s)s; lines can be accepted only while it is open.", s=order.state.replace("_", " ")
+                )
+            },
+            status=409,
+        )
     line = _line(order, line_id)
     check_lines(order)
     if line.eligible:
-        raise InvalidInput({"justification": _("This line passes every rule; there is nothing to override.")},
-                           status=409)
+        raise InvalidInput(
+            {"justification": _("This line passes every rule; there is nothing to override.")}, status=409
+        )
     justification = (justification or "").strip()
     if len(justification) < 10:
         raise InvalidInput({"justification": _("Write why the rule may be set aside (at least 10 characters).")})
@@ -205,11 +241,24 @@ def override_line(order: Order, line_id: int, justification: str, actor: User) -
     line.override_justification = justification
     line.override_by_id = actor.id
     line.override_at = now()
-    db.session.add(AuditEvent(
-        order_id=order.id, actor_id=actor.id, trigger="override", from_state=order.state, to_state=order.state,
-        comment=justification, route_name=order.route_name, route_version=order.route_version,
-        data={"line_id": line.id, "student_id": line.student_id, "student": line.student.full_name,
-              "rules": [refusal["rule"] for refusal in line.eligibility]}))
+    db.session.add(
+        AuditEvent(
+            order_id=order.id,
+            actor_id=actor.id,
+            trigger="override",
+            from_state=order.state,
+            to_state=order.state,
+            comment=justification,
+            route_name=order.route_name,
+            route_version=order.route_version,
+            data={
+                "line_id": line.id,
+                "student_id": line.student_id,
+                "student": line.student.full_name,
+                "rules": [refusal["rule"] for refusal in line.eligibility],
+            },
+        )
+    )
     return line
 
 
@@ -231,6 +280,7 @@ def effects_preview(order: Order) -> dict[int, dict]:
 
 # Guards and the signing transaction --------------------------------------------------------------------------
 
+
 @guard("submit")
 def _lines_ready(order: Order, actor: User, data: dict) -> list[Refusal]:
     if not order.lines:
@@ -245,10 +295,19 @@ def _remember_round(order: Order, actor: User, data: dict) -> None:
 
 
 def round_snapshot(order: Order) -> dict:
-    return {"title": order.title, "basis": order.basis, "params": order.params,
-            "lines": {str(line.student_id): {"name": line.student.full_name, "params": line.params,
-                                             "effective_date": line.effective_date.isoformat()}
-                      for line in order.lines}}
+    return {
+        "title": order.title,
+        "basis": order.basis,
+        "params": order.params,
+        "lines": {
+            str(line.student_id): {
+                "name": line.student.full_name,
+                "params": line.params,
+                "effective_date": line.effective_date.isoformat(),
+            }
+            for line in order.lines
+        },
+    }
 
 
 def changes_since_last_round(order: Order) -> dict | None:
@@ -291,40 +350,75 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     # Each e-mail carries the student's extract, rendered by the worker at send time from the frozen context: the
     # e-mail's own (item texts, university names) and what every extract of the order shares, stored once per row.
     common = documents.extract_common(order)
-    shared = {key: value for key, value in common.items() if key not in ("university_ru", "university_kk",
-                                                                          "author_name")}
+    shared = {
+        key: value for key, value in common.items() if key not in ("university_ru", "university_kk", "author_name")
+    }
     emails = [_student_email(order, kind, line, n, shared) for n, line in enumerate(lines, 1) if line.student.email]
     # Every line in three batched statements, not an ORM flush per student.
     changes = [kind.preview(line) for line in lines]
     values = [kind.apply(line, order) for line in lines]
-    db.session.execute(update(OrderLine), [
-        {"id": line.id, "applied_changes": change, "record_before": record_values(line.student, new)}
-        for line, change, new in zip(lines, changes, values, strict=True)])
+    db.session.execute(
+        update(OrderLine),
+        [
+            {"id": line.id, "applied_changes": change, "record_before": record_values(line.student, new)}
+            for line, change, new in zip(lines, changes, values, strict=True)
+        ],
+    )
     movements = [  # a line that changes nothing (a student left out of a payment order) is not a movement
-        {"student_id": line.student_id, "order_line_id": line.id, "kind": order.kind,
-         "effective_date": line.effective_date, "changes": change, "reason": line.params.get("reason"),
-         "order_label": order.number_label} for line, change in zip(lines, changes, strict=True) if change]
+        {
+            "student_id": line.student_id,
+            "order_line_id": line.id,
+            "kind": order.kind,
+            "effective_date": line.effective_date,
+            "changes": change,
+            "reason": line.params.get("reason"),
+            "order_label": order.number_label,
+        }
+        for line, change in zip(lines, changes, strict=True)
+        if change
+    ]
     if movements:
         db.session.execute(insert(StudentMovement), movements)
     if any(values):  # a kind that changes no column of the students (a money order) writes nothing there
-        db.session.execute(update(Student), [{"id": line.student_id, **new} for line, new in zip(lines, values,
-                                                                                                 strict=True)])
+        db.session.execute(
+            update(Student), [{"id": line.student_id, **new} for line, new in zip(lines, values, strict=True)]
+        )
     kind.after_apply(order, lines)
-    db.session.add(OrderDocument(order_id=order.id, filename=documents.filename(order), content=content,
-                                 sha256=documents.sha256(content), template_version=documents.TEMPLATE_VERSION))
+    db.session.add(
+        OrderDocument(
+            order_id=order.id,
+            filename=documents.filename(order),
+            content=content,
+            sha256=documents.sha256(content),
+            template_version=documents.TEMPLATE_VERSION,
+        )
+    )
     enqueue_emails(emails)
 
 
 def _student_email(order: Order, kind: OrderKind, line: OrderLine, n: int, shared: dict) -> dict:
     item_ru, item_kk = documents.clean(kind.item_text(line, "ru")), documents.clean(kind.item_text(line, "kk"))
     extract = {**shared, "item_n": n}
-    return {"recipient": line.student.email, "template": kind.email_template,
-            "language": "kk" if line.student.language == "kk" else "ru",
-            "context": {"student_name": line.student.full_name, "order_label": order.number_label,
-                        "order_date": order.order_date.strftime("%d.%m.%Y"), "order_title": order.title,
-                        "item_ru": item_ru, "item_kk": item_kk,
-                        "university_ru": current_app.config["UNIVERSITY_RU"],
-                        "university_kk": current_app.config["UNIVERSITY_KK"],
-                        "attachments": [{"renderer": documents.EXTRACT_RENDERER,
-                                         "filename": documents.extract_filename(extract),
-                                         "mimetype": documents.DOCX_MIMETYPE, "context": extract}]}}
+    return {
+        "recipient": line.student.email,
+        "template": kind.email_template,
+        "language": "kk" if line.student.language == "kk" else "ru",
+        "context": {
+            "student_name": line.student.full_name,
+            "order_label": order.number_label,
+            "order_date": order.order_date.strftime("%d.%m.%Y"),
+            "order_title": order.title,
+            "item_ru": item_ru,
+            "item_kk": item_kk,
+            "university_ru": current_app.config["UNIVERSITY_RU"],
+            "university_kk": current_app.config["UNIVERSITY_KK"],
+            "attachments": [
+                {
+                    "renderer": documents.EXTRACT_RENDERER,
+                    "filename": documents.extract_filename(extract),
+                    "mimetype": documents.DOCX_MIMETYPE,
+                    "context": extract,
+                }
+            ],
+        },
+    }

@@ -60,6 +60,7 @@ class RegisterDenied(Exception):
 
 # Who sees what ----------------------------------------------------------------------------------------------
 
+
 def register_scope(actor: User) -> set[int] | None:
     """None: the whole university (finance, registrar, clerk, rector); else the faculties of a dean (own and those
     of deans substituted today). Anyone else: RegisterDenied."""
@@ -73,6 +74,7 @@ def register_scope(actor: User) -> set[int] | None:
 
 
 # Filters ----------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class RegisterFilter:
@@ -156,6 +158,7 @@ def parse_filter(raw, allowed_faculties: set[int] | None) -> tuple[RegisterFilte
 
 # Rows -------------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class PaymentRow:
     month: str
@@ -194,28 +197,51 @@ def reversed_line_ids() -> Select:
     """The ids of signed lines that a signed revocation or amendment reversed (a subquery)."""
     correction_line, correction = aliased(OrderLine), aliased(Order)
     target = correction_line.params["target_line_id"].as_integer()
-    return (select(target).join(correction, correction.id == correction_line.order_id)
-            .where(correction.kind.in_(CORRECTION_KINDS), correction.state == "signed", target.is_not(None)))
+    return (
+        select(target)
+        .join(correction, correction.id == correction_line.order_id)
+        .where(correction.kind.in_(CORRECTION_KINDS), correction.state == "signed", target.is_not(None))
+    )
 
 
 def _line_query(flt: RegisterFilter, faculties: set[int] | None) -> Select:
     """Lines of signed, not revoked payment orders that pay in one of the filter's months (one query)."""
     params_text = cast(OrderLine.params, String)
     query = (
-        select(OrderLine.id, OrderLine.student_id, OrderLine.faculty_id, OrderLine.params, OrderLine.effective_date,
-               Order.id.label("order_id"), Order.kind, Order.number_label, Order.order_date,
-               Student.surname, Student.name, Student.patronymic, Student.iin, Student.status, Student.funding,
-               Student.leave_ground, Group.name.label("group_name"),
-               Faculty.name_ru, Faculty.name_kk, Faculty.name_en)
+        select(
+            OrderLine.id,
+            OrderLine.student_id,
+            OrderLine.faculty_id,
+            OrderLine.params,
+            OrderLine.effective_date,
+            Order.id.label("order_id"),
+            Order.kind,
+            Order.number_label,
+            Order.order_date,
+            Student.surname,
+            Student.name,
+            Student.patronymic,
+            Student.iin,
+            Student.status,
+            Student.funding,
+            Student.leave_ground,
+            Group.name.label("group_name"),
+            Faculty.name_ru,
+            Faculty.name_kk,
+            Faculty.name_en,
+        )
         .join(Order, Order.id == OrderLine.order_id)
         .join(Student, Student.id == OrderLine.student_id)
         .join(Group, Group.id == Student.group_id)
         .join(Faculty, Faculty.id == OrderLine.faculty_id)
-        .where(Order.kind.in_([flt.kind] if flt.kind else PAYMENT_KINDS), Order.state == "signed",
-               or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
-               OrderLine.id.not_in(reversed_line_ids()),
-               # A cheap prefilter on the stored JSON; the exact month test is made on each row.
-               or_(*[params_text.like(f'%"{month}"%') for month in flt.months]))
+        .where(
+            Order.kind.in_([flt.kind] if flt.kind else PAYMENT_KINDS),
+            Order.state == "signed",
+            or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
+            OrderLine.id.not_in(reversed_line_ids()),
+            # A cheap prefilter on the stored JSON; the exact month test is made on each row.
+            or_(*[params_text.like(f'%"{month}"%') for month in flt.months]),
+        )
     )
     if faculties is not None:
         query = query.where(OrderLine.faculty_id.in_(faculties))
@@ -227,8 +253,13 @@ def _line_query(flt: RegisterFilter, faculties: set[int] | None) -> Select:
         else:
             for word in flt.text.lower().split():
                 like = f"{word}%"
-                query = query.where(or_(func.lower(Student.surname).like(like), func.lower(Student.name).like(like),
-                                        func.lower(Student.patronymic).like(like)))
+                query = query.where(
+                    or_(
+                        func.lower(Student.surname).like(like),
+                        func.lower(Student.name).like(like),
+                        func.lower(Student.patronymic).like(like),
+                    )
+                )
     return query
 
 
@@ -237,11 +268,22 @@ def _movements(lines_query: Select) -> dict[int, list]:
     students = lines_query.with_only_columns(OrderLine.student_id).distinct().scalar_subquery()
     reversed_ids = reversed_line_ids()
     rows = db.session.execute(
-        select(StudentMovement.id, StudentMovement.student_id, StudentMovement.kind, StudentMovement.effective_date,
-               StudentMovement.changes, StudentMovement.reason, StudentMovement.order_label)
-        .where(StudentMovement.student_id.in_(students), StudentMovement.kind.not_in(CORRECTION_KINDS),
-               or_(StudentMovement.order_line_id.is_(None), StudentMovement.order_line_id.not_in(reversed_ids)))
-        .order_by(StudentMovement.student_id, StudentMovement.effective_date, StudentMovement.id))
+        select(
+            StudentMovement.id,
+            StudentMovement.student_id,
+            StudentMovement.kind,
+            StudentMovement.effective_date,
+            StudentMovement.changes,
+            StudentMovement.reason,
+            StudentMovement.order_label,
+        )
+        .where(
+            StudentMovement.student_id.in_(students),
+            StudentMovement.kind.not_in(CORRECTION_KINDS),
+            or_(StudentMovement.order_line_id.is_(None), StudentMovement.order_line_id.not_in(reversed_ids)),
+        )
+        .order_by(StudentMovement.student_id, StudentMovement.effective_date, StudentMovement.id)
+    )
     history: dict[int, list] = {}
     for row in rows:
         changes = row.changes or {}
@@ -283,11 +325,28 @@ def build_register(flt: RegisterFilter, faculties: set[int] | None, language: st
                 paid = prorate(amount, paid_days, days)
             if flt.status and status != flt.status:
                 continue
-            rows.append(PaymentRow(
-                month=month, student_id=line.student_id, student=student, iin=line.iin, faculty_id=line.faculty_id,
-                faculty=faculty, group=line.group_name, kind=line.kind, order_id=line.order_id,
-                order_label=line.number_label or f"#{line.order_id}", order_date=line.order_date, line_id=line.id,
-                amount=amount, paid=paid, status=status, days_paid=paid_days, days=days, note=note))
+            rows.append(
+                PaymentRow(
+                    month=month,
+                    student_id=line.student_id,
+                    student=student,
+                    iin=line.iin,
+                    faculty_id=line.faculty_id,
+                    faculty=faculty,
+                    group=line.group_name,
+                    kind=line.kind,
+                    order_id=line.order_id,
+                    order_label=line.number_label or f"#{line.order_id}",
+                    order_date=line.order_date,
+                    line_id=line.id,
+                    amount=amount,
+                    paid=paid,
+                    status=status,
+                    days_paid=paid_days,
+                    days=days,
+                    note=note,
+                )
+            )
     rows.sort(key=lambda r: (r.month, r.faculty, r.student, r.order_date or date.min, r.line_id))
     return Register(rows=rows, filter=flt, totals=totals(rows))
 
@@ -298,8 +357,14 @@ def totals(rows: list[PaymentRow]) -> dict:
     for row in rows:
         by_month[row.month] = by_month.get(row.month, 0) + row.paid
         by_kind[row.kind] = by_kind.get(row.kind, 0) + row.paid
-    return {"paid": sum(r.paid for r in rows), "due": sum(r.amount for r in rows), "rows": len(rows),
-            "students": len({r.student_id for r in rows}), "by_month": by_month, "by_kind": by_kind}
+    return {
+        "paid": sum(r.paid for r in rows),
+        "due": sum(r.amount for r in rows),
+        "rows": len(rows),
+        "students": len({r.student_id for r in rows}),
+        "by_month": by_month,
+        "by_kind": by_kind,
+    }
 
 
 def prorate(amount: int, paid_days: int, days: int) -> int:
@@ -310,6 +375,7 @@ def prorate(amount: int, paid_days: int, days: int) -> int:
 
 
 # The timeline of one line ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Segment:
@@ -346,16 +412,23 @@ class Timeline:
         status = record["status"]
         if status == "academic_leave" and record["leave_ground"] not in self.kept:
             cause = _last_setting(earlier, "status", "academic_leave")
-            return SUSPENDED, (self._leave_text(cause, record["leave_ground"]) if cause else
-                               _("on academic leave (%(ground)s)", ground=label(record["leave_ground"] or "")))
+            return SUSPENDED, (
+                self._leave_text(cause, record["leave_ground"])
+                if cause
+                else _("on academic leave (%(ground)s)", ground=label(record["leave_ground"] or ""))
+            )
         if status not in ("active", "academic_leave"):
             cause = _last_setting(earlier, "status", status)
-            return STOPPED, (self._status_text(cause, status) if cause else
-                             _("student is %(status)s", status=label(status)))
+            return STOPPED, (
+                self._status_text(cause, status) if cause else _("student is %(status)s", status=label(status))
+            )
         if self.kind in GRANT_ONLY_KINDS and record["funding"] != "grant":
             cause = _last_setting(earlier, "funding", record["funding"])
-            return STOPPED, (self._funding_text(cause, record["funding"]) if cause else
-                             _("no state grant (funding: %(funding)s)", funding=label(record["funding"] or "")))
+            return STOPPED, (
+                self._funding_text(cause, record["funding"])
+                if cause
+                else _("no state grant (funding: %(funding)s)", funding=label(record["funding"] or ""))
+            )
         return PAID, ""
 
     def _apply(self, movement) -> None:
@@ -367,8 +440,12 @@ class Timeline:
         if status == "academic_leave":
             ground = _after(changes.get("leave_ground"))
             if ground in self.kept:
-                self.notes.append((movement.effective_date,
-                                   _("%(leave)s: the scholarship continues", leave=self._leave_text(movement, ground))))
+                self.notes.append(
+                    (
+                        movement.effective_date,
+                        _("%(leave)s: the scholarship continues", leave=self._leave_text(movement, ground)),
+                    )
+                )
             elif current == PAID:
                 self._switch(movement.effective_date, SUSPENDED, self._leave_text(movement, ground))
         elif status == "active" and current == SUSPENDED:
@@ -431,8 +508,11 @@ class Timeline:
         return {"date": f"{movement.effective_date:%d.%m.%Y}", "order": movement.order_label or "—"}
 
     def _leave_text(self, movement, ground) -> str:
-        return _("academic leave (%(ground)s) from %(date)s, order %(order)s", ground=label(ground or ""),
-                 **self._when(movement))
+        return _(
+            "academic leave (%(ground)s) from %(date)s, order %(order)s",
+            ground=label(ground or ""),
+            **self._when(movement),
+        )
 
     def _return_text(self, movement) -> str:
         return _("return from academic leave on %(date)s, order %(order)s", **self._when(movement))
@@ -441,14 +521,20 @@ class Timeline:
         if status == "expelled":
             reason = _after((movement.changes or {}).get("expulsion_reason")) or movement.reason
             if reason:
-                return _("expulsion (%(reason)s) from %(date)s, order %(order)s", reason=label(reason),
-                         **self._when(movement))
+                return _(
+                    "expulsion (%(reason)s) from %(date)s, order %(order)s",
+                    reason=label(reason),
+                    **self._when(movement),
+                )
             return _("expulsion from %(date)s, order %(order)s", **self._when(movement))
         return _("%(status)s from %(date)s, order %(order)s", status=label(status), **self._when(movement))
 
     def _funding_text(self, movement, funding) -> str:
-        return _("state grant ended (funding: %(funding)s) from %(date)s, order %(order)s",
-                 funding=label(funding or "none"), **self._when(movement))
+        return _(
+            "state grant ended (funding: %(funding)s) from %(date)s, order %(order)s",
+            funding=label(funding or "none"),
+            **self._when(movement),
+        )
 
 
 def _after(change):
@@ -466,9 +552,14 @@ def _last_setting(movements: list, name: str, value) -> object | None:
 
 # Export -----------------------------------------------------------------------------------------------------
 
+
 def kind_label(kind: str) -> str:
-    names = {"state_scholarship": _("state scholarship"), "president_scholarship": _("President's scholarship"),
-             "personal_scholarship": _("personal scholarship"), "travel_compensation": _("travel compensation")}
+    names = {
+        "state_scholarship": _("state scholarship"),
+        "president_scholarship": _("President's scholarship"),
+        "personal_scholarship": _("personal scholarship"),
+        "travel_compensation": _("travel compensation"),
+    }
     return names.get(kind, kind)
 
 
@@ -486,22 +577,68 @@ def to_xlsx(register: Register) -> bytes:
     sheet = book.active
     sheet.title = _("Register")[:31]
     flt = register.filter
-    sheet.append([_("Scholarship register, %(first)s to %(last)s", first=f"{flt.month_from:%m.%Y}",
-                    last=f"{flt.month_to:%m.%Y}")])
+    sheet.append(
+        [
+            _(
+                "Scholarship register, %(first)s to %(last)s",
+                first=f"{flt.month_from:%m.%Y}",
+                last=f"{flt.month_to:%m.%Y}",
+            )
+        ]
+    )
     sheet["A1"].font = Font(bold=True)
-    header = [_("Month"), _("Student"), _("IIN"), _("Faculty"), _("Group"), _("Kind"), _("Order"), _("Order date"),
-              _("Amount per month, KZT"), _("Paid, KZT"), _("Days paid"), _("Status"), _("Why")]
+    header = [
+        _("Month"),
+        _("Student"),
+        _("IIN"),
+        _("Faculty"),
+        _("Group"),
+        _("Kind"),
+        _("Order"),
+        _("Order date"),
+        _("Amount per month, KZT"),
+        _("Paid, KZT"),
+        _("Days paid"),
+        _("Status"),
+        _("Why"),
+    ]
     sheet.append(header)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in register.rows:
-        sheet.append([row.month, row.student, row.iin, row.faculty, row.group, kind_label(row.kind), row.order_label,
-                      row.order_date, row.amount, row.paid, f"{row.days_paid}/{row.days}", status_label(row.status),
-                      row.note])
+        sheet.append(
+            [
+                row.month,
+                row.student,
+                row.iin,
+                row.faculty,
+                row.group,
+                kind_label(row.kind),
+                row.order_label,
+                row.order_date,
+                row.amount,
+                row.paid,
+                f"{row.days_paid}/{row.days}",
+                status_label(row.status),
+                row.note,
+            ]
+        )
         sheet.cell(row=sheet.max_row, column=3).number_format = "@"  # an IIN keeps its leading zeros
         sheet.cell(row=sheet.max_row, column=8).number_format = "DD.MM.YYYY"
-    sheet.append([_("Total"), None, None, None, None, None, None, None, register.totals.get("due", 0),
-                  register.totals.get("paid", 0)])
+    sheet.append(
+        [
+            _("Total"),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            register.totals.get("due", 0),
+            register.totals.get("paid", 0),
+        ]
+    )
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for column, width in zip("ABCDEFGHIJKLM", (9, 34, 14, 28, 12, 22, 10, 11, 12, 12, 9, 12, 60), strict=True):

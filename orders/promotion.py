@@ -45,8 +45,11 @@ def outcome_reason(line: OrderLine) -> str:
         return messages
     data = line.eligibility[0]["data"]
     if data.get("debt_credits", 0) > rule("promotion_expulsion_debt_credits"):
-        why = _("Academic debts of %(n)s credits exceed the %(limit)s allowed for a repeat year.",
-                n=data["debt_credits"], limit=rule("promotion_expulsion_debt_credits"))
+        why = _(
+            "Academic debts of %(n)s credits exceed the %(limit)s allowed for a repeat year.",
+            n=data["debt_credits"],
+            limit=rule("promotion_expulsion_debt_credits"),
+        )
     else:
         why = _("The course was already repeated.")
     return f"{messages} {why}"
@@ -83,8 +86,11 @@ def _scope(raw: dict) -> tuple[Scope | None, dict[str, str]]:
             return None
         return number
 
-    faculty_id, programme_id, course = optional_int("faculty_id"), optional_int("programme_id"), \
-        optional_int("course", 1, 7)
+    faculty_id, programme_id, course = (
+        optional_int("faculty_id"),
+        optional_int("programme_id"),
+        optional_int("course", 1, 7),
+    )
     if faculty_id is not None and "faculty_id" not in errors and db.session.get(Faculty, faculty_id) is None:
         errors["faculty_id"] = _("There is no faculty %(id)s.", id=faculty_id)
     if programme_id is not None and "programme_id" not in errors:
@@ -111,9 +117,12 @@ def draft_promotion(author: User, raw: dict) -> Order:
         errors = {**error.errors, **errors}
     if errors:
         raise InvalidInput(errors)
-    students = (select(Student.id, Student.group_id, Programme.faculty_id)
-                .join(Group, Group.id == Student.group_id).join(Programme, Programme.id == Group.programme_id)
-                .where(Student.status == "active"))
+    students = (
+        select(Student.id, Student.group_id, Programme.faculty_id)
+        .join(Group, Group.id == Student.group_id)
+        .join(Programme, Programme.id == Group.programme_id)
+        .where(Student.status == "active")
+    )
     if scope.faculty_id is not None:
         students = students.where(Programme.faculty_id == scope.faculty_id)
     if scope.programme_id is not None:
@@ -131,12 +140,19 @@ def _insert_lines(order: Order, students, params: dict) -> None:
     """One INSERT ... SELECT: a line per row of `students` (id, group_id, faculty_id), ordered by group and name."""
     kind_params, effective = get_kind(order.kind).line_params(order)
     ordered = select(
-        literal(order.id), students.c.id, students.c.faculty_id,
+        literal(order.id),
+        students.c.id,
+        students.c.faculty_id,
         func.row_number().over(order_by=(students.c.group_id, Student.surname, Student.name, students.c.id)),
-        literal({**kind_params, **params}, JSON), literal(effective, Date), literal([], JSON),
+        literal({**kind_params, **params}, JSON),
+        literal(effective, Date),
+        literal([], JSON),
     ).join(Student, Student.id == students.c.id)
-    db.session.execute(insert(OrderLine).from_select(
-        ["order_id", "student_id", "faculty_id", "position", "params", "effective_date", "eligibility"], ordered))
+    db.session.execute(
+        insert(OrderLine).from_select(
+            ["order_id", "student_id", "faculty_id", "position", "params", "effective_date", "eligibility"], ordered
+        )
+    )
     db.session.expire(order, ["lines"])
 
 
@@ -151,24 +167,31 @@ def split_refused(order: Order, actor: User) -> tuple[Order | None, Order | None
     grouped = outcomes(order)
     moving = {outcome: [line.student_id for line in grouped[outcome]] for outcome in ("repeat_year", "expulsion")}
     if not any(moving.values()):
-        raise InvalidInput({"order": _("No line of this draft is refused for its academic results; nothing to "
-                                       "turn into drafts.")}, status=409)
+        raise InvalidInput(
+            {"order": _("No line of this draft is refused for its academic results; nothing to turn into drafts.")},
+            status=409,
+        )
     ids = moving["repeat_year"] + moving["expulsion"]
     db.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id, OrderLine.student_id.in_(ids)))
     db.session.expire(order, ["lines"])
     common = {"effective_date": order.params["effective_date"], "basis": order.basis}
     created: dict[str, Order | None] = {"repeat_year": None, "expulsion": None}
     if moving["repeat_year"]:
-        created["repeat_year"] = operations.create_order("repeat_year", actor, {
-            **common, "ground": "promotion_refused", "academic_year": order.params["academic_year"]})
+        created["repeat_year"] = operations.create_order(
+            "repeat_year",
+            actor,
+            {**common, "ground": "promotion_refused", "academic_year": order.params["academic_year"]},
+        )
     if moving["expulsion"]:
         created["expulsion"] = operations.create_order("expulsion", actor, {**common, "reason": "academic_failure"})
     for outcome, new in created.items():
         if new is not None:
-            students = (select(Student.id, Student.group_id, Programme.faculty_id)
-                        .join(Group, Group.id == Student.group_id)
-                        .join(Programme, Programme.id == Group.programme_id)
-                        .where(Student.id.in_(moving[outcome]))).subquery()
+            students = (
+                select(Student.id, Student.group_id, Programme.faculty_id)
+                .join(Group, Group.id == Student.group_id)
+                .join(Programme, Programme.id == Group.programme_id)
+                .where(Student.id.in_(moving[outcome]))
+            ).subquery()
             _insert_lines(new, students, {})
             operations.check_lines(new)
     # The lines left were checked above, in this transaction: removing the others changes none of their facts,

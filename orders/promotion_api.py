@@ -12,8 +12,12 @@ from orders.api import READERS, RefusalSchema, commit, invalid, load_visible
 from orders.operations import InvalidInput, visible_lines
 from students.api import StudentSchema
 
-bp = Blueprint("api_promotion", __name__, url_prefix="/api/v1/promotion",
-               description="Year-end course promotion in bulk: draft for a scope, outcomes, refused into drafts.")
+bp = Blueprint(
+    "api_promotion",
+    __name__,
+    url_prefix="/api/v1/promotion",
+    description="Year-end course promotion in bulk: draft for a scope, outcomes, refused into drafts.",
+)
 MAX_ID = 2**31 - 1
 
 
@@ -51,10 +55,22 @@ class SplitSchema(ma.Schema):
 
 def _outcomes(order) -> dict:
     lines = visible_lines(order, current_user)
-    return {"order_id": order.id, "state": order.state, "academic_year": order.params.get("academic_year"),
-            "counts": bulk.summary(order),
-            "lines": [{"id": line.id, "student": line.student, "outcome": bulk.outcome_of(line),
-                       "reason": bulk.outcome_reason(line), "eligibility": line.eligibility} for line in lines]}
+    return {
+        "order_id": order.id,
+        "state": order.state,
+        "academic_year": order.params.get("academic_year"),
+        "counts": bulk.summary(order),
+        "lines": [
+            {
+                "id": line.id,
+                "student": line.student,
+                "outcome": bulk.outcome_of(line),
+                "reason": bulk.outcome_reason(line),
+                "eligibility": line.eligibility,
+            }
+            for line in lines
+        ],
+    }
 
 
 def _load_promotion(order_id: int):
@@ -66,8 +82,16 @@ def _load_promotion(order_id: int):
 
 @bp.route("/drafts", methods=["POST"])
 @roles_required("clerk")
-@bp.arguments(DraftArgs, example={"academic_year": "2025-2026", "faculty_id": 1, "course": 1,
-                                  "effective_date": "2026-09-01", "basis": "Итоги летней экзаменационной сессии"})
+@bp.arguments(
+    DraftArgs,
+    example={
+        "academic_year": "2025-2026",
+        "faculty_id": 1,
+        "course": 1,
+        "effective_date": "2026-09-01",
+        "basis": "Итоги летней экзаменационной сессии",
+    },
+)
 @bp.response(201, OutcomesSchema)
 @bp.alt_response(403, response="FORBIDDEN")
 def draft(args):
@@ -106,5 +130,8 @@ def split(order_id: int):
     except InvalidInput as error:
         invalid(error)
     commit()
-    return {"promotion": _outcomes(order), "repeat_year_order_id": repeat.id if repeat else None,
-            "expulsion_order_id": expulsion.id if expulsion else None}
+    return {
+        "promotion": _outcomes(order),
+        "repeat_year_order_id": repeat.id if repeat else None,
+        "expulsion_order_id": expulsion.id if expulsion else None,
+    }

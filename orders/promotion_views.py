@@ -28,22 +28,30 @@ def _optional_id(value):
 
 
 class PromotionDraftForm(PromotionForm):
-    faculty_id = SelectField(_l("Faculty"), coerce=_optional_id, validate_choice=False,
-                             description=_l("Empty: every faculty."))
-    programme_id = SelectField(_l("Programme"), coerce=_optional_id, validate_choice=False,
-                               description=_l("Empty: every programme of the scope."))
-    course = IntegerField(_l("Course"), validators=[Optional(), NumberRange(min=1, max=7)],
-                          description=_l("Empty: every course."))
+    faculty_id = SelectField(
+        _l("Faculty"), coerce=_optional_id, validate_choice=False, description=_l("Empty: every faculty.")
+    )
+    programme_id = SelectField(
+        _l("Programme"),
+        coerce=_optional_id,
+        validate_choice=False,
+        description=_l("Empty: every programme of the scope."),
+    )
+    course = IntegerField(
+        _l("Course"), validators=[Optional(), NumberRange(min=1, max=7)], description=_l("Empty: every course.")
+    )
 
 
 def _draft_form() -> PromotionDraftForm:
     form = PromotionDraftForm()
     language = str(get_locale())
     form.faculty_id.choices = [("", _("all faculties"))] + [
-        (str(f.id), f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))]
+        (str(f.id), f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))
+    ]
     form.programme_id.choices = [("", _("all programmes"))] + [
         (str(p.id), f"{p.code} {p.name(language)}")
-        for p in db.session.scalars(select(Programme).order_by(Programme.code))]
+        for p in db.session.scalars(select(Programme).order_by(Programme.code))
+    ]
     return form
 
 
@@ -60,9 +68,18 @@ def new():
         else:
             db.session.commit()
             counts = bulk.summary(order)
-            flash(_("Promotion drafted for %(n)s student(s): %(promote)s to promote, %(repeat)s for a repeat year, "
-                    "%(expel)s for expulsion, %(blocked)s blocked.", n=len(order.lines), promote=counts["promote"],
-                    repeat=counts["repeat_year"], expel=counts["expulsion"], blocked=counts["blocked"]), "success")
+            flash(
+                _(
+                    "Promotion drafted for %(n)s student(s): %(promote)s to promote, %(repeat)s for a repeat year, "
+                    "%(expel)s for expulsion, %(blocked)s blocked.",
+                    n=len(order.lines),
+                    promote=counts["promote"],
+                    repeat=counts["repeat_year"],
+                    expel=counts["expulsion"],
+                    blocked=counts["blocked"],
+                ),
+                "success",
+            )
             return redirect(url_for("promotion.outcomes", order_id=order.id))
     return render_template("orders/promotion_new.html", form=form), (400 if form.errors else 200)
 
@@ -74,9 +91,14 @@ def outcomes(order_id: int):
     if order.kind != "promotion":
         abort(404)
     lines = operations.visible_lines(order, current_user)
-    return render_template("orders/promotion_outcomes.html", order=order, grouped=bulk.outcomes(order, lines),
-                           reason=bulk.outcome_reason, editable=operations.can_edit(order, current_user),
-                           form=EmptyForm())
+    return render_template(
+        "orders/promotion_outcomes.html",
+        order=order,
+        grouped=bulk.outcomes(order, lines),
+        reason=bulk.outcome_reason,
+        editable=operations.can_edit(order, current_user),
+        form=EmptyForm(),
+    )
 
 
 @bp.route("/<int:order_id>/split", methods=["POST"])
@@ -93,6 +115,13 @@ def split(order_id: int):
         db.session.commit()
         for made in (repeat, expulsion):
             if made is not None:
-                flash(_("Draft %(label)s (%(kind)s) created with %(n)s student(s).", label=made.label,
-                        kind=made.title, n=len(made.lines)), "success")
+                flash(
+                    _(
+                        "Draft %(label)s (%(kind)s) created with %(n)s student(s).",
+                        label=made.label,
+                        kind=made.title,
+                        n=len(made.lines),
+                    ),
+                    "success",
+                )
     return redirect(url_for("promotion.outcomes", order_id=order_id))

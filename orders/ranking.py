@@ -63,8 +63,9 @@ class Academic:
         return tie_class(self.letters)
 
 
-def academic_facts(student_ids: Iterable[int], academic_year: str | None = None, *,
-                   history: bool = True) -> dict[int, Academic]:
+def academic_facts(
+    student_ids: Iterable[int], academic_year: str | None = None, *, history: bool = True
+) -> dict[int, Academic]:
     """Facts per student id in three queries (one with `history=False`): GPA, letters and credits of the grades
     that count (of `academic_year` when given), debts, and every F and retake in the student's whole history."""
     ids = list(dict.fromkeys(student_ids))
@@ -79,9 +80,10 @@ def academic_facts(student_ids: Iterable[int], academic_year: str | None = None,
     for student_id, grades in debts_for(ids).items():
         result[student_id].debts = sorted({grade.discipline_code for grade in grades})
     for student_id, code, letter, retake in db.session.execute(
-            select(Grade.student_id, Grade.discipline_code, Grade.letter, Grade.is_retake)
-            .where(Grade.student_id.in_(ids), or_(Grade.letter == "F", Grade.is_retake.is_(True)))
-            .order_by(Grade.student_id, Grade.discipline_code)):
+        select(Grade.student_id, Grade.discipline_code, Grade.letter, Grade.is_retake)
+        .where(Grade.student_id.in_(ids), or_(Grade.letter == "F", Grade.is_retake.is_(True)))
+        .order_by(Grade.student_id, Grade.discipline_code)
+    ):
         facts = result[student_id]
         if letter == "F" and code not in facts.f_grades:
             facts.f_grades.append(code)
@@ -101,6 +103,7 @@ def merit(facts: Academic) -> tuple:
 
 
 # Dated settings -----------------------------------------------------------------------------------------------
+
 
 def amount_table(table_rule: str, day: date) -> dict | None:
     """The entry of a dated amount table (a list of {"from": "YYYY-MM-DD", ...}) in force on `day`."""
@@ -131,8 +134,9 @@ def parse_vacancies(value) -> tuple[dict[str, int], str | None]:
                 continue
             key, equals, count = chunk.partition("=")
             if not equals:
-                return {}, _("Write each entry as programme code:course=number, e.g. 6B06101:2=3; got “%(chunk)s”.",
-                             chunk=chunk)
+                return {}, _(
+                    "Write each entry as programme code:course=number, e.g. 6B06101:2=3; got “%(chunk)s”.", chunk=chunk
+                )
             pairs.append((key.strip(), count.strip()))
     else:
         return {}, _("Give the vacant grants as programme code:course=number, separated by commas.")
@@ -149,8 +153,9 @@ def parse_vacancies(value) -> tuple[dict[str, int], str | None]:
         except (TypeError, ValueError):
             number = -1
         if isinstance(count, bool) or number < 1 or number > 10_000:
-            return {}, _("The number of vacant grants for %(key)s must be a whole number from 1, got “%(n)s”.",
-                         key=key, n=count)
+            return {}, _(
+                "The number of vacant grants for %(key)s must be a whole number from 1, got “%(n)s”.", key=key, n=count
+            )
         normal = f"{code}:{int(course)}"
         if normal in result:
             return {}, _("%(key)s is named twice.", key=normal)
@@ -164,6 +169,7 @@ def vacancies_text(vacancies: dict[str, int]) -> str:
 
 # Bulk additions ------------------------------------------------------------------------------------------------
 
+
 def add_paid_students(order, programme_id: int, course: int, actor) -> list:
     """Add as applicants every active paid student of one programme and course (the clerk then removes those who
     did not apply); each line is checked and ranked."""
@@ -175,10 +181,19 @@ def add_paid_students(order, programme_id: int, course: int, actor) -> list:
         raise InvalidInput({"order": _("Only a vacant grant order takes applicants by programme and course.")})
     if db.session.get(Programme, programme_id) is None:
         raise InvalidInput({"programme_id": _("There is no programme %(id)s.", id=programme_id)}, status=404)
-    ids = list(db.session.scalars(
-        select(Student.id).join(Group, Group.id == Student.group_id)
-        .where(Group.programme_id == programme_id, Student.course == course, Student.status == "active",
-               Student.funding == "paid").order_by(Student.surname, Student.name, Student.id)))
+    ids = list(
+        db.session.scalars(
+            select(Student.id)
+            .join(Group, Group.id == Student.group_id)
+            .where(
+                Group.programme_id == programme_id,
+                Student.course == course,
+                Student.status == "active",
+                Student.funding == "paid",
+            )
+            .order_by(Student.surname, Student.name, Student.id)
+        )
+    )
     if not ids:
         raise InvalidInput({"course": _("No active paid student studies in this programme and course.")})
     return operations.add_students(order, ids, actor)
@@ -199,22 +214,34 @@ def add_scholarship_candidates(order, actor, faculty_id: int | None = None) -> l
     year = order.params["academic_year"]
     not_excellent = select(Grade.student_id).where(Grade.academic_year == year, Grade.letter.not_in(EXCELLENT))
     graded = select(Grade.student_id).where(Grade.academic_year == year)
-    query = (select(Student.id).join(Group, Group.id == Student.group_id)
-             .join(Programme, Programme.id == Group.programme_id)
-             .where(Student.status == "active", Student.id.in_(graded), Student.id.not_in(not_excellent),
-                    or_(*((Programme.level == level) & (Student.course >= int(first))
-                          for level, first in courses.items())))
-             .order_by(Student.surname, Student.name, Student.id))
+    query = (
+        select(Student.id)
+        .join(Group, Group.id == Student.group_id)
+        .join(Programme, Programme.id == Group.programme_id)
+        .where(
+            Student.status == "active",
+            Student.id.in_(graded),
+            Student.id.not_in(not_excellent),
+            or_(*((Programme.level == level) & (Student.course >= int(first)) for level, first in courses.items())),
+        )
+        .order_by(Student.surname, Student.name, Student.id)
+    )
     if faculty_id is not None:
         query = query.where(Programme.faculty_id == faculty_id)
     ids = list(db.session.scalars(query))
     if not ids:
-        raise InvalidInput({"faculty_id": _("No active student of an eligible course has only A and A- grades in "
-                                            "%(year)s.", year=year)})
+        raise InvalidInput(
+            {
+                "faculty_id": _(
+                    "No active student of an eligible course has only A and A- grades in %(year)s.", year=year
+                )
+            }
+        )
     return operations.add_students(order, ids, actor)
 
 
 # The council's ranking list ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Row:
@@ -252,26 +279,60 @@ def sections(order, lines) -> list[Section]:
     places = order.params.get("vacancies") or {}
     result = []
     for key in sorted(grouped):
-        ranked = sorted(grouped[key], key=lambda line: (line.params.get("rank") is None, line.params.get("rank") or 0,
-                                                        line.student.full_name))
-        rows = [Row(rank=line.params.get("rank"), name=line.student.full_name, iin=line.student.iin,
-                    group=line.student.group.name, gpa=line.params.get("gpa"), klass=line.params.get("tie_class"),
-                    outcome=line.params.get("outcome", "out"), reason=kind.reason_words(line, "ru"),
-                    tie=bool(line.params.get("tie"))) for line in ranked]
-        result.append(Section(key=key, title=kind.section_title(key, ranked[0]), places=places.get(key)
-                              if places else order.params.get("quota"), rows=rows))
+        ranked = sorted(
+            grouped[key],
+            key=lambda line: (line.params.get("rank") is None, line.params.get("rank") or 0, line.student.full_name),
+        )
+        rows = [
+            Row(
+                rank=line.params.get("rank"),
+                name=line.student.full_name,
+                iin=line.student.iin,
+                group=line.student.group.name,
+                gpa=line.params.get("gpa"),
+                klass=line.params.get("tie_class"),
+                outcome=line.params.get("outcome", "out"),
+                reason=kind.reason_words(line, "ru"),
+                tie=bool(line.params.get("tie")),
+            )
+            for line in ranked
+        ]
+        result.append(
+            Section(
+                key=key,
+                title=kind.section_title(key, ranked[0]),
+                places=places.get(key) if places else order.params.get("quota"),
+                rows=rows,
+            )
+        )
     return result
 
 
-HEADERS = ("№", "ФИО / Аты-жөні", "ИИН / ЖСН", "Группа / Топ", "GPA", "Оценки / Бағалар", "Решение / Шешім",
-           "Причина / Себебі")
+HEADERS = (
+    "№",
+    "ФИО / Аты-жөні",
+    "ИИН / ЖСН",
+    "Группа / Топ",
+    "GPA",
+    "Оценки / Бағалар",
+    "Решение / Шешім",
+    "Причина / Себебі",
+)
 
 
 def _cells(row: Row) -> list:
     klass = CLASS_WORDS[row.klass][0] if row.klass is not None else ""
     decision = DECISION_WORDS[row.outcome][0] + (" (равный балл на границе)" if row.tie else "")
-    return [row.rank or "—", row.name, row.iin, row.group, row.gpa if row.gpa is not None else "—", klass,
-            decision, row.reason]
+    return [
+        row.rank or "—",
+        row.name,
+        row.iin,
+        row.group,
+        row.gpa if row.gpa is not None else "—",
+        klass,
+        decision,
+        row.reason,
+    ]
 
 
 def export_xlsx(order, lines) -> bytes:
@@ -310,8 +371,9 @@ def export_docx(order, lines) -> bytes:
     document.add_heading("Рейтинговый список претендентов / Үміткерлердің рейтингтік тізімі", level=1)
     document.add_paragraph(f"{order.title} ({order.label}), {today():%d.%m.%Y}")
     for section in sections(order, lines):
-        document.add_heading(section.title + (f" — мест: {section.places}" if section.places is not None else ""),
-                             level=2)
+        document.add_heading(
+            section.title + (f" — мест: {section.places}" if section.places is not None else ""), level=2
+        )
         table = document.add_table(rows=1, cols=len(HEADERS))
         table.style = "Table Grid"
         for cell, header in zip(table.rows[0].cells, HEADERS, strict=True):

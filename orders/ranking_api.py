@@ -14,9 +14,13 @@ from orders.api import READERS, commit, invalid, load_visible
 from orders.operations import InvalidInput, visible_lines
 from orders.ranking_views import DOCX, KINDS, XLSX, send_ranking
 
-bp = Blueprint("api_ranking", __name__, url_prefix="/api/v1/ranking",
-               description="Competitive orders (vacant grants, President's and personal scholarships): ranking, "
-                           "bulk additions, the council's ranking list.")
+bp = Blueprint(
+    "api_ranking",
+    __name__,
+    url_prefix="/api/v1/ranking",
+    description="Competitive orders (vacant grants, President's and personal scholarships): ranking, "
+    "bulk additions, the council's ranking list.",
+)
 MAX_ID = 2**31 - 1
 
 
@@ -26,8 +30,11 @@ class RowSchema(ma.Schema):
     iin = fields.Str()
     group = fields.Str()
     gpa = fields.Float(allow_none=True)
-    klass = fields.Int(allow_none=True, data_key="tie_class", metadata={
-        "description": "0 only A/A-, 1 only A..B-, 2 mixed (the tie-break order)"})
+    klass = fields.Int(
+        allow_none=True,
+        data_key="tie_class",
+        metadata={"description": "0 only A/A-, 1 only A..B-, 2 mixed (the tie-break order)"},
+    )
     outcome = fields.Str(metadata={"enum": ["in", "out"]})
     reason = fields.Str(metadata={"description": "Why the line is out, in Russian as in the ranking list"})
     tie = fields.Bool(metadata={"description": "Equal merit on the cut line: the council decides"})
@@ -49,12 +56,18 @@ class RankingSchema(ma.Schema):
 
 
 class AddArgs(ma.Schema):
-    programme_id = fields.Int(load_default=None, validate=validate.Range(1, MAX_ID),
-                              metadata={"description": "Vacant grant: the programme"})
-    course = fields.Int(load_default=None, validate=validate.Range(1, 7),
-                        metadata={"description": "Vacant grant: the course"})
-    faculty_id = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, MAX_ID),
-                            metadata={"description": "Scholarship: only this faculty's candidates"})
+    programme_id = fields.Int(
+        load_default=None, validate=validate.Range(1, MAX_ID), metadata={"description": "Vacant grant: the programme"}
+    )
+    course = fields.Int(
+        load_default=None, validate=validate.Range(1, 7), metadata={"description": "Vacant grant: the course"}
+    )
+    faculty_id = fields.Int(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, MAX_ID),
+        metadata={"description": "Scholarship: only this faculty's candidates"},
+    )
 
 
 def _load(order_id: int):
@@ -65,9 +78,13 @@ def _load(order_id: int):
 
 
 def _ranking(order) -> dict:
-    return {"order_id": order.id, "kind": order.kind, "state": order.state,
-            "next_deadline": ranking.next_deadline(today()) if order.kind == "vacant_grant" else None,
-            "sections": ranking.sections(order, visible_lines(order, current_user))}
+    return {
+        "order_id": order.id,
+        "kind": order.kind,
+        "state": order.state,
+        "next_deadline": ranking.next_deadline(today()) if order.kind == "vacant_grant" else None,
+        "sections": ranking.sections(order, visible_lines(order, current_user)),
+    }
 
 
 @bp.route("/<int(max=2147483647):order_id>")

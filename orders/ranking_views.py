@@ -45,14 +45,24 @@ def show(order_id: int):
     programmes = faculties = []
     editable = operations.can_edit(order, current_user)
     if editable and order.kind == "vacant_grant":
-        programmes = [(p.id, f"{p.code} {p.name(language)}")
-                      for p in db.session.scalars(select(Programme).order_by(Programme.code))]
+        programmes = [
+            (p.id, f"{p.code} {p.name(language)}")
+            for p in db.session.scalars(select(Programme).order_by(Programme.code))
+        ]
     elif editable:
         faculties = [(f.id, f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))]
-    return render_template("orders/ranking.html", order=order, sections=ranking.sections(order, lines),
-                           lines=lines, editable=editable, programmes=programmes, faculties=faculties,
-                           deadline=ranking.next_deadline(today()) if order.kind == "vacant_grant" else None,
-                           class_labels=ranking.CLASS_LABELS, form=EmptyForm())
+    return render_template(
+        "orders/ranking.html",
+        order=order,
+        sections=ranking.sections(order, lines),
+        lines=lines,
+        editable=editable,
+        programmes=programmes,
+        faculties=faculties,
+        deadline=ranking.next_deadline(today()) if order.kind == "vacant_grant" else None,
+        class_labels=ranking.CLASS_LABELS,
+        form=EmptyForm(),
+    )
 
 
 @bp.route("/<int:order_id>/add", methods=["POST"])
@@ -81,8 +91,12 @@ def send_ranking(order, suffix: str):
     """The ranking list of the lines the user may see, as a workbook ("xlsx") or a Word document ("docx")."""
     export, mimetype = {"xlsx": (ranking.export_xlsx, XLSX), "docx": (ranking.export_docx, DOCX)}[suffix]
     content = export(order, operations.visible_lines(order, current_user))
-    return send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True,
-                     download_name=f"ranking-{order.label}.{suffix}".replace("/", "-"))
+    return send_file(
+        io.BytesIO(content),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=f"ranking-{order.label}.{suffix}".replace("/", "-"),
+    )
 
 
 @bp.route("/<int:order_id>/ranking.xlsx")

@@ -10,8 +10,12 @@ from marshmallow import fields, validate
 from core.permissions import roles_required
 from orders import payments
 
-bp = Blueprint("api_register", __name__, url_prefix="/api/v1/register",
-               description="The scholarship register: payments by month, derived from signed orders and movements.")
+bp = Blueprint(
+    "api_register",
+    __name__,
+    url_prefix="/api/v1/register",
+    description="The scholarship register: payments by month, derived from signed orders and movements.",
+)
 MAX_PER_PAGE = 5000
 
 
@@ -75,7 +79,13 @@ def register(args):
         abort(422, message="The filters are not valid; see errors.", errors=errors)
     result = payments.build_register(flt, faculties, str(get_locale()))
     page, per_page = args["page"], args["per_page"]
-    rows = result.rows[(page - 1) * per_page:page * per_page]
-    return {"month_from": f"{flt.month_from:%Y-%m}", "month_to": f"{flt.month_to:%Y-%m}", "page": page,
-            "per_page": per_page, "total": len(result.rows), "totals": result.totals,
-            "rows": [row.as_dict() for row in rows]}
+    rows = result.rows[(page - 1) * per_page : page * per_page]
+    return {
+        "month_from": f"{flt.month_from:%Y-%m}",
+        "month_to": f"{flt.month_to:%Y-%m}",
+        "page": page,
+        "per_page": per_page,
+        "total": len(result.rows),
+        "totals": result.totals,
+        "rows": [row.as_dict() for row in rows],
+    }

@@ -36,17 +36,29 @@ def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pages = max((len(register.rows) + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(page, pages)
-    rows = register.rows[(page - 1) * PER_PAGE:page * PER_PAGE]
+    rows = register.rows[(page - 1) * PER_PAGE : page * PER_PAGE]
     query = Faculty.id.in_(faculties) if faculties is not None else True
-    faculty_choices = [(f.id, f.name(language)) for f in db.session.scalars(
-        select(Faculty).where(query).order_by(Faculty.code))]
+    faculty_choices = [
+        (f.id, f.name(language)) for f in db.session.scalars(select(Faculty).where(query).order_by(Faculty.code))
+    ]
     args = {name: request.args.get(name) for name in FILTER_NAMES if request.args.get(name)}
     return render_template(
-        "orders/register.html", register=register, rows=rows, page=page, pages=pages, errors=errors, flt=flt,
-        faculties=faculty_choices, kinds=[(k, payments.kind_label(k)) for k in payments.PAYMENT_KINDS],
-        statuses=[(s, payments.status_label(s)) for s in payments.STATUSES], kind_label=payments.kind_label,
-        status_label=payments.status_label, args=args, page_url=lambda n: "?" + urlencode({**args, "page": n}),
-        export_url=url_for("register.export", **args)), (400 if errors else 200)
+        "orders/register.html",
+        register=register,
+        rows=rows,
+        page=page,
+        pages=pages,
+        errors=errors,
+        flt=flt,
+        faculties=faculty_choices,
+        kinds=[(k, payments.kind_label(k)) for k in payments.PAYMENT_KINDS],
+        statuses=[(s, payments.status_label(s)) for s in payments.STATUSES],
+        kind_label=payments.kind_label,
+        status_label=payments.status_label,
+        args=args,
+        page_url=lambda n: "?" + urlencode({**args, "page": n}),
+        export_url=url_for("register.export", **args),
+    ), (400 if errors else 200)
 
 
 @bp.route("/export.xlsx")
@@ -60,4 +72,3 @@ def export():
     content = payments.to_xlsx(register)
     name = f"register-{flt.month_from:%Y-%m}" + (f"-{flt.month_to:%Y-%m}" if flt.month_to != flt.month_from else "")
     return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True, download_name=f"{name}.xlsx")
-

@@ -33,9 +33,12 @@ def draft_scholarship(author: User, raw: dict) -> Order:
         unknown = [str(f) for f in faculties if f not in known]
         if unknown:
             raise InvalidInput({"faculties": _("There is no faculty %(ids)s.", ids=", ".join(unknown))})
-    students = (select(Student.id, Student.group_id, Programme.faculty_id)
-                .join(Group, Group.id == Student.group_id).join(Programme, Programme.id == Group.programme_id)
-                .where(Student.status == "active", Student.funding == "grant"))
+    students = (
+        select(Student.id, Student.group_id, Programme.faculty_id)
+        .join(Group, Group.id == Student.group_id)
+        .join(Programme, Programme.id == Group.programme_id)
+        .where(Student.status == "active", Student.funding == "grant")
+    )
     if faculties:
         students = students.where(Programme.faculty_id.in_(faculties))
     if courses:
@@ -64,6 +67,9 @@ def summary(order: Order) -> dict:
     """Counts by outcome and reason, and the monthly total of the lines in (KZT)."""
     reasons = Counter(line.params.get("why") for line in order.lines)
     appointed = [line for line in order.lines if line.params.get("outcome") == "in"]
-    return {"in": len(appointed), "out": len(order.lines) - len(appointed),
-            "reasons": {str(why): count for why, count in sorted(reasons.items(), key=lambda kv: str(kv[0]))},
-            "monthly_total": sum(line.params["amount"] for line in appointed)}
+    return {
+        "in": len(appointed),
+        "out": len(order.lines) - len(appointed),
+        "reasons": {str(why): count for why, count in sorted(reasons.items(), key=lambda kv: str(kv[0]))},
+        "monthly_total": sum(line.params["amount"] for line in appointed),
+    }

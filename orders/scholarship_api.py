@@ -12,19 +12,32 @@ from orders.api import READERS, RefusalSchema, commit, invalid, load_visible
 from orders.operations import InvalidInput, visible_lines
 from students.api import StudentSchema
 
-bp = Blueprint("api_scholarship", __name__, url_prefix="/api/v1/scholarship",
-               description="State scholarship per semester in bulk: draft for faculties and courses, outcomes.")
+bp = Blueprint(
+    "api_scholarship",
+    __name__,
+    url_prefix="/api/v1/scholarship",
+    description="State scholarship per semester in bulk: draft for faculties and courses, outcomes.",
+)
 MAX_ID = 2**31 - 1
 
 
 class ScholarshipDraftArgs(ma.Schema):
     academic_year = fields.Str(required=True, metadata={"description": "e.g. 2026-2027"})
-    semester = fields.Int(required=True, validate=validate.OneOf([1, 2]),
-                          metadata={"description": "the semester paid: 2 by the winter session, 1 by the summer one"})
-    faculties = fields.List(fields.Int(validate=validate.Range(1, MAX_ID)), load_default=list,
-                            metadata={"description": "faculty ids; empty: every faculty"})
-    courses = fields.List(fields.Int(validate=validate.Range(1, 7)), load_default=list,
-                          metadata={"description": "courses; empty: every course"})
+    semester = fields.Int(
+        required=True,
+        validate=validate.OneOf([1, 2]),
+        metadata={"description": "the semester paid: 2 by the winter session, 1 by the summer one"},
+    )
+    faculties = fields.List(
+        fields.Int(validate=validate.Range(1, MAX_ID)),
+        load_default=list,
+        metadata={"description": "faculty ids; empty: every faculty"},
+    )
+    courses = fields.List(
+        fields.Int(validate=validate.Range(1, 7)),
+        load_default=list,
+        metadata={"description": "courses; empty: every course"},
+    )
     effective_date = fields.Str(required=True, metadata={"description": "YYYY-MM-DD"})
     basis = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
     title = fields.Str(load_default=None, validate=validate.Length(max=300))
@@ -53,20 +66,42 @@ class ScholarshipOutcomesSchema(ma.Schema):
 
 def _outcomes(order) -> dict:
     lines = visible_lines(order, current_user)
-    return {"order_id": order.id, "state": order.state, "academic_year": order.params.get("academic_year"),
-            "semester": order.params.get("semester"), "counts": bulk.summary(order),
-            "lines": [{"id": line.id, "student": line.student, "outcome": line.params.get("outcome"),
-                       "why": line.params.get("why"), "reason": bulk.reason(line),
-                       "amount": line.params.get("amount"), "months": line.params.get("months", []),
-                       "table_from": line.params.get("table_from"), "eligibility": line.eligibility}
-                      for line in lines]}
+    return {
+        "order_id": order.id,
+        "state": order.state,
+        "academic_year": order.params.get("academic_year"),
+        "semester": order.params.get("semester"),
+        "counts": bulk.summary(order),
+        "lines": [
+            {
+                "id": line.id,
+                "student": line.student,
+                "outcome": line.params.get("outcome"),
+                "why": line.params.get("why"),
+                "reason": bulk.reason(line),
+                "amount": line.params.get("amount"),
+                "months": line.params.get("months", []),
+                "table_from": line.params.get("table_from"),
+                "eligibility": line.eligibility,
+            }
+            for line in lines
+        ],
+    }
 
 
 @bp.route("/drafts", methods=["POST"])
 @roles_required("clerk")
-@bp.arguments(ScholarshipDraftArgs, example={"academic_year": "2026-2027", "semester": 2, "faculties": [1],
-                                             "courses": [], "effective_date": "2027-02-01",
-                                             "basis": "Итоги зимней экзаменационной сессии"})
+@bp.arguments(
+    ScholarshipDraftArgs,
+    example={
+        "academic_year": "2026-2027",
+        "semester": 2,
+        "faculties": [1],
+        "courses": [],
+        "effective_date": "2027-02-01",
+        "basis": "Итоги зимней экзаменационной сессии",
+    },
+)
 @bp.response(201, ScholarshipOutcomesSchema)
 @bp.alt_response(403, response="FORBIDDEN")
 def draft(args):

@@ -22,18 +22,24 @@ bp = Blueprint("scholarship", __name__, url_prefix="/orders/scholarship")
 
 
 class ScholarshipDraftForm(StateScholarshipForm):
-    faculties = SelectMultipleField(_l("Faculties"), coerce=int, validate_choice=False,
-                                    description=_l("None chosen: every faculty."))
-    courses = SelectMultipleField(_l("Courses"), coerce=int, validate_choice=False,
-                                  choices=[(n, str(n)) for n in range(1, 8)],
-                                  description=_l("None chosen: every course."))
+    faculties = SelectMultipleField(
+        _l("Faculties"), coerce=int, validate_choice=False, description=_l("None chosen: every faculty.")
+    )
+    courses = SelectMultipleField(
+        _l("Courses"),
+        coerce=int,
+        validate_choice=False,
+        choices=[(n, str(n)) for n in range(1, 8)],
+        description=_l("None chosen: every course."),
+    )
 
 
 def _draft_form() -> ScholarshipDraftForm:
     form = ScholarshipDraftForm()
     language = str(get_locale())
-    form.faculties.choices = [(f.id, f.name(language))
-                              for f in db.session.scalars(select(Faculty).order_by(Faculty.code))]
+    form.faculties.choices = [
+        (f.id, f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))
+    ]
     return form
 
 
@@ -50,8 +56,14 @@ def new():
         else:
             db.session.commit()
             counts = bulk.summary(order)
-            flash(_("State scholarship drafted for %(n)s student(s): %(in)s appointed, %(out)s not appointed.",
-                    n=len(order.lines), **{"in": counts["in"], "out": counts["out"]}), "success")
+            flash(
+                _(
+                    "State scholarship drafted for %(n)s student(s): %(in)s appointed, %(out)s not appointed.",
+                    n=len(order.lines),
+                    **{"in": counts["in"], "out": counts["out"]},
+                ),
+                "success",
+            )
             return redirect(url_for("scholarship.outcomes", order_id=order.id))
     return render_template("orders/scholarship_new.html", form=form), (400 if form.errors else 200)
 
@@ -63,5 +75,10 @@ def outcomes(order_id: int):
     if order.kind != bulk.KIND:
         abort(404)
     lines = operations.visible_lines(order, current_user)
-    return render_template("orders/scholarship_outcomes.html", order=order, grouped=bulk.split(order, lines),
-                           reason=bulk.reason, counts=bulk.summary(order))
+    return render_template(
+        "orders/scholarship_outcomes.html",
+        order=order,
+        grouped=bulk.split(order, lines),
+        reason=bulk.reason,
+        counts=bulk.summary(order),
+    )

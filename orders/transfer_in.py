@@ -120,8 +120,11 @@ def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:
     for n, row in enumerate(transcript, 1):
         problem, grade = _grade(row, default_year)
         if problem is None and (grade["discipline_code"], grade["semester"], grade["academic_year"]) in seen:
-            problem = _("discipline %(code)s appears twice for semester %(s)s.", code=grade["discipline_code"],
-                        s=grade["semester"])
+            problem = _(
+                "discipline %(code)s appears twice for semester %(s)s.",
+                code=grade["discipline_code"],
+                s=grade["semester"],
+            )
         if problem is not None:
             errors[f"transcript.{n}"] = _("Transcript row %(n)s: %(problem)s", n=n, problem=problem)
             continue
@@ -159,9 +162,17 @@ def _grade(row, default_year: str | None) -> tuple[str | None, dict]:
     if not match or int(match[2]) != int(match[1]) + 1:
         return _("the academic year must look like 2025-2026."), {}
     letter, grade_point = letter_for(points)
-    return None, {"discipline_code": code, "discipline_name": name, "semester": semester, "academic_year": year,
-                  "points": points, "letter": letter, "grade_point": grade_point, "credits": credits,
-                  "is_retake": False}
+    return None, {
+        "discipline_code": code,
+        "discipline_name": name,
+        "semester": semester,
+        "academic_year": year,
+        "points": points,
+        "letter": letter,
+        "grade_point": grade_point,
+        "credits": credits,
+        "is_retake": False,
+    }
 
 
 def add_incoming(order: Order, raw: dict, actor: User) -> OrderLine:
@@ -170,25 +181,43 @@ def add_incoming(order: Order, raw: dict, actor: User) -> OrderLine:
     if order.kind != KIND:
         raise InvalidInput({"order": _("Incoming students are added only to a transfer-in order.")}, status=409)
     if order.state != "draft":
-        raise InvalidInput({"order": _("Only a draft can be changed; this order is %(s)s.",
-                                       s=order.state.replace("_", " "))}, status=409)
+        raise InvalidInput(
+            {"order": _("Only a draft can be changed; this order is %(s)s.", s=order.state.replace("_", " "))},
+            status=409,
+        )
     if not operations.can_edit(order, actor):
         raise InvalidInput({"order": _("You may not change this order.")}, status=403)
     clean, errors = validate_incoming(raw, order)
     if errors:
         raise InvalidInput(errors)
     group = clean["group"]
-    student = Student(iin=clean["iin"], surname=clean["surname"], name=clean["name"],
-                      patronymic=clean["patronymic"], email=clean["email"], group_id=group.id, course=group.course,
-                      status="incoming", funding=clean["funding"])
+    student = Student(
+        iin=clean["iin"],
+        surname=clean["surname"],
+        name=clean["name"],
+        patronymic=clean["patronymic"],
+        email=clean["email"],
+        group_id=group.id,
+        course=group.course,
+        status="incoming",
+        funding=clean["funding"],
+    )
     db.session.add(student)
     db.session.flush()
     db.session.execute(insert(Grade), [{**grade, "student_id": student.id} for grade in clean["grades"]])
     position = max((line.position for line in order.lines), default=0) + 1
-    line = OrderLine(student=student, faculty_id=group.programme.faculty_id, position=position,
-                     params={"previous_university": clean["previous_university"], "group_id": group.id,
-                             "group": group.name, "grant_tied": clean["grant_tied"]},
-                     effective_date=_date(order.params["effective_date"]))
+    line = OrderLine(
+        student=student,
+        faculty_id=group.programme.faculty_id,
+        position=position,
+        params={
+            "previous_university": clean["previous_university"],
+            "group_id": group.id,
+            "group": group.name,
+            "grant_tied": clean["grant_tied"],
+        },
+        effective_date=_date(order.params["effective_date"]),
+    )
     order.lines.append(line)
     operations.check_lines(order)
     return line

@@ -10,8 +10,12 @@ from orders.api import OrderDetailSchema, commit, detail, invalid, load_visible
 from orders.operations import InvalidInput
 from orders.transfer_in import TRANSCRIPT_MAX, add_incoming
 
-bp = Blueprint("api_transfer_in", __name__, url_prefix="/api/v1/orders",
-               description="Transfer from another university: the incoming student and the transcript.")
+bp = Blueprint(
+    "api_transfer_in",
+    __name__,
+    url_prefix="/api/v1/orders",
+    description="Transfer from another university: the incoming student and the transcript.",
+)
 
 
 class TranscriptRowSchema(ma.Schema):
@@ -34,18 +38,34 @@ class IncomingArgs(ma.Schema):
     previous_university = fields.Str(required=True, validate=validate.Length(max=400))
     group = fields.Str(required=True, validate=validate.Length(max=64), metadata={"description": "Target group name"})
     funding = fields.Str(required=True, metadata={"enum": ["grant", "paid"]})
-    grant_tied = fields.Bool(load_default=False, metadata={
-        "description": "The grant is tied to the previous university or is a pedagogical-quota grant: paid here"})
-    transcript = fields.List(fields.Nested(TranscriptRowSchema, unknown=ma.EXCLUDE), required=True,
-                             validate=validate.Length(min=1, max=TRANSCRIPT_MAX))
+    grant_tied = fields.Bool(
+        load_default=False,
+        metadata={
+            "description": "The grant is tied to the previous university or is a pedagogical-quota grant: paid here"
+        },
+    )
+    transcript = fields.List(
+        fields.Nested(TranscriptRowSchema, unknown=ma.EXCLUDE),
+        required=True,
+        validate=validate.Length(min=1, max=TRANSCRIPT_MAX),
+    )
 
 
 @bp.route("/<int(max=2147483647):order_id>/incoming", methods=["POST"])
 @roles_required("clerk")
-@bp.arguments(IncomingArgs, example={
-    "iin": "040315512343", "surname": "Омарова", "name": "Дана", "previous_university": "КазНУ им. аль-Фараби",
-    "group": "IT-21", "funding": "grant", "grant_tied": False,
-    "transcript": [{"code": "MAT101", "name": "Математика", "semester": 1, "credits": 5, "points": 88}]})
+@bp.arguments(
+    IncomingArgs,
+    example={
+        "iin": "040315512343",
+        "surname": "Омарова",
+        "name": "Дана",
+        "previous_university": "КазНУ им. аль-Фараби",
+        "group": "IT-21",
+        "funding": "grant",
+        "grant_tied": False,
+        "transcript": [{"code": "MAT101", "name": "Математика", "semester": 1, "credits": 5, "points": 88}],
+    },
+)
 @bp.response(201, OrderDetailSchema)
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")

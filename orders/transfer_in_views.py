@@ -26,13 +26,21 @@ class IncomingForm(FlaskForm):
     email = StringField(_l("E-mail"))
     previous_university = StringField(_l("Previous university"))
     group = StringField(_l("Target group"), description=_l("The group's name at this university."))
-    funding = SelectField(_l("Funding at the previous university"),
-                          choices=[("grant", _l("state grant")), ("paid", _l("paid"))])
-    grant_tied = BooleanField(_l("The grant is tied to the previous university or is a pedagogical-quota grant"),
-                              description=_l("Then the student studies here on a paid basis."))
-    transcript = TextAreaField(_l("Transcript"), render_kw={"rows": 8},
-                               description=_l("One discipline per line: code; name; semester; credits; points "
-                                              "(0-100); optionally the academic year, e.g. 2025-2026."))
+    funding = SelectField(
+        _l("Funding at the previous university"), choices=[("grant", _l("state grant")), ("paid", _l("paid"))]
+    )
+    grant_tied = BooleanField(
+        _l("The grant is tied to the previous university or is a pedagogical-quota grant"),
+        description=_l("Then the student studies here on a paid basis."),
+    )
+    transcript = TextAreaField(
+        _l("Transcript"),
+        render_kw={"rows": 8},
+        description=_l(
+            "One discipline per line: code; name; semester; credits; points "
+            "(0-100); optionally the academic year, e.g. 2025-2026."
+        ),
+    )
 
 
 @bp.route("/<int:order_id>/incoming", methods=["GET", "POST"])

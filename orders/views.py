@@ -58,8 +58,15 @@ def index():
         query = query.where(Order.state == state)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     orders = list(db.session.scalars(query.order_by(Order.id.desc()).limit(51).offset((page - 1) * 50)))
-    return render_template("orders/index.html", orders=orders[:50], more=len(orders) > 50, page=page,
-                           state=state, states=STATES, kinds=list(KINDS.values()))
+    return render_template(
+        "orders/index.html",
+        orders=orders[:50],
+        more=len(orders) > 50,
+        page=page,
+        state=state,
+        states=STATES,
+        kinds=list(KINDS.values()),
+    )
 
 
 @bp.route("/new/<kind_name>", methods=["GET", "POST"])
@@ -91,16 +98,31 @@ def show(order_id: int):
     actions = legal_actions(order, current_user)
     acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
     kind = get_kind(order.kind)
-    line_forms = {line.id: kind.line_form_class(prefix=f"line{line.id}", data=_line_form_data(line))
-                  for line in lines} if editable and kind.line_form_class else {}
+    line_forms = (
+        {line.id: kind.line_form_class(prefix=f"line{line.id}", data=_line_form_data(line)) for line in lines}
+        if editable and kind.line_form_class
+        else {}
+    )
     return render_template(
-        "orders/show.html", order=order, kind=kind, editable=editable, line_forms=line_forms,
+        "orders/show.html",
+        order=order,
+        kind=kind,
+        editable=editable,
+        line_forms=line_forms,
         can_override=order.is_open and current_user.has_role("registrar"),
-        lines=lines, hidden_lines=len(order.lines) - len(lines), others=_other_faculties(order, lines),
+        lines=lines,
+        hidden_lines=len(order.lines) - len(lines),
+        others=_other_faculties(order, lines),
         previews=operations.effects_preview(order) if order.is_open else {},
-        triggers=[trigger for trigger, _who in actions], acting_for=acting_for,
-        pending=_named(pending_approvals(order)), changes=operations.changes_since_last_round(order),
-        q=q, found=found, in_order=in_order, form=EmptyForm())
+        triggers=[trigger for trigger, _who in actions],
+        acting_for=acting_for,
+        pending=_named(pending_approvals(order)),
+        changes=operations.changes_since_last_round(order),
+        q=q,
+        found=found,
+        in_order=in_order,
+        form=EmptyForm(),
+    )
 
 
 def _line_form_data(line) -> dict:
@@ -176,8 +198,12 @@ def edit_line(order_id: int, line_id: int):
     form = kind.line_form_class(prefix=f"line{line_id}")
     if not form.validate_on_submit():
         for field, messages in form.errors.items():
-            flash(f"{getattr(form, field).label.text}: {' '.join(map(str, messages))}" if hasattr(form, field)
-                  else _("The form has expired; reload the page and try again."), "error")
+            flash(
+                f"{getattr(form, field).label.text}: {' '.join(map(str, messages))}"
+                if hasattr(form, field)
+                else _("The form has expired; reload the page and try again."),
+                "error",
+            )
         return redirect(url_for("orders.show", order_id=order_id))
     try:
         operations.update_line(order, line_id, form.data, current_user)
@@ -212,8 +238,9 @@ def document(order_id: int):
     order = load_visible(order_id)
     if order.document is None:
         abort(404, _("The document exists once the order is signed."))
-    return send_file(io.BytesIO(order.document.content), download_name=order.document.filename,
-                     mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                     as_attachment=True)
-
-
+    return send_file(
+        io.BytesIO(order.document.content),
+        download_name=order.document.filename,
+        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        as_attachment=True,
+    )

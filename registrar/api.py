@@ -26,11 +26,29 @@ from orders.scholarship_api import bp as scholarship_bp
 from orders.transfer_in_api import bp as transfer_in_bp
 from students.api import bp as students_bp
 
-BLUEPRINTS = (students_bp, orders_bp, promotion_bp, register_bp, ranking_bp, scholarship_bp, transfer_in_bp,
-              approvals_bp, approvals_admin_bp)
+BLUEPRINTS = (
+    students_bp,
+    orders_bp,
+    promotion_bp,
+    register_bp,
+    ranking_bp,
+    scholarship_bp,
+    transfer_in_bp,
+    approvals_bp,
+    approvals_admin_bp,
+)
 PREFIX = "/api/v1"
-LOCATIONS = {"json": "body", "form": "body", "query": "query", "querystring": "query", "view_args": "path",
-             "path": "path", "headers": "headers", "cookies": "cookies", "files": "files"}
+LOCATIONS = {
+    "json": "body",
+    "form": "body",
+    "query": "query",
+    "querystring": "query",
+    "view_args": "path",
+    "path": "path",
+    "headers": "headers",
+    "cookies": "cookies",
+    "files": "files",
+}
 MESSAGES = {
     400: "Bad request.",
     401: "Authentication required: send Authorization: Bearer <token>.",
@@ -50,9 +68,12 @@ class ApiErrorSchema(ma.Schema):
 
     code = ma.fields.Int(metadata={"description": "The HTTP status"})
     message = ma.fields.Str(metadata={"description": "What went wrong, for a person"})
-    errors = ma.fields.Dict(metadata={
-        "description": "Details by field (`params.reason`, `iins.0`) or line (`lines.12`): a message, or for "
-                       "workflow refusals a list of {rule, message, data}"})
+    errors = ma.fields.Dict(
+        metadata={
+            "description": "Details by field (`params.reason`, `iins.0`) or line (`lines.12`): a message, or for "
+            "workflow refusals a list of {rule, message, data}"
+        }
+    )
 
 
 def flatten(messages: dict) -> dict[str, str]:
@@ -129,35 +150,52 @@ def authenticate() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        abort(401, message="Authentication required: send Authorization: Bearer <token> "
-                           "(a token comes from `registrar create-token USER`).",
-              errors={"authorization": "missing bearer token"})
+        abort(
+            401,
+            message="Authentication required: send Authorization: Bearer <token> "
+            "(a token comes from `registrar create-token USER`).",
+            errors={"authorization": "missing bearer token"},
+        )
     user = user_for_token(token)
     if user is None:
-        abort(401, message="The bearer token is unknown, or its user is deactivated.",
-              errors={"authorization": "invalid token"},
-              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        abort(
+            401,
+            message="The bearer token is unknown, or its user is deactivated.",
+            errors={"authorization": "invalid token"},
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     login_manager._update_request_context_with_user(user)  # current_user for this request, no session written
     if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
         abort(415, errors={"body": "expected application/json"})
 
 
 def init_api(app: Flask) -> Api:
-    app.config.update({
-        "API_TITLE": "Registrar API",
-        "API_VERSION": "v1",
-        "OPENAPI_VERSION": "3.0.3",
-        "OPENAPI_URL_PREFIX": PREFIX,
-        "OPENAPI_JSON_PATH": "openapi.json",
-        "API_SPEC_OPTIONS": {
-            "info": {"description": "Contingent orders of the Registrar Office: students, orders from draft to "
-                                    "signed, decisions and the inbox. Every endpoint needs a bearer token "
-                                    "(`registrar create-token USER`). Errors: {code, message, errors}."},
-            "components": {"securitySchemes": {"bearerAuth": {
-                "type": "http", "scheme": "bearer", "description": "A token from `registrar create-token USER`"}}},
-            "security": [{"bearerAuth": []}],
-        },
-    })
+    app.config.update(
+        {
+            "API_TITLE": "Registrar API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": PREFIX,
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "API_SPEC_OPTIONS": {
+                "info": {
+                    "description": "Contingent orders of the Registrar Office: students, orders from draft to "
+                    "signed, decisions and the inbox. Every endpoint needs a bearer token "
+                    "(`registrar create-token USER`). Errors: {code, message, errors}."
+                },
+                "components": {
+                    "securitySchemes": {
+                        "bearerAuth": {
+                            "type": "http",
+                            "scheme": "bearer",
+                            "description": "A token from `registrar create-token USER`",
+                        }
+                    }
+                },
+                "security": [{"bearerAuth": []}],
+            },
+        }
+    )
     api = RegistrarApi(app)
     for blueprint in BLUEPRINTS:
         csrf.exempt(blueprint)  # bearer tokens only: a cross-site page cannot send the Authorization header

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask("registrar", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
-                instance_path=str(ROOT / "instance"), instance_relative_config=True)
+    app = Flask(
+        "registrar",
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
@@ -127,9 +132,16 @@ def _own_description(error: Exception) -> str | None:
 
 
 def _register_error_pages(app: Flask) -> None:
-    messages = {400: _l("Bad request"), 403: _l("You may not open this page."), 404: _l("Not found"),
-                405: _l("Method not allowed"), 409: _l("Conflict"), 413: _l("The request is too large."),
-                422: _l("Unprocessable request"), 500: _l("Something went wrong on our side; nothing was changed.")}
+    messages = {
+        400: _l("Bad request"),
+        403: _l("You may not open this page."),
+        404: _l("Not found"),
+        405: _l("Method not allowed"),
+        409: _l("Conflict"),
+        413: _l("The request is too large."),
+        422: _l("Unprocessable request"),
+        500: _l("Something went wrong on our side; nothing was changed."),
+    }
 
     def render_error(code: int, message: str | None = None):
         text = str(message or messages.get(code, _l("Error")))
@@ -142,8 +154,9 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_error(400, _l("The form has expired or was not sent from this site; reload the page and "
-                                    "try again."))
+        return render_error(
+            400, _l("The form has expired or was not sent from this site; reload the page and try again.")
+        )
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -161,6 +174,7 @@ def _register_template_helpers(app: Flask) -> None:
         if moment.tzinfo is None:  # SQLite hands back naive UTC
             moment = moment.replace(tzinfo=UTC)
         return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+
     app.jinja_env.globals["label"] = label
     app.jinja_env.filters["label"] = label
 

@@ -137,8 +137,12 @@ def start_scheduler_thread(app, interval: float) -> threading.Thread:
 
 
 @main.command("scheduler")
-@click.option("--interval", type=float, default=None,
-              help="Seconds between passes [default: the SCHEDULER_INTERVAL setting, 300].")
+@click.option(
+    "--interval",
+    type=float,
+    default=None,
+    help="Seconds between passes [default: the SCHEDULER_INTERVAL setting, 300].",
+)
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
 @with_appcontext
 def scheduler_command(interval: float | None, once: bool) -> None:
@@ -204,8 +208,10 @@ def routes_load_command(file) -> None:
             if route.name in names:
                 raise RouteError(f"route {route.name} appears twice in the file.")
             if route.name not in known:
-                raise RouteError(f"there is no route {route.name} (routes: {', '.join(known)}); order kinds name "
-                                 f"their route in code, so a new name would not be used.")
+                raise RouteError(
+                    f"there is no route {route.name} (routes: {', '.join(known)}); order kinds name "
+                    f"their route in code, so a new name would not be used."
+                )
             names.append(route.name)
         saved, same = [], []
         for data in definitions:
@@ -230,8 +236,11 @@ def import_group() -> None:
 
 
 def _import_command(kind: str):
-    @import_group.command(kind, help=f"Import {kind} from FILE (.csv or .xlsx); every bad row is listed and nothing "
-                                     f"is written unless the whole file is clean.")
+    @import_group.command(
+        kind,
+        help=f"Import {kind} from FILE (.csv or .xlsx); every bad row is listed and nothing "
+        f"is written unless the whole file is clean.",
+    )
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option("--dry-run", is_flag=True, help="Check the file and print the counts without writing.")
     @with_appcontext
@@ -254,8 +263,7 @@ def _import_command(kind: str):
             db.session.commit()
         counts = plan.counts
         prefix = "dry run, would be: " if dry_run else ""
-        click.echo(f"{prefix}{counts['created']} created, {counts['updated']} updated, "
-                   f"{counts['unchanged']} unchanged")
+        click.echo(f"{prefix}{counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged")
 
     return command
 

@@ -14,8 +14,12 @@ from students.iin import make_iin
 from students.models import Faculty, Group, Programme, Student
 
 FACULTIES = [
-    ("IT", "Ақпараттық технологиялар факультеті", "Факультет информационных технологий",
-     "Faculty of Information Technology"),
+    (
+        "IT",
+        "Ақпараттық технологиялар факультеті",
+        "Факультет информационных технологий",
+        "Faculty of Information Technology",
+    ),
     ("ECO", "Экономика және бизнес факультеті", "Факультет экономики и бизнеса", "Faculty of Economics and Business"),
     ("LAW", "Заң факультеті", "Юридический факультет", "Faculty of Law"),
     ("PED", "Педагогика факультеті", "Педагогический факультет", "Faculty of Education"),
@@ -23,8 +27,7 @@ FACULTIES = [
 PROGRAMMES = [  # faculty code, programme code, kk, ru, en, level, years
     ("IT", "6B06101", "Ақпараттық жүйелер", "Информационные системы", "Information Systems", "bachelor", 4),
     ("IT", "6B06102", "Бағдарламалық инженерия", "Программная инженерия", "Software Engineering", "bachelor", 4),
-    ("IT", "6B06301", "Ақпараттық қауіпсіздік", "Информационная безопасность", "Information Security",
-     "bachelor", 4),
+    ("IT", "6B06301", "Ақпараттық қауіпсіздік", "Информационная безопасность", "Information Security", "bachelor", 4),
     ("IT", "7M06101", "Деректер ғылымы", "Наука о данных", "Data Science", "master", 2),
     ("ECO", "6B04101", "Экономика", "Экономика", "Economics", "bachelor", 4),
     ("ECO", "6B04102", "Есеп және аудит", "Учет и аудит", "Accounting and Audit", "bachelor", 4),
@@ -32,31 +35,145 @@ PROGRAMMES = [  # faculty code, programme code, kk, ru, en, level, years
     ("LAW", "6B04201", "Құқықтану", "Юриспруденция", "Law", "bachelor", 4),
     ("LAW", "6B04202", "Халықаралық құқық", "Международное право", "International Law", "bachelor", 4),
     ("LAW", "7M04201", "Құқықтану (магистратура)", "Юриспруденция (магистратура)", "Law (master)", "master", 2),
-    ("PED", "6B01501", "Математика мұғалімдерін даярлау", "Подготовка учителей математики",
-     "Mathematics Teacher Education", "bachelor", 4),
-    ("PED", "6B01701", "Қазақ тілі мен әдебиеті мұғалімдерін даярлау",
-     "Подготовка учителей казахского языка и литературы", "Kazakh Language and Literature Teacher Education",
-     "bachelor", 4),
+    (
+        "PED",
+        "6B01501",
+        "Математика мұғалімдерін даярлау",
+        "Подготовка учителей математики",
+        "Mathematics Teacher Education",
+        "bachelor",
+        4,
+    ),
+    (
+        "PED",
+        "6B01701",
+        "Қазақ тілі мен әдебиеті мұғалімдерін даярлау",
+        "Подготовка учителей казахского языка и литературы",
+        "Kazakh Language and Literature Teacher Education",
+        "bachelor",
+        4,
+    ),
 ]
-KAZAKH_MALE = ["Нұрлан", "Ерлан", "Асқар", "Дәурен", "Ержан", "Бауыржан", "Айдос", "Нұрсұлтан", "Әлихан", "Арман",
-               "Самат", "Темірлан", "Данияр", "Мадияр", "Ақжол"]
-KAZAKH_FEMALE = ["Айгерім", "Әсел", "Дана", "Жанар", "Гүлнұр", "Аружан", "Мөлдір", "Камила", "Назерке", "Томирис",
-                 "Айым", "Динара", "Жансая", "Ақерке", "Балжан"]
-KAZAKH_SURNAMES = ["Әбдірахманов", "Серікбаев", "Нұрғалиев", "Жақсылықов", "Омаров", "Сәрсенбаев", "Тоқтаров",
-                   "Қасымов", "Бекмұханов", "Ахметов", "Жұмабаев", "Исабеков", "Мұхамеджанов", "Байжанов",
-                   "Төлеубаев", "Есенов", "Қайратов", "Мамыров"]
+KAZAKH_MALE = [
+    "Нұрлан",
+    "Ерлан",
+    "Асқар",
+    "Дәурен",
+    "Ержан",
+    "Бауыржан",
+    "Айдос",
+    "Нұрсұлтан",
+    "Әлихан",
+    "Арман",
+    "Самат",
+    "Темірлан",
+    "Данияр",
+    "Мадияр",
+    "Ақжол",
+]
+KAZAKH_FEMALE = [
+    "Айгерім",
+    "Әсел",
+    "Дана",
+    "Жанар",
+    "Гүлнұр",
+    "Аружан",
+    "Мөлдір",
+    "Камила",
+    "Назерке",
+    "Томирис",
+    "Айым",
+    "Динара",
+    "Жансая",
+    "Ақерке",
+    "Балжан",
+]
+KAZAKH_SURNAMES = [
+    "Әбдірахманов",
+    "Серікбаев",
+    "Нұрғалиев",
+    "Жақсылықов",
+    "Омаров",
+    "Сәрсенбаев",
+    "Тоқтаров",
+    "Қасымов",
+    "Бекмұханов",
+    "Ахметов",
+    "Жұмабаев",
+    "Исабеков",
+    "Мұхамеджанов",
+    "Байжанов",
+    "Төлеубаев",
+    "Есенов",
+    "Қайратов",
+    "Мамыров",
+]
 KAZAKH_FATHERS = ["Серік", "Қайрат", "Болат", "Ерлан", "Мұрат", "Нұрлан", "Жомарт", "Бақыт", "Талғат", "Ғалым"]
 RUSSIAN_MALE = ["Александр", "Дмитрий", "Максим", "Артём", "Иван", "Никита", "Сергей", "Андрей", "Кирилл", "Павел"]
-RUSSIAN_FEMALE = ["Анастасия", "Мария", "Дарья", "Екатерина", "Анна", "Полина", "Виктория", "Елена", "Ксения",
-                  "Алина"]
-RUSSIAN_SURNAMES = ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Михайлов",
-                    "Новиков", "Фёдоров", "Морозов", "Волков", "Лебедев", "Козлов"]
+RUSSIAN_FEMALE = ["Анастасия", "Мария", "Дарья", "Екатерина", "Анна", "Полина", "Виктория", "Елена", "Ксения", "Алина"]
+RUSSIAN_SURNAMES = [
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Лебедев",
+    "Козлов",
+]
 RUSSIAN_FATHERS = ["Александр", "Сергей", "Владимир", "Андрей", "Игорь", "Олег", "Николай", "Виктор"]
-TRANSLIT = str.maketrans({
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
-    "и": "i", "й": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o", "ө": "o", "п": "p",
-    "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "h", "һ": "h", "ц": "ts", "ч": "ch",
-    "ш": "sh", "щ": "sh", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e", "ю": "yu", "я": "ya"})
+TRANSLIT = str.maketrans(
+    {
+        "а": "a",
+        "ә": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "ғ": "g",
+        "д": "d",
+        "е": "e",
+        "ё": "e",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "й": "i",
+        "к": "k",
+        "қ": "q",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "ң": "n",
+        "о": "o",
+        "ө": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ұ": "u",
+        "ү": "u",
+        "ф": "f",
+        "х": "h",
+        "һ": "h",
+        "ц": "ts",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "sh",
+        "ъ": "",
+        "ы": "y",
+        "і": "i",
+        "ь": "",
+        "э": "e",
+        "ю": "yu",
+        "я": "ya",
+    }
+)
 
 
 def _feminine(surname: str) -> str:
@@ -100,18 +217,31 @@ def student_rows(groups: list[Group], count: int, seed: int = 2026, start_serial
             iin = make_iin(born, male, serial)
         used.add(iin)
         login = f"{surname}.{first}".lower().translate(TRANSLIT)
-        rows.append({"iin": iin, "surname": surname, "name": first, "patronymic": patronymic,
-                     "email": f"{login}.{serial}@students.demo.kz", "group_id": group.id, "course": group.course,
-                     "status": "active", "funding": "grant" if rng.random() < 0.55 else "paid"})
+        rows.append(
+            {
+                "iin": iin,
+                "surname": surname,
+                "name": first,
+                "patronymic": patronymic,
+                "email": f"{login}.{serial}@students.demo.kz",
+                "group_id": group.id,
+                "course": group.course,
+                "status": "active",
+                "funding": "grant" if rng.random() < 0.55 else "paid",
+            }
+        )
     return rows
 
 
 DISCIPLINES = [  # kk, ru, en: three per semester, cycled
-    ("Математика", "Математика", "Mathematics"), ("Қазақстан тарихы", "История Казахстана", "History of Kazakhstan"),
-    ("Шетел тілі", "Иностранный язык", "Foreign Language"), ("Философия", "Философия", "Philosophy"),
-    ("Информатика", "Информатика", "Computer Science"), ("Экономика негіздері", "Основы экономики",
-                                                          "Foundations of Economics"),
-    ("Құқық негіздері", "Основы права", "Foundations of Law"), ("Статистика", "Статистика", "Statistics"),
+    ("Математика", "Математика", "Mathematics"),
+    ("Қазақстан тарихы", "История Казахстана", "History of Kazakhstan"),
+    ("Шетел тілі", "Иностранный язык", "Foreign Language"),
+    ("Философия", "Философия", "Philosophy"),
+    ("Информатика", "Информатика", "Computer Science"),
+    ("Экономика негіздері", "Основы экономики", "Foundations of Economics"),
+    ("Құқық негіздері", "Основы права", "Foundations of Law"),
+    ("Статистика", "Статистика", "Statistics"),
     ("Психология", "Психология", "Psychology"),
 ]
 
@@ -121,13 +251,21 @@ def _calendar(start: int) -> AcademicCalendar:
     late January, summer holidays July-August (the windows for transfers and restorations)."""
     return AcademicCalendar(
         year=f"{start}-{start + 1}",
-        first_semester_start=date(start, 9, 1), first_session_start=date(start, 12, 15),
-        first_session_end=date(start + 1, 1, 10), first_semester_end=date(start + 1, 1, 17),
-        winter_holidays_start=date(start + 1, 1, 18), winter_holidays_end=date(start + 1, 2, 1),
-        second_semester_start=date(start + 1, 2, 2), second_session_start=date(start + 1, 5, 11),
-        second_session_end=date(start + 1, 5, 31), second_semester_end=date(start + 1, 6, 6),
-        summer_holidays_start=date(start + 1, 7, 1), summer_holidays_end=date(start + 1, 8, 31),
-        summer_semester_start=date(start + 1, 6, 8), summer_semester_end=date(start + 1, 6, 27))
+        first_semester_start=date(start, 9, 1),
+        first_session_start=date(start, 12, 15),
+        first_session_end=date(start + 1, 1, 10),
+        first_semester_end=date(start + 1, 1, 17),
+        winter_holidays_start=date(start + 1, 1, 18),
+        winter_holidays_end=date(start + 1, 2, 1),
+        second_semester_start=date(start + 1, 2, 2),
+        second_session_start=date(start + 1, 5, 11),
+        second_session_end=date(start + 1, 5, 31),
+        second_semester_end=date(start + 1, 6, 6),
+        summer_holidays_start=date(start + 1, 7, 1),
+        summer_holidays_end=date(start + 1, 8, 31),
+        summer_semester_start=date(start + 1, 6, 8),
+        summer_semester_end=date(start + 1, 6, 27),
+    )
 
 
 def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
@@ -143,14 +281,24 @@ def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
             for slot in range(3):
                 kk, ru, en = DISCIPLINES[(semester * 3 + slot) % len(DISCIPLINES)]
                 code = f"{programme.code[-5:]}-{semester}{slot + 1}"
-                rows.append({"programme_id": programme.id, "semester": semester, "code": code,
-                             "name_kk": kk, "name_ru": ru, "name_en": en, "credits": 5})
+                rows.append(
+                    {
+                        "programme_id": programme.id,
+                        "semester": semester,
+                        "code": code,
+                        "name_kk": kk,
+                        "name_ru": ru,
+                        "name_en": en,
+                        "credits": 5,
+                    }
+                )
                 curriculum.setdefault(programme.id, {}).setdefault(semester, []).append((code, ru))
     db.session.execute(insert(CurriculumItem), rows)
     rng = random.Random(seed)
     grades = []
     for student_id, course, programme_id in db.session.execute(
-            select(Student.id, Student.course, Group.programme_id).join(Group, Group.id == Student.group_id)):
+        select(Student.id, Student.course, Group.programme_id).join(Group, Group.id == Student.group_id)
+    ):
         strength = rng.choice((96, 90, 84, 78, 72))
         for semester in range(1, 2 * course + 1):
             year = this_year - (course - (semester + 1) // 2)
@@ -159,9 +307,20 @@ def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
                 if rng.random() < 0.01:
                     points = rng.randint(30, 49)  # an FX: an academic debt
                 letter, point = letter_for(points)
-                grades.append({"student_id": student_id, "discipline_code": code, "discipline_name": name,
-                               "semester": semester, "academic_year": f"{year}-{year + 1}", "points": points,
-                               "letter": letter, "grade_point": point, "credits": 5, "is_retake": False})
+                grades.append(
+                    {
+                        "student_id": student_id,
+                        "discipline_code": code,
+                        "discipline_name": name,
+                        "semester": semester,
+                        "academic_year": f"{year}-{year + 1}",
+                        "points": points,
+                        "letter": letter,
+                        "grade_point": point,
+                        "credits": 5,
+                        "is_retake": False,
+                    }
+                )
     if grades:
         db.session.execute(insert(Grade), grades)
 
@@ -173,8 +332,17 @@ def seed_demo(students: int = 2000) -> str:
     db.session.add_all(faculties.values())
     programmes = []
     for faculty, code, kk, ru, en, level, years in PROGRAMMES:
-        programmes.append(Programme(code=code, name_kk=kk, name_ru=ru, name_en=en, level=level,
-                                    duration_years=years, faculty=faculties[faculty]))
+        programmes.append(
+            Programme(
+                code=code,
+                name_kk=kk,
+                name_ru=ru,
+                name_en=en,
+                level=level,
+                duration_years=years,
+                faculty=faculties[faculty],
+            )
+        )
     db.session.add_all(programmes)
     db.session.flush()
     groups = []
@@ -183,29 +351,64 @@ def seed_demo(students: int = 2000) -> str:
             languages = ("kk", "ru") if programme.level == "bachelor" else ("ru",)
             for language in languages:
                 name = f"{programme.code}-{26 - course}{'К' if language == 'kk' else 'Р'}"
-                groups.append(Group(name=name, programme_id=programme.id, course=course, language=language,
-                                    study_form="full_time"))
+                groups.append(
+                    Group(
+                        name=name, programme_id=programme.id, course=course, language=language, study_form="full_time"
+                    )
+                )
     db.session.add_all(groups)
     db.session.flush()
     db.session.execute(insert(Student), student_rows(groups, students))
     _seed_academic(programmes)
 
-    create_user("clerk", "demo", "Сапарова Гульмира Ержановна", ["clerk"], position="Специалист Офиса Регистратора",
-                email="clerk@demo.kz")
-    create_user("registrar", "demo", "Ахметов Канат Болатович", ["registrar"],
-                position="Руководитель Офиса Регистратора", email="registrar@demo.kz")
+    create_user(
+        "clerk",
+        "demo",
+        "Сапарова Гульмира Ержановна",
+        ["clerk"],
+        position="Специалист Офиса Регистратора",
+        email="clerk@demo.kz",
+    )
+    create_user(
+        "registrar",
+        "demo",
+        "Ахметов Канат Болатович",
+        ["registrar"],
+        position="Руководитель Офиса Регистратора",
+        email="registrar@demo.kz",
+    )
     create_user("lawyer", "demo", "Искакова Мадина Ержановна", ["lawyer"], position="Юрист", email="lawyer@demo.kz")
-    create_user("finance", "demo", "Тлеубердиев Арман Кайратович", ["finance"], position="Финансовый отдел",
-                email="finance@demo.kz")
-    create_user("rector", "demo", "Жумагулов Бакытжан Турсынович", ["rector"], position="Ректор",
-                email="rector@demo.kz")
+    create_user(
+        "finance",
+        "demo",
+        "Тлеубердиев Арман Кайратович",
+        ["finance"],
+        position="Финансовый отдел",
+        email="finance@demo.kz",
+    )
+    create_user(
+        "rector", "demo", "Жумагулов Бакытжан Турсынович", ["rector"], position="Ректор", email="rector@demo.kz"
+    )
     create_user("admin", "demo", "Администратор системы", ["admin"], position="Администратор", email="admin@demo.kz")
-    deans = ["Оспанов Ерлан Маратович", "Ким Светлана Викторовна", "Байтурсынова Динара Асқарқызы",
-             "Мухтаров Айдар Серикович"]
+    deans = [
+        "Оспанов Ерлан Маратович",
+        "Ким Светлана Викторовна",
+        "Байтурсынова Динара Асқарқызы",
+        "Мухтаров Айдар Серикович",
+    ]
     for number, (code, full_name) in enumerate(zip(faculties, deans, strict=True), 1):
-        create_user(f"dean{number}", "demo", full_name, ["dean"], faculty_id=faculties[code].id,
-                    position=f"Декан ({faculties[code].name_ru})", email=f"dean{number}@demo.kz")
+        create_user(
+            f"dean{number}",
+            "demo",
+            full_name,
+            ["dean"],
+            faculty_id=faculties[code].id,
+            position=f"Декан ({faculties[code].name_ru})",
+            email=f"dean{number}@demo.kz",
+        )
     db.session.flush()
-    return (f"seeded {len(faculties)} faculties, {len(programmes)} programmes, {len(groups)} groups, "
-            f"{students} students; users clerk, registrar, lawyer, finance, rector, admin, dean1..dean{len(faculties)} "
-            f"(password: demo)")
+    return (
+        f"seeded {len(faculties)} faculties, {len(programmes)} programmes, {len(groups)} groups, "
+        f"{students} students; users clerk, registrar, lawyer, finance, rector, admin, dean1..dean{len(faculties)} "
+        f"(password: demo)"
+    )

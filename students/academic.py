@@ -45,8 +45,14 @@ class Grade(db.Model):
 
     __tablename__ = "grades"
     __table_args__ = (
-        UniqueConstraint("student_id", "discipline_code", "semester", "academic_year", "is_retake",
-                         name="uq_grades_student_discipline_attempt"),
+        UniqueConstraint(
+            "student_id",
+            "discipline_code",
+            "semester",
+            "academic_year",
+            "is_retake",
+            name="uq_grades_student_discipline_attempt",
+        ),
         CheckConstraint("points BETWEEN 0 AND 100", name="points"),
         CheckConstraint(_in("letter", LETTERS), name="letter"),
         CheckConstraint("grade_point BETWEEN 0 AND 4", name="grade_point"),
@@ -80,17 +86,30 @@ class AcademicCalendar(db.Model):
     __tablename__ = "academic_calendars"
     __table_args__ = (
         CheckConstraint(YEAR_LABEL.format("year"), name="year"),
-        CheckConstraint("first_semester_start <= first_session_start AND first_session_start <= first_session_end "
-                        "AND first_session_end <= first_semester_end", name="first_semester"),
-        CheckConstraint("first_semester_end < winter_holidays_start AND winter_holidays_start <= winter_holidays_end "
-                        "AND winter_holidays_end < second_semester_start", name="winter_holidays"),
-        CheckConstraint("second_semester_start <= second_session_start AND second_session_start <= second_session_end "
-                        "AND second_session_end <= second_semester_end", name="second_semester"),
-        CheckConstraint("second_semester_end < summer_holidays_start AND summer_holidays_start <= summer_holidays_end",
-                        name="summer_holidays"),
-        CheckConstraint("summer_semester_start IS NULL OR (summer_semester_end IS NOT NULL AND second_semester_end < "
-                        "summer_semester_start AND summer_semester_start <= summer_semester_end)",
-                        name="summer_semester"),
+        CheckConstraint(
+            "first_semester_start <= first_session_start AND first_session_start <= first_session_end "
+            "AND first_session_end <= first_semester_end",
+            name="first_semester",
+        ),
+        CheckConstraint(
+            "first_semester_end < winter_holidays_start AND winter_holidays_start <= winter_holidays_end "
+            "AND winter_holidays_end < second_semester_start",
+            name="winter_holidays",
+        ),
+        CheckConstraint(
+            "second_semester_start <= second_session_start AND second_session_start <= second_session_end "
+            "AND second_session_end <= second_semester_end",
+            name="second_semester",
+        ),
+        CheckConstraint(
+            "second_semester_end < summer_holidays_start AND summer_holidays_start <= summer_holidays_end",
+            name="summer_holidays",
+        ),
+        CheckConstraint(
+            "summer_semester_start IS NULL OR (summer_semester_end IS NOT NULL AND second_semester_end < "
+            "summer_semester_start AND summer_semester_start <= summer_semester_end)",
+            name="summer_semester",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,9 +14,12 @@ from students.history import parse_day, record_on
 from students.models import FUNDINGS, STATUSES, Student
 from students.operations import UNIVERSITY_ROLES, get_visible_student, search_students
 
-bp = Blueprint("api_students", __name__, url_prefix="/api/v1/students",
-               description="Students: search, one student with status and movement history, "
-                           "and the record as of a date.")
+bp = Blueprint(
+    "api_students",
+    __name__,
+    url_prefix="/api/v1/students",
+    description="Students: search, one student with status and movement history, and the record as of a date.",
+)
 READERS = (*UNIVERSITY_ROLES, "dean")
 
 
@@ -66,8 +69,11 @@ class StudentDetailSchema(StudentSchema):
 
 
 class StudentSearchArgs(ma.Schema):
-    q = fields.Str(required=True, validate=validate.Length(min=1, max=100),
-                   metadata={"description": "An IIN or its start, a group name, or words of the full name"})
+    q = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "An IIN or its start, a group name, or words of the full name"},
+    )
     status = fields.Str(validate=validate.OneOf(STATUSES))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -107,8 +113,7 @@ class Day(fields.Date):
 
 
 class AsOfArgs(ma.Schema):
-    date = Day(load_default=None,
-               metadata={"description": "The day (YYYY-MM-DD, local calendar); today when left out"})
+    date = Day(load_default=None, metadata={"description": "The day (YYYY-MM-DD, local calendar); today when left out"})
 
 
 class GroupRefSchema(ma.Schema):

@@ -31,13 +31,19 @@ DATES: list[tuple[str, str]] = [
 OPTIONAL = ("summer_semester_start", "summer_semester_end")
 # (earlier, later, strictly): the orderings the table's check constraints enforce, checked here first for messages.
 ORDER = [
-    ("first_semester_start", "first_session_start", False), ("first_session_start", "first_session_end", False),
-    ("first_session_end", "first_semester_end", False), ("first_semester_end", "winter_holidays_start", True),
-    ("winter_holidays_start", "winter_holidays_end", False), ("winter_holidays_end", "second_semester_start", True),
-    ("second_semester_start", "second_session_start", False), ("second_session_start", "second_session_end", False),
-    ("second_session_end", "second_semester_end", False), ("second_semester_end", "summer_holidays_start", True),
+    ("first_semester_start", "first_session_start", False),
+    ("first_session_start", "first_session_end", False),
+    ("first_session_end", "first_semester_end", False),
+    ("first_semester_end", "winter_holidays_start", True),
+    ("winter_holidays_start", "winter_holidays_end", False),
+    ("winter_holidays_end", "second_semester_start", True),
+    ("second_semester_start", "second_session_start", False),
+    ("second_session_start", "second_session_end", False),
+    ("second_session_end", "second_semester_end", False),
+    ("second_semester_end", "summer_holidays_start", True),
     ("summer_holidays_start", "summer_holidays_end", False),
-    ("second_semester_end", "summer_semester_start", True), ("summer_semester_start", "summer_semester_end", False),
+    ("second_semester_end", "summer_semester_start", True),
+    ("summer_semester_start", "summer_semester_end", False),
 ]
 
 
@@ -79,11 +85,18 @@ def save_calendar(raw: dict) -> AcademicCalendar:
         if first is None or second is None or later in errors:
             continue
         if second < first or (strictly and second == first):
-            errors[later] = _("%(later)s (%(b)s) must come after %(earlier)s (%(a)s).", later=labels[later],
-                              b=f"{second:%d.%m.%Y}", earlier=labels[earlier], a=f"{first:%d.%m.%Y}")
+            errors[later] = _(
+                "%(later)s (%(b)s) must come after %(earlier)s (%(a)s).",
+                later=labels[later],
+                b=f"{second:%d.%m.%Y}",
+                earlier=labels[earlier],
+                a=f"{first:%d.%m.%Y}",
+            )
     if match and days["first_semester_start"] and days["first_semester_start"].year != int(match.group(1)):
-        errors.setdefault("first_semester_start", _("The first semester of %(year)s starts in %(start)s.",
-                                                    year=year, start=match.group(1)))
+        errors.setdefault(
+            "first_semester_start",
+            _("The first semester of %(year)s starts in %(start)s.", year=year, start=match.group(1)),
+        )
     if errors:
         raise InvalidCalendar(errors)
     calendar = db.session.scalar(select(AcademicCalendar).where(AcademicCalendar.year == year))

@@ -22,9 +22,11 @@ from students.models import Student, _in
 from students.operations import get_visible_student
 
 CATEGORIES = ("orphan", "visual_disability", "hearing_disability")
-CATEGORY_LABELS = {"orphan": _l("orphan or left without parental care"),
-                   "visual_disability": _l("visual disability"),
-                   "hearing_disability": _l("hearing disability")}
+CATEGORY_LABELS = {
+    "orphan": _l("orphan or left without parental care"),
+    "visual_disability": _l("visual disability"),
+    "hearing_disability": _l("hearing disability"),
+}
 EDITORS = ("clerk", "dean")
 
 
@@ -61,8 +63,11 @@ def categories_on(student_ids, day: date) -> dict[int, set[str]]:
     be a list or a subquery selecting ids."""
     rows = db.session.execute(
         select(StudentCategory.student_id, StudentCategory.category).where(
-            StudentCategory.student_id.in_(student_ids), StudentCategory.valid_from <= day,
-            or_(StudentCategory.valid_to.is_(None), StudentCategory.valid_to >= day)))
+            StudentCategory.student_id.in_(student_ids),
+            StudentCategory.valid_from <= day,
+            or_(StudentCategory.valid_to.is_(None), StudentCategory.valid_to >= day),
+        )
+    )
     result: dict[int, set[str]] = {}
     for student_id, category in rows:
         result.setdefault(student_id, set()).add(category)
@@ -70,18 +75,25 @@ def categories_on(student_ids, day: date) -> dict[int, set[str]]:
 
 
 def categories_of(student: Student) -> list[StudentCategory]:
-    return list(db.session.scalars(select(StudentCategory).where(StudentCategory.student_id == student.id)
-                                   .order_by(StudentCategory.valid_from.desc(), StudentCategory.id.desc())))
+    return list(
+        db.session.scalars(
+            select(StudentCategory)
+            .where(StudentCategory.student_id == student.id)
+            .order_by(StudentCategory.valid_from.desc(), StudentCategory.id.desc())
+        )
+    )
 
 
 # Operations ------------------------------------------------------------------------------------------------------
+
 
 class CategoryError(ValueError):
     """Bad input for a category; the message says why."""
 
 
-def add_category(student: Student, category: str, document: str, valid_from: date, valid_to: date | None,
-                 actor: User) -> StudentCategory:
+def add_category(
+    student: Student, category: str, document: str, valid_from: date, valid_to: date | None, actor: User
+) -> StudentCategory:
     document = (document or "").strip()
     if category not in CATEGORIES:
         raise CategoryError(_("Choose the category: %(c)s.", c=", ".join(CATEGORIES)))
@@ -89,16 +101,26 @@ def add_category(student: Student, category: str, document: str, valid_from: dat
         raise CategoryError(_("Name the supporting document (kind, number, date, issued by)."))
     if valid_to is not None and valid_to < valid_from:
         raise CategoryError(_("The category cannot end before it starts."))
-    overlap = [StudentCategory.student_id == student.id, StudentCategory.category == category,
-               or_(StudentCategory.valid_to.is_(None), StudentCategory.valid_to >= valid_from)]
+    overlap = [
+        StudentCategory.student_id == student.id,
+        StudentCategory.category == category,
+        or_(StudentCategory.valid_to.is_(None), StudentCategory.valid_to >= valid_from),
+    ]
     if valid_to is not None:
         overlap.append(StudentCategory.valid_from <= valid_to)
     overlapping = db.session.scalar(select(StudentCategory.id).where(*overlap).limit(1))
     if overlapping is not None:
-        raise CategoryError(_("%(name)s already has this category for part of these dates; end it first.",
-                              name=student.full_name))
-    row = StudentCategory(student_id=student.id, category=category, document=document, valid_from=valid_from,
-                          valid_to=valid_to, created_by_id=actor.id)
+        raise CategoryError(
+            _("%(name)s already has this category for part of these dates; end it first.", name=student.full_name)
+        )
+    row = StudentCategory(
+        student_id=student.id,
+        category=category,
+        document=document,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        created_by_id=actor.id,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -113,11 +135,14 @@ def end_category(row: StudentCategory, valid_to: date) -> StudentCategory:
 
 # The clerk's part of the student page ------------------------------------------------------------------------
 
+
 class CategoryForm(FlaskForm):
     category = SelectField(_l("Category"), choices=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES])
-    document = TextAreaField(_l("Supporting document"), validators=[DataRequired(), Length(max=2000)],
-                             description=_l("e.g. a certificate of the medical and social expertise: number, "
-                                            "date, issued by."))
+    document = TextAreaField(
+        _l("Supporting document"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("e.g. a certificate of the medical and social expertise: number, date, issued by."),
+    )
     valid_from = DateField(_l("Valid from"), validators=[InputRequired()])
     valid_to = DateField(_l("Valid to"), validators=[Optional()], description=_l("Empty: without an end date."))
 
@@ -132,8 +157,7 @@ bp = Blueprint("categories", __name__, url_prefix="/students")
 @bp.app_context_processor
 def _helpers() -> dict:
     """For `templates/students/categories.html`, included by the student page."""
-    return {"category_form": CategoryForm,
-            "end_category_form": EndCategoryForm, "category_editors": EDITORS}
+    return {"category_form": CategoryForm, "end_category_form": EndCategoryForm, "category_editors": EDITORS}
 
 
 def _student(student_id: int) -> Student:
@@ -156,8 +180,9 @@ def add(student_id: int):
                 flash(f"{field.label.text}: {error}", "error")
         return redirect(url_for("students.show", student_id=student.id)), 303
     try:
-        add_category(student, form.category.data, form.document.data, form.valid_from.data, form.valid_to.data,
-                     current_user)
+        add_category(
+            student, form.category.data, form.document.data, form.valid_from.data, form.valid_to.data, current_user
+        )
     except CategoryError as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -34,8 +34,10 @@ def passed_for(student_ids: Iterable[int]) -> dict[int, tuple[set[str], set[str]
     if not ids:
         return result
     rows = db.session.execute(
-        select(Grade.student_id, Grade.discipline_code, Grade.discipline_name)
-        .where(Grade.student_id.in_(ids), Grade.points >= pass_points(), _current()))
+        select(Grade.student_id, Grade.discipline_code, Grade.discipline_name).where(
+            Grade.student_id.in_(ids), Grade.points >= pass_points(), _current()
+        )
+    )
     for student_id, code, name in rows:
         codes, names = result[student_id]
         codes.add(code.strip().casefold())
@@ -49,16 +51,18 @@ def _curricula(programme_ids: set[int], up_to_semester: int) -> dict[int, list[C
     if not programme_ids:
         return result
     for item in db.session.scalars(
-            select(CurriculumItem).where(CurriculumItem.programme_id.in_(programme_ids),
-                                         CurriculumItem.semester <= up_to_semester)
-            .order_by(CurriculumItem.semester, CurriculumItem.code)):
+        select(CurriculumItem)
+        .where(CurriculumItem.programme_id.in_(programme_ids), CurriculumItem.semester <= up_to_semester)
+        .order_by(CurriculumItem.semester, CurriculumItem.code)
+    ):
         result[item.programme_id].append(item)
     return result
 
 
 def _is_passed(item: CurriculumItem, codes: set[str], names: set[str]) -> bool:
     return item.code.strip().casefold() in codes or bool(
-        {normalise(item.name_ru), normalise(item.name_kk), normalise(item.name_en)} & names)
+        {normalise(item.name_ru), normalise(item.name_kk), normalise(item.name_en)} & names
+    )
 
 
 def difference_for(targets: dict[int, tuple[int, int]]) -> dict[int, list[dict]]:
@@ -69,15 +73,24 @@ def difference_for(targets: dict[int, tuple[int, int]]) -> dict[int, list[dict]]
     if not targets:
         return {}
     passed = passed_for(targets)
-    curricula = _curricula({programme for programme, _course in targets.values()},
-                           2 * max(course for _programme, course in targets.values()))
+    curricula = _curricula(
+        {programme for programme, _course in targets.values()},
+        2 * max(course for _programme, course in targets.values()),
+    )
     result = {}
     for student_id, (programme_id, course) in targets.items():
         codes, names = passed[student_id]
         result[student_id] = [
-            {"code": item.code, "name_ru": item.name_ru, "name_kk": item.name_kk, "semester": item.semester,
-             "credits": item.credits}
-            for item in curricula[programme_id] if item.semester <= 2 * course and not _is_passed(item, codes, names)]
+            {
+                "code": item.code,
+                "name_ru": item.name_ru,
+                "name_kk": item.name_kk,
+                "semester": item.semester,
+                "credits": item.credits,
+            }
+            for item in curricula[programme_id]
+            if item.semester <= 2 * course and not _is_passed(item, codes, names)
+        ]
     return result
 
 
@@ -93,9 +106,13 @@ def first_period_completed(programmes: dict[int, int]) -> dict[int, bool]:
     ids = list(programmes)
     passed = passed_for(ids)
     curricula = _curricula(set(programmes.values()), 1)
-    with_first = set(db.session.scalars(
-        select(Grade.student_id).where(Grade.student_id.in_(ids), Grade.semester == 1,
-                                       Grade.points >= pass_points(), _current()).distinct()))
+    with_first = set(
+        db.session.scalars(
+            select(Grade.student_id)
+            .where(Grade.student_id.in_(ids), Grade.semester == 1, Grade.points >= pass_points(), _current())
+            .distinct()
+        )
+    )
     result = {}
     for student_id, programme_id in programmes.items():
         items = curricula[programme_id]
@@ -113,16 +130,27 @@ def store_debts(rows: list[tuple[int, int, list[dict]]]) -> int:
     student_ids = [student_id for student_id, _line, items in rows if items]
     if not student_ids:
         return 0
-    owed = set(db.session.execute(select(StudentDebt.student_id, StudentDebt.code)
-                                  .where(StudentDebt.student_id.in_(student_ids))).tuples())
+    owed = set(
+        db.session.execute(
+            select(StudentDebt.student_id, StudentDebt.code).where(StudentDebt.student_id.in_(student_ids))
+        ).tuples()
+    )
     values = []
     for student_id, line_id, items in rows:
         for item in items:
             if (student_id, item["code"]) in owed:
                 continue
             owed.add((student_id, item["code"]))
-            values.append({"student_id": student_id, "order_line_id": line_id, "code": item["code"],
-                           "name": item["name_ru"], "semester": item["semester"], "credits": item["credits"]})
+            values.append(
+                {
+                    "student_id": student_id,
+                    "order_line_id": line_id,
+                    "code": item["code"],
+                    "name": item["name_ru"],
+                    "semester": item["semester"],
+                    "credits": item["credits"],
+                }
+            )
     if values:
         db.session.execute(insert(StudentDebt), values)
     return len(values)
@@ -140,15 +168,26 @@ def clear_passed_debts(student_ids) -> int:
     ids = list(set(student_ids))
     if not ids:
         return 0
-    passed = exists().where(Grade.student_id == StudentDebt.student_id, Grade.discipline_code == StudentDebt.code,
-                            Grade.points >= pass_points())
+    passed = exists().where(
+        Grade.student_id == StudentDebt.student_id,
+        Grade.discipline_code == StudentDebt.code,
+        Grade.points >= pass_points(),
+    )
     result = db.session.execute(
-        update(StudentDebt).where(StudentDebt.student_id.in_(ids), StudentDebt.cleared_on.is_(None), passed)
-        .values(cleared_on=today()).execution_options(synchronize_session=False))
+        update(StudentDebt)
+        .where(StudentDebt.student_id.in_(ids), StudentDebt.cleared_on.is_(None), passed)
+        .values(cleared_on=today())
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount
 
 
 def debts_of(student) -> list[StudentDebt]:
     """The student's academic difference still or once owed, by semester and code (for the student page)."""
-    return list(db.session.scalars(select(StudentDebt).where(StudentDebt.student_id == student.id)
-                                   .order_by(StudentDebt.semester, StudentDebt.code)))
+    return list(
+        db.session.scalars(
+            select(StudentDebt)
+            .where(StudentDebt.student_id == student.id)
+            .order_by(StudentDebt.semester, StudentDebt.code)
+        )
+    )

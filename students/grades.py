@@ -47,11 +47,20 @@ def _current():
     """Grades not superseded by a later attempt at the same discipline by the same student."""
     later = aliased(Grade)
     superseded = exists().where(
-        later.student_id == Grade.student_id, later.discipline_code == Grade.discipline_code, later.id != Grade.id,
-        or_(later.academic_year > Grade.academic_year,
+        later.student_id == Grade.student_id,
+        later.discipline_code == Grade.discipline_code,
+        later.id != Grade.id,
+        or_(
+            later.academic_year > Grade.academic_year,
             and_(later.academic_year == Grade.academic_year, later.semester > Grade.semester),
-            and_(later.academic_year == Grade.academic_year, later.semester == Grade.semester,
-                 later.is_retake.is_(True), Grade.is_retake.is_(False))))
+            and_(
+                later.academic_year == Grade.academic_year,
+                later.semester == Grade.semester,
+                later.is_retake.is_(True),
+                Grade.is_retake.is_(False),
+            ),
+        ),
+    )
     return ~superseded
 
 
@@ -82,11 +91,18 @@ def records_for(student_ids: Iterable[int], academic_year: str | None = None) ->
         return result
     weighted = func.sum(Grade.grade_point * Grade.credits)
     credits = func.sum(Grade.credits)
-    query = (select(Grade.student_id, Grade.letter, weighted, credits,
-                    func.sum(case((Grade.points >= pass_points(), Grade.credits), else_=0)),
-                    func.count(Grade.id))
-             .where(Grade.student_id.in_(ids), _current())
-             .group_by(Grade.student_id, Grade.letter))
+    query = (
+        select(
+            Grade.student_id,
+            Grade.letter,
+            weighted,
+            credits,
+            func.sum(case((Grade.points >= pass_points(), Grade.credits), else_=0)),
+            func.count(Grade.id),
+        )
+        .where(Grade.student_id.in_(ids), _current())
+        .group_by(Grade.student_id, Grade.letter)
+    )
     if academic_year is not None:
         query = query.where(Grade.academic_year == academic_year)
     sums: dict[int, list[float]] = {}
@@ -121,8 +137,11 @@ def debts_for(student_ids: Iterable[int]) -> dict[int, list[Grade]]:
     result: dict[int, list[Grade]] = {student_id: [] for student_id in ids}
     if not ids:
         return result
-    query = (select(Grade).where(Grade.student_id.in_(ids), Grade.letter.in_(DEBT_LETTERS), _current())
-             .order_by(Grade.student_id, Grade.academic_year, Grade.semester, Grade.discipline_code))
+    query = (
+        select(Grade)
+        .where(Grade.student_id.in_(ids), Grade.letter.in_(DEBT_LETTERS), _current())
+        .order_by(Grade.student_id, Grade.academic_year, Grade.semester, Grade.discipline_code)
+    )
     for grade in db.session.scalars(query):
         result[grade.student_id].append(grade)
     return result

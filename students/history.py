@@ -40,17 +40,32 @@ def records_on(student_ids, day: date) -> dict[int, dict]:
     ids = list(dict.fromkeys(student_ids))
     if not ids:
         return {}
-    records = {row.id: {"status": row.status, "course": row.course, "group_id": row.group_id,
-                        "funding": row.funding, "expulsion_reason": row.expulsion_reason}
-               for row in db.session.execute(
-                   select(Student.id, Student.status, Student.course, Student.group_id, Student.funding,
-                          Student.expulsion_reason).where(Student.id.in_(ids)))}
+    records = {
+        row.id: {
+            "status": row.status,
+            "course": row.course,
+            "group_id": row.group_id,
+            "funding": row.funding,
+            "expulsion_reason": row.expulsion_reason,
+        }
+        for row in db.session.execute(
+            select(
+                Student.id, Student.status, Student.course, Student.group_id, Student.funding, Student.expulsion_reason
+            ).where(Student.id.in_(ids))
+        )
+    }
     history: dict[int, list] = {student_id: [] for student_id in records}
     for movement in db.session.execute(
-            select(StudentMovement.id, StudentMovement.student_id, StudentMovement.effective_date,
-                   StudentMovement.changes, StudentMovement.reason)
-            .where(StudentMovement.student_id.in_(list(records)))
-            .order_by(StudentMovement.student_id, StudentMovement.effective_date, StudentMovement.id)):
+        select(
+            StudentMovement.id,
+            StudentMovement.student_id,
+            StudentMovement.effective_date,
+            StudentMovement.changes,
+            StudentMovement.reason,
+        )
+        .where(StudentMovement.student_id.in_(list(records)))
+        .order_by(StudentMovement.student_id, StudentMovement.effective_date, StudentMovement.id)
+    ):
         history[movement.student_id].append(movement)
     group_names: set[str] = set()
     for student_id, movements in history.items():
@@ -82,8 +97,7 @@ def _undo_after(record: dict, movements: list, day: date, group_names: set[str])
                 if isinstance(before, str):
                     group_names.add(before)
         if "status" in changes and "expulsion_reason" not in changes:
-            record["expulsion_reason"] = _reason_before(record["status"], record["expulsion_reason"],
-                                                        movements[:index])
+            record["expulsion_reason"] = _reason_before(record["status"], record["expulsion_reason"], movements[:index])
 
 
 def _before(change):

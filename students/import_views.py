@@ -29,10 +29,13 @@ KIND_LABELS = {"students": _l("Students"), "curriculum": _l("Curriculum"), "grad
 
 
 class UploadForm(FlaskForm):
-    kind = SelectField(_l("What the file holds"), choices=[(k, KIND_LABELS[k]) for k in KINDS],
-                       validators=[InputRequired()])
-    file = FileField(_l("File (.csv or .xlsx)"),
-                     validators=[FileRequired(), FileAllowed(["csv", "xlsx"], _l("Upload a .csv or .xlsx file."))])
+    kind = SelectField(
+        _l("What the file holds"), choices=[(k, KIND_LABELS[k]) for k in KINDS], validators=[InputRequired()]
+    )
+    file = FileField(
+        _l("File (.csv or .xlsx)"),
+        validators=[FileRequired(), FileAllowed(["csv", "xlsx"], _l("Upload a .csv or .xlsx file."))],
+    )
 
 
 class ConfirmForm(FlaskForm):
@@ -62,8 +65,16 @@ def _stored() -> tuple[dict, Path] | None:
 
 
 def _page(form: UploadForm, plan=None, confirm: ConfirmForm | None = None, filename: str | None = None, status=200):
-    return render_template("imports/index.html", form=form, plan=plan, confirm=confirm, filename=filename,
-                           columns=COLUMNS, examples=EXAMPLES, kind_labels=KIND_LABELS), status
+    return render_template(
+        "imports/index.html",
+        form=form,
+        plan=plan,
+        confirm=confirm,
+        filename=filename,
+        columns=COLUMNS,
+        examples=EXAMPLES,
+        kind_labels=KIND_LABELS,
+    ), status
 
 
 @bp.route("/", methods=["GET"])
@@ -117,6 +128,12 @@ def confirm():
         return redirect(url_for("imports.index"))
     path.unlink(missing_ok=True)
     session.pop("import_upload", None)
-    flash(_("Imported %(file)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
-            file=upload["filename"], **counts), "success")
+    flash(
+        _(
+            "Imported %(file)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
+            file=upload["filename"],
+            **counts,
+        ),
+        "success",
+    )
     return redirect(url_for("imports.index"))

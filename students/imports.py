@@ -26,20 +26,44 @@ KINDS = ("students", "curriculum", "grades")
 
 # Columns per kind: (name, required). Optional columns may be left out of the file.
 COLUMNS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "students": (("iin", True), ("surname", True), ("name", True), ("patronymic", True), ("email", True),
-                 ("group", True), ("funding", True), ("status", False), ("status_since", False)),
-    "curriculum": (("programme_code", True), ("semester", True), ("code", True), ("name_ru", True),
-                   ("name_kk", True), ("name_en", True), ("credits", True)),
-    "grades": (("iin", True), ("semester", True), ("academic_year", True), ("code", True), ("name_ru", True),
-               ("credits", True), ("points", True), ("retake", True)),
+    "students": (
+        ("iin", True),
+        ("surname", True),
+        ("name", True),
+        ("patronymic", True),
+        ("email", True),
+        ("group", True),
+        ("funding", True),
+        ("status", False),
+        ("status_since", False),
+    ),
+    "curriculum": (
+        ("programme_code", True),
+        ("semester", True),
+        ("code", True),
+        ("name_ru", True),
+        ("name_kk", True),
+        ("name_en", True),
+        ("credits", True),
+    ),
+    "grades": (
+        ("iin", True),
+        ("semester", True),
+        ("academic_year", True),
+        ("code", True),
+        ("name_ru", True),
+        ("credits", True),
+        ("points", True),
+        ("retake", True),
+    ),
 }
 EXAMPLES = {
     "students": "iin;surname;name;patronymic;email;group;funding;status;status_since\n"
-                "040315500123;Ахметов;Нурлан;Серикович;n.akhmetov@example.kz;IT-21-1;grant;active;01.09.2025",
+    "040315500123;Ахметов;Нурлан;Серикович;n.akhmetov@example.kz;IT-21-1;grant;active;01.09.2025",
     "curriculum": "programme_code;semester;code;name_ru;name_kk;name_en;credits\n"
-                  "6B06101;1;INF1101;Информатика;Информатика;Computer Science;5",
+    "6B06101;1;INF1101;Информатика;Информатика;Computer Science;5",
     "grades": "iin;semester;academic_year;code;name_ru;credits;points;retake\n"
-              "040315500123;1;2025-2026;INF1101;Информатика;5;87;0",
+    "040315500123;1;2025-2026;INF1101;Информатика;5;87;0",
 }
 FUNDINGS = ("grant", "paid")
 YEAR = re.compile(r"^(\d{4})-(\d{4})$")
@@ -78,6 +102,7 @@ class Plan:
 
 # --- reading -------------------------------------------------------------------------------------------------------
 
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -115,8 +140,12 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
         for values in sheet.iter_rows(values_only=True):
             row = [_cell(v) for v in values]
             # Excel keeps an IIN typed as a number without its leading zero (born 2000-2009).
-            rows.append([(c.zfill(12) if isinstance(v, int | float) and c.isdigit() and 9 <= len(c) < 12 else c)
-                         for v, c in zip(values, row, strict=True)])
+            rows.append(
+                [
+                    (c.zfill(12) if isinstance(v, int | float) and c.isdigit() and 9 <= len(c) < 12 else c)
+                    for v, c in zip(values, row, strict=True)
+                ]
+            )
         return rows
     finally:
         workbook.close()
@@ -142,6 +171,7 @@ def read_rows(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, di
 
 
 # --- checking ------------------------------------------------------------------------------------------------------
+
 
 def _int(value: str, low: int, high: int, what: str) -> tuple[int | None, str | None]:
     text = value.strip()
@@ -224,8 +254,17 @@ def _plan_students(plan: Plan, rows: list[tuple[int, dict]]) -> None:
         if errors:
             plan.errors.append(RowError(number, " ".join(errors)))
             continue
-        values = {"iin": iin, "surname": surname, "name": name, "patronymic": patronymic, "email": email,
-                  "group_id": group.id, "course": group.course, "funding": funding, "status": status}
+        values = {
+            "iin": iin,
+            "surname": surname,
+            "name": name,
+            "patronymic": patronymic,
+            "email": email,
+            "group_id": group.id,
+            "course": group.course,
+            "funding": funding,
+            "status": status,
+        }
         if since_text:
             values["status_since"] = since
         checked.append((number, values))
@@ -236,9 +275,16 @@ def _plan_students(plan: Plan, rows: list[tuple[int, dict]]) -> None:
         student = existing.get(values["iin"])
         moved = {k: v for k, v in _diff(student, values).items() if k in ORDER_FIELDS} if student else {}
         if moved:
-            plan.errors.append(RowError(number, (
-                f"IIN {values['iin']}: {', '.join(sorted(moved))} of an existing student change only by a signed "
-                "order (transfer, leave, expulsion...); the import updates names and e-mail only.")))
+            plan.errors.append(
+                RowError(
+                    number,
+                    (
+                        f"IIN {values['iin']}: {', '.join(sorted(moved))} of an existing student change only by a "
+                        f"signed "
+                        "order (transfer, leave, expulsion...); the import updates names and e-mail only."
+                    ),
+                )
+            )
     if plan.errors:
         return
     for _number, values in checked:
@@ -270,12 +316,25 @@ def _plan_curriculum(plan: Plan, rows: list[tuple[int, dict]]) -> None:
             plan.errors.append(RowError(number, " ".join(errors)))
             continue
         seen[key] = number
-        checked.append({"programme_id": programme_id, "semester": semester, "code": code, "name_ru": name_ru,
-                        "name_kk": name_kk, "name_en": name_en, "credits": credits})
+        checked.append(
+            {
+                "programme_id": programme_id,
+                "semester": semester,
+                "code": code,
+                "name_ru": name_ru,
+                "name_kk": name_kk,
+                "name_en": name_en,
+                "credits": credits,
+            }
+        )
     if plan.errors:
         return
-    existing = {(c.programme_id, c.semester, c.code): c for c in db.session.scalars(
-        select(CurriculumItem).where(CurriculumItem.programme_id.in_(set(programmes.values()))))}
+    existing = {
+        (c.programme_id, c.semester, c.code): c
+        for c in db.session.scalars(
+            select(CurriculumItem).where(CurriculumItem.programme_id.in_(set(programmes.values())))
+        )
+    }
     for values in checked:
         _upsert(plan, existing.get((values["programme_id"], values["semester"], values["code"])), values)
 
@@ -315,15 +374,28 @@ def _plan_grades(plan: Plan, rows: list[tuple[int, dict]]) -> None:
             continue
         seen[key] = number
         letter, grade_point = letter_for(points)
-        checked.append({"student_id": student_id, "discipline_code": code, "discipline_name": name,
-                        "semester": semester, "academic_year": year, "points": points, "letter": letter,
-                        "grade_point": grade_point, "credits": credits, "is_retake": retake})
+        checked.append(
+            {
+                "student_id": student_id,
+                "discipline_code": code,
+                "discipline_name": name,
+                "semester": semester,
+                "academic_year": year,
+                "points": points,
+                "letter": letter,
+                "grade_point": grade_point,
+                "credits": credits,
+                "is_retake": retake,
+            }
+        )
     if plan.errors:
         return
     ids = {values["student_id"] for values in checked}
     key_columns = (Grade.student_id, Grade.discipline_code, Grade.semester, Grade.academic_year, Grade.is_retake)
-    existing = {tuple(getattr(g, c.key) for c in key_columns): g
-                for g in db.session.scalars(select(Grade).where(Grade.student_id.in_(ids)))}
+    existing = {
+        tuple(getattr(g, c.key) for c in key_columns): g
+        for g in db.session.scalars(select(Grade).where(Grade.student_id.in_(ids)))
+    }
     for values in checked:
         _upsert(plan, existing.get(tuple(values[c.key] for c in key_columns)), values)
 
@@ -353,8 +425,13 @@ def plan_import(kind: str, filename: str, data: bytes) -> Plan:
         return plan
     missing = [name for name, required in COLUMNS[kind] if required and name not in header]
     if missing:
-        plan.errors.append(RowError(1, f"missing column(s): {', '.join(missing)}; "
-                                       f"the header must name: {', '.join(n for n, _ in COLUMNS[kind])}."))
+        plan.errors.append(
+            RowError(
+                1,
+                f"missing column(s): {', '.join(missing)}; "
+                f"the header must name: {', '.join(n for n, _ in COLUMNS[kind])}.",
+            )
+        )
         return plan
     if not rows:
         plan.errors.append(RowError(2, "the file has a header but no data rows."))
@@ -375,8 +452,10 @@ def apply_plan(plan: Plan) -> dict[str, int]:
         db.session.add_all([model(**values) for values in plan.create])
     db.session.flush()
     if plan.kind == "grades":  # a passing grade clears the academic difference owed in that discipline
-        clear_passed_debts([values["student_id"] for values in plan.create]
-                           + [existing.student_id for existing, _changed in plan.update])
+        clear_passed_debts(
+            [values["student_id"] for values in plan.create]
+            + [existing.student_id for existing, _changed in plan.update]
+        )
     return plan.counts
 
 
@@ -386,4 +465,3 @@ def run_import(kind: str, filename: str, data: bytes, *, dry_run: bool = False) 
     if plan.ok and not dry_run:
         apply_plan(plan)
     return plan
-

@@ -102,9 +102,7 @@ class Student(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship(lazy="joined")
-    movements: Mapped[list["StudentMovement"]] = relationship(
-        back_populates="student", order_by="StudentMovement.id"
-    )
+    movements: Mapped[list["StudentMovement"]] = relationship(back_populates="student", order_by="StudentMovement.id")
 
     @property
     def full_name(self) -> str:

@@ -37,8 +37,14 @@ def search_students(actor: User, text: str, *, limit: int = 50, status: str | No
         words = [w.lower() for w in text.split()]
         for word in words:
             like = f"{word}%"
-            query = query.where(or_(func.lower(Student.surname).like(like), func.lower(Student.name).like(like),
-                                    func.lower(Student.patronymic).like(like), func.lower(Group.name) == word))
+            query = query.where(
+                or_(
+                    func.lower(Student.surname).like(like),
+                    func.lower(Student.name).like(like),
+                    func.lower(Student.patronymic).like(like),
+                    func.lower(Group.name) == word,
+                )
+            )
     return list(db.session.scalars(query.order_by(Student.surname, Student.name, Student.id).limit(limit)).unique())
 
 

@@ -36,7 +36,7 @@ def show(student_id: int):
     try:
         day = parse_day(text) if text else today()
     except ValueError as error:
-        return render_template("students/show.html", **page, as_of=None, as_of_text=text,
-                               as_of_error=str(error)), 400
-    return render_template("students/show.html", **page, as_of=record_on(student, day), as_of_text=day.isoformat(),
-                           as_of_error=None)
+        return render_template("students/show.html", **page, as_of=None, as_of_text=text, as_of_error=str(error)), 400
+    return render_template(
+        "students/show.html", **page, as_of=record_on(student, day), as_of_text=day.isoformat(), as_of_error=None
+    )

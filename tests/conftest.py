@@ -46,16 +46,18 @@ def _reset_schema() -> None:
 def app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("registrar")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'test.sqlite3'}"
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": url,
-        "WTF_CSRF_ENABLED": False,
-        "SECRET_KEY": "test",
-        "MAILBOX_DIR": str(folder / "mailbox"),
-        "BROKER_URL": "stub",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for test users; production uses scrypt
-        "BABEL_DEFAULT_LOCALE": "en",  # tests read English messages unless they switch language
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "test",
+            "MAILBOX_DIR": str(folder / "mailbox"),
+            "BROKER_URL": "stub",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing for test users; production uses scrypt
+            "BABEL_DEFAULT_LOCALE": "en",  # tests read English messages unless they switch language
+        }
+    )
     with app.app_context():
         _reset_schema()
         upgrade()  # the schema comes from the migrations, so they are tested too
@@ -83,8 +85,14 @@ def cli_app(tmp_path):
     """A separate app on its own migrated SQLite file, with a CLI runner: the commands tested there commit."""
     from registrar.cli import main
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-                      "SECRET_KEY": "test", "MAILBOX_DIR": str(tmp_path / "mailbox")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+            "SECRET_KEY": "test",
+            "MAILBOX_DIR": str(tmp_path / "mailbox"),
+        }
+    )
     runner = app.test_cli_runner()
     result = runner.invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
@@ -98,8 +106,9 @@ def session(app):
         connection = db.engine.connect()
         transaction = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint",
-                                              "class_": _ConnectionBoundSession})
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": _ConnectionBoundSession}
+        )
         try:
             yield db.session
         finally:
@@ -142,51 +151,91 @@ class Factory:
     def faculty(self, code: str | None = None) -> Faculty:
         n = next(_serial)
         code = code or f"F{n}"
-        faculty = Faculty(code=code, name_kk=f"{code} факультеті", name_ru=f"Факультет {code}",
-                          name_en=f"Faculty {code}")
+        faculty = Faculty(
+            code=code, name_kk=f"{code} факультеті", name_ru=f"Факультет {code}", name_en=f"Faculty {code}"
+        )
         db.session.add(faculty)
         db.session.flush()
         return faculty
 
-    def group(self, faculty: Faculty | None = None, course: int = 2, language: str = "ru",
-              study_form: str = "full_time") -> Group:
+    def group(
+        self, faculty: Faculty | None = None, course: int = 2, language: str = "ru", study_form: str = "full_time"
+    ) -> Group:
         faculty = faculty or self.faculty()
         n = next(_serial)
-        programme = Programme(code=f"6B{n:05d}", name_kk=f"Бағдарлама {n}", name_ru=f"Программа {n}",
-                              name_en=f"Programme {n}", level="bachelor", duration_years=4, faculty_id=faculty.id)
+        programme = Programme(
+            code=f"6B{n:05d}",
+            name_kk=f"Бағдарлама {n}",
+            name_ru=f"Программа {n}",
+            name_en=f"Programme {n}",
+            level="bachelor",
+            duration_years=4,
+            faculty_id=faculty.id,
+        )
         db.session.add(programme)
         db.session.flush()
-        group = Group(name=f"G{n}-{course}", programme_id=programme.id, course=course, language=language,
-                      study_form=study_form)
+        group = Group(
+            name=f"G{n}-{course}", programme_id=programme.id, course=course, language=language, study_form=study_form
+        )
         db.session.add(group)
         db.session.flush()
         return group
 
-    def student(self, group: Group | None = None, *, status: str = "active", funding: str = "grant",
-                surname: str = "Ахметов", name: str = "Нурлан", email: str | None = "") -> Student:
+    def student(
+        self,
+        group: Group | None = None,
+        *,
+        status: str = "active",
+        funding: str = "grant",
+        surname: str = "Ахметов",
+        name: str = "Нурлан",
+        email: str | None = "",
+    ) -> Student:
         group = group or self.group()
         iin = None
         while iin is None:
             iin = make_iin(date(2004, 3, 15), True, next(_serial) + 5000)
-        student = Student(iin=iin, surname=surname, name=name, patronymic="Серикович",
-                          email=f"s{iin}@students.test" if email == "" else email, group_id=group.id,
-                          course=group.course, status=status, funding=funding)
+        student = Student(
+            iin=iin,
+            surname=surname,
+            name=name,
+            patronymic="Серикович",
+            email=f"s{iin}@students.test" if email == "" else email,
+            group_id=group.id,
+            course=group.course,
+            status=status,
+            funding=funding,
+        )
         db.session.add(student)
         db.session.flush()
         return student
 
     def user(self, role: str, faculty: Faculty | None = None, username: str | None = None) -> User:
         username = username or f"{role}{next(_serial)}"
-        user = create_user(username, "secret", f"{role.title()} {username}", [role],
-                           faculty_id=faculty.id if faculty else None, email=f"{username}@staff.test",
-                           language="en")  # tests read English pages unless they switch
+        user = create_user(
+            username,
+            "secret",
+            f"{role.title()} {username}",
+            [role],
+            faculty_id=faculty.id if faculty else None,
+            email=f"{username}@staff.test",
+            language="en",
+        )  # tests read English pages unless they switch
         db.session.flush()
         return user
 
-    def order(self, author: User, students: list[Student], *, reason: str = "own_request",
-              effective_date: str = "2026-12-01", basis: str = "Заявления обучающихся") -> Order:
-        order = operations.create_order("expulsion", author, {"reason": reason, "effective_date": effective_date,
-                                                              "basis": basis})
+    def order(
+        self,
+        author: User,
+        students: list[Student],
+        *,
+        reason: str = "own_request",
+        effective_date: str = "2026-12-01",
+        basis: str = "Заявления обучающихся",
+    ) -> Order:
+        order = operations.create_order(
+            "expulsion", author, {"reason": reason, "effective_date": effective_date, "basis": basis}
+        )
         if students:
             operations.add_students(order, [s.id for s in students], author)
         return order
@@ -221,8 +270,11 @@ def uni(make):
 def visa_until_signature(order: Order, people) -> None:
     """Give every visa the order's route still needs, each from the first of `people` (a `uni`, or a list of
     users) who may give it, until the order awaits the rector's signature."""
-    users = people if isinstance(people, list | tuple) else [
-        getattr(people, name) for name in dir(people) if isinstance(getattr(people, name), User)]
+    users = (
+        people
+        if isinstance(people, list | tuple)
+        else [getattr(people, name) for name in dir(people) if isinstance(getattr(people, name), User)]
+    )
     while order.state.startswith("review_"):
         before = (order.state, len(pending_approvals(order)))
         for user in users:
@@ -234,8 +286,11 @@ def visa_until_signature(order: Order, people) -> None:
 
 def sign(order: Order, people) -> None:
     """Submit if still a draft, give every visa, and sign with the first rector in `people`."""
-    users = people if isinstance(people, list | tuple) else [
-        getattr(people, name) for name in dir(people) if isinstance(getattr(people, name), User)]
+    users = (
+        people
+        if isinstance(people, list | tuple)
+        else [getattr(people, name) for name in dir(people) if isinstance(getattr(people, name), User)]
+    )
     if order.state == "draft":
         fire(order, "submit", order.author)
     visa_until_signature(order, users)

@@ -12,8 +12,11 @@ from orders.models import Order, OrderLine
 from tests.conftest import login
 from workflow.models import Visa
 
-BODY = {"kind": "expulsion", "basis": "Заявления обучающихся",
-        "params": {"reason": "own_request", "effective_date": "2026-12-01"}}
+BODY = {
+    "kind": "expulsion",
+    "basis": "Заявления обучающихся",
+    "params": {"reason": "own_request", "effective_date": "2026-12-01"},
+}
 
 
 class Caller:
@@ -77,6 +80,7 @@ def create(caller: Caller, **overrides) -> dict:
 
 # The whole flow -------------------------------------------------------------------------------------------------
 
+
 def test_whole_expulsion_flow_through_the_api(uni, make, as_):
     a, b = make.student(uni.ga, funding="grant"), make.student(uni.gb, funding="paid", surname="Иванова")
     clerk, dean_a, dean_b, rector = as_(uni.clerk), as_(uni.dean_a), as_(uni.dean_b), as_(uni.rector)
@@ -93,7 +97,9 @@ def test_whole_expulsion_flow_through_the_api(uni, make, as_):
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["state"] == "review_dean"
     assert {(p["role"], p["faculty_id"]) for p in response.get_json()["pending_approvals"]} == {
-        ("dean", uni.fa.id), ("dean", uni.fb.id)}
+        ("dean", uni.fa.id),
+        ("dean", uni.fb.id),
+    }
 
     for dean in (dean_a, dean_b):
         inbox = dean.get("/api/v1/inbox").get_json()
@@ -103,8 +109,10 @@ def test_whole_expulsion_flow_through_the_api(uni, make, as_):
         assert dean.get("/api/v1/inbox").get_json()["count"] == 0
 
     # The legal route goes on to the registrar office, then the lawyer; each sees it only on their own step.
-    for approver, state, after in ((registrar, "review_registrar", "review_lawyer"),
-                                   (lawyer, "review_lawyer", "awaiting_signature")):
+    for approver, state, after in (
+        (registrar, "review_registrar", "review_lawyer"),
+        (lawyer, "review_lawyer", "awaiting_signature"),
+    ):
         assert rector.get("/api/v1/inbox").get_json()["count"] == 0
         read = approver.get(f"/api/v1/orders/{order['id']}").get_json()
         assert read["state"] == state and "approve" in read["legal_triggers"]
@@ -122,8 +130,12 @@ def test_whole_expulsion_flow_through_the_api(uni, make, as_):
     assert read["signed_at"].endswith("+00:00")
     assert [v["decision"] for v in read["visas"]] == ["approved"] * 4 + ["signed"]
     assert [(v["step"], v["role"], v["decided_by"]["id"]) for v in read["visas"]] == [
-        ("dean", "dean", uni.dean_a.id), ("dean", "dean", uni.dean_b.id), ("registrar", "registrar", uni.registrar.id),
-        ("lawyer", "lawyer", uni.lawyer.id), ("signature", "rector", uni.rector.id)]
+        ("dean", "dean", uni.dean_a.id),
+        ("dean", "dean", uni.dean_b.id),
+        ("registrar", "registrar", uni.registrar.id),
+        ("lawyer", "lawyer", uni.lawyer.id),
+        ("signature", "rector", uni.rector.id),
+    ]
     assert [e["trigger"] for e in read["events"]] == ["submit", "approve", "approve", "approve", "approve", "sign"]
     assert read["legal_triggers"] == [] and read["pending_approvals"] == []
     assert read["document"]["url"] == f"/api/v1/orders/{order['id']}/document"
@@ -214,7 +226,8 @@ def test_student_search_is_scoped_to_the_deans_faculty(uni, make, as_):
     found = clerk.get("/api/v1/students?q=saparova").get_json()
     assert {s["id"] for s in found} == {a.id, b.id}
     assert {"iin", "surname", "name", "patronymic", "group", "course", "status", "funding", "faculty_id"} <= set(
-        found[0])
+        found[0]
+    )
     assert [s["id"] for s in dean_a.get("/api/v1/students?q=Saparova").get_json()] == [a.id]
     assert [s["id"] for s in dean_a.get(f"/api/v1/students?q={uni.ga.name}").get_json()] == [a.id]
     assert [s["id"] for s in clerk.get(f"/api/v1/students?q={b.iin}").get_json()] == [b.id]
@@ -227,10 +240,18 @@ def test_student_search_is_scoped_to_the_deans_faculty(uni, make, as_):
 
 # Authentication and scope ---------------------------------------------------------------------------------------
 
-PROTECTED = [("get", "/api/v1/students?q=a"), ("get", "/api/v1/students/1"), ("get", "/api/v1/orders"),
-             ("post", "/api/v1/orders"), ("get", "/api/v1/orders/1"), ("post", "/api/v1/orders/1/lines"),
-             ("delete", "/api/v1/orders/1/lines/1"), ("post", "/api/v1/orders/1/fire"),
-             ("get", "/api/v1/orders/1/document"), ("get", "/api/v1/inbox")]
+PROTECTED = [
+    ("get", "/api/v1/students?q=a"),
+    ("get", "/api/v1/students/1"),
+    ("get", "/api/v1/orders"),
+    ("post", "/api/v1/orders"),
+    ("get", "/api/v1/orders/1"),
+    ("post", "/api/v1/orders/1/lines"),
+    ("delete", "/api/v1/orders/1/lines/1"),
+    ("post", "/api/v1/orders/1/fire"),
+    ("get", "/api/v1/orders/1/document"),
+    ("get", "/api/v1/inbox"),
+]
 
 
 @pytest.mark.parametrize(("method", "url"), PROTECTED)
@@ -301,6 +322,7 @@ def test_roles_outside_the_api_audience_get_403(uni, make, as_):
 
 # Bad input ------------------------------------------------------------------------------------------------------
 
+
 def _bad_iin(iin: str) -> str:
     return iin[:11] + str((int(iin[11]) + 1) % 10)
 
@@ -316,13 +338,25 @@ BAD_BODIES = {
     "missing basis": (lambda s: {k: v for k, v in BODY.items() if k != "basis"}, 422, "basis", "Missing"),
     "blank basis": (lambda s: {**BODY, "basis": "  "}, 422, "basis", ""),
     "basis not a string": (lambda s: {**BODY, "basis": 12}, 422, "basis", "string"),
-    "unknown reason": (lambda s: {**BODY, "params": {**BODY["params"], "reason": "boredom"}}, 422,
-                       "params.reason", "own_request"),
+    "unknown reason": (
+        lambda s: {**BODY, "params": {**BODY["params"], "reason": "boredom"}},
+        422,
+        "params.reason",
+        "own_request",
+    ),
     "reason a list": (lambda s: {**BODY, "params": {**BODY["params"], "reason": ["x"]}}, 422, "params.reason", ""),
-    "bad date": (lambda s: {**BODY, "params": {**BODY["params"], "effective_date": "2026-02-30"}}, 422,
-                 "params.effective_date", ""),
-    "date a number": (lambda s: {**BODY, "params": {**BODY["params"], "effective_date": 20261201}}, 422,
-                      "params.effective_date", ""),
+    "bad date": (
+        lambda s: {**BODY, "params": {**BODY["params"], "effective_date": "2026-02-30"}},
+        422,
+        "params.effective_date",
+        "",
+    ),
+    "date a number": (
+        lambda s: {**BODY, "params": {**BODY["params"], "effective_date": 20261201}},
+        422,
+        "params.effective_date",
+        "",
+    ),
     "params missing": (lambda s: {k: v for k, v in BODY.items() if k != "params"}, 422, "params", ""),
     "unknown kind": (lambda s: {**BODY, "kind": "coronation"}, 422, "kind", "expulsion"),
     "unknown field": (lambda s: {**BODY, "colour": "red"}, 422, "colour", "Unknown"),
@@ -351,8 +385,9 @@ def test_several_mistakes_are_reported_together(uni, make, as_):
 def test_malformed_json_and_wrong_content_type(uni, as_):
     clerk = as_(uni.clerk)
     before = order_count()
-    malformed = clerk.client.post("/api/v1/orders", data='{"kind": "expulsion",', headers={
-        **clerk.headers, "Content-Type": "application/json"})
+    malformed = clerk.client.post(
+        "/api/v1/orders", data='{"kind": "expulsion",', headers={**clerk.headers, "Content-Type": "application/json"}
+    )
     assert_error(malformed, 400, "body")
     empty = clerk.client.post("/api/v1/orders", data="", headers={**clerk.headers, "Content-Type": "application/json"})
     assert_error(empty, 422, "kind", "basis", "params")
@@ -407,8 +442,9 @@ def test_workflow_refusals_are_403_409_422_with_rules(uni, make, as_):
     error = assert_error(clerk.fire(order["id"], "approve"), 403, "permission")
     assert error["errors"]["permission"][0]["rule"].startswith("permission.")
     assert_error(clerk.fire(order["id"], "dance"), 422, "trigger")
-    assert_error(clerk.post(f"/api/v1/orders/{order['id']}/fire", {"trigger": "approve", "version": "3"}), 422,
-                 "version")
+    assert_error(
+        clerk.post(f"/api/v1/orders/{order['id']}/fire", {"trigger": "approve", "version": "3"}), 422, "version"
+    )
     assert_error(clerk.post(f"/api/v1/orders/{order['id']}/fire", {}), 422, "trigger")
 
 
@@ -420,19 +456,31 @@ def test_document_is_404_json_before_signing(uni, make, as_):
 
 # The OpenAPI document -------------------------------------------------------------------------------------------
 
+
 def test_openapi_document_lists_every_path_with_bearer_security(client, session):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     spec = json.loads(response.data)
     assert spec["openapi"].startswith("3.")
     assert set(spec["paths"]) >= {
-        "/api/v1/students", "/api/v1/students/{student_id}", "/api/v1/orders", "/api/v1/orders/{order_id}",
-        "/api/v1/orders/{order_id}/lines", "/api/v1/orders/{order_id}/lines/{line_id}",
-        "/api/v1/orders/{order_id}/fire", "/api/v1/orders/{order_id}/document", "/api/v1/inbox"}
+        "/api/v1/students",
+        "/api/v1/students/{student_id}",
+        "/api/v1/orders",
+        "/api/v1/orders/{order_id}",
+        "/api/v1/orders/{order_id}/lines",
+        "/api/v1/orders/{order_id}/lines/{line_id}",
+        "/api/v1/orders/{order_id}/fire",
+        "/api/v1/orders/{order_id}/document",
+        "/api/v1/inbox",
+    }
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "A token from `registrar create-token USER`"}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from `registrar create-token USER`",
+    }
     assert spec["security"] == [{"bearerAuth": []}]
     assert {"kind", "basis", "params", "student_ids", "iins"} <= set(
-        spec["components"]["schemas"]["OrderCreateArgs"]["properties"])
+        spec["components"]["schemas"]["OrderCreateArgs"]["properties"]
+    )
     assert set(spec["components"]["schemas"]["ApiError"]["properties"]) == {"code", "message", "errors"}
     assert "post" in spec["paths"]["/api/v1/orders/{order_id}/fire"]

@@ -27,8 +27,19 @@ from workflow.engine import TRIGGERS, fire
 from workflow.models import AuditEvent
 from workflow.routes import DEFAULT_ROUTES, TERMINAL_STATES, Route
 
-PEOPLE = ("author", "other_clerk", "dean_own", "dean_other", "registrar", "lawyer", "finance", "rector", "admin",
-          "substitute_in", "substitute_out")
+PEOPLE = (
+    "author",
+    "other_clerk",
+    "dean_own",
+    "dean_other",
+    "registrar",
+    "lawyer",
+    "finance",
+    "rector",
+    "admin",
+    "substitute_in",
+    "substitute_out",
+)
 UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")  # see the whole university
 READER_ROLES = (*UNIVERSITY_ROLES, "dean")  # may open orders and decide at all (admin never approves)
 COMMENT = "Проверено"
@@ -46,6 +57,7 @@ def cases() -> list[tuple[str, str]]:
 
 
 # The rules, derived from the route definition -----------------------------------------------------------------
+
 
 def valid_triggers(route: Route, state: str) -> set[str]:
     """The triggers a state has at all (any other is a 409 for whoever may see the order)."""
@@ -87,12 +99,18 @@ def identity_may(route: Route, state: str, trigger: str, actor: User, principal:
 def sees(people: list[User], order) -> bool:
     """A university role (own or of someone substituted today) sees every order; a dean those of own faculty."""
     return any(p.has_role(*UNIVERSITY_ROLES) for p in people) or any(
-        p.has_role("dean") and p.faculty_id in order.faculty_ids for p in people)
+        p.has_role("dean") and p.faculty_id in order.faculty_ids for p in people
+    )
 
 
 def after(route: Route, state: str, trigger: str) -> str:
-    return {"submit": route.first_state, "return": "draft", "reject": "rejected", "sign": "signed",
-            "withdraw": "withdrawn"}.get(trigger) or route.state_after(state)
+    return {
+        "submit": route.first_state,
+        "return": "draft",
+        "reject": "rejected",
+        "sign": "signed",
+        "withdraw": "withdrawn",
+    }.get(trigger) or route.state_after(state)
 
 
 @dataclass
@@ -115,6 +133,7 @@ def expect(route: Route, state: str, trigger: str, actor: User, principals: list
 
 # Building the state -------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def people(uni, make) -> dict[str, tuple[User, list[User]]]:
     """Everyone in the matrix with the people they substitute today. Both substitutes are deans of a faculty in no
@@ -124,14 +143,36 @@ def people(uni, make) -> dict[str, tuple[User, list[User]]]:
     inside, outside = make.user("dean", fc, username="sub_in"), make.user("dean", fc, username="sub_out")
     principals = sorted([uni.dean_a, uni.registrar, uni.lawyer, uni.finance, uni.rector], key=lambda u: u.id)
     for p in principals:
-        db.session.add(Substitution(principal_id=p.id, substitute_id=inside.id, starts_on=today() - timedelta(days=3),
-                                    ends_on=today() + timedelta(days=10), reason="Отпуск"))
-        db.session.add(Substitution(principal_id=p.id, substitute_id=outside.id,
-                                    starts_on=today() - timedelta(days=30), ends_on=today() - timedelta(days=1)))
+        db.session.add(
+            Substitution(
+                principal_id=p.id,
+                substitute_id=inside.id,
+                starts_on=today() - timedelta(days=3),
+                ends_on=today() + timedelta(days=10),
+                reason="Отпуск",
+            )
+        )
+        db.session.add(
+            Substitution(
+                principal_id=p.id,
+                substitute_id=outside.id,
+                starts_on=today() - timedelta(days=30),
+                ends_on=today() - timedelta(days=1),
+            )
+        )
     db.session.flush()
-    solo = {"author": uni.clerk, "other_clerk": make.user("clerk", username="clerk_other"), "dean_own": uni.dean_a,
-            "dean_other": uni.dean_b, "registrar": uni.registrar, "lawyer": uni.lawyer, "finance": uni.finance,
-            "rector": uni.rector, "admin": uni.admin, "substitute_out": outside}
+    solo = {
+        "author": uni.clerk,
+        "other_clerk": make.user("clerk", username="clerk_other"),
+        "dean_own": uni.dean_a,
+        "dean_other": uni.dean_b,
+        "registrar": uni.registrar,
+        "lawyer": uni.lawyer,
+        "finance": uni.finance,
+        "rector": uni.rector,
+        "admin": uni.admin,
+        "substitute_out": outside,
+    }
     return {**{k: (u, []) for k, u in solo.items()}, "substitute_in": (inside, principals)}
 
 
@@ -155,13 +196,17 @@ def build(route_name: str, state: str, uni, make):
             route = DEFAULT_ROUTES[route_name]
             while order.state != state:  # one visa per step: the order's only faculty is FA
                 step = route.step_for_state(order.state)
-                fire(order, "approve", next(u for u in (uni.dean_a, uni.registrar, uni.lawyer, uni.finance)
-                                            if u.has_role(*step.roles)))
+                fire(
+                    order,
+                    "approve",
+                    next(u for u in (uni.dean_a, uni.registrar, uni.lawyer, uni.finance) if u.has_role(*step.roles)),
+                )
     assert order.state == state
     return order
 
 
 # The matrix -----------------------------------------------------------------------------------------------------
+
 
 def test_the_matrix_covers_the_actions_in_the_url_map(app):
     rules = {(rule.rule, method) for rule in app.url_map.iter_rules() for method in rule.methods}
@@ -189,8 +234,9 @@ def test_authorization_matrix(route_name, state, client, uni, make, people):
     for person in PEOPLE:
         actor, principals = people[person]
         login(client, actor)  # the admin too: the pages themselves must refuse
-        problems = check_person(route, state, order, actor, principals, client,
-                                {"Authorization": f"Bearer {tokens[person]}"})
+        problems = check_person(
+            route, state, order, actor, principals, client, {"Authorization": f"Bearer {tokens[person]}"}
+        )
         wrong += [f"{person}: {problem}" for problem in problems]
     assert wrong == [], f"{route_name} / {state}:\n" + "\n".join(wrong)
 
@@ -230,15 +276,20 @@ def check_person(route: Route, state: str, order, actor: User, principals: list[
             db.session.connection()  # emit the SAVEPOINT now, before the request works on the same connection
             try:
                 if channel == "web":
-                    response = client.post(f"/orders/{order_id}/fire/{trigger}",
-                                           data={"version": str(version), "comment": COMMENT})
+                    response = client.post(
+                        f"/orders/{order_id}/fire/{trigger}", data={"version": str(version), "comment": COMMENT}
+                    )
                 else:
-                    response = client.post(f"/api/v1/orders/{order_id}/fire", headers=headers,
-                                           json={"trigger": trigger, "comment": COMMENT, "version": version})
+                    response = client.post(
+                        f"/api/v1/orders/{order_id}/fire",
+                        headers=headers,
+                        json={"trigger": trigger, "comment": COMMENT, "version": version},
+                    )
                 db.session.expire_all()
                 now_state = db.session.scalar(select(type(order).state).where(type(order).id == order_id))
-                last = db.session.scalars(select(AuditEvent).where(AuditEvent.order_id == order_id)
-                                          .order_by(AuditEvent.id.desc())).first()
+                last = db.session.scalars(
+                    select(AuditEvent).where(AuditEvent.order_id == order_id).order_by(AuditEvent.id.desc())
+                ).first()
                 got = _outcome(channel, response, order_id, events(order_id) > before)
                 tag = f"{channel} {trigger}: got {got} ({response.status_code}), expected {want.status}"
                 if got != want.status:
@@ -264,7 +315,7 @@ def check_person(route: Route, state: str, order, actor: User, principals: list[
 
 
 def _outcome(channel: str, response, order_id: int, moved: bool) -> str:
-    """"ok", "403", "409", or the unexpected status. The web form answers a state refusal (409 in the engine) by
+    """ "ok", "403", "409", or the unexpected status. The web form answers a state refusal (409 in the engine) by
     redirecting back to the order page with the reason flashed; a success also redirects, and writes an event."""
     if response.status_code == 403:
         return "403"

@@ -34,14 +34,18 @@ def test_seed_demo_builds_the_demo_university_with_valid_iins(cli_app):
 
 def test_create_user_and_token(cli_app):
     app, runner = cli_app
-    result = runner.invoke(main, ["create-user", "aigerim", "--password", "s3cret-pass", "--full-name",
-                                  "Сейтова Айгерим", "--role", "clerk"])
+    result = runner.invoke(
+        main,
+        ["create-user", "aigerim", "--password", "s3cret-pass", "--full-name", "Сейтова Айгерим", "--role", "clerk"],
+    )
     assert result.exit_code == 0, result.output
-    duplicate = runner.invoke(main, ["create-user", "aigerim", "--password", "x", "--full-name", "X",
-                                     "--role", "clerk"])
+    duplicate = runner.invoke(
+        main, ["create-user", "aigerim", "--password", "x", "--full-name", "X", "--role", "clerk"]
+    )
     assert duplicate.exit_code != 0 and "exists already" in duplicate.output
-    dean_without_faculty = runner.invoke(main, ["create-user", "dean9", "--password", "x", "--full-name", "X",
-                                                "--role", "dean"])
+    dean_without_faculty = runner.invoke(
+        main, ["create-user", "dean9", "--password", "x", "--full-name", "X", "--role", "dean"]
+    )
     assert dean_without_faculty.exit_code != 0 and "needs a faculty" in dean_without_faculty.output
 
     token = runner.invoke(main, ["create-token", "aigerim"]).output.strip()

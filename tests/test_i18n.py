@@ -21,10 +21,24 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 # language -> the words a page must show after switching to it
 WORDS = {
-    "kk": {"Sign in": "Кіру", "Inbox": "Кіріс", "Orders": "Бұйрықтар", "Students": "Білім алушылар",
-           "Waiting for me": "Менің шешімімді күтуде", "Sign out": "Шығу", "review_dean": "декан бұрыштамасында"},
-    "ru": {"Sign in": "Войти", "Inbox": "Входящие", "Orders": "Приказы", "Students": "Обучающиеся",
-           "Waiting for me": "Ждут моего решения", "Sign out": "Выйти", "review_dean": "на визе декана"},
+    "kk": {
+        "Sign in": "Кіру",
+        "Inbox": "Кіріс",
+        "Orders": "Бұйрықтар",
+        "Students": "Білім алушылар",
+        "Waiting for me": "Менің шешімімді күтуде",
+        "Sign out": "Шығу",
+        "review_dean": "декан бұрыштамасында",
+    },
+    "ru": {
+        "Sign in": "Войти",
+        "Inbox": "Входящие",
+        "Orders": "Приказы",
+        "Students": "Обучающиеся",
+        "Waiting for me": "Ждут моего решения",
+        "Sign out": "Выйти",
+        "review_dean": "на визе декана",
+    },
 }
 
 
@@ -80,12 +94,14 @@ def test_flash_with_placeholders_is_translated_and_filled_in(client, uni, make):
     order = make.order(uni.clerk, [])
     login(client, uni.clerk)
     switch(client, "kk")
-    html = client.post(f"/orders/{order.id}/lines", data={"iins": "000000000000"},
-                       follow_redirects=True).get_data(as_text=True)
+    html = client.post(f"/orders/{order.id}/lines", data={"iins": "000000000000"}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "ЖСН-і 000000000000 болатын білім алушы табылмады." in html
     switch(client, "ru")
-    html = client.post(f"/orders/{order.id}/lines", data={"iins": "000000000000"},
-                       follow_redirects=True).get_data(as_text=True)
+    html = client.post(f"/orders/{order.id}/lines", data={"iins": "000000000000"}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "Не найден обучающийся с ИИН 000000000000." in html
 
 
@@ -94,8 +110,9 @@ def test_eligibility_refusal_is_translated_with_the_student_name(client, uni, ma
     order = make.order(uni.clerk, [])
     login(client, uni.clerk)
     switch(client, "ru")
-    html = client.post(f"/orders/{order.id}/lines", data={"iins": student.iin},
-                       follow_redirects=True).get_data(as_text=True)
+    html = client.post(f"/orders/{order.id}/lines", data={"iins": student.iin}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "Жақсыбеков Әлібек" in html
     assert "отчислить можно только обучающихся или находящихся в академическом отпуске" in html
     assert "%(name)s" not in html and "only active students" not in html
@@ -159,9 +176,15 @@ def test_catalogs_hold_every_extracted_msgid():
     """Every string wrapped in the code and templates (and every label) is in the catalogs."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
-    extracted = {message for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None, "ngettext": (1, 2),
-                                                      "_l": None, "lazy_gettext": None})}
+    extracted = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT),
+            method_map,
+            options_map,
+            keywords={"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None},
+        )
+    }
     extracted = {m[0] if isinstance(m, tuple) else m for m in extracted}
     assert {str(v._args[0]) for v in LABELS.values()} <= extracted
     for language in ("kk", "ru", "en"):

@@ -31,17 +31,31 @@ def redirects_to_login(response) -> bool:
 
 def test_the_map_has_the_pages_we_expect(app):
     pages = {endpoint for _method, _url, endpoint in protected(app, api=False)}
-    assert {"orders.index", "orders.show", "orders.new", "orders.add_lines", "approvals.decide",
-            "approvals.inbox_page", "students.show", "orders.document"} <= pages
+    assert {
+        "orders.index",
+        "orders.show",
+        "orders.new",
+        "orders.add_lines",
+        "approvals.decide",
+        "approvals.inbox_page",
+        "students.show",
+        "orders.document",
+    } <= pages
     public = {rule.endpoint for rule in app.url_map.iter_rules() if is_public(app, rule)}
-    assert public <= {"static", "auth.login", "auth.set_language", "home", "health", "api-docs.openapi_json"}, \
+    assert public <= {"static", "auth.login", "auth.set_language", "home", "health", "api-docs.openapi_json"}, (
         "only sign-in, language, the health check and the API description may be public"
+    )
 
 
 def test_every_page_view_names_who_may_use_it(app):
     """Deny by default: every non-public page is wrapped by roles_required or any_user."""
-    missing = sorted({endpoint for _m, _u, endpoint in protected(app, api=False)
-                      if not getattr(app.view_functions[endpoint], "required_roles", None)})
+    missing = sorted(
+        {
+            endpoint
+            for _m, _u, endpoint in protected(app, api=False)
+            if not getattr(app.view_functions[endpoint], "required_roles", None)
+        }
+    )
     assert missing == []
 
 

@@ -38,9 +38,12 @@ def test_a_file_that_is_not_a_mapping_is_refused(tmp_path):
 
 def test_dates_written_plainly_in_yaml_are_kept_as_iso_text(tmp_path):
     path = tmp_path / "rules.yaml"
-    path.write_text("scholarship_amounts:\n  - {from: 2024-09-01, bachelor: 47135, bachelor_excellent: 54205,"
-                    " master: 107061, master_excellent: 123120}\n  - {from: 2025-09-01, bachelor: 50000,"
-                    " bachelor_excellent: 57500, master: 110000, master_excellent: 126500}\n", encoding="utf-8")
+    path.write_text(
+        "scholarship_amounts:\n  - {from: 2024-09-01, bachelor: 47135, bachelor_excellent: 54205,"
+        " master: 107061, master_excellent: 123120}\n  - {from: 2025-09-01, bachelor: 50000,"
+        " bachelor_excellent: 57500, master: 110000, master_excellent: 126500}\n",
+        encoding="utf-8",
+    )
     rules = load_rules(str(path))
     assert [table["from"] for table in rules["scholarship_amounts"]] == ["2024-09-01", "2025-09-01"]
 
@@ -64,12 +67,15 @@ def test_a_university_scale_moves_the_letters_and_the_pass_mark(app, tmp_path):
         app.config["RULES"] = saved
 
 
-@pytest.mark.parametrize("text, message", [
-    ("grade_scale:\n  E: [40, 0.8]\n", "exactly the letters"),
-    ("grade_scale:\n  D: [80, 1.0]\n", "must fall from A to F"),
-    ("grade_scale:\n  F: [5, 0.0]\n", "F must start at 0"),
-    ("grade_scale:\n  A: [95]\n", "lowest points 0-100, grade point 0-4"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("grade_scale:\n  E: [40, 0.8]\n", "exactly the letters"),
+        ("grade_scale:\n  D: [80, 1.0]\n", "must fall from A to F"),
+        ("grade_scale:\n  F: [5, 0.0]\n", "F must start at 0"),
+        ("grade_scale:\n  A: [95]\n", "lowest points 0-100, grade point 0-4"),
+    ],
+)
 def test_a_scale_out_of_order_is_refused(tmp_path, text, message):
     path = tmp_path / "rules.yaml"
     path.write_text(text, encoding="utf-8")

@@ -20,8 +20,17 @@ def u(uni, make):
     """The university of `uni`, its users reading the UI in English, plus a dean of a faculty in no order."""
     uni.fc = make.faculty("FC")
     uni.dean_c = make.user("dean", uni.fc, username="dean_c")
-    for user in (uni.clerk, uni.dean_a, uni.dean_b, uni.dean_c, uni.rector, uni.registrar, uni.lawyer, uni.finance,
-                 uni.admin):
+    for user in (
+        uni.clerk,
+        uni.dean_a,
+        uni.dean_b,
+        uni.dean_c,
+        uni.rector,
+        uni.registrar,
+        uni.lawyer,
+        uni.finance,
+        uni.admin,
+    ):
         user.language = "en"
     db.session.flush()
     return uni
@@ -65,12 +74,14 @@ def docx_text(content: bytes) -> str:
 
 
 def draft(client, basis="Заявления обучающихся", effective_date="2026-12-01", reason="own_request"):
-    response = client.post("/orders/new/expulsion", data={
-        "title": "", "reason": reason, "effective_date": effective_date, "basis": basis})
+    response = client.post(
+        "/orders/new/expulsion", data={"title": "", "reason": reason, "effective_date": effective_date, "basis": basis}
+    )
     return response
 
 
 # The whole flow ---------------------------------------------------------------------------------------------
+
 
 def test_clerk_deans_registrar_lawyer_and_rector_complete_an_expulsion_in_the_browser(client, u, make):
     a = make.student(u.ga, surname="Абенова", name="Дана")
@@ -87,8 +98,9 @@ def test_clerk_deans_registrar_lawyer_and_rector_complete_an_expulsion_in_the_br
 
     found = page(client.get(f"/orders/{order_id}", query_string={"q": "Абенова"}))
     assert f'name="student_id" value="{a.id}"' in found and f'value="{b.id}"' not in found
-    added = client.post(f"/orders/{order_id}/lines", data={"student_id": [str(a.id), str(b.id)], "iins": c.iin},
-                        follow_redirects=True)
+    added = client.post(
+        f"/orders/{order_id}/lines", data={"student_id": [str(a.id), str(b.id)], "iins": c.iin}, follow_redirects=True
+    )
     assert "3 student(s) added." in page(added)
     assert page(added).count("✓ eligible") == 3
     assert line_count(order_id) == 3
@@ -123,8 +135,9 @@ def test_clerk_deans_registrar_lawyer_and_rector_complete_an_expulsion_in_the_br
         html = page(client.get(f"/students/{student.id}"))
         assert 'class="status expelled" data-testid="student-status"' in html
         assert label in html and "01.12.2026" in html
-        assert len(db.session.scalars(select(StudentMovement).where(
-            StudentMovement.student_id == student.id)).all()) == 1
+        assert (
+            len(db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id)).all()) == 1
+        )
 
     order_page = page(client.get(f"/orders/{order_id}"))
     assert f'data-testid="order-number">{label}<' in order_page
@@ -144,6 +157,7 @@ def test_clerk_deans_registrar_lawyer_and_rector_complete_an_expulsion_in_the_br
 
 
 # Faculty scope --------------------------------------------------------------------------------------------------
+
 
 def test_dean_of_another_faculty_gets_403_on_page_fire_and_document(client, u, make):
     student = make.student(u.ga)
@@ -215,14 +229,18 @@ def test_inbox_lists_the_order_only_while_it_waits_for_that_person(client, u, ma
 
 # Bad input changes nothing ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("basis", "", "This field is required."),
-    ("basis", "   ", "This field is required."),
-    ("effective_date", "2026-13-45", "Not a valid date value."),
-    ("effective_date", "", "This field is required."),
-    ("effective_date", "01.12.2026", "Not a valid date value."),
-    ("reason", "pay_me", "Not a valid choice."),
-])
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("basis", "", "This field is required."),
+        ("basis", "   ", "This field is required."),
+        ("effective_date", "2026-13-45", "Not a valid date value."),
+        ("effective_date", "", "This field is required."),
+        ("effective_date", "01.12.2026", "Not a valid date value."),
+        ("reason", "pay_me", "Not a valid choice."),
+    ],
+)
 def test_create_with_bad_input_rerenders_the_form_with_the_error(client, u, field, value, message):
     login(client, u.clerk)
     before = order_count()
@@ -250,8 +268,9 @@ def test_one_bad_iin_among_good_ones_adds_none_of_them(client, u, make):
     good = make.student(u.ga)
     order = make.order(u.clerk, [])
     login(client, u.clerk)
-    response = client.post(f"/orders/{order.id}/lines", data={"iins": f"{good.iin}, 850714300907"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/orders/{order.id}/lines", data={"iins": f"{good.iin}, 850714300907"}, follow_redirects=True
+    )
     assert "No student with IIN 850714300907." in page(response)
     assert line_count(order.id) == 0
 
@@ -288,8 +307,9 @@ def test_return_without_comment_is_refused_and_changes_nothing(client, u, make):
     order = fresh(order)
     assert order.state == "review_dean"
     assert db.session.scalar(select(func.count()).select_from(Visa).where(Visa.order_id == order.id)) == 0
-    assert [e.trigger for e in db.session.scalars(select(AuditEvent).where(AuditEvent.order_id == order.id))] \
-        == ["submit"]
+    assert [e.trigger for e in db.session.scalars(select(AuditEvent).where(AuditEvent.order_id == order.id))] == [
+        "submit"
+    ]
 
     response = press(client, order.id, "return", comment="Приложите заявление")
     assert response.status_code == 302
@@ -300,8 +320,9 @@ def test_stale_form_is_refused(client, u, make):
     order = make.order(u.clerk, [make.student(u.ga)])
     fire(order, "submit", u.clerk)
     login(client, u.dean_a)
-    response = client.post(f"/orders/{order.id}/fire/approve", data={"version": str(order.version - 1)},
-                           follow_redirects=True)
+    response = client.post(
+        f"/orders/{order.id}/fire/approve", data={"version": str(order.version - 1)}, follow_redirects=True
+    )
     assert "The order has changed since you opened it" in page(response)
     assert fresh(order).state == "review_dean"
 
@@ -317,16 +338,22 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, u, 
         assert "The form has expired or was not sent from this site" in page(refused)
         assert fresh(order).state == "draft"
 
-        assert client.post("/orders/new/expulsion", data={
-            "reason": "own_request", "effective_date": "2026-12-01", "basis": "Заявления"}).status_code == 400
+        assert (
+            client.post(
+                "/orders/new/expulsion",
+                data={"reason": "own_request", "effective_date": "2026-12-01", "basis": "Заявления"},
+            ).status_code
+            == 400
+        )
         assert client.post(f"/orders/{order.id}/lines/{order.lines[0].id}/delete").status_code == 400
         assert order_count() == before and line_count(order.id) == 1
 
         # The same button with the token the page gave works: it was the missing token that was refused.
         html = page(client.get(f"/orders/{order.id}"))
         token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        accepted = client.post(f"/orders/{order.id}/fire/submit",
-                               data={"version": str(fresh(order).version), "csrf_token": token})
+        accepted = client.post(
+            f"/orders/{order.id}/fire/submit", data={"version": str(fresh(order).version), "csrf_token": token}
+        )
         assert accepted.status_code == 302
         assert fresh(order).state == "review_dean"
     finally:
@@ -334,6 +361,7 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, u, 
 
 
 # Signing in, language, phones -------------------------------------------------------------------------------------
+
 
 def test_wrong_password_is_refused_with_a_message(client, u):
     response = client.post("/login", data={"username": u.clerk.username, "password": "wrong"})

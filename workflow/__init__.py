@@ -8,5 +8,16 @@ It knows nothing about students, orders or Flask requests: a subject is any row 
 from workflow.engine import Refused, acting_for_in, fire, legal_actions, legal_triggers, on_enter, pending_approvals
 from workflow.routes import DEFAULT_ROUTES, Route, Step, get_route
 
-__all__ = ["DEFAULT_ROUTES", "Refused", "Route", "Step", "acting_for_in", "fire", "get_route", "legal_actions",
-           "legal_triggers", "on_enter", "pending_approvals"]
+__all__ = [
+    "DEFAULT_ROUTES",
+    "Refused",
+    "Route",
+    "Step",
+    "acting_for_in",
+    "fire",
+    "get_route",
+    "legal_actions",
+    "legal_triggers",
+    "on_enter",
+    "pending_approvals",
+]

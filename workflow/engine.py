@@ -113,8 +113,9 @@ def machine_for(route: Route) -> Machine:
     review = [s.state for s in route.steps]
     transitions: list[dict] = [{"trigger": "submit", "source": "draft", "dest": route.first_state}]
     for state in review:
-        transitions.append({"trigger": "approve", "source": state, "dest": route.state_after(state),
-                            "conditions": [_step_complete]})
+        transitions.append(
+            {"trigger": "approve", "source": state, "dest": route.state_after(state), "conditions": [_step_complete]}
+        )
         transitions.append({"trigger": "approve", "source": state, "dest": None})
     deciding = [*review, "awaiting_signature"]
     transitions += [
@@ -123,8 +124,15 @@ def machine_for(route: Route) -> Machine:
         {"trigger": "sign", "source": "awaiting_signature", "dest": "signed"},
         {"trigger": "withdraw", "source": ["draft", *deciding], "dest": "withdrawn"},
     ]
-    return Machine(model=None, states=route.states, transitions=transitions, initial="draft",
-                   auto_transitions=False, send_event=True, model_attribute="state")
+    return Machine(
+        model=None,
+        states=route.states,
+        transitions=transitions,
+        initial="draft",
+        auto_transitions=False,
+        send_event=True,
+        model_attribute="state",
+    )
 
 
 def current_step(subject: Subject) -> Step | None:
@@ -136,12 +144,16 @@ def current_step(subject: Subject) -> Step | None:
 
 
 def _visas_this_round(subject: Subject) -> list[Visa]:
-    return list(db.session.scalars(
-        select(Visa).where(Visa.order_id == subject.id, Visa.round == subject.round).order_by(Visa.id)))
+    return list(
+        db.session.scalars(
+            select(Visa).where(Visa.order_id == subject.id, Visa.round == subject.round).order_by(Visa.id)
+        )
+    )
 
 
-def pending_approvals(subject: Subject, *, route: Route | None = None,
-                      visas: list[Visa] | None = None) -> list[tuple[str, int | None]]:
+def pending_approvals(
+    subject: Subject, *, route: Route | None = None, visas: list[Visa] | None = None
+) -> list[tuple[str, int | None]]:
     """Who still has to act at the subject's current state: (role, faculty id or None), one pair per visa missing.
 
     For a step open to several roles the role named is the first. `route` and `visas` (this round's) may be passed
@@ -182,29 +194,49 @@ def sync_slots(subject: Subject, route: Route | None = None) -> None:
     an ended subject go, rows of a step entered come. `fire` calls it; nothing else needs to."""
     wanted = open_slots(subject, route)
     if not wanted:
-        db.session.execute(delete(ApprovalSlot).where(ApprovalSlot.order_id == subject.id),
-                           execution_options={"synchronize_session": False})
+        db.session.execute(
+            delete(ApprovalSlot).where(ApprovalSlot.order_id == subject.id),
+            execution_options={"synchronize_session": False},
+        )
         return
     stale = []
-    for row in db.session.execute(select(ApprovalSlot.id, ApprovalSlot.round, ApprovalSlot.step, ApprovalSlot.role,
-                                         ApprovalSlot.faculty_id, ApprovalSlot.seat)
-                                  .where(ApprovalSlot.order_id == subject.id)):
+    for row in db.session.execute(
+        select(
+            ApprovalSlot.id,
+            ApprovalSlot.round,
+            ApprovalSlot.step,
+            ApprovalSlot.role,
+            ApprovalSlot.faculty_id,
+            ApprovalSlot.seat,
+        ).where(ApprovalSlot.order_id == subject.id)
+    ):
         key = (row.round, row.step, row.role, row.faculty_id, row.seat)
         if key in wanted:
             wanted.discard(key)
         else:
             stale.append(row.id)
     if stale:
-        db.session.execute(delete(ApprovalSlot).where(ApprovalSlot.id.in_(stale)),
-                           execution_options={"synchronize_session": False})
+        db.session.execute(
+            delete(ApprovalSlot).where(ApprovalSlot.id.in_(stale)), execution_options={"synchronize_session": False}
+        )
     if wanted:
-        db.session.execute(insert(ApprovalSlot), [
-            {"order_id": subject.id, "round": n, "step": step, "role": role, "faculty_id": faculty, "seat": seat}
-            for n, step, role, faculty, seat in sorted(wanted, key=lambda k: (k[1], k[2], k[3] or 0, k[4]))])
+        db.session.execute(
+            insert(ApprovalSlot),
+            [
+                {"order_id": subject.id, "round": n, "step": step, "role": role, "faculty_id": faculty, "seat": seat}
+                for n, step, role, faculty, seat in sorted(wanted, key=lambda k: (k[1], k[2], k[3] or 0, k[4]))
+            ],
+        )
 
 
-def _permission_refusal(route: Route, subject: Subject, trigger: str, actor: User,
-                        principal: User | None = None, visas: list[Visa] | None = None) -> Refusal | None:
+def _permission_refusal(
+    route: Route,
+    subject: Subject,
+    trigger: str,
+    actor: User,
+    principal: User | None = None,
+    visas: list[Visa] | None = None,
+) -> Refusal | None:
     """Why `actor` (acting for `principal`, if given) may not fire `trigger` now, or None when allowed.
 
     The rules are checked against the person acted for; nobody may visa an order they wrote, or visa twice."""
@@ -277,12 +309,24 @@ def _lock(subject: Subject) -> None:
     if is_postgres():
         model = type(subject)
         db.session.execute(
-            select(model).where(model.id == subject.id).options(lazyload("*"))
-            .with_for_update(of=model).execution_options(populate_existing=True)).scalar_one()
+            select(model)
+            .where(model.id == subject.id)
+            .options(lazyload("*"))
+            .with_for_update(of=model)
+            .execution_options(populate_existing=True)
+        ).scalar_one()
 
 
-def fire(subject: Subject, trigger: str, actor: User, *, comment: str = "", acting_for: User | None = None,
-         expected_version: int | None = None, **data) -> str:
+def fire(
+    subject: Subject,
+    trigger: str,
+    actor: User,
+    *,
+    comment: str = "",
+    acting_for: User | None = None,
+    expected_version: int | None = None,
+    **data,
+) -> str:
     """Move `subject` by `trigger` on behalf of `actor`; returns the new state or raises `Refused`."""
     if trigger not in TRIGGERS:
         raise Refused([Refusal("trigger.unknown", _("Unknown action: %(t)s.", t=trigger))], status=404)
@@ -290,18 +334,39 @@ def fire(subject: Subject, trigger: str, actor: User, *, comment: str = "", acti
     if trigger == "submit" and subject.state == "draft":
         subject.route_version = latest_version(subject.route_name)  # an order travels on the version it was sent on
     if expected_version is not None and expected_version != subject.version:
-        raise Refused([Refusal("state.stale", _("The order has changed since you opened it; reload the page."),
-                               {"expected": expected_version, "actual": subject.version})], status=409)
+        raise Refused(
+            [
+                Refusal(
+                    "state.stale",
+                    _("The order has changed since you opened it; reload the page."),
+                    {"expected": expected_version, "actual": subject.version},
+                )
+            ],
+            status=409,
+        )
     route = route_of(subject)
     machine = machine_for(route)
     from_state = subject.state
     if from_state not in machine.events[trigger].transitions:
-        raise Refused([Refusal("state.invalid", _("“%(t)s” is not possible for an order in state “%(s)s”.",
-                                                  t=label(trigger), s=label(from_state)),
-                               {"state": from_state, "trigger": trigger})], status=409)
+        raise Refused(
+            [
+                Refusal(
+                    "state.invalid",
+                    _("“%(t)s” is not possible for an order in state “%(s)s”.", t=label(trigger), s=label(from_state)),
+                    {"state": from_state, "trigger": trigger},
+                )
+            ],
+            status=409,
+        )
     if acting_for is not None and (acting_for.id == actor.id or not substitutes_for(actor, acting_for, today())):
-        raise Refused([Refusal("permission.substitute", _("You do not substitute for %(name)s today.",
-                                                          name=acting_for.full_name))], status=403)
+        raise Refused(
+            [
+                Refusal(
+                    "permission.substitute", _("You do not substitute for %(name)s today.", name=acting_for.full_name)
+                )
+            ],
+            status=403,
+        )
     refusal = _permission_refusal(route, subject, trigger, actor, acting_for)
     if refusal:
         raise Refused([refusal], status=403)
@@ -315,12 +380,20 @@ def fire(subject: Subject, trigger: str, actor: User, *, comment: str = "", acti
     who = acting_for or actor
     if trigger in DECISION_OF:
         step = current_step(subject)
-        db.session.add(Visa(
-            order_id=subject.id, round=subject.round, step=step.name,
-            role=next((r for r in step.roles if who.has_role(r)), step.roles[0]),
-            faculty_id=who.faculty_id if step.mode == "per_faculty" else None,
-            decided_by_id=actor.id, acting_for_id=acting_for.id if acting_for else None,
-            decision=DECISION_OF[trigger], comment=comment, decided_at=now()))
+        db.session.add(
+            Visa(
+                order_id=subject.id,
+                round=subject.round,
+                step=step.name,
+                role=next((r for r in step.roles if who.has_role(r)), step.roles[0]),
+                faculty_id=who.faculty_id if step.mode == "per_faculty" else None,
+                decided_by_id=actor.id,
+                acting_for_id=acting_for.id if acting_for else None,
+                decision=DECISION_OF[trigger],
+                comment=comment,
+                decided_at=now(),
+            )
+        )
         db.session.flush()
     if not machine.events[trigger].trigger(subject):
         raise Refused([Refusal("state.refused", _("The action was refused in state “%(s)s”.", s=label(from_state)))])
@@ -332,10 +405,21 @@ def fire(subject: Subject, trigger: str, actor: User, *, comment: str = "", acti
         subject.step_entered_at = moment
         step = route.signature_step() if subject.state == "awaiting_signature" else route.step_for_state(subject.state)
         subject.due_at = add_working_days(moment, step.due_days) if step else None
-    db.session.add(AuditEvent(
-        order_id=subject.id, actor_id=actor.id, acting_for_id=acting_for.id if acting_for else None,
-        trigger=trigger, from_state=from_state, to_state=subject.state, comment=comment,
-        route_name=route.name, route_version=route.version, data={}, created_at=moment))
+    db.session.add(
+        AuditEvent(
+            order_id=subject.id,
+            actor_id=actor.id,
+            acting_for_id=acting_for.id if acting_for else None,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=subject.state,
+            comment=comment,
+            route_name=route.name,
+            route_version=route.version,
+            data={},
+            created_at=moment,
+        )
+    )
     for hook in _after_hooks[trigger]:
         hook(subject, actor, data)
     if subject.state != from_state:

@@ -15,11 +15,17 @@ class Visa(db.Model):
     """One decision by one person on one step of one round of a subject's route."""
 
     __tablename__ = "visas"
-    __table_args__ = (CheckConstraint("decision IN ('approved', 'returned', 'rejected', 'signed')", name="decision"),
-                      # The inbox probes visas by order and round; covering columns make those index-only scans.
-                      Index("ix_visas_order_id_round_cover", "order_id", "round",
-                            postgresql_include=["decided_by_id", "acting_for_id", "step", "decision", "faculty_id"]),
-                      Index("ix_visas_decided_by_id_order_id", "decided_by_id", "order_id"))
+    __table_args__ = (
+        CheckConstraint("decision IN ('approved', 'returned', 'rejected', 'signed')", name="decision"),
+        # The inbox probes visas by order and round; covering columns make those index-only scans.
+        Index(
+            "ix_visas_order_id_round_cover",
+            "order_id",
+            "round",
+            postgresql_include=["decided_by_id", "acting_for_id", "step", "decision", "faculty_id"],
+        ),
+        Index("ix_visas_decided_by_id_order_id", "decided_by_id", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Subjects are orders; the key names the table so the engine needs no import from above.
@@ -47,9 +53,11 @@ class ApprovalSlot(db.Model):
     lookup on (role, faculty) instead of an anti-join over every visa. The visas stay the source of truth."""
 
     __tablename__ = "approval_slots"
-    __table_args__ = (CheckConstraint("seat >= 1", name="seat"),
-                      # The inbox: slots of a role (and faculty), with the order id read from the index alone.
-                      Index("ix_approval_slots_role_faculty_id_order_id", "role", "faculty_id", "order_id"))
+    __table_args__ = (
+        CheckConstraint("seat >= 1", name="seat"),
+        # The inbox: slots of a role (and faculty), with the order id read from the index alone.
+        Index("ix_approval_slots_role_faculty_id_order_id", "role", "faculty_id", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -85,8 +93,10 @@ class RouteVersion(db.Model):
     """A saved version of a route (version 1 of each route is the built-in default). Never updated."""
 
     __tablename__ = "route_versions"
-    __table_args__ = (UniqueConstraint("name", "version", name="uq_route_versions_name_version"),
-                      CheckConstraint("version >= 2", name="version"))
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_route_versions_name_version"),
+        CheckConstraint("version >= 2", name="version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(32))
@@ -100,8 +110,10 @@ class DeadlineNotice(db.Model):
     """A reminder or escalation sent for one step of one round of an order: each is sent once."""
 
     __tablename__ = "deadline_notices"
-    __table_args__ = (UniqueConstraint("order_id", "round", "step", "kind", name="uq_deadline_notices_once"),
-                      CheckConstraint("kind IN ('reminder', 'escalation')", name="kind"))
+    __table_args__ = (
+        UniqueConstraint("order_id", "round", "step", "kind", name="uq_deadline_notices_once"),
+        CheckConstraint("kind IN ('reminder', 'escalation')", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)

@@ -84,14 +84,24 @@ def _dean_step() -> Step:
 
 
 DEFAULT_ROUTES: dict[str, Route] = {
-    "movement": Route("movement", 1, (_dean_step(), Step("registrar", ("registrar",), due_days=2)),
-                      description="Movement orders: dean of each faculty, registrar office, rector."),
-    "legal": Route("legal", 1, (_dean_step(), Step("registrar", ("registrar",), due_days=2),
-                                Step("lawyer", ("lawyer",), due_days=2)),
-                   description="Expulsions and revocations: deans, registrar office, lawyer, rector."),
-    "money": Route("money", 1, (_dean_step(), Step("registrar", ("registrar",), due_days=2),
-                                Step("finance", ("finance",), due_days=2)),
-                   description="Scholarships, grants and payments: deans, registrar office, finance, rector."),
+    "movement": Route(
+        "movement",
+        1,
+        (_dean_step(), Step("registrar", ("registrar",), due_days=2)),
+        description="Movement orders: dean of each faculty, registrar office, rector.",
+    ),
+    "legal": Route(
+        "legal",
+        1,
+        (_dean_step(), Step("registrar", ("registrar",), due_days=2), Step("lawyer", ("lawyer",), due_days=2)),
+        description="Expulsions and revocations: deans, registrar office, lawyer, rector.",
+    ),
+    "money": Route(
+        "money",
+        1,
+        (_dean_step(), Step("registrar", ("registrar",), due_days=2), Step("finance", ("finance",), due_days=2)),
+        description="Scholarships, grants and payments: deans, registrar office, finance, rector.",
+    ),
 }
 
 
@@ -132,16 +142,31 @@ def route_from_dict(data: dict) -> Route:
         escalate_to = raw.get("escalate_to", "registrar")
         if escalate_to not in ROLES:
             raise RouteError(f"Step {step_name}: escalate_to must be a role.")
-        steps.append(Step(step_name, tuple(roles), mode, numbers["n"], numbers["due_days"],
-                          numbers["escalate_after_days"], escalate_to))
+        steps.append(
+            Step(
+                step_name,
+                tuple(roles),
+                mode,
+                numbers["n"],
+                numbers["due_days"],
+                numbers["escalate_after_days"],
+                escalate_to,
+            )
+        )
     signer = data.get("signer_role", "rector")
     if signer not in ROLES or signer == "admin":
         raise RouteError("signer_role must be a role that may sign (usually rector).")
     sign_due = data.get("sign_due_days", 3)
     if not isinstance(sign_due, int) or isinstance(sign_due, bool) or not 1 <= sign_due <= 60:
         raise RouteError("sign_due_days must be a whole number from 1 to 60.")
-    return Route(name=name, version=int(data.get("version") or 0), steps=tuple(steps), signer_role=signer,
-                 sign_due_days=sign_due, description=str(data.get("description") or "")[:500])
+    return Route(
+        name=name,
+        version=int(data.get("version") or 0),
+        steps=tuple(steps),
+        signer_role=signer,
+        sign_due_days=sign_due,
+        description=str(data.get("description") or "")[:500],
+    )
 
 
 def _stored(name: str, version: int) -> Route | None:
@@ -168,8 +193,11 @@ def latest_version(name: str) -> int:
 
 def all_route_versions() -> list[Route]:
     """Every version of every route: the built-in defaults and the saved versions (a short table)."""
-    stored = db.session.execute(select(RouteVersion.name, RouteVersion.version, RouteVersion.definition)
-                                .order_by(RouteVersion.name, RouteVersion.version)).all()
+    stored = db.session.execute(
+        select(RouteVersion.name, RouteVersion.version, RouteVersion.definition).order_by(
+            RouteVersion.name, RouteVersion.version
+        )
+    ).all()
     saved = [route_from_dict({**definition, "name": name, "version": version}) for name, version, definition in stored]
     return [*DEFAULT_ROUTES.values(), *saved]
 

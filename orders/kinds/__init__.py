@@ -18,15 +18,29 @@ from orders.kinds.transfer_out import TransferOut
 from orders.kinds.travel_compensation import TravelCompensation
 from orders.kinds.vacant_grant import VacantGrant
 
-KINDS: dict[str, OrderKind] = {kind.name: kind for kind in (
-    Expulsion(), AcademicLeave(), LeaveReturn(),
-    Promotion(), RepeatYear(),
-    Restoration(), TransferWithin(), TransferIn(), TransferOut(),
-    FundingChange(), PersonalData(), Revocation(), Amendment(),
-    StateScholarship(),
-    TravelCompensation(),
-    PresidentScholarship(), PersonalScholarship(), VacantGrant(),
-)}
+KINDS: dict[str, OrderKind] = {
+    kind.name: kind
+    for kind in (
+        Expulsion(),
+        AcademicLeave(),
+        LeaveReturn(),
+        Promotion(),
+        RepeatYear(),
+        Restoration(),
+        TransferWithin(),
+        TransferIn(),
+        TransferOut(),
+        FundingChange(),
+        PersonalData(),
+        Revocation(),
+        Amendment(),
+        StateScholarship(),
+        TravelCompensation(),
+        PresidentScholarship(),
+        PersonalScholarship(),
+        VacantGrant(),
+    )
+}
 RECORD_NEUTRAL_KINDS.update(name for name, kind in KINDS.items() if not kind.changes_record)
 
 

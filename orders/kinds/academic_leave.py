@@ -22,19 +22,38 @@ from workflow.engine import Refusal
 # ground -> (English name for the UI, Russian and Kazakh wording of the ground; the supporting document in English,
 # Russian (genitive: "на основании ...") and Kazakh).
 GROUNDS: dict[str, tuple] = {
-    "medical": (_l("medical"), "по болезни", "ауруына байланысты",
-                _l("medical commission conclusion"), "заключения врачебно-консультационной комиссии (ВКК)",
-                "дәрігерлік-консультациялық комиссияның (ДКК) қорытындысы"),
-    "tuberculosis": (_l("tuberculosis"), "в связи с заболеванием туберкулезом", "туберкулез ауруына байланысты",
-                     _l("medical commission conclusion"), "заключения врачебно-консультационной комиссии (ВКК)",
-                     "дәрігерлік-консультациялық комиссияның (ДКК) қорытындысы"),
-    "military": (_l("military service"), "в связи с призывом на воинскую службу",
-                 "әскери қызметке шақырылуына байланысты",
-                 _l("call-up notice"), "повестки о призыве на воинскую службу", "әскери қызметке шақыру қағазы"),
-    "child_care": (_l("child care"), "по уходу за ребенком до достижения им возраста трех лет",
-                   "бала үш жасқа толғанға дейін оның күтіміне байланысты",
-                   _l("child's birth certificate"), "свидетельства о рождении ребенка",
-                   "баланың туу туралы куәлігі"),
+    "medical": (
+        _l("medical"),
+        "по болезни",
+        "ауруына байланысты",
+        _l("medical commission conclusion"),
+        "заключения врачебно-консультационной комиссии (ВКК)",
+        "дәрігерлік-консультациялық комиссияның (ДКК) қорытындысы",
+    ),
+    "tuberculosis": (
+        _l("tuberculosis"),
+        "в связи с заболеванием туберкулезом",
+        "туберкулез ауруына байланысты",
+        _l("medical commission conclusion"),
+        "заключения врачебно-консультационной комиссии (ВКК)",
+        "дәрігерлік-консультациялық комиссияның (ДКК) қорытындысы",
+    ),
+    "military": (
+        _l("military service"),
+        "в связи с призывом на воинскую службу",
+        "әскери қызметке шақырылуына байланысты",
+        _l("call-up notice"),
+        "повестки о призыве на воинскую службу",
+        "әскери қызметке шақыру қағазы",
+    ),
+    "child_care": (
+        _l("child care"),
+        "по уходу за ребенком до достижения им возраста трех лет",
+        "бала үш жасқа толғанға дейін оның күтіміне байланысты",
+        _l("child's birth certificate"),
+        "свидетельства о рождении ребенка",
+        "баланың туу туралы куәлігі",
+    ),
 }
 LINE_FIELDS = ("ground", "leave_start", "leave_end", "document_no", "document_date", "child_birth_date")
 DATE_FIELDS = ("leave_start", "leave_end", "document_date", "child_birth_date")
@@ -121,8 +140,9 @@ def _check_period(values: dict, errors: dict[str, str], *, required: bool = True
         if required and values.get(name) is None and name not in errors:
             errors[name] = _("Give the leave's first and last day.")
     if start and end and end < start:
-        errors["leave_end"] = _("The leave ends (%(end)s) before it starts (%(start)s).",
-                                end=f"{end:%d.%m.%Y}", start=f"{start:%d.%m.%Y}")
+        errors["leave_end"] = _(
+            "The leave ends (%(end)s) before it starts (%(start)s).", end=f"{end:%d.%m.%Y}", start=f"{start:%d.%m.%Y}"
+        )
 
 
 def _iso(values: dict) -> dict:
@@ -132,10 +152,16 @@ def _iso(values: dict) -> dict:
 
 class AcademicLeaveForm(FlaskForm):
     title = title_field()
-    ground = SelectField(_l("Ground"), choices=[(k, v[0]) for k, v in GROUNDS.items()],
-                         description=_l("Every line starts with this ground; a line may have its own."))
-    leave_start = DateField(_l("Leave start"), validators=[InputRequired()],
-                            description=_l("The first day of the leave; each line may have its own dates."))
+    ground = SelectField(
+        _l("Ground"),
+        choices=[(k, v[0]) for k, v in GROUNDS.items()],
+        description=_l("Every line starts with this ground; a line may have its own."),
+    )
+    leave_start = DateField(
+        _l("Leave start"),
+        validators=[InputRequired()],
+        description=_l("The first day of the leave; each line may have its own dates."),
+    )
     leave_end = DateField(_l("Leave end"), validators=[InputRequired()], description=_l("The last day of the leave."))
     basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
@@ -144,12 +170,17 @@ class AcademicLeaveLineForm(FlaskForm):
     ground = SelectField(_l("Ground"), choices=[(k, v[0]) for k, v in GROUNDS.items()])
     leave_start = IsoDateField(_l("Leave start"), validators=[InputRequired()])
     leave_end = IsoDateField(_l("Leave end"), validators=[InputRequired()])
-    document_no = StringField(_l("Document no."), validators=[Length(max=64)],
-                              description=_l("The medical commission conclusion, call-up notice or birth "
-                                             "certificate the leave rests on."))
+    document_no = StringField(
+        _l("Document no."),
+        validators=[Length(max=64)],
+        description=_l("The medical commission conclusion, call-up notice or birth certificate the leave rests on."),
+    )
     document_date = IsoDateField(_l("Document date"), validators=[Optional()])
-    child_birth_date = IsoDateField(_l("Child's birth date"), validators=[Optional()],
-                                    description=_l("Child care only: the leave ends by the child's third birthday."))
+    child_birth_date = IsoDateField(
+        _l("Child's birth date"),
+        validators=[Optional()],
+        description=_l("Child care only: the leave ends by the child's third birthday."),
+    )
 
 
 class AcademicLeave(OrderKind):
@@ -157,14 +188,18 @@ class AcademicLeave(OrderKind):
     route = "movement"
     title_ru = "О предоставлении академического отпуска"
     title_kk = "Академиялық демалыс беру туралы"
-    preamble_ru = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) "
-                   "послевузовского образования, утвержденными приказом Министра образования и науки "
-                   "Республики Казахстан от 30 октября 2018 года № 595, и Правилами предоставления академических "
-                   "отпусков обучающимся в организациях образования,")
-    preamble_kk = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 "
-                   "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
-                   "ұйымдары қызметінің үлгілік қағидаларына және білім беру ұйымдарында білім алушыларға "
-                   "академиялық демалыс беру қағидаларына сәйкес")
+    preamble_ru = (
+        "В соответствии с Типовыми правилами деятельности организаций высшего и (или) "
+        "послевузовского образования, утвержденными приказом Министра образования и науки "
+        "Республики Казахстан от 30 октября 2018 года № 595, и Правилами предоставления академических "
+        "отпусков обучающимся в организациях образования,"
+    )
+    preamble_kk = (
+        "Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 "
+        "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
+        "ұйымдары қызметінің үлгілік қағидаларына және білім беру ұйымдарында білім алушыларға "
+        "академиялық демалыс беру қағидаларына сәйкес"
+    )
     form_class = AcademicLeaveForm
     line_form_class = AcademicLeaveLineForm
 
@@ -188,8 +223,11 @@ class AcademicLeave(OrderKind):
         errors: dict[str, str] = {}
         unknown = sorted(set(raw) - set(LINE_FIELDS) - {"csrf_token", "effective_date"})
         if unknown:
-            errors["line"] = _("Unknown detail(s) %(names)s; a leave line has: %(known)s.",
-                               names=", ".join(unknown), known=", ".join(LINE_FIELDS))
+            errors["line"] = _(
+                "Unknown detail(s) %(names)s; a leave line has: %(known)s.",
+                names=", ".join(unknown),
+                known=", ".join(LINE_FIELDS),
+            )
         ground = _clean_ground(merged, errors)
         values = _dates(merged, DATE_FIELDS, errors)
         _check_period(values, errors)
@@ -208,19 +246,31 @@ class AcademicLeave(OrderKind):
         student, params = line.student, line.params
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                "academic_leave.status",
-                _("%(name)s is %(status)s: academic leave is granted only to active students.",
-                  name=student.full_name, status=state_label(student.status)),
-                {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "academic_leave.status",
+                    _(
+                        "%(name)s is %(status)s: academic leave is granted only to active students.",
+                        name=student.full_name,
+                        status=state_label(student.status),
+                    ),
+                    {"status": student.status},
+                )
+            )
         refusals += self._period_refusals(line)
         if not params.get("document_no") or not params.get("document_date"):
             document = GROUNDS[params["ground"]][3]
-            refusals.append(Refusal(
-                "academic_leave.document",
-                _("Name the document the leave of %(name)s rests on: the number and date of the %(document)s.",
-                  name=student.full_name, document=document),
-                {"document_no": params.get("document_no"), "document_date": params.get("document_date")}))
+            refusals.append(
+                Refusal(
+                    "academic_leave.document",
+                    _(
+                        "Name the document the leave of %(name)s rests on: the number and date of the %(document)s.",
+                        name=student.full_name,
+                        document=document,
+                    ),
+                    {"document_no": params.get("document_no"), "document_date": params.get("document_date")},
+                )
+            )
         return refusals + open_order_refusals(student, context)
 
     def _period_refusals(self, line: OrderLine) -> list[Refusal]:
@@ -233,43 +283,75 @@ class AcademicLeave(OrderKind):
         months, days = months_and_days(start, end)
         if months < low or (high is not None and (months, days) > (high, 0)):
             length = str(months) if days == 0 else _("%(months)s months and %(days)s days", months=months, days=days)
-            refusals.append(Refusal(
-                "academic_leave.duration",
-                _("A %(ground)s leave lasts %(low)s to %(high)s months; this one is %(length)s.",
-                  ground=GROUNDS[ground][0], low=low, high=high, length=length) if high is not None else
-                _("A %(ground)s leave lasts at least %(low)s months; this one is %(length)s.",
-                  ground=GROUNDS[ground][0], low=low, length=length),
-                {"ground": ground, "months": months, "days": days, "min_months": low, "max_months": high}))
+            refusals.append(
+                Refusal(
+                    "academic_leave.duration",
+                    _(
+                        "A %(ground)s leave lasts %(low)s to %(high)s months; this one is %(length)s.",
+                        ground=GROUNDS[ground][0],
+                        low=low,
+                        high=high,
+                        length=length,
+                    )
+                    if high is not None
+                    else _(
+                        "A %(ground)s leave lasts at least %(low)s months; this one is %(length)s.",
+                        ground=GROUNDS[ground][0],
+                        low=low,
+                        length=length,
+                    ),
+                    {"ground": ground, "months": months, "days": days, "min_months": low, "max_months": high},
+                )
+            )
         if ground == "child_care":
             born = params.get("child_birth_date")
             age = rule("child_care_until_age")
             if not born:
-                refusals.append(Refusal(
-                    "academic_leave.child_birth_date",
-                    _("Give the child's birth date: a child care leave lasts until the child is %(age)s.", age=age),
-                    {}))
+                refusals.append(
+                    Refusal(
+                        "academic_leave.child_birth_date",
+                        _("Give the child's birth date: a child care leave lasts until the child is %(age)s.", age=age),
+                        {},
+                    )
+                )
             else:
                 limit = birthday(date.fromisoformat(born), age)
                 if end > limit:
-                    refusals.append(Refusal(
-                        "academic_leave.child_age",
-                        _("A child care leave ends by the child's birthday at %(age)s, %(limit)s; this one ends on "
-                          "%(end)s.", age=age, limit=f"{limit:%d.%m.%Y}", end=f"{end:%d.%m.%Y}"),
-                        {"child_birth_date": born, "limit": limit.isoformat(), "leave_end": end.isoformat()}))
+                    refusals.append(
+                        Refusal(
+                            "academic_leave.child_age",
+                            _(
+                                "A child care leave ends by the child's birthday at %(age)s, %(limit)s; this one "
+                                "ends on "
+                                "%(end)s.",
+                                age=age,
+                                limit=f"{limit:%d.%m.%Y}",
+                                end=f"{end:%d.%m.%Y}",
+                            ),
+                            {"child_birth_date": born, "limit": limit.isoformat(), "leave_end": end.isoformat()},
+                        )
+                    )
         return refusals
 
     def preview(self, line: OrderLine) -> dict:
         student, params = line.student, line.params
-        return {"status": [student.status, "academic_leave"],
-                "leave_ground": [student.leave_ground, params["ground"]],
-                "leave_start": [_text(student.leave_start), params["leave_start"]],
-                "leave_end": [_text(student.leave_end), params["leave_end"]]}
+        return {
+            "status": [student.status, "academic_leave"],
+            "leave_ground": [student.leave_ground, params["ground"]],
+            "leave_start": [_text(student.leave_start), params["leave_start"]],
+            "leave_end": [_text(student.leave_end), params["leave_end"]],
+        }
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         params = line.params
         start = date.fromisoformat(params["leave_start"])
-        return {"status": "academic_leave", "status_since": start, "leave_ground": params["ground"],
-                "leave_start": start, "leave_end": date.fromisoformat(params["leave_end"])}
+        return {
+            "status": "academic_leave",
+            "status_since": start,
+            "leave_ground": params["ground"],
+            "leave_start": start,
+            "leave_end": date.fromisoformat(params["leave_end"]),
+        }
 
     def item_text(self, line: OrderLine, language: str) -> str:
         params = line.params
@@ -280,14 +362,24 @@ class AcademicLeave(OrderKind):
         issued = f"{date.fromisoformat(params['document_date']):%d.%m.%Y}" if params.get("document_date") else "—"
         born = params.get("child_birth_date")
         if language == "kk":
-            child = (f" (баланың туған күні {date.fromisoformat(born):%d.%m.%Y})"
-                     if born and params["ground"] == "child_care" else "")
-            return (f"{student} {issued} ж. № {number} {wording[5]} негізінде {start} бастап {end} дейін "
-                    f"{wording[2]}{child} академиялық демалыс берілсін.")
-        child = (f" (дата рождения ребенка {date.fromisoformat(born):%d.%m.%Y})"
-                 if born and params["ground"] == "child_care" else "")
-        return (f"Предоставить {student} академический отпуск {wording[1]}{child} на основании {wording[4]} "
-                f"№ {number} от {issued} с {start} по {end}.")
+            child = (
+                f" (баланың туған күні {date.fromisoformat(born):%d.%m.%Y})"
+                if born and params["ground"] == "child_care"
+                else ""
+            )
+            return (
+                f"{student} {issued} ж. № {number} {wording[5]} негізінде {start} бастап {end} дейін "
+                f"{wording[2]}{child} академиялық демалыс берілсін."
+            )
+        child = (
+            f" (дата рождения ребенка {date.fromisoformat(born):%d.%m.%Y})"
+            if born and params["ground"] == "child_care"
+            else ""
+        )
+        return (
+            f"Предоставить {student} академический отпуск {wording[1]}{child} на основании {wording[4]} "
+            f"№ {number} от {issued} с {start} по {end}."
+        )
 
 
 def _text(value) -> str | None:

@@ -32,8 +32,9 @@ class LineContext:
     facts: dict[str, Any] = field(default_factory=dict)  # what the kind's `gather` read for all lines at once
 
 
-def gather_context(order: Order, student_ids: list[int], *, drafts_conflict: bool = True,
-                   facts: dict[str, Any] | None = None) -> LineContext:
+def gather_context(
+    order: Order, student_ids: list[int], *, drafts_conflict: bool = True, facts: dict[str, Any] | None = None
+) -> LineContext:
     """One query for all lines: which of these students sit in another order that is still open.
 
     At signing a later draft naming the same student does not block: it cannot be submitted while this order is open.
@@ -43,11 +44,15 @@ def gather_context(order: Order, student_ids: list[int], *, drafts_conflict: boo
         blocking = blocking & (Order.state != "draft")
     if RECORD_NEUTRAL_KINDS:
         blocking = blocking & Order.kind.not_in(sorted(RECORD_NEUTRAL_KINDS))
-    rows = db.session.execute(
-        select(OrderLine.student_id, Order.id, Order.number_label, Order.state)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.student_id.in_(student_ids), Order.id != order.id, blocking)
-    ) if student_ids else []
+    rows = (
+        db.session.execute(
+            select(OrderLine.student_id, Order.id, Order.number_label, Order.state)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.student_id.in_(student_ids), Order.id != order.id, blocking)
+        )
+        if student_ids
+        else []
+    )
     conflicts: dict[int, list[tuple[int, str, str]]] = {}
     for student_id, order_id, label, state in rows:
         conflicts.setdefault(student_id, []).append((order_id, label or f"#{order_id}", state))
@@ -56,18 +61,25 @@ def gather_context(order: Order, student_ids: list[int], *, drafts_conflict: boo
 
 def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]:
     return [
-        Refusal("line.open_order",
-                _("%(name)s is already in order %(label)s (%(state)s); finish or withdraw that order first.",
-                  name=student.full_name, label=label, state=state_label(state)),
-                {"order_id": order_id, "state": state})
+        Refusal(
+            "line.open_order",
+            _(
+                "%(name)s is already in order %(label)s (%(state)s); finish or withdraw that order first.",
+                name=student.full_name,
+                label=label,
+                state=state_label(state),
+            ),
+            {"order_id": order_id, "state": state},
+        )
         for order_id, label, state in context.other_open_orders.get(student.id, [])
     ]
 
 
 def title_field(description=None) -> StringField:
     """The order's optional title, a form field every kind's parameter form has."""
-    return StringField(_l("Title"), validators=[Length(max=300)],
-                       description=description or _l("Leave empty for the standard title."))
+    return StringField(
+        _l("Title"), validators=[Length(max=300)], description=description or _l("Leave empty for the standard title.")
+    )
 
 
 def basis_field(description) -> TextAreaField:
@@ -118,12 +130,16 @@ def restored_values(record_before: dict) -> dict:
 
 
 # The rule most movement orders rest on: the Model Rules of Order No. 595 (a kind citing more says so itself).
-MODEL_RULES_RU = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) послевузовского "
-                  "образования, утвержденными приказом Министра образования и науки Республики Казахстан от "
-                  "30 октября 2018 года № 595,")
-MODEL_RULES_KK = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен "
-                  "бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік "
-                  "қағидаларына сәйкес")
+MODEL_RULES_RU = (
+    "В соответствии с Типовыми правилами деятельности организаций высшего и (или) послевузовского "
+    "образования, утвержденными приказом Министра образования и науки Республики Казахстан от "
+    "30 октября 2018 года № 595,"
+)
+MODEL_RULES_KK = (
+    "Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен "
+    "бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік "
+    "қағидаларына сәйкес"
+)
 
 
 class OrderKind:

@@ -25,19 +25,32 @@ from workflow.engine import Refusal
 REASONS: dict[str, tuple[str, str, str]] = {
     "own_request": (_l("own request"), "по собственному желанию", "өз қалауы бойынша"),
     "academic_failure": (_l("academic failure"), "за академическую неуспеваемость", "академиялық үлгерімсіздігі үшін"),
-    "attendance": (_l("unexcused absences over the limit"), "за пропуски занятий без уважительной причины",
-                   "дәлелсіз себептермен сабақтан қалғаны үшін"),
-    "discipline": (_l("breach of internal rules or academic integrity"),
-                   "за нарушение правил внутреннего распорядка или академической честности",
-                   "ішкі тәртіп ережелерін немесе академиялық адалдықты бұзғаны үшін"),
+    "attendance": (
+        _l("unexcused absences over the limit"),
+        "за пропуски занятий без уважительной причины",
+        "дәлелсіз себептермен сабақтан қалғаны үшін",
+    ),
+    "discipline": (
+        _l("breach of internal rules or academic integrity"),
+        "за нарушение правил внутреннего распорядка или академической честности",
+        "ішкі тәртіп ережелерін немесе академиялық адалдықты бұзғаны үшін",
+    ),
     "non_payment": (_l("non-payment"), "за неоплату обучения", "оқу ақысын төлемегені үшін"),
-    "transfer": (_l("transfer to another university"), "в связи с переводом в другую организацию образования",
-                 "басқа білім беру ұйымына ауысуына байланысты"),
-    "repeat_contract": (_l("did not sign the repeat-year contract"),
-                        "в связи с неподписанием договора на повторное обучение",
-                        "қайта оқуға шартқа қол қоймауына байланысты"),
-    "non_return": (_l("did not return from academic leave"), "в связи с невыходом из академического отпуска",
-                   "академиялық демалыстан шықпауына байланысты"),
+    "transfer": (
+        _l("transfer to another university"),
+        "в связи с переводом в другую организацию образования",
+        "басқа білім беру ұйымына ауысуына байланысты",
+    ),
+    "repeat_contract": (
+        _l("did not sign the repeat-year contract"),
+        "в связи с неподписанием договора на повторное обучение",
+        "қайта оқуға шартқа қол қоймауына байланысты",
+    ),
+    "non_return": (
+        _l("did not return from academic leave"),
+        "в связи с невыходом из академического отпуска",
+        "академиялық демалыстан шықпауына байланысты",
+    ),
     "graduation": (_l("completion of studies"), "в связи с окончанием обучения", "оқуды аяқтауына байланысты"),
     "death": (_l("death"), "в связи со смертью", "қайтыс болуына байланысты"),
     "other": (_l("other"), "по иным основаниям", "өзге негіздер бойынша"),
@@ -48,10 +61,14 @@ LEAVE_COLUMNS = ("leave_ground", "leave_start", "leave_end")
 
 class ExpulsionForm(FlaskForm):
     title = title_field()
-    reason = SelectField(_l("Reason"), choices=[(k, v[0]) for k, v in REASONS.items()],
-                         description=_l("The reporting bucket; every line of this order gets it."))
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
-                               description=_l("The day the students stop being students."))
+    reason = SelectField(
+        _l("Reason"),
+        choices=[(k, v[0]) for k, v in REASONS.items()],
+        description=_l("The reporting bucket; every line of this order gets it."),
+    )
+    effective_date = DateField(
+        _l("Effective date"), validators=[InputRequired()], description=_l("The day the students stop being students.")
+    )
     basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
@@ -82,11 +99,17 @@ class Expulsion(OrderKind):
         student = line.student
         refusals = []
         if student.status not in EXPELLABLE:
-            refusals.append(Refusal(
-                "expulsion.status",
-                _("%(name)s is %(status)s: only active students or students on academic leave can be expelled.",
-                  name=student.full_name, status=student.status.replace("_", " ")),
-                {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "expulsion.status",
+                    _(
+                        "%(name)s is %(status)s: only active students or students on academic leave can be expelled.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         else:
             refusals += self._reason_refusals(line)
         return refusals + open_order_refusals(student, context)
@@ -97,28 +120,60 @@ class Expulsion(OrderKind):
         student, reason, when = line.student, line.params["reason"], line.effective_date
         if reason == "non_return":
             if student.status != "academic_leave":
-                return [Refusal(
-                    "expulsion.non_return",
-                    _("%(name)s is not on academic leave: expulsion for non-return from academic leave applies only "
-                      "to students on academic leave.", name=student.full_name),
-                    {"status": student.status})]
+                return [
+                    Refusal(
+                        "expulsion.non_return",
+                        _(
+                            "%(name)s is not on academic leave: expulsion for non-return from academic leave "
+                            "applies only "
+                            "to students on academic leave.",
+                            name=student.full_name,
+                        ),
+                        {"status": student.status},
+                    )
+                ]
             if student.leave_end is None or student.leave_end >= when:
                 end = f"{student.leave_end:%d.%m.%Y}" if student.leave_end else None
-                message = (_("The academic leave of %(name)s runs to %(end)s: expulsion for non-return can take effect "
-                             "only after that day, not on %(date)s.", name=student.full_name, end=end,
-                             date=f"{when:%d.%m.%Y}") if end else
-                           _("The end of the academic leave of %(name)s is not on record: expulsion for non-return "
-                             "needs a leave that ended before %(date)s.", name=student.full_name,
-                             date=f"{when:%d.%m.%Y}"))
-                return [Refusal("expulsion.non_return", message,
-                                {"leave_end": student.leave_end.isoformat() if student.leave_end else None,
-                                 "effective_date": when.isoformat()})]
+                message = (
+                    _(
+                        "The academic leave of %(name)s runs to %(end)s: expulsion for non-return can take effect "
+                        "only after that day, not on %(date)s.",
+                        name=student.full_name,
+                        end=end,
+                        date=f"{when:%d.%m.%Y}",
+                    )
+                    if end
+                    else _(
+                        "The end of the academic leave of %(name)s is not on record: expulsion for non-return "
+                        "needs a leave that ended before %(date)s.",
+                        name=student.full_name,
+                        date=f"{when:%d.%m.%Y}",
+                    )
+                )
+                return [
+                    Refusal(
+                        "expulsion.non_return",
+                        message,
+                        {
+                            "leave_end": student.leave_end.isoformat() if student.leave_end else None,
+                            "effective_date": when.isoformat(),
+                        },
+                    )
+                ]
         if reason == "repeat_contract" and student.status != "active":
-            return [Refusal(
-                "expulsion.repeat_contract",
-                _("%(name)s is %(status)s: expulsion for not signing the repeat-year contract applies only to active "
-                  "students.", name=student.full_name, status=state_label(student.status)),
-                {"status": student.status})]
+            return [
+                Refusal(
+                    "expulsion.repeat_contract",
+                    _(
+                        "%(name)s is %(status)s: expulsion for not signing the repeat-year contract applies only "
+                        "to active "
+                        "students.",
+                        name=student.full_name,
+                        status=state_label(student.status),
+                    ),
+                    {"status": student.status},
+                )
+            ]
         return []
 
     @staticmethod
@@ -137,9 +192,13 @@ class Expulsion(OrderKind):
         return changes
 
     def apply(self, line: OrderLine, order: Order) -> dict:
-        return {"status": "expelled", "expulsion_reason": line.params["reason"], "status_since": line.effective_date,
-                "funding": "none" if self._ends_grant(line) else line.student.funding,
-                **dict.fromkeys(LEAVE_COLUMNS)}
+        return {
+            "status": "expelled",
+            "expulsion_reason": line.params["reason"],
+            "status_since": line.effective_date,
+            "funding": "none" if self._ends_grant(line) else line.student.funding,
+            **dict.fromkeys(LEAVE_COLUMNS),
+        }
 
     def item_text(self, line: OrderLine, language: str) -> str:
         reason = REASONS[line.params["reason"]]

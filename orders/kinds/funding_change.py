@@ -23,23 +23,35 @@ from workflow.engine import Refusal
 
 # direction -> (UI label, funding before, funding after, Russian wording, Kazakh wording)
 DIRECTIONS: dict[str, tuple] = {
-    "to_grant": (_l("paid to state grant (vacant grant)"), "paid", "grant",
-                 "на обучение по государственному образовательному гранту",
-                 "мемлекеттік білім беру гранты бойынша оқуға"),
-    "to_paid": (_l("state grant to paid"), "grant", "paid", "на обучение на платной основе",
-                "ақылы негізде оқуға"),
+    "to_grant": (
+        _l("paid to state grant (vacant grant)"),
+        "paid",
+        "grant",
+        "на обучение по государственному образовательному гранту",
+        "мемлекеттік білім беру гранты бойынша оқуға",
+    ),
+    "to_paid": (_l("state grant to paid"), "grant", "paid", "на обучение на платной основе", "ақылы негізде оқуға"),
 }
 
 
 class FundingChangeForm(FlaskForm):
     title = title_field()
-    direction = SelectField(_l("Change"), choices=[(k, v[0]) for k, v in DIRECTIONS.items()],
-                            description=_l("Every line of this order gets it."))
-    ground = StringField(_l("Ground"), validators=[DataRequired(), Length(max=500)],
-                         description=_l("To a grant: the council decision awarding the vacant grant (number and "
-                                        "date); to paid: the ground, e.g. loss of the grant on repeat year."))
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
-                               description=_l("The day the new funding starts."))
+    direction = SelectField(
+        _l("Change"),
+        choices=[(k, v[0]) for k, v in DIRECTIONS.items()],
+        description=_l("Every line of this order gets it."),
+    )
+    ground = StringField(
+        _l("Ground"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l(
+            "To a grant: the council decision awarding the vacant grant (number and "
+            "date); to paid: the ground, e.g. loss of the grant on repeat year."
+        ),
+    )
+    effective_date = DateField(
+        _l("Effective date"), validators=[InputRequired()], description=_l("The day the new funding starts.")
+    )
     basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
@@ -48,14 +60,18 @@ class FundingChange(OrderKind):
     route = "money"  # deans, registrar office, finance, rector
     title_ru = "Об изменении основы обучения обучающихся"
     title_kk = "Білім алушылардың оқу негізін өзгерту туралы"
-    preamble_ru = ("В соответствии с Правилами присуждения образовательного гранта, а также предоставления "
-                   "высшего и (или) послевузовского образования с оплатой обучения, и Типовыми правилами "
-                   "деятельности организаций высшего и (или) послевузовского образования, утвержденными приказом "
-                   "Министра образования и науки Республики Казахстан от 30 октября 2018 года № 595,")
-    preamble_kk = ("Білім беру грантын беру, сондай-ақ ақы төлеп оқыту қағидаларына және Қазақстан Республикасы "
-                   "Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен бекітілген Жоғары және "
-                   "(немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік қағидаларына "
-                   "сәйкес")
+    preamble_ru = (
+        "В соответствии с Правилами присуждения образовательного гранта, а также предоставления "
+        "высшего и (или) послевузовского образования с оплатой обучения, и Типовыми правилами "
+        "деятельности организаций высшего и (или) послевузовского образования, утвержденными приказом "
+        "Министра образования и науки Республики Казахстан от 30 октября 2018 года № 595,"
+    )
+    preamble_kk = (
+        "Білім беру грантын беру, сондай-ақ ақы төлеп оқыту қағидаларына және Қазақстан Республикасы "
+        "Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен бекітілген Жоғары және "
+        "(немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік қағидаларына "
+        "сәйкес"
+    )
     form_class = FundingChangeForm
 
     def label(self) -> str:
@@ -69,13 +85,11 @@ class FundingChange(OrderKind):
         ground = raw.get("ground")
         ground = ground.strip() if isinstance(ground, str) else ""
         if not ground:
-            errors["ground"] = _("Name the ground: the council decision on the vacant grant, or why the grant "
-                                 "ends.")
+            errors["ground"] = _("Name the ground: the council decision on the vacant grant, or why the grant ends.")
         elif len(ground) > 500:
             errors["ground"] = _("The ground is longer than 500 characters.")
         effective = effective_date_param(raw, errors)
-        params = {"direction": direction, "ground": ground,
-                  "effective_date": effective}
+        params = {"direction": direction, "ground": ground, "effective_date": effective}
         return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
@@ -92,27 +106,49 @@ class FundingChange(OrderKind):
         _label, before, _after, _ru, _kk = DIRECTIONS[direction]
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                "funding.status",
-                _("%(name)s is %(status)s: only active students can change funding.",
-                  name=student.full_name, status=student.status.replace("_", " ")),
-                {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "funding.status",
+                    _(
+                        "%(name)s is %(status)s: only active students can change funding.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         if student.funding != before:
             rule = "funding.not_paid" if direction == "to_grant" else "funding.not_grant"
-            message = (_("%(name)s does not study on a paid basis (funding: %(funding)s): only paid students "
-                         "can be moved to a vacant grant.", name=student.full_name, funding=student.funding)
-                       if direction == "to_grant" else
-                       _("%(name)s holds no state grant (funding: %(funding)s): only grant students can be moved "
-                         "to a paid basis.", name=student.full_name, funding=student.funding))
+            message = (
+                _(
+                    "%(name)s does not study on a paid basis (funding: %(funding)s): only paid students "
+                    "can be moved to a vacant grant.",
+                    name=student.full_name,
+                    funding=student.funding,
+                )
+                if direction == "to_grant"
+                else _(
+                    "%(name)s holds no state grant (funding: %(funding)s): only grant students can be moved "
+                    "to a paid basis.",
+                    name=student.full_name,
+                    funding=student.funding,
+                )
+            )
             refusals.append(Refusal(rule, message, {"funding": student.funding}))
         debts = context.facts.get("debts", {}).get(student.id, [])
         if direction == "to_grant" and debts:
             codes = sorted({grade.discipline_code for grade in debts})
-            refusals.append(Refusal(
-                "funding.academic_debt",
-                _("%(name)s has academic debt (%(codes)s): a vacant grant goes only to students without debts.",
-                  name=student.full_name, codes=", ".join(codes)),
-                {"debts": codes}))
+            refusals.append(
+                Refusal(
+                    "funding.academic_debt",
+                    _(
+                        "%(name)s has academic debt (%(codes)s): a vacant grant goes only to students without debts.",
+                        name=student.full_name,
+                        codes=", ".join(codes),
+                    ),
+                    {"debts": codes},
+                )
+            )
         return refusals + open_order_refusals(student, context)
 
     def preview(self, line: OrderLine) -> dict:

@@ -36,21 +36,33 @@ LINE_FIELDS = ("effective_date", "group", "application_date", "early_ground")
 
 class LeaveReturnForm(FlaskForm):
     title = title_field()
-    effective_date = DateField(_l("Return date"), validators=[InputRequired()],
-                               description=_l("The day the students resume classes; each line may have its own."))
+    effective_date = DateField(
+        _l("Return date"),
+        validators=[InputRequired()],
+        description=_l("The day the students resume classes; each line may have its own."),
+    )
     basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
 class LeaveReturnLineForm(FlaskForm):
     effective_date = IsoDateField(_l("Return date"), validators=[InputRequired()])
-    group = StringField(_l("Group"), validators=[Length(max=32)],
-                        description=_l("The group of the course left from; empty: the student's current group."))
-    application_date = IsoDateField(_l("Application date"), validators=[Optional()],
-                                    description=_l("The student's application to return; it must come at least "
-                                                   "the set number of days before classes resume."))
-    early_ground = StringField(_l("Ground for early return"), validators=[Length(max=300)],
-                               description=_l("Only for a return before the leave's end, e.g. a medical "
-                                              "commission conclusion on recovery."))
+    group = StringField(
+        _l("Group"),
+        validators=[Length(max=32)],
+        description=_l("The group of the course left from; empty: the student's current group."),
+    )
+    application_date = IsoDateField(
+        _l("Application date"),
+        validators=[Optional()],
+        description=_l(
+            "The student's application to return; it must come at least the set number of days before classes resume."
+        ),
+    )
+    early_ground = StringField(
+        _l("Ground for early return"),
+        validators=[Length(max=300)],
+        description=_l("Only for a return before the leave's end, e.g. a medical commission conclusion on recovery."),
+    )
 
 
 class LeaveReturn(OrderKind):
@@ -74,10 +86,16 @@ class LeaveReturn(OrderKind):
         errors: dict[str, str] = {}
         unknown = sorted(set(raw) - set(LINE_FIELDS) - {"csrf_token"})
         if unknown:
-            errors["line"] = _("Unknown detail(s) %(names)s; a return line has: %(known)s.",
-                               names=", ".join(unknown), known=", ".join(LINE_FIELDS))
-        merged = {**line.params, "effective_date": line.effective_date,
-                  **{k: v for k, v in raw.items() if k in LINE_FIELDS}}
+            errors["line"] = _(
+                "Unknown detail(s) %(names)s; a return line has: %(known)s.",
+                names=", ".join(unknown),
+                known=", ".join(LINE_FIELDS),
+            )
+        merged = {
+            **line.params,
+            "effective_date": line.effective_date,
+            **{k: v for k, v in raw.items() if k in LINE_FIELDS},
+        }
         values = {}
         for name in ("effective_date", "application_date"):
             try:
@@ -101,8 +119,12 @@ class LeaveReturn(OrderKind):
             group_id = db.session.scalar(select(Group.id).where(Group.name == texts["group"]))
             if group_id is None:
                 errors["group"] = _("There is no group %(name)s.", name=texts["group"])
-        params = {"group": texts["group"], "group_id": group_id, "application_date": values["application_date"],
-                  "early_ground": texts["early_ground"]}
+        params = {
+            "group": texts["group"],
+            "group_id": group_id,
+            "application_date": values["application_date"],
+            "early_ground": texts["early_ground"],
+        }
         params = {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items() if v}
         return params, values["effective_date"] or line.effective_date, errors
 
@@ -124,31 +146,62 @@ class LeaveReturn(OrderKind):
         student, params, when = line.student, line.params, line.effective_date
         refusals = []
         if student.status != "academic_leave":
-            refusals.append(Refusal(
-                "leave_return.status",
-                _("%(name)s is %(status)s: only a student on academic leave can return from it.",
-                  name=student.full_name, status=state_label(student.status)),
-                {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "leave_return.status",
+                    _(
+                        "%(name)s is %(status)s: only a student on academic leave can return from it.",
+                        name=student.full_name,
+                        status=state_label(student.status),
+                    ),
+                    {"status": student.status},
+                )
+            )
         elif student.leave_end is not None and when <= student.leave_end and not params.get("early_ground"):
-            refusals.append(Refusal(
-                "leave_return.early",
-                _("The academic leave of %(name)s runs to %(end)s: a return on %(date)s is early; name the ground "
-                  "for an early return.", name=student.full_name, end=f"{student.leave_end:%d.%m.%Y}",
-                  date=f"{when:%d.%m.%Y}"),
-                {"leave_end": student.leave_end.isoformat(), "effective_date": when.isoformat()}))
+            refusals.append(
+                Refusal(
+                    "leave_return.early",
+                    _(
+                        "The academic leave of %(name)s runs to %(end)s: a return on %(date)s is early; name the "
+                        "ground "
+                        "for an early return.",
+                        name=student.full_name,
+                        end=f"{student.leave_end:%d.%m.%Y}",
+                        date=f"{when:%d.%m.%Y}",
+                    ),
+                    {"leave_end": student.leave_end.isoformat(), "effective_date": when.isoformat()},
+                )
+            )
         if params.get("application_date"):
             applied = date.fromisoformat(params["application_date"])
             notice = rule("return_notice_days")
             days = (when - applied).days
             if days < notice:
-                message = (_("The application of %(applied)s came %(days)s days before classes resume on %(date)s; "
-                             "it must come at least %(notice)s days before.", applied=f"{applied:%d.%m.%Y}",
-                             days=days, date=f"{when:%d.%m.%Y}", notice=notice) if days >= 0 else
-                           _("The application of %(applied)s came after classes resumed on %(date)s; it must come "
-                             "at least %(notice)s days before.", applied=f"{applied:%d.%m.%Y}",
-                             date=f"{when:%d.%m.%Y}", notice=notice))
-                refusals.append(Refusal("leave_return.notice", message,
-                                        {"application_date": applied.isoformat(), "days": days, "notice": notice}))
+                message = (
+                    _(
+                        "The application of %(applied)s came %(days)s days before classes resume on %(date)s; "
+                        "it must come at least %(notice)s days before.",
+                        applied=f"{applied:%d.%m.%Y}",
+                        days=days,
+                        date=f"{when:%d.%m.%Y}",
+                        notice=notice,
+                    )
+                    if days >= 0
+                    else _(
+                        "The application of %(applied)s came after classes resumed on %(date)s; it must come "
+                        "at least %(notice)s days before.",
+                        applied=f"{applied:%d.%m.%Y}",
+                        date=f"{when:%d.%m.%Y}",
+                        notice=notice,
+                    )
+                )
+                refusals.append(
+                    Refusal(
+                        "leave_return.notice",
+                        message,
+                        {"application_date": applied.isoformat(), "days": days, "notice": notice},
+                    )
+                )
         refusals += self._group_refusals(line, self._target(line))
         return refusals + open_order_refusals(student, context)
 
@@ -157,18 +210,35 @@ class LeaveReturn(OrderKind):
         student = line.student
         own = student.group.programme
         if group.programme_id != own.id:
-            return [Refusal(
-                "leave_return.group",
-                _("Group %(group)s is of programme %(other)s; %(name)s returns to programme %(own)s.",
-                  group=group.name, other=group.programme.code, name=student.full_name, own=own.code),
-                {"group": group.name, "programme": group.programme.code, "student_programme": own.code})]
+            return [
+                Refusal(
+                    "leave_return.group",
+                    _(
+                        "Group %(group)s is of programme %(other)s; %(name)s returns to programme %(own)s.",
+                        group=group.name,
+                        other=group.programme.code,
+                        name=student.full_name,
+                        own=own.code,
+                    ),
+                    {"group": group.name, "programme": group.programme.code, "student_programme": own.code},
+                )
+            ]
         if group.course != student.course:
-            return [Refusal(
-                "leave_return.group",
-                _("Group %(group)s is of course %(other)s; %(name)s returns to course %(course)s, the course left "
-                  "from: choose a group of that course.", group=group.name, other=group.course,
-                  name=student.full_name, course=student.course),
-                {"group": group.name, "group_course": group.course, "course": student.course})]
+            return [
+                Refusal(
+                    "leave_return.group",
+                    _(
+                        "Group %(group)s is of course %(other)s; %(name)s returns to course %(course)s, the course "
+                        "left "
+                        "from: choose a group of that course.",
+                        group=group.name,
+                        other=group.course,
+                        name=student.full_name,
+                        course=student.course,
+                    ),
+                    {"group": group.name, "group_course": group.course, "course": student.course},
+                )
+            ]
         return []
 
     def preview(self, line: OrderLine) -> dict:
@@ -186,8 +256,15 @@ class LeaveReturn(OrderKind):
     def apply(self, line: OrderLine, order: Order) -> dict:
         student = line.student
         target = self._target(line)
-        return {"status": "active", "status_since": line.effective_date, "group_id": target.id,
-                "course": student.course, "leave_ground": None, "leave_start": None, "leave_end": None}
+        return {
+            "status": "active",
+            "status_since": line.effective_date,
+            "group_id": target.id,
+            "course": student.course,
+            "leave_ground": None,
+            "leave_start": None,
+            "leave_end": None,
+        }
 
     def item_text(self, line: OrderLine, language: str) -> str:
         student, params = line.student, line.params
@@ -200,15 +277,18 @@ class LeaveReturn(OrderKind):
         if language == "kk":
             text = f"{describe} {when} бастап академиялық демалыстан "
             text += "мерзімінен бұрын " if early else ""
-            text += (f"шыққан деп есептелсін және {student.course}-курстың {target.name} тобындағы сабақтарға "
-                     f"жіберілсін")
-            notes = [f"өтініші {applied} ж." if applied else "", f"мерзімінен бұрын шығу негізі: {early}" if early
-                     else ""]
+            text += f"шыққан деп есептелсін және {student.course}-курстың {target.name} тобындағы сабақтарға жіберілсін"
+            notes = [
+                f"өтініші {applied} ж." if applied else "",
+                f"мерзімінен бұрын шығу негізі: {early}" if early else "",
+            ]
         else:
             text = f"Считать {describe} вышедшим из академического отпуска "
             text += "досрочно " if early else ""
             text += f"с {when} и допустить к занятиям на {student.course} курсе в группе {target.name}"
-            notes = [f"заявление от {applied}" if applied else "",
-                     f"основание досрочного выхода: {early}" if early else ""]
+            notes = [
+                f"заявление от {applied}" if applied else "",
+                f"основание досрочного выхода: {early}" if early else "",
+            ]
         notes = [note for note in notes if note]
         return text + (f" ({'; '.join(notes)})." if notes else ".")

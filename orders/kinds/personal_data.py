@@ -34,8 +34,11 @@ REMOVE = "-"
 DOCUMENTS: dict[str, tuple] = {
     "marriage": (_l("marriage certificate"), "свидетельства о заключении брака", "неке қию туралы куәлік"),
     "divorce": (_l("divorce certificate"), "свидетельства о расторжении брака", "некені бұзу туралы куәлік"),
-    "name_change": (_l("certificate of change of name"), "свидетельства о перемене имени, отчества, фамилии",
-                    "тегін, атын, әкесінің атын ауыстыру туралы куәлік"),
+    "name_change": (
+        _l("certificate of change of name"),
+        "свидетельства о перемене имени, отчества, фамилии",
+        "тегін, атын, әкесінің атын ауыстыру туралы куәлік",
+    ),
     "identity": (_l("identity card"), "удостоверения личности", "жеке куәлік"),
     "court": (_l("court decision"), "решения суда", "сот шешімі"),
 }
@@ -57,19 +60,31 @@ class IsoDateField(DateField):
 
 class PersonalDataForm(FlaskForm):
     title = title_field()
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
-                               description=_l("The day the new names are used in the student's records."))
-    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications. Each "
-                           "student's new names and document are entered on the student's line."))
+    effective_date = DateField(
+        _l("Effective date"),
+        validators=[InputRequired()],
+        description=_l("The day the new names are used in the student's records."),
+    )
+    basis = basis_field(
+        _l(
+            "Documents the order rests on, e.g. the students' applications. Each "
+            "student's new names and document are entered on the student's line."
+        )
+    )
 
 
 class PersonalDataLineForm(FlaskForm):
-    surname = StringField(_l("New surname"), validators=[Length(max=100)],
-                          description=_l("Leave empty to keep the present one."))
-    name = StringField(_l("New name"), validators=[Length(max=100)],
-                       description=_l("Leave empty to keep the present one."))
-    patronymic = StringField(_l("New patronymic"), validators=[Length(max=100)],
-                             description=_l("Leave empty to keep the present one; \"-\" removes it."))
+    surname = StringField(
+        _l("New surname"), validators=[Length(max=100)], description=_l("Leave empty to keep the present one.")
+    )
+    name = StringField(
+        _l("New name"), validators=[Length(max=100)], description=_l("Leave empty to keep the present one.")
+    )
+    patronymic = StringField(
+        _l("New patronymic"),
+        validators=[Length(max=100)],
+        description=_l('Leave empty to keep the present one; "-" removes it.'),
+    )
     document_type = SelectField(_l("Document"), choices=[(k, v[0]) for k, v in DOCUMENTS.items()])
     document_number = StringField(_l("Document number"), validators=[DataRequired(), Length(max=50)])
     document_date = IsoDateField(_l("Document date"), validators=[InputRequired()])
@@ -83,8 +98,11 @@ def name_problem(field: str, value: str) -> str | None:
     if len(value) > 100:
         return _("The %(field)s is longer than 100 characters.", field=words[field])
     if not NAME.fullmatch(value):
-        return _("The %(field)s «%(value)s» may hold only letters, spaces, hyphens and apostrophes.",
-                 field=words[field], value=value)
+        return _(
+            "The %(field)s «%(value)s» may hold only letters, spaces, hyphens and apostrophes.",
+            field=words[field],
+            value=value,
+        )
     return None
 
 
@@ -126,8 +144,9 @@ class PersonalData(OrderKind):
             errors["document_date"] = _("Give the document date as YYYY-MM-DD.")
         elif issued > today():
             errors["document_date"] = _("The document date is in the future.")
-        params.update(document_type=document_type, document_number=number,
-                      document_date=issued.isoformat() if issued else None)
+        params.update(
+            document_type=document_type, document_number=number, document_date=issued.isoformat() if issued else None
+        )
         effective = line.effective_date
         if raw.get("effective_date") not in (None, ""):
             effective = parse_date(raw.get("effective_date"))
@@ -148,33 +167,66 @@ class PersonalData(OrderKind):
         student = line.student
         refusals = []
         if student.status not in ELIGIBLE:
-            refusals.append(Refusal(
-                "personal_data.status",
-                _("%(name)s is %(status)s: personal data are changed by order only for active students or "
-                  "students on academic leave.", name=student.full_name, status=student.status.replace("_", " ")),
-                {"status": student.status}))
-        problems = {field: problem for field in FIELDS
-                    if line.params.get(field) and (problem := name_problem(field, line.params[field]))}
+            refusals.append(
+                Refusal(
+                    "personal_data.status",
+                    _(
+                        "%(name)s is %(status)s: personal data are changed by order only for active students or "
+                        "students on academic leave.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
+        problems = {
+            field: problem
+            for field in FIELDS
+            if line.params.get(field) and (problem := name_problem(field, line.params[field]))
+        }
         if problems:
-            refusals.append(Refusal("personal_data.invalid_name", " ".join(problems.values()),
-                                    {field: line.params[field] for field in problems}))
+            refusals.append(
+                Refusal(
+                    "personal_data.invalid_name",
+                    " ".join(problems.values()),
+                    {field: line.params[field] for field in problems},
+                )
+            )
         elif not self.preview(line):
-            refusals.append(Refusal(
-                "personal_data.no_change",
-                _("Nothing changes for %(name)s: enter the new surname, name or patronymic on the line.",
-                  name=student.full_name), {}))
-        if line.params.get("document_type") not in DOCUMENTS or not line.params.get("document_number") \
-                or not line.params.get("document_date"):
-            refusals.append(Refusal(
-                "personal_data.document",
-                _("Name the document for %(name)s (marriage certificate or other, its number and date).",
-                  name=student.full_name), {}))
+            refusals.append(
+                Refusal(
+                    "personal_data.no_change",
+                    _(
+                        "Nothing changes for %(name)s: enter the new surname, name or patronymic on the line.",
+                        name=student.full_name,
+                    ),
+                    {},
+                )
+            )
+        if (
+            line.params.get("document_type") not in DOCUMENTS
+            or not line.params.get("document_number")
+            or not line.params.get("document_date")
+        ):
+            refusals.append(
+                Refusal(
+                    "personal_data.document",
+                    _(
+                        "Name the document for %(name)s (marriage certificate or other, its number and date).",
+                        name=student.full_name,
+                    ),
+                    {},
+                )
+            )
         return refusals + open_order_refusals(student, context)
 
     def preview(self, line: OrderLine) -> dict:
         new = self._new(line)
-        return {field: [getattr(line.student, field), new[field]] for field in FIELDS
-                if new[field] != getattr(line.student, field)}
+        return {
+            field: [getattr(line.student, field), new[field]]
+            for field in FIELDS
+            if new[field] != getattr(line.student, field)
+        }
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         return self._new(line)
@@ -187,11 +239,13 @@ class PersonalData(OrderKind):
         issued = parse_date(line.params.get("document_date"))
         when = f"{line.effective_date:%d.%m.%Y}"
         if language == "kk":
-            parts = ", ".join(f"{FIELD_WORDS[f][1]} «{old or '—'}» «{new or '—'}» болып" for f, (old, new)
-                              in changes.items())
+            parts = ", ".join(
+                f"{FIELD_WORDS[f][1]} «{old or '—'}» «{new or '—'}» болып" for f, (old, new) in changes.items()
+            )
             source = f"{issued:%d.%m.%Y} ж. № {number} {document[2]}" if issued else f"№ {number} {document[2]}"
             return f"{student} {parts} {when} бастап өзгертілсін ({source} негізінде)."
-        parts = ", ".join(f"{FIELD_WORDS[f][0]} с «{old or '—'}» на «{new or '—'}»" for f, (old, new)
-                          in changes.items())
+        parts = ", ".join(
+            f"{FIELD_WORDS[f][0]} с «{old or '—'}» на «{new or '—'}»" for f, (old, new) in changes.items()
+        )
         source = f"{document[1]} № {number}" + (f" от {issued:%d.%m.%Y}" if issued else "")
         return f"{student} изменить {parts} с {when} на основании {source}."

@@ -35,10 +35,34 @@ from students.academic import academic_year_of
 from students.models import Faculty
 from workflow.engine import Refusal
 
-MONTHS_RU = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
-             "ноябрь", "декабрь")
-MONTHS_KK = ("қаңтар", "ақпан", "наурыз", "сәуір", "мамыр", "маусым", "шілде", "тамыз", "қыркүйек", "қазан",
-             "қараша", "желтоқсан")
+MONTHS_RU = (
+    "январь",
+    "февраль",
+    "март",
+    "апрель",
+    "май",
+    "июнь",
+    "июль",
+    "август",
+    "сентябрь",
+    "октябрь",
+    "ноябрь",
+    "декабрь",
+)
+MONTHS_KK = (
+    "қаңтар",
+    "ақпан",
+    "наурыз",
+    "сәуір",
+    "мамыр",
+    "маусым",
+    "шілде",
+    "тамыз",
+    "қыркүйек",
+    "қазан",
+    "қараша",
+    "желтоқсан",
+)
 MAX_MONTHS = 12
 
 
@@ -79,8 +103,9 @@ def parse_faculty_quotas(value: Any) -> tuple[dict[str, int], str | None]:
                 continue
             code, equals, count = chunk.partition("=")
             if not equals:
-                return {}, _("Write each faculty quota as faculty code=places, e.g. FA=3; got “%(chunk)s”.",
-                             chunk=chunk.strip())
+                return {}, _(
+                    "Write each faculty quota as faculty code=places, e.g. FA=3; got “%(chunk)s”.", chunk=chunk.strip()
+                )
             pairs.append((code.strip(), count.strip()))
     else:
         return {}, _("Give the faculty quotas as faculty code=places, separated by commas.")
@@ -91,8 +116,9 @@ def parse_faculty_quotas(value: Any) -> tuple[dict[str, int], str | None]:
         except (TypeError, ValueError):
             number = -1
         if isinstance(count, bool) or number < 0:
-            return {}, _("The quota of faculty %(code)s must be a whole number from 0, got “%(n)s”.", code=code,
-                         n=count)
+            return {}, _(
+                "The quota of faculty %(code)s must be a whole number from 0, got “%(n)s”.", code=code, n=count
+            )
         quotas[code] = number
     known = set(db.session.scalars(select(Faculty.code).where(Faculty.code.in_(list(quotas))))) if quotas else set()
     unknown = sorted(set(quotas) - known)
@@ -103,26 +129,42 @@ def parse_faculty_quotas(value: Any) -> tuple[dict[str, int], str | None]:
 
 class ScholarshipForm(FlaskForm):
     title = title_field()
-    academic_year = StringField(_l("Academic year"), validators=[DataRequired(), Length(max=9)],
-                                default=lambda: academic_year_of(today()),
-                                description=_l("The year whose grades decide (only A and A-), e.g. 2025-2026."))
-    first_month = StringField(_l("First month paid"), validators=[DataRequired(), Length(max=7)],
-                              description=_l("YYYY-MM, e.g. 2026-09."))
-    last_month = StringField(_l("Last month paid"), validators=[DataRequired(), Length(max=7)],
-                             description=_l("YYYY-MM, e.g. 2027-06."))
-    quota = IntegerField(_l("University quota"), validators=[Optional(), NumberRange(min=0, max=100000)],
-                         description=_l("Places for the whole university; empty: the setting."))
-    faculty_quotas = StringField(_l("Faculty quotas"), validators=[Length(max=1000)],
-                                 description=_l("Faculty code=places, e.g. FA=3, FB=2; a faculty not named has no "
-                                                "own cap; empty: the setting."))
+    academic_year = StringField(
+        _l("Academic year"),
+        validators=[DataRequired(), Length(max=9)],
+        default=lambda: academic_year_of(today()),
+        description=_l("The year whose grades decide (only A and A-), e.g. 2025-2026."),
+    )
+    first_month = StringField(
+        _l("First month paid"), validators=[DataRequired(), Length(max=7)], description=_l("YYYY-MM, e.g. 2026-09.")
+    )
+    last_month = StringField(
+        _l("Last month paid"), validators=[DataRequired(), Length(max=7)], description=_l("YYYY-MM, e.g. 2027-06.")
+    )
+    quota = IntegerField(
+        _l("University quota"),
+        validators=[Optional(), NumberRange(min=0, max=100000)],
+        description=_l("Places for the whole university; empty: the setting."),
+    )
+    faculty_quotas = StringField(
+        _l("Faculty quotas"),
+        validators=[Length(max=1000)],
+        description=_l("Faculty code=places, e.g. FA=3, FB=2; a faculty not named has no own cap; empty: the setting."),
+    )
     basis = basis_field(_l("e.g. the academic council's decision, the deans' submissions."))
 
 
 class PersonalScholarshipForm(ScholarshipForm):
-    scholarship_ru = StringField(_l("Scholarship name (Russian)"), validators=[DataRequired(), Length(max=200)],
-                                 description=_l("As it reads after “стипендия”, e.g. имени аль-Фараби."))
-    scholarship_kk = StringField(_l("Scholarship name (Kazakh)"), validators=[DataRequired(), Length(max=200)],
-                                 description=_l("As it reads before “стипендиясы”, e.g. Әл-Фараби атындағы."))
+    scholarship_ru = StringField(
+        _l("Scholarship name (Russian)"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("As it reads after “стипендия”, e.g. имени аль-Фараби."),
+    )
+    scholarship_kk = StringField(
+        _l("Scholarship name (Kazakh)"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("As it reads before “стипендиясы”, e.g. Әл-Фараби атындағы."),
+    )
 
 
 class PresidentScholarship(OrderKind):
@@ -131,12 +173,16 @@ class PresidentScholarship(OrderKind):
     route = "money"
     title_ru = "О назначении стипендии Президента Республики Казахстан"
     title_kk = "Қазақстан Республикасы Президентінің стипендиясын тағайындау туралы"
-    preamble_ru = ("В соответствии с Правилами назначения, выплаты и размерами государственных стипендий "
-                   "обучающимся в организациях образования, утвержденными постановлением Правительства Республики "
-                   "Казахстан от 7 февраля 2008 года № 116, на основании решения ученого совета,")
-    preamble_kk = ("Қазақстан Республикасы Үкіметінің 2008 жылғы 7 ақпандағы № 116 қаулысымен бекітілген Білім беру "
-                   "ұйымдарында білім алушыларға мемлекеттік стипендияларды тағайындау, төлеу қағидаларына және "
-                   "олардың мөлшерлеріне сәйкес, ғылыми кеңестің шешімі негізінде")
+    preamble_ru = (
+        "В соответствии с Правилами назначения, выплаты и размерами государственных стипендий "
+        "обучающимся в организациях образования, утвержденными постановлением Правительства Республики "
+        "Казахстан от 7 февраля 2008 года № 116, на основании решения ученого совета,"
+    )
+    preamble_kk = (
+        "Қазақстан Республикасы Үкіметінің 2008 жылғы 7 ақпандағы № 116 қаулысымен бекітілген Білім беру "
+        "ұйымдарында білім алушыларға мемлекеттік стипендияларды тағайындау, төлеу қағидаларына және "
+        "олардың мөлшерлеріне сәйкес, ғылыми кеңестің шешімі негізінде"
+    )
     form_class = ScholarshipForm
     amounts_rule = "president_scholarship_amounts"
     quota_rule = "president_scholarship_quota"
@@ -189,16 +235,21 @@ class PresidentScholarship(OrderKind):
         faculty_quotas, error = parse_faculty_quotas(faculty_raw)
         if error:
             errors["faculty_quotas"] = error
-        params = {"academic_year": year if isinstance(year, str) else None,
-                  "first_month": f"{first:%Y-%m}" if first else None, "last_month": f"{last:%Y-%m}" if last else None,
-                  "quota": quota, "faculty_quotas": faculty_quotas,
-                  "effective_date": first.isoformat() if first else None,
-                  **self._extra_params(raw, errors)}
+        params = {
+            "academic_year": year if isinstance(year, str) else None,
+            "first_month": f"{first:%Y-%m}" if first else None,
+            "last_month": f"{last:%Y-%m}" if last else None,
+            "quota": quota,
+            "faculty_quotas": faculty_quotas,
+            "effective_date": first.isoformat() if first else None,
+            **self._extra_params(raw, errors),
+        }
         return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
-        return {"outcome": "out", "amount": 0, "months": [], "table_from": None}, \
-            date.fromisoformat(order.params["effective_date"])
+        return {"outcome": "out", "amount": 0, "months": [], "table_from": None}, date.fromisoformat(
+            order.params["effective_date"]
+        )
 
     # Ranking -------------------------------------------------------------------------------------------------
 
@@ -215,8 +266,15 @@ class PresidentScholarship(OrderKind):
         """Set every line's outcome, rank, GPA, amount and months (the only writes: changed params)."""
         year = order.params["academic_year"]
         facts = ranking.academic_facts([line.student_id for line in lines], year, history=False)
-        codes = dict(db.session.execute(select(Faculty.id, Faculty.code).where(
-            Faculty.id.in_(list({line.faculty_id for line in lines})))).all()) if lines else {}
+        codes = (
+            dict(
+                db.session.execute(
+                    select(Faculty.id, Faculty.code).where(Faculty.id.in_(list({line.faculty_id for line in lines})))
+                ).all()
+            )
+            if lines
+            else {}
+        )
         months = months_between(parse_month(order.params["first_month"]), parse_month(order.params["last_month"]))
         min_course = rule("personal_scholarship_min_course")
         results: dict[int, dict] = {}
@@ -224,30 +282,55 @@ class PresidentScholarship(OrderKind):
         for line in lines:
             student, fact = line.student, facts[line.student_id]
             level = student.group.programme.level
-            base = {"key": "university", "gpa": fact.gpa, "tie_class": ranking.tie_class(fact.letters)
-                    if fact.letters else None, "rank": None}
+            base = {
+                "key": "university",
+                "gpa": fact.gpa,
+                "tie_class": ranking.tie_class(fact.letters) if fact.letters else None,
+                "rank": None,
+            }
             if student.status != "active":
-                results[line.student_id] = {**base, "rule": f"{self.rule_prefix}.status",
-                                    "reason": _("Not active (%(status)s).", status=student.status.replace("_", " "))}
+                results[line.student_id] = {
+                    **base,
+                    "rule": f"{self.rule_prefix}.status",
+                    "reason": _("Not active (%(status)s).", status=student.status.replace("_", " ")),
+                }
             elif level not in min_course or student.course < int(min_course[level]):
                 first = min_course.get(level)
-                results[line.student_id] = {**base, "rule": f"{self.rule_prefix}.course", "reason": (
-                    _("Course %(course)s of the %(level)s level: eligible from course %(first)s.",
-                      course=student.course, level=level, first=first) if first else
-                    _("The %(level)s level is not eligible.", level=level))}
+                results[line.student_id] = {
+                    **base,
+                    "rule": f"{self.rule_prefix}.course",
+                    "reason": (
+                        _(
+                            "Course %(course)s of the %(level)s level: eligible from course %(first)s.",
+                            course=student.course,
+                            level=level,
+                            first=first,
+                        )
+                        if first
+                        else _("The %(level)s level is not eligible.", level=level)
+                    ),
+                }
             elif not fact.letters:
-                results[line.student_id] = {**base, "rule": f"{self.rule_prefix}.no_grades",
-                                    "reason": _("No grades in %(year)s.", year=year)}
+                results[line.student_id] = {
+                    **base,
+                    "rule": f"{self.rule_prefix}.no_grades",
+                    "reason": _("No grades in %(year)s.", year=year),
+                }
             elif not fact.letters <= set(ranking.EXCELLENT):
                 other = sorted(fact.letters - set(ranking.EXCELLENT))
-                results[line.student_id] = {**base, "rule": f"{self.rule_prefix}.grades",
-                                    "reason": _("Grades other than A and A- in %(year)s: %(letters)s.", year=year,
-                                                letters=", ".join(other))}
+                results[line.student_id] = {
+                    **base,
+                    "rule": f"{self.rule_prefix}.grades",
+                    "reason": _(
+                        "Grades other than A and A- in %(year)s: %(letters)s.", year=year, letters=", ".join(other)
+                    ),
+                }
             else:
                 eligible.append(line)
                 results[line.student_id] = base
-        eligible.sort(key=lambda line: ranking.sort_key(facts[line.student_id], line.student.full_name,
-                                                        line.student_id))
+        eligible.sort(
+            key=lambda line: ranking.sort_key(facts[line.student_id], line.student.full_name, line.student_id)
+        )
         university_left = order.params["quota"]
         faculty_left = dict(order.params.get("faculty_quotas") or {})
         last_in = None
@@ -256,13 +339,24 @@ class PresidentScholarship(OrderKind):
             result = results[line.student_id]
             result["rank"] = rank
             if university_left <= 0:
-                result.update(rule=f"{self.rule_prefix}.quota_university", reason=_(
-                    "Ranked %(rank)s: beyond the university quota of %(quota)s.", rank=rank,
-                    quota=order.params["quota"]))
+                result.update(
+                    rule=f"{self.rule_prefix}.quota_university",
+                    reason=_(
+                        "Ranked %(rank)s: beyond the university quota of %(quota)s.",
+                        rank=rank,
+                        quota=order.params["quota"],
+                    ),
+                )
             elif code in faculty_left and faculty_left[code] <= 0:
-                result.update(rule=f"{self.rule_prefix}.quota_faculty", reason=_(
-                    "Ranked %(rank)s: beyond the quota of faculty %(code)s (%(quota)s).", rank=rank, code=code,
-                    quota=order.params["faculty_quotas"][code]))
+                result.update(
+                    rule=f"{self.rule_prefix}.quota_faculty",
+                    reason=_(
+                        "Ranked %(rank)s: beyond the quota of faculty %(code)s (%(quota)s).",
+                        rank=rank,
+                        code=code,
+                        quota=order.params["faculty_quotas"][code],
+                    ),
+                )
             else:
                 result["outcome"] = "in"
                 university_left -= 1
@@ -272,18 +366,28 @@ class PresidentScholarship(OrderKind):
         # A tie on the cut line: the first left out has the same merit as the last taken.
         if last_in is not None:
             for line in eligible:
-                if results[line.student_id].get("outcome") != "in" and ranking.merit(facts[line.student_id]) == \
-                        ranking.merit(facts[last_in.student_id]):
+                if results[line.student_id].get("outcome") != "in" and ranking.merit(
+                    facts[line.student_id]
+                ) == ranking.merit(facts[last_in.student_id]):
                     results[line.student_id]["tie"] = results[last_in.student_id]["tie"] = True
         for line in lines:
             result = results[line.student_id]
             level = line.student.group.programme.level
             amount = int(table.get(level, 0)) if table and result.get("outcome") == "in" else 0
-            params = {**line.params, "outcome": result.get("outcome", "out"), "rank": result["rank"],
-                      "gpa": result["gpa"], "tie_class": result["tie_class"], "key": result["key"],
-                      "amount": amount, "months": months if result.get("outcome") == "in" else [],
-                      "table_from": str(table["from"]) if table else None,
-                      "rule": result.get("rule"), "why": result.get("reason", ""), "tie": result.get("tie", False)}
+            params = {
+                **line.params,
+                "outcome": result.get("outcome", "out"),
+                "rank": result["rank"],
+                "gpa": result["gpa"],
+                "tie_class": result["tie_class"],
+                "key": result["key"],
+                "amount": amount,
+                "months": months if result.get("outcome") == "in" else [],
+                "table_from": str(table["from"]) if table else None,
+                "rule": result.get("rule"),
+                "why": result.get("reason", ""),
+                "tie": result.get("tie", False),
+            }
             if params != line.params:
                 line.params = params
 
@@ -293,18 +397,34 @@ class PresidentScholarship(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                f"{self.rule_prefix}.status",
-                _("%(name)s is %(status)s: a scholarship is awarded only to active students.",
-                  name=student.full_name, status=student.status.replace("_", " ")), {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    f"{self.rule_prefix}.status",
+                    _(
+                        "%(name)s is %(status)s: a scholarship is awarded only to active students.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         table = context.facts.get("table")
         level = student.group.programme.level
         if line.params.get("outcome") == "in" and (table is None or not table.get(level)):
-            refusals.append(Refusal(
-                f"{self.rule_prefix}.amount",
-                _("No monthly amount of this scholarship is set for the %(level)s level from %(month)s; add it to "
-                  "the rule %(rule)s.", level=level, month=line.order.params["first_month"], rule=self.amounts_rule),
-                {"level": level, "rule": self.amounts_rule}))
+            refusals.append(
+                Refusal(
+                    f"{self.rule_prefix}.amount",
+                    _(
+                        "No monthly amount of this scholarship is set for the %(level)s level from %(month)s; add "
+                        "it to "
+                        "the rule %(rule)s.",
+                        level=level,
+                        month=line.order.params["first_month"],
+                        rule=self.amounts_rule,
+                    ),
+                    {"level": level, "rule": self.amounts_rule},
+                )
+            )
         return refusals + open_order_refusals(student, context)
 
     def preview(self, line: OrderLine) -> dict:
@@ -332,7 +452,7 @@ class PresidentScholarship(OrderKind):
             words = {
                 "status": "білім алушы белсенді емес",
                 "course": f"{student.course}-курс: стипендия бакалавриаттың 3-курсынан, магистратураның 2-курсынан "
-                          f"бастап тағайындалады",
+                f"бастап тағайындалады",
                 "no_grades": f"{year} оқу жылында бағалары жоқ",
                 "grades": f"{year} оқу жылында A және A- бағаларынан басқа бағалары бар",
                 "quota_university": f"рейтингтегі орны {params.get('rank')}: ЖОО квотасынан тыс",
@@ -341,8 +461,7 @@ class PresidentScholarship(OrderKind):
         else:
             words = {
                 "status": "обучающийся не является активным",
-                "course": f"{student.course} курс: стипендия назначается с 3 курса бакалавриата и 2 курса "
-                          f"магистратуры",
+                "course": f"{student.course} курс: стипендия назначается с 3 курса бакалавриата и 2 курса магистратуры",
                 "no_grades": f"нет оценок за {year} учебный год",
                 "grades": f"имеются оценки ниже A- за {year} учебный год",
                 "quota_university": f"место в рейтинге {params.get('rank')}: сверх квоты университета",
@@ -359,10 +478,14 @@ class PresidentScholarship(OrderKind):
             amount = f"{params['amount']:,}".replace(",", " ")
             gpa = f"{params['gpa']:.2f}" if params.get("gpa") is not None else "—"
             if language == "kk":
-                return (f"{student} {month_words(first, 'kk')} – {month_words(last, 'kk')} кезеңіне айына {amount} "
-                        f"теңге мөлшерінде {name} тағайындалсын (GPA {gpa}, рейтингтегі орны {params.get('rank')}).")
-            return (f"Назначить {student} {name} на период {month_words(first, 'ru')} – {month_words(last, 'ru')} "
-                    f"в размере {amount} тенге в месяц (GPA {gpa}, место в рейтинге {params.get('rank')}).")
+                return (
+                    f"{student} {month_words(first, 'kk')} – {month_words(last, 'kk')} кезеңіне айына {amount} "
+                    f"теңге мөлшерінде {name} тағайындалсын (GPA {gpa}, рейтингтегі орны {params.get('rank')})."
+                )
+            return (
+                f"Назначить {student} {name} на период {month_words(first, 'ru')} – {month_words(last, 'ru')} "
+                f"в размере {amount} тенге в месяц (GPA {gpa}, место в рейтинге {params.get('rank')})."
+            )
         why = self.reason_words(line, language)
         if language == "kk":
             return f"{student} {name} тағайындалмасын: {why}."
@@ -392,8 +515,9 @@ class PersonalScholarship(PresidentScholarship):
             value = raw.get(field)
             value = value.strip() if isinstance(value, str) else ""
             if not value:
-                errors[field] = _("Name the scholarship in Russian and in Kazakh, e.g. имени аль-Фараби / "
-                                  "Әл-Фараби атындағы.")
+                errors[field] = _(
+                    "Name the scholarship in Russian and in Kazakh, e.g. имени аль-Фараби / Әл-Фараби атындағы."
+                )
             elif len(value) > 200:
                 errors[field] = _("The scholarship name is longer than 200 characters.")
             names[field] = value

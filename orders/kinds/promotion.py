@@ -62,6 +62,7 @@ def _names(items) -> str:
 
 # Academic facts, gathered for all lines at once ----------------------------------------------------------------
 
+
 @dataclass
 class Standing:
     """One student's academic standing for the year: what promotion looks at."""
@@ -96,32 +97,44 @@ def gather_standing(lines: list[OrderLine], academic_year: str, order: Order | N
     # Curriculum items of the student's current year without any grade (a failed one is a debt, not missing).
     graded = exists().where(Grade.student_id == Student.id, Grade.discipline_code == CurriculumItem.code)
     for student_id, code, name in db.session.execute(
-            select(Student.id, CurriculumItem.code, CurriculumItem.name_ru)
-            .join(Group, Group.id == Student.group_id)
-            .join(CurriculumItem, and_(CurriculumItem.programme_id == Group.programme_id,
-                                       or_(CurriculumItem.semester == 2 * Student.course - 1,
-                                           CurriculumItem.semester == 2 * Student.course)))
-            .where(_in_scope(Student.id, lines, order), ~graded)
-            .order_by(Student.id, CurriculumItem.semester, CurriculumItem.code)):
+        select(Student.id, CurriculumItem.code, CurriculumItem.name_ru)
+        .join(Group, Group.id == Student.group_id)
+        .join(
+            CurriculumItem,
+            and_(
+                CurriculumItem.programme_id == Group.programme_id,
+                or_(CurriculumItem.semester == 2 * Student.course - 1, CurriculumItem.semester == 2 * Student.course),
+            ),
+        )
+        .where(_in_scope(Student.id, lines, order), ~graded)
+        .order_by(Student.id, CurriculumItem.semester, CurriculumItem.code)
+    ):
         result[student_id].missing.append((code, name))
     for student_id, code, name, credits in db.session.execute(
-            select(Grade.student_id, Grade.discipline_code, Grade.discipline_name, Grade.credits)
-            .where(_in_scope(Grade.student_id, lines, order), Grade.letter.in_(DEBT_LETTERS), _current())
-            .order_by(Grade.student_id, Grade.academic_year, Grade.semester, Grade.discipline_code)):
+        select(Grade.student_id, Grade.discipline_code, Grade.discipline_name, Grade.credits)
+        .where(_in_scope(Grade.student_id, lines, order), Grade.letter.in_(DEBT_LETTERS), _current())
+        .order_by(Grade.student_id, Grade.academic_year, Grade.semester, Grade.discipline_code)
+    ):
         result[student_id].debts.append((code, name, credits))
     # The year's GPA as `students.grades.records_for` figures it (credit-weighted, grades that count), one row a
     # student.
     for student_id, points_sum, credit_sum in db.session.execute(
-            select(Grade.student_id, func.sum(Grade.grade_point * Grade.credits), func.sum(Grade.credits))
-            .where(_in_scope(Grade.student_id, lines, order), Grade.academic_year == academic_year, _current())
-            .group_by(Grade.student_id)):
+        select(Grade.student_id, func.sum(Grade.grade_point * Grade.credits), func.sum(Grade.credits))
+        .where(_in_scope(Grade.student_id, lines, order), Grade.academic_year == academic_year, _current())
+        .group_by(Grade.student_id)
+    ):
         if credit_sum:
             result[student_id].gpa = round(points_sum / credit_sum, 2)
     repeats = db.session.execute(
-        select(StudentMovement.student_id, StudentMovement.changes).join(
-            OrderLine, OrderLine.id == StudentMovement.order_line_id).join(Order, Order.id == OrderLine.order_id)
-        .where(_in_scope(StudentMovement.student_id, lines, order), StudentMovement.kind == "repeat_year",
-               or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"))).all()
+        select(StudentMovement.student_id, StudentMovement.changes)
+        .join(OrderLine, OrderLine.id == StudentMovement.order_line_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            _in_scope(StudentMovement.student_id, lines, order),
+            StudentMovement.kind == "repeat_year",
+            or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
+        )
+    ).all()
     if repeats:
         for student_id, changes in repeats:
             course = (changes or {}).get("course")
@@ -156,44 +169,88 @@ def academic_refusals(student: Student, standing: Standing, academic_year: str) 
     Each refusal's data names the next step ('repeat_year' or 'expulsion') and the facts behind it."""
     level, course = student.group.programme.level, student.course
     threshold = transfer_gpa(level, course)
-    if not standing.missing and not standing.debts and threshold is not None and standing.gpa is not None \
-            and standing.gpa >= threshold:
+    if (
+        not standing.missing
+        and not standing.debts
+        and threshold is not None
+        and standing.gpa is not None
+        and standing.gpa >= threshold
+    ):
         return []  # the common case, without building any message
     refusals = []
     step = next_step(standing)
     common = {"next_step": step, "debt_credits": standing.debt_credits, "repeated": standing.repeated}
     if standing.missing:
-        refusals.append(Refusal(
-            "promotion.curriculum",
-            _("%(name)s has no grade in %(n)s discipline(s) of the course %(course)s curriculum: %(list)s.",
-              name=student.full_name, n=len(standing.missing), course=course, list=_names(standing.missing)),
-            {"missing": [code for code, _name in standing.missing], **common}))
+        refusals.append(
+            Refusal(
+                "promotion.curriculum",
+                _(
+                    "%(name)s has no grade in %(n)s discipline(s) of the course %(course)s curriculum: %(list)s.",
+                    name=student.full_name,
+                    n=len(standing.missing),
+                    course=course,
+                    list=_names(standing.missing),
+                ),
+                {"missing": [code for code, _name in standing.missing], **common},
+            )
+        )
     if standing.debts:
-        refusals.append(Refusal(
-            "promotion.debts",
-            _("%(name)s has academic debts (FX/F not retaken): %(list)s; %(credits)s credits in all.",
-              name=student.full_name, list=_names((c, n) for c, n, _cr in standing.debts),
-              credits=standing.debt_credits),
-            {"debts": [code for code, _n, _cr in standing.debts], **common}))
+        refusals.append(
+            Refusal(
+                "promotion.debts",
+                _(
+                    "%(name)s has academic debts (FX/F not retaken): %(list)s; %(credits)s credits in all.",
+                    name=student.full_name,
+                    list=_names((c, n) for c, n, _cr in standing.debts),
+                    credits=standing.debt_credits,
+                ),
+                {"debts": [code for code, _n, _cr in standing.debts], **common},
+            )
+        )
     if threshold is None:
-        refusals.append(Refusal(
-            "promotion.gpa",
-            _("No transfer GPA is set for course %(course)s of the %(level)s level; set it in the rule transfer_gpa.",
-              course=course, level=level),
-            {"gpa": standing.gpa, "threshold": None, **common}))
+        refusals.append(
+            Refusal(
+                "promotion.gpa",
+                _(
+                    "No transfer GPA is set for course %(course)s of the %(level)s level; set it in the rule "
+                    "transfer_gpa.",
+                    course=course,
+                    level=level,
+                ),
+                {"gpa": standing.gpa, "threshold": None, **common},
+            )
+        )
     elif standing.gpa is None:
-        refusals.append(Refusal(
-            "promotion.gpa",
-            _("%(name)s has no grades in %(year)s, so no GPA; the transfer GPA for course %(course)s is "
-              "%(threshold).2f.", name=student.full_name, year=academic_year, course=course, threshold=threshold),
-            {"gpa": None, "threshold": threshold, "academic_year": academic_year, **common}))
+        refusals.append(
+            Refusal(
+                "promotion.gpa",
+                _(
+                    "%(name)s has no grades in %(year)s, so no GPA; the transfer GPA for course %(course)s is "
+                    "%(threshold).2f.",
+                    name=student.full_name,
+                    year=academic_year,
+                    course=course,
+                    threshold=threshold,
+                ),
+                {"gpa": None, "threshold": threshold, "academic_year": academic_year, **common},
+            )
+        )
     elif standing.gpa < threshold:
-        refusals.append(Refusal(
-            "promotion.gpa",
-            _("%(name)s's GPA for %(year)s is %(gpa).2f, below the transfer GPA %(threshold).2f for course "
-              "%(course)s.", name=student.full_name, year=academic_year, gpa=standing.gpa, threshold=threshold,
-              course=course),
-            {"gpa": standing.gpa, "threshold": threshold, "academic_year": academic_year, **common}))
+        refusals.append(
+            Refusal(
+                "promotion.gpa",
+                _(
+                    "%(name)s's GPA for %(year)s is %(gpa).2f, below the transfer GPA %(threshold).2f for course "
+                    "%(course)s.",
+                    name=student.full_name,
+                    year=academic_year,
+                    gpa=standing.gpa,
+                    threshold=threshold,
+                    course=course,
+                ),
+                {"gpa": standing.gpa, "threshold": threshold, "academic_year": academic_year, **common},
+            )
+        )
     return refusals
 
 
@@ -214,8 +271,9 @@ def find_groups(keys: set[GroupKey]) -> dict[GroupKey, Group]:
     found: dict[GroupKey, Group] = {}
     programmes = {k[0] for k in keys}
     courses = {k[1] for k in keys}
-    for group in db.session.scalars(select(Group).where(Group.programme_id.in_(programmes),
-                                                        Group.course.in_(courses)).order_by(Group.name)):
+    for group in db.session.scalars(
+        select(Group).where(Group.programme_id.in_(programmes), Group.course.in_(courses)).order_by(Group.name)
+    ):
         key = (group.programme_id, group.course, group.language, group.study_form)
         if key in keys and key not in found:
             found[key] = group
@@ -223,8 +281,9 @@ def find_groups(keys: set[GroupKey]) -> dict[GroupKey, Group]:
 
 
 def derived_name(code: str, course: int, language: str, study_form: str) -> str:
-    return f"{code}-{course}{LANGUAGE_LETTER.get(language, language[:1].upper())}" + \
-        ("з" if study_form == "part_time" else "")
+    return f"{code}-{course}{LANGUAGE_LETTER.get(language, language[:1].upper())}" + (
+        "з" if study_form == "part_time" else ""
+    )
 
 
 def create_groups(missing: dict[GroupKey, str]) -> dict[GroupKey, Group]:
@@ -232,8 +291,9 @@ def create_groups(missing: dict[GroupKey, str]) -> dict[GroupKey, Group]:
     if not missing:
         return {}
     bases = {key: derived_name(code, key[1], key[2], key[3]) for key, code in missing.items()}
-    taken = set(db.session.scalars(select(Group.name).where(or_(*(Group.name.like(f"{b}%") for b in
-                                                                 set(bases.values()))))))
+    taken = set(
+        db.session.scalars(select(Group.name).where(or_(*(Group.name.like(f"{b}%") for b in set(bases.values())))))
+    )
     created = {}
     for key, base in bases.items():
         name, n = base, 1
@@ -249,13 +309,20 @@ def create_groups(missing: dict[GroupKey, str]) -> dict[GroupKey, Group]:
 
 # The kind ------------------------------------------------------------------------------------------------------
 
+
 class PromotionForm(FlaskForm):
     title = title_field()
-    academic_year = StringField(_l("Academic year"), validators=[DataRequired(), Length(max=9)],
-                                default=lambda: academic_year_of(today()),
-                                description=_l("The year whose results decide, e.g. 2025-2026."))
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
-                               description=_l("The day the students start the next course."))
+    academic_year = StringField(
+        _l("Academic year"),
+        validators=[DataRequired(), Length(max=9)],
+        default=lambda: academic_year_of(today()),
+        description=_l("The year whose results decide, e.g. 2025-2026."),
+    )
+    effective_date = DateField(
+        _l("Effective date"),
+        validators=[InputRequired()],
+        description=_l("The day the students start the next course."),
+    )
     basis = basis_field(_l("e.g. the results of the examination session, the deans' submissions."))
 
 
@@ -274,8 +341,7 @@ class Promotion(OrderKind):
         if parse_academic_year(year) is None:
             errors["academic_year"] = _("Give the academic year as two consecutive years, e.g. 2025-2026.")
         effective = effective_date_param(raw, errors)
-        params = {"academic_year": year if isinstance(year, str) else None,
-                  "effective_date": effective}
+        params = {"academic_year": year if isinstance(year, str) else None, "effective_date": effective}
         return params, errors
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
@@ -287,18 +353,31 @@ class Promotion(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                "promotion.status",
-                _("%(name)s is %(status)s: only active students are promoted.",
-                  name=student.full_name, status=student.status.replace("_", " ")),
-                {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "promotion.status",
+                    _(
+                        "%(name)s is %(status)s: only active students are promoted.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         elif student.course >= student.group.programme.duration_years:
-            refusals.append(Refusal(
-                "promotion.final_course",
-                _("%(name)s is in the final course (%(course)s of %(years)s): final-year students are not "
-                  "promoted.", name=student.full_name, course=student.course,
-                  years=student.group.programme.duration_years),
-                {"course": student.course, "duration_years": student.group.programme.duration_years}))
+            refusals.append(
+                Refusal(
+                    "promotion.final_course",
+                    _(
+                        "%(name)s is in the final course (%(course)s of %(years)s): final-year students are not "
+                        "promoted.",
+                        name=student.full_name,
+                        course=student.course,
+                        years=student.group.programme.duration_years,
+                    ),
+                    {"course": student.course, "duration_years": student.group.programme.duration_years},
+                )
+            )
         else:
             standing = context.facts["standing"][student.id]
             refusals += academic_refusals(student, standing, context.facts["academic_year"])
@@ -310,14 +389,22 @@ class Promotion(OrderKind):
     def _remember_targets(self, order: Order, lines: list[OrderLine], create: bool = False) -> dict:
         keys = {_key(line.student, line.student.course + 1) for line in lines}
         groups = find_groups(keys)
-        missing = {key: line.student.group.programme.code for line in lines
-                   if (key := _key(line.student, line.student.course + 1)) not in groups}
+        missing = {
+            key: line.student.group.programme.code
+            for line in lines
+            if (key := _key(line.student, line.student.course + 1)) not in groups
+        }
         if create:
             groups.update(create_groups(missing))
         else:
             for key, code in missing.items():
-                groups[key] = Group(name=derived_name(code, *key[1:]), programme_id=key[0], course=key[1],
-                                    language=key[2], study_form=key[3])  # not added: a name to show
+                groups[key] = Group(
+                    name=derived_name(code, *key[1:]),
+                    programme_id=key[0],
+                    course=key[1],
+                    language=key[2],
+                    study_form=key[3],
+                )  # not added: a name to show
         order.__dict__["_promotion_targets"] = groups
         return groups
 
@@ -334,8 +421,7 @@ class Promotion(OrderKind):
 
     def preview(self, line: OrderLine) -> dict:
         student = line.student
-        return {"course": [student.course, student.course + 1], "group": [student.group.name,
-                                                                          self._target(line).name]}
+        return {"course": [student.course, student.course + 1], "group": [student.group.name, self._target(line).name]}
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         return {"course": line.student.course + 1, "group_id": self._target(line).id}

@@ -38,27 +38,38 @@ from workflow.engine import Refusal
 
 # ground -> (label for the UI, Russian, Kazakh wording)
 GROUNDS: dict[str, tuple[str, str, str]] = {
-    "promotion_refused": (_l("promotion refused"),
-                          "в связи с невыполнением требований для перевода на следующий курс",
-                          "келесі курсқа көшу талаптарын орындамауына байланысты"),
+    "promotion_refused": (
+        _l("promotion refused"),
+        "в связи с невыполнением требований для перевода на следующий курс",
+        "келесі курсқа көшу талаптарын орындамауына байланысты",
+    ),
     "application": (_l("student's application"), "по личному заявлению", "жеке өтініші бойынша"),
 }
 
 
 class RepeatYearForm(FlaskForm):
     title = title_field()
-    ground = SelectField(_l("Ground"), choices=[(k, v[0]) for k, v in GROUNDS.items()],
-                         description=_l("Promotion refused by the year's results, or the student's application."))
-    academic_year = StringField(_l("Academic year"), validators=[DataRequired(), Length(max=9)],
-                                default=lambda: academic_year_of(today()),
-                                description=_l("The year whose results are repeated, e.g. 2025-2026."))
+    ground = SelectField(
+        _l("Ground"),
+        choices=[(k, v[0]) for k, v in GROUNDS.items()],
+        description=_l("Promotion refused by the year's results, or the student's application."),
+    )
+    academic_year = StringField(
+        _l("Academic year"),
+        validators=[DataRequired(), Length(max=9)],
+        default=lambda: academic_year_of(today()),
+        description=_l("The year whose results are repeated, e.g. 2025-2026."),
+    )
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()])
     basis = basis_field(_l("e.g. the students' applications, the results of the session."))
 
 
 class RepeatYearLineForm(FlaskForm):
-    group = StringField(_l("Group"), validators=[Optional(), Length(max=32)],
-                        description=_l("A group of the same programme and course; empty keeps the current group."))
+    group = StringField(
+        _l("Group"),
+        validators=[Optional(), Length(max=32)],
+        description=_l("A group of the same programme and course; empty keeps the current group."),
+    )
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()])
 
 
@@ -81,8 +92,11 @@ class RepeatYear(OrderKind):
         if parse_academic_year(year) is None:
             errors["academic_year"] = _("Give the academic year as two consecutive years, e.g. 2025-2026.")
         effective = effective_date_param(raw, errors)
-        return {"ground": ground, "academic_year": year if isinstance(year, str) else None,
-                "effective_date": effective}, errors
+        return {
+            "ground": ground,
+            "academic_year": year if isinstance(year, str) else None,
+            "effective_date": effective,
+        }, errors
 
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         errors: dict[str, str] = {}
@@ -105,8 +119,12 @@ class RepeatYear(OrderKind):
         if group is None:
             return _("There is no group %(name)s.", name=name)
         if group.programme_id != student.group.programme_id or group.course != student.course:
-            return _("Group %(name)s is not a course %(course)s group of the student's programme %(code)s.",
-                     name=name, course=student.course, code=student.group.programme.code)
+            return _(
+                "Group %(name)s is not a course %(course)s group of the student's programme %(code)s.",
+                name=name,
+                course=student.course,
+                code=student.group.programme.code,
+            )
         return None
 
     def _groups(self, order: Order, lines: list[OrderLine]) -> dict[str, Group]:
@@ -125,28 +143,51 @@ class RepeatYear(OrderKind):
         student = line.student
         order = line.order
         if student.status != "active":
-            return [Refusal(
-                "repeat_year.status",
-                _("%(name)s is %(status)s: only active students can be left for a repeat year.",
-                  name=student.full_name, status=student.status.replace("_", " ")),
-                {"status": student.status})] + open_order_refusals(student, context)
+            return [
+                Refusal(
+                    "repeat_year.status",
+                    _(
+                        "%(name)s is %(status)s: only active students can be left for a repeat year.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            ] + open_order_refusals(student, context)
         refusals = []
         standing = context.facts["standing"][student.id]
-        if order.params["ground"] == "promotion_refused" and not academic_refusals(
-                student, standing, order.params["academic_year"]) \
-                and student.course < student.group.programme.duration_years:
-            refusals.append(Refusal(
-                "repeat_year.promotable",
-                _("%(name)s meets every promotion requirement for %(year)s; a repeat year then needs the "
-                  "student's application as its ground.", name=student.full_name, year=order.params["academic_year"]),
-                {"gpa": standing.gpa}))
+        if (
+            order.params["ground"] == "promotion_refused"
+            and not academic_refusals(student, standing, order.params["academic_year"])
+            and student.course < student.group.programme.duration_years
+        ):
+            refusals.append(
+                Refusal(
+                    "repeat_year.promotable",
+                    _(
+                        "%(name)s meets every promotion requirement for %(year)s; a repeat year then needs the "
+                        "student's application as its ground.",
+                        name=student.full_name,
+                        year=order.params["academic_year"],
+                    ),
+                    {"gpa": standing.gpa},
+                )
+            )
         limit = rule("repeat_year_max_per_course")
         if standing.repeated >= limit:
-            refusals.append(Refusal(
-                "repeat_year.repeated",
-                _("%(name)s has already repeated course %(course)s; the rules allow %(limit)s repeat year(s) per "
-                  "course.", name=student.full_name, course=student.course, limit=limit),
-                {"course": student.course, "repeated": standing.repeated, "limit": limit}))
+            refusals.append(
+                Refusal(
+                    "repeat_year.repeated",
+                    _(
+                        "%(name)s has already repeated course %(course)s; the rules allow %(limit)s repeat year(s) per "
+                        "course.",
+                        name=student.full_name,
+                        course=student.course,
+                        limit=limit,
+                    ),
+                    {"course": student.course, "repeated": standing.repeated, "limit": limit},
+                )
+            )
         name = line.params.get("group")
         if name:
             problem = self._group_problem(line, context.facts["groups"].get(name), name)
@@ -181,8 +222,10 @@ class RepeatYear(OrderKind):
         return changes
 
     def apply(self, line: OrderLine, order: Order) -> dict:
-        return {"group_id": self._target(line).id,
-                "funding": "paid" if self._loses_grant(line) else line.student.funding}
+        return {
+            "group_id": self._target(line).id,
+            "funding": "paid" if self._loses_grant(line) else line.student.funding,
+        }
 
     def item_text(self, line: OrderLine, language: str) -> str:
         changes = line.applied_changes or self.preview(line)
@@ -194,8 +237,9 @@ class RepeatYear(OrderKind):
         when = f"{line.effective_date:%d.%m.%Y}"
         if language == "kk":
             tail = ", ақылы негізде оқуға ауыстырылсын" if paid else ""
-            return f"{student} {ground[2]} {when} бастап {course}-курста {group} тобында қайта оқуға " \
-                   f"қалдырылсын{tail}."
+            return f"{student} {ground[2]} {when} бастап {course}-курста {group} тобында қайта оқуға қалдырылсын{tail}."
         tail = " с переводом на платную основу обучения" if paid else ""
-        return f"Оставить {student} {ground[1]} на повторный курс обучения на {course} курсе в группе {group} " \
-               f"с {when}{tail}."
+        return (
+            f"Оставить {student} {ground[1]} на повторный курс обучения на {course} курсе в группе {group} "
+            f"с {when}{tail}."
+        )

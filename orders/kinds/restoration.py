@@ -36,8 +36,11 @@ from workflow.engine import Refusal
 
 
 class RestorationLineForm(FlaskForm):
-    group = StringField(_l("Target group"), validators=[Optional(), Length(max=32)],
-                        description=_l("Empty: the group the student was expelled from."))
+    group = StringField(
+        _l("Target group"),
+        validators=[Optional(), Length(max=32)],
+        description=_l("Empty: the group the student was expelled from."),
+    )
     effective_date = DateField(_l("Effective date"), validators=[Optional()])
 
 
@@ -63,25 +66,42 @@ class Restoration(GroupChangeKind):
         for line in lines:
             target = targets[line.params.get("group_id") or line.student.group_id]
             wanted[line.student_id] = (target.programme_id, target.course)
-        return {"calendars": calendars_for(lines), "targets": targets, "difference": difference_for(wanted),
-                "first_period": first_period_completed(
-                    {line.student_id: line.student.group.programme_id for line in lines})}
+        return {
+            "calendars": calendars_for(lines),
+            "targets": targets,
+            "difference": difference_for(wanted),
+            "first_period": first_period_completed(
+                {line.student_id: line.student.group.programme_id for line in lines}
+            ),
+        }
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
         target = facts["targets"][line.params.get("group_id") or student.group_id]
-        sync_params(line, group_id=target.id, group=target.name,
-                    difference=facts["difference"].get(line.student_id, []))
+        sync_params(
+            line, group_id=target.id, group=target.name, difference=facts["difference"].get(line.student_id, [])
+        )
         refusals = []
         if student.status != "expelled":
-            refusals.append(Refusal(
-                "restoration.status",
-                _("%(name)s is %(status)s: only expelled students can be restored.",
-                  name=student.full_name, status=student.status.replace("_", " ")), {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "restoration.status",
+                    _(
+                        "%(name)s is %(status)s: only expelled students can be restored.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         elif student.expulsion_reason == "death":
-            refusals.append(Refusal("restoration.death",
-                                    _("%(name)s was expelled on death and cannot be restored.",
-                                      name=student.full_name), {"expulsion_reason": "death"}))
+            refusals.append(
+                Refusal(
+                    "restoration.death",
+                    _("%(name)s was expelled on death and cannot be restored.", name=student.full_name),
+                    {"expulsion_reason": "death"},
+                )
+            )
         refusals += holiday_refusals(self.name, line, facts["calendars"])
         refusals += first_period_refusal(self.name, line, facts["first_period"])
         return refusals + open_order_refusals(student, context)
@@ -102,9 +122,14 @@ class Restoration(GroupChangeKind):
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         target = target_group(line)
-        return {"status": "active", "group_id": target.id, "course": target.course,
-                "funding": rule("restoration_funding"), "expulsion_reason": None,
-                "status_since": line.effective_date}
+        return {
+            "status": "active",
+            "group_id": target.id,
+            "course": target.course,
+            "funding": rule("restoration_funding"),
+            "expulsion_reason": None,
+            "status_since": line.effective_date,
+        }
 
     def item_text(self, line: OrderLine, language: str) -> str:
         student = describe_student(line.student, language)
@@ -113,6 +138,7 @@ class Restoration(GroupChangeKind):
         when = f"{line.effective_date:%d.%m.%Y}"
         difference = difference_text(line.params.get("difference") or [], language)
         if language == "kk":
-            return (f"{student} {when} бастап білім алушылар қатарына қайта қабылдансын ({target}, {funding})."
-                    f"{difference}")
+            return (
+                f"{student} {when} бастап білім алушылар қатарына қайта қабылдансын ({target}, {funding}).{difference}"
+            )
         return f"Восстановить {student} в число обучающихся на {target}, {funding}, с {when}.{difference}"

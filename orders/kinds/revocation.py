@@ -45,14 +45,21 @@ def _kind(name: str) -> OrderKind:
 
 
 class RevocationForm(FlaskForm):
-    target = StringField(_l("Order to revoke"), validators=[DataRequired(), Length(max=40)],
-                         description=_l("Its number, e.g. 12-С, or its id, e.g. #57. Every item of it is revoked: "
-                                        "the students' records return to what they were before it."))
+    target = StringField(
+        _l("Order to revoke"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l(
+            "Its number, e.g. 12-С, or its id, e.g. #57. Every item of it is revoked: "
+            "the students' records return to what they were before it."
+        ),
+    )
     title = title_field(_l("Leave empty for the standard title naming the order."))
-    effective_date = DateField(_l("Effective date"), validators=[Optional()],
-                               description=_l("Leave empty for today; never earlier than the revoked items."))
-    basis = basis_field(_l("Why the order is corrected, e.g. the lawyer's submission or a court "
-                           "decision."))
+    effective_date = DateField(
+        _l("Effective date"),
+        validators=[Optional()],
+        description=_l("Leave empty for today; never earlier than the revoked items."),
+    )
+    basis = basis_field(_l("Why the order is corrected, e.g. the lawyer's submission or a court decision."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,17 +68,29 @@ class RevocationForm(FlaskForm):
             target, _problem = corrections.find_target(self.target.data) if self.target.data else (None, None)
             if target is not None and target.order_date:
                 items = "; ".join(f"{n}. {line.student.full_name}" for n, line in enumerate(target.lines, 1))
-                self.target.description = _("Order %(label)s of %(date)s «%(title)s». Items: %(items)s.",
-                                            label=target.label, date=f"{target.order_date:%d.%m.%Y}",
-                                            title=target.title, items=items)
+                self.target.description = _(
+                    "Order %(label)s of %(date)s «%(title)s». Items: %(items)s.",
+                    label=target.label,
+                    date=f"{target.order_date:%d.%m.%Y}",
+                    title=target.title,
+                    items=items,
+                )
 
 
 class AmendmentForm(RevocationForm):
-    target = StringField(_l("Order to amend"), validators=[DataRequired(), Length(max=40)],
-                         description=_l("Its number, e.g. 12-С, or its id, e.g. #57."))
-    exclude = StringField(_l("Items to exclude"), validators=[DataRequired(), Length(max=500)],
-                          description=_l("Item numbers of that order to exclude from it, e.g. 1, 3: their effects "
-                                         "are reversed, the other items stay in force."))
+    target = StringField(
+        _l("Order to amend"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("Its number, e.g. 12-С, or its id, e.g. #57."),
+    )
+    exclude = StringField(
+        _l("Items to exclude"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l(
+            "Item numbers of that order to exclude from it, e.g. 1, 3: their effects "
+            "are reversed, the other items stay in force."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,14 +103,18 @@ class Revocation(OrderKind):
     route = "legal"  # deans, registrar office, lawyer, rector
     title_ru = "Об отмене приказа"
     title_kk = "Бұйрықтың күшін жою туралы"
-    preamble_ru = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) "
-                   "послевузовского образования, утвержденными приказом Министра образования и науки "
-                   "Республики Казахстан от 30 октября 2018 года № 595, в целях устранения нарушений, "
-                   "допущенных при издании приказа,")
-    preamble_kk = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 "
-                   "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
-                   "ұйымдары қызметінің үлгілік қағидаларына сәйкес, бұйрықты шығару кезінде жіберілген "
-                   "бұзушылықтарды жою мақсатында")
+    preamble_ru = (
+        "В соответствии с Типовыми правилами деятельности организаций высшего и (или) "
+        "послевузовского образования, утвержденными приказом Министра образования и науки "
+        "Республики Казахстан от 30 октября 2018 года № 595, в целях устранения нарушений, "
+        "допущенных при издании приказа,"
+    )
+    preamble_kk = (
+        "Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 "
+        "бұйрығымен бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру "
+        "ұйымдары қызметінің үлгілік қағидаларына сәйкес, бұйрықты шығару кезінде жіберілген "
+        "бұзушылықтарды жою мақсатында"
+    )
     form_class = RevocationForm
     excludes_items = False  # an amendment names the items it excludes; a revocation takes them all
 
@@ -121,8 +144,11 @@ class Revocation(OrderKind):
                 effective = date.fromisoformat(effective)
             except ValueError:
                 errors["effective_date"] = _("Give the effective date as YYYY-MM-DD, or leave it empty for today.")
-        params = {"target_order_id": target.id if target else None, "target": target.label if target else None,
-                  "effective_date": effective.isoformat() if isinstance(effective, date) else None}
+        params = {
+            "target_order_id": target.id if target else None,
+            "target": target.label if target else None,
+            "effective_date": effective.isoformat() if isinstance(effective, date) else None,
+        }
         if self.excludes_items:
             params["exclude"] = items
         return params, errors
@@ -133,8 +159,12 @@ class Revocation(OrderKind):
         if order.title == self.title_ru:
             order.title = self.title_for(target)[:300]
         effective = order.params.get("effective_date")
-        corrections.add_lines(order, target, order.params.get("exclude") if self.excludes_items else None,
-                              date.fromisoformat(effective) if effective else corrections.default_effective_date(None))
+        corrections.add_lines(
+            order,
+            target,
+            order.params.get("exclude") if self.excludes_items else None,
+            date.fromisoformat(effective) if effective else corrections.default_effective_date(None),
+        )
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         """A student added by hand names no target line: the check refuses the line."""
@@ -148,13 +178,23 @@ class Revocation(OrderKind):
         target = order.target_order
         movements: dict[int, list] = {}
         for row in db.session.execute(
-                select(StudentMovement.id, StudentMovement.student_id, StudentMovement.order_line_id,
-                       StudentMovement.order_label, StudentMovement.kind, StudentMovement.effective_date)
-                .where(StudentMovement.student_id.in_([line.student_id for line in lines]))
-                .order_by(StudentMovement.id)):
+            select(
+                StudentMovement.id,
+                StudentMovement.student_id,
+                StudentMovement.order_line_id,
+                StudentMovement.order_label,
+                StudentMovement.kind,
+                StudentMovement.effective_date,
+            )
+            .where(StudentMovement.student_id.in_([line.student_id for line in lines]))
+            .order_by(StudentMovement.id)
+        ):
             movements.setdefault(row.student_id, []).append(row)
-        return {"target": target, "target_lines": {tl.id: tl for tl in target.lines} if target else {},
-                "movements": movements}
+        return {
+            "target": target,
+            "target_lines": {tl.id: tl for tl in target.lines} if target else {},
+            "movements": movements,
+        }
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student = line.student
@@ -166,19 +206,38 @@ class Revocation(OrderKind):
             return [Refusal("revocation.target", _("This correction names no order."), {})]
         problem = corrections.target_problem(target)
         if problem:
-            refusals.append(Refusal("revocation.target_superseded", problem,
-                                    {"order_id": target.id, "superseded_as": target.superseded_as}))
+            refusals.append(
+                Refusal(
+                    "revocation.target_superseded",
+                    problem,
+                    {"order_id": target.id, "superseded_as": target.superseded_as},
+                )
+            )
         if target_line is None or target_line.student_id != student.id:
-            refusals.append(Refusal(
-                "revocation.not_in_target",
-                _("%(name)s is not an item of order %(label)s; a correction reverses only items of its order. "
-                  "Remove this line and draft the correction from the signed order's page.",
-                  name=student.full_name, label=target.label), {"order_id": target.id}))
+            refusals.append(
+                Refusal(
+                    "revocation.not_in_target",
+                    _(
+                        "%(name)s is not an item of order %(label)s; a correction reverses only items of its order. "
+                        "Remove this line and draft the correction from the signed order's page.",
+                        name=student.full_name,
+                        label=target.label,
+                    ),
+                    {"order_id": target.id},
+                )
+            )
         elif target_line.record_before is None:
-            refusals.append(Refusal(
-                "revocation.not_reversible",
-                _("Order %(label)s kept no record of %(name)s before signing; this item cannot be reversed.",
-                  label=target.label, name=student.full_name), {"target_line_id": target_line.id}))
+            refusals.append(
+                Refusal(
+                    "revocation.not_reversible",
+                    _(
+                        "Order %(label)s kept no record of %(name)s before signing; this item cannot be reversed.",
+                        label=target.label,
+                        name=student.full_name,
+                    ),
+                    {"target_line_id": target_line.id},
+                )
+            )
         else:
             moves = facts.get("movements", {}).get(student.id, [])
             own = next((m.id for m in moves if m.order_line_id == target_line.id), 0)
@@ -186,13 +245,21 @@ class Revocation(OrderKind):
             later = [m for m in moves if m.id > own and m.kind not in RECORD_NEUTRAL_KINDS]
             if later and target.kind not in RECORD_NEUTRAL_KINDS:
                 first = later[0]
-                refusals.append(Refusal(
-                    "revocation.later_movement",
-                    _("%(name)s has a later movement: order %(later)s (%(kind)s, effective %(date)s) came after "
-                      "order %(label)s. Revoke order %(later)s first.", name=student.full_name,
-                      later=first.order_label or "?", kind=code_label(first.kind),
-                      date=f"{first.effective_date:%d.%m.%Y}", label=target.label),
-                    {"order_label": first.order_label, "kind": first.kind, "movement_id": first.id}))
+                refusals.append(
+                    Refusal(
+                        "revocation.later_movement",
+                        _(
+                            "%(name)s has a later movement: order %(later)s (%(kind)s, effective %(date)s) came after "
+                            "order %(label)s. Revoke order %(later)s first.",
+                            name=student.full_name,
+                            later=first.order_label or "?",
+                            kind=code_label(first.kind),
+                            date=f"{first.effective_date:%d.%m.%Y}",
+                            label=target.label,
+                        ),
+                        {"order_label": first.order_label, "kind": first.kind, "movement_id": first.id},
+                    )
+                )
         return refusals + open_order_refusals(student, context)
 
     # Effects -----------------------------------------------------------------------------------------------
@@ -240,8 +307,10 @@ class Revocation(OrderKind):
         student = describe_student(line.student, language).rstrip(",")
         when = f"{target.order_date:%d.%m.%Y}" if target.order_date else ""
         if language == "kk":
-            return (f"{when} ж. № {target.label} «{_kind(target.kind).title_kk}» бұйрығының {item}-тармағының "
-                    f"күші жойылсын: {student}.")
+            return (
+                f"{when} ж. № {target.label} «{_kind(target.kind).title_kk}» бұйрығының {item}-тармағының "
+                f"күші жойылсын: {student}."
+            )
         return f"Отменить приказ № {target.label} от {when} «{target.title}» в части пункта {item}: {student}."
 
 
@@ -264,7 +333,10 @@ class Amendment(Revocation):
         student = describe_student(line.student, language).rstrip(",")
         when = f"{target.order_date:%d.%m.%Y}" if target.order_date else ""
         if language == "kk":
-            return (f"{when} ж. № {target.label} «{_kind(target.kind).title_kk}» бұйрығына өзгерістер "
-                    f"енгізілсін, {item}-тармақ алып тасталсын: {student}.")
-        return (f"Внести изменения в приказ № {target.label} от {when} «{target.title}», исключив пункт {item}: "
-                f"{student}.")
+            return (
+                f"{when} ж. № {target.label} «{_kind(target.kind).title_kk}» бұйрығына өзгерістер "
+                f"енгізілсін, {item}-тармақ алып тасталсын: {student}."
+            )
+        return (
+            f"Внести изменения в приказ № {target.label} от {when} «{target.title}», исключив пункт {item}: {student}."
+        )

@@ -65,12 +65,18 @@ from students.models import Student
 from workflow.engine import Refusal
 
 OUT_REASONS = ("scholarship.debt", "scholarship.grade_c", "scholarship.no_grades", "scholarship.no_amount")
-CATEGORY_WORDS = {"ru": {"orphan": "сирота или оставшийся без попечения родителей",
-                         "visual_disability": "лицо с инвалидностью по зрению",
-                         "hearing_disability": "лицо с инвалидностью по слуху"},
-                  "kk": {"orphan": "жетім немесе ата-анасының қамқорлығынсыз қалған",
-                         "visual_disability": "көру қабілеті бойынша мүгедектігі бар",
-                         "hearing_disability": "есту қабілеті бойынша мүгедектігі бар"}}
+CATEGORY_WORDS = {
+    "ru": {
+        "orphan": "сирота или оставшийся без попечения родителей",
+        "visual_disability": "лицо с инвалидностью по зрению",
+        "hearing_disability": "лицо с инвалидностью по слуху",
+    },
+    "kk": {
+        "orphan": "жетім немесе ата-анасының қамқорлығынсыз қалған",
+        "visual_disability": "көру қабілеті бойынша мүгедектігі бар",
+        "hearing_disability": "есту қабілеті бойынша мүгедектігі бар",
+    },
+}
 
 
 def previous_year(year: str) -> str:
@@ -138,15 +144,19 @@ def session_grades(lines: list[OrderLine], order: Order, year: str, semester: in
         session_year, number = year, 2 * Student.course - 1
     else:
         session_year, number = previous_year(year), 2 * Student.course - 2
-    in_session = exists().where(session.student_id == Grade.student_id,
-                                session.discipline_code == Grade.discipline_code,
-                                session.academic_year == session_year, session.semester == number)
+    in_session = exists().where(
+        session.student_id == Grade.student_id,
+        session.discipline_code == Grade.discipline_code,
+        session.academic_year == session_year,
+        session.semester == number,
+    )
     result: dict[int, list[SessionGrade]] = {}
     for student_id, code, name, points, letter in db.session.execute(
-            select(Grade.student_id, Grade.discipline_code, Grade.discipline_name, Grade.points, Grade.letter)
-            .join(Student, Student.id == Grade.student_id)
-            .where(_in_scope(Grade.student_id, lines, order), in_session, _current())
-            .order_by(Grade.student_id, Grade.points, Grade.discipline_code)):
+        select(Grade.student_id, Grade.discipline_code, Grade.discipline_name, Grade.points, Grade.letter)
+        .join(Student, Student.id == Grade.student_id)
+        .where(_in_scope(Grade.student_id, lines, order), in_session, _current())
+        .order_by(Grade.student_id, Grade.points, Grade.discipline_code)
+    ):
         result.setdefault(student_id, []).append(SessionGrade(code, name, points, letter))
     return result
 
@@ -155,9 +165,10 @@ def debts(lines: list[OrderLine], order: Order) -> dict[int, list[SessionGrade]]
     """Academic debts per student: FX/F grades not superseded by a later attempt, any semester (one query)."""
     result: dict[int, list[SessionGrade]] = {}
     for student_id, code, name, points, letter in db.session.execute(
-            select(Grade.student_id, Grade.discipline_code, Grade.discipline_name, Grade.points, Grade.letter)
-            .where(_in_scope(Grade.student_id, lines, order), Grade.letter.in_(DEBT_LETTERS), _current())
-            .order_by(Grade.student_id, Grade.academic_year, Grade.semester, Grade.discipline_code)):
+        select(Grade.student_id, Grade.discipline_code, Grade.discipline_name, Grade.points, Grade.letter)
+        .where(_in_scope(Grade.student_id, lines, order), Grade.letter.in_(DEBT_LETTERS), _current())
+        .order_by(Grade.student_id, Grade.academic_year, Grade.semester, Grade.discipline_code)
+    ):
         result.setdefault(student_id, []).append(SessionGrade(code, name, points, letter))
     return result
 
@@ -169,11 +180,16 @@ def duplicates(lines: list[OrderLine], order: Order) -> dict[int, list[tuple[int
     rows = db.session.execute(
         select(OrderLine.student_id, Order.id, Order.number_label, Order.state, OrderLine.params)
         .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.kind == StateScholarship.name, Order.id != order.id, Order.state.not_in(states),
-               or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
-               Order.params["academic_year"].as_string() == order.params["academic_year"],
-               Order.params["semester"].as_integer() == order.params["semester"],
-               _in_scope(OrderLine.student_id, lines, order)))
+        .where(
+            Order.kind == StateScholarship.name,
+            Order.id != order.id,
+            Order.state.not_in(states),
+            or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
+            Order.params["academic_year"].as_string() == order.params["academic_year"],
+            Order.params["semester"].as_integer() == order.params["semester"],
+            _in_scope(OrderLine.student_id, lines, order),
+        )
+    )
     result: dict[int, list[tuple[int, str]]] = {}
     for student_id, order_id, label, state, params in rows:
         if state == "signed" and (params or {}).get("outcome") != "in":
@@ -182,8 +198,14 @@ def duplicates(lines: list[OrderLine], order: Order) -> dict[int, list[tuple[int
     return result
 
 
-def compute(line: OrderLine, semester: int, calendar: AcademicCalendar, grades: list[SessionGrade],
-            debt: list[SessionGrade], categories: set[str]) -> dict:
+def compute(
+    line: OrderLine,
+    semester: int,
+    calendar: AcademicCalendar,
+    grades: list[SessionGrade],
+    debt: list[SessionGrade],
+    categories: set[str],
+) -> dict:
     """The line's params by the rules of the module docstring."""
     student = line.student
     programme = student.group.programme
@@ -214,23 +236,38 @@ def compute(line: OrderLine, semester: int, calendar: AcademicCalendar, grades: 
     key = f"{programme.level}_excellent" if excellent and not first_period else programme.level
     if table is None or table.get(key) is None:
         return out("scholarship.no_amount", {"level": programme.level})
-    return {"amount": int(table[key]), "months": months, "table_from": table_from, "outcome": "in", "why": why,
-            "facts": facts}
+    return {
+        "amount": int(table[key]),
+        "months": months,
+        "table_from": table_from,
+        "outcome": "in",
+        "why": why,
+        "facts": facts,
+    }
 
 
 # The kind ------------------------------------------------------------------------------------------------------
 
+
 class StateScholarshipForm(FlaskForm):
     title = title_field()
-    academic_year = StringField(_l("Academic year"), validators=[DataRequired(), Length(max=9)],
-                                default=lambda: academic_year_of(today()), description=_l("e.g. 2026-2027."))
-    semester = SelectField(_l("Semester paid"), choices=[("2", _l("2 (spring: by the winter session)")),
-                                                         ("1", _l("1 (autumn: by the summer session)"))],
-                           description=_l("The months follow from the academic calendar of the year."))
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
-                               description=_l("Categories (orphans, disabilities) are taken as valid on this day."))
-    basis = basis_field(_l("e.g. the results of the examination session, the scholarship "
-                           "committee's minutes."))
+    academic_year = StringField(
+        _l("Academic year"),
+        validators=[DataRequired(), Length(max=9)],
+        default=lambda: academic_year_of(today()),
+        description=_l("e.g. 2026-2027."),
+    )
+    semester = SelectField(
+        _l("Semester paid"),
+        choices=[("2", _l("2 (spring: by the winter session)")), ("1", _l("1 (autumn: by the summer session)"))],
+        description=_l("The months follow from the academic calendar of the year."),
+    )
+    effective_date = DateField(
+        _l("Effective date"),
+        validators=[InputRequired()],
+        description=_l("Categories (orphans, disabilities) are taken as valid on this day."),
+    )
+    basis = basis_field(_l("e.g. the results of the examination session, the scholarship committee's minutes."))
 
 
 def _int_list(value: Any, low: int, high: int) -> list[int] | None:
@@ -261,12 +298,16 @@ class StateScholarship(OrderKind):
     changes_record = False
     title_ru = "О назначении государственной стипендии"
     title_kk = "Мемлекеттік стипендия тағайындау туралы"
-    preamble_ru = ("В соответствии с Правилами назначения, выплаты и размерами государственных стипендий "
-                   "обучающимся в организациях образования, утвержденными постановлением Правительства Республики "
-                   "Казахстан от 7 февраля 2008 года № 116, по итогам экзаменационной сессии,")
-    preamble_kk = ("Қазақстан Республикасы Үкіметінің 2008 жылғы 7 ақпандағы № 116 қаулысымен бекітілген Білім беру "
-                   "ұйымдарында білім алушыларға мемлекеттік стипендияларды тағайындау, төлеу қағидаларына және "
-                   "олардың мөлшерлеріне сәйкес, емтихан сессиясының қорытындылары бойынша")
+    preamble_ru = (
+        "В соответствии с Правилами назначения, выплаты и размерами государственных стипендий "
+        "обучающимся в организациях образования, утвержденными постановлением Правительства Республики "
+        "Казахстан от 7 февраля 2008 года № 116, по итогам экзаменационной сессии,"
+    )
+    preamble_kk = (
+        "Қазақстан Республикасы Үкіметінің 2008 жылғы 7 ақпандағы № 116 қаулысымен бекітілген Білім беру "
+        "ұйымдарында білім алушыларға мемлекеттік стипендияларды тағайындау, төлеу қағидаларына және "
+        "олардың мөлшерлеріне сәйкес, емтихан сессиясының қорытындылары бойынша"
+    )
     appendix_title_ru = "Приложение: обучающиеся, которым стипендия не назначена, с причиной"
     appendix_title_kk = "Қосымша: стипендия тағайындалмаған білім алушылар, себебі көрсетіле отырып"
     form_class = StateScholarshipForm
@@ -290,13 +331,21 @@ class StateScholarship(OrderKind):
         if courses is None:
             errors["courses"] = _("Give the courses as a list of numbers 1 to 7, or none for every course.")
         effective = effective_date_param(raw, errors)
-        if "academic_year" not in errors and db.session.scalar(
-                select(AcademicCalendar.id).where(AcademicCalendar.year == year)) is None:
-            errors["academic_year"] = _("There is no academic calendar for %(year)s: the months paid follow from "
-                                        "it. Add the calendar first.", year=year)
-        params = {"academic_year": year if isinstance(year, str) else None, "semester": semester,
-                  "faculties": faculties or [], "courses": courses or [],
-                  "effective_date": effective}
+        if (
+            "academic_year" not in errors
+            and db.session.scalar(select(AcademicCalendar.id).where(AcademicCalendar.year == year)) is None
+        ):
+            errors["academic_year"] = _(
+                "There is no academic calendar for %(year)s: the months paid follow from it. Add the calendar first.",
+                year=year,
+            )
+        params = {
+            "academic_year": year if isinstance(year, str) else None,
+            "semester": semester,
+            "faculties": faculties or [],
+            "courses": courses or [],
+            "effective_date": effective,
+        }
         return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
@@ -315,13 +364,17 @@ class StateScholarship(OrderKind):
         scope_lines = lines if whole else pending
         grades = session_grades(scope_lines, order, year, semester)
         debt = debts(scope_lines, order)
-        ids = (select(OrderLine.student_id).where(OrderLine.order_id == order.id)
-               if whole and lines is order.__dict__.get("lines") else [line.student_id for line in pending])
+        ids = (
+            select(OrderLine.student_id).where(OrderLine.order_id == order.id)
+            if whole and lines is order.__dict__.get("lines")
+            else [line.student_id for line in pending]
+        )
         categories = categories_on(ids, date.fromisoformat(order.params["effective_date"]))
         for line in pending:
             sid = line.student_id
-            params = compute(line, semester, calendar, grades.get(sid, []), debt.get(sid, []),
-                             categories.get(sid, set()))
+            params = compute(
+                line, semester, calendar, grades.get(sid, []), debt.get(sid, []), categories.get(sid, set())
+            )
             if line.params != params:
                 line.params = params
         return facts
@@ -330,27 +383,53 @@ class StateScholarship(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                "scholarship.status",
-                _("%(name)s is %(status)s: a state scholarship is appointed only to active students.",
-                  name=student.full_name, status=student.status.replace("_", " ")),
-                {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "scholarship.status",
+                    _(
+                        "%(name)s is %(status)s: a state scholarship is appointed only to active students.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         if student.funding != "grant":
-            refusals.append(Refusal(
-                "scholarship.funding",
-                _("%(name)s does not study on a state grant (funding: %(funding)s): a state scholarship is for "
-                  "state-grant students only.", name=student.full_name, funding=student.funding),
-                {"funding": student.funding}))
+            refusals.append(
+                Refusal(
+                    "scholarship.funding",
+                    _(
+                        "%(name)s does not study on a state grant (funding: %(funding)s): a state scholarship is for "
+                        "state-grant students only.",
+                        name=student.full_name,
+                        funding=student.funding,
+                    ),
+                    {"funding": student.funding},
+                )
+            )
         if line.params.get("outcome") is None:
-            refusals.append(Refusal(
-                "scholarship.calendar",
-                _("No academic calendar for %(year)s: the months paid cannot be computed.",
-                  year=line.order.params.get("academic_year")), {}))
+            refusals.append(
+                Refusal(
+                    "scholarship.calendar",
+                    _(
+                        "No academic calendar for %(year)s: the months paid cannot be computed.",
+                        year=line.order.params.get("academic_year"),
+                    ),
+                    {},
+                )
+            )
         for order_id, label in context.facts.get("duplicates", {}).get(student.id, []):
-            refusals.append(Refusal(
-                "scholarship.duplicate",
-                _("%(name)s already has a state scholarship line for this semester in order %(label)s.",
-                  name=student.full_name, label=label), {"order_id": order_id}))
+            refusals.append(
+                Refusal(
+                    "scholarship.duplicate",
+                    _(
+                        "%(name)s already has a state scholarship line for this semester in order %(label)s.",
+                        name=student.full_name,
+                        label=label,
+                    ),
+                    {"order_id": order_id},
+                )
+            )
         return refusals
 
     def preview(self, line: OrderLine) -> dict:
@@ -378,8 +457,9 @@ class StateScholarship(OrderKind):
                 "scholarship.excellent": _("only excellent grades (+15%%)"),
                 "scholarship.good": _("only good and excellent grades"),
                 "scholarship.first_period": _("first-year student in the first period"),
-                "scholarship.category": _("social category, no academic debt: %(c)s",
-                                          c=", ".join(facts.get("categories", []))),
+                "scholarship.category": _(
+                    "social category, no academic debt: %(c)s", c=", ".join(facts.get("categories", []))
+                ),
             }
             return texts.get(why, why or "")
         if language == "kk":
@@ -417,15 +497,19 @@ class StateScholarship(OrderKind):
         summer = any(month.endswith(("-07", "-08")) for month in months)
         category = params.get("why") == "scholarship.category"
         if language == "kk":
-            text = (f"{student} {first:%d.%m.%Y} бастап {until:%d.%m.%Y} дейін ай сайын {amount} теңге мөлшерінде "
-                    "мемлекеттік стипендия тағайындалсын")
+            text = (
+                f"{student} {first:%d.%m.%Y} бастап {until:%d.%m.%Y} дейін ай сайын {amount} теңге мөлшерінде "
+                "мемлекеттік стипендия тағайындалсын"
+            )
             if category:
                 text += f" ({self.reason_text(line, 'kk')})"
             if summer:
                 text += "; шілде және тамыз айларының стипендиясы маусым айының стипендиясымен бірге төленсін"
             return text + "."
-        text = (f"Назначить государственную стипендию {student} в размере {amount} тенге ежемесячно "
-                f"с {first:%d.%m.%Y} по {until:%d.%m.%Y}")
+        text = (
+            f"Назначить государственную стипендию {student} в размере {amount} тенге ежемесячно "
+            f"с {first:%d.%m.%Y} по {until:%d.%m.%Y}"
+        )
         if category:
             text += f" ({self.reason_text(line, 'ru')})"
         if summer:
@@ -437,6 +521,8 @@ class StateScholarship(OrderKind):
         if line.params.get("outcome") == "in":
             return None
         student = line.student
-        return f"{student.full_name} (ИИН {student.iin}), {student.group.name}: {self.reason_text(line, language)}" \
-            if language == "ru" else \
-            f"{student.full_name} (ЖСН {student.iin}), {student.group.name}: {self.reason_text(line, language)}"
+        return (
+            f"{student.full_name} (ИИН {student.iin}), {student.group.name}: {self.reason_text(line, language)}"
+            if language == "ru"
+            else f"{student.full_name} (ЖСН {student.iin}), {student.group.name}: {self.reason_text(line, language)}"
+        )

@@ -29,15 +29,20 @@ from students.difference import difference_for, first_period_completed, remove_d
 from students.models import Group
 from workflow.engine import Refusal
 
-PREAMBLE_RU = ("В соответствии с Типовыми правилами деятельности организаций высшего и (или) послевузовского "
-               "образования, утвержденными приказом Министра образования и науки Республики Казахстан от 30 октября "
-               "2018 года № 595, и академической политикой университета,")
-PREAMBLE_KK = ("Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен "
-               "бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік "
-               "қағидаларына және университеттің академиялық саясатына сәйкес")
+PREAMBLE_RU = (
+    "В соответствии с Типовыми правилами деятельности организаций высшего и (или) послевузовского "
+    "образования, утвержденными приказом Министра образования и науки Республики Казахстан от 30 октября "
+    "2018 года № 595, и академической политикой университета,"
+)
+PREAMBLE_KK = (
+    "Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен "
+    "бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік "
+    "қағидаларына және университеттің академиялық саясатына сәйкес"
+)
 
 
 # Shared by restoration and the three transfers ----------------------------------------------------------------
+
 
 def validate_effective_date(raw: dict) -> tuple[dict, dict[str, str]]:
     """Order parameters of a kind whose only parameter is the effective date (the lines may change it)."""
@@ -79,9 +84,19 @@ def calendars_for(lines: list[OrderLine]) -> list[AcademicCalendar]:
     if not days:
         return []
     labels = {academic_year_of(day) for day in days}
-    return list(db.session.scalars(select(AcademicCalendar).where(or_(
-        and_(AcademicCalendar.first_semester_start <= max(days), AcademicCalendar.summer_holidays_end >= min(days)),
-        AcademicCalendar.year.in_(labels)))))
+    return list(
+        db.session.scalars(
+            select(AcademicCalendar).where(
+                or_(
+                    and_(
+                        AcademicCalendar.first_semester_start <= max(days),
+                        AcademicCalendar.summer_holidays_end >= min(days),
+                    ),
+                    AcademicCalendar.year.in_(labels),
+                )
+            )
+        )
+    )
 
 
 def _d(day: date) -> str:
@@ -94,32 +109,56 @@ def holiday_refusals(kind_name: str, line: OrderLine, calendars: list[AcademicCa
     if not rule("transfer_in_holidays_only"):
         return []
     day = line.effective_date
-    calendar = next((c for c in calendars if c.first_semester_start <= day <= c.summer_holidays_end), None) or \
-        next((c for c in calendars if c.year == academic_year_of(day)), None)
+    calendar = next((c for c in calendars if c.first_semester_start <= day <= c.summer_holidays_end), None) or next(
+        (c for c in calendars if c.year == academic_year_of(day)), None
+    )
     if calendar is None:
-        return [Refusal(f"{kind_name}.no_calendar",
-                        _("No academic calendar covers %(date)s: enter the academic calendar of %(year)s first; "
-                          "transfers and restorations take effect only in its holidays.",
-                          date=_d(day), year=academic_year_of(day)),
-                        {"effective_date": day.isoformat()})]
+        return [
+            Refusal(
+                f"{kind_name}.no_calendar",
+                _(
+                    "No academic calendar covers %(date)s: enter the academic calendar of %(year)s first; "
+                    "transfers and restorations take effect only in its holidays.",
+                    date=_d(day),
+                    year=academic_year_of(day),
+                ),
+                {"effective_date": day.isoformat()},
+            )
+        ]
     if calendar.holiday(day) is not None:
         return []
     winter = f"{_d(calendar.winter_holidays_start)}–{_d(calendar.winter_holidays_end)}"
     summer = f"{_d(calendar.summer_holidays_start)}–{_d(calendar.summer_holidays_end)}"
-    return [Refusal(f"{kind_name}.holidays",
-                    _("%(date)s is not in the holidays: transfers and restorations take effect only in the winter "
-                      "holidays (%(winter)s) or the summer holidays (%(summer)s) of %(year)s.",
-                      date=_d(day), winter=winter, summer=summer, year=calendar.year),
-                    {"effective_date": day.isoformat(), "winter": winter, "summer": summer, "year": calendar.year})]
+    return [
+        Refusal(
+            f"{kind_name}.holidays",
+            _(
+                "%(date)s is not in the holidays: transfers and restorations take effect only in the winter "
+                "holidays (%(winter)s) or the summer holidays (%(summer)s) of %(year)s.",
+                date=_d(day),
+                winter=winter,
+                summer=summer,
+                year=calendar.year,
+            ),
+            {"effective_date": day.isoformat(), "winter": winter, "summer": summer, "year": calendar.year},
+        )
+    ]
 
 
 def first_period_refusal(kind_name: str, line: OrderLine, completed: dict[int, bool]) -> list[Refusal]:
     if completed.get(line.student_id, False):
         return []
-    return [Refusal(f"{kind_name}.first_period",
-                    _("%(name)s has not completed the first academic period: a passing grade is missing for a "
-                      "discipline of semester 1 of the programme.", name=line.student.full_name),
-                    {"student_id": line.student_id})]
+    return [
+        Refusal(
+            f"{kind_name}.first_period",
+            _(
+                "%(name)s has not completed the first academic period: a passing grade is missing for a "
+                "discipline of semester 1 of the programme.",
+                name=line.student.full_name,
+            ),
+            {"student_id": line.student_id},
+        )
+    ]
 
 
 def groups_by_id(ids) -> dict[int, Group]:
@@ -143,12 +182,16 @@ def sync_params(line: OrderLine, **values) -> None:
 def describe_group(group: Group, language: str) -> str:
     programme = group.programme
     if language == "kk":
-        return (f"{group.course}-курс, {programme.code} «{programme.name_kk}» білім беру бағдарламасы, "
-                f"{group.name} тобы, оқу түрі {STUDY_FORM['kk'][group.study_form]}, "
-                f"оқу тілі {LANGUAGE['kk'][group.language]}")
-    return (f"{group.course} курс, образовательная программа {programme.code} «{programme.name_ru}», "
-            f"группа {group.name}, форма обучения {STUDY_FORM['ru'][group.study_form]}, "
-            f"язык обучения {LANGUAGE['ru'][group.language]}")
+        return (
+            f"{group.course}-курс, {programme.code} «{programme.name_kk}» білім беру бағдарламасы, "
+            f"{group.name} тобы, оқу түрі {STUDY_FORM['kk'][group.study_form]}, "
+            f"оқу тілі {LANGUAGE['kk'][group.language]}"
+        )
+    return (
+        f"{group.course} курс, образовательная программа {programme.code} «{programme.name_ru}», "
+        f"группа {group.name}, форма обучения {STUDY_FORM['ru'][group.study_form]}, "
+        f"язык обучения {LANGUAGE['ru'][group.language]}"
+    )
 
 
 def difference_text(items: list[dict], language: str) -> str:
@@ -156,24 +199,34 @@ def difference_text(items: list[dict], language: str) -> str:
     if not items:
         return ""
     if language == "kk":
-        listed = "; ".join(f"{n}) {i['code']} {i['name_kk']} — {i['credits']} кредит ({i['semester']}-семестр)"
-                           for n, i in enumerate(items, 1))
+        listed = "; ".join(
+            f"{n}) {i['code']} {i['name_kk']} — {i['credits']} кредит ({i['semester']}-семестр)"
+            for n, i in enumerate(items, 1)
+        )
         return f" Академиялық айырма ({sum(i['credits'] for i in items)} кредит): {listed}."
-    listed = "; ".join(f"{n}) {i['code']} {i['name_ru']} — {i['credits']} кредит(ов) ({i['semester']} семестр)"
-                       for n, i in enumerate(items, 1))
+    listed = "; ".join(
+        f"{n}) {i['code']} {i['name_ru']} — {i['credits']} кредит(ов) ({i['semester']} семестр)"
+        for n, i in enumerate(items, 1)
+    )
     return f" Установить академическую разницу ({sum(i['credits'] for i in items)} кредит(ов)): {listed}."
 
 
 class EffectiveDateForm(FlaskForm):
     title = title_field()
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
-                               description=_l("Must fall in the winter or summer holidays of the academic calendar."))
+    effective_date = DateField(
+        _l("Effective date"),
+        validators=[InputRequired()],
+        description=_l("Must fall in the winter or summer holidays of the academic calendar."),
+    )
     basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
 class TargetGroupLineForm(FlaskForm):
-    group = StringField(_l("Target group"), validators=[DataRequired(), Length(max=32)],
-                        description=_l("The group's name; it sets the programme, course, study form and language."))
+    group = StringField(
+        _l("Target group"),
+        validators=[DataRequired(), Length(max=32)],
+        description=_l("The group's name; it sets the programme, course, study form and language."),
+    )
     effective_date = DateField(_l("Effective date"), validators=[Optional()])
 
 
@@ -202,6 +255,7 @@ class GroupChangeKind(OrderKind):
 
 # Transfer within the university -------------------------------------------------------------------------------
 
+
 class TransferWithin(GroupChangeKind):
     name = "transfer_within"
     title_ru = "О переводе обучающихся"
@@ -212,31 +266,53 @@ class TransferWithin(GroupChangeKind):
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
-        changes = {line.student_id: (targets[line.params["group_id"]].programme_id,
-                                     targets[line.params["group_id"]].course)
-                   for line in lines if line.params.get("group_id") in targets
-                   and targets[line.params["group_id"]].programme_id != line.student.group.programme_id}
-        return {"calendars": calendars_for(lines), "targets": targets, "difference": difference_for(changes),
-                "first_period": first_period_completed(
-                    {line.student_id: line.student.group.programme_id for line in lines
-                     if line.student_id in changes})}
+        changes = {
+            line.student_id: (targets[line.params["group_id"]].programme_id, targets[line.params["group_id"]].course)
+            for line in lines
+            if line.params.get("group_id") in targets
+            and targets[line.params["group_id"]].programme_id != line.student.group.programme_id
+        }
+        return {
+            "calendars": calendars_for(lines),
+            "targets": targets,
+            "difference": difference_for(changes),
+            "first_period": first_period_completed(
+                {line.student_id: line.student.group.programme_id for line in lines if line.student_id in changes}
+            ),
+        }
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                "transfer_within.status",
-                _("%(name)s is %(status)s: only active students can be transferred.",
-                  name=student.full_name, status=student.status.replace("_", " ")), {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "transfer_within.status",
+                    _(
+                        "%(name)s is %(status)s: only active students can be transferred.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         target = facts["targets"].get(line.params.get("group_id"))
         if target is None:
-            refusals.append(Refusal("transfer_within.target", _("Choose the target group of %(name)s.",
-                                                                 name=student.full_name), {}))
+            refusals.append(
+                Refusal("transfer_within.target", _("Choose the target group of %(name)s.", name=student.full_name), {})
+            )
         elif target.id == student.group_id:
-            refusals.append(Refusal("transfer_within.same_group",
-                                    _("%(name)s already studies in group %(group)s; choose another group.",
-                                      name=student.full_name, group=target.name), {"group": target.name}))
+            refusals.append(
+                Refusal(
+                    "transfer_within.same_group",
+                    _(
+                        "%(name)s already studies in group %(group)s; choose another group.",
+                        name=student.full_name,
+                        group=target.name,
+                    ),
+                    {"group": target.name},
+                )
+            )
         elif target.programme_id != student.group.programme_id:
             refusals += holiday_refusals(self.name, line, facts["calendars"])
             refusals += first_period_refusal(self.name, line, facts["first_period"])
@@ -247,8 +323,11 @@ class TransferWithin(GroupChangeKind):
     def _funding(line: OrderLine, target: Group) -> str:
         """A grant is kept unless the rule `transfer_within_keeps_grant` is off and the programme changes."""
         student = line.student
-        if student.funding == "grant" and target.programme_id != student.group.programme_id \
-                and not rule("transfer_within_keeps_grant"):
+        if (
+            student.funding == "grant"
+            and target.programme_id != student.group.programme_id
+            and not rule("transfer_within_keeps_grant")
+        ):
             return "paid"
         return student.funding
 

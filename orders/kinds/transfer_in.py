@@ -7,7 +7,6 @@ the student active in the chosen group; a grant is kept unless the line says it 
 is a pedagogical-quota grant (then paid). The academic difference is listed and stored as debts.
 """
 
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -49,33 +48,59 @@ class TransferIn(GroupChangeKind):
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
-        wanted = {line.student_id: (targets[line.params["group_id"]].programme_id,
-                                    targets[line.params["group_id"]].course)
-                  for line in lines if line.params.get("group_id") in targets}
+        wanted = {
+            line.student_id: (targets[line.params["group_id"]].programme_id, targets[line.params["group_id"]].course)
+            for line in lines
+            if line.params.get("group_id") in targets
+        }
         ids = [line.student_id for line in lines]
-        first = set(db.session.scalars(select(Grade.student_id).where(
-            Grade.student_id.in_(ids), Grade.semester == 1, Grade.points >= pass_points()).distinct()))
-        return {"calendars": calendars_for(lines), "targets": targets, "difference": difference_for(wanted),
-                "first_period": first}
+        first = set(
+            db.session.scalars(
+                select(Grade.student_id)
+                .where(Grade.student_id.in_(ids), Grade.semester == 1, Grade.points >= pass_points())
+                .distinct()
+            )
+        )
+        return {
+            "calendars": calendars_for(lines),
+            "targets": targets,
+            "difference": difference_for(wanted),
+            "first_period": first,
+        }
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
         sync_params(line, difference=facts["difference"].get(line.student_id, []))
         refusals = []
         if student.status != "incoming":
-            refusals.append(Refusal(
-                "transfer_in.status",
-                _("%(name)s is %(status)s, not transferring in: add incoming students with the transfer-in form.",
-                  name=student.full_name, status=student.status.replace("_", " ")), {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "transfer_in.status",
+                    _(
+                        "%(name)s is %(status)s, not transferring in: add incoming students with the transfer-in form.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         if line.params.get("group_id") not in facts["targets"]:
-            refusals.append(Refusal("transfer_in.target", _("Choose the target group of %(name)s.",
-                                                             name=student.full_name), {}))
+            refusals.append(
+                Refusal("transfer_in.target", _("Choose the target group of %(name)s.", name=student.full_name), {})
+            )
         refusals += holiday_refusals(self.name, line, facts["calendars"])
         if student.id not in facts["first_period"]:
-            refusals.append(Refusal(
-                "transfer_in.first_period",
-                _("%(name)s has not completed the first academic period: the transcript has no passed discipline "
-                  "of semester 1.", name=student.full_name), {"student_id": student.id}))
+            refusals.append(
+                Refusal(
+                    "transfer_in.first_period",
+                    _(
+                        "%(name)s has not completed the first academic period: the transcript has no passed discipline "
+                        "of semester 1.",
+                        name=student.full_name,
+                    ),
+                    {"student_id": student.id},
+                )
+            )
         return refusals + open_order_refusals(student, context)
 
     def preview(self, line: OrderLine) -> dict:
@@ -92,8 +117,13 @@ class TransferIn(GroupChangeKind):
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         target = target_group(line)
-        return {"status": "active", "group_id": target.id, "course": target.course, "funding": funding_after(line),
-                "status_since": line.effective_date}
+        return {
+            "status": "active",
+            "group_id": target.id,
+            "course": target.course,
+            "funding": funding_after(line),
+            "status_since": line.effective_date,
+        }
 
     def item_text(self, line: OrderLine, language: str) -> str:
         student = line.student
@@ -103,7 +133,11 @@ class TransferIn(GroupChangeKind):
         when = f"{line.effective_date:%d.%m.%Y}"
         difference = difference_text(line.params.get("difference") or [], language)
         if language == "kk":
-            return (f"{previous} ауысу тәртібімен {student.full_name} (ЖСН {student.iin}) {when} бастап "
-                    f"білім алушылар қатарына қабылдансын ({target}, {funding}).{difference}")
-        return (f"Зачислить в порядке перевода из {previous} {student.full_name} (ИИН {student.iin}) "
-                f"на {target}, {funding}, с {when}.{difference}")
+            return (
+                f"{previous} ауысу тәртібімен {student.full_name} (ЖСН {student.iin}) {when} бастап "
+                f"білім алушылар қатарына қабылдансын ({target}, {funding}).{difference}"
+            )
+        return (
+            f"Зачислить в порядке перевода из {previous} {student.full_name} (ИИН {student.iin}) "
+            f"на {target}, {funding}, с {when}.{difference}"
+        )

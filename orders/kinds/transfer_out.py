@@ -32,9 +32,14 @@ MAX_UNIVERSITY = 300
 
 class TransferOutForm(FlaskForm):
     title = title_field()
-    university = StringField(_l("Receiving university"), validators=[DataRequired(), Length(max=MAX_UNIVERSITY)],
-                             description=_l("Full name as in the order, e.g. «Евразийский национальный университет "
-                                            "имени Л.Н. Гумилева»; a line may name another."))
+    university = StringField(
+        _l("Receiving university"),
+        validators=[DataRequired(), Length(max=MAX_UNIVERSITY)],
+        description=_l(
+            "Full name as in the order, e.g. «Евразийский национальный университет "
+            "имени Л.Н. Гумилева»; a line may name another."
+        ),
+    )
     effective_date = DateField(_l("Effective date"), validators=[InputRequired()])
     basis = basis_field(_l("The student's application and the receiving university's request."))
 
@@ -75,8 +80,10 @@ class TransferOut(OrderKind):
         return {"university": university, "effective_date": effective}, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
-        return ({"university": order.params["university"], "reason": "transfer"},
-                date.fromisoformat(order.params["effective_date"]))
+        return (
+            {"university": order.params["university"], "reason": "transfer"},
+            date.fromisoformat(order.params["effective_date"]),
+        )
 
     def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
         errors: dict[str, str] = {}
@@ -93,22 +100,40 @@ class TransferOut(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                "transfer_out.status",
-                _("%(name)s is %(status)s: only active students can transfer to another university.",
-                  name=student.full_name, status=student.status.replace("_", " ")), {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "transfer_out.status",
+                    _(
+                        "%(name)s is %(status)s: only active students can transfer to another university.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         if not line.params.get("university"):
-            refusals.append(Refusal("transfer_out.university",
-                                    _("Name the university %(name)s transfers to.", name=student.full_name), {}))
+            refusals.append(
+                Refusal(
+                    "transfer_out.university",
+                    _("Name the university %(name)s transfers to.", name=student.full_name),
+                    {},
+                )
+            )
         return refusals + open_order_refusals(student, context)
 
     def preview(self, line: OrderLine) -> dict:
-        return {"status": [line.student.status, "expelled"], "expulsion_reason": [line.student.expulsion_reason,
-                                                                                   "transfer"]}
+        return {
+            "status": [line.student.status, "expelled"],
+            "expulsion_reason": [line.student.expulsion_reason, "transfer"],
+        }
 
     def apply(self, line: OrderLine, order: Order) -> dict:
-        return {"status": "expelled", "expulsion_reason": "transfer", "status_since": line.effective_date,
-                "funding": line.student.funding}
+        return {
+            "status": "expelled",
+            "expulsion_reason": "transfer",
+            "status_since": line.effective_date,
+            "funding": line.student.funding,
+        }
 
     def item_text(self, line: OrderLine, language: str) -> str:
         student = describe_student(line.student, language)

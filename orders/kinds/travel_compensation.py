@@ -49,12 +49,19 @@ def tenge(amount: int) -> str:
 
 class TravelCompensationForm(FlaskForm):
     title = title_field()
-    season = SelectField(_l("Holidays"), choices=[(k, v[0]) for k, v in SEASONS.items()],
-                         description=_l("The holidays the compensation is for; once per season and year."))
-    year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2100)],
-                        description=_l("The calendar year of the holidays: its MRP sets the amount."))
-    effective_date = DateField(_l("Payment date"), validators=[InputRequired()],
-                               description=_l("The compensation is paid in this month."))
+    season = SelectField(
+        _l("Holidays"),
+        choices=[(k, v[0]) for k, v in SEASONS.items()],
+        description=_l("The holidays the compensation is for; once per season and year."),
+    )
+    year = IntegerField(
+        _l("Year"),
+        validators=[InputRequired(), NumberRange(min=2000, max=2100)],
+        description=_l("The calendar year of the holidays: its MRP sets the amount."),
+    )
+    effective_date = DateField(
+        _l("Payment date"), validators=[InputRequired()], description=_l("The compensation is paid in this month.")
+    )
     basis = basis_field(_l("Documents the order rests on, e.g. the dean's submission."))
 
 
@@ -64,12 +71,16 @@ class TravelCompensation(OrderKind):
     route = "money"  # deans, registrar office, finance, rector
     title_ru = "О выплате компенсации за проезд"
     title_kk = "Жол жүру өтемақысын төлеу туралы"
-    preamble_ru = ("В соответствии с Законом Республики Казахстан «Об образовании» и постановлением Правительства "
-                   "Республики Казахстан от 7 февраля 2008 года № 116 «Об утверждении Правил назначения, выплаты "
-                   "и размеров государственных стипендий обучающимся в организациях образования»,")
-    preamble_kk = ("«Білім туралы» Қазақстан Республикасының Заңына және Қазақстан Республикасы Үкіметінің 2008 "
-                   "жылғы 7 ақпандағы № 116 «Білім беру ұйымдарында білім алушыларға мемлекеттік стипендияларды "
-                   "тағайындау, төлеу қағидаларын және олардың мөлшерлерін бекіту туралы» қаулысына сәйкес")
+    preamble_ru = (
+        "В соответствии с Законом Республики Казахстан «Об образовании» и постановлением Правительства "
+        "Республики Казахстан от 7 февраля 2008 года № 116 «Об утверждении Правил назначения, выплаты "
+        "и размеров государственных стипендий обучающимся в организациях образования»,"
+    )
+    preamble_kk = (
+        "«Білім туралы» Қазақстан Республикасының Заңына және Қазақстан Республикасы Үкіметінің 2008 "
+        "жылғы 7 ақпандағы № 116 «Білім беру ұйымдарында білім алушыларға мемлекеттік стипендияларды "
+        "тағайындау, төлеу қағидаларын және олардың мөлшерлерін бекіту туралы» қаулысына сәйкес"
+    )
     form_class = TravelCompensationForm
 
     def label(self) -> str:
@@ -94,15 +105,21 @@ class TravelCompensation(OrderKind):
         else:
             mrp = mrp_for(year)
             if mrp is None:
-                errors["year"] = _("No MRP is set for %(year)s; the administrator adds it to the rules (mrp).",
-                                   year=year)
+                errors["year"] = _(
+                    "No MRP is set for %(year)s; the administrator adds it to the rules (mrp).", year=year
+                )
         effective = parse_date(raw.get("effective_date"))
         if effective is None:
             errors["effective_date"] = _("Give the payment date as YYYY-MM-DD.")
         count = int(rule("travel_compensation_mrp"))
-        params = {"season": season, "year": year,
-                  "effective_date": effective.isoformat() if effective else None,
-                  "mrp": mrp, "mrp_count": count, "amount": mrp * count if mrp is not None else None}
+        params = {
+            "season": season,
+            "year": year,
+            "effective_date": effective.isoformat() if effective else None,
+            "mrp": mrp,
+            "mrp_count": count,
+            "amount": mrp * count if mrp is not None else None,
+        }
         return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
@@ -118,13 +135,17 @@ class TravelCompensation(OrderKind):
         season, year = order.params.get("season"), order.params.get("year")
         student_ids = [line.student_id for line in lines]
         rows = db.session.execute(
-            select(OrderLine.student_id, OrderLine.params, Order.id, Order.number_label, Order.state,
-                   Order.order_date)
+            select(OrderLine.student_id, OrderLine.params, Order.id, Order.number_label, Order.state, Order.order_date)
             .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.kind == self.name, Order.id != order.id, OrderLine.student_id.in_(student_ids),
-                   or_(Order.state == "signed", Order.state.not_in(TERMINAL_STATES)),
-                   or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
-                   OrderLine.id.not_in(reversed_line_ids())))
+            .where(
+                Order.kind == self.name,
+                Order.id != order.id,
+                OrderLine.student_id.in_(student_ids),
+                or_(Order.state == "signed", Order.state.not_in(TERMINAL_STATES)),
+                or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
+                OrderLine.id.not_in(reversed_line_ids()),
+            )
+        )
         others: dict[int, list] = {}
         for row in rows:
             params = row.params or {}
@@ -137,47 +158,91 @@ class TravelCompensation(OrderKind):
         programme = student.group.programme
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                "travel.status",
-                _("%(name)s is %(status)s: travel compensation is paid only to active students.",
-                  name=student.full_name, status=code_label(student.status)),
-                {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "travel.status",
+                    _(
+                        "%(name)s is %(status)s: travel compensation is paid only to active students.",
+                        name=student.full_name,
+                        status=code_label(student.status),
+                    ),
+                    {"status": student.status},
+                )
+            )
         if student.funding != "grant":
-            refusals.append(Refusal(
-                "travel.not_grant",
-                _("%(name)s does not study on a state grant (funding: %(funding)s): travel compensation is paid "
-                  "only to students of the state educational order.", name=student.full_name,
-                  funding=code_label(student.funding)),
-                {"funding": student.funding}))
+            refusals.append(
+                Refusal(
+                    "travel.not_grant",
+                    _(
+                        "%(name)s does not study on a state grant (funding: %(funding)s): travel compensation is paid "
+                        "only to students of the state educational order.",
+                        name=student.full_name,
+                        funding=code_label(student.funding),
+                    ),
+                    {"funding": student.funding},
+                )
+            )
         if programme.level not in LEVELS:
-            refusals.append(Refusal(
-                "travel.level",
-                _("%(name)s is a %(level)s student: travel compensation is paid only to bachelor and master "
-                  "students.", name=student.full_name, level=code_label(programme.level)),
-                {"level": programme.level}))
+            refusals.append(
+                Refusal(
+                    "travel.level",
+                    _(
+                        "%(name)s is a %(level)s student: travel compensation is paid only to bachelor and master "
+                        "students.",
+                        name=student.full_name,
+                        level=code_label(programme.level),
+                    ),
+                    {"level": programme.level},
+                )
+            )
         if student.group.study_form != "full_time":
-            refusals.append(Refusal(
-                "travel.study_form",
-                _("%(name)s studies %(form)s: travel compensation is paid only to full-time students.",
-                  name=student.full_name, form=code_label(student.group.study_form)),
-                {"study_form": student.group.study_form}))
+            refusals.append(
+                Refusal(
+                    "travel.study_form",
+                    _(
+                        "%(name)s studies %(form)s: travel compensation is paid only to full-time students.",
+                        name=student.full_name,
+                        form=code_label(student.group.study_form),
+                    ),
+                    {"study_form": student.group.study_form},
+                )
+            )
         season = SEASONS.get(line.params.get("season"), ("",))[0]
         for other in context.facts.get("others", {}).get(student.id, []):
             label = other.number_label or f"#{other.id}"
             if other.state == "signed":
-                refusals.append(Refusal(
-                    "travel.already_compensated",
-                    _("%(name)s was already compensated for the %(season)s of %(year)s by order %(label)s of "
-                      "%(date)s.", name=student.full_name, season=season, year=line.params.get("year"), label=label,
-                      date=f"{other.order_date:%d.%m.%Y}" if other.order_date else "—"),
-                    {"order_id": other.id, "order_label": label}))
+                refusals.append(
+                    Refusal(
+                        "travel.already_compensated",
+                        _(
+                            "%(name)s was already compensated for the %(season)s of %(year)s by order %(label)s of "
+                            "%(date)s.",
+                            name=student.full_name,
+                            season=season,
+                            year=line.params.get("year"),
+                            label=label,
+                            date=f"{other.order_date:%d.%m.%Y}" if other.order_date else "—",
+                        ),
+                        {"order_id": other.id, "order_label": label},
+                    )
+                )
             else:
-                refusals.append(Refusal(
-                    "travel.open_order",
-                    _("%(name)s is already in travel compensation order %(label)s (%(state)s) for the %(season)s of "
-                      "%(year)s; finish or withdraw that order first.", name=student.full_name, label=label,
-                      state=code_label(other.state), season=season, year=line.params.get("year")),
-                    {"order_id": other.id, "state": other.state}))
+                refusals.append(
+                    Refusal(
+                        "travel.open_order",
+                        _(
+                            "%(name)s is already in travel compensation order %(label)s (%(state)s) for the "
+                            "%(season)s of "
+                            "%(year)s; finish or withdraw that order first.",
+                            name=student.full_name,
+                            label=label,
+                            state=code_label(other.state),
+                            season=season,
+                            year=line.params.get("year"),
+                        ),
+                        {"order_id": other.id, "state": other.state},
+                    )
+                )
         return refusals
 
     # Effects -----------------------------------------------------------------------------------------------
@@ -200,7 +265,11 @@ class TravelCompensation(OrderKind):
         count, amount, year = params["mrp_count"], tenge(int(params["amount"])), params["year"]
         student = describe_student(line.student, language).rstrip(",")
         if language == "kk":
-            return (f"{student} {year} жылғы {season_kk} демалыс кезеңіндегі жол жүру өтемақысы {count} АЕК "
-                    f"({amount} теңге) мөлшерінде төленсін.")
-        return (f"Выплатить компенсацию за проезд в период {season_ru} каникул {year} года в размере {count} МРП "
-                f"({amount} тенге): {student}.")
+            return (
+                f"{student} {year} жылғы {season_kk} демалыс кезеңіндегі жол жүру өтемақысы {count} АЕК "
+                f"({amount} теңге) мөлшерінде төленсін."
+            )
+        return (
+            f"Выплатить компенсацию за проезд в период {season_ru} каникул {year} года в размере {count} МРП "
+            f"({amount} тенге): {student}."
+        )

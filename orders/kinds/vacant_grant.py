@@ -40,13 +40,23 @@ from workflow.engine import Refusal
 
 class VacantGrantForm(FlaskForm):
     title = title_field()
-    vacancies = StringField(_l("Vacant grants"), validators=[DataRequired(), Length(max=2000)],
-                            description=_l("Per programme and course: code:course=number, separated by commas, e.g. "
-                                           "6B06101:2=3, 6B04101:3=1."))
-    ground = StringField(_l("Ground"), validators=[DataRequired(), Length(max=500)],
-                         description=_l("The council decision awarding the vacant grants (number and date)."))
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()],
-                               description=_l("The day the winners start studying on the state grant."))
+    vacancies = StringField(
+        _l("Vacant grants"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l(
+            "Per programme and course: code:course=number, separated by commas, e.g. 6B06101:2=3, 6B04101:3=1."
+        ),
+    )
+    ground = StringField(
+        _l("Ground"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l("The council decision awarding the vacant grants (number and date)."),
+    )
+    effective_date = DateField(
+        _l("Effective date"),
+        validators=[InputRequired()],
+        description=_l("The day the winners start studying on the state grant."),
+    )
     basis = basis_field(_l("e.g. the students' applications, the council's minutes."))
 
 
@@ -83,8 +93,7 @@ class VacantGrant(OrderKind):
         elif len(ground) > 500:
             errors["ground"] = _("The ground is longer than 500 characters.")
         effective = effective_date_param(raw, errors)
-        return {"vacancies": vacancies, "ground": ground,
-                "effective_date": effective}, errors
+        return {"vacancies": vacancies, "ground": ground, "effective_date": effective}, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {"outcome": "out"}, date.fromisoformat(order.params["effective_date"])
@@ -104,15 +113,25 @@ class VacantGrant(OrderKind):
         for line in lines:
             student, fact = line.student, facts[line.student_id]
             key = f"{student.group.programme.code}:{student.course}"
-            result = {"key": key, "gpa": fact.gpa, "tie_class": ranking.tie_class(fact.letters) if fact.letters
-                      else None, "rank": None, "rules": []}
+            result = {
+                "key": key,
+                "gpa": fact.gpa,
+                "tie_class": ranking.tie_class(fact.letters) if fact.letters else None,
+                "rank": None,
+                "rules": [],
+            }
             reasons = []
             if student.status != "active":
-                reasons.append(("vacant_grant.status", _("Not active (%(status)s).",
-                                                         status=student.status.replace("_", " "))))
+                reasons.append(
+                    ("vacant_grant.status", _("Not active (%(status)s).", status=student.status.replace("_", " ")))
+                )
             if student.funding != "paid":
-                reasons.append(("vacant_grant.not_paid", _("Does not study on a paid basis (%(funding)s).",
-                                                           funding=student.funding)))
+                reasons.append(
+                    (
+                        "vacant_grant.not_paid",
+                        _("Does not study on a paid basis (%(funding)s).", funding=student.funding),
+                    )
+                )
             if fact.debts:
                 reasons.append(("vacant_grant.debt", _("Academic debt: %(codes)s.", codes=", ".join(fact.debts))))
             if fact.f_grades:
@@ -130,8 +149,9 @@ class VacantGrant(OrderKind):
                 competitions.setdefault(key, []).append(line)
             results[line.student_id] = result
         for key, entrants in competitions.items():
-            entrants.sort(key=lambda line: ranking.sort_key(facts[line.student_id], line.student.full_name,
-                                                            line.student_id))
+            entrants.sort(
+                key=lambda line: ranking.sort_key(facts[line.student_id], line.student.full_name, line.student_id)
+            )
             places = vacancies[key]
             for rank, line in enumerate(entrants, 1):
                 result = results[line.student_id]
@@ -140,8 +160,13 @@ class VacantGrant(OrderKind):
                     result["outcome"] = "in"
                 else:
                     result["rules"] = ["vacant_grant.below_cut"]
-                    result["reason"] = _("Ranked %(rank)s of %(n)s for %(places)s vacant grant(s) of %(key)s.",
-                                         rank=rank, n=len(entrants), places=places, key=key)
+                    result["reason"] = _(
+                        "Ranked %(rank)s of %(n)s for %(places)s vacant grant(s) of %(key)s.",
+                        rank=rank,
+                        n=len(entrants),
+                        places=places,
+                        key=key,
+                    )
             if len(entrants) > places:
                 last_in, first_out = entrants[places - 1], entrants[places]
                 if ranking.merit(facts[last_in.student_id]) == ranking.merit(facts[first_out.student_id]):
@@ -151,9 +176,17 @@ class VacantGrant(OrderKind):
                             results[line.student_id]["tie"] = True
         for line in lines:
             result = results[line.student_id]
-            params = {**line.params, "outcome": result.get("outcome", "out"), "key": result["key"],
-                      "rank": result["rank"], "gpa": result["gpa"], "tie_class": result["tie_class"],
-                      "rules": result["rules"], "why": result.get("reason", ""), "tie": result.get("tie", False)}
+            params = {
+                **line.params,
+                "outcome": result.get("outcome", "out"),
+                "key": result["key"],
+                "rank": result["rank"],
+                "gpa": result["gpa"],
+                "tie_class": result["tie_class"],
+                "rules": result["rules"],
+                "why": result.get("reason", ""),
+                "tie": result.get("tie", False),
+            }
             if params != line.params:
                 line.params = params
 
@@ -163,15 +196,31 @@ class VacantGrant(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(Refusal(
-                "vacant_grant.status",
-                _("%(name)s is %(status)s: only active students take part in the vacant grant competition.",
-                  name=student.full_name, status=student.status.replace("_", " ")), {"status": student.status}))
+            refusals.append(
+                Refusal(
+                    "vacant_grant.status",
+                    _(
+                        "%(name)s is %(status)s: only active students take part in the vacant grant competition.",
+                        name=student.full_name,
+                        status=student.status.replace("_", " "),
+                    ),
+                    {"status": student.status},
+                )
+            )
         if student.funding != "paid":
-            refusals.append(Refusal(
-                "vacant_grant.not_paid",
-                _("%(name)s does not study on a paid basis (funding: %(funding)s): only paid students apply for a "
-                  "vacant grant.", name=student.full_name, funding=student.funding), {"funding": student.funding}))
+            refusals.append(
+                Refusal(
+                    "vacant_grant.not_paid",
+                    _(
+                        "%(name)s does not study on a paid basis (funding: %(funding)s): only paid students apply "
+                        "for a "
+                        "vacant grant.",
+                        name=student.full_name,
+                        funding=student.funding,
+                    ),
+                    {"funding": student.funding},
+                )
+            )
         return refusals + open_order_refusals(student, context)
 
     def preview(self, line: OrderLine) -> dict:
@@ -199,14 +248,19 @@ class VacantGrant(OrderKind):
             "vacant_grant.f_grade": "F бағасы бар" if kk else "имеется оценка F",
             "vacant_grant.retake": "пәнді қайта тапсырған" if kk else "имеется повторное изучение дисциплины",
             "vacant_grant.no_grades": "бағалары жоқ" if kk else "нет оценок",
-            "vacant_grant.no_vacancy": (f"{params.get('key')} бойынша бос грант жоқ" if kk else
-                                        f"вакантные гранты по {params.get('key')} не объявлены"),
-            "vacant_grant.below_cut": (f"рейтингтегі орны {params.get('rank')}, бос гранттар саны "
-                                       f"{(line.order.params.get('vacancies') or {}).get(params.get('key'), 0)}"
-                                       if kk else
-                                       f"место в рейтинге {params.get('rank')} при "
-                                       f"{(line.order.params.get('vacancies') or {}).get(params.get('key'), 0)} "
-                                       f"вакантных грантах"),
+            "vacant_grant.no_vacancy": (
+                f"{params.get('key')} бойынша бос грант жоқ"
+                if kk
+                else f"вакантные гранты по {params.get('key')} не объявлены"
+            ),
+            "vacant_grant.below_cut": (
+                f"рейтингтегі орны {params.get('rank')}, бос гранттар саны "
+                f"{(line.order.params.get('vacancies') or {}).get(params.get('key'), 0)}"
+                if kk
+                else f"место в рейтинге {params.get('rank')} при "
+                f"{(line.order.params.get('vacancies') or {}).get(params.get('key'), 0)} "
+                f"вакантных грантах"
+            ),
         }
         return "; ".join(words[rule_id] for rule_id in params.get("rules") or [] if rule_id in words)
 
@@ -218,10 +272,14 @@ class VacantGrant(OrderKind):
         gpa = f"{params['gpa']:.2f}" if params.get("gpa") is not None else "—"
         if params.get("outcome") == "in":
             if language == "kk":
-                return (f"{student} {when} бастап бос мемлекеттік білім беру гранты берілсін (GPA {gpa}, "
-                        f"рейтингтегі орны {params.get('rank')}; негізі: {ground}).")
-            return (f"Присудить вакантный государственный образовательный грант {student} с {when} (GPA {gpa}, "
-                    f"место в рейтинге {params.get('rank')}; основание: {ground}).")
+                return (
+                    f"{student} {when} бастап бос мемлекеттік білім беру гранты берілсін (GPA {gpa}, "
+                    f"рейтингтегі орны {params.get('rank')}; негізі: {ground})."
+                )
+            return (
+                f"Присудить вакантный государственный образовательный грант {student} с {when} (GPA {gpa}, "
+                f"место в рейтинге {params.get('rank')}; основание: {ground})."
+            )
         why = self.reason_words(line, language)
         if language == "kk":
             return f"{student} бос мемлекеттік білім беру гранты берілмесін: {why}."

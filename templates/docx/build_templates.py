@@ -35,11 +35,14 @@ TEXT_WIDTH = Cm(21 - 3 - 1.5)  # A4 minus left and right margins
 
 CONTROL_KK = "Осы бұйрықтың орындалуын бақылау Тіркеуші офисінің басшысына жүктелсін."
 CONTROL_RU = "Контроль за исполнением настоящего приказа возложить на руководителя Офиса Регистратора."
-HINT = ("{#p Шаблон документа Registrar. Теги в фигурных скобках заполняет система: не удаляйте их и не "
-        "форматируйте часть тега. Этот абзац в документ не попадает. #}")
+HINT = (
+    "{#p Шаблон документа Registrar. Теги в фигурных скобках заполняет система: не удаляйте их и не "
+    "форматируйте часть тега. Этот абзац в документ не попадает. #}"
+)
 
 
 # Page, fonts and styles ---------------------------------------------------------------------------------------
+
 
 def _set_font(style_or_run, size: float | None = None, bold: bool | None = None) -> None:
     font = style_or_run.font
@@ -57,9 +60,17 @@ def _set_font(style_or_run, size: float | None = None, bold: bool | None = None)
         fonts.set(qn(attribute), FONT)
 
 
-def _paragraph_style(document, name: str, *, size: float = 12, bold: bool = False,
-                     align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent: float | None = None,
-                     before: float = 0, after: float = 0):
+def _paragraph_style(
+    document,
+    name: str,
+    *,
+    size: float = 12,
+    bold: bool = False,
+    align=WD_ALIGN_PARAGRAPH.JUSTIFY,
+    indent: float | None = None,
+    before: float = 0,
+    after: float = 0,
+):
     style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
     style.base_style = document.styles["Normal"]
     style.quick_style = True
@@ -100,8 +111,16 @@ def new_document():
     return document
 
 
-def para(document_or_cell, text: str = "", style: str = "Order Body", *, bold: bool | None = None,
-         align=None, before: float | None = None, after: float | None = None):
+def para(
+    document_or_cell,
+    text: str = "",
+    style: str = "Order Body",
+    *,
+    bold: bool | None = None,
+    align=None,
+    before: float | None = None,
+    after: float | None = None,
+):
     """A paragraph holding `text` in one run (so a Jinja tag in it stays whole)."""
     paragraph = document_or_cell.add_paragraph(style=style)
     if text:
@@ -176,6 +195,7 @@ def _field(paragraph, instruction: str) -> None:
 
 # Blocks shared by the order and the extract -------------------------------------------------------------------
 
+
 def letterhead(document, heading: str) -> None:
     """University names in Kazakh and Russian side by side, the document heading, date and number, city."""
     para(document, HINT, "Normal")
@@ -221,14 +241,16 @@ def footer(document, label: str) -> None:
 
 # The two documents --------------------------------------------------------------------------------------------
 
+
 def build_order() -> Document:
     document = new_document()
     letterhead(document, "БҰЙРЫҚ / ПРИКАЗ")
     titles(document)
 
     for preamble, command, items, basis, control, last in (
-            ("{{ preamble_kk }}", "БҰЙЫРАМЫН:", "items_kk", "Негіздеме: {{ basis }}", CONTROL_KK, False),
-            ("{{ preamble_ru }}", "ПРИКАЗЫВАЮ:", "items_ru", "Основание: {{ basis }}", CONTROL_RU, True)):
+        ("{{ preamble_kk }}", "БҰЙЫРАМЫН:", "items_kk", "Негіздеме: {{ basis }}", CONTROL_KK, False),
+        ("{{ preamble_ru }}", "ПРИКАЗЫВАЮ:", "items_ru", "Основание: {{ basis }}", CONTROL_RU, True),
+    ):
         para(document, preamble)
         para(document, command, "Order Body", bold=True, before=6, after=6)
         para(document, f"{{%p for item in {items} %}}")
@@ -248,8 +270,13 @@ def build_order() -> Document:
     para(document, "{%p if appendix_ru %}")
     heading = para(document, "{{ appendix_title_kk }}", "Order Title", after=2)
     heading.paragraph_format.page_break_before = True
-    para(document, "{{ date }} № {{ number }} бұйрыққа / к приказу от {{ date }} № {{ number }}", "Order Title",
-         bold=False, after=8)
+    para(
+        document,
+        "{{ date }} № {{ number }} бұйрыққа / к приказу от {{ date }} № {{ number }}",
+        "Order Title",
+        bold=False,
+        after=8,
+    )
     para(document, "{%p for item in appendix_kk %}")
     para(document, "{{ item.n }}. {{ item.text }}", "Order Item")
     para(document, "{%p endfor %}")
@@ -261,12 +288,22 @@ def build_order() -> Document:
 
     heading = para(document, "КЕЛІСУ ПАРАҒЫ / ЛИСТ СОГЛАСОВАНИЯ", "Order Title", after=2)
     heading.paragraph_format.page_break_before = True
-    para(document, "{{ date }} № {{ number }} бұйрыққа / к приказу от {{ date }} № {{ number }}", "Order Title",
-         bold=False)
+    para(
+        document,
+        "{{ date }} № {{ number }} бұйрыққа / к приказу от {{ date }} № {{ number }}",
+        "Order Title",
+        bold=False,
+    )
     para(document, "«{{ title_ru }}»", "Order Title", bold=False, after=8)
 
-    columns = [("№", 0.7), ("Лауазымы / Должность", 3.4), ("Аты-жөні / Ф.И.О.", 3.8),
-               ("Шешімі / Решение", 2.8), ("Ескертпе / Комментарий", 3.4), ("Күні / Дата", 2.4)]
+    columns = [
+        ("№", 0.7),
+        ("Лауазымы / Должность", 3.4),
+        ("Аты-жөні / Ф.И.О.", 3.8),
+        ("Шешімі / Решение", 2.8),
+        ("Ескертпе / Комментарий", 3.4),
+        ("Күні / Дата", 2.4),
+    ]
     table = document.add_table(rows=4, cols=len(columns))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -289,8 +326,9 @@ def build_extract() -> Document:
     letterhead(document, "БҰЙРЫҚТАН ҮЗІНДІ / ВЫПИСКА ИЗ ПРИКАЗА")
     titles(document)
     for preamble, command, item, basis in (
-            ("{{ preamble_kk }}", "БҰЙЫРАМЫН:", "{{ item_n }}. {{ item_kk }}", "Негіздеме: {{ basis }}"),
-            ("{{ preamble_ru }}", "ПРИКАЗЫВАЮ:", "{{ item_n }}. {{ item_ru }}", "Основание: {{ basis }}")):
+        ("{{ preamble_kk }}", "БҰЙЫРАМЫН:", "{{ item_n }}. {{ item_kk }}", "Негіздеме: {{ basis }}"),
+        ("{{ preamble_ru }}", "ПРИКАЗЫВАЮ:", "{{ item_n }}. {{ item_ru }}", "Основание: {{ basis }}"),
+    ):
         para(document, preamble)
         para(document, command, "Order Body", bold=True, before=6, after=6)
         para(document, item, "Order Item")

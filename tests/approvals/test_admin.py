@@ -32,6 +32,7 @@ def versions() -> int:
 
 # --- routes: web ----------------------------------------------------------------------------------------------------
 
+
 def test_routes_list_shows_versions_and_kinds(client, uni):
     login(client, uni.admin)
     page = client.get("/admin/routes").get_data(as_text=True)
@@ -55,13 +56,16 @@ def test_admin_saves_a_new_version_from_yaml(client, uni):
     assert "v2" in page and uni.admin.full_name in page
 
 
-@pytest.mark.parametrize("definition, message", [
-    ("name: legal\nsteps: [\n", "not valid YAML (line"),
-    ("- just a list", "must be a YAML mapping"),
-    ("name: legal\nsteps:\n  - {name: dean, roles: [wizard]}\n", "roles must be some of"),
-    ("name: legal\nsteps:\n  - {name: dean, roles: [dean], due_days: 0}\n", "due_days must be a whole number"),
-    ("name: movement\nsteps: []\n", "The name in the definition must stay legal"),
-])
+@pytest.mark.parametrize(
+    "definition, message",
+    [
+        ("name: legal\nsteps: [\n", "not valid YAML (line"),
+        ("- just a list", "must be a YAML mapping"),
+        ("name: legal\nsteps:\n  - {name: dean, roles: [wizard]}\n", "roles must be some of"),
+        ("name: legal\nsteps:\n  - {name: dean, roles: [dean], due_days: 0}\n", "due_days must be a whole number"),
+        ("name: movement\nsteps: []\n", "The name in the definition must stay legal"),
+    ],
+)
 def test_a_bad_definition_is_explained_and_nothing_is_saved(client, uni, definition, message):
     login(client, uni.admin)
     response = client.post("/admin/routes/legal", data={"definition": definition})
@@ -102,6 +106,7 @@ def test_routes_api(client, uni):
 
 # --- routes: CLI ----------------------------------------------------------------------------------------------------
 
+
 def test_routes_dump_and_load_round_trip(cli_app, tmp_path):
     app, runner = cli_app
     dumped = runner.invoke(main, ["routes", "dump"])
@@ -126,13 +131,19 @@ def test_routes_dump_and_load_round_trip(cli_app, tmp_path):
         assert latest_version("movement") == 2 and latest_version("legal") == 1
 
 
-@pytest.mark.parametrize("text, message", [
-    ("routes: [\n", "not valid YAML"),
-    ("routes:\n- name: movement\n  steps: [{name: a, roles: [dean], mode: one}]\n"
-     "- name: legal\n  steps: [{name: b, roles: [pope]}]\n", "route 2 (legal)"),
-    ("routes:\n- name: nowhere\n  steps: []\n", "there is no route nowhere"),
-    ("42\n", "must hold `routes:`"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("routes: [\n", "not valid YAML"),
+        (
+            "routes:\n- name: movement\n  steps: [{name: a, roles: [dean], mode: one}]\n"
+            "- name: legal\n  steps: [{name: b, roles: [pope]}]\n",
+            "route 2 (legal)",
+        ),
+        ("routes:\n- name: nowhere\n  steps: []\n", "there is no route nowhere"),
+        ("42\n", "must hold `routes:`"),
+    ],
+)
 def test_a_bad_routes_file_changes_nothing(cli_app, tmp_path, text, message):
     app, runner = cli_app
     bad = tmp_path / "bad.yaml"
@@ -158,6 +169,7 @@ def test_scheduler_once(cli_app):
 
 # --- substitutes ----------------------------------------------------------------------------------------------------
 
+
 def day(offset: int) -> str:
     return (today() + timedelta(days=offset)).isoformat()
 
@@ -167,8 +179,16 @@ def test_a_dean_names_a_substitute_for_themselves(client, uni, make):
     login(client, uni.dean_a)
     page = client.get("/substitutes").get_data(as_text=True)
     assert "vice_a" in page and "admin_t" not in page
-    response = client.post("/substitutes", data={"substitute_id": vice.id, "principal_id": uni.dean_b.id,
-                                                 "starts_on": day(0), "ends_on": day(7), "reason": "отпуск"})
+    response = client.post(
+        "/substitutes",
+        data={
+            "substitute_id": vice.id,
+            "principal_id": uni.dean_b.id,
+            "starts_on": day(0),
+            "ends_on": day(7),
+            "reason": "отпуск",
+        },
+    )
     assert response.status_code == 302
     row = db.session.scalar(select(Substitution))
     assert (row.principal_id, row.substitute_id, row.created_by_id) == (uni.dean_a.id, vice.id, uni.dean_a.id)
@@ -181,19 +201,23 @@ def test_a_dean_names_a_substitute_for_themselves(client, uni, make):
     assert "You act for" not in client.get("/inbox").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("start, end, who, message", [
-    (3, 1, "vice", "The last day must not be before the first day."),
-    (-1, 3, "vice", "A substitution cannot start in the past."),
-    (0, 3, "self", "Nobody can be their own substitute."),
-    (0, 3, "admin", "cannot be a substitute"),
-    (0, 500, "vice", "at most a year"),
-])
+@pytest.mark.parametrize(
+    "start, end, who, message",
+    [
+        (3, 1, "vice", "The last day must not be before the first day."),
+        (-1, 3, "vice", "A substitution cannot start in the past."),
+        (0, 3, "self", "Nobody can be their own substitute."),
+        (0, 3, "admin", "cannot be a substitute"),
+        (0, 500, "vice", "at most a year"),
+    ],
+)
 def test_substitution_validation(client, uni, make, start, end, who, message):
     vice = make.user("clerk", username="vice_a")
     substitute = {"vice": vice, "self": uni.dean_a, "admin": uni.admin}[who]
     login(client, uni.dean_a)
-    response = client.post("/substitutes", data={"substitute_id": substitute.id, "starts_on": day(start),
-                                                 "ends_on": day(end)})
+    response = client.post(
+        "/substitutes", data={"substitute_id": substitute.id, "starts_on": day(start), "ends_on": day(end)}
+    )
     assert response.status_code == 400
     assert message in response.get_data(as_text=True).replace("&#39;", "'")
     assert db.session.scalar(select(func.count(Substitution.id))) == 0
@@ -210,8 +234,10 @@ def test_admin_names_a_substitute_for_another_even_backdated(client, uni, make):
     vice = make.user("clerk", username="vice_b")
     login(client, uni.admin)
     assert uni.dean_b.full_name in client.get("/substitutes").get_data(as_text=True)
-    response = client.post("/substitutes", data={"principal_id": uni.dean_b.id, "substitute_id": vice.id,
-                                                 "starts_on": day(-2), "ends_on": day(3)})
+    response = client.post(
+        "/substitutes",
+        data={"principal_id": uni.dean_b.id, "substitute_id": vice.id, "starts_on": day(-2), "ends_on": day(3)},
+    )
     assert response.status_code == 302
     row = db.session.scalar(select(Substitution))
     assert row.principal_id == uni.dean_b.id and row.created_by_id == uni.admin.id
@@ -220,8 +246,9 @@ def test_admin_names_a_substitute_for_another_even_backdated(client, uni, make):
 def test_cancel_future_and_current_substitutions(client, uni, make):
     vice = make.user("clerk", username="vice_a")
     future = create_substitution(uni.admin, uni.dean_a, vice, today() + timedelta(days=3), today() + timedelta(9))
-    current = create_substitution(uni.admin, uni.dean_a, uni.registrar, today() - timedelta(days=2),
-                                  today() + timedelta(days=2))
+    current = create_substitution(
+        uni.admin, uni.dean_a, uni.registrar, today() - timedelta(days=2), today() + timedelta(days=2)
+    )
     future_id, current_id = future.id, current.id
     login(client, uni.dean_b)
     assert client.post(f"/substitutes/{future_id}/cancel").status_code == 403
@@ -250,13 +277,16 @@ def test_substitutions_api(client, uni, make):
     assert created.status_code == 201, created.get_json()
     item = created.get_json()
     assert item["principal"]["id"] == uni.dean_a.id and item["substitute"]["username"] == "vice_a"
-    assert client.post("/api/v1/substitutions", headers=dean,
-                       json={**body, "principal_id": uni.dean_b.id}).status_code == 403
+    assert (
+        client.post("/api/v1/substitutions", headers=dean, json={**body, "principal_id": uni.dean_b.id}).status_code
+        == 403
+    )
     bad = client.post("/api/v1/substitutions", headers=dean, json={**body, "starts_on": day(6)})
     assert bad.status_code == 422 and "ends_on" in bad.get_json()["errors"]
     assert client.post("/api/v1/substitutions", headers=clerk, json=body).status_code == 403
-    for_b = client.post("/api/v1/substitutions", headers=admin,
-                        json={**body, "principal_id": uni.dean_b.id, "starts_on": day(-1)})
+    for_b = client.post(
+        "/api/v1/substitutions", headers=admin, json={**body, "principal_id": uni.dean_b.id, "starts_on": day(-1)}
+    )
     assert for_b.status_code == 201
     mine = client.get("/api/v1/substitutions", headers=dean).get_json()
     assert [s["id"] for s in mine] == [item["id"]]
@@ -276,8 +306,9 @@ def test_principal_must_be_an_approver(uni, make):
 def test_the_form_asks_to_choose_rather_than_guessing(client, uni, make):
     vice = make.user("clerk", username="vice_a")
     login(client, uni.admin)
-    response = client.post("/substitutes", data={"principal_id": 0, "substitute_id": vice.id,
-                                                 "starts_on": day(0), "ends_on": day(1)})
+    response = client.post(
+        "/substitutes", data={"principal_id": 0, "substitute_id": vice.id, "starts_on": day(0), "ends_on": day(1)}
+    )
     assert response.status_code == 400 and "Choose whom the substitute acts for." in response.get_data(as_text=True)
     login(client, uni.dean_a)
     response = client.post("/substitutes", data={"substitute_id": 0, "starts_on": day(0), "ends_on": day(1)})

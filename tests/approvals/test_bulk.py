@@ -22,8 +22,11 @@ def visas() -> int:
 @pytest.fixture
 def three(uni, make):
     """Three orders at the deans' step; dean A has already visaed the third (it still waits for dean B)."""
-    orders = [make.order(uni.clerk, [make.student(uni.ga)]), make.order(uni.clerk, [make.student(uni.ga)]),
-              make.order(uni.clerk, [make.student(uni.ga), make.student(uni.gb)])]
+    orders = [
+        make.order(uni.clerk, [make.student(uni.ga)]),
+        make.order(uni.clerk, [make.student(uni.ga)]),
+        make.order(uni.clerk, [make.student(uni.ga), make.student(uni.gb)]),
+    ]
     for order in orders:
         fire(order, "submit", uni.clerk)
     fire(orders[2], "approve", uni.dean_a)
@@ -39,8 +42,9 @@ def states(orders) -> list[str]:
 
 def test_bulk_approve_in_the_web_reports_each_order(client, uni, three):
     login(client, uni.dean_a)
-    response = client.post("/inbox/bulk", data={"order_id": [str(o.id) for o in three], "trigger": "approve",
-                                                "comment": "Согласовано"})
+    response = client.post(
+        "/inbox/bulk", data={"order_id": [str(o.id) for o in three], "trigger": "approve", "comment": "Согласовано"}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     outcome = dict(re.findall(r'data-order="(\d+)" data-ok="(\w+)"', html))
@@ -55,8 +59,11 @@ def test_bulk_approve_in_the_web_reports_each_order(client, uni, three):
 def test_bulk_approve_through_the_api(client, uni, three):
     token = issue_token(uni.dean_a)
     db.session.commit()
-    response = client.post("/api/v1/inbox/bulk", headers={"Authorization": f"Bearer {token}"},
-                           json={"order_ids": [o.id for o in three], "trigger": "approve"})
+    response = client.post(
+        "/api/v1/inbox/bulk",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"order_ids": [o.id for o in three], "trigger": "approve"},
+    )
     body = response.get_json()
     assert response.status_code == 200, body
     assert (body["done"], body["refused"]) == (2, 1)
@@ -88,24 +95,30 @@ def test_a_failing_guard_spoils_only_its_own_order(client, uni, make, three):
 def test_bulk_return_or_reject_without_comment_changes_nothing(client, uni, three, trigger):
     before = visas()
     login(client, uni.dean_a)
-    response = client.post("/inbox/bulk", data={"order_id": [str(o.id) for o in three[:2]], "trigger": trigger,
-                                                "comment": "   "})
+    response = client.post(
+        "/inbox/bulk", data={"order_id": [str(o.id) for o in three[:2]], "trigger": trigger, "comment": "   "}
+    )
     assert response.status_code == 302
     assert "A comment is required" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert states(three) == ["review_dean"] * 3 and visas() == before
 
     token = issue_token(uni.dean_a)
     db.session.commit()
-    response = client.post("/api/v1/inbox/bulk", headers={"Authorization": f"Bearer {token}"},
-                           json={"order_ids": [three[0].id], "trigger": trigger})
+    response = client.post(
+        "/api/v1/inbox/bulk",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"order_ids": [three[0].id], "trigger": trigger},
+    )
     assert response.status_code == 422 and "comment" in response.get_json()["errors"]
     assert states(three) == ["review_dean"] * 3 and visas() == before
 
 
 def test_bulk_return_with_comment_sends_each_back(client, uni, three):
     login(client, uni.dean_a)
-    response = client.post("/inbox/bulk", data={"order_id": [str(o.id) for o in three[:2]], "trigger": "return",
-                                                "comment": "Нет заявлений"})
+    response = client.post(
+        "/inbox/bulk",
+        data={"order_id": [str(o.id) for o in three[:2]], "trigger": "return", "comment": "Нет заявлений"},
+    )
     assert response.status_code == 200
     assert states(three) == ["draft", "draft", "review_dean"]
     login(client, uni.clerk)
@@ -116,12 +129,16 @@ def test_bulk_return_with_comment_sends_each_back(client, uni, three):
 def test_bulk_acts_for_the_substituted_dean(client, uni, make, three):
     fc = make.faculty("FC")
     vice = make.user("dean", fc, username="vice_bulk")
-    db.session.add(Substitution(principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=today(),
-                                ends_on=today() + timedelta(days=3)))
+    db.session.add(
+        Substitution(
+            principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=today(), ends_on=today() + timedelta(days=3)
+        )
+    )
     db.session.flush()
     login(client, vice)
-    html = client.post("/inbox/bulk", data={"order_id": [str(three[0].id)], "trigger": "approve"}) \
-        .get_data(as_text=True)
+    html = client.post("/inbox/bulk", data={"order_id": [str(three[0].id)], "trigger": "approve"}).get_data(
+        as_text=True
+    )
     assert f"acting for {uni.dean_a.full_name}" in html
     visa = db.session.scalar(select(Visa).where(Visa.order_id == three[0].id))
     assert visa.decided_by_id == vice.id and visa.acting_for_id == uni.dean_a.id

@@ -38,8 +38,11 @@ def clock(app):
 
 
 def mails(template: str) -> dict[str, int]:
-    rows = db.session.execute(select(OutboxMessage.recipient, func.count(OutboxMessage.id))
-                              .where(OutboxMessage.template == template).group_by(OutboxMessage.recipient))
+    rows = db.session.execute(
+        select(OutboxMessage.recipient, func.count(OutboxMessage.id))
+        .where(OutboxMessage.template == template)
+        .group_by(OutboxMessage.recipient)
+    )
     return dict(rows.all())
 
 
@@ -52,8 +55,16 @@ def overdue_setup(uni, make, clock):
     fire(order, "submit", uni.clerk)
     fire(order, "approve", uni.dean_b)
     vice = make.user("clerk", username="vice_a")
-    db.session.add(Substitution(principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=date(2026, 11, 30),
-                                ends_on=date(2026, 12, 31), reason="отпуск", created_by_id=uni.dean_a.id))
+    db.session.add(
+        Substitution(
+            principal_id=uni.dean_a.id,
+            substitute_id=vice.id,
+            starts_on=date(2026, 11, 30),
+            ends_on=date(2026, 12, 31),
+            reason="отпуск",
+            created_by_id=uni.dean_a.id,
+        )
+    )
     db.session.flush()
     return order, vice
 
@@ -135,8 +146,10 @@ def test_signature_step_reminds_the_rector(uni, make, clock):
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-                    reason="the race of two schedulers is proved on PostgreSQL only")
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+    reason="the race of two schedulers is proved on PostgreSQL only",
+)
 def test_two_schedulers_at_once_send_each_email_once(app, committed, clock):
     """Scheduler B reads before A commits, so both try to record the reminder; B waits on the unique key, gets
     the IntegrityError in its SAVEPOINT and sends nothing."""

@@ -25,9 +25,10 @@ def test_svg_names_every_step_and_marks_the_current_one(app):
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     for text in ("Draft", "Dean (one per faculty)", "Registrar", "Lawyer", "Awaiting signature", "Signed"):
         assert text in svg
-    assert [node(svg, s) for s in ("draft", "review_dean", "review_registrar", "review_lawyer",
-                                   "awaiting_signature", "signed")] == ["done", "done", "current", "todo", "todo",
-                                                                        "todo"]
+    assert [
+        node(svg, s)
+        for s in ("draft", "review_dean", "review_registrar", "review_lawyer", "awaiting_signature", "signed")
+    ] == ["done", "done", "current", "todo", "todo", "todo"]
     assert svg.count('aria-current="step"') == 1
 
 
@@ -54,8 +55,9 @@ def test_mermaid_text_has_every_state_and_the_current_one_highlighted(app):
 def test_diagram_follows_the_orders_route_version(session, app, uni, make):
     order = make.order(uni.clerk, [make.student(uni.ga)])
     fire(order, "submit", uni.clerk)  # on version 1 of its route
-    save_route_version({"name": order.route_name, "steps": [{"name": "registrar", "roles": ["registrar"]}]},
-                       uni.admin.id)
+    save_route_version(
+        {"name": order.route_name, "steps": [{"name": "registrar", "roles": ["registrar"]}]}, uni.admin.id
+    )
     with app.test_request_context():
         assert "Lawyer" in diagram.svg(route_of(order), order.state)
         newer = make.order(uni.clerk, [make.student(uni.ga)])
@@ -83,8 +85,11 @@ def test_api_route_of_an_order(client, uni, make):
     body = client.get(f"/api/v1/orders/{order.id}/route", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert body["name"] == order.route_name and body["version"] == order.route_version
     assert body["current_state"] == "review_registrar"
-    assert [(s["name"], s["status"]) for s in body["steps"]] == [("dean", "done"), ("registrar", "current"),
-                                                                 ("lawyer", "todo")]
+    assert [(s["name"], s["status"]) for s in body["steps"]] == [
+        ("dean", "done"),
+        ("registrar", "current"),
+        ("lawyer", "todo"),
+    ]
     assert "stateDiagram-v2" in body["mermaid"] and body["svg"].startswith("<svg")
     spec = client.get("/api/v1/openapi.json").get_json()
     assert {"/api/v1/orders/{order_id}/route", "/api/v1/inbox", "/api/v1/inbox/bulk"} <= set(spec["paths"])
@@ -94,8 +99,15 @@ def test_dean_sees_own_lines_and_a_count_per_other_faculty(client, uni, make):
     fc = make.faculty("FC")
     gc = make.group(fc)
     own = make.student(uni.ga, surname="Своя")
-    order = make.order(uni.clerk, [own, make.student(uni.gb, surname="Чужая"), make.student(gc, surname="Третья"),
-                                   make.student(gc, surname="Четвёртая")])
+    order = make.order(
+        uni.clerk,
+        [
+            own,
+            make.student(uni.gb, surname="Чужая"),
+            make.student(gc, surname="Третья"),
+            make.student(gc, surname="Четвёртая"),
+        ],
+    )
     fire(order, "submit", uni.clerk)
     login(client, uni.dean_a)
     html = client.get(f"/orders/{order.id}").get_data(as_text=True)
@@ -122,8 +134,11 @@ def test_round_and_changes_since_the_last_round(client, uni, make):
 def test_substitute_sees_whom_they_act_for(client, uni, make):
     fc = make.faculty("FC")
     vice = make.user("dean", fc, username="vice_page")
-    db.session.add(Substitution(principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=today(),
-                                ends_on=today() + timedelta(days=3)))
+    db.session.add(
+        Substitution(
+            principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=today(), ends_on=today() + timedelta(days=3)
+        )
+    )
     order = make.order(uni.clerk, [make.student(uni.ga)])
     fire(order, "submit", uni.clerk)
     db.session.flush()

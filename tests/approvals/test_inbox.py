@@ -96,7 +96,10 @@ def test_api_inbox_views(client, world, api):
     assert item["line_count"] == 2 and item["own_line_count"] == 1 and item["acting_for"] is None
     history = get("/api/v1/inbox?view=history")
     assert [(i["id"], i["decision"]) for i in history["items"]] == [
-        (world.returned.id, "returned"), (world.at_rector.id, "approved"), (world.at_registrar.id, "approved")]
+        (world.returned.id, "returned"),
+        (world.at_rector.id, "approved"),
+        (world.at_registrar.id, "approved"),
+    ]
     returned = api(world.clerk)("/api/v1/inbox?view=returned")
     assert returned["items"][0]["return_comment"] == "Приложите заявление студента"
 
@@ -104,8 +107,15 @@ def test_api_inbox_views(client, world, api):
 def test_substitute_rows_say_whom_they_act_for(client, uni, make):
     fc = make.faculty("FC")
     vice = make.user("dean", fc, username="vice_dean")
-    db.session.add(Substitution(principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=today(),
-                                ends_on=today() + timedelta(days=7), reason="отпуск"))
+    db.session.add(
+        Substitution(
+            principal_id=uni.dean_a.id,
+            substitute_id=vice.id,
+            starts_on=today(),
+            ends_on=today() + timedelta(days=7),
+            reason="отпуск",
+        )
+    )
     order = make.order(uni.clerk, [make.student(uni.ga)])
     fire(order, "submit", uni.clerk)
     db.session.flush()
@@ -243,10 +253,10 @@ def test_queries_per_inbox_page_do_not_grow_with_orders_or_page_size(client, uni
             db.session.commit()
         for size in (10, 50):
             for view in ("waiting", "history"):
-                figures[("web", n, size, view)] = _count_queries(
-                    client.get, f"/inbox?view={view}&page_size={size}&q=а")
+                figures[("web", n, size, view)] = _count_queries(client.get, f"/inbox?view={view}&page_size={size}&q=а")
                 figures[("api", n, size, view)] = _count_queries(
-                    client.get, f"/api/v1/inbox?view={view}&page_size={size}", headers=headers)
+                    client.get, f"/api/v1/inbox?view={view}&page_size={size}", headers=headers
+                )
     for channel in ("web", "api"):
         for view in ("waiting", "history"):
             assert len({v for k, v in figures.items() if (k[0], k[3]) == (channel, view)}) == 1, figures

@@ -17,8 +17,14 @@ from registrar.app import create_app
 from registrar.demo import seed_demo
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -33,14 +39,16 @@ class LiveServer:
 def live_server(tmp_path_factory):
     """Always a separate SQLite database: the session `app` fixture owns DATABASE_URL and resets it."""
     folder = tmp_path_factory.mktemp("e2e")
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'e2e.sqlite3'}",
-        "SECRET_KEY": "e2e",
-        "BROKER_URL": "stub",
-        "MAIL_TRANSPORT": "mailbox",
-        "MAILBOX_DIR": str(folder / "mailbox"),
-        "RELAY_INTERVAL": 2.0,
-    })
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'e2e.sqlite3'}",
+            "SECRET_KEY": "e2e",
+            "BROKER_URL": "stub",
+            "MAIL_TRANSPORT": "mailbox",
+            "MAILBOX_DIR": str(folder / "mailbox"),
+            "RELAY_INTERVAL": 2.0,
+        }
+    )
     with app.app_context():
         upgrade()
         seed_demo(students=60)

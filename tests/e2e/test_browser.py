@@ -28,17 +28,24 @@ def _css_class(name: str) -> re.Pattern:
 
 
 def _student_in(group_name: str) -> dict:
-    student = db.session.scalar(select(Student).join(Student.group).where(Group.name == group_name)
-                                .order_by(Student.id))
+    student = db.session.scalar(
+        select(Student).join(Student.group).where(Group.name == group_name).order_by(Student.id)
+    )
     assert student is not None, f"the demo university has no student in {group_name}"
-    return {"id": student.id, "iin": student.iin, "name": student.full_name, "email": student.email,
-            "group": group_name}
+    return {
+        "id": student.id,
+        "iin": student.iin,
+        "name": student.full_name,
+        "email": student.email,
+        "group": group_name,
+    }
 
 
 def _outbox(app) -> list[tuple]:
     with app.app_context():
-        rows = db.session.execute(select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts,
-                                         OutboxMessage.last_error)).all()
+        rows = db.session.execute(
+            select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.last_error)
+        ).all()
         db.session.remove()
     return [tuple(row) for row in rows]
 
@@ -165,8 +172,10 @@ def test_expulsion_from_draft_to_signed_in_the_browser(live_server, browser, art
     download = info.value
     assert download.suggested_filename.endswith(".docx")
     document = Document(download.path())
-    text = "\n".join([p.text for p in document.paragraphs] + [
-        cell.text for table in document.tables for row in table.rows for cell in row.cells])
+    text = "\n".join(
+        [p.text for p in document.paragraphs]
+        + [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    )
     assert "1-С" in text
     for student in students:
         assert student["iin"] in text, f"the DOCX lacks {student['name']} ({student['iin']})"

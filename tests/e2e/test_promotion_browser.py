@@ -28,12 +28,24 @@ def _prepare(app) -> dict:
     """Exactly two active students in GROUP's programme and course, with the year's grades: one good, one weak."""
     with app.app_context():
         group = db.session.scalar(select(Group).where(Group.name == GROUP))
-        mates = list(db.session.scalars(
-            select(Student).join(Student.group)
-            .where(Group.programme_id == group.programme_id, Group.course == group.course,
-                   Student.status == "active").order_by(Student.id)))
-        extra = list(db.session.scalars(select(Student).where(Student.group_id != group.id, Student.status == "active")
-                                        .order_by(Student.id).limit(2)))
+        mates = list(
+            db.session.scalars(
+                select(Student)
+                .join(Student.group)
+                .where(
+                    Group.programme_id == group.programme_id, Group.course == group.course, Student.status == "active"
+                )
+                .order_by(Student.id)
+            )
+        )
+        extra = list(
+            db.session.scalars(
+                select(Student)
+                .where(Student.group_id != group.id, Student.status == "active")
+                .order_by(Student.id)
+                .limit(2)
+            )
+        )
         strong, weak = (mates + extra)[:2]
         for other in mates[2:]:
             other.status = "graduated"  # out of the scope, so the outcome counts are exact
@@ -44,20 +56,41 @@ def _prepare(app) -> dict:
         db.session.execute(delete(CurriculumItem).where(CurriculumItem.programme_id == group.programme_id))
         year = academic_year_of(today())
         for semester in (2 * group.course - 1, 2 * group.course):
-            item = CurriculumItem(programme_id=group.programme_id, semester=semester, code=f"E2E{semester}",
-                                  name_kk=f"Пән {semester}", name_ru=f"Дисциплина {semester}",
-                                  name_en=f"Discipline {semester}", credits=5)
+            item = CurriculumItem(
+                programme_id=group.programme_id,
+                semester=semester,
+                code=f"E2E{semester}",
+                name_kk=f"Пән {semester}",
+                name_ru=f"Дисциплина {semester}",
+                name_en=f"Discipline {semester}",
+                credits=5,
+            )
             db.session.add(item)
             for student, points in ((strong, 95), (weak, 55)):
                 letter, point = letter_for(points)
-                db.session.add(Grade(student_id=student.id, discipline_code=item.code, discipline_name=item.name_ru,
-                                     semester=semester, academic_year=year, points=points, letter=letter,
-                                     grade_point=point, credits=5))
+                db.session.add(
+                    Grade(
+                        student_id=student.id,
+                        discipline_code=item.code,
+                        discipline_name=item.name_ru,
+                        semester=semester,
+                        academic_year=year,
+                        points=points,
+                        letter=letter,
+                        grade_point=point,
+                        credits=5,
+                    )
+                )
         db.session.commit()
-        facts = {"programme_id": group.programme_id, "course": group.course, "year": year,
-                 "strong": (strong.id, strong.full_name), "weak": (weak.id, weak.full_name),
-                 "effective": (today() + timedelta(days=1)).isoformat(),
-                 "threshold": f"{rule('transfer_gpa')[group.programme.level][group.course]:.2f}"}
+        facts = {
+            "programme_id": group.programme_id,
+            "course": group.course,
+            "year": year,
+            "strong": (strong.id, strong.full_name),
+            "weak": (weak.id, weak.full_name),
+            "effective": (today() + timedelta(days=1)).isoformat(),
+            "threshold": f"{rule('transfer_gpa')[group.programme.level][group.course]:.2f}",
+        }
         db.session.remove()
     return facts
 
@@ -119,7 +152,11 @@ def test_promotion_with_a_refused_student_turned_into_a_repeat_year(live_server,
         strong = db.session.get(Student, facts["strong"][0])
         weak = db.session.get(Student, facts["weak"][0])
         assert (strong.course, strong.group.course, strong.group.programme_id, strong.funding) == (
-            facts["course"] + 1, facts["course"] + 1, facts["programme_id"], "grant")
+            facts["course"] + 1,
+            facts["course"] + 1,
+            facts["programme_id"],
+            "grant",
+        )
         assert (weak.course, weak.group.name, weak.status, weak.funding) == (facts["course"], GROUP, "active", "paid")
         db.session.remove()
     for session in sessions.values():

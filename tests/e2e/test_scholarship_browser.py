@@ -33,9 +33,18 @@ def _prepare(app) -> dict:
     """Exactly two active state-grant students in the faculty's course, with known grades of the summer session."""
     with app.app_context():
         faculty = db.session.scalar(select(Faculty).where(Faculty.code == FACULTY))
-        in_course = (select(Student).join(Student.group).join(Group.programme)
-                     .where(Programme.faculty_id == faculty.id, Programme.level == "bachelor", Group.course == COURSE,
-                            Student.status == "active").order_by(Student.id))
+        in_course = (
+            select(Student)
+            .join(Student.group)
+            .join(Group.programme)
+            .where(
+                Programme.faculty_id == faculty.id,
+                Programme.level == "bachelor",
+                Group.course == COURSE,
+                Student.status == "active",
+            )
+            .order_by(Student.id)
+        )
         students = list(db.session.scalars(in_course))
         assert len(students) >= 2, f"the demo university has fewer than two students in {FACULTY}, course {COURSE}"
         excellent, weak = students[:2]
@@ -51,16 +60,35 @@ def _prepare(app) -> dict:
         for code, name, *points_of in SESSION:
             for student, points in zip((excellent, weak), points_of, strict=True):
                 letter, point = letter_for(points)
-                db.session.add(Grade(student_id=student.id, discipline_code=code, discipline_name=name,
-                                     semester=session, academic_year=last_year, points=points, letter=letter,
-                                     grade_point=point, credits=5))
+                db.session.add(
+                    Grade(
+                        student_id=student.id,
+                        discipline_code=code,
+                        discipline_name=name,
+                        semester=session,
+                        academic_year=last_year,
+                        points=points,
+                        letter=letter,
+                        grade_point=point,
+                        credits=5,
+                    )
+                )
         calendar = db.session.scalar(select(AcademicCalendar).where(AcademicCalendar.year == year))
         months = month_range(calendar.first_semester_start, calendar.first_session_end)  # e.g. 2026-09 .. 2027-01
         db.session.commit()
-        facts = {"faculty_id": faculty.id, "year": year, "months": months, "effective": today().isoformat(),
-                 "excellent": {"id": excellent.id, "name": excellent.full_name, "iin": excellent.iin,
-                               "group": excellent.group.name},
-                 "weak": {"id": weak.id, "name": weak.full_name, "iin": weak.iin}}
+        facts = {
+            "faculty_id": faculty.id,
+            "year": year,
+            "months": months,
+            "effective": today().isoformat(),
+            "excellent": {
+                "id": excellent.id,
+                "name": excellent.full_name,
+                "iin": excellent.iin,
+                "group": excellent.group.name,
+            },
+            "weak": {"id": weak.id, "name": weak.full_name, "iin": weak.iin},
+        }
         db.session.remove()
     return facts
 
@@ -141,8 +169,7 @@ def test_state_scholarship_from_draft_to_the_register(live_server, browser, arti
     rows = page.locator("[data-testid=register-rows] tbody tr")
     expect(rows).to_have_count(len(months))
     expect(page.get_by_test_id("register-rows")).not_to_contain_text(weak["name"])
-    expect(page.get_by_test_id("register-totals")).to_contain_text(
-        f"{EXCELLENT * len(months):,}".replace(",", " "))
+    expect(page.get_by_test_id("register-totals")).to_contain_text(f"{EXCELLENT * len(months):,}".replace(",", " "))
     seen = []
     for index in range(len(months)):
         cells = [c.strip() for c in rows.nth(index).locator("td").all_inner_texts()]

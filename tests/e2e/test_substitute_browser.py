@@ -31,8 +31,10 @@ def _full_name(app, username: str) -> str:
 
 def _docx_text(path) -> str:
     document = Document(path)
-    return "\n".join([p.text for p in document.paragraphs] + [
-        cell.text for table in document.tables for row in table.rows for cell in row.cells])
+    return "\n".join(
+        [p.text for p in document.paragraphs]
+        + [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    )
 
 
 def _approve_from_inbox(session: Session, order_id: int, acting_for: str | None = None) -> None:
@@ -78,7 +80,8 @@ def test_substitute_visas_for_a_dean_on_leave(live_server, browser, artifacts):
     with app.app_context():
         saved = db.session.scalars(select(Substitution)).all()
         assert [(s.principal.username, s.substitute.username, s.starts_on, s.ends_on) for s in saved] == [
-            ("dean1", "dean3", first_day, last_day)]
+            ("dean1", "dean3", first_day, last_day)
+        ]
         db.session.remove()
 
     # the clerk drafts and submits an expulsion of an IT student
@@ -126,17 +129,22 @@ def test_substitute_visas_for_a_dean_on_leave(live_server, browser, artifacts):
         page.get_by_test_id("download-docx").click()
     text = _docx_text(info.value.path())
     assert student["iin"] in text
-    assert f"{dean3} ({dean1} орнына / за {dean1})" in text, \
+    assert f"{dean3} ({dean1} орнына / за {dean1})" in text, (
         f"the approval sheet lacks dean3 acting for dean1: {[line for line in text.splitlines() if dean3 in line]}"
+    )
 
     with app.app_context():
-        visas = db.session.execute(select(Visa.step, Visa.decided_by_id, Visa.acting_for_id)
-                                   .where(Visa.order_id == order_id).order_by(Visa.id)).all()
+        visas = db.session.execute(
+            select(Visa.step, Visa.decided_by_id, Visa.acting_for_id).where(Visa.order_id == order_id).order_by(Visa.id)
+        ).all()
         users = {u.id: u.username for u in db.session.scalars(select(User))}
         db.session.remove()
     assert [(step, users[by], users.get(acting)) for step, by, acting in visas] == [
-        ("dean", "dean3", "dean1"), ("registrar", "registrar", None), ("lawyer", "lawyer", None),
-        ("signature", "rector", None)]
+        ("dean", "dean3", "dean1"),
+        ("registrar", "registrar", None),
+        ("lawyer", "lawyer", None),
+        ("signature", "rector", None),
+    ]
 
     for session in sessions:
         session.close()

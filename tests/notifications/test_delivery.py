@@ -47,6 +47,7 @@ AMQP_URL = os.environ.get("REGISTRAR_TEST_AMQP_URL", "amqp://guest:guest@127.0.0
 
 # The SMTP server ---------------------------------------------------------------------------------------------
 
+
 class Inbox:
     """An aiosmtpd handler keeping every message it accepts; `delay` makes each delivery take that long."""
 
@@ -91,6 +92,7 @@ def smtp_server(port: int | None = None, delay: float = 0.0) -> Iterator[tuple[I
 
 
 # Fixtures and helpers ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def no_thread_left_behind():
@@ -177,8 +179,12 @@ class Signed:
         self.ru = make.student(make.group(fa, language="ru"), surname="Иванова", name="Мария")
         self.kk = make.student(make.group(fb, language="kk"), surname="Сәрсенбаев", name="Дәулет")
         self.clerk = make.user("clerk")
-        self.approvers = [make.user("dean", fa), make.user("dean", fb), make.user("registrar"),
-                          make.user("lawyer")]  # the legal route: deans, registrar office, lawyer
+        self.approvers = [
+            make.user("dean", fa),
+            make.user("dean", fb),
+            make.user("registrar"),
+            make.user("lawyer"),
+        ]  # the legal route: deans, registrar office, lawyer
         self.rector = make.user("rector")
         self.admin = make.user("admin")
         self.order = make.order(self.clerk, [self.ru, self.kk])
@@ -226,6 +232,7 @@ def assert_emails(inbox: Inbox, signed: Signed) -> None:
 
 
 # Embedded mode: stub broker, worker threads in this process --------------------------------------------------
+
 
 def test_signing_emails_every_student_in_the_group_language_through_the_worker(build_app):
     with smtp_server() as (inbox, port):
@@ -399,6 +406,7 @@ def test_an_smtp_server_down_keeps_the_rows_pending_and_dramatiq_retries(build_a
 
 # Real brokers ------------------------------------------------------------------------------------------------
 
+
 def _require_reachable(broker: dramatiq.Broker, url: str) -> None:
     try:
         if url.startswith("redis"):
@@ -421,10 +429,13 @@ def _drop_queue(broker: dramatiq.Broker, url: str, queue: str) -> None:
 
 
 @pytest.mark.broker
-@pytest.mark.parametrize("url", [
-    pytest.param(REDIS_URL, id="redis"),
-    pytest.param(AMQP_URL, id="rabbitmq"),
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param(REDIS_URL, id="redis"),
+        pytest.param(AMQP_URL, id="rabbitmq"),
+    ],
+)
 def test_delivery_through_a_real_broker(build_app, url):
     if not REAL_BROKERS:
         pytest.skip("needs a running Redis and RabbitMQ: set REGISTRAR_TEST_BROKERS=1 (CI does)")
@@ -450,6 +461,7 @@ def test_delivery_through_a_real_broker(build_app, url):
 
 
 # The admin mailbox of the embedded mode ----------------------------------------------------------------------
+
 
 def test_the_admin_mailbox_shows_delivered_emails_and_refuses_others(build_app, tmp_path):
     mail_app = build_app(MAIL_TRANSPORT="mailbox", MAILBOX_DIR=str(tmp_path / "box"))
@@ -571,8 +583,9 @@ def test_an_unknown_renderer_keeps_the_email_in_the_outbox_with_the_error_until_
         mail_app = build_app(SMTP_PORT=port)
         with mail_app.app_context():
             admin = Factory().user("admin")
-            enqueue_email("later@students.test", "expulsion_student", {"student_name": "Ким Ирина",
-                                                                       "attachments": [spec]}, "ru")
+            enqueue_email(
+                "later@students.test", "expulsion_student", {"student_name": "Ким Ирина", "attachments": [spec]}, "ru"
+            )
             db.session.commit()
             (row,) = outbox()
             with pytest.raises(attachments.UnknownRenderer):

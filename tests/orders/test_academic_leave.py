@@ -26,8 +26,11 @@ def english(session):
 
 
 def leave_order(uni, students, ground="medical", start="2026-09-01", end="2027-02-28"):
-    order = operations.create_order("academic_leave", uni.clerk, {
-        "ground": ground, "leave_start": start, "leave_end": end, "basis": "Заявления обучающихся"})
+    order = operations.create_order(
+        "academic_leave",
+        uni.clerk,
+        {"ground": ground, "leave_start": start, "leave_end": end, "basis": "Заявления обучающихся"},
+    )
     if students:
         operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
@@ -57,6 +60,7 @@ def docx_text(content: bytes) -> str:
 
 # Effect ----------------------------------------------------------------------------------------------------
 
+
 def test_medical_leave_puts_the_student_on_leave_with_ground_and_dates(uni, make):
     student = make.student(uni.ga)
     student.status_since = date(2025, 9, 1)
@@ -68,13 +72,23 @@ def test_medical_leave_puts_the_student_on_leave_with_ground_and_dates(uni, make
 
     assert (student.status, student.status_since) == ("academic_leave", date(2026, 9, 1))
     assert (student.leave_ground, student.leave_start, student.leave_end) == (
-        "medical", date(2026, 9, 1), date(2027, 2, 28))
+        "medical",
+        date(2026, 9, 1),
+        date(2027, 2, 28),
+    )
     assert (student.course, student.group_id, student.funding) == (2, uni.ga.id, "grant")
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
     assert (movement.kind, movement.effective_date, movement.order_label) == (
-        "academic_leave", date(2026, 9, 1), order.number_label)
-    assert movement.changes == {"status": ["active", "academic_leave"], "leave_ground": [None, "medical"],
-                                "leave_start": [None, "2026-09-01"], "leave_end": [None, "2027-02-28"]}
+        "academic_leave",
+        date(2026, 9, 1),
+        order.number_label,
+    )
+    assert movement.changes == {
+        "status": ["active", "academic_leave"],
+        "leave_ground": [None, "medical"],
+        "leave_start": [None, "2026-09-01"],
+        "leave_end": [None, "2027-02-28"],
+    }
     assert record_on(student, date(2026, 8, 31))["status"] == "active"
     assert record_on(student, date(2026, 9, 1))["status"] == "academic_leave"
 
@@ -88,8 +102,12 @@ def test_reversal_restores_exactly_the_record_before(uni, make):
     db.session.expire_all()
     (line,) = order.lines
     assert get_kind("academic_leave").reverse(line) == {
-        "status": "active", "status_since": date(2025, 9, 1), "leave_ground": None, "leave_start": None,
-        "leave_end": None}
+        "status": "active",
+        "status_since": date(2025, 9, 1),
+        "leave_ground": None,
+        "leave_start": None,
+        "leave_end": None,
+    }
 
 
 def test_student_page_shows_the_leave(client, uni, make):
@@ -105,13 +123,22 @@ def test_student_page_shows_the_leave(client, uni, make):
 
 # Refusals --------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("ground", "start", "end", "message"), [
-    ("medical", "2026-09-01", "2027-10-31", "A medical leave lasts 6 to 12 months; this one is 14."),
-    ("medical", "2026-09-01", "2027-01-31", "A medical leave lasts 6 to 12 months; this one is 5."),
-    ("medical", "2026-09-01", "2027-09-05", "A medical leave lasts 6 to 12 months; this one is 12 months and 5 days."),
-    ("tuberculosis", "2026-09-01", "2029-12-31", "A tuberculosis leave lasts 1 to 36 months; this one is 40."),
-    ("military", "2026-09-01", "2028-12-31", "A military service leave lasts 1 to 24 months; this one is 28."),
-])
+
+@pytest.mark.parametrize(
+    ("ground", "start", "end", "message"),
+    [
+        ("medical", "2026-09-01", "2027-10-31", "A medical leave lasts 6 to 12 months; this one is 14."),
+        ("medical", "2026-09-01", "2027-01-31", "A medical leave lasts 6 to 12 months; this one is 5."),
+        (
+            "medical",
+            "2026-09-01",
+            "2027-09-05",
+            "A medical leave lasts 6 to 12 months; this one is 12 months and 5 days.",
+        ),
+        ("tuberculosis", "2026-09-01", "2029-12-31", "A tuberculosis leave lasts 1 to 36 months; this one is 40."),
+        ("military", "2026-09-01", "2028-12-31", "A military service leave lasts 1 to 24 months; this one is 28."),
+    ],
+)
 def test_duration_outside_the_ground_s_range_is_refused(ground, start, end, message, uni, make):
     order = leave_order(uni, [make.student(uni.ga)], ground=ground, start=start, end=end)
     (line,) = with_document(order, uni).order.lines
@@ -141,12 +168,14 @@ def test_durations_follow_the_rules_setting(app, uni, make):
 def test_child_care_needs_the_child_s_birth_date_and_ends_by_the_third_birthday(uni, make):
     order = leave_order(uni, [make.student(uni.ga)], ground="child_care", start="2026-09-01", end="2029-06-30")
     line = with_document(order, uni)
-    assert messages(line) == {"academic_leave.child_birth_date":
-                              "Give the child's birth date: a child care leave lasts until the child is 3."}
+    assert messages(line) == {
+        "academic_leave.child_birth_date": "Give the child's birth date: a child care leave lasts until the child is 3."
+    }
     with_document(order, uni, child_birth_date="2026-06-15")
-    assert messages(line) == {"academic_leave.child_age":
-                              "A child care leave ends by the child's birthday at 3, 15.06.2029; "
-                              "this one ends on 30.06.2029."}
+    assert messages(line) == {
+        "academic_leave.child_age": "A child care leave ends by the child's birthday at 3, 15.06.2029; "
+        "this one ends on 30.06.2029."
+    }
     assert line.eligibility[0]["data"]["limit"] == "2029-06-15"
     with_document(order, uni, child_birth_date="2026-06-15", leave_end="2029-06-15")
     assert line.eligibility == []
@@ -155,20 +184,30 @@ def test_child_care_needs_the_child_s_birth_date_and_ends_by_the_third_birthday(
 def test_only_an_active_student_gets_a_leave(uni, make):
     order = leave_order(uni, [make.student(uni.ga, status="expelled", surname="Сапарова", name="Айгерим")])
     line = with_document(order, uni)
-    assert line.eligibility == [{
-        "rule": "academic_leave.status",
-        "message": "Сапарова Айгерим Серикович is expelled: academic leave is granted only to active students.",
-        "data": {"status": "expelled"}}]
+    assert line.eligibility == [
+        {
+            "rule": "academic_leave.status",
+            "message": "Сапарова Айгерим Серикович is expelled: academic leave is granted only to active students.",
+            "data": {"status": "expelled"},
+        }
+    ]
 
 
-@pytest.mark.parametrize(("ground", "document"), [
-    ("medical", "medical commission conclusion"), ("military", "call-up notice"),
-    ("child_care", "child's birth certificate")])
+@pytest.mark.parametrize(
+    ("ground", "document"),
+    [
+        ("medical", "medical commission conclusion"),
+        ("military", "call-up notice"),
+        ("child_care", "child's birth certificate"),
+    ],
+)
 def test_the_supporting_document_must_be_named(ground, document, uni, make):
-    order = leave_order(uni, [make.student(uni.ga, surname="Ким", name="Виктор")], ground=ground,
-                        start="2026-09-01", end="2027-08-31")
+    order = leave_order(
+        uni, [make.student(uni.ga, surname="Ким", name="Виктор")], ground=ground, start="2026-09-01", end="2027-08-31"
+    )
     assert messages(order.lines[0])["academic_leave.document"] == (
-        f"Name the document the leave of Ким Виктор Серикович rests on: the number and date of the {document}.")
+        f"Name the document the leave of Ким Виктор Серикович rests on: the number and date of the {document}."
+    )
 
 
 def test_a_student_in_another_open_order_is_refused(uni, make):
@@ -180,6 +219,7 @@ def test_a_student_in_another_open_order_is_refused(uni, make):
 
 # Document --------------------------------------------------------------------------------------------------
 
+
 def test_document_states_ground_document_and_dates_in_both_languages(uni, make):
     student = make.student(uni.ga, surname="Омарова", name="Дана")
     order = leave_order(uni, [student], ground="medical", start="2026-09-01", end="2027-02-28")
@@ -187,32 +227,42 @@ def test_document_states_ground_document_and_dates_in_both_languages(uni, make):
     sign(order, uni)
     text = docx_text(order.document.content)
     assert "О предоставлении академического отпуска" in text
-    assert ("академический отпуск по болезни на основании заключения врачебно-консультационной комиссии (ВКК) "
-            "№ ВКК-45 от 20.08.2026 с 01.09.2026 по 28.02.2027.") in text
+    assert (
+        "академический отпуск по болезни на основании заключения врачебно-консультационной комиссии (ВКК) "
+        "№ ВКК-45 от 20.08.2026 с 01.09.2026 по 28.02.2027."
+    ) in text
     assert "Предоставить Омарова Дана Серикович (ИИН" in text
-    assert ("20.08.2026 ж. № ВКК-45 дәрігерлік-консультациялық комиссияның (ДКК) қорытындысы негізінде "
-            "01.09.2026 бастап 28.02.2027 дейін ауруына байланысты академиялық демалыс берілсін.") in text
+    assert (
+        "20.08.2026 ж. № ВКК-45 дәрігерлік-консультациялық комиссияның (ДКК) қорытындысы негізінде "
+        "01.09.2026 бастап 28.02.2027 дейін ауруына байланысты академиялық демалыс берілсін."
+    ) in text
 
 
 def test_child_care_wording_names_the_birth_certificate_and_birth_date(uni, make):
     order = leave_order(uni, [make.student(uni.ga)], ground="child_care", start="2026-09-01", end="2027-08-31")
-    line = with_document(order, uni, document_no="I-АБ 123", document_date="2026-07-01",
-                         child_birth_date="2026-06-15")
+    line = with_document(order, uni, document_no="I-АБ 123", document_date="2026-07-01", child_birth_date="2026-06-15")
     kind = get_kind("academic_leave")
-    assert ("по уходу за ребенком до достижения им возраста трех лет (дата рождения ребенка 15.06.2026) на "
-            "основании свидетельства о рождении ребенка № I-АБ 123 от 01.07.2026") in kind.item_text(line, "ru")
+    assert (
+        "по уходу за ребенком до достижения им возраста трех лет (дата рождения ребенка 15.06.2026) на "
+        "основании свидетельства о рождении ребенка № I-АБ 123 от 01.07.2026"
+    ) in kind.item_text(line, "ru")
     assert "баланың туу туралы куәлігі" in kind.item_text(line, "kk")
 
 
 # Order and line details --------------------------------------------------------------------------------------
 
+
 def test_order_parameters_are_checked(uni):
     with pytest.raises(InvalidInput) as error:
-        operations.create_order("academic_leave", uni.clerk, {
-            "ground": "holiday", "leave_start": "2026-09-01", "leave_end": "2026-08-01", "basis": "Заявление"})
+        operations.create_order(
+            "academic_leave",
+            uni.clerk,
+            {"ground": "holiday", "leave_start": "2026-09-01", "leave_end": "2026-08-01", "basis": "Заявление"},
+        )
     assert error.value.errors == {
         "ground": "Choose one of the grounds: medical, tuberculosis, military, child_care.",
-        "leave_end": "The leave ends (01.08.2026) before it starts (01.09.2026)."}
+        "leave_end": "The leave ends (01.08.2026) before it starts (01.09.2026).",
+    }
 
 
 def test_lines_start_with_the_order_s_ground_and_dates(uni, make):
@@ -225,23 +275,40 @@ def test_lines_start_with_the_order_s_ground_and_dates(uni, make):
 def test_update_line_sets_its_own_dates_and_the_effective_date(uni, make):
     order = leave_order(uni, [make.student(uni.ga), make.student(uni.ga)])
     first, second = order.lines
-    operations.update_line(order, second.id, {"leave_start": "2026-11-01", "leave_end": "2027-10-31",
-                                              "document_no": "88", "document_date": "2026-10-20"}, uni.clerk)
-    assert second.params == {"ground": "medical", "leave_start": "2026-11-01", "leave_end": "2027-10-31",
-                             "document_no": "88", "document_date": "2026-10-20"}
+    operations.update_line(
+        order,
+        second.id,
+        {"leave_start": "2026-11-01", "leave_end": "2027-10-31", "document_no": "88", "document_date": "2026-10-20"},
+        uni.clerk,
+    )
+    assert second.params == {
+        "ground": "medical",
+        "leave_start": "2026-11-01",
+        "leave_end": "2027-10-31",
+        "document_no": "88",
+        "document_date": "2026-10-20",
+    }
     assert second.effective_date == date(2026, 11, 1)
     assert second.eligibility == []
     assert first.params["leave_start"] == "2026-09-01"
 
 
-@pytest.mark.parametrize(("details", "errors"), [
-    ({"leave_end": "2026-08-01"}, {"leave_end": "The leave ends (01.08.2026) before it starts (01.09.2026)."}),
-    ({"leave_start": "01.09.2026"}, {"leave_start": "Give the date as YYYY-MM-DD, e.g. 2026-09-01."}),
-    ({"ground": "holiday"}, {"ground": "Choose one of the grounds: medical, tuberculosis, military, child_care."}),
-    ({"document_no": "9" * 65}, {"document_no": "The document number is longer than 64 characters."}),
-    ({"colour": "red"}, {"line": "Unknown detail(s) colour; a leave line has: ground, leave_start, leave_end, "
-                                 "document_no, document_date, child_birth_date."}),
-])
+@pytest.mark.parametrize(
+    ("details", "errors"),
+    [
+        ({"leave_end": "2026-08-01"}, {"leave_end": "The leave ends (01.08.2026) before it starts (01.09.2026)."}),
+        ({"leave_start": "01.09.2026"}, {"leave_start": "Give the date as YYYY-MM-DD, e.g. 2026-09-01."}),
+        ({"ground": "holiday"}, {"ground": "Choose one of the grounds: medical, tuberculosis, military, child_care."}),
+        ({"document_no": "9" * 65}, {"document_no": "The document number is longer than 64 characters."}),
+        (
+            {"colour": "red"},
+            {
+                "line": "Unknown detail(s) colour; a leave line has: ground, leave_start, leave_end, "
+                "document_no, document_date, child_birth_date."
+            },
+        ),
+    ],
+)
 def test_update_line_refuses_bad_details_and_changes_nothing(details, errors, uni, make):
     order = leave_order(uni, [make.student(uni.ga)])
     (line,) = order.lines
@@ -259,9 +326,17 @@ def test_web_line_form_saves_details_and_refuses_a_bad_one(client, uni, make):
     login(client, uni.clerk)
     html = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert f'name="line{line.id}-document_no"' in html and 'value="2026-09-01"' in html
-    form = {f"line{line.id}-{k}": v for k, v in {
-        "ground": "medical", "leave_start": "2026-09-01", "leave_end": "2027-02-28", "document_no": "127",
-        "document_date": "2026-08-20", "child_birth_date": ""}.items()}
+    form = {
+        f"line{line.id}-{k}": v
+        for k, v in {
+            "ground": "medical",
+            "leave_start": "2026-09-01",
+            "leave_end": "2027-02-28",
+            "document_no": "127",
+            "document_date": "2026-08-20",
+            "child_birth_date": "",
+        }.items()
+    }
     response = client.post(f"/orders/{order.id}/lines/{line.id}", data=form, follow_redirects=True)
     assert "Line saved." in response.get_data(as_text=True)
     db.session.expire_all()
@@ -283,8 +358,11 @@ def test_a_dean_may_not_edit_a_line(client, uni, make):
     assert response.status_code == 403
     token = issue_token(uni.dean_b)
     db.session.commit()
-    response = client.patch(f"/api/v1/orders/{order.id}/lines/{line.id}", json={"params": {"document_no": "1"}},
-                            headers={"Authorization": f"Bearer {token}"})
+    response = client.patch(
+        f"/api/v1/orders/{order.id}/lines/{line.id}",
+        json={"params": {"document_no": "1"}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 403
     db.session.expire_all()
     assert "document_no" not in line.params
@@ -303,8 +381,9 @@ def test_api_patch_sets_details_and_refuses_a_bad_date(client, uni, make):
     db.session.expire_all()
     assert line.params["leave_end"] == "2027-02-28"
 
-    response = client.patch(url, json={"params": {"document_no": "127", "document_date": "2026-08-20"}},
-                            headers=headers)
+    response = client.patch(
+        url, json={"params": {"document_no": "127", "document_date": "2026-08-20"}}, headers=headers
+    )
     assert response.status_code == 200
     db.session.expire_all()
     assert line.params["document_no"] == "127"
@@ -315,9 +394,13 @@ def test_web_new_order_form_creates_a_draft(client, uni):
     db.session.commit()
     login(client, uni.clerk)
     assert client.get("/orders/new/academic_leave").status_code == 200
-    response = client.post("/orders/new/academic_leave", data={
-        "ground": "military", "leave_start": "2026-10-01", "leave_end": "2027-09-30", "basis": "Повестки"})
+    response = client.post(
+        "/orders/new/academic_leave",
+        data={"ground": "military", "leave_start": "2026-10-01", "leave_end": "2027-09-30", "basis": "Повестки"},
+    )
     assert response.status_code == 302
     order = db.session.scalars(select(operations.Order).order_by(operations.Order.id.desc())).first()
-    assert (order.kind, order.params) == ("academic_leave", {
-        "ground": "military", "leave_start": "2026-10-01", "leave_end": "2027-09-30"})
+    assert (order.kind, order.params) == (
+        "academic_leave",
+        {"ground": "military", "leave_start": "2026-10-01", "leave_end": "2027-09-30"},
+    )

@@ -25,8 +25,10 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"),
-                       reason="concurrency is proved on PostgreSQL only: set DATABASE_URL=postgresql+psycopg://..."),
+    pytest.mark.skipif(
+        not DATABASE_URL.startswith("postgresql"),
+        reason="concurrency is proved on PostgreSQL only: set DATABASE_URL=postgresql+psycopg://...",
+    ),
 ]
 
 JOIN_TIMEOUT = 60
@@ -42,8 +44,10 @@ def _awaiting_signature(make: Factory, tag: str) -> tuple[Order, list[Student]]:
     """An expulsion order of two students of two faculties, submitted and visaed by both deans, the registrar
     office and the lawyer, committed."""
     fa, fb = make.faculty(), make.faculty()
-    students = [make.student(make.group(fa, language="ru"), surname=f"Сейтов{tag}", name="Арман"),
-                make.student(make.group(fb, language="kk"), surname=f"Жумабаева{tag}", name="Айгерим")]
+    students = [
+        make.student(make.group(fa, language="ru"), surname=f"Сейтов{tag}", name="Арман"),
+        make.student(make.group(fb, language="kk"), surname=f"Жумабаева{tag}", name="Айгерим"),
+    ]
     clerk = make.user("clerk")
     approvers = [make.user("dean", fa), make.user("dean", fb), make.user("registrar"), make.user("lawyer")]
     order = make.order(clerk, students)
@@ -112,8 +116,14 @@ def test_two_rectors_signing_the_same_order_at_once_sign_it_once(app, pg):
     order = db.session.get(Order, order_id)
     assert order.state == "signed"
     assert order.number == 1
-    assert db.session.scalar(select(OrderSequence.last_number).where(
-        OrderSequence.year == order.year, OrderSequence.series == order.series)) == 1  # one number consumed
+    assert (
+        db.session.scalar(
+            select(OrderSequence.last_number).where(
+                OrderSequence.year == order.year, OrderSequence.series == order.series
+            )
+        )
+        == 1
+    )  # one number consumed
     assert _count(Visa, Visa.order_id == order_id, Visa.decision == "signed") == 1
     assert _count(AuditEvent, AuditEvent.order_id == order_id, AuditEvent.trigger == "sign") == 1
     assert _count(OrderDocument, OrderDocument.order_id == order_id) == 1
@@ -141,8 +151,14 @@ def test_two_orders_signed_at_once_get_consecutive_numbers(app, pg):
     assert sorted(o.number for o in orders) == [1, 2]  # gapless, no duplicate
     assert len({o.number_label for o in orders}) == 2
     assert {o.year for o in orders} == {orders[0].year}
-    assert db.session.scalar(select(OrderSequence.last_number).where(
-        OrderSequence.year == orders[0].year, OrderSequence.series == orders[0].series)) == 2
+    assert (
+        db.session.scalar(
+            select(OrderSequence.last_number).where(
+                OrderSequence.year == orders[0].year, OrderSequence.series == orders[0].series
+            )
+        )
+        == 2
+    )
     assert _count(StudentMovement) == 4
     assert _count(OrderDocument) == 2
     assert _count(OutboxMessage) == 4

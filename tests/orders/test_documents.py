@@ -40,8 +40,7 @@ def signed(uni, make):
     and signed by the rector."""
     a = make.student(uni.ga, surname="Сейтқали", name="Әлия")
     b = make.student(uni.gb, surname="Иванова", name="Мария")
-    order = make.order(uni.clerk, [a, b], reason="academic_failure",
-                       basis="Представления деканов факультетов FA и FB")
+    order = make.order(uni.clerk, [a, b], reason="academic_failure", basis="Представления деканов факультетов FA и FB")
     fire(order, "submit", uni.clerk)
     fire(order, "approve", uni.dean_a, comment="Проверено, замечаний нет")
     fire(order, "approve", uni.dean_b)
@@ -93,8 +92,13 @@ def test_approval_sheet_lists_every_visa_and_the_signature(signed, uni):
     _text_, tables = _text(order.document.content)
     rows = _approval_sheet(tables)
     # In the order of the route: the deans, the registrar office, the lawyer, then the rector's signature.
-    assert [row[2] for row in rows] == [uni.dean_a.full_name, uni.dean_b.full_name, uni.registrar.full_name,
-                                        uni.lawyer.full_name, uni.rector.full_name]
+    assert [row[2] for row in rows] == [
+        uni.dean_a.full_name,
+        uni.dean_b.full_name,
+        uni.registrar.full_name,
+        uni.lawyer.full_name,
+        uni.rector.full_name,
+    ]
     by_name = {row[2]: row for row in rows}
     for approver in (uni.dean_a, uni.dean_b, uni.registrar, uni.lawyer):
         assert "Согласовано" in by_name[approver.full_name][3]
@@ -112,15 +116,26 @@ def test_approval_sheet_lists_every_visa_and_the_signature(signed, uni):
 def test_approval_sheet_names_whom_a_substitute_acted_for(uni, make):
     student = make.student(uni.ga)
     vice = make.user("dean", uni.fa, username="vice_a")
-    db.session.add(Substitution(principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=today(),
-                                ends_on=today() + timedelta(days=14), reason="Отпуск"))
+    db.session.add(
+        Substitution(
+            principal_id=uni.dean_a.id,
+            substitute_id=vice.id,
+            starts_on=today(),
+            ends_on=today() + timedelta(days=14),
+            reason="Отпуск",
+        )
+    )
     order = make.order(uni.clerk, [student])
     fire(order, "submit", uni.clerk)
     fire(order, "approve", vice, acting_for=uni.dean_a)
     sign(order, uni)
     rows = _approval_sheet(_text(order.document.content)[1])
-    assert [row[2] for row in rows] == [f"{vice.full_name} ({uni.dean_a.full_name} орнына / за {uni.dean_a.full_name})",
-                                        uni.registrar.full_name, uni.lawyer.full_name, uni.rector.full_name]
+    assert [row[2] for row in rows] == [
+        f"{vice.full_name} ({uni.dean_a.full_name} орнына / за {uni.dean_a.full_name})",
+        uni.registrar.full_name,
+        uni.lawyer.full_name,
+        uni.rector.full_name,
+    ]
 
 
 def test_names_with_markup_characters_are_printed_as_written(uni, make):
@@ -147,12 +162,32 @@ def test_extract_holds_only_its_own_students_item(signed):
 
 
 def test_templates_use_only_the_tags_the_renderer_fills():
-    common = {"university_kk", "university_ru", "city", "date", "number", "title_kk", "title_ru", "preamble_kk",
-              "preamble_ru", "basis", "signer_position", "signer_name", "author_name"}
+    common = {
+        "university_kk",
+        "university_ru",
+        "city",
+        "date",
+        "number",
+        "title_kk",
+        "title_ru",
+        "preamble_kk",
+        "preamble_ru",
+        "basis",
+        "signer_position",
+        "signer_name",
+        "author_name",
+    }
     order_tags = DocxTemplate(documents.ORDER_TEMPLATE).get_undeclared_template_variables()
     extract_tags = DocxTemplate(documents.EXTRACT_TEMPLATE).get_undeclared_template_variables()
-    assert order_tags <= common | {"items_kk", "items_ru", "visas", "appendix_kk", "appendix_ru",
-                                   "appendix_title_kk", "appendix_title_ru"}
+    assert order_tags <= common | {
+        "items_kk",
+        "items_ru",
+        "visas",
+        "appendix_kk",
+        "appendix_ru",
+        "appendix_title_kk",
+        "appendix_title_ru",
+    }
     assert {"items_kk", "items_ru", "visas", "number", "date"} <= order_tags
     assert extract_tags <= common | {"item_n", "item_kk", "item_ru"}
 
@@ -169,9 +204,21 @@ def assert_libreoffice_opens(content: bytes, filename: str, tmp_path) -> None:
     source.write_bytes(content)
     profile = (tmp_path / "lo-profile").as_uri()
     result = subprocess.run(
-        [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir",
-         str(tmp_path), str(source)],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            soffice,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     pdf = source.with_suffix(".pdf")
     assert pdf.exists(), f"no PDF; soffice said: {result.stdout} {result.stderr}"
     assert pdf.stat().st_size > 1000

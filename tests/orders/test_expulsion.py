@@ -57,16 +57,19 @@ def movements_of(student) -> list[StudentMovement]:
 
 # Eligibility ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", ["expelled", "graduated"])
 def test_expelled_or_graduated_student_is_not_eligible(status, uni, make):
     student = make.student(uni.ga, status=status, surname="Сапарова", name="Айгерим")
     order = make.order(uni.clerk, [student])
     (line,) = order.lines
-    assert line.eligibility == [{
-        "rule": "expulsion.status",
-        "message": f"Сапарова Айгерим Серикович is {status}: {STATUS_RULE_TAIL}",
-        "data": {"status": status},
-    }]
+    assert line.eligibility == [
+        {
+            "rule": "expulsion.status",
+            "message": f"Сапарова Айгерим Серикович is {status}: {STATUS_RULE_TAIL}",
+            "data": {"status": status},
+        }
+    ]
     assert not line.eligible
 
 
@@ -83,7 +86,8 @@ def test_student_in_another_open_order_is_not_eligible_until_it_is_withdrawn(uni
     (line,) = second.lines
     assert rules(line) == ["line.open_order"]
     assert line.eligibility[0]["message"] == (
-        f"Ким Виктор Серикович is already in order #{first.id} (draft); finish or withdraw that order first.")
+        f"Ким Виктор Серикович is already in order #{first.id} (draft); finish or withdraw that order first."
+    )
     assert line.eligibility[0]["data"] == {"order_id": first.id, "state": "draft"}
 
     with pytest.raises(Refused) as refused:
@@ -114,7 +118,8 @@ def test_submit_refused_without_lines(uni, make):
         fire(order, "submit", uni.clerk)
     assert refused.value.status == 422
     assert [(r.rule, r.message) for r in refused.value.refusals] == [
-        ("order.no_lines", "Add at least one student before submitting.")]
+        ("order.no_lines", "Add at least one student before submitting.")
+    ]
     assert order.state == "draft"
 
 
@@ -145,6 +150,7 @@ def test_sign_rechecks_eligibility_and_changes_nothing_when_a_line_fails(uni, ma
 
 # Signing --------------------------------------------------------------------------------------------------
 
+
 def test_signing_expels_every_student_with_reason_and_date(uni, make):
     a, b = make.student(uni.ga), make.student(uni.gb, status="academic_leave")
     order = sign(make.order(uni.clerk, [a, b], reason="academic_failure", effective_date="2026-09-15"), uni)
@@ -158,13 +164,16 @@ def test_signing_expels_every_student_with_reason_and_date(uni, make):
     assert order.signed_at is not None
 
 
-@pytest.mark.parametrize(("funding", "reason", "after", "changes"), [
-    ("grant", "own_request", "none", {"status": ["active", "expelled"], "funding": ["grant", "none"]}),
-    ("grant", "academic_failure", "none", {"status": ["active", "expelled"], "funding": ["grant", "none"]}),
-    ("grant", "transfer", "grant", {"status": ["active", "expelled"]}),
-    ("paid", "own_request", "paid", {"status": ["active", "expelled"]}),
-    ("paid", "transfer", "paid", {"status": ["active", "expelled"]}),
-])
+@pytest.mark.parametrize(
+    ("funding", "reason", "after", "changes"),
+    [
+        ("grant", "own_request", "none", {"status": ["active", "expelled"], "funding": ["grant", "none"]}),
+        ("grant", "academic_failure", "none", {"status": ["active", "expelled"], "funding": ["grant", "none"]}),
+        ("grant", "transfer", "grant", {"status": ["active", "expelled"]}),
+        ("paid", "own_request", "paid", {"status": ["active", "expelled"]}),
+        ("paid", "transfer", "paid", {"status": ["active", "expelled"]}),
+    ],
+)
 def test_grant_ends_on_expulsion_except_on_transfer(funding, reason, after, changes, uni, make):
     student = make.student(uni.ga, funding=funding)
     order = sign(make.order(uni.clerk, [student], reason=reason), uni)
@@ -177,14 +186,23 @@ def test_grant_ends_on_expulsion_except_on_transfer(funding, reason, after, chan
 def test_one_movement_per_line_with_changes_and_order_label(uni, make):
     students = [make.student(uni.ga), make.student(uni.ga), make.student(uni.gb)]
     order = sign(make.order(uni.clerk, students, reason="non_payment", effective_date="2026-10-01"), uni)
-    rows = list(db.session.scalars(select(StudentMovement).where(
-        StudentMovement.student_id.in_([s.id for s in students])).order_by(StudentMovement.id)))
+    rows = list(
+        db.session.scalars(
+            select(StudentMovement)
+            .where(StudentMovement.student_id.in_([s.id for s in students]))
+            .order_by(StudentMovement.id)
+        )
+    )
     assert len(rows) == 3
     assert {r.student_id for r in rows} == {s.id for s in students}
     assert {r.order_line_id for r in rows} == {line.id for line in order.lines}
     for row in rows:
-        assert (row.kind, row.reason, str(row.effective_date), row.order_label) == \
-               ("expulsion", "non_payment", "2026-10-01", order.number_label)
+        assert (row.kind, row.reason, str(row.effective_date), row.order_label) == (
+            "expulsion",
+            "non_payment",
+            "2026-10-01",
+            order.number_label,
+        )
 
 
 def test_numbers_are_gapless_per_year_and_series(app, uni, make):

@@ -26,9 +26,11 @@ def english(session):
 
 
 def draft(uni, students, direction="to_grant", effective_date="2026-12-01", ground=GROUND):
-    order = operations.create_order("funding_change", uni.clerk, {
-        "direction": direction, "effective_date": effective_date, "ground": ground,
-        "basis": "Заявления обучающихся"})
+    order = operations.create_order(
+        "funding_change",
+        uni.clerk,
+        {"direction": direction, "effective_date": effective_date, "ground": ground, "basis": "Заявления обучающихся"},
+    )
     if students:
         operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
@@ -45,9 +47,19 @@ def rules(line) -> list[str]:
 
 
 def debt(student, code="MAT101", letter="FX", points=40):
-    db.session.add(Grade(student_id=student.id, discipline_code=code, discipline_name="Математика", semester=1,
-                         academic_year="2025-2026", points=points, letter=letter,
-                         grade_point=0.5 if letter == "FX" else 0.0, credits=5))
+    db.session.add(
+        Grade(
+            student_id=student.id,
+            discipline_code=code,
+            discipline_name="Математика",
+            semester=1,
+            academic_year="2025-2026",
+            points=points,
+            letter=letter,
+            grade_point=0.5 if letter == "FX" else 0.0,
+            credits=5,
+        )
+    )
     db.session.flush()
 
 
@@ -62,7 +74,10 @@ def test_paid_student_without_debt_moves_to_the_vacant_grant_from_the_effective_
     assert student.funding == "grant"
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
     assert (movement.kind, movement.changes, str(movement.effective_date)) == (
-        "funding_change", {"funding": ["paid", "grant"]}, "2026-12-01")
+        "funding_change",
+        {"funding": ["paid", "grant"]},
+        "2026-12-01",
+    )
     assert record_on(student, date(2026, 11, 30))["funding"] == "paid"
     assert record_on(student, date(2026, 12, 1))["funding"] == "grant"
 
@@ -78,11 +93,14 @@ def test_a_student_with_academic_debt_gets_no_vacant_grant(uni, make):
     student = make.student(uni.ga, funding="paid", surname="Ли", name="Анна")
     debt(student, "MAT101")
     (line,) = draft(uni, [student]).lines
-    assert line.eligibility == [{
-        "rule": "funding.academic_debt",
-        "message": "Ли Анна Серикович has academic debt (MAT101): a vacant grant goes only to students without "
-                   "debts.",
-        "data": {"debts": ["MAT101"]}}]
+    assert line.eligibility == [
+        {
+            "rule": "funding.academic_debt",
+            "message": "Ли Анна Серикович has academic debt (MAT101): a vacant grant goes only to students without "
+            "debts.",
+            "data": {"debts": ["MAT101"]},
+        }
+    ]
 
 
 def test_a_grant_student_cannot_move_to_a_grant_nor_a_paid_one_to_paid(uni, make):
@@ -91,7 +109,8 @@ def test_a_grant_student_cannot_move_to_a_grant_nor_a_paid_one_to_paid(uni, make
     assert rules(line) == ["funding.not_paid"]
     assert line.eligibility[0]["message"] == (
         "Ким Нурлан Серикович does not study on a paid basis (funding: grant): only paid students can be moved "
-        "to a vacant grant.")
+        "to a vacant grant."
+    )
     (line,) = draft(uni, [paid], direction="to_paid", ground="основание").lines
     assert rules(line) == ["funding.not_grant"]
     assert "holds no state grant (funding: paid)" in line.eligibility[0]["message"]
@@ -103,13 +122,17 @@ def test_only_active_students_change_funding(status, uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["funding.status"]
     assert line.eligibility[0]["message"].endswith(
-        f"is {status.replace('_', ' ')}: only active students can change funding.")
+        f"is {status.replace('_', ' ')}: only active students can change funding."
+    )
 
 
 def test_direction_and_ground_are_required(uni):
     with pytest.raises(InvalidInput) as error:
-        operations.create_order("funding_change", uni.clerk, {"direction": "free", "effective_date": "2026-12-01",
-                                                              "ground": " ", "basis": "Заявления"})
+        operations.create_order(
+            "funding_change",
+            uni.clerk,
+            {"direction": "free", "effective_date": "2026-12-01", "ground": " ", "basis": "Заявления"},
+        )
     assert set(error.value.errors) == {"direction", "ground"}
     assert "council decision" in error.value.errors["ground"]
 

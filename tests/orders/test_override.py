@@ -53,8 +53,9 @@ def test_a_refused_line_blocks_submission_until_the_registrar_head_accepts_it(re
 
     assert line.overridden and line.override_by_id == uni.registrar.id
     assert [r["rule"] for r in line.eligibility] == ["expulsion.status"]  # still shown, no longer blocking
-    event = db.session.scalar(select(AuditEvent).where(AuditEvent.order_id == refused.id,
-                                                       AuditEvent.trigger == "override"))
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.order_id == refused.id, AuditEvent.trigger == "override")
+    )
     assert event.actor_id == uni.registrar.id and event.comment == WHY
     assert event.data["rules"] == ["expulsion.status"] and event.data["student"] == line.student.full_name
     assert fire(refused, "submit", uni.clerk) == "review_dean"
@@ -106,19 +107,20 @@ def test_the_order_page_offers_the_override_to_the_registrar_and_shows_it_after(
     line = refused.lines[0]
     login(client, uni.clerk)
     assert f'data-testid="override-{line.id}"' not in client.get(f"/orders/{refused.id}").get_data(as_text=True)
-    assert client.post(f"/orders/{refused.id}/lines/{line.id}/override",
-                       data={"justification": WHY}).status_code == 403
+    assert client.post(f"/orders/{refused.id}/lines/{line.id}/override", data={"justification": WHY}).status_code == 403
 
     login(client, uni.registrar)
     assert f'data-testid="override-{line.id}"' in client.get(f"/orders/{refused.id}").get_data(as_text=True)
-    response = client.post(f"/orders/{refused.id}/lines/{line.id}/override", data={"justification": "short"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/orders/{refused.id}/lines/{line.id}/override", data={"justification": "short"}, follow_redirects=True
+    )
     assert "at least 10 characters" in response.get_data(as_text=True)
     db.session.refresh(line)
     assert not line.overridden
 
-    response = client.post(f"/orders/{refused.id}/lines/{line.id}/override", data={"justification": WHY},
-                           follow_redirects=True)
+    response = client.post(
+        f"/orders/{refused.id}/lines/{line.id}/override", data={"justification": WHY}, follow_redirects=True
+    )
     html = response.get_data(as_text=True)
     assert 'data-testid="override-note"' in html and WHY in html
     assert f"Accepted by {uni.registrar.full_name}" in html

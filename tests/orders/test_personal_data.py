@@ -23,8 +23,9 @@ def english(session):
 
 
 def draft(uni, students, effective_date="2026-12-01"):
-    order = operations.create_order("personal_data", uni.clerk, {"effective_date": effective_date,
-                                                                 "basis": "Заявления обучающихся"})
+    order = operations.create_order(
+        "personal_data", uni.clerk, {"effective_date": effective_date, "basis": "Заявления обучающихся"}
+    )
     if students:
         operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
@@ -69,8 +70,11 @@ def test_several_names_and_removing_the_patronymic(uni, make):
     set_line(order, order.lines[0], uni, surname="Қасымова", name="Әсем", patronymic="-")
     signed(order, uni)
     assert (student.surname, student.name, student.patronymic) == ("Қасымова", "Әсем", None)
-    assert order.lines[0].applied_changes == {"surname": ["Smith", "Қасымова"], "name": ["John", "Әсем"],
-                                              "patronymic": ["Серикович", None]}
+    assert order.lines[0].applied_changes == {
+        "surname": ["Smith", "Қасымова"],
+        "name": ["John", "Әсем"],
+        "patronymic": ["Серикович", None],
+    }
 
 
 def test_a_student_on_academic_leave_may_change_names_an_expelled_one_not(uni, make):
@@ -83,7 +87,8 @@ def test_a_student_on_academic_leave_may_change_names_an_expelled_one_not(uni, m
     assert rules(order.lines[1]) == ["personal_data.status"]
     assert order.lines[1].eligibility[0]["message"] == (
         "Ким Ли Серикович is expelled: personal data are changed by order only for active students or students "
-        "on academic leave.")
+        "on academic leave."
+    )
 
 
 def test_a_new_line_without_names_or_document_is_refused(uni, make):
@@ -91,9 +96,11 @@ def test_a_new_line_without_names_or_document_is_refused(uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["personal_data.no_change", "personal_data.document"]
     assert line.eligibility[0]["message"] == (
-        "Nothing changes for Ахметова Дана Серикович: enter the new surname, name or patronymic on the line.")
+        "Nothing changes for Ахметова Дана Серикович: enter the new surname, name or patronymic on the line."
+    )
     assert line.eligibility[1]["message"] == (
-        "Name the document for Ахметова Дана Серикович (marriage certificate or other, its number and date).")
+        "Name the document for Ахметова Дана Серикович (marriage certificate or other, its number and date)."
+    )
 
 
 def test_the_same_names_change_nothing(uni, make):
@@ -103,14 +110,20 @@ def test_the_same_names_change_nothing(uni, make):
     assert rules(order.lines[0]) == ["personal_data.no_change"]
 
 
-@pytest.mark.parametrize(("values", "field", "message"), [
-    ({"surname": "Петрова2"}, "surname", "The surname «Петрова2» may hold only letters, spaces, hyphens and "
-                                         "apostrophes."),
-    ({"name": "-"}, "name", "The name cannot be empty."),
-    ({"surname": "-"}, "surname", "The surname cannot be empty."),
-    ({"surname": "Петрова", "document_number": ""}, "document_number", "Give the number of the document."),
-    ({"surname": "Петрова", "document_date": "2099-01-01"}, "document_date", "The document date is in the future."),
-])
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        (
+            {"surname": "Петрова2"},
+            "surname",
+            "The surname «Петрова2» may hold only letters, spaces, hyphens and apostrophes.",
+        ),
+        ({"name": "-"}, "name", "The name cannot be empty."),
+        ({"surname": "-"}, "surname", "The surname cannot be empty."),
+        ({"surname": "Петрова", "document_number": ""}, "document_number", "Give the number of the document."),
+        ({"surname": "Петрова", "document_date": "2099-01-01"}, "document_date", "The document date is in the future."),
+    ],
+)
 def test_invalid_or_empty_names_and_missing_document_are_refused(values, field, message, uni, make):
     student = make.student(uni.ga, surname="Иванова")
     order = draft(uni, [student])
@@ -144,10 +157,14 @@ def test_document_wording_in_russian_and_kazakh(uni, make):
     set_line(order, order.lines[0], uni, surname="Петрова")
     text = document_text(signed(order, uni))
     assert "Иванова Анна Серикович (ИИН" in text, "the document names the student as the order found her"
-    assert ("изменить фамилию с «Иванова» на «Петрова» с 01.12.2026 на основании свидетельства о заключении "
-            "брака № 123456 от 01.06.2026.") in text
-    assert ("тегі «Иванова» «Петрова» болып 01.12.2026 бастап өзгертілсін (01.06.2026 ж. № 123456 неке қию "
-            "туралы куәлік негізінде).") in text
+    assert (
+        "изменить фамилию с «Иванова» на «Петрова» с 01.12.2026 на основании свидетельства о заключении "
+        "брака № 123456 от 01.06.2026."
+    ) in text
+    assert (
+        "тегі «Иванова» «Петрова» болып 01.12.2026 бастап өзгертілсін (01.06.2026 ж. № 123456 неке қию "
+        "туралы куәлік негізінде)."
+    ) in text
 
 
 def test_clerk_enters_the_new_names_on_the_line_form(client, uni, make):
@@ -159,10 +176,17 @@ def test_clerk_enters_the_new_names_on_the_line_form(client, uni, make):
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert f'data-testid="line-form-{line.id}"' in page
     assert "Nothing changes for Иванова Анна Серикович" in page
-    response = client.post(f"/orders/{order.id}/lines/{line.id}", data={
-        f"line{line.id}-surname": "Петрова", f"line{line.id}-name": "", f"line{line.id}-patronymic": "",
-        f"line{line.id}-document_type": "marriage", f"line{line.id}-document_number": "77",
-        f"line{line.id}-document_date": "2026-06-01"})
+    response = client.post(
+        f"/orders/{order.id}/lines/{line.id}",
+        data={
+            f"line{line.id}-surname": "Петрова",
+            f"line{line.id}-name": "",
+            f"line{line.id}-patronymic": "",
+            f"line{line.id}-document_type": "marriage",
+            f"line{line.id}-document_number": "77",
+            f"line{line.id}-document_date": "2026-06-01",
+        },
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert line.params["surname"] == "Петрова"

@@ -24,12 +24,20 @@ def english(session):
 
 
 def master_group(faculty, course):
-    programme = Programme(code=f"7M{faculty.id:03d}{course}", name_kk="Магистратура", name_ru="Магистратура",
-                          name_en="Master", level="master", duration_years=2, faculty_id=faculty.id)
+    programme = Programme(
+        code=f"7M{faculty.id:03d}{course}",
+        name_kk="Магистратура",
+        name_ru="Магистратура",
+        name_en="Master",
+        level="master",
+        duration_years=2,
+        faculty_id=faculty.id,
+    )
     db.session.add(programme)
     db.session.flush()
-    group = Group(name=f"M{faculty.id}-{course}", programme_id=programme.id, course=course, language="ru",
-                  study_form="full_time")
+    group = Group(
+        name=f"M{faculty.id}-{course}", programme_id=programme.id, course=course, language="ru", study_form="full_time"
+    )
     db.session.add(group)
     db.session.flush()
     return group
@@ -43,9 +51,17 @@ def student(make, group, surname, points, **kwargs):
 
 
 def draft(uni, students, kind="president_scholarship", **params):
-    order = operations.create_order(kind, uni.clerk, {
-        "academic_year": YEAR, "first_month": "2026-09", "last_month": "2026-12", "basis": "Решение ученого совета",
-        **params})
+    order = operations.create_order(
+        kind,
+        uni.clerk,
+        {
+            "academic_year": YEAR,
+            "first_month": "2026-09",
+            "last_month": "2026-12",
+            "basis": "Решение ученого совета",
+            **params,
+        },
+    )
     operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
 
@@ -89,8 +105,15 @@ def test_quota_cut_by_university_and_faculty(make, uni):
     assert [lines[s.id].params["rank"] for s in (first, b_best, second, third)] == [2, 1, 3, 4]
     kind = get_kind("president_scholarship")
     assert "сверх квоты университета" in kind.item_text(lines[third.id], "ru")
-    _params, errors = kind.validate_params({"academic_year": YEAR, "first_month": "2026-09",
-                                            "last_month": "2026-05", "faculty_quotas": "ZZ=1", "quota": -1})
+    _params, errors = kind.validate_params(
+        {
+            "academic_year": YEAR,
+            "first_month": "2026-09",
+            "last_month": "2026-05",
+            "faculty_quotas": "ZZ=1",
+            "quota": -1,
+        }
+    )
     assert set(errors) == {"last_month", "faculty_quotas", "quota"}
 
 
@@ -119,8 +142,13 @@ def test_personal_scholarship_and_blocking(make, uni):
     group = make.group(uni.fa, course=4)
     away = student(make, group, "Отпускова", [100, 100], status="academic_leave")
     fine = student(make, group, "Именная", [100, 100])
-    order = draft(uni, [away, fine], kind="personal_scholarship", scholarship_ru="имени аль-Фараби",
-                  scholarship_kk="Әл-Фараби атындағы")
+    order = draft(
+        uni,
+        [away, fine],
+        kind="personal_scholarship",
+        scholarship_ru="имени аль-Фараби",
+        scholarship_kk="Әл-Фараби атындағы",
+    )
     lines = by_student(order)
     assert [r["rule"] for r in lines[away.id].eligibility] == ["personal.status"]
     assert lines[fine.id].params["outcome"] == "in" and lines[fine.id].params["amount"] == 70703
@@ -136,8 +164,11 @@ def test_candidates_in_bulk_and_dean_403(client, make, uni):
     best = student(make, third, "Лучшая", [100, 100])
     student(make, third, "Хорошев", [96, 85])
     student(make, second, "Второв", [100, 100])
-    order = operations.create_order("president_scholarship", uni.clerk, {
-        "academic_year": YEAR, "first_month": "2026-09", "last_month": "2026-12", "basis": "Решение"})
+    order = operations.create_order(
+        "president_scholarship",
+        uni.clerk,
+        {"academic_year": YEAR, "first_month": "2026-09", "last_month": "2026-12", "basis": "Решение"},
+    )
     db.session.commit()
     login(client, uni.dean_a)
     assert client.post(f"/orders/ranking/{order.id}/add", data={}).status_code == 403

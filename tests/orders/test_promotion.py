@@ -40,16 +40,28 @@ class Cohort:
         self.programme = db.session.get(Programme, first.programme_id)
         self.groups = {courses[0]: first}
         for course in courses[1:]:
-            group = Group(name=f"{self.programme.code}-{course}x", programme_id=self.programme.id, course=course,
-                          language=language, study_form="full_time")
+            group = Group(
+                name=f"{self.programme.code}-{course}x",
+                programme_id=self.programme.id,
+                course=course,
+                language=language,
+                study_form="full_time",
+            )
             db.session.add(group)
             self.groups[course] = group
         for semester in range(1, 2 * self.programme.duration_years + 1):
             for n in (1, 2):
-                db.session.add(CurriculumItem(programme_id=self.programme.id, semester=semester,
-                                              code=f"D{semester}{n}", name_kk=f"Пән {semester}{n}",
-                                              name_ru=f"Дисциплина {semester}{n}", name_en=f"Course {semester}{n}",
-                                              credits=5))
+                db.session.add(
+                    CurriculumItem(
+                        programme_id=self.programme.id,
+                        semester=semester,
+                        code=f"D{semester}{n}",
+                        name_kk=f"Пән {semester}{n}",
+                        name_ru=f"Дисциплина {semester}{n}",
+                        name_en=f"Course {semester}{n}",
+                        credits=5,
+                    )
+                )
         db.session.flush()
         self.make = make
 
@@ -64,15 +76,27 @@ class Cohort:
 
 def grade(student, code, semester, points, year=YEAR, retake=False, credits=5):
     letter, point = letter_for(points)
-    db.session.add(Grade(student_id=student.id, discipline_code=code, discipline_name=f"Дисциплина {code[1:]}",
-                         semester=semester, academic_year=year, points=points, letter=letter, grade_point=point,
-                         credits=credits, is_retake=retake))
+    db.session.add(
+        Grade(
+            student_id=student.id,
+            discipline_code=code,
+            discipline_name=f"Дисциплина {code[1:]}",
+            semester=semester,
+            academic_year=year,
+            points=points,
+            letter=letter,
+            grade_point=point,
+            credits=credits,
+            is_retake=retake,
+        )
+    )
     db.session.flush()
 
 
 def draft(uni, students, effective="2026-09-01"):
-    order = operations.create_order("promotion", uni.clerk, {"academic_year": YEAR, "effective_date": effective,
-                                                             "basis": BASIS})
+    order = operations.create_order(
+        "promotion", uni.clerk, {"academic_year": YEAR, "effective_date": effective, "basis": BASIS}
+    )
     operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
 
@@ -89,16 +113,23 @@ def rules(line):
 
 # Eligibility and effect ------------------------------------------------------------------------------------------
 
+
 def test_eligible_student_moves_to_next_course_and_group_with_history(uni, make):
     cohort = Cohort(make, uni.fa)
     student = cohort.student(points=80)
     order = draft(uni, [student])
     assert order.lines[0].eligibility == []
     assert operations.effects_preview(order)[order.lines[0].id] == {
-        "course": [1, 2], "group": [cohort.groups[1].name, cohort.groups[2].name]}
+        "course": [1, 2],
+        "group": [cohort.groups[1].name, cohort.groups[2].name],
+    }
     signed(order, uni)
-    assert (student.course, student.group_id, student.status, student.funding) == (2, cohort.groups[2].id,
-                                                                                   "active", "grant")
+    assert (student.course, student.group_id, student.status, student.funding) == (
+        2,
+        cohort.groups[2].id,
+        "active",
+        "grant",
+    )
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
     assert movement.kind == "promotion"
     assert movement.changes == {"course": [1, 2], "group": [cohort.groups[1].name, cohort.groups[2].name]}
@@ -116,7 +147,11 @@ def test_missing_next_year_group_is_created_with_a_derived_name(uni, make):
     signed(order, uni)
     group = db.session.scalar(select(Group).where(Group.name == derived))
     assert (group.programme_id, group.course, group.language, group.study_form) == (
-        cohort.programme.id, 2, "kk", "full_time")
+        cohort.programme.id,
+        2,
+        "kk",
+        "full_time",
+    )
     assert (student.course, student.group_id) == (2, group.id)
 
 
@@ -134,11 +169,20 @@ def test_gpa_below_the_transfer_gpa_is_refused_with_both_figures(uni, make):
     cohort = Cohort(make, uni.fa)
     student = cohort.student(points=62, surname="Омаров", name="Ерлан")  # C- = 1.67 < 1.80
     (line,) = draft(uni, [student]).lines
-    assert line.eligibility == [{
-        "rule": "promotion.gpa",
-        "message": "Омаров Ерлан Серикович's GPA for 2025-2026 is 1.67, below the transfer GPA 1.80 for course 1.",
-        "data": {"gpa": 1.67, "threshold": 1.8, "academic_year": YEAR, "next_step": "repeat_year",
-                 "debt_credits": 0, "repeated": 0}}]
+    assert line.eligibility == [
+        {
+            "rule": "promotion.gpa",
+            "message": "Омаров Ерлан Серикович's GPA for 2025-2026 is 1.67, below the transfer GPA 1.80 for course 1.",
+            "data": {
+                "gpa": 1.67,
+                "threshold": 1.8,
+                "academic_year": YEAR,
+                "next_step": "repeat_year",
+                "debt_credits": 0,
+                "repeated": 0,
+            },
+        }
+    ]
 
 
 def test_debts_are_listed_and_a_retake_clears_them(uni, make):
@@ -148,7 +192,8 @@ def test_debts_are_listed_and_a_retake_clears_them(uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["promotion.debts"]
     assert line.eligibility[0]["message"] == (
-        "Ли Анна Серикович has academic debts (FX/F not retaken): D21 Дисциплина 21; 5 credits in all.")
+        "Ли Анна Серикович has academic debts (FX/F not retaken): D21 Дисциплина 21; 5 credits in all."
+    )
     assert line.eligibility[0]["data"]["debts"] == ["D21"]
 
     other = cohort.student(points=90)
@@ -165,7 +210,8 @@ def test_missing_grades_of_the_curriculum_are_refused(uni, make):
     assert rules(line) == ["promotion.curriculum"]
     assert line.eligibility[0]["message"] == (
         "Нурова Дана Серикович has no grade in 2 discipline(s) of the course 1 curriculum: "
-        "D21 Дисциплина 21; D22 Дисциплина 22.")
+        "D21 Дисциплина 21; D22 Дисциплина 22."
+    )
 
 
 def test_inactive_and_final_year_students_are_refused(uni, make):
@@ -175,11 +221,15 @@ def test_inactive_and_final_year_students_are_refused(uni, make):
     first, second = draft(uni, [on_leave, final]).lines
     assert first.eligibility[0]["rule"] == "promotion.status"
     assert first.eligibility[0]["message"] == (
-        "Сеитов Арман Серикович is academic leave: only active students are promoted.")
-    assert second.eligibility == [{
-        "rule": "promotion.final_course",
-        "message": "Жанов Серик Серикович is in the final course (4 of 4): final-year students are not promoted.",
-        "data": {"course": 4, "duration_years": 4}}]
+        "Сеитов Арман Серикович is academic leave: only active students are promoted."
+    )
+    assert second.eligibility == [
+        {
+            "rule": "promotion.final_course",
+            "message": "Жанов Серик Серикович is in the final course (4 of 4): final-year students are not promoted.",
+            "data": {"course": 4, "duration_years": 4},
+        }
+    ]
 
 
 def test_transfer_gpa_is_a_setting(app, uni, make):
@@ -193,6 +243,7 @@ def test_transfer_gpa_is_a_setting(app, uni, make):
 
 
 # Document and reversal --------------------------------------------------------------------------------------------
+
 
 def test_document_has_the_promotion_wording_in_russian_and_kazakh(uni, make):
     cohort = Cohort(make, uni.fa)
@@ -218,6 +269,7 @@ def test_reverse_of_a_signed_line_gives_exactly_the_previous_values(uni, make):
 
 # Bulk drafting -----------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def year_end(uni, make):
     """Course 1 of one programme of faculty A: every outcome; a course 2 student and a faculty B student."""
@@ -240,8 +292,9 @@ def year_end(uni, make):
 
 
 def bulk_draft(uni, **scope):
-    return bulk.draft_promotion(uni.clerk, {"academic_year": YEAR, "effective_date": "2026-09-01", "basis": BASIS,
-                                            **scope})
+    return bulk.draft_promotion(
+        uni.clerk, {"academic_year": YEAR, "effective_date": "2026-09-01", "basis": BASIS, **scope}
+    )
 
 
 def outcome_by_surname(order):
@@ -252,8 +305,13 @@ def test_bulk_draft_for_a_faculty_sorts_every_active_student_into_an_outcome(uni
     cohort, people = year_end
     order = bulk_draft(uni, faculty_id=uni.fa.id)
     assert outcome_by_surname(order) == {
-        "Алиев": "promote", "Бекова": "repeat_year", "Веров": "repeat_year", "Гаев": "expulsion",
-        "Далиев": "blocked", "Ерлин": "promote"}
+        "Алиев": "promote",
+        "Бекова": "repeat_year",
+        "Веров": "repeat_year",
+        "Гаев": "expulsion",
+        "Далиев": "blocked",
+        "Ерлин": "promote",
+    }
     assert bulk.summary(order) == {"promote": 2, "repeat_year": 2, "expulsion": 1, "blocked": 1}
     line = next(line for line in order.lines if line.student.surname == "Гаев")
     assert bulk.outcome_reason(line).endswith("Academic debts of 35 credits exceed the 30 allowed for a repeat year.")
@@ -270,13 +328,19 @@ def test_bulk_draft_of_the_whole_university_includes_every_faculty(uni, year_end
     assert "Жаров" not in outcome_by_surname(order)  # expelled: not in scope
 
 
-@pytest.mark.parametrize(("scope", "field", "message"), [
-    ({"course": 9}, "course", "Give a whole number from 1 to 7, or leave it empty."),
-    ({"faculty_id": 999999}, "faculty_id", "There is no faculty 999999."),
-    ({"academic_year": "2025-2027"}, "academic_year",
-     "Give the academic year as two consecutive years, e.g. 2025-2026."),
-    ({"course": 6}, "scope", "No active student is in this scope; nothing was drafted."),
-])
+@pytest.mark.parametrize(
+    ("scope", "field", "message"),
+    [
+        ({"course": 9}, "course", "Give a whole number from 1 to 7, or leave it empty."),
+        ({"faculty_id": 999999}, "faculty_id", "There is no faculty 999999."),
+        (
+            {"academic_year": "2025-2027"},
+            "academic_year",
+            "Give the academic year as two consecutive years, e.g. 2025-2026.",
+        ),
+        ({"course": 6}, "scope", "No active student is in this scope; nothing was drafted."),
+    ],
+)
 def test_bulk_draft_refuses_bad_input(uni, year_end, scope, field, message):
     with pytest.raises(operations.InvalidInput) as refused:
         bulk_draft(uni, **scope)
@@ -286,8 +350,11 @@ def test_bulk_draft_refuses_bad_input(uni, year_end, scope, field, message):
 def test_a_student_who_already_repeated_the_course_needs_expulsion(uni, make):
     cohort = Cohort(make, uni.fa)
     student = cohort.student(points=62, surname="Каримов")
-    repeat = operations.create_order("repeat_year", uni.clerk, {
-        "ground": "application", "academic_year": "2024-2025", "effective_date": "2025-09-01", "basis": BASIS})
+    repeat = operations.create_order(
+        "repeat_year",
+        uni.clerk,
+        {"ground": "application", "academic_year": "2024-2025", "effective_date": "2025-09-01", "basis": BASIS},
+    )
     operations.add_students(repeat, [student.id], uni.clerk)
     signed(repeat, uni)
     order = bulk_draft(uni, programme_id=cohort.programme.id)
@@ -303,7 +370,11 @@ def test_turning_the_refused_into_repeat_year_and_expulsion_drafts(uni, year_end
     repeat, expulsion = bulk.split_refused(order, uni.clerk)
     assert sorted(line.student.surname for line in order.lines) == ["Алиев", "Далиев", "Ерлин"]
     assert (repeat.kind, repeat.state, repeat.params["ground"], repeat.basis) == (
-        "repeat_year", "draft", "promotion_refused", BASIS)
+        "repeat_year",
+        "draft",
+        "promotion_refused",
+        BASIS,
+    )
     assert sorted(line.student.surname for line in repeat.lines) == ["Бекова", "Веров"]
     assert all(line.eligible for line in repeat.lines)
     assert (expulsion.kind, expulsion.params["reason"]) == ("expulsion", "academic_failure")
@@ -339,11 +410,20 @@ def test_drafting_issues_the_same_number_of_queries_for_any_number_of_students(u
 
 # Pages and API -----------------------------------------------------------------------------------------------------
 
+
 def test_clerk_drafts_on_the_page_sees_outcomes_and_splits(client, uni, year_end):
     login(client, uni.clerk)
-    response = client.post("/orders/promotion/new", data={
-        "academic_year": YEAR, "faculty_id": str(uni.fa.id), "programme_id": "", "course": "1",
-        "effective_date": "2026-09-01", "basis": BASIS})
+    response = client.post(
+        "/orders/promotion/new",
+        data={
+            "academic_year": YEAR,
+            "faculty_id": str(uni.fa.id),
+            "programme_id": "",
+            "course": "1",
+            "effective_date": "2026-09-01",
+            "basis": BASIS,
+        },
+    )
     assert response.status_code == 302
     order_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
     page = client.get(f"/orders/promotion/{order_id}").get_data(as_text=True)
@@ -359,8 +439,10 @@ def test_clerk_drafts_on_the_page_sees_outcomes_and_splits(client, uni, year_end
 def test_bad_input_on_the_page_is_shown_and_nothing_is_written(client, uni, year_end):
     login(client, uni.clerk)
     before = db.session.scalar(select(db.func.count(Order.id)))
-    response = client.post("/orders/promotion/new", data={
-        "academic_year": "2025", "course": "6", "effective_date": "2026-09-01", "basis": BASIS})
+    response = client.post(
+        "/orders/promotion/new",
+        data={"academic_year": "2025", "course": "6", "effective_date": "2026-09-01", "basis": BASIS},
+    )
     assert response.status_code == 400
     assert "Give the academic year as two consecutive years" in response.get_data(as_text=True)
     assert db.session.scalar(select(db.func.count(Order.id))) == before
@@ -374,8 +456,12 @@ def test_deans_and_rector_may_not_draft_or_split(client, uni, year_end, who):
     login(client, getattr(uni, who))
     assert client.post("/orders/promotion/new", data={"basis": BASIS}).status_code == 403
     assert client.post(f"/orders/promotion/{order.id}/split").status_code == 403
-    assert client.post("/api/v1/promotion/drafts", headers=headers,
-                       json={"effective_date": "2026-09-01", "basis": BASIS}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/promotion/drafts", headers=headers, json={"effective_date": "2026-09-01", "basis": BASIS}
+        ).status_code
+        == 403
+    )
     assert client.post(f"/api/v1/promotion/{order.id}/split", headers=headers, json={}).status_code == 403
 
 
@@ -383,8 +469,11 @@ def test_api_drafts_reads_outcomes_and_splits(client, uni, year_end):
     token = issue_token(uni.clerk)
     db.session.commit()
     headers = {"Authorization": f"Bearer {token}"}
-    response = client.post("/api/v1/promotion/drafts", headers=headers, json={
-        "academic_year": YEAR, "faculty_id": uni.fa.id, "effective_date": "2026-09-01", "basis": BASIS})
+    response = client.post(
+        "/api/v1/promotion/drafts",
+        headers=headers,
+        json={"academic_year": YEAR, "faculty_id": uni.fa.id, "effective_date": "2026-09-01", "basis": BASIS},
+    )
     assert response.status_code == 201, response.json
     body = response.json
     assert body["counts"] == {"promote": 2, "repeat_year": 2, "expulsion": 1, "blocked": 1}
@@ -402,8 +491,11 @@ def test_api_bad_input_is_422_and_writes_nothing(client, uni, year_end):
     token = issue_token(uni.clerk)
     db.session.commit()
     before = db.session.scalar(select(db.func.count(Order.id)))
-    response = client.post("/api/v1/promotion/drafts", headers={"Authorization": f"Bearer {token}"}, json={
-        "academic_year": YEAR, "course": 6, "effective_date": "2026-09-01", "basis": BASIS})
+    response = client.post(
+        "/api/v1/promotion/drafts",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"academic_year": YEAR, "course": 6, "effective_date": "2026-09-01", "basis": BASIS},
+    )
     assert response.status_code == 422
     assert response.json["errors"] == {"scope": "No active student is in this scope; nothing was drafted."}
     assert db.session.scalar(select(db.func.count(Order.id))) == before

@@ -32,22 +32,43 @@ def english(session):
         yield
 
 
-def scholarship(uni, students, *, kind="state_scholarship", months=MONTHS, amount=AMOUNT, outcome=None,
-                superseded_as=None):
+def scholarship(
+    uni, students, *, kind="state_scholarship", months=MONTHS, amount=AMOUNT, outcome=None, superseded_as=None
+):
     """A signed payment order with a line per student, as the scholarship kinds write them."""
     number = next(_numbers)
-    order = Order(kind=kind, state="signed", route_name="money", route_version=1, series="С", year=2027,
-                  number=number, number_label=f"{number}-С", order_date=date(2027, 1, 25),
-                  title="О назначении государственной стипендии", basis="Итоги сессии", params={},
-                  author_id=uni.clerk.id, signed_by_id=uni.rector.id)
+    order = Order(
+        kind=kind,
+        state="signed",
+        route_name="money",
+        route_version=1,
+        series="С",
+        year=2027,
+        number=number,
+        number_label=f"{number}-С",
+        order_date=date(2027, 1, 25),
+        title="О назначении государственной стипендии",
+        basis="Итоги сессии",
+        params={},
+        author_id=uni.clerk.id,
+        signed_by_id=uni.rector.id,
+    )
     db.session.add(order)
     db.session.flush()
     for position, student in enumerate(students, 1):
         params = {"amount": amount, "months": list(months)}
         if outcome:
             params["outcome"] = outcome
-        db.session.add(OrderLine(order_id=order.id, student_id=student.id, faculty_id=student.faculty_id,
-                                 position=position, params=params, effective_date=date(2027, 2, 1)))
+        db.session.add(
+            OrderLine(
+                order_id=order.id,
+                student_id=student.id,
+                faculty_id=student.faculty_id,
+                position=position,
+                params=params,
+                effective_date=date(2027, 2, 1),
+            )
+        )
     db.session.flush()
     if superseded_as:
         correction(uni, order, [], superseded_as)
@@ -58,15 +79,35 @@ def correction(uni, target, lines, superseded_as):
     """A signed revocation (every line) or amendment (`lines`) of `target`, as the correction kinds write it."""
     number = next(_numbers)
     kind = "revocation" if superseded_as == "revoked" else "amendment"
-    order = Order(kind=kind, state="signed", route_name="legal", route_version=1, series="С", year=2027,
-                  number=number, number_label=f"{number}-С", order_date=date(2027, 3, 1), title="Об отмене",
-                  basis="Представление юриста", params={}, author_id=uni.clerk.id, target_order_id=target.id)
+    order = Order(
+        kind=kind,
+        state="signed",
+        route_name="legal",
+        route_version=1,
+        series="С",
+        year=2027,
+        number=number,
+        number_label=f"{number}-С",
+        order_date=date(2027, 3, 1),
+        title="Об отмене",
+        basis="Представление юриста",
+        params={},
+        author_id=uni.clerk.id,
+        target_order_id=target.id,
+    )
     db.session.add(order)
     db.session.flush()
     for position, line in enumerate(lines, 1):
-        db.session.add(OrderLine(order_id=order.id, student_id=line.student_id, faculty_id=line.faculty_id,
-                                 position=position, params={"target_line_id": line.id, "item": position},
-                                 effective_date=date(2027, 3, 1)))
+        db.session.add(
+            OrderLine(
+                order_id=order.id,
+                student_id=line.student_id,
+                faculty_id=line.faculty_id,
+                position=position,
+                params={"target_line_id": line.id, "item": position},
+                effective_date=date(2027, 3, 1),
+            )
+        )
     target.superseded_as, target.superseded_by_id = superseded_as, order.id
     db.session.flush()
 
@@ -82,8 +123,9 @@ def on_leave(uni, student, ground, start="2027-03-10", end="2027-08-31", **detai
 
 
 def expel(uni, student, effective_date="2027-04-15", reason="own_request"):
-    order = operations.create_order("expulsion", uni.clerk, {"reason": reason, "effective_date": effective_date,
-                                                             "basis": "Заявление обучающегося"})
+    order = operations.create_order(
+        "expulsion", uni.clerk, {"reason": reason, "effective_date": effective_date, "basis": "Заявление обучающегося"}
+    )
     operations.add_students(order, [student.id], uni.clerk)
     sign(order, uni)
     db.session.expire_all()
@@ -91,8 +133,9 @@ def expel(uni, student, effective_date="2027-04-15", reason="own_request"):
 
 
 def return_from_leave(uni, student, effective_date, applied="2027-01-10"):
-    order = operations.create_order("leave_return", uni.clerk, {"effective_date": effective_date,
-                                                                "basis": "Заявление обучающегося"})
+    order = operations.create_order(
+        "leave_return", uni.clerk, {"effective_date": effective_date, "basis": "Заявление обучающегося"}
+    )
     operations.add_students(order, [student.id], uni.clerk)
     operations.update_line(order, order.lines[0].id, {"application_date": applied}, uni.clerk)
     sign(order, uni)
@@ -115,6 +158,7 @@ def rows_of(student, months=MONTHS) -> dict[str, payments.PaymentRow]:
 
 # Deriving the payments -----------------------------------------------------------------------------------------
 
+
 def test_a_scholarship_pays_each_month_of_the_order(uni, make):
     student = make.student(uni.ga)
     order = scholarship(uni, [student])
@@ -130,8 +174,13 @@ def test_child_care_leave_in_march_stops_the_payments_from_its_effective_date(un
     leave = on_leave(uni, student, "child_care", start="2027-03-10")
     rows = rows_of(student)
     # March: 9 of 31 days before the leave, 47 135 × 9 / 31 = 13 684.35 -> 13 684; nothing from April.
-    assert {m: r.paid for m, r in rows.items()} == {"2027-02": AMOUNT, "2027-03": 13684, "2027-04": 0,
-                                                    "2027-05": 0, "2027-06": 0}
+    assert {m: r.paid for m, r in rows.items()} == {
+        "2027-02": AMOUNT,
+        "2027-03": 13684,
+        "2027-04": 0,
+        "2027-05": 0,
+        "2027-06": 0,
+    }
     assert (rows["2027-03"].status, rows["2027-03"].days_paid, rows["2027-03"].days) == ("reduced", 9, 31)
     why = f"academic leave (child care) from 10.03.2027, order {leave.number_label}"
     assert rows["2027-03"].note == why
@@ -144,8 +193,9 @@ def test_medical_leave_keeps_the_scholarship_by_default(uni, make):
     leave = on_leave(uni, student, "medical", start="2027-03-10", end="2027-09-09")
     rows = rows_of(student)
     assert {m: r.paid for m, r in rows.items()} == dict.fromkeys(MONTHS, AMOUNT)
-    assert rows["2027-03"].note == (f"academic leave (medical) from 10.03.2027, order {leave.number_label}: "
-                                    "the scholarship continues")
+    assert rows["2027-03"].note == (
+        f"academic leave (medical) from 10.03.2027, order {leave.number_label}: the scholarship continues"
+    )
 
 
 def test_the_kept_grounds_follow_the_setting(app, uni, make):
@@ -167,8 +217,13 @@ def test_an_expelled_student_stops_being_paid(uni, make):
     expulsion = expel(uni, student, "2027-04-15")
     rows = rows_of(student)
     # April: 14 of 30 days, 47 135 × 14 / 30 = 21 996.33 -> 21 996.
-    assert {m: r.paid for m, r in rows.items()} == {"2027-02": AMOUNT, "2027-03": AMOUNT, "2027-04": 21996,
-                                                    "2027-05": 0, "2027-06": 0}
+    assert {m: r.paid for m, r in rows.items()} == {
+        "2027-02": AMOUNT,
+        "2027-03": AMOUNT,
+        "2027-04": 21996,
+        "2027-05": 0,
+        "2027-06": 0,
+    }
     assert rows["2027-05"].status == "stopped"
     assert rows["2027-05"].note == f"expulsion (own request) from 15.04.2027, order {expulsion.number_label}"
 
@@ -181,17 +236,29 @@ def test_return_from_leave_restores_the_remaining_months(uni, make):
     assert student.status == "active"
     rows = rows_of(student)
     # May: days 16-31, 47 135 × 16 / 31 = 24 327.74 -> 24 328; June in full.
-    assert {m: r.paid for m, r in rows.items()} == {"2027-02": AMOUNT, "2027-03": 13684, "2027-04": 0,
-                                                    "2027-05": 24328, "2027-06": AMOUNT}
+    assert {m: r.paid for m, r in rows.items()} == {
+        "2027-02": AMOUNT,
+        "2027-03": 13684,
+        "2027-04": 0,
+        "2027-05": 24328,
+        "2027-06": AMOUNT,
+    }
     assert rows["2027-05"].note == f"return from academic leave on 16.05.2027, order {back.number_label}"
 
 
 def test_losing_the_grant_stops_the_state_scholarship(uni, make):
     student = make.student(uni.ga)
     scholarship(uni, [student])
-    order = operations.create_order("funding_change", uni.clerk, {
-        "direction": "to_paid", "effective_date": "2027-04-01", "ground": "отказ от гранта",
-        "basis": "Заявление обучающегося"})
+    order = operations.create_order(
+        "funding_change",
+        uni.clerk,
+        {
+            "direction": "to_paid",
+            "effective_date": "2027-04-01",
+            "ground": "отказ от гранта",
+            "basis": "Заявление обучающегося",
+        },
+    )
     operations.add_students(order, [student.id], uni.clerk)
     sign(order, uni)
     db.session.expire_all()
@@ -218,9 +285,11 @@ def test_a_revoked_leave_never_suspended_the_scholarship(uni, make):
     student = make.student(uni.ga)
     scholarship(uni, [student])
     leave = on_leave(uni, student, "child_care", start="2027-03-10")
-    revocation = operations.create_order("revocation", uni.clerk, {"target": leave.number_label,
-                                                                    "effective_date": "2027-04-20",
-                                                                    "basis": "Представление юриста"})
+    revocation = operations.create_order(
+        "revocation",
+        uni.clerk,
+        {"target": leave.number_label, "effective_date": "2027-04-20", "basis": "Представление юриста"},
+    )
     sign(revocation, uni)
     db.session.expire_all()
     assert student.status == "active"
@@ -244,14 +313,22 @@ def test_a_student_already_on_leave_when_the_order_starts_is_paid_from_the_retur
 
 def test_travel_compensation_is_a_one_off_payment(uni, make):
     student = make.student(uni.ga)
-    order = operations.create_order("travel_compensation", uni.clerk, {
-        "season": "winter", "year": 2026, "effective_date": "2026-01-20", "basis": "Представление декана"})
+    order = operations.create_order(
+        "travel_compensation",
+        uni.clerk,
+        {"season": "winter", "year": 2026, "effective_date": "2026-01-20", "basis": "Представление декана"},
+    )
     operations.add_students(order, [student.id], uni.clerk)
     sign(order, uni)
     db.session.expire_all()
     (row,) = register(["2025-12", "2026-02"]).rows
     assert (row.month, row.kind, row.amount, row.paid, row.order_label) == (
-        "2026-01", "travel_compensation", 17300, 17300, order.number_label)
+        "2026-01",
+        "travel_compensation",
+        17300,
+        17300,
+        order.number_label,
+    )
 
 
 def test_filters_month_kind_faculty_and_name(uni, make):
@@ -261,8 +338,10 @@ def test_filters_month_kind_faculty_and_name(uni, make):
     scholarship(uni, [b], kind="personal_scholarship", amount=60000, months=["2027-03"])
     march = register(["2027-03"])
     assert sorted((r.student, r.kind) for r in march.rows) == [
-        ("Омаров Ерлан Серикович", "personal_scholarship"), ("Омаров Ерлан Серикович", "state_scholarship"),
-        ("Сапарова Дана Серикович", "state_scholarship")]
+        ("Омаров Ерлан Серикович", "personal_scholarship"),
+        ("Омаров Ерлан Серикович", "state_scholarship"),
+        ("Сапарова Дана Серикович", "state_scholarship"),
+    ]
     assert march.totals["paid"] == 2 * AMOUNT + 60000
     assert {r.student_id for r in register(["2027-03"], faculty_id=uni.fa.id).rows} == {a.id}
     assert [r.kind for r in register(["2027-03"], kind="personal_scholarship").rows] == ["personal_scholarship"]
@@ -294,6 +373,7 @@ def test_the_register_takes_a_fixed_number_of_queries(uni, make):
 
 
 # The page, the export and the API -----------------------------------------------------------------------------
+
 
 def test_the_page_shows_rows_totals_and_why(client, uni, make):
     student = make.student(uni.ga, surname="Сапарова", name="Дана")

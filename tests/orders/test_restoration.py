@@ -50,22 +50,33 @@ def test_restoration_into_the_old_group_makes_the_student_active_on_a_paid_basis
     order = draft(uni, "restoration", [student])
     (line,) = order.lines
     assert line.eligible
-    assert (line.params["group"], [d["code"] for d in line.params["difference"]]) == (
-        uni.ga.name, ["PHY102", "PRG201"])
+    assert (line.params["group"], [d["code"] for d in line.params["difference"]]) == (uni.ga.name, ["PHY102", "PRG201"])
     sign(order, uni)
     db.session.expire_all()
-    assert (student.status, student.group_id, student.course, student.funding, student.expulsion_reason,
-            student.status_since) == ("active", uni.ga.id, 2, "paid", None, date(2027, 1, 10))
+    assert (
+        student.status,
+        student.group_id,
+        student.course,
+        student.funding,
+        student.expulsion_reason,
+        student.status_since,
+    ) == ("active", uni.ga.id, 2, "paid", None, date(2027, 1, 10))
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
     assert movement.kind == "restoration"
-    assert movement.changes == {"status": ["expelled", "active"], "funding": ["none", "paid"],
-                                "expulsion_reason": ["academic_failure", None]}
+    assert movement.changes == {
+        "status": ["expelled", "active"],
+        "funding": ["none", "paid"],
+        "expulsion_reason": ["academic_failure", None],
+    }
     assert record_on(student, date(2027, 1, 9))["status"] == "expelled"
     assert record_on(student, date(2027, 1, 9))["expulsion_reason"] == "academic_failure"
     assert record_on(student, date(2027, 1, 10))["status"] == "active"
-    assert [(d.code, d.credits) for d in db.session.scalars(
-        select(StudentDebt).where(StudentDebt.student_id == student.id).order_by(StudentDebt.code))] == [
-        ("PHY102", 4), ("PRG201", 6)]
+    assert [
+        (d.code, d.credits)
+        for d in db.session.scalars(
+            select(StudentDebt).where(StudentDebt.student_id == student.id).order_by(StudentDebt.code)
+        )
+    ] == [("PHY102", 4), ("PRG201", 6)]
 
 
 def test_restoration_into_another_group_and_course(setup, uni, make):
@@ -76,7 +87,8 @@ def test_restoration_into_another_group_and_course(setup, uni, make):
     order = draft(uni, "restoration", [student])
     operations.update_line(order, order.lines[0].id, {"group": first.name}, uni.clerk)
     assert order.lines[0].eligible and order.lines[0].params["difference"] == [
-        {"code": "PHY102", "name_ru": "Физика", "name_kk": "Физика (kk)", "semester": 2, "credits": 4}]
+        {"code": "PHY102", "name_ru": "Физика", "name_kk": "Физика (kk)", "semester": 2, "credits": 4}
+    ]
     sign(order, uni)
     db.session.expire_all()
     assert (student.group_id, student.course) == (first.id, 1)
@@ -92,8 +104,7 @@ def test_document_wording_and_difference(setup, uni):
     assert f"Восстановить {student.full_name}" in text
     assert f"в число обучающихся на 2 курс, образовательная программа {uni.ga.programme.code}" in text
     assert "платная основа, с 10.01.2027." in text
-    assert "1) PHY102 Физика — 4 кредит(ов) (2 семестр); 2) PRG201 Программирование — 6 кредит(ов) (3 семестр)" \
-        in text
+    assert "1) PHY102 Физика — 4 кредит(ов) (2 семестр); 2) PRG201 Программирование — 6 кредит(ов) (3 семестр)" in text
     assert "білім алушылар қатарына қайта қабылдансын" in text and "1) PHY102 Физика (kk) — 4 кредит" in text
 
 
@@ -102,18 +113,26 @@ def test_only_expelled_students_are_restored(status, setup, uni, make):
     student = make.student(uni.ga, status=status, surname="Ким", name="Олег")
     grade(student, "MAT101", "Математика", 90)
     order = draft(uni, "restoration", [student])
-    assert order.lines[0].eligibility == [{
-        "rule": "restoration.status", "data": {"status": status},
-        "message": f"Ким Олег Серикович is {status.replace('_', ' ')}: only expelled students can be restored."}]
+    assert order.lines[0].eligibility == [
+        {
+            "rule": "restoration.status",
+            "data": {"status": status},
+            "message": f"Ким Олег Серикович is {status.replace('_', ' ')}: only expelled students can be restored.",
+        }
+    ]
 
 
 def test_a_student_expelled_on_death_is_not_restored(setup, uni, make):
     student = expelled(make, uni.ga, reason="death", surname="Ахметов", name="Болат")
     grade(student, "MAT101", "Математика", 90)
     order = draft(uni, "restoration", [student])
-    assert order.lines[0].eligibility == [{
-        "rule": "restoration.death", "data": {"expulsion_reason": "death"},
-        "message": "Ахметов Болат Серикович was expelled on death and cannot be restored."}]
+    assert order.lines[0].eligibility == [
+        {
+            "rule": "restoration.death",
+            "data": {"expulsion_reason": "death"},
+            "message": "Ахметов Болат Серикович was expelled on death and cannot be restored.",
+        }
+    ]
 
 
 @pytest.mark.parametrize("reason", ["own_request", "non_payment", "transfer", "discipline"])
@@ -128,8 +147,11 @@ def test_first_period_not_completed_is_refused(setup, uni, make):
     grade(student, "MAT101", "Математика", 45)  # FX
     order = draft(uni, "restoration", [student])
     assert rules(order.lines[0]) == ["restoration.first_period"]
-    assert order.lines[0].eligibility[0]["message"].startswith(
-        "Омаров Тимур Серикович has not completed the first academic period")
+    assert (
+        order.lines[0]
+        .eligibility[0]["message"]
+        .startswith("Омаров Тимур Серикович has not completed the first academic period")
+    )
 
 
 def test_outside_the_holidays_and_without_a_calendar(setup, uni):
@@ -149,8 +171,14 @@ def test_reverse_gives_back_the_expelled_record_and_after_reverse_removes_the_de
     sign(order, uni)
     db.session.expire_all()
     kind, line = get_kind("restoration"), order.lines[0]
-    assert kind.reverse(line) == {"status": "expelled", "group_id": uni.ga.id, "course": 2, "funding": "none",
-                                  "expulsion_reason": "academic_failure", "status_since": date(2019, 2, 1)}
+    assert kind.reverse(line) == {
+        "status": "expelled",
+        "group_id": uni.ga.id,
+        "course": 2,
+        "funding": "none",
+        "expulsion_reason": "academic_failure",
+        "status_since": date(2019, 2, 1),
+    }
     assert len(db.session.scalars(select(StudentDebt).where(StudentDebt.student_id == student.id)).all()) == 2
     kind.after_reverse(order, [line])
     assert db.session.scalars(select(StudentDebt).where(StudentDebt.student_id == student.id)).all() == []

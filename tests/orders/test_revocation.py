@@ -53,14 +53,17 @@ def signed(order, uni):
 
 
 def revoke(order, uni, **kwargs):
-    return corrections.draft_correction("revocation", uni.clerk, order.number_label, "Представление юриста",
-                                        **kwargs)
+    return corrections.draft_correction("revocation", uni.clerk, order.number_label, "Представление юриста", **kwargs)
 
 
 def debts(student_id: int) -> list[tuple]:
     """The student's academic debts (the difference a transfer or restoration stored), as comparable tuples."""
-    return [(d.code, d.semester, d.credits, d.cleared_on, d.order_line_id) for d in db.session.scalars(
-        select(StudentDebt).where(StudentDebt.student_id == student_id).order_by(StudentDebt.code))]
+    return [
+        (d.code, d.semester, d.credits, d.cleared_on, d.order_line_id)
+        for d in db.session.scalars(
+            select(StudentDebt).where(StudentDebt.student_id == student_id).order_by(StudentDebt.code)
+        )
+    ]
 
 
 DIFFERENCE_KINDS = ("restoration", "transfer_within", "transfer_in")  # signing stores the difference as debts
@@ -79,17 +82,24 @@ def revoke_and_check(order, uni, before: dict[int, dict] | None = None) -> Order
     assert before is not None, "give the records before the signed order"
     line_ids = {line.id for line in order.lines}
     if order.kind in DIFFERENCE_KINDS and debts_before is not None:
-        assert all(any(d[-1] in line_ids for d in debts(line.student_id)) for line in order.lines), \
+        assert all(any(d[-1] in line_ids for d in debts(line.student_id)) for line in order.lines), (
             "signing stored no academic difference: the builder should give every student one"
+        )
     revocation = revoke(order, uni)
     assert [line.student_id for line in revocation.lines] == [line.student_id for line in order.lines]
     assert all(line.eligible for line in revocation.lines), [line.eligibility for line in revocation.lines]
     signed(revocation, uni)
     for line in order.lines:
         assert snapshot(line.student) == before[line.student_id]
-        kinds = [m.kind for m in db.session.scalars(select(StudentMovement).where(
-            StudentMovement.student_id == line.student_id).order_by(StudentMovement.id))
-            if m.kind not in RECORD_NEUTRAL_KINDS]  # payments in between change no record
+        kinds = [
+            m.kind
+            for m in db.session.scalars(
+                select(StudentMovement)
+                .where(StudentMovement.student_id == line.student_id)
+                .order_by(StudentMovement.id)
+            )
+            if m.kind not in RECORD_NEUTRAL_KINDS
+        ]  # payments in between change no record
         assert kinds[-2:] == [order.kind, "revocation"]
         assert not [d for d in debts(line.student_id) if d[-1] in line_ids]
         if debts_before is not None:
@@ -100,24 +110,26 @@ def revoke_and_check(order, uni, before: dict[int, dict] | None = None) -> Order
 
 # Builders of a draft order of each kind, for the shared check ---------------------------------------------------
 
+
 def expulsion(uni, make):
     students = [make.student(uni.ga), make.student(uni.gb, status="academic_leave", funding="paid")]
     return make.order(uni.clerk, students, reason="academic_failure")
 
 
 def funding_change(uni, make):
-    order = operations.create_order("funding_change", uni.clerk, {
-        "direction": "to_grant", "ground": "решение совета № 7", "effective_date": "2026-12-01", "basis": "Совет"})
+    order = operations.create_order(
+        "funding_change",
+        uni.clerk,
+        {"direction": "to_grant", "ground": "решение совета № 7", "effective_date": "2026-12-01", "basis": "Совет"},
+    )
     operations.add_students(order, [make.student(uni.ga, funding="paid").id], uni.clerk)
     return order
 
 
 def personal_data(uni, make):
-    order = operations.create_order("personal_data", uni.clerk, {"effective_date": "2026-12-01",
-                                                                 "basis": "Заявление"})
+    order = operations.create_order("personal_data", uni.clerk, {"effective_date": "2026-12-01", "basis": "Заявление"})
     operations.add_students(order, [make.student(uni.ga, surname="Иванова", name="Анна").id], uni.clerk)
-    operations.update_line(order, order.lines[0].id, {**MARRIAGE, "surname": "Петрова", "patronymic": "-"},
-                           uni.clerk)
+    operations.update_line(order, order.lines[0].id, {**MARRIAGE, "surname": "Петрова", "patronymic": "-"}, uni.clerk)
     return order
 
 
@@ -155,8 +167,7 @@ def repeat_year(uni, make):
     db.session.add(other)
     db.session.flush()
     order = repeat_tests.draft(uni, [loses_grant, moves])
-    operations.update_line(order, order.lines[1].id, {"group": other.name, "effective_date": "2026-09-01"},
-                           uni.clerk)
+    operations.update_line(order, order.lines[1].id, {"group": other.name, "effective_date": "2026-09-01"}, uni.clerk)
     return order
 
 
@@ -202,8 +213,19 @@ def transfer_out(uni, make):
     return transfer_out_tests.draft(uni, [make.student(uni.ga), make.student(uni.gb, funding="paid")])
 
 
-BUILDERS = [expulsion, funding_change, personal_data, academic_leave, leave_return, promotion, repeat_year,
-            restoration, transfer_within, transfer_in, transfer_out]
+BUILDERS = [
+    expulsion,
+    funding_change,
+    personal_data,
+    academic_leave,
+    leave_return,
+    promotion,
+    repeat_year,
+    restoration,
+    transfer_within,
+    transfer_in,
+    transfer_out,
+]
 
 
 @pytest.mark.parametrize("build", BUILDERS, ids=lambda build: build.__name__)
@@ -214,6 +236,7 @@ def test_revocation_restores_every_students_record(build, uni, make):
 
 
 # The reversal of an expulsion, in detail ------------------------------------------------------------------------
+
 
 def test_revoked_expulsion_restores_the_exact_record_and_history_answers_for_every_date(uni, make):
     student = make.student(uni.ga, funding="grant")
@@ -226,27 +249,42 @@ def test_revoked_expulsion_restores_the_exact_record_and_history_answers_for_eve
     assert line.params == {"item": 1, "target_line_id": expelled.lines[0].id}
     assert str(line.effective_date) == "2027-01-15"
     assert operations.effects_preview(revocation)[line.id] == {
-        "status": ["expelled", "active"], "funding": ["none", "grant"], "expulsion_reason": ["own_request", None],
-        "status_since": ["2026-12-01", "2025-09-01"]}
+        "status": ["expelled", "active"],
+        "funding": ["none", "grant"],
+        "expulsion_reason": ["own_request", None],
+        "status_since": ["2026-12-01", "2025-09-01"],
+    }
     signed(revocation, uni)
 
     assert (student.status, student.funding, student.expulsion_reason, student.status_since) == (
-        "active", "grant", None, date(2025, 9, 1))
-    movements = list(db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id)
-                                        .order_by(StudentMovement.id)))
+        "active",
+        "grant",
+        None,
+        date(2025, 9, 1),
+    )
+    movements = list(
+        db.session.scalars(
+            select(StudentMovement).where(StudentMovement.student_id == student.id).order_by(StudentMovement.id)
+        )
+    )
     assert [(m.kind, m.order_label, str(m.effective_date)) for m in movements] == [
-        ("expulsion", expelled.number_label, "2026-12-01"), ("revocation", revocation.number_label, "2027-01-15")]
+        ("expulsion", expelled.number_label, "2026-12-01"),
+        ("revocation", revocation.number_label, "2027-01-15"),
+    ]
     assert movements[1].changes["status"] == ["expelled", "active"]
-    for day, status, funding, reason in ((date(2026, 11, 30), "active", "grant", None),
-                                         (date(2026, 12, 15), "expelled", "none", "own_request"),
-                                         (date(2027, 2, 1), "active", "grant", None)):
+    for day, status, funding, reason in (
+        (date(2026, 11, 30), "active", "grant", None),
+        (date(2026, 12, 15), "expelled", "none", "own_request"),
+        (date(2027, 2, 1), "active", "grant", None),
+    ):
         record = record_on(student, day)
         assert (record["status"], record["funding"], record["expulsion_reason"]) == (status, funding, reason), day
     assert (expelled.superseded_as, expelled.superseded_by_id) == ("revoked", revocation.id)
     assert revocation.target_order_id == expelled.id
     assert revocation.route_name == "legal"
-    assert revocation.title == (f"Об отмене приказа № {expelled.number_label} от "
-                                f"{expelled.order_date:%d.%m.%Y} «Об отчислении обучающихся»")
+    assert revocation.title == (
+        f"Об отмене приказа № {expelled.number_label} от {expelled.order_date:%d.%m.%Y} «Об отчислении обучающихся»"
+    )
 
 
 def test_revocation_takes_effect_no_earlier_than_the_revoked_item(uni, make):
@@ -259,24 +297,28 @@ def test_amendment_excludes_one_item_and_leaves_the_other(uni, make):
     kept, excluded = make.student(uni.ga, surname="Абенова"), make.student(uni.gb, surname="Булатов")
     before = snapshot(excluded)
     order = signed(make.order(uni.clerk, [kept, excluded]), uni)
-    amendment = corrections.draft_correction("amendment", uni.clerk, order.number_label, "Решение суда",
-                                             exclude="2")
+    amendment = corrections.draft_correction("amendment", uni.clerk, order.number_label, "Решение суда", exclude="2")
     assert [(line.student_id, line.params["item"]) for line in amendment.lines] == [(excluded.id, 2)]
     signed(amendment, uni)
     assert snapshot(excluded) == before
     assert kept.status == "expelled"
     assert (order.superseded_as, order.superseded_by_id) == ("amended", amendment.id)
     text = document_text(amendment)
-    assert (f"Внести изменения в приказ № {order.number_label} от {order.order_date:%d.%m.%Y} «Об отчислении "
-            f"обучающихся», исключив пункт 2: Булатов Нурлан Серикович") in text
+    assert (
+        f"Внести изменения в приказ № {order.number_label} от {order.order_date:%d.%m.%Y} «Об отчислении "
+        f"обучающихся», исключив пункт 2: Булатов Нурлан Серикович"
+    ) in text
     assert "бұйрығына өзгерістер енгізілсін, 2-тармақ алып тасталсын: Булатов" in text
 
 
-@pytest.mark.parametrize(("exclude", "message"), [
-    ("", "Choose the items of the order to exclude, e.g. 1, 3."),
-    ("3", "The order has items 1 to 2; 3 is not one of them."),
-    ("1, x", "The order has items 1 to 2; x is not one of them."),
-])
+@pytest.mark.parametrize(
+    ("exclude", "message"),
+    [
+        ("", "Choose the items of the order to exclude, e.g. 1, 3."),
+        ("3", "The order has items 1 to 2; 3 is not one of them."),
+        ("1, x", "The order has items 1 to 2; x is not one of them."),
+    ],
+)
 def test_amendment_names_existing_items(exclude, message, uni, make):
     order = signed(make.order(uni.clerk, [make.student(uni.ga), make.student(uni.ga)]), uni)
     with pytest.raises(InvalidInput) as error:
@@ -286,11 +328,13 @@ def test_amendment_names_existing_items(exclude, message, uni, make):
 
 # Rules ----------------------------------------------------------------------------------------------------------
 
+
 def test_a_later_movement_blocks_the_revocation_and_is_named(uni, make):
     student = make.student(uni.ga, surname="Иванова", name="Анна")
     expelled = signed(make.order(uni.clerk, [student]), uni)
-    renamed = operations.create_order("personal_data", uni.clerk, {"effective_date": "2026-12-10",
-                                                                   "basis": "Заявление"})
+    renamed = operations.create_order(
+        "personal_data", uni.clerk, {"effective_date": "2026-12-10", "basis": "Заявление"}
+    )
     operations.add_students(renamed, [student.id], uni.clerk)
     line = operations.update_line(renamed, renamed.lines[0].id, {**MARRIAGE, "surname": "Петрова"}, uni.clerk)
     assert [r["rule"] for r in line.eligibility] == ["personal_data.status"]
@@ -299,13 +343,19 @@ def test_a_later_movement_blocks_the_revocation_and_is_named(uni, make):
 
     revocation = revoke(expelled, uni)
     (line,) = revocation.lines
-    assert line.eligibility == [{
-        "rule": "revocation.later_movement",
-        "message": f"Петрова Анна Серикович has a later movement: order {renamed.number_label} (change of personal "
-                   f"data, effective 10.12.2026) came after order {expelled.number_label}. Revoke order "
-                   f"{renamed.number_label} first.",
-        "data": {"order_label": renamed.number_label, "kind": "personal_data",
-                 "movement_id": line.eligibility[0]["data"]["movement_id"]}}]
+    assert line.eligibility == [
+        {
+            "rule": "revocation.later_movement",
+            "message": f"Петрова Анна Серикович has a later movement: order {renamed.number_label} (change of personal "
+            f"data, effective 10.12.2026) came after order {expelled.number_label}. Revoke order "
+            f"{renamed.number_label} first.",
+            "data": {
+                "order_label": renamed.number_label,
+                "kind": "personal_data",
+                "movement_id": line.eligibility[0]["data"]["movement_id"],
+            },
+        }
+    ]
 
 
 def test_a_revoked_order_cannot_be_revoked_again(uni, make):
@@ -313,8 +363,10 @@ def test_a_revoked_order_cannot_be_revoked_again(uni, make):
     revocation = signed(revoke(order, uni), uni)
     with pytest.raises(InvalidInput) as error:
         revoke(order, uni)
-    assert error.value.errors == {"target": f"Order {order.number_label} is already revoked by order "
-                                            f"{revocation.number_label}; it cannot be corrected again."}
+    assert error.value.errors == {
+        "target": f"Order {order.number_label} is already revoked by order "
+        f"{revocation.number_label}; it cannot be corrected again."
+    }
     with pytest.raises(InvalidInput) as error:
         corrections.draft_correction("amendment", uni.clerk, order.number_label, "Суд", exclude="1")
     assert "already revoked" in error.value.errors["target"]
@@ -327,14 +379,18 @@ def test_a_revocation_itself_cannot_be_revoked(uni, make):
         revoke(revocation, uni)
     assert error.value.errors["target"] == (
         f"Order {revocation.number_label} is itself a correction of order {order.number_label} and cannot be "
-        f"revoked or amended; to restore what it undid, draft that measure again as a new order.")
+        f"revoked or amended; to restore what it undid, draft that measure again as a new order."
+    )
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ("", "Name the signed order to correct: its number (e.g. 12-С) or its id (e.g. #57)."),
-    ("99-С", "There is no signed order number 99-С."),
-    ("#999999", "There is no order with id 999999."),
-])
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("", "Name the signed order to correct: its number (e.g. 12-С) or its id (e.g. #57)."),
+        ("99-С", "There is no signed order number 99-С."),
+        ("#999999", "There is no order with id 999999."),
+    ],
+)
 def test_the_target_must_exist(target, message, uni):
     with pytest.raises(InvalidInput) as error:
         corrections.draft_correction("revocation", uni.clerk, target, "Основание")
@@ -345,8 +401,10 @@ def test_a_draft_cannot_be_revoked(uni, make):
     draft = make.order(uni.clerk, [make.student(uni.ga)])
     with pytest.raises(InvalidInput) as error:
         corrections.draft_correction("revocation", uni.clerk, draft, "Основание")
-    assert error.value.errors["target"] == (f"Order #{draft.id} is not signed (draft): only a signed order is "
-                                            "revoked or amended; a draft is edited or withdrawn instead.")
+    assert error.value.errors["target"] == (
+        f"Order #{draft.id} is not signed (draft): only a signed order is "
+        "revoked or amended; a draft is edited or withdrawn instead."
+    )
 
 
 def test_two_open_orders_for_the_same_student_conflict(uni, make):
@@ -365,10 +423,12 @@ def test_a_student_added_by_hand_is_not_an_item_of_the_target(uni, make):
     (line,) = operations.add_students(revocation, [stranger.id], uni.clerk)
     assert [r["rule"] for r in line.eligibility] == ["revocation.not_in_target"]
     assert line.eligibility[0]["message"].startswith(
-        f"Чужой Студент Серикович is not an item of order {order.number_label}")
+        f"Чужой Студент Серикович is not an item of order {order.number_label}"
+    )
 
 
 # The document ---------------------------------------------------------------------------------------------------
+
 
 def document_text(order) -> str:
     return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
@@ -379,13 +439,18 @@ def test_revocation_document_wording_in_russian_and_kazakh(uni, make):
     revocation = signed(revoke(order, uni), uni)
     text = document_text(revocation)
     when = f"{order.order_date:%d.%m.%Y}"
-    assert (f"Отменить приказ № {order.number_label} от {when} «Об отчислении обучающихся» в части пункта 1: "
-            "Сапарова Айгерим Серикович") in text
-    assert (f"{when} ж. № {order.number_label} «Білім алушыларды оқудан шығару туралы» бұйрығының 1-тармағының "
-            "күші жойылсын: Сапарова Айгерим Серикович") in text
+    assert (
+        f"Отменить приказ № {order.number_label} от {when} «Об отчислении обучающихся» в части пункта 1: "
+        "Сапарова Айгерим Серикович"
+    ) in text
+    assert (
+        f"{when} ж. № {order.number_label} «Білім алушыларды оқудан шығару туралы» бұйрығының 1-тармағының "
+        "күші жойылсын: Сапарова Айгерим Серикович"
+    ) in text
 
 
 # The UI and the API ---------------------------------------------------------------------------------------------
+
 
 def test_clerk_revokes_from_the_signed_orders_page(client, uni, make):
     order = signed(make.order(uni.clerk, [make.student(uni.ga), make.student(uni.ga, surname="Булатов")]), uni)
@@ -397,16 +462,19 @@ def test_clerk_revokes_from_the_signed_orders_page(client, uni, make):
     form = client.get(f"/orders/new/amendment?target=%23{order.id}&exclude=2").get_data(as_text=True)
     assert f'value="#{order.id}"' in form and 'value="2"' in form
     assert f"Order {order.number_label} of {order.order_date:%d.%m.%Y}" in form
-    response = client.post("/orders/new/amendment", data={"target": f"#{order.id}", "exclude": "2", "title": "",
-                                                          "effective_date": "", "basis": "Решение суда"})
+    response = client.post(
+        "/orders/new/amendment",
+        data={"target": f"#{order.id}", "exclude": "2", "title": "", "effective_date": "", "basis": "Решение суда"},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     amendment = db.session.scalars(select(Order).where(Order.kind == "amendment")).one()
     assert [line.params["item"] for line in amendment.lines] == [2]
     page = client.get(f"/orders/{amendment.id}").get_data(as_text=True)
     assert 'data-testid="target-order"' in page and order.number_label in page
 
-    response = client.post("/orders/new/revocation", data={"target": "77-С", "title": "", "effective_date": "",
-                                                           "basis": "Представление"})
+    response = client.post(
+        "/orders/new/revocation", data={"target": "77-С", "title": "", "effective_date": "", "basis": "Представление"}
+    )
     assert response.status_code == 400
     assert "There is no signed order number 77-С." in response.get_data(as_text=True)
 
@@ -424,8 +492,11 @@ def test_api_drafts_a_revocation_with_its_lines(client, uni, make):
     order = signed(make.order(uni.clerk, [make.student(uni.ga), make.student(uni.gb)]), uni)
     headers = {"Authorization": f"Bearer {issue_token(uni.clerk)}"}
     db.session.commit()  # releases the test's SAVEPOINT only: the rows survive an API error's rollback
-    response = client.post("/api/v1/orders", headers=headers, json={
-        "kind": "revocation", "basis": "Представление юриста", "params": {"target": order.number_label}})
+    response = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={"kind": "revocation", "basis": "Представление юриста", "params": {"target": order.number_label}},
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["kind"] == "revocation"
@@ -433,13 +504,17 @@ def test_api_drafts_a_revocation_with_its_lines(client, uni, make):
     assert all(line["eligible"] for line in body["lines"])
     assert body["lines"][0]["preview"]["status"] == ["expelled", "active"]
 
-    response = client.post("/api/v1/orders", headers=headers, json={
-        "kind": "amendment", "basis": "Суд", "params": {"target": order.number_label, "exclude": "9"}})
+    response = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={"kind": "amendment", "basis": "Суд", "params": {"target": order.number_label, "exclude": "9"}},
+    )
     assert response.status_code == 422
     assert response.get_json()["errors"]["params.exclude"] == "The order has items 1 to 2; 9 is not one of them."
 
 
 # Payments change no record: they neither block a reversal nor other orders -------------------------------------
+
 
 def test_a_later_payment_does_not_block_revoking_the_movement_before_it(uni, make):
     from tests.orders.test_travel_compensation import draft as travel_draft

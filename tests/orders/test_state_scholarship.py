@@ -38,11 +38,20 @@ def calendar(start: int) -> AcademicCalendar:
     """Year start-start+1: winter session ends 20.01, the second semester 30.06."""
     y, n = start, start + 1
     row = AcademicCalendar(
-        year=f"{y}-{n}", first_semester_start=date(y, 9, 1), first_session_start=date(n, 1, 5),
-        first_session_end=date(n, 1, 20), first_semester_end=date(n, 1, 24),
-        winter_holidays_start=date(n, 1, 25), winter_holidays_end=date(n, 2, 5),
-        second_semester_start=date(n, 2, 6), second_session_start=date(n, 6, 1), second_session_end=date(n, 6, 20),
-        second_semester_end=date(n, 6, 30), summer_holidays_start=date(n, 7, 1), summer_holidays_end=date(n, 8, 31))
+        year=f"{y}-{n}",
+        first_semester_start=date(y, 9, 1),
+        first_session_start=date(n, 1, 5),
+        first_session_end=date(n, 1, 20),
+        first_semester_end=date(n, 1, 24),
+        winter_holidays_start=date(n, 1, 25),
+        winter_holidays_end=date(n, 2, 5),
+        second_semester_start=date(n, 2, 6),
+        second_session_start=date(n, 6, 1),
+        second_session_end=date(n, 6, 20),
+        second_semester_end=date(n, 6, 30),
+        summer_holidays_start=date(n, 7, 1),
+        summer_holidays_end=date(n, 8, 31),
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -55,9 +64,20 @@ def year(session):
 
 def grade(student, code, points, semester=3, year=YEAR, retake=False):
     letter, point = letter_for(points)
-    db.session.add(Grade(student_id=student.id, discipline_code=code, discipline_name=f"Дисциплина {code}",
-                         semester=semester, academic_year=year, points=points, letter=letter, grade_point=point,
-                         credits=5, is_retake=retake))
+    db.session.add(
+        Grade(
+            student_id=student.id,
+            discipline_code=code,
+            discipline_name=f"Дисциплина {code}",
+            semester=semester,
+            academic_year=year,
+            points=points,
+            letter=letter,
+            grade_point=point,
+            credits=5,
+            is_retake=retake,
+        )
+    )
     db.session.flush()
 
 
@@ -70,9 +90,17 @@ def graded(make, group, *points, **kwargs):
 
 
 def draft(uni, semester=2, faculties=None, courses=None, year=YEAR, effective="2027-02-01"):
-    return bulk.draft_scholarship(uni.clerk, {
-        "academic_year": year, "semester": semester, "faculties": faculties or [], "courses": courses or [],
-        "effective_date": effective, "basis": BASIS})
+    return bulk.draft_scholarship(
+        uni.clerk,
+        {
+            "academic_year": year,
+            "semester": semester,
+            "faculties": faculties or [],
+            "courses": courses or [],
+            "effective_date": effective,
+            "basis": BASIS,
+        },
+    )
 
 
 def line_of(order, student):
@@ -85,6 +113,7 @@ def document_text(order) -> str:
 
 # Who is in, who is out -------------------------------------------------------------------------------------------
 
+
 def test_a_c_65_excludes_and_a_c_plus_70_does_not(uni, make, year):
     with_c = graded(make, uni.ga, 85, 65, 90, surname="Сейтова")
     with_c_plus = graded(make, uni.ga, 85, 70, 90, surname="Омаров")
@@ -94,8 +123,14 @@ def test_a_c_65_excludes_and_a_c_plus_70_does_not(uni, make, year):
     assert out.params["amount"] == 0 and out.params["months"] == []
     assert out.eligibility == []  # out is not a refusal: it does not block
     assert "C (65)" in bulk.reason(out) and "D2" in bulk.reason(out)
-    assert in_.params == {"amount": 47135, "months": SPRING, "table_from": "2024-09-01", "outcome": "in",
-                          "why": "scholarship.good", "facts": {}}
+    assert in_.params == {
+        "amount": 47135,
+        "months": SPRING,
+        "table_from": "2024-09-01",
+        "outcome": "in",
+        "why": "scholarship.good",
+        "facts": {},
+    }
 
 
 def test_only_a_and_a_minus_gives_the_excellent_amount(uni, make, year):
@@ -116,8 +151,7 @@ def test_an_orphan_with_satisfactory_grades_qualifies_but_not_with_a_debt(uni, m
     add_category(ended, "hearing_disability", "Справка МСЭ № 7", date(2020, 1, 1), date(2026, 12, 31), uni.clerk)
     order = draft(uni)
     line = line_of(order, orphan)
-    assert (line.params["outcome"], line.params["amount"], line.params["why"]) == ("in", 47135,
-                                                                                    "scholarship.category")
+    assert (line.params["outcome"], line.params["amount"], line.params["why"]) == ("in", 47135, "scholarship.category")
     assert line_of(order, orphan_in_debt).params["why"] == "scholarship.debt"
     assert line_of(order, ended).params["why"] == "scholarship.grade_c"  # the category ended before 01.02.2027
 
@@ -151,8 +185,14 @@ def test_a_first_year_gets_it_in_the_first_period(uni, make, session):
     grade(senior, "D1", 80, semester=2, year="2025-2026")
     order = draft(uni, semester=1, effective="2026-09-01")
     months = ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01"]
-    assert line_of(order, freshman).params == {"amount": 47135, "months": months, "table_from": "2024-09-01",
-                                               "outcome": "in", "why": "scholarship.first_period", "facts": {}}
+    assert line_of(order, freshman).params == {
+        "amount": 47135,
+        "months": months,
+        "table_from": "2024-09-01",
+        "outcome": "in",
+        "why": "scholarship.first_period",
+        "facts": {},
+    }
     assert line_of(order, senior).params["months"] == months
     assert line_of(order, senior).params["why"] == "scholarship.good"
 
@@ -175,14 +215,30 @@ def test_no_grades_is_out_with_the_reason(uni, make, year):
 
 # Amounts from dated tables ---------------------------------------------------------------------------------------
 
+
 def test_a_new_table_applies_to_later_months_and_a_signed_order_keeps_its_amount(app, uni, make, monkeypatch):
     calendar(2025)
     calendar(2026)
-    monkeypatch.setitem(app.config["RULES"], "scholarship_amounts", [
-        {"from": "2024-09-01", "bachelor": 47135, "bachelor_excellent": 54205, "master": 107061,
-         "master_excellent": 123120},
-        {"from": "2027-01-01", "bachelor": 50000, "bachelor_excellent": 57500, "master": 110000,
-         "master_excellent": 126500}])
+    monkeypatch.setitem(
+        app.config["RULES"],
+        "scholarship_amounts",
+        [
+            {
+                "from": "2024-09-01",
+                "bachelor": 47135,
+                "bachelor_excellent": 54205,
+                "master": 107061,
+                "master_excellent": 123120,
+            },
+            {
+                "from": "2027-01-01",
+                "bachelor": 50000,
+                "bachelor_excellent": 57500,
+                "master": 110000,
+                "master_excellent": 126500,
+            },
+        ],
+    )
     student = make.student(uni.ga)
     grade(student, "D1", 80, year="2025-2026")
     older = draft(uni, year="2025-2026", effective="2026-02-01")
@@ -190,8 +246,10 @@ def test_a_new_table_applies_to_later_months_and_a_signed_order_keeps_its_amount
     sign(older, uni)
     grade(student, "D9", 80)
     newer = draft(uni)
-    assert (line_of(newer, student).params["amount"], line_of(newer, student).params["table_from"]) == \
-        (50000, "2027-01-01")
+    assert (line_of(newer, student).params["amount"], line_of(newer, student).params["table_from"]) == (
+        50000,
+        "2027-01-01",
+    )
     operations.check_lines(older)
     db.session.expire_all()
     older = db.session.get(Order, older.id)
@@ -202,6 +260,7 @@ def test_a_new_table_applies_to_later_months_and_a_signed_order_keeps_its_amount
 
 # The document, the route, the record ------------------------------------------------------------------------------
 
+
 def test_signed_order_lists_the_out_in_an_appendix_and_changes_no_student(uni, make, year, tmp_path):
     in_ = graded(make, uni.ga, 90, 85, surname="Жаксылыков")
     out = graded(make, uni.ga, 90, 65, surname="Нурланова")
@@ -211,8 +270,10 @@ def test_signed_order_lists_the_out_in_an_appendix_and_changes_no_student(uni, m
     sign(order, uni)
     assert order.state == "signed"
     text = document_text(order)
-    assert ("Назначить государственную стипендию Жаксылыков Нурлан Серикович (ИИН" in text
-            and "в размере 47\u00a0135 тенге ежемесячно с 01.02.2027 по 31.08.2027" in text)
+    assert (
+        "Назначить государственную стипендию Жаксылыков Нурлан Серикович (ИИН" in text
+        and "в размере 47\u00a0135 тенге ежемесячно с 01.02.2027 по 31.08.2027" in text
+    )
     assert "мемлекеттік стипендия тағайындалсын" in text
     assert "Приложение: обучающиеся, которым стипендия не назначена, с причиной" in text
     assert "Қосымша: стипендия тағайындалмаған білім алушылар" in text
@@ -221,8 +282,10 @@ def test_signed_order_lists_the_out_in_an_appendix_and_changes_no_student(uni, m
     assert "Нурланова" not in text.split("ПРИКАЗЫВАЮ")[1].split("Основание")[0]  # not a numbered item
     assert_libreoffice_opens(order.document.content, "scholarship.docx", tmp_path)  # the appendix block opens too
     db.session.expire_all()
-    assert {s.id: (s.status, s.funding, s.course, s.group_id) for s in db.session.scalars(
-        select(Student).where(Student.id.in_(before)))} == before
+    assert {
+        s.id: (s.status, s.funding, s.course, s.group_id)
+        for s in db.session.scalars(select(Student).where(Student.id.in_(before)))
+    } == before
 
 
 def test_the_order_travels_the_money_route_with_the_finance_visa(uni, make, year):
@@ -242,7 +305,8 @@ def test_the_order_travels_the_money_route_with_the_finance_visa(uni, make, year
     fire(order, "sign", uni.rector)
     assert "finance" in {visa.role for visa in order.visas}
     assert "Қаржы қызметі / Финансовая служба" in "\n".join(
-        cell.text for table in Document(io.BytesIO(order.document.content)).tables for cell in table._cells)
+        cell.text for table in Document(io.BytesIO(order.document.content)).tables for cell in table._cells
+    )
 
 
 def test_two_orders_for_the_same_semester_conflict_other_kinds_do_not(uni, make, year):
@@ -283,14 +347,22 @@ def test_drafting_issues_the_same_number_of_queries_for_any_number_of_students(u
 
 # Pages and API --------------------------------------------------------------------------------------------------------
 
+
 def test_clerk_drafts_on_the_page_and_sees_who_is_out_and_why(client, uni, make, year):
     graded(make, uni.ga, 90)
     graded(make, uni.ga, 65, surname="Бекова")
     login(client, uni.clerk)
     assert client.get("/orders/scholarship/new").status_code == 200
-    response = client.post("/orders/scholarship/new", data={
-        "academic_year": YEAR, "semester": "2", "faculties": [str(uni.fa.id)], "effective_date": "2027-02-01",
-        "basis": BASIS})
+    response = client.post(
+        "/orders/scholarship/new",
+        data={
+            "academic_year": YEAR,
+            "semester": "2",
+            "faculties": [str(uni.fa.id)],
+            "effective_date": "2027-02-01",
+            "basis": BASIS,
+        },
+    )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'data-why="scholarship.grade_c"' in page and "C (65)" in page and "Бекова" in page
@@ -302,33 +374,47 @@ def test_api_drafts_and_reads_outcomes(client, uni, make, year):
     graded(make, uni.ga, 95)
     headers = {"Authorization": f"Bearer {issue_token(uni.clerk)}"}
     db.session.commit()
-    response = client.post("/api/v1/scholarship/drafts", headers=headers, json={
-        "academic_year": YEAR, "semester": 2, "courses": [2], "effective_date": "2027-02-01", "basis": BASIS})
+    response = client.post(
+        "/api/v1/scholarship/drafts",
+        headers=headers,
+        json={"academic_year": YEAR, "semester": 2, "courses": [2], "effective_date": "2027-02-01", "basis": BASIS},
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["counts"]["in"] == 1 and body["lines"][0]["amount"] == 54205
     assert body["lines"][0]["months"] == SPRING
-    bad = client.post("/api/v1/scholarship/drafts", headers=headers, json={
-        "academic_year": "2030-2031", "semester": 2, "effective_date": "2031-02-01", "basis": BASIS})
+    bad = client.post(
+        "/api/v1/scholarship/drafts",
+        headers=headers,
+        json={"academic_year": "2030-2031", "semester": 2, "effective_date": "2031-02-01", "basis": BASIS},
+    )
     assert bad.status_code == 422 and "academic_year" in bad.get_json()["errors"]
 
 
 # Social categories on the student page -------------------------------------------------------------------------
 
+
 def test_clerk_adds_and_ends_a_category_with_the_document(client, uni, make):
     student = make.student(uni.ga)
     login(client, uni.clerk)
-    response = client.post(f"/students/{student.id}/categories", data={
-        "category": "visual_disability", "document": "Справка МСЭ № 45 от 10.01.2026", "valid_from": "2026-01-10",
-        "valid_to": ""})
+    response = client.post(
+        f"/students/{student.id}/categories",
+        data={
+            "category": "visual_disability",
+            "document": "Справка МСЭ № 45 от 10.01.2026",
+            "valid_from": "2026-01-10",
+            "valid_to": "",
+        },
+    )
     assert response.status_code == 303
     row = db.session.scalar(select(StudentCategory).where(StudentCategory.student_id == student.id))
-    assert (row.category, row.document, row.valid_to) == ("visual_disability", "Справка МСЭ № 45 от 10.01.2026",
-                                                          None)
+    assert (row.category, row.document, row.valid_to) == ("visual_disability", "Справка МСЭ № 45 от 10.01.2026", None)
     page = client.get(f"/students/{student.id}").get_data(as_text=True)
     assert "Справка МСЭ № 45 от 10.01.2026" in page and 'data-category="visual_disability"' in page
-    assert client.post(f"/students/{student.id}/categories/{row.id}/end",
-                       data={"valid_to": "2026-12-31"}).status_code == 303
+    assert (
+        client.post(f"/students/{student.id}/categories/{row.id}/end", data={"valid_to": "2026-12-31"}).status_code
+        == 303
+    )
     db.session.refresh(row)
     assert row.valid_to == date(2026, 12, 31)
 
@@ -336,10 +422,17 @@ def test_clerk_adds_and_ends_a_category_with_the_document(client, uni, make):
 def test_a_dean_of_another_faculty_gets_403(client, uni, make):
     student = make.student(uni.ga)
     login(client, uni.dean_b)
-    response = client.post(f"/students/{student.id}/categories", data={
-        "category": "orphan", "document": "Свидетельство", "valid_from": "2026-01-10"})
+    response = client.post(
+        f"/students/{student.id}/categories",
+        data={"category": "orphan", "document": "Свидетельство", "valid_from": "2026-01-10"},
+    )
     assert response.status_code == 403
     assert db.session.scalar(select(StudentCategory).where(StudentCategory.student_id == student.id)) is None
     login(client, uni.dean_a)
-    assert client.post(f"/students/{student.id}/categories", data={
-        "category": "orphan", "document": "Свидетельство", "valid_from": "2026-01-10"}).status_code == 303
+    assert (
+        client.post(
+            f"/students/{student.id}/categories",
+            data={"category": "orphan", "document": "Свидетельство", "valid_from": "2026-01-10"},
+        ).status_code
+        == 303
+    )

@@ -32,11 +32,20 @@ def calendar(year: int = 2026) -> AcademicCalendar:
     """The academic year `year`-`year+1`: winter holidays 05.01-20.01, summer holidays 01.06-25.08."""
     y, n = year, year + 1
     row = AcademicCalendar(
-        year=f"{y}-{n}", first_semester_start=date(y, 9, 1), first_session_start=date(y, 12, 15),
-        first_session_end=date(y, 12, 30), first_semester_end=date(y, 12, 31),
-        winter_holidays_start=date(n, 1, 5), winter_holidays_end=date(n, 1, 20),
-        second_semester_start=date(n, 1, 21), second_session_start=date(n, 5, 10), second_session_end=date(n, 5, 30),
-        second_semester_end=date(n, 5, 31), summer_holidays_start=date(n, 6, 1), summer_holidays_end=date(n, 8, 25))
+        year=f"{y}-{n}",
+        first_semester_start=date(y, 9, 1),
+        first_session_start=date(y, 12, 15),
+        first_session_end=date(y, 12, 30),
+        first_semester_end=date(y, 12, 31),
+        winter_holidays_start=date(n, 1, 5),
+        winter_holidays_end=date(n, 1, 20),
+        second_semester_start=date(n, 1, 21),
+        second_session_start=date(n, 5, 10),
+        second_session_end=date(n, 5, 30),
+        second_semester_end=date(n, 5, 31),
+        summer_holidays_start=date(n, 6, 1),
+        summer_holidays_end=date(n, 8, 25),
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -97,9 +106,12 @@ def test_programme_change_in_the_holidays_moves_the_student_with_the_difference(
     assert movement.changes == {"group": [old_group, target.name]}
     assert record_on(student, date(2027, 1, 9))["group"]["name"] == old_group
     assert record_on(student, date(2027, 1, 10))["group"]["name"] == target.name
-    assert [(d.code, d.credits, d.order_line_id) for d in
-            db.session.scalars(select(StudentDebt).where(StudentDebt.student_id == student.id)
-                               .order_by(StudentDebt.code))] == [("ECO102", 4, line.id), ("LAW201", 3, line.id)]
+    assert [
+        (d.code, d.credits, d.order_line_id)
+        for d in db.session.scalars(
+            select(StudentDebt).where(StudentDebt.student_id == student.id).order_by(StudentDebt.code)
+        )
+    ] == [("ECO102", 4, line.id), ("LAW201", 3, line.id)]
 
 
 def test_document_names_the_target_and_the_academic_difference(setup, uni):
@@ -110,8 +122,10 @@ def test_document_names_the_target_and_the_academic_difference(setup, uni):
     text = document_text(order)
     assert f"Перевести {student.full_name}" in text
     assert f"группа {target.name}" in text
-    assert "Установить академическую разницу (7 кредит(ов)): 1) ECO102 Экономика — 4 кредит(ов) (2 семестр); " \
-           "2) LAW201 Право — 3 кредит(ов) (3 семестр)." in text
+    assert (
+        "Установить академическую разницу (7 кредит(ов)): 1) ECO102 Экономика — 4 кредит(ов) (2 семестр); "
+        "2) LAW201 Право — 3 кредит(ов) (3 семестр)." in text
+    )
     assert f"{target.name} тобы" in text and "Академиялық айырма (7 кредит)" in text
 
 
@@ -123,7 +137,8 @@ def test_programme_change_outside_the_holidays_is_refused_naming_the_windows(set
     assert refusal["rule"] == "transfer_within.holidays"
     assert refusal["message"] == (
         "01.10.2026 is not in the holidays: transfers and restorations take effect only in the winter holidays "
-        "(05.01.2027–20.01.2027) or the summer holidays (01.06.2027–25.08.2027) of 2026-2027.")
+        "(05.01.2027–20.01.2027) or the summer holidays (01.06.2027–25.08.2027) of 2026-2027."
+    )
 
 
 def test_no_calendar_for_the_date_asks_to_enter_it(setup, uni):
@@ -132,8 +147,10 @@ def test_no_calendar_for_the_date_asks_to_enter_it(setup, uni):
     set_target(order, order.lines[0], target)
     (refusal,) = order.lines[0].eligibility
     assert refusal["rule"] == "transfer_within.no_calendar"
-    assert refusal["message"] == ("No academic calendar covers 10.01.2029: enter the academic calendar of 2028-2029 "
-                                  "first; transfers and restorations take effect only in its holidays.")
+    assert refusal["message"] == (
+        "No academic calendar covers 10.01.2029: enter the academic calendar of 2028-2029 "
+        "first; transfers and restorations take effect only in its holidays."
+    )
 
 
 def test_group_change_in_the_same_programme_needs_no_holidays(uni, make):
@@ -160,12 +177,15 @@ def test_refusals_inactive_same_group_and_first_period(setup, uni, make):
     set_target(order, lines[fresh.id], target)
     set_target(order, lines[student.id], uni.ga)
     assert lines[on_leave.id].eligibility[0] == {
-        "rule": "transfer_within.status", "data": {"status": "academic_leave"},
-        "message": "Ли Анна Серикович is academic leave: only active students can be transferred."}
+        "rule": "transfer_within.status",
+        "data": {"status": "academic_leave"},
+        "message": "Ли Анна Серикович is academic leave: only active students can be transferred.",
+    }
     assert rules(lines[fresh.id]) == ["transfer_within.first_period"]
     assert lines[fresh.id].eligibility[0]["message"] == (
         "Нуров Арман Серикович has not completed the first academic period: a passing grade is missing for a "
-        "discipline of semester 1 of the programme.")
+        "discipline of semester 1 of the programme."
+    )
     assert rules(lines[student.id]) == ["transfer_within.same_group"]
 
 

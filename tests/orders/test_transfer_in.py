@@ -38,22 +38,37 @@ def target(uni):
 
 
 def incoming(to_group, **changes) -> dict:
-    data = {"iin": IIN, "surname": "Омарова", "name": "Дана", "patronymic": "Ержановна", "email": "dana@mail.test",
-            "previous_university": "КазНУ им. аль-Фараби", "group": to_group.name, "funding": "grant",
-            "grant_tied": False,
-            "transcript": [
-                {"code": "M-1", "name": "математика", "semester": 1, "credits": 5, "points": 91,
-                 "academic_year": "2025-2026"},
-                {"code": "PHY1", "name": "Физика", "semester": 2, "credits": 5, "points": 42,
-                 "academic_year": "2025-2026"},
-            ]}
+    data = {
+        "iin": IIN,
+        "surname": "Омарова",
+        "name": "Дана",
+        "patronymic": "Ержановна",
+        "email": "dana@mail.test",
+        "previous_university": "КазНУ им. аль-Фараби",
+        "group": to_group.name,
+        "funding": "grant",
+        "grant_tied": False,
+        "transcript": [
+            {
+                "code": "M-1",
+                "name": "математика",
+                "semester": 1,
+                "credits": 5,
+                "points": 91,
+                "academic_year": "2025-2026",
+            },
+            {"code": "PHY1", "name": "Физика", "semester": 2, "credits": 5, "points": 42, "academic_year": "2025-2026"},
+        ],
+    }
     data.update(changes)
     return data
 
 
 def counts():
-    return (db.session.scalar(select(func.count()).select_from(Student)),
-            db.session.scalar(select(func.count()).select_from(Grade)))
+    return (
+        db.session.scalar(select(func.count()).select_from(Student)),
+        db.session.scalar(select(func.count()).select_from(Grade)),
+    )
 
 
 def test_incoming_student_is_created_with_the_draft_and_activated_by_signing(target, uni):
@@ -61,20 +76,30 @@ def test_incoming_student_is_created_with_the_draft_and_activated_by_signing(tar
     line = add_incoming(order, incoming(target), uni.clerk)
     student = line.student
     assert (student.status, student.group_id, student.funding) == ("incoming", target.id, "grant")
-    grades = {g.discipline_code: (g.letter, g.grade_point) for g in
-              db.session.scalars(select(Grade).where(Grade.student_id == student.id))}
+    grades = {
+        g.discipline_code: (g.letter, g.grade_point)
+        for g in db.session.scalars(select(Grade).where(Grade.student_id == student.id))
+    }
     assert grades == {"M-1": ("A-", 3.67), "PHY1": ("FX", 0.5)}
     assert line.eligible
     assert [d["code"] for d in line.params["difference"]] == ["PHY102", "HIS201"]
     sign(order, uni)
     db.session.expire_all()
     assert (student.status, student.group_id, student.course, student.funding, student.status_since) == (
-        "active", target.id, 2, "grant", date(2027, 1, 10))
+        "active",
+        target.id,
+        2,
+        "grant",
+        date(2027, 1, 10),
+    )
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
     assert movement.changes == {"status": ["incoming", "active"]}
-    assert [(d.code, d.credits) for d in db.session.scalars(
-        select(StudentDebt).where(StudentDebt.student_id == student.id).order_by(StudentDebt.semester))] == [
-        ("PHY102", 4), ("HIS201", 3)]
+    assert [
+        (d.code, d.credits)
+        for d in db.session.scalars(
+            select(StudentDebt).where(StudentDebt.student_id == student.id).order_by(StudentDebt.semester)
+        )
+    ] == [("PHY102", 4), ("HIS201", 3)]
 
 
 def test_a_tied_or_quota_grant_becomes_paid(target, uni):
@@ -91,8 +116,10 @@ def test_document_names_the_previous_university_and_the_difference(target, uni):
     add_incoming(order, incoming(target), uni.clerk)
     sign(order, uni)
     text = document_text(order)
-    assert (f"Зачислить в порядке перевода из КазНУ им. аль-Фараби Омарова Дана Ержановна (ИИН {IIN}) на 2 курс, "
-            f"образовательная программа {target.programme.code}") in text
+    assert (
+        f"Зачислить в порядке перевода из КазНУ им. аль-Фараби Омарова Дана Ержановна (ИИН {IIN}) на 2 курс, "
+        f"образовательная программа {target.programme.code}"
+    ) in text
     assert "1) PHY102 Физика — 4 кредит(ов) (2 семестр); 2) HIS201 История Казахстана — 3 кредит(ов)" in text
     assert "ауысу тәртібімен Омарова Дана Ержановна" in text
 
@@ -110,14 +137,22 @@ def test_bad_input_names_every_field_and_creates_nothing(target, uni, make):
         "email": ("not-an-address", "not-an-address is not an e-mail address."),
     }
     with pytest.raises(operations.InvalidInput) as error:
-        add_incoming(order, incoming(target, **{k: v for k, (v, _m) in cases.items()}, transcript=[
-            {"code": "A1", "name": "Алгебра", "semester": 1, "credits": 5, "points": 101},
-            {"code": "A2", "name": "Геометрия", "semester": 15, "credits": 5, "points": 60},
-            {"code": "A3", "name": "Логика", "semester": 1, "credits": 0, "points": 60},
-            {"code": "A4", "name": "Химия", "semester": 1, "credits": 5, "points": 60, "academic_year": "2025"},
-            {"code": "A5", "name": "Биология", "semester": 1, "credits": 5, "points": 60},
-            {"code": "A5", "name": "Биология", "semester": 1, "credits": 5, "points": 70},
-        ]), uni.clerk)
+        add_incoming(
+            order,
+            incoming(
+                target,
+                **{k: v for k, (v, _m) in cases.items()},
+                transcript=[
+                    {"code": "A1", "name": "Алгебра", "semester": 1, "credits": 5, "points": 101},
+                    {"code": "A2", "name": "Геометрия", "semester": 15, "credits": 5, "points": 60},
+                    {"code": "A3", "name": "Логика", "semester": 1, "credits": 0, "points": 60},
+                    {"code": "A4", "name": "Химия", "semester": 1, "credits": 5, "points": 60, "academic_year": "2025"},
+                    {"code": "A5", "name": "Биология", "semester": 1, "credits": 5, "points": 60},
+                    {"code": "A5", "name": "Биология", "semester": 1, "credits": 5, "points": 70},
+                ],
+            ),
+            uni.clerk,
+        )
     errors = error.value.errors
     assert {k: errors[k] for k in cases} == {k: m for k, (_v, m) in cases.items()}
     assert errors["transcript.1"] == "Transcript row 1: the points must be a whole number from 0 to 100, got 101."
@@ -134,19 +169,24 @@ def test_bad_input_names_every_field_and_creates_nothing(target, uni, make):
 
 def test_refusals_outside_the_holidays_and_without_a_first_period(target, uni):
     order = draft(uni, "transfer_in", [], effective_date="2026-10-01")
-    line = add_incoming(order, incoming(target, transcript=[
-        {"code": "M-1", "name": "Математика", "semester": 1, "credits": 5, "points": 30}]), uni.clerk)
+    line = add_incoming(
+        order,
+        incoming(target, transcript=[{"code": "M-1", "name": "Математика", "semester": 1, "credits": 5, "points": 30}]),
+        uni.clerk,
+    )
     assert rules(line) == ["transfer_in.holidays", "transfer_in.first_period"]
     assert line.eligibility[1]["message"] == (
         "Омарова Дана Ержановна has not completed the first academic period: the transcript has no passed "
-        "discipline of semester 1.")
+        "discipline of semester 1."
+    )
 
 
 def test_an_existing_student_added_by_search_is_refused(target, uni, make):
     order = draft(uni, "transfer_in", [make.student(uni.gb, surname="Ли", name="Ким")])
     assert rules(order.lines[0])[0] == "transfer_in.status"
     assert order.lines[0].eligibility[0]["message"] == (
-        "Ли Ким Серикович is active, not transferring in: add incoming students with the transfer-in form.")
+        "Ли Ким Серикович is active, not transferring in: add incoming students with the transfer-in form."
+    )
 
 
 def test_only_a_transfer_in_draft_takes_incoming_students(target, uni):
@@ -162,14 +202,24 @@ def test_reverse_makes_the_student_incoming_again_and_removes_the_debts(target, 
     sign(order, uni)
     db.session.expire_all()
     kind = get_kind("transfer_in")
-    assert kind.reverse(line) == {"status": "incoming", "group_id": target.id, "course": 2, "funding": "grant",
-                                  "status_since": None}
+    assert kind.reverse(line) == {
+        "status": "incoming",
+        "group_id": target.id,
+        "course": 2,
+        "funding": "grant",
+        "status_since": None,
+    }
     kind.after_reverse(order, [line])
-    assert db.session.scalar(select(func.count()).select_from(StudentDebt)
-                             .where(StudentDebt.student_id == line.student_id)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(StudentDebt).where(StudentDebt.student_id == line.student_id)
+        )
+        == 0
+    )
 
 
 # Web form and API ------------------------------------------------------------------------------------------------
+
 
 def test_web_form_creates_the_incoming_student_from_pasted_transcript(target, uni, client):
     order = draft(uni, "transfer_in", [])
@@ -204,11 +254,17 @@ def test_api_creates_the_incoming_student_and_reports_bad_rows(target, uni, clie
     order = draft(uni, "transfer_in", [])
     headers = {"Authorization": f"Bearer {issue_token(uni.clerk)}"}
     db.session.commit()
-    bad = client.post(f"/api/v1/orders/{order.id}/incoming", headers=headers, json=incoming(target, transcript=[
-        {"code": "M-1", "name": "Математика", "semester": 1, "credits": 5, "points": -3}]))
+    bad = client.post(
+        f"/api/v1/orders/{order.id}/incoming",
+        headers=headers,
+        json=incoming(
+            target, transcript=[{"code": "M-1", "name": "Математика", "semester": 1, "credits": 5, "points": -3}]
+        ),
+    )
     assert bad.status_code == 422
-    assert bad.json["errors"] == {"transcript.1": "Transcript row 1: the points must be a whole number from 0 to "
-                                                  "100, got -3."}
+    assert bad.json["errors"] == {
+        "transcript.1": "Transcript row 1: the points must be a whole number from 0 to 100, got -3."
+    }
     response = client.post(f"/api/v1/orders/{order.id}/incoming", headers=headers, json=incoming(target))
     assert response.status_code == 201, response.json
     (line,) = response.json["lines"]
@@ -222,6 +278,5 @@ def test_a_dean_may_not_add_incoming_students(target, uni, client):
     login(client, uni.dean_a)
     assert client.get(f"/orders/{order.id}/incoming").status_code == 403
     assert client.post(f"/orders/{order.id}/incoming", data=incoming(target)).status_code == 403
-    assert client.post(f"/api/v1/orders/{order.id}/incoming", headers=headers,
-                       json=incoming(target)).status_code == 403
+    assert client.post(f"/api/v1/orders/{order.id}/incoming", headers=headers, json=incoming(target)).status_code == 403
     assert db.session.scalar(select(Student.id).where(Student.iin == IIN)) is None

@@ -24,8 +24,11 @@ def english(session):
 
 
 def draft(uni, students, university=UNIVERSITY, effective_date="2026-10-15"):
-    order = operations.create_order("transfer_out", uni.clerk, {
-        "university": university, "effective_date": effective_date, "basis": "Заявление и запрос ЕНУ"})
+    order = operations.create_order(
+        "transfer_out",
+        uni.clerk,
+        {"university": university, "effective_date": effective_date, "basis": "Заявление и запрос ЕНУ"},
+    )
     operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
 
@@ -38,7 +41,11 @@ def test_signing_expels_with_reason_transfer_and_keeps_the_funding(funding, uni,
     sign(order, uni)
     db.session.expire_all()
     assert (student.status, student.expulsion_reason, student.funding, student.status_since) == (
-        "expelled", "transfer", funding, date(2026, 10, 15))
+        "expelled",
+        "transfer",
+        funding,
+        date(2026, 10, 15),
+    )
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
     assert (movement.kind, movement.reason) == ("transfer_out", "transfer")
     assert movement.changes == {"status": ["active", "expelled"], "expulsion_reason": [None, "transfer"]}
@@ -68,8 +75,9 @@ def test_a_line_may_name_another_university(uni, make):
 
 def test_the_university_is_required(uni):
     with pytest.raises(operations.InvalidInput) as error:
-        operations.create_order("transfer_out", uni.clerk, {"university": "", "effective_date": "2026-10-15",
-                                                            "basis": "Заявление"})
+        operations.create_order(
+            "transfer_out", uni.clerk, {"university": "", "effective_date": "2026-10-15", "basis": "Заявление"}
+        )
     assert error.value.errors == {"university": "Name the receiving university."}
 
 
@@ -77,10 +85,14 @@ def test_the_university_is_required(uni):
 def test_only_active_students_transfer_out(status, uni, make):
     student = make.student(uni.ga, status=status, surname="Ким", name="Юлия")
     order = draft(uni, [student])
-    assert order.lines[0].eligibility == [{
-        "rule": "transfer_out.status", "data": {"status": status},
-        "message": f"Ким Юлия Серикович is {status.replace('_', ' ')}: only active students can transfer to "
-                   "another university."}]
+    assert order.lines[0].eligibility == [
+        {
+            "rule": "transfer_out.status",
+            "data": {"status": status},
+            "message": f"Ким Юлия Серикович is {status.replace('_', ' ')}: only active students can transfer to "
+            "another university.",
+        }
+    ]
 
 
 def test_reverse_returns_the_active_record(uni, make):
@@ -89,4 +101,8 @@ def test_reverse_returns_the_active_record(uni, make):
     sign(order, uni)
     db.session.expire_all()
     assert get_kind("transfer_out").reverse(order.lines[0]) == {
-        "status": "active", "expulsion_reason": None, "status_since": None, "funding": "grant"}
+        "status": "active",
+        "expulsion_reason": None,
+        "status_since": None,
+        "funding": "grant",
+    }

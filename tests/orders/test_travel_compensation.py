@@ -24,9 +24,11 @@ def english(session):
 
 
 def draft(uni, students, season="winter", year=2026, effective_date="2026-01-20"):
-    order = operations.create_order("travel_compensation", uni.clerk, {
-        "season": season, "year": year, "effective_date": effective_date,
-        "basis": "Представление декана"})
+    order = operations.create_order(
+        "travel_compensation",
+        uni.clerk,
+        {"season": season, "year": year, "effective_date": effective_date, "basis": "Представление декана"},
+    )
     if students:
         operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
@@ -54,8 +56,15 @@ def test_the_amount_is_4_mrp_of_the_year_and_stays_on_the_line(uni, make):
     order = draft(uni, [student], year=2026)
     (line,) = order.lines
     assert line.eligibility == []
-    assert line.params == {"season": "winter", "year": 2026, "mrp": 4325, "mrp_count": 4, "amount": 17300,
-                           "outcome": "in", "months": ["2026-01"]}
+    assert line.params == {
+        "season": "winter",
+        "year": 2026,
+        "mrp": 4325,
+        "mrp_count": 4,
+        "amount": 17300,
+        "outcome": "in",
+        "months": ["2026-01"],
+    }
     assert str(line.effective_date) == "2026-01-20"
     rules_config = current_app.config["RULES"]
     before = rules_config["mrp"]
@@ -76,19 +85,26 @@ def test_the_year_needs_an_mrp(uni):
 
 def test_season_and_payment_date_are_required(uni):
     with pytest.raises(InvalidInput) as error:
-        operations.create_order("travel_compensation", uni.clerk, {"season": "spring", "year": 2026,
-                                                                    "effective_date": "20.01.2026", "basis": "x"})
+        operations.create_order(
+            "travel_compensation",
+            uni.clerk,
+            {"season": "spring", "year": 2026, "effective_date": "20.01.2026", "basis": "x"},
+        )
     assert set(error.value.errors) == {"season", "effective_date"}
 
 
 def test_a_paid_student_is_refused(uni, make):
     student = make.student(uni.ga, funding="paid", surname="Ким", name="Анна")
     (line,) = draft(uni, [student]).lines
-    assert line.eligibility == [{
-        "rule": "travel.not_grant",
-        "message": "Ким Анна Серикович does not study on a state grant (funding: paid): travel compensation is paid "
-                   "only to students of the state educational order.",
-        "data": {"funding": "paid"}}]
+    assert line.eligibility == [
+        {
+            "rule": "travel.not_grant",
+            "message": "Ким Анна Серикович does not study on a state grant (funding: paid): travel compensation is "
+            "paid "
+            "only to students of the state educational order.",
+            "data": {"funding": "paid"},
+        }
+    ]
 
 
 def test_a_doctoral_student_is_refused_a_master_is_not(uni, make):
@@ -97,8 +113,8 @@ def test_a_doctoral_student_is_refused_a_master_is_not(uni, make):
     lines = {line.student_id: line for line in draft(uni, [doctoral, master]).lines}
     assert rules(lines[doctoral.id]) == ["travel.level"]
     assert lines[doctoral.id].eligibility[0]["message"] == (
-        "Ли Нурлан Серикович is a doctoral student: travel compensation is paid only to bachelor and master "
-        "students.")
+        "Ли Нурлан Серикович is a doctoral student: travel compensation is paid only to bachelor and master students."
+    )
     assert lines[master.id].eligibility == []
 
 
@@ -107,7 +123,8 @@ def test_a_part_time_student_is_refused(uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["travel.study_form"]
     assert line.eligibility[0]["message"].endswith(
-        "studies part-time: travel compensation is paid only to full-time students.")
+        "studies part-time: travel compensation is paid only to full-time students."
+    )
 
 
 @pytest.mark.parametrize("status", ["academic_leave", "expelled"])
@@ -126,7 +143,8 @@ def test_one_compensation_per_season_and_year(uni, make):
     assert rules(line) == ["travel.already_compensated"]
     assert line.eligibility[0]["message"] == (
         f"Омарова Жанна Серикович was already compensated for the winter holidays of 2026 by order "
-        f"{first.number_label} of {first.order_date:%d.%m.%Y}.")
+        f"{first.number_label} of {first.order_date:%d.%m.%Y}."
+    )
     # the summer holidays, or the winter of another year, are another compensation
     assert draft(uni, [student], season="summer", effective_date="2026-07-10").lines[0].eligibility == []
     assert draft(uni, [student], year=2025, effective_date="2025-01-20").lines[0].eligibility == []
@@ -145,8 +163,9 @@ def test_a_revoked_compensation_does_not_count(uni, make):
     first = draft(uni, [student])
     sign(first, uni)
     db.session.expire_all()
-    revocation = operations.create_order("revocation", uni.clerk, {"target": first.number_label,
-                                                                    "basis": "Представление юриста"})
+    revocation = operations.create_order(
+        "revocation", uni.clerk, {"target": first.number_label, "basis": "Представление юриста"}
+    )
     sign(revocation, uni)
     db.session.expire_all()
     assert first.superseded_as == "revoked"
@@ -175,7 +194,8 @@ def test_wording_in_the_document(uni, make):
     db.session.expire_all()
     text = document_text(order)
     assert "О выплате компенсации за проезд" in text
-    assert ("Выплатить компенсацию за проезд в период зимних каникул 2026 года в размере 4 МРП (17 300 тенге): "
-            "Сапарова Дана Серикович (ИИН") in text
-    assert "2026 жылғы қысқы демалыс кезеңіндегі жол жүру өтемақысы 4 АЕК (17 300 теңге) мөлшерінде төленсін." \
-        in text
+    assert (
+        "Выплатить компенсацию за проезд в период зимних каникул 2026 года в размере 4 МРП (17 300 тенге): "
+        "Сапарова Дана Серикович (ИИН"
+    ) in text
+    assert "2026 жылғы қысқы демалыс кезеңіндегі жол жүру өтемақысы 4 АЕК (17 300 теңге) мөлшерінде төленсін." in text

@@ -28,9 +28,20 @@ def english(session):
 
 def grade(student, code, points, *, year=YEAR, semester=3, credits=5, retake=False):
     letter, point = letter_for(points)
-    db.session.add(Grade(student_id=student.id, discipline_code=code, discipline_name=f"Дисциплина {code}",
-                         semester=semester, academic_year=year, points=points, letter=letter, grade_point=point,
-                         credits=credits, is_retake=retake))
+    db.session.add(
+        Grade(
+            student_id=student.id,
+            discipline_code=code,
+            discipline_name=f"Дисциплина {code}",
+            semester=semester,
+            academic_year=year,
+            points=points,
+            letter=letter,
+            grade_point=point,
+            credits=credits,
+            is_retake=retake,
+        )
+    )
     db.session.flush()
 
 
@@ -57,6 +68,7 @@ def contest(make, uni):
         debt = graded(make, group, "Дебитов", [(97, 5), (40, 5)])  # FX not retaken
         f_once = graded(make, group, "Ефимов", [(97, 5)])
         retaker = graded(make, group, "Ретейков", [(97, 5)])
+
     grade(Contest.f_once, "D9", 10, year="2024-2025", semester=1)  # an F, studied again later: no debt now
     grade(Contest.f_once, "D9", 96, year=YEAR, semester=3)
     grade(Contest.retaker, "D8", 60, semester=3)
@@ -67,9 +79,16 @@ def contest(make, uni):
 
 
 def draft(uni, students, vacancies, effective="2027-09-01"):
-    order = operations.create_order("vacant_grant", uni.clerk, {
-        "vacancies": vacancies, "ground": "Решение комиссии № 5 от 01.08.2027", "effective_date": effective,
-        "basis": "Заявления обучающихся"})
+    order = operations.create_order(
+        "vacant_grant",
+        uni.clerk,
+        {
+            "vacancies": vacancies,
+            "ground": "Решение комиссии № 5 от 01.08.2027",
+            "effective_date": effective,
+            "basis": "Заявления обучающихся",
+        },
+    )
     operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
 
@@ -79,8 +98,16 @@ def by_student(order):
 
 
 def everyone(contest):
-    return [contest.mixed, contest.low, contest.up_to_b, contest.debt, contest.top, contest.excellent,
-            contest.f_once, contest.retaker]
+    return [
+        contest.mixed,
+        contest.low,
+        contest.up_to_b,
+        contest.debt,
+        contest.top,
+        contest.excellent,
+        contest.f_once,
+        contest.retaker,
+    ]
 
 
 def test_ranking_and_tie_breaks(uni, contest):
@@ -158,10 +185,14 @@ def test_vacancies_parameter(uni, contest):
     base = {"ground": "Решение", "effective_date": "2027-09-01"}
     params, errors = kind.validate_params({**base, "vacancies": f" {contest.code.lower()}:2 = 3; {contest.code}:3=1"})
     assert errors == {} and params["vacancies"] == {f"{contest.code}:2": 3, f"{contest.code}:3": 1}
-    for bad, words in ((f"{contest.code}=3", "is not programme code:course"),
-                       (f"{contest.code}:2", "code:course=number"),
-                       (f"{contest.code}:2=0", "whole number from 1"), ("6B99999:2=1", "No programme with code"),
-                       (f"{contest.code}:2=1, {contest.code}:2=2", "named twice"), ("", "Name at least one")):
+    for bad, words in (
+        (f"{contest.code}=3", "is not programme code:course"),
+        (f"{contest.code}:2", "code:course=number"),
+        (f"{contest.code}:2=0", "whole number from 1"),
+        ("6B99999:2=1", "No programme with code"),
+        (f"{contest.code}:2=1, {contest.code}:2=2", "named twice"),
+        ("", "Name at least one"),
+    ):
         _params, errors = kind.validate_params({**base, "vacancies": bad})
         assert words in errors["vacancies"], (bad, errors)
     order = draft(uni, [contest.top], f"{contest.code}:3=1")
@@ -176,8 +207,11 @@ def test_ranking_list_exports_hold_the_ranking(uni, contest):
     assert [row[1].split()[0] for row in rows] == ["Янов", "Жумабаев", "Бекова", "Абаев", "Ахметова"]
     assert rows[0][6].startswith("рекомендован") and rows[3][6].startswith("не рекомендован")
     excluded = [row for row in book.active.iter_rows(values_only=True) if row and row[0] == "—"]
-    assert {row[7] for row in excluded} == {"имеется академическая задолженность", "имеется оценка F",
-                                            "имеется повторное изучение дисциплины"}
+    assert {row[7] for row in excluded} == {
+        "имеется академическая задолженность",
+        "имеется оценка F",
+        "имеется повторное изучение дисциплины",
+    }
     document = Document(io.BytesIO(ranking.export_docx(order, order.lines)))
     table = document.tables[0]
     names = [row.cells[1].text.split()[0] for row in table.rows[1:]]
@@ -192,22 +226,33 @@ def test_next_ministry_deadline():
 
 
 def test_pages_bulk_add_and_403_for_a_dean(client, uni, contest):
-    order = operations.create_order("vacant_grant", uni.clerk, {
-        "vacancies": f"{contest.code}:2=2", "ground": "Решение № 5", "effective_date": "2027-09-01",
-        "basis": "Заявления"})
+    order = operations.create_order(
+        "vacant_grant",
+        uni.clerk,
+        {
+            "vacancies": f"{contest.code}:2=2",
+            "ground": "Решение № 5",
+            "effective_date": "2027-09-01",
+            "basis": "Заявления",
+        },
+    )
     dean_token, clerk_token = issue_token(uni.dean_a), issue_token(uni.clerk)
     db.session.commit()
     login(client, uni.dean_a)
-    response = client.post(f"/orders/ranking/{order.id}/add",
-                           data={"programme_id": contest.group.programme_id, "course": 2})
+    response = client.post(
+        f"/orders/ranking/{order.id}/add", data={"programme_id": contest.group.programme_id, "course": 2}
+    )
     assert response.status_code == 403
-    response = client.post(f"/api/v1/ranking/{order.id}/add", json={"programme_id": contest.group.programme_id,
-                                                                    "course": 2},
-                           headers={"Authorization": f"Bearer {dean_token}"})
+    response = client.post(
+        f"/api/v1/ranking/{order.id}/add",
+        json={"programme_id": contest.group.programme_id, "course": 2},
+        headers={"Authorization": f"Bearer {dean_token}"},
+    )
     assert response.status_code == 403
     login(client, uni.clerk)
-    response = client.post(f"/orders/ranking/{order.id}/add",
-                           data={"programme_id": contest.group.programme_id, "course": 2})
+    response = client.post(
+        f"/orders/ranking/{order.id}/add", data={"programme_id": contest.group.programme_id, "course": 2}
+    )
     assert response.status_code == 302
     assert len(order.lines) == 8  # every paid student of the programme and course
     page = client.get(f"/orders/ranking/{order.id}")

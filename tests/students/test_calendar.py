@@ -14,11 +14,20 @@ from tests.conftest import login
 
 GOOD = {
     "year": "2030-2031",
-    "first_semester_start": "2030-09-01", "first_session_start": "2030-12-15", "first_session_end": "2031-01-10",
-    "first_semester_end": "2031-01-17", "winter_holidays_start": "2031-01-18", "winter_holidays_end": "2031-02-01",
-    "second_semester_start": "2031-02-02", "second_session_start": "2031-05-11", "second_session_end": "2031-05-31",
-    "second_semester_end": "2031-06-06", "summer_holidays_start": "2031-07-01", "summer_holidays_end": "2031-08-31",
-    "summer_semester_start": "2031-06-08", "summer_semester_end": "2031-06-27",
+    "first_semester_start": "2030-09-01",
+    "first_session_start": "2030-12-15",
+    "first_session_end": "2031-01-10",
+    "first_semester_end": "2031-01-17",
+    "winter_holidays_start": "2031-01-18",
+    "winter_holidays_end": "2031-02-01",
+    "second_semester_start": "2031-02-02",
+    "second_session_start": "2031-05-11",
+    "second_session_end": "2031-05-31",
+    "second_semester_end": "2031-06-06",
+    "summer_holidays_start": "2031-07-01",
+    "summer_holidays_end": "2031-08-31",
+    "summer_semester_start": "2031-06-08",
+    "summer_semester_end": "2031-06-27",
 }
 
 
@@ -42,8 +51,7 @@ def test_a_good_calendar_is_saved_and_its_holidays_are_the_transfer_windows(uni)
 
 def test_saving_the_same_year_again_replaces_its_dates(uni):
     save_calendar(GOOD)
-    save_calendar({**GOOD, "winter_holidays_end": "2031-01-31", "summer_semester_start": "",
-                   "summer_semester_end": ""})
+    save_calendar({**GOOD, "winter_holidays_end": "2031-01-31", "summer_semester_start": "", "summer_semester_end": ""})
     (calendar,) = db.session.scalars(select(AcademicCalendar).where(AcademicCalendar.year == "2030-2031"))
     assert (calendar.winter_holidays_end, calendar.summer_semester_start) == (date(2031, 1, 31), None)
 
@@ -52,17 +60,21 @@ def test_dates_out_of_order_name_the_field_and_write_nothing(uni):
     before = count()
     with pytest.raises(InvalidCalendar) as error:
         save_calendar({**GOOD, "winter_holidays_start": "2031-01-17"})
-    assert error.value.errors == {"winter_holidays_start": "Winter holidays start (17.01.2031) must come after "
-                                                           "First semester ends (17.01.2031)."}
+    assert error.value.errors == {
+        "winter_holidays_start": "Winter holidays start (17.01.2031) must come after First semester ends (17.01.2031)."
+    }
     assert count() == before
 
 
-@pytest.mark.parametrize("change, field, message", [
-    ({"year": "2030-2032"}, "year", "Give the academic year as two consecutive years, e.g. 2026-2027."),
-    ({"year": "2031-2032"}, "first_semester_start", "The first semester of 2031-2032 starts in 2031."),
-    ({"second_session_end": "31.05.2031"}, "second_session_end", "Give this date as YYYY-MM-DD."),
-    ({"summer_semester_end": ""}, "summer_semester_end", "Give both dates of the summer semester, or neither."),
-])
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"year": "2030-2032"}, "year", "Give the academic year as two consecutive years, e.g. 2026-2027."),
+        ({"year": "2031-2032"}, "first_semester_start", "The first semester of 2031-2032 starts in 2031."),
+        ({"second_session_end": "31.05.2031"}, "second_session_end", "Give this date as YYYY-MM-DD."),
+        ({"summer_semester_end": ""}, "summer_semester_end", "Give both dates of the summer semester, or neither."),
+    ],
+)
 def test_each_mistake_has_its_message(uni, change, field, message):
     with pytest.raises(InvalidCalendar) as error:
         save_calendar({**GOOD, **change})

@@ -17,8 +17,15 @@ from students.grades import letter_for
 
 
 def item(programme, semester, code, name, credits=5):
-    row = CurriculumItem(programme_id=programme.id, semester=semester, code=code, name_ru=name,
-                         name_kk=f"{name} (kk)", name_en=f"{name} (en)", credits=credits)
+    row = CurriculumItem(
+        programme_id=programme.id,
+        semester=semester,
+        code=code,
+        name_ru=name,
+        name_kk=f"{name} (kk)",
+        name_en=f"{name} (en)",
+        credits=credits,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -26,9 +33,18 @@ def item(programme, semester, code, name, credits=5):
 
 def grade(student, code, name, points, semester=1, year="2025-2026", credits=5, retake=False):
     letter, point = letter_for(points)
-    row = Grade(student_id=student.id, discipline_code=code, discipline_name=name, semester=semester,
-                academic_year=year, points=points, letter=letter, grade_point=point, credits=credits,
-                is_retake=retake)
+    row = Grade(
+        student_id=student.id,
+        discipline_code=code,
+        discipline_name=name,
+        semester=semester,
+        academic_year=year,
+        points=points,
+        letter=letter,
+        grade_point=point,
+        credits=credits,
+        is_retake=retake,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -63,8 +79,13 @@ def test_difference_lists_unpassed_disciplines_up_to_the_target_course(target, m
     grade(student, "HIS101", "История Казахстана", 40)  # FX: not passed
     (rows,) = difference_for({student.id: (target.programme_id, 2)}).values()
     assert codes(rows) == ["HIS101", "PRG201"]
-    assert rows[0] == {"code": "HIS101", "name_ru": "История Казахстана", "name_kk": "История Казахстана (kk)",
-                       "semester": 1, "credits": 3}
+    assert rows[0] == {
+        "code": "HIS101",
+        "name_ru": "История Казахстана",
+        "name_kk": "История Казахстана (kk)",
+        "semester": 1,
+        "credits": 3,
+    }
 
 
 def test_a_passing_retake_clears_a_failed_grade(target, make):
@@ -96,8 +117,9 @@ def test_first_period_needs_every_semester_one_discipline(target, make):
         grade(student, "MAT101", "Математика", 60)
     grade(done, "HIS-1", "история казахстана", 51)
     grade(other, "ANY", "Любая дисциплина", 90)  # a programme without curriculum: one pass of semester 1 is enough
-    result = first_period_completed({done.id: target.programme_id, half.id: target.programme_id,
-                                     other.id: other.group.programme_id})
+    result = first_period_completed(
+        {done.id: target.programme_id, half.id: target.programme_id, other.id: other.group.programme_id}
+    )
     assert result == {done.id: True, half.id: False, other.id: True}
 
 
@@ -108,7 +130,10 @@ def test_debts_are_stored_once_and_removed_with_their_line(target, make):
     db.session.flush()
     assert store_debts([(student.id, None, rows)]) == 2  # MAT101 is owed already
     assert [(d.code, d.semester, d.credits) for d in debts_of(student)] == [
-        ("HIS101", 1, 3), ("MAT101", 1, 5), ("PHY102", 2, 5)]
+        ("HIS101", 1, 3),
+        ("MAT101", 1, 5),
+        ("PHY102", 2, 5),
+    ]
     assert all(d.cleared_on is None for d in debts_of(student))
     remove_debts([0])  # no such line: nothing removed
     assert len(debts_of(student)) == 3

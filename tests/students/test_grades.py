@@ -11,12 +11,35 @@ from students.academic import AcademicCalendar, Grade, academic_year_of, holiday
 from students.grades import debts_for, earned_credits_for, gpa_for, letter_for, records_for
 
 
-@pytest.mark.parametrize(("points", "letter", "grade_point"), [
-    (100, "A", 4.0), (95, "A", 4.0), (94, "A-", 3.67), (90, "A-", 3.67), (89, "B+", 3.33), (85, "B+", 3.33),
-    (84, "B", 3.0), (80, "B", 3.0), (79, "B-", 2.67), (75, "B-", 2.67), (74, "C+", 2.33), (70, "C+", 2.33),
-    (69, "C", 2.0), (65, "C", 2.0), (64, "C-", 1.67), (60, "C-", 1.67), (59, "D+", 1.33), (55, "D+", 1.33),
-    (54, "D", 1.0), (50, "D", 1.0), (49, "FX", 0.5), (25, "FX", 0.5), (24, "F", 0.0), (0, "F", 0.0),
-])
+@pytest.mark.parametrize(
+    ("points", "letter", "grade_point"),
+    [
+        (100, "A", 4.0),
+        (95, "A", 4.0),
+        (94, "A-", 3.67),
+        (90, "A-", 3.67),
+        (89, "B+", 3.33),
+        (85, "B+", 3.33),
+        (84, "B", 3.0),
+        (80, "B", 3.0),
+        (79, "B-", 2.67),
+        (75, "B-", 2.67),
+        (74, "C+", 2.33),
+        (70, "C+", 2.33),
+        (69, "C", 2.0),
+        (65, "C", 2.0),
+        (64, "C-", 1.67),
+        (60, "C-", 1.67),
+        (59, "D+", 1.33),
+        (55, "D+", 1.33),
+        (54, "D", 1.0),
+        (50, "D", 1.0),
+        (49, "FX", 0.5),
+        (25, "FX", 0.5),
+        (24, "F", 0.0),
+        (0, "F", 0.0),
+    ],
+)
 def test_scale_boundaries(points, letter, grade_point):
     assert letter_for(points) == (letter, grade_point)
 
@@ -29,9 +52,18 @@ def test_points_outside_the_scale_are_refused(points):
 
 def grade(student, code, points, credits=5, semester=1, year="2025-2026", retake=False) -> Grade:
     letter, grade_point = letter_for(points)
-    row = Grade(student_id=student.id, discipline_code=code, discipline_name=f"Дисциплина {code}", semester=semester,
-                academic_year=year, points=points, letter=letter, grade_point=grade_point, credits=credits,
-                is_retake=retake)
+    row = Grade(
+        student_id=student.id,
+        discipline_code=code,
+        discipline_name=f"Дисциплина {code}",
+        semester=semester,
+        academic_year=year,
+        points=points,
+        letter=letter,
+        grade_point=grade_point,
+        credits=credits,
+        is_retake=retake,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -39,9 +71,9 @@ def grade(student, code, points, credits=5, semester=1, year="2025-2026", retake
 
 def test_gpa_is_credit_weighted(make):
     a, b, nobody = make.student(), make.student(), make.student()
-    grade(a, "MAT1", 96, credits=5)   # A 4.0
-    grade(a, "PHY1", 66, credits=3)   # C 2.0
-    grade(b, "MAT1", 70, credits=6)   # C+ 2.33
+    grade(a, "MAT1", 96, credits=5)  # A 4.0
+    grade(a, "PHY1", 66, credits=3)  # C 2.0
+    grade(b, "MAT1", 70, credits=6)  # C+ 2.33
     gpa = gpa_for([a.id, b.id, nobody.id])
     assert gpa == {a.id: round((4.0 * 5 + 2.0 * 3) / 8, 2), b.id: 2.33, nobody.id: None}
     assert gpa[a.id] == 3.25
@@ -51,14 +83,14 @@ def test_gpa_is_credit_weighted(make):
 def test_debt_is_cleared_by_a_later_passing_retake(make):
     student = make.student()
     grade(student, "MAT1", 90, credits=5)
-    grade(student, "PHY1", 40, credits=4)        # FX: a debt
-    grade(student, "CHE1", 10, credits=3)        # F: a debt
+    grade(student, "PHY1", 40, credits=4)  # FX: a debt
+    grade(student, "CHE1", 10, credits=3)  # F: a debt
     assert {g.discipline_code for g in debts_for([student.id])[student.id]} == {"PHY1", "CHE1"}
     record = records_for([student.id])[student.id]
     assert (record.debts, record.earned_credits) == (2, 5)
 
-    grade(student, "PHY1", 72, credits=4, retake=True)                       # passed retake, same semester
-    grade(student, "CHE1", 30, credits=3, semester=3, year="2026-2027")       # failed again a year later
+    grade(student, "PHY1", 72, credits=4, retake=True)  # passed retake, same semester
+    grade(student, "CHE1", 30, credits=3, semester=3, year="2026-2027")  # failed again a year later
     debts = debts_for([student.id])[student.id]
     assert [(g.discipline_code, g.points) for g in debts] == [("CHE1", 30)]
     record = records_for([student.id])[student.id]
@@ -99,13 +131,22 @@ def test_grade_constraints_in_the_database(make):
 
 def calendar(**changes) -> AcademicCalendar:
     values = dict(
-        year="2026-2027", first_semester_start=date(2026, 9, 1), first_session_start=date(2026, 12, 14),
-        first_session_end=date(2027, 1, 10), first_semester_end=date(2027, 1, 10),
-        winter_holidays_start=date(2027, 1, 11), winter_holidays_end=date(2027, 1, 24),
-        second_semester_start=date(2027, 1, 25), second_session_start=date(2027, 5, 10),
-        second_session_end=date(2027, 6, 5), second_semester_end=date(2027, 6, 5),
-        summer_holidays_start=date(2027, 6, 6), summer_holidays_end=date(2027, 8, 31),
-        summer_semester_start=date(2027, 6, 14), summer_semester_end=date(2027, 7, 31))
+        year="2026-2027",
+        first_semester_start=date(2026, 9, 1),
+        first_session_start=date(2026, 12, 14),
+        first_session_end=date(2027, 1, 10),
+        first_semester_end=date(2027, 1, 10),
+        winter_holidays_start=date(2027, 1, 11),
+        winter_holidays_end=date(2027, 1, 24),
+        second_semester_start=date(2027, 1, 25),
+        second_session_start=date(2027, 5, 10),
+        second_session_end=date(2027, 6, 5),
+        second_semester_end=date(2027, 6, 5),
+        summer_holidays_start=date(2027, 6, 6),
+        summer_holidays_end=date(2027, 8, 31),
+        summer_semester_start=date(2027, 6, 14),
+        summer_semester_end=date(2027, 7, 31),
+    )
     values.update(changes)
     return AcademicCalendar(**values)
 
@@ -121,12 +162,15 @@ def test_calendar_windows(session):
     assert academic_year_of(date(2026, 10, 1)) == "2026-2027" == academic_year_of(date(2027, 8, 31))
 
 
-@pytest.mark.parametrize("changes", [
-    {"winter_holidays_start": date(2027, 1, 30)},              # winter holidays end before they start
-    {"first_session_end": date(2027, 2, 1)},                   # session after the semester
-    {"summer_semester_end": date(2027, 6, 1)},                  # summer semester ends before it starts
-    {"year": "2026/27"},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"winter_holidays_start": date(2027, 1, 30)},  # winter holidays end before they start
+        {"first_session_end": date(2027, 2, 1)},  # session after the semester
+        {"summer_semester_end": date(2027, 6, 1)},  # summer semester ends before it starts
+        {"year": "2026/27"},
+    ],
+)
 def test_calendar_dates_must_be_in_order(session, changes):
     db.session.add(calendar(**changes))
     with pytest.raises(IntegrityError):

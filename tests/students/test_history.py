@@ -28,15 +28,27 @@ def expelled(make, uni):
 
 def test_before_the_effective_date_the_student_is_active_with_the_grant(expelled, uni):
     record = record_on(expelled, date(2026, 11, 30))
-    assert record == {"date": date(2026, 11, 30), "status": "active", "course": 2, "funding": "grant",
-                      "expulsion_reason": None, "group": {"id": uni.ga.id, "name": uni.ga.name}}
+    assert record == {
+        "date": date(2026, 11, 30),
+        "status": "active",
+        "course": 2,
+        "funding": "grant",
+        "expulsion_reason": None,
+        "group": {"id": uni.ga.id, "name": uni.ga.name},
+    }
 
 
 @pytest.mark.parametrize("day", [date(2026, 12, 1), date(2026, 12, 2), date(2030, 1, 1)])
 def test_from_the_effective_date_on_the_student_is_expelled_without_funding(expelled, uni, day):
     record = record_on(expelled, day)
-    assert record == {"date": day, "status": "expelled", "course": 2, "funding": "none",
-                      "expulsion_reason": "own_request", "group": {"id": uni.ga.id, "name": uni.ga.name}}
+    assert record == {
+        "date": day,
+        "status": "expelled",
+        "course": 2,
+        "funding": "none",
+        "expulsion_reason": "own_request",
+        "group": {"id": uni.ga.id, "name": uni.ga.name},
+    }
 
 
 def test_a_student_without_movements_is_as_now_on_any_date(make, uni):
@@ -46,9 +58,18 @@ def test_a_student_without_movements_is_as_now_on_any_date(make, uni):
 
 
 def add_movement(student, day: str, changes: dict, kind: str = "transfer", reason: str | None = None) -> int:
-    return db.session.execute(insert(StudentMovement).returning(StudentMovement.id), [{
-        "student_id": student.id, "kind": kind, "effective_date": date.fromisoformat(day), "changes": changes,
-        "reason": reason}]).scalar_one()
+    return db.session.execute(
+        insert(StudentMovement).returning(StudentMovement.id),
+        [
+            {
+                "student_id": student.id,
+                "kind": kind,
+                "effective_date": date.fromisoformat(day),
+                "changes": changes,
+                "reason": reason,
+            }
+        ],
+    ).scalar_one()
 
 
 def test_movements_of_the_same_day_are_undone_newest_first_by_id(make, uni):
@@ -67,16 +88,26 @@ def test_movements_of_the_same_day_are_undone_newest_first_by_id(make, uni):
 
 def test_undoing_a_restoration_brings_back_the_expulsion_and_its_reason(make, uni):
     student = make.student(uni.ga)
-    add_movement(student, "2026-06-30", {"status": ["active", "expelled"], "funding": ["grant", "none"]},
-                 kind="expulsion", reason="academic_failure")
-    add_movement(student, "2027-01-20", {"status": ["expelled", "active"], "funding": ["none", "paid"]},
-                 kind="restoration")
+    add_movement(
+        student,
+        "2026-06-30",
+        {"status": ["active", "expelled"], "funding": ["grant", "none"]},
+        kind="expulsion",
+        reason="academic_failure",
+    )
+    add_movement(
+        student, "2027-01-20", {"status": ["expelled", "active"], "funding": ["none", "paid"]}, kind="restoration"
+    )
     student.funding = "paid"
     db.session.flush()
-    assert [(r["status"], r["funding"], r["expulsion_reason"]) for r in (
-        record_on(student, date(2026, 6, 29)), record_on(student, date(2026, 12, 31)),
-        record_on(student, date(2027, 1, 20)))] == [
-        ("active", "grant", None), ("expelled", "none", "academic_failure"), ("active", "paid", None)]
+    assert [
+        (r["status"], r["funding"], r["expulsion_reason"])
+        for r in (
+            record_on(student, date(2026, 6, 29)),
+            record_on(student, date(2026, 12, 31)),
+            record_on(student, date(2027, 1, 20)),
+        )
+    ] == [("active", "grant", None), ("expelled", "none", "academic_failure"), ("active", "paid", None)]
 
 
 def count_queries(call):
@@ -120,6 +151,7 @@ def test_parse_day_takes_only_a_real_yyyy_mm_dd_date(session, text):
 
 # The page and the API -----------------------------------------------------------------------------------------
 
+
 def page_record(response) -> dict:
     html = response.get_data(as_text=True)
 
@@ -127,14 +159,24 @@ def page_record(response) -> dict:
         found = re.search(rf'data-testid="{name}">([^<]*)<', html)
         return found.group(1) if found else None
 
-    return {"status": testid("as-of-status"), "course": testid("as-of-course"), "group": testid("as-of-group"),
-            "funding": testid("as-of-funding"), "reason": testid("as-of-reason")}
+    return {
+        "status": testid("as-of-status"),
+        "course": testid("as-of-course"),
+        "group": testid("as-of-group"),
+        "funding": testid("as-of-funding"),
+        "reason": testid("as-of-reason"),
+    }
 
 
 def api_as_page(body: dict) -> dict:
     with force_locale("en"):
-        return {"status": label(body["status"]), "course": str(body["course"]), "group": body["group"]["name"],
-                "funding": label(body["funding"]), "reason": label(body["expulsion_reason"]) or None}
+        return {
+            "status": label(body["status"]),
+            "course": str(body["course"]),
+            "group": body["group"]["name"],
+            "funding": label(body["funding"]),
+            "reason": label(body["expulsion_reason"]) or None,
+        }
 
 
 @pytest.mark.parametrize(("day", "status"), [("2026-11-30", "active"), ("2026-12-01", "expelled")])
@@ -153,8 +195,10 @@ def test_the_page_and_the_api_answer_the_same(client, expelled, uni, day, status
     assert page_record(page) == api_as_page(body)
 
 
-@pytest.mark.parametrize(("now", "status"), [(datetime(2026, 11, 30, 12, tzinfo=UTC), "active"),
-                                           (datetime(2026, 12, 1, 12, tzinfo=UTC), "expelled")])
+@pytest.mark.parametrize(
+    ("now", "status"),
+    [(datetime(2026, 11, 30, 12, tzinfo=UTC), "active"), (datetime(2026, 12, 1, 12, tzinfo=UTC), "expelled")],
+)
 def test_the_page_shows_the_record_as_of_today_by_default(app, client, expelled, uni, monkeypatch, now, status):
     monkeypatch.setitem(app.config, "CLOCK_NOW", now)
     login(client, uni.clerk)
@@ -185,8 +229,10 @@ def test_another_faculty_dean_gets_403_and_an_unknown_student_404(client, expell
     db.session.commit()
 
     def api(user, student_id):
-        return client.get(f"/api/v1/students/{student_id}/as-of?date=2026-11-30",
-                          headers={"Authorization": f"Bearer {tokens[user.username]}"})
+        return client.get(
+            f"/api/v1/students/{student_id}/as-of?date=2026-11-30",
+            headers={"Authorization": f"Bearer {tokens[user.username]}"},
+        )
 
     assert api(uni.dean_a, expelled.id).status_code == 200
     forbidden = api(uni.dean_b, expelled.id)

@@ -39,12 +39,15 @@ def test_surrounding_spaces_are_ignored():
     assert iin_error(" 850714300907 ") is None
 
 
-@pytest.mark.parametrize(("born", "male", "serial"), [
-    (date(2004, 3, 15), True, 5001),
-    (date(1999, 12, 31), False, 42),
-    (date(1975, 1, 1), True, 9999),
-    (date(2001, 6, 30), False, 1234),
-])
+@pytest.mark.parametrize(
+    ("born", "male", "serial"),
+    [
+        (date(2004, 3, 15), True, 5001),
+        (date(1999, 12, 31), False, 42),
+        (date(1975, 1, 1), True, 9999),
+        (date(2001, 6, 30), False, 1234),
+    ],
+)
 def test_make_iin_builds_valid_numbers(born, male, serial):
     iin = make_iin(born, male, serial)
     assert iin is not None and len(iin) == 12
@@ -60,26 +63,29 @@ def test_make_iin_returns_known_numbers():
     assert make_iin(date(2003, 5, 12), True, 377) is None  # this serial has no check digit
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("", "IIN is required."),
-    (None, "IIN is required."),
-    ("   ", "IIN is required."),
-    ("85071430090", "IIN must be exactly 12 digits."),
-    ("8507143009071", "IIN must be exactly 12 digits."),
-    ("8507143009O7", "IIN must be exactly 12 digits."),  # a letter O for a zero
-    ("85O714300907", "IIN must be exactly 12 digits."),
-    ("850714-30090", "IIN must be exactly 12 digits."),
-    ("850714000907", "IIN digit 7 (century and sex) must be 1 to 6."),
-    ("850714700907", "IIN digit 7 (century and sex) must be 1 to 6."),
-    ("851314300907", "IIN digits 1-6 are not a valid birth date (YYMMDD)."),  # month 13
-    ("850732300907", "IIN digits 1-6 are not a valid birth date (YYMMDD)."),  # 32 July
-    ("850014300907", "IIN digits 1-6 are not a valid birth date (YYMMDD)."),  # month 0
-    ("000229300907", "IIN digits 1-6 are not a valid birth date (YYMMDD)."),  # 1900 was not a leap year
-    ("850714300908", "IIN check digit is wrong: expected 7, got 8."),
-    ("920301401231", "IIN check digit is wrong: expected 0, got 1."),
-    ("030512503770", "IIN cannot exist: no check digit fits its first 11 digits."),
-    ("850714300970", "IIN cannot exist: no check digit fits its first 11 digits."),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "IIN is required."),
+        (None, "IIN is required."),
+        ("   ", "IIN is required."),
+        ("85071430090", "IIN must be exactly 12 digits."),
+        ("8507143009071", "IIN must be exactly 12 digits."),
+        ("8507143009O7", "IIN must be exactly 12 digits."),  # a letter O for a zero
+        ("85O714300907", "IIN must be exactly 12 digits."),
+        ("850714-30090", "IIN must be exactly 12 digits."),
+        ("850714000907", "IIN digit 7 (century and sex) must be 1 to 6."),
+        ("850714700907", "IIN digit 7 (century and sex) must be 1 to 6."),
+        ("851314300907", "IIN digits 1-6 are not a valid birth date (YYMMDD)."),  # month 13
+        ("850732300907", "IIN digits 1-6 are not a valid birth date (YYMMDD)."),  # 32 July
+        ("850014300907", "IIN digits 1-6 are not a valid birth date (YYMMDD)."),  # month 0
+        ("000229300907", "IIN digits 1-6 are not a valid birth date (YYMMDD)."),  # 1900 was not a leap year
+        ("850714300908", "IIN check digit is wrong: expected 7, got 8."),
+        ("920301401231", "IIN check digit is wrong: expected 0, got 1."),
+        ("030512503770", "IIN cannot exist: no check digit fits its first 11 digits."),
+        ("850714300970", "IIN cannot exist: no check digit fits its first 11 digits."),
+    ],
+)
 def test_invalid_iins_say_why(value, message):
     assert iin_error(value) == message
     assert not is_valid_iin(value)

@@ -51,8 +51,10 @@ def count(model) -> int:
 
 
 def student_rows(group_name: str, numbers: list[str]) -> list[list]:
-    return [[iin, "Серикова", f"Айгерим{i}", "Маратовна", f"s{i}@example.kz", group_name, "grant", "", "01.09.2025"]
-            for i, iin in enumerate(numbers)]
+    return [
+        [iin, "Серикова", f"Айгерим{i}", "Маратовна", f"s{i}@example.kz", group_name, "grant", "", "01.09.2025"]
+        for i, iin in enumerate(numbers)
+    ]
 
 
 def test_a_file_with_bad_rows_is_refused_whole_with_every_bad_row_listed(make):
@@ -60,10 +62,10 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_bad_row_listed(make):
     good = iins(3)
     bad_iin = good[0][:11] + str((int(good[0][11]) + 1) % 10)
     rows = student_rows(group.name, good)
-    rows.insert(1, [bad_iin, "Ким", "Ольга", "", "", group.name, "paid", ""])          # row 3: check digit
-    rows.append([iins(1, 9000)[0], "Ли", "Сергей", "", "", "NO-SUCH", "grant", ""])    # row 6: unknown group
-    rows.append([good[1], "Серикова", "Дубль", "", "", group.name, "grant", ""])       # row 7: duplicate of row 4
-    rows.append([iins(1, 9100)[0], "Ан", "Ирина", "", "", group.name, "free", ""])     # row 8: funding
+    rows.insert(1, [bad_iin, "Ким", "Ольга", "", "", group.name, "paid", ""])  # row 3: check digit
+    rows.append([iins(1, 9000)[0], "Ли", "Сергей", "", "", "NO-SUCH", "grant", ""])  # row 6: unknown group
+    rows.append([good[1], "Серикова", "Дубль", "", "", group.name, "grant", ""])  # row 7: duplicate of row 4
+    rows.append([iins(1, 9100)[0], "Ан", "Ирина", "", "", group.name, "free", ""])  # row 8: funding
     rows.append([iins(1, 9200)[0], "Ан", "Ирина", "", "", group.name, "paid", "active", "31.02.2025"])  # row 9: date
     before = count(Student)
 
@@ -93,7 +95,10 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_bad_row_listed(make):
     changed = student_rows(group.name, good)
     changed[2][1] = "Жумабаева"  # surname after marriage
     assert run_import("students", "s.csv", csv_bytes(STUDENT_HEADER, changed)).counts == {
-        "created": 0, "updated": 1, "unchanged": 2}
+        "created": 0,
+        "updated": 1,
+        "unchanged": 2,
+    }
 
     other_group = make.group(course=2)
     moved = student_rows(other_group.name, good[:1])
@@ -107,8 +112,10 @@ def test_xlsx_with_numeric_iins_and_semicolon_csv_with_bom(make):
     group = make.group()
     numbers = iins(2, 7300)
     assert numbers[0].startswith("0")  # born in 2005: Excel drops the leading zero of a number
-    rows = [[int(iin)] + row[1:-1] + [date(2025, 9, 1)]  # numbers and date cells, as Excel keeps them
-            for iin, row in zip(numbers, student_rows(group.name, numbers), strict=True)]
+    rows = [
+        [int(iin)] + row[1:-1] + [date(2025, 9, 1)]  # numbers and date cells, as Excel keeps them
+        for iin, row in zip(numbers, student_rows(group.name, numbers), strict=True)
+    ]
     plan = run_import("students", "students.xlsx", xlsx_bytes(STUDENT_HEADER, rows))
     assert plan.ok, plan.errors
     assert plan.counts["created"] == 2
@@ -129,12 +136,14 @@ CURRICULUM_HEADER = ["programme_code", "semester", "code", "name_ru", "name_kk",
 
 def test_curriculum_import(make):
     programme = make.group().programme
-    rows = [[programme.code, 1, "INF1101", "Информатика", "Информатика", "Computer Science", 5],
-            [programme.code, 1, "MAT1102", "Математика", "", "", 6],
-            [programme.code, 15, "MAT1103", "Математика 2", "", "", 6],          # row 4: semester
-            ["6B99999", 1, "HIS1101", "История", "", "", 5],                    # row 5: programme
-            [programme.code, 2, "PHY1201", "Физика", "", "", 31],               # row 6: credits
-            [programme.code, 1, "INF1101", "Информатика", "", "", 5]]           # row 7: duplicate of row 2
+    rows = [
+        [programme.code, 1, "INF1101", "Информатика", "Информатика", "Computer Science", 5],
+        [programme.code, 1, "MAT1102", "Математика", "", "", 6],
+        [programme.code, 15, "MAT1103", "Математика 2", "", "", 6],  # row 4: semester
+        ["6B99999", 1, "HIS1101", "История", "", "", 5],  # row 5: programme
+        [programme.code, 2, "PHY1201", "Физика", "", "", 31],  # row 6: credits
+        [programme.code, 1, "INF1101", "Информатика", "", "", 5],
+    ]  # row 7: duplicate of row 2
     plan = run_import("curriculum", "c.csv", csv_bytes(CURRICULUM_HEADER, rows))
     assert [e.row for e in plan.errors] == [4, 5, 6, 7]
     assert count(CurriculumItem) == 0
@@ -143,7 +152,10 @@ def test_curriculum_import(make):
     item = db.session.scalar(select(CurriculumItem).where(CurriculumItem.code == "MAT1102"))
     assert (item.name_kk, item.name_en, item.credits) == ("Математика", "Математика", 6)
     assert run_import("curriculum", "c.csv", csv_bytes(CURRICULUM_HEADER, good)).counts == {
-        "created": 0, "updated": 0, "unchanged": 2}
+        "created": 0,
+        "updated": 0,
+        "unchanged": 2,
+    }
 
 
 GRADE_HEADER = ["iin", "semester", "academic_year", "code", "name_ru", "credits", "points", "retake"]
@@ -151,13 +163,15 @@ GRADE_HEADER = ["iin", "semester", "academic_year", "code", "name_ru", "credits"
 
 def test_grades_import(make):
     student = make.student()
-    rows = [[student.iin, 1, "2025-2026", "MAT1101", "Математика", 5, 87, 0],
-            [student.iin, 1, "2025-2026", "PHY1101", "Физика", 4, 40, 0],
-            [student.iin, 1, "2025-2026", "PHY1101", "Физика", 4, 71, 1],
-            [student.iin, 1, "2025-2026", "CHE1101", "Химия", 4, 101, 0],               # row 5: out of range
-            [iins(1, 9500)[0], 1, "2025-2026", "MAT1101", "Математика", 5, 80, 0],      # row 6: no such student
-            [student.iin, 1, "2025/2026", "BIO1101", "Биология", 3, 80, 0],             # row 7: academic year
-            [student.iin, 1, "2025-2026", "MAT1101", "Математика", 5, 87, 0]]           # row 8: duplicate
+    rows = [
+        [student.iin, 1, "2025-2026", "MAT1101", "Математика", 5, 87, 0],
+        [student.iin, 1, "2025-2026", "PHY1101", "Физика", 4, 40, 0],
+        [student.iin, 1, "2025-2026", "PHY1101", "Физика", 4, 71, 1],
+        [student.iin, 1, "2025-2026", "CHE1101", "Химия", 4, 101, 0],  # row 5: out of range
+        [iins(1, 9500)[0], 1, "2025-2026", "MAT1101", "Математика", 5, 80, 0],  # row 6: no such student
+        [student.iin, 1, "2025/2026", "BIO1101", "Биология", 3, 80, 0],  # row 7: academic year
+        [student.iin, 1, "2025-2026", "MAT1101", "Математика", 5, 87, 0],
+    ]  # row 8: duplicate
     before = count(Grade)
     plan = run_import("grades", "g.csv", csv_bytes(GRADE_HEADER, rows))
     reasons = {e.row: e.reason for e in plan.errors}
@@ -172,10 +186,14 @@ def test_grades_import(make):
     letters = dict(db.session.execute(select(Grade.points, Grade.letter).where(Grade.student_id == student.id)).all())
     assert letters == {87: "B+", 40: "FX", 71: "C+"}
     assert run_import("grades", "g.xlsx", xlsx_bytes(GRADE_HEADER, rows[:3])).counts == {
-        "created": 0, "updated": 0, "unchanged": 3}
+        "created": 0,
+        "updated": 0,
+        "unchanged": 3,
+    }
 
 
 # --- the web page -------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def upload_dir(app, tmp_path, monkeypatch):
@@ -184,8 +202,9 @@ def upload_dir(app, tmp_path, monkeypatch):
 
 
 def upload(client, kind: str, filename: str, data: bytes):
-    return client.post("/imports/", data={"kind": kind, "file": (io.BytesIO(data), filename)},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/imports/", data={"kind": kind, "file": (io.BytesIO(data), filename)}, content_type="multipart/form-data"
+    )
 
 
 def test_web_preview_and_confirm_as_clerk(client, uni, upload_dir):
@@ -230,6 +249,7 @@ def test_other_roles_may_not_import(client, uni, upload_dir):
 
 # --- the command line ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def cli_app_with_group(cli_app):
     app, runner = cli_app
@@ -237,12 +257,20 @@ def cli_app_with_group(cli_app):
         faculty = Faculty(code="FI", name_kk="ФИ", name_ru="ФИ", name_en="FI")
         db.session.add(faculty)
         db.session.flush()
-        programme = Programme(code="6B06101", name_kk="ИС", name_ru="ИС", name_en="IS", level="bachelor",
-                              duration_years=4, faculty_id=faculty.id)
+        programme = Programme(
+            code="6B06101",
+            name_kk="ИС",
+            name_ru="ИС",
+            name_en="IS",
+            level="bachelor",
+            duration_years=4,
+            faculty_id=faculty.id,
+        )
         db.session.add(programme)
         db.session.flush()
-        db.session.add(Group(name="IS-25-1", programme_id=programme.id, course=1, language="ru",
-                             study_form="full_time"))
+        db.session.add(
+            Group(name="IS-25-1", programme_id=programme.id, course=1, language="ru", study_form="full_time")
+        )
         db.session.commit()
     return app, runner
 
@@ -251,8 +279,13 @@ def test_cli_import(cli_app_with_group, tmp_path):
     app, runner = cli_app_with_group
     numbers = iins(2, 7800)
     bad = tmp_path / "bad.csv"
-    bad.write_bytes(csv_bytes(STUDENT_HEADER, student_rows("IS-25-1", numbers) + [
-        [numbers[0], "Ким", "Ольга", "", "", "IS-25-1", "paid", ""]], delimiter=";"))
+    bad.write_bytes(
+        csv_bytes(
+            STUDENT_HEADER,
+            student_rows("IS-25-1", numbers) + [[numbers[0], "Ким", "Ольга", "", "", "IS-25-1", "paid", ""]],
+            delimiter=";",
+        )
+    )
     result = runner.invoke(main, ["import", "students", str(bad)])
     assert result.exit_code == 1
     assert "bad.csv: row 4: duplicate of row 2" in result.output and "nothing was imported" in result.output
@@ -278,9 +311,14 @@ def test_a_passing_grade_clears_the_academic_difference_owed_in_that_discipline(
     for code in ("MAT2201", "PHY2201"):
         db.session.add(StudentDebt(student_id=student.id, code=code, name=code, semester=3, credits=5))
     db.session.flush()
-    rows = [[student.iin, 3, "2026-2027", "MAT2201", "Математика", 5, 74, 0],
-            [student.iin, 3, "2026-2027", "PHY2201", "Физика", 5, 45, 0]]  # an FX clears nothing
+    rows = [
+        [student.iin, 3, "2026-2027", "MAT2201", "Математика", 5, 74, 0],
+        [student.iin, 3, "2026-2027", "PHY2201", "Физика", 5, 45, 0],
+    ]  # an FX clears nothing
     run_import("grades", "g.csv", csv_bytes(GRADE_HEADER, rows))
-    cleared = dict(db.session.execute(select(StudentDebt.code, StudentDebt.cleared_on)
-                                      .where(StudentDebt.student_id == student.id)).all())
+    cleared = dict(
+        db.session.execute(
+            select(StudentDebt.code, StudentDebt.cleared_on).where(StudentDebt.student_id == student.id)
+        ).all()
+    )
     assert cleared == {"MAT2201": today(), "PHY2201": None}

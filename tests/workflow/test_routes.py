@@ -29,21 +29,29 @@ def events_of(order) -> list[AuditEvent]:
 
 
 def approved_visas(order) -> list[Visa]:
-    return list(db.session.scalars(select(Visa).where(Visa.order_id == order.id, Visa.decision == "approved")
-                                   .order_by(Visa.id)))
+    return list(
+        db.session.scalars(select(Visa).where(Visa.order_id == order.id, Visa.decision == "approved").order_by(Visa.id))
+    )
 
 
 # Versions -------------------------------------------------------------------------------------------------------
+
 
 def test_defaults_are_version_one_of_each_route():
     assert set(DEFAULT_ROUTES) == {"movement", "legal", "money"}
     steps = {name: [(s.name, s.roles, s.mode) for s in route.steps] for name, route in DEFAULT_ROUTES.items()}
     assert steps == {
         "movement": [("dean", ("dean",), "per_faculty"), ("registrar", ("registrar",), "one")],
-        "legal": [("dean", ("dean",), "per_faculty"), ("registrar", ("registrar",), "one"),
-                  ("lawyer", ("lawyer",), "one")],
-        "money": [("dean", ("dean",), "per_faculty"), ("registrar", ("registrar",), "one"),
-                  ("finance", ("finance",), "one")],
+        "legal": [
+            ("dean", ("dean",), "per_faculty"),
+            ("registrar", ("registrar",), "one"),
+            ("lawyer", ("lawyer",), "one"),
+        ],
+        "money": [
+            ("dean", ("dean",), "per_faculty"),
+            ("registrar", ("registrar",), "one"),
+            ("finance", ("finance",), "one"),
+        ],
     }
     assert {route.signer_role for route in DEFAULT_ROUTES.values()} == {"rector"}
     assert {route.version for route in DEFAULT_ROUTES.values()} == {1}
@@ -74,8 +82,11 @@ def test_an_order_in_flight_finishes_on_its_version_while_a_new_one_takes_the_ne
     new = make.order(uni.clerk, [make.student(uni.ga)])
     fire(new, "submit", uni.clerk)
     assert (new.route_version, new.state) == (2, "review_dean")
-    for approver, after in ((uni.dean_a, "review_registrar"), (uni.registrar, "review_lawyer"),
-                            (uni.lawyer, "review_finance")):
+    for approver, after in (
+        (uni.dean_a, "review_registrar"),
+        (uni.registrar, "review_lawyer"),
+        (uni.lawyer, "review_finance"),
+    ):
         assert fire(new, "approve", approver) == after
     assert pending_approvals(new) == [("finance", None)]
     assert "sign" not in legal_triggers(new, uni.rector)
@@ -139,38 +150,62 @@ def test_a_route_without_steps_goes_straight_to_the_signature(uni, make):
 GOOD_STEP = {"name": "registrar", "roles": ["registrar"]}
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (["not", "a", "mapping"], "A route is a mapping with name and steps."),
-    ({"steps": []}, "The route needs a name of letters, digits and underscores."),
-    ({"name": "two words", "steps": []}, "The route needs a name of letters, digits and underscores."),
-    ({"name": "legal"}, "The route needs a list of steps"),
-    ({"name": "legal", "steps": "dean, rector"}, "The route needs a list of steps"),
-    ({"name": "legal", "steps": ["dean"]}, "Step 1 is not a mapping."),
-    ({"name": "legal", "steps": [GOOD_STEP, {"roles": ["lawyer"]}]}, "Step 2 needs a unique name"),
-    ({"name": "legal", "steps": [GOOD_STEP, GOOD_STEP]}, "Step 2 needs a unique name"),
-    ({"name": "legal", "steps": [{"name": "x-y", "roles": ["lawyer"]}]}, "Step 1 needs a unique name"),
-    ({"name": "legal", "steps": [{"name": "legal", "roles": []}]}, "Step legal: roles must be some of"),
-    ({"name": "legal", "steps": [{"name": "boss", "roles": ["president"]}]}, "Step boss: roles must be some of"),
-    ({"name": "legal", "steps": [{"name": "it", "roles": ["admin"]}]}, "Step it: roles must be some of"),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "mode": "all"}]},
-     "Step registrar: mode must be one of one, per_faculty, n_of_m."),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "mode": "per_faculty"}]},
-     "Step registrar: a per-faculty step is for the role dean only."),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "mode": "n_of_m", "n": 0}]},
-     "Step registrar: n must be a whole number from 1 to 60."),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "n": "2"}]}, "Step registrar: n must be a whole number from 1 to 60."),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "n": True}]}, "Step registrar: n must be a whole number from 1 to 60."),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "due_days": 0}]},
-     "Step registrar: due_days must be a whole number from 1 to 60."),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "due_days": 61}]},
-     "Step registrar: due_days must be a whole number from 1 to 60."),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "escalate_after_days": -1}]},
-     "Step registrar: escalate_after_days must be a whole number from 0 to 60."),
-    ({"name": "legal", "steps": [{**GOOD_STEP, "escalate_to": "boss"}]}, "Step registrar: escalate_to must be a role."),
-    ({"name": "legal", "steps": [], "signer_role": "admin"}, "signer_role must be a role that may sign"),
-    ({"name": "legal", "steps": [], "signer_role": "king"}, "signer_role must be a role that may sign"),
-    ({"name": "legal", "steps": [], "sign_due_days": 0}, "sign_due_days must be a whole number from 1 to 60."),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (["not", "a", "mapping"], "A route is a mapping with name and steps."),
+        ({"steps": []}, "The route needs a name of letters, digits and underscores."),
+        ({"name": "two words", "steps": []}, "The route needs a name of letters, digits and underscores."),
+        ({"name": "legal"}, "The route needs a list of steps"),
+        ({"name": "legal", "steps": "dean, rector"}, "The route needs a list of steps"),
+        ({"name": "legal", "steps": ["dean"]}, "Step 1 is not a mapping."),
+        ({"name": "legal", "steps": [GOOD_STEP, {"roles": ["lawyer"]}]}, "Step 2 needs a unique name"),
+        ({"name": "legal", "steps": [GOOD_STEP, GOOD_STEP]}, "Step 2 needs a unique name"),
+        ({"name": "legal", "steps": [{"name": "x-y", "roles": ["lawyer"]}]}, "Step 1 needs a unique name"),
+        ({"name": "legal", "steps": [{"name": "legal", "roles": []}]}, "Step legal: roles must be some of"),
+        ({"name": "legal", "steps": [{"name": "boss", "roles": ["president"]}]}, "Step boss: roles must be some of"),
+        ({"name": "legal", "steps": [{"name": "it", "roles": ["admin"]}]}, "Step it: roles must be some of"),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "mode": "all"}]},
+            "Step registrar: mode must be one of one, per_faculty, n_of_m.",
+        ),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "mode": "per_faculty"}]},
+            "Step registrar: a per-faculty step is for the role dean only.",
+        ),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "mode": "n_of_m", "n": 0}]},
+            "Step registrar: n must be a whole number from 1 to 60.",
+        ),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "n": "2"}]},
+            "Step registrar: n must be a whole number from 1 to 60.",
+        ),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "n": True}]},
+            "Step registrar: n must be a whole number from 1 to 60.",
+        ),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "due_days": 0}]},
+            "Step registrar: due_days must be a whole number from 1 to 60.",
+        ),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "due_days": 61}]},
+            "Step registrar: due_days must be a whole number from 1 to 60.",
+        ),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "escalate_after_days": -1}]},
+            "Step registrar: escalate_after_days must be a whole number from 0 to 60.",
+        ),
+        (
+            {"name": "legal", "steps": [{**GOOD_STEP, "escalate_to": "boss"}]},
+            "Step registrar: escalate_to must be a role.",
+        ),
+        ({"name": "legal", "steps": [], "signer_role": "admin"}, "signer_role must be a role that may sign"),
+        ({"name": "legal", "steps": [], "signer_role": "king"}, "signer_role must be a role that may sign"),
+        ({"name": "legal", "steps": [], "sign_due_days": 0}, "sign_due_days must be a whole number from 1 to 60."),
+    ],
+)
 def test_a_bad_definition_is_refused_saying_why(data, message, uni):
     with pytest.raises(RouteError) as refused:
         route_from_dict(data)
@@ -181,26 +216,52 @@ def test_a_bad_definition_is_refused_saying_why(data, message, uni):
 
 
 def test_a_good_definition_keeps_every_setting():
-    route = route_from_dict({"name": "money", "description": "x", "signer_role": "rector", "sign_due_days": 5,
-                             "steps": [{"name": "dean", "roles": ["dean"], "mode": "per_faculty"},
-                                       {"name": "office", "role": "registrar", "due_days": 4},
-                                       {"name": "pair", "roles": ["finance", "lawyer"], "mode": "n_of_m", "n": 2,
-                                        "escalate_after_days": 0, "escalate_to": "rector"}]})
-    assert [(s.name, s.roles, s.mode, s.n, s.due_days, s.escalate_after_days, s.escalate_to) for s in route.steps] \
-        == [("dean", ("dean",), "per_faculty", 1, 3, 2, "registrar"),
-            ("office", ("registrar",), "one", 1, 4, 2, "registrar"),
-            ("pair", ("finance", "lawyer"), "n_of_m", 2, 3, 0, "rector")]
-    assert route.states == ["draft", "review_dean", "review_office", "review_pair", "awaiting_signature",
-                            "signed", "rejected", "withdrawn"]
+    route = route_from_dict(
+        {
+            "name": "money",
+            "description": "x",
+            "signer_role": "rector",
+            "sign_due_days": 5,
+            "steps": [
+                {"name": "dean", "roles": ["dean"], "mode": "per_faculty"},
+                {"name": "office", "role": "registrar", "due_days": 4},
+                {
+                    "name": "pair",
+                    "roles": ["finance", "lawyer"],
+                    "mode": "n_of_m",
+                    "n": 2,
+                    "escalate_after_days": 0,
+                    "escalate_to": "rector",
+                },
+            ],
+        }
+    )
+    assert [(s.name, s.roles, s.mode, s.n, s.due_days, s.escalate_after_days, s.escalate_to) for s in route.steps] == [
+        ("dean", ("dean",), "per_faculty", 1, 3, 2, "registrar"),
+        ("office", ("registrar",), "one", 1, 4, 2, "registrar"),
+        ("pair", ("finance", "lawyer"), "n_of_m", 2, 3, 0, "rector"),
+    ]
+    assert route.states == [
+        "draft",
+        "review_dean",
+        "review_office",
+        "review_pair",
+        "awaiting_signature",
+        "signed",
+        "rejected",
+        "withdrawn",
+    ]
     assert route.sign_due_days == 5
     assert route_from_dict(route.as_dict()) == route  # round trip through plain data
 
 
 # Modes ----------------------------------------------------------------------------------------------------------
 
+
 def test_n_of_m_needs_that_many_different_people(uni, make):
-    save_route_version(legal_with({"name": "registrar", "roles": ["registrar"], "mode": "n_of_m", "n": 2}),
-                       uni.admin.id)
+    save_route_version(
+        legal_with({"name": "registrar", "roles": ["registrar"], "mode": "n_of_m", "n": 2}), uni.admin.id
+    )
     second = make.user("registrar", username="registrar_2")
     order = make.order(uni.clerk, [make.student(uni.ga)])
     fire(order, "submit", uni.clerk)
@@ -220,7 +281,9 @@ def test_n_of_m_needs_that_many_different_people(uni, make):
 
     assert fire(order, "approve", second) == "awaiting_signature"
     assert [(v.step, v.decided_by_id) for v in approved_visas(order)] == [
-        ("registrar", uni.registrar.id), ("registrar", second.id)]
+        ("registrar", uni.registrar.id),
+        ("registrar", second.id),
+    ]
 
 
 @pytest.mark.parametrize("who", ["registrar", "lawyer"])
@@ -246,10 +309,13 @@ def test_per_faculty_needs_the_dean_of_every_faculty_in_the_lines(uni, make):
     assert refused.value.refusals[0].rule == "permission.faculty"
     assert fire(order, "approve", uni.dean_b) == "review_registrar"
     assert {(v.faculty_id, v.decided_by_id) for v in approved_visas(order)} == {
-        (uni.fa.id, uni.dean_a.id), (uni.fb.id, uni.dean_b.id)}
+        (uni.fa.id, uni.dean_a.id),
+        (uni.fb.id, uni.dean_b.id),
+    }
 
 
 # Who never visas ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ["registrar", "lawyer", "rector"])
 def test_the_author_never_visas_or_signs_own_order(role, uni, make):
@@ -258,8 +324,10 @@ def test_the_author_never_visas_or_signs_own_order(role, uni, make):
     order = make.order(author, [make.student(uni.ga)])
     fire(order, "submit", author)
     helpers = [uni.dean_a, uni.registrar, uni.lawyer]
-    while order.state != {"registrar": "review_registrar", "lawyer": "review_lawyer",
-                          "rector": "awaiting_signature"}[role]:
+    while (
+        order.state
+        != {"registrar": "review_registrar", "lawyer": "review_lawyer", "rector": "awaiting_signature"}[role]
+    ):
         fire(order, "approve", next(u for u in helpers if "approve" in legal_triggers(order, u)))
     assert legal_triggers(order, author) == ["withdraw"]
     for trigger in ("approve", "sign") if role == "rector" else ("approve",):
@@ -290,8 +358,9 @@ def test_the_same_person_cannot_give_two_visas_on_one_order(uni, make):
 
 
 def test_a_dean_who_is_also_the_registrar_gives_one_visa_only(uni, make):
-    dean_registrar = create_user("dean_registrar", "secret", "Dean and Registrar", ["dean", "registrar"],
-                                 faculty_id=uni.fa.id)
+    dean_registrar = create_user(
+        "dean_registrar", "secret", "Dean and Registrar", ["dean", "registrar"], faculty_id=uni.fa.id
+    )
     db.session.flush()
     order = make.order(uni.clerk, [make.student(uni.ga)])
     fire(order, "submit", uni.clerk)

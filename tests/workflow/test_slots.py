@@ -21,8 +21,10 @@ from workflow.routes import save_route_version
 def slots(order) -> set[tuple]:
     """(round, step, role, faculty id, seat) of the order's rows."""
     db.session.flush()
-    return {(s.round, s.step, s.role, s.faculty_id, s.seat) for s in db.session.scalars(
-        select(ApprovalSlot).where(ApprovalSlot.order_id == order.id))}
+    return {
+        (s.round, s.step, s.role, s.faculty_id, s.seat)
+        for s in db.session.scalars(select(ApprovalSlot).where(ApprovalSlot.order_id == order.id))
+    }
 
 
 def inbox_ids(user) -> set[int]:
@@ -85,8 +87,15 @@ def test_inbox_reads_the_rows_for_role_and_faculty(uni, make):
 
 def test_substitute_sees_the_rows_of_the_person_on_leave(uni, make):
     vice = make.user("clerk", username="vice_for_a")  # no approver role of their own
-    db.session.add(Substitution(principal_id=uni.dean_a.id, substitute_id=vice.id, starts_on=today(),
-                                ends_on=today() + timedelta(days=3), reason="отпуск"))
+    db.session.add(
+        Substitution(
+            principal_id=uni.dean_a.id,
+            substitute_id=vice.id,
+            starts_on=today(),
+            ends_on=today() + timedelta(days=3),
+            reason="отпуск",
+        )
+    )
     order = two_faculty_order(uni, make)
     assert order.id in inbox_ids(vice)
     fire(order, "approve", vice, acting_for=uni.dean_a)
@@ -97,8 +106,10 @@ def test_substitute_sees_the_rows_of_the_person_on_leave(uni, make):
 def test_n_of_m_and_multi_role_steps_and_route_versions(uni, make):
     old = make.order(uni.clerk, [make.student(uni.ga)])
     fire(old, "submit", uni.clerk)  # on version 1: the dean first
-    save_route_version({"name": "legal", "steps": [
-        {"name": "pair", "roles": ["lawyer", "finance"], "mode": "n_of_m", "n": 2}]}, uni.admin.id)
+    save_route_version(
+        {"name": "legal", "steps": [{"name": "pair", "roles": ["lawyer", "finance"], "mode": "n_of_m", "n": 2}]},
+        uni.admin.id,
+    )
     new = make.order(uni.clerk, [make.student(uni.ga)])
     fire(new, "submit", uni.clerk)
     assert new.route_version == 2 and new.state == "review_pair"
@@ -127,8 +138,10 @@ def test_migration_backfill_gives_the_rows_fire_keeps(uni, make):
         if kind == "at_rector":
             visa_until_signature(order, uni)
     fire(orders[0], "approve", uni.dean_b)
-    save_route_version({"name": "legal", "steps": [
-        {"name": "pair", "roles": ["lawyer", "finance"], "mode": "n_of_m", "n": 2}]}, uni.admin.id)
+    save_route_version(
+        {"name": "legal", "steps": [{"name": "pair", "roles": ["lawyer", "finance"], "mode": "n_of_m", "n": 2}]},
+        uni.admin.id,
+    )
     on_v2 = make.order(uni.clerk, [make.student(uni.ga)])
     fire(on_v2, "submit", uni.clerk)
     fire(on_v2, "approve", uni.lawyer)

@@ -26,8 +26,9 @@ def visas_of(order) -> list[Visa]:
 
 
 def last_event(order) -> AuditEvent:
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.order_id == order.id)
-                              .order_by(AuditEvent.id.desc())).first()
+    return db.session.scalars(
+        select(AuditEvent).where(AuditEvent.order_id == order.id).order_by(AuditEvent.id.desc())
+    ).first()
 
 
 def moment_on(day) -> datetime:
@@ -40,10 +41,10 @@ def leave(uni):
     """Dean A is on leave from today for two weeks; returns a function naming a substitute for that range."""
 
     def name(substitute):
-        row = create_substitution(uni.dean_a, uni.dean_a, substitute, today(), today() + timedelta(days=LEAVE_DAYS),
-                                  "Ежегодный отпуск")
-        assert (row.principal_id, row.substitute_id, row.created_by_id) == (uni.dean_a.id, substitute.id,
-                                                                           uni.dean_a.id)
+        row = create_substitution(
+            uni.dean_a, uni.dean_a, substitute, today(), today() + timedelta(days=LEAVE_DAYS), "Ежегодный отпуск"
+        )
+        assert (row.principal_id, row.substitute_id, row.created_by_id) == (uni.dean_a.id, substitute.id, uni.dean_a.id)
         return row
 
     return name
@@ -78,11 +79,22 @@ def test_inside_the_range_the_substitute_visas_acting_for_the_dean(uni, leave, s
     assert fire(order, "approve", substitute, acting_for=uni.dean_a, comment="За декана") == "review_registrar"
 
     (visa,) = visas_of(order)
-    assert (visa.step, visa.role, visa.faculty_id, visa.decided_by_id, visa.acting_for_id, visa.comment) == \
-           ("dean", "dean", uni.fa.id, substitute.id, uni.dean_a.id, "За декана")
+    assert (visa.step, visa.role, visa.faculty_id, visa.decided_by_id, visa.acting_for_id, visa.comment) == (
+        "dean",
+        "dean",
+        uni.fa.id,
+        substitute.id,
+        uni.dean_a.id,
+        "За декана",
+    )
     event = last_event(order)
-    assert (event.trigger, event.actor_id, event.acting_for_id, event.from_state, event.to_state) == \
-           ("approve", substitute.id, uni.dean_a.id, "review_dean", "review_registrar")
+    assert (event.trigger, event.actor_id, event.acting_for_id, event.from_state, event.to_state) == (
+        "approve",
+        substitute.id,
+        uni.dean_a.id,
+        "review_dean",
+        "review_registrar",
+    )
     assert order.id not in inbox_ids(substitute)
     assert order.id not in inbox_ids(uni.dean_a)
     with pytest.raises(Refused) as refused:  # the dean's faculty has its visa: not again, by either of them

@@ -12,21 +12,37 @@ from workflow.engine import TRIGGERS, Refused, fire, legal_triggers, pending_app
 from workflow.models import AuditEvent, Visa
 
 ROLES = ("author", "other_clerk", "dean_own", "dean_other", "registrar", "lawyer", "finance", "rector", "admin")
-STATES = ("draft", "review_dean", "review_registrar", "review_lawyer", "awaiting_signature", "signed", "rejected",
-          "withdrawn")
-REVIEW = {"review_dean": ("dean_own", "review_registrar"), "review_registrar": ("registrar", "review_lawyer"),
-          "review_lawyer": ("lawyer", "awaiting_signature")}
+STATES = (
+    "draft",
+    "review_dean",
+    "review_registrar",
+    "review_lawyer",
+    "awaiting_signature",
+    "signed",
+    "rejected",
+    "withdrawn",
+)
+REVIEW = {
+    "review_dean": ("dean_own", "review_registrar"),
+    "review_registrar": ("registrar", "review_lawyer"),
+    "review_lawyer": ("lawyer", "awaiting_signature"),
+}
 
 # The only (state, trigger, role) combinations that succeed, and the state they lead to. Everything else is refused.
 ALLOWED = {
     ("draft", "submit", "author"): "review_dean",
     ("draft", "submit", "other_clerk"): "review_dean",
     ("draft", "withdraw", "author"): "withdrawn",
-    **{key: value for state, (role, after) in REVIEW.items() for key, value in (
-        ((state, "approve", role), after),
-        ((state, "return", role), "draft"),
-        ((state, "reject", role), "rejected"),
-        ((state, "withdraw", "author"), "withdrawn"))},
+    **{
+        key: value
+        for state, (role, after) in REVIEW.items()
+        for key, value in (
+            ((state, "approve", role), after),
+            ((state, "return", role), "draft"),
+            ((state, "reject", role), "rejected"),
+            ((state, "withdraw", "author"), "withdrawn"),
+        )
+    },
     ("awaiting_signature", "sign", "rector"): "signed",
     ("awaiting_signature", "return", "rector"): "draft",
     ("awaiting_signature", "reject", "rector"): "rejected",
@@ -73,9 +89,17 @@ def events_of(order) -> list[AuditEvent]:
 
 @pytest.fixture
 def actors(uni, make):
-    return {"author": uni.clerk, "other_clerk": make.user("clerk"), "dean_own": uni.dean_a,
-            "dean_other": uni.dean_b, "registrar": uni.registrar, "lawyer": uni.lawyer, "finance": uni.finance,
-            "rector": uni.rector, "admin": uni.admin}
+    return {
+        "author": uni.clerk,
+        "other_clerk": make.user("clerk"),
+        "dean_own": uni.dean_a,
+        "dean_other": uni.dean_b,
+        "registrar": uni.registrar,
+        "lawyer": uni.lawyer,
+        "finance": uni.finance,
+        "rector": uni.rector,
+        "admin": uni.admin,
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -96,8 +120,7 @@ def test_trigger_matrix(state, trigger, role, uni, make, actors):
         assert fire(order, trigger, actor, comment=comment) == expected
         assert order.state == expected
         event = events_of(order)[-1]
-        assert (event.trigger, event.actor_id, event.from_state, event.to_state) == \
-               (trigger, actor.id, state, expected)
+        assert (event.trigger, event.actor_id, event.from_state, event.to_state) == (trigger, actor.id, state, expected)
         return
 
     with pytest.raises(Refused) as refused:
@@ -113,8 +136,15 @@ def test_trigger_matrix(state, trigger, role, uni, make, actors):
     assert counts(order) == before, "a refused trigger must write no visa and no audit event"
 
 
-@pytest.mark.parametrize(("state", "role"), [("review_dean", "dean_own"), ("review_registrar", "registrar"),
-                                             ("review_lawyer", "lawyer"), ("awaiting_signature", "rector")])
+@pytest.mark.parametrize(
+    ("state", "role"),
+    [
+        ("review_dean", "dean_own"),
+        ("review_registrar", "registrar"),
+        ("review_lawyer", "lawyer"),
+        ("awaiting_signature", "rector"),
+    ],
+)
 @pytest.mark.parametrize("trigger", ["return", "reject"])
 @pytest.mark.parametrize("comment", ["", "   \n "])
 def test_return_and_reject_need_a_comment(state, role, trigger, comment, uni, make, actors):
@@ -204,8 +234,10 @@ def test_one_deans_visa_keeps_review_and_both_move_to_signature_exactly_once(uni
         ("approve", uni.dean_b.id, "review_dean", "review_registrar"),
     ]
     assert sum(1 for m in moves if m[3] == "review_registrar") == 1
-    visas = {(v.faculty_id, v.decided_by_id, v.decision, v.round)
-             for v in db.session.scalars(select(Visa).where(Visa.order_id == order.id))}
+    visas = {
+        (v.faculty_id, v.decided_by_id, v.decision, v.round)
+        for v in db.session.scalars(select(Visa).where(Visa.order_id == order.id))
+    }
     assert visas == {(uni.fa.id, uni.dean_a.id, "approved", 1), (uni.fb.id, uni.dean_b.id, "approved", 1)}
 
 
@@ -216,11 +248,15 @@ def test_return_goes_back_to_draft_and_resubmission_needs_every_visa_again(uni, 
     fire(order, "approve", uni.dean_a)
     assert fire(order, "return", uni.dean_b, comment="Уточните дату отчисления") == "draft"
     last = events_of(order)[-1]
-    assert (last.trigger, last.actor_id, last.from_state, last.to_state, last.comment) == \
-           ("return", uni.dean_b.id, "review_dean", "draft", "Уточните дату отчисления")
+    assert (last.trigger, last.actor_id, last.from_state, last.to_state, last.comment) == (
+        "return",
+        uni.dean_b.id,
+        "review_dean",
+        "draft",
+        "Уточните дату отчисления",
+    )
     returned = db.session.scalar(select(Visa).where(Visa.order_id == order.id, Visa.decision == "returned"))
-    assert (returned.decided_by_id, returned.comment, returned.round) == \
-           (uni.dean_b.id, "Уточните дату отчисления", 1)
+    assert (returned.decided_by_id, returned.comment, returned.round) == (uni.dean_b.id, "Уточните дату отчисления", 1)
 
     fire(order, "submit", uni.clerk)
     assert order.round == 2
@@ -247,8 +283,10 @@ def test_audit_events_record_actor_states_comment_and_route(uni, make):
     fire(order, "approve", uni.registrar)
     fire(order, "approve", uni.lawyer, comment="Правовых препятствий нет")
     fire(order, "reject", uni.rector, comment="Основание не подтверждено")
-    rows = [(e.trigger, e.actor_id, e.acting_for_id, e.from_state, e.to_state, e.comment, e.route_name,
-             e.route_version) for e in events_of(order)]
+    rows = [
+        (e.trigger, e.actor_id, e.acting_for_id, e.from_state, e.to_state, e.comment, e.route_name, e.route_version)
+        for e in events_of(order)
+    ]
     assert rows == [
         ("submit", uni.clerk.id, None, "draft", "review_dean", "", "legal", 1),
         ("approve", uni.dean_a.id, None, "review_dean", "review_registrar", "Согласовано", "legal", 1),
