@@ -20,6 +20,7 @@ from approvals.inbox import (
     inbox_page,
 )
 from core.permissions import roles_required
+from core.scope import UNIVERSITY_ROLES
 from orders.api import (
     MAX_ID,
     OrderDetailSchema,
@@ -33,7 +34,6 @@ from orders.api import (
 )
 from orders.kinds import KINDS
 from orders.models import Order
-from orders.operations import UNIVERSITY_ROLES
 from students.api import UtcDateTime
 from workflow.engine import TRIGGERS, Refused, acting_for_in, fire, route_of
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from core.clock import local_zone, now, today
 from core.db import db
 from core.models import User, principals_of
-from orders.models import Order, OrderLine
-from orders.operations import UNIVERSITY_ROLES, visible_orders
+from core.scope import faculty_scope
+from orders.models import Order, OrderLine, lines_in_scope
+from orders.operations import visible_orders
 from students.models import Student
 from workflow.engine import COMMENT_REQUIRED, Refused, acting_for_in, fire
 from workflow.models import ApprovalSlot, AuditEvent, Visa
@@ -164,14 +165,6 @@ def is_overdue(order: Order, moment: datetime | None = None) -> bool:
     return bool(due and order.state != "draft" and order.is_open and due < (moment or now()))
 
 
-def _scope(actor: User, principals: list[User]) -> set[int] | None:
-    """Faculties whose lines `actor` may read (None: all of them)."""
-    identities = [actor, *principals]
-    if any(who.has_role(*UNIVERSITY_ROLES) for who in identities):
-        return None
-    return {who.faculty_id for who in identities if who.has_role("dean") and who.faculty_id is not None}
-
-
 def _returned_condition(actor: User) -> ColumnElement:
     returned = exists().where(AuditEvent.order_id == Order.id, AuditEvent.trigger == "return")
     return and_(Order.author_id == actor.id, Order.state == "draft", returned)
@@ -257,9 +250,7 @@ def search_condition(q: str, faculties: set[int] | None) -> ColumnElement | None
             )
         )
     line = [OrderLine.order_id == Order.id, OrderLine.student_id == Student.id, student]
-    if faculties is not None:
-        line.append(OrderLine.faculty_id.in_(faculties or {-1}))
-    conditions.append(exists().where(*line))
+    conditions.append(exists().where(*line, lines_in_scope(faculties)))
     return or_(*conditions)
 
 
@@ -307,7 +298,7 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
     if filters.direction in ("asc", "desc"):
         direction = filters.direction
     principals = _context(actor)
-    faculties = _scope(actor, principals)
+    faculties = faculty_scope(actor, principals)
     condition = view_condition(actor, view, principals)
 
     if view in ("waiting", "overdue"):
@@ -320,7 +311,7 @@ def inbox_page(actor: User, view: str = "waiting", filters: Filters | None = Non
     ids = [r[0].id for r in results]
     counts: dict[int, tuple[int, int]] = {}
     if ids:
-        own = case((OrderLine.faculty_id.in_(faculties or {-1}), 1), else_=0) if faculties is not None else literal(0)
+        own = case((lines_in_scope(faculties), 1), else_=0) if faculties is not None else literal(0)
         counts = {
             order_id: (n, int(o or 0))
             for order_id, n, o in db.session.execute(

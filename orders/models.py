@@ -5,13 +5,17 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    exists,
+    false,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -171,3 +175,24 @@ class OrderRound(db.Model):
     round: Mapped[int] = mapped_column(primary_key=True)
     snapshot: Mapped[dict] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# What a faculty scope (core.scope.faculty_scope: None for the whole university) lets a person see -----------------
+
+
+def lines_in_scope(faculties: set[int] | None) -> ColumnElement[bool]:
+    """Order lines of the faculties seen."""
+    if faculties is None:
+        return true()
+    if not faculties:
+        return false()
+    return OrderLine.faculty_id.in_(faculties)
+
+
+def orders_in_scope(faculties: set[int] | None) -> ColumnElement[bool]:
+    """Orders with a line of a faculty seen."""
+    if faculties is None:
+        return true()
+    if not faculties:
+        return false()
+    return exists().where(OrderLine.order_id == Order.id, OrderLine.faculty_id.in_(faculties))

@@ -2,24 +2,23 @@
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, exists, false, insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from core.clock import now, today
 from core.db import db
-from core.models import User, principals_of
+from core.models import User
+from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
 from orders import documents
 from orders.kinds import KINDS, get_kind
 from orders.kinds.base import OrderKind, gather_context, record_values
-from orders.models import Order, OrderDocument, OrderLine, OrderRound
+from orders.models import Order, OrderDocument, OrderLine, OrderRound, orders_in_scope
 from orders.numbering import format_number, next_number
 from students.models import Group, Student, StudentMovement
 from workflow.engine import Refusal, after, guard, on_enter
 from workflow.models import AuditEvent
 from workflow.routes import latest_version
-
-UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")
 
 
 class InvalidInput(Exception):
@@ -34,24 +33,10 @@ class InvalidInput(Exception):
 # Who may see what -------------------------------------------------------------------------------------------
 
 
-def _scope(actor: User) -> tuple[bool, set[int]]:
-    """(sees the whole university, faculties seen) for `actor` together with everyone they substitute today."""
-    identities = [actor, *principals_of(actor, today())]
-    if any(who.has_role(*UNIVERSITY_ROLES) for who in identities):
-        return True, set()
-    return False, {who.faculty_id for who in identities if who.has_role("dean") and who.faculty_id is not None}
-
-
 def visible_orders(actor: User) -> Select:
     """Orders `actor` may see: university roles all; a dean those with a line of own faculty (or of the faculty
     of a dean they substitute today); nobody else any."""
-    query = select(Order)
-    everything, faculties = _scope(actor)
-    if everything:
-        return query
-    if faculties:
-        return query.where(exists().where(OrderLine.order_id == Order.id, OrderLine.faculty_id.in_(faculties)))
-    return query.where(false())
+    return select(Order).where(orders_in_scope(faculty_scope(actor)))
 
 
 def can_view(order: Order, actor: User) -> bool:
@@ -64,8 +49,8 @@ def can_edit(order: Order, actor: User) -> bool:
 
 def visible_lines(order: Order, actor: User) -> list[OrderLine]:
     """The lines `actor` may read in full: a dean only own faculty's (and a substituted dean's); others all."""
-    everything, faculties = _scope(actor)
-    if everything:
+    faculties = faculty_scope(actor)
+    if faculties is None:
         return list(order.lines)
     return [line for line in order.lines if line.faculty_id in faculties]
 

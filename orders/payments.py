@@ -36,9 +36,10 @@ from sqlalchemy.orm import aliased
 from core.clock import today
 from core.db import db
 from core.labels import label
-from core.models import User, principals_of
+from core.models import User
 from core.rules import rule
-from orders.models import Order, OrderLine
+from core.scope import faculty_scope
+from orders.models import Order, OrderLine, lines_in_scope
 from students.models import Faculty, Group, Student, StudentMovement
 
 PAYMENT_KINDS = ("state_scholarship", "president_scholarship", "personal_scholarship", "travel_compensation")
@@ -64,11 +65,8 @@ class RegisterDenied(Exception):
 def register_scope(actor: User) -> set[int] | None:
     """None: the whole university (finance, registrar, clerk, rector); else the faculties of a dean (own and those
     of deans substituted today). Anyone else: RegisterDenied."""
-    identities = [actor, *principals_of(actor, today())]
-    if any(who.has_role(*SEE_ALL_ROLES) for who in identities):
-        return None
-    faculties = {who.faculty_id for who in identities if who.has_role("dean") and who.faculty_id is not None}
-    if not faculties:
+    faculties = faculty_scope(actor, see_all=SEE_ALL_ROLES)
+    if faculties is not None and not faculties:
         raise RegisterDenied
     return faculties
 
@@ -243,8 +241,7 @@ def _line_query(flt: RegisterFilter, faculties: set[int] | None) -> Select:
             or_(*[params_text.like(f'%"{month}"%') for month in flt.months]),
         )
     )
-    if faculties is not None:
-        query = query.where(OrderLine.faculty_id.in_(faculties))
+    query = query.where(lines_in_scope(faculties))
     if flt.faculty_id is not None:
         query = query.where(OrderLine.faculty_id == flt.faculty_id)
     if flt.text:

@@ -10,9 +10,10 @@ from marshmallow import fields, validate
 from core.clock import today
 from core.db import db
 from core.permissions import roles_required
+from core.scope import UNIVERSITY_ROLES
 from students.history import parse_day, record_on
 from students.models import FUNDINGS, STATUSES, Student
-from students.operations import UNIVERSITY_ROLES, get_visible_student, search_students
+from students.operations import get_visible_student, search_students
 
 bp = Blueprint(
     "api_students",

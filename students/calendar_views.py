@@ -10,9 +10,9 @@ from wtforms.validators import Optional
 
 from core.db import db
 from core.permissions import roles_required
+from core.scope import UNIVERSITY_ROLES
 from students.academic import AcademicCalendar
 from students.calendar import DATES, InvalidCalendar, calendars, save_calendar
-from students.operations import UNIVERSITY_ROLES
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 EDITORS = ("clerk", "registrar")

@@ -2,7 +2,18 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+    select,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
@@ -136,3 +147,13 @@ class StudentMovement(db.Model):
     student: Mapped[Student] = relationship(back_populates="movements")
 
     __table_args__ = (UniqueConstraint("order_line_id", "student_id", name="uq_student_movements_line_student"),)
+
+
+def students_in_scope(faculties: set[int] | None) -> ColumnElement[bool]:
+    """Students of the faculties seen (core.scope.faculty_scope: None for the whole university)."""
+    if faculties is None:
+        return true()
+    if not faculties:
+        return false()
+    groups = select(Group.id).join(Programme, Programme.id == Group.programme_id)
+    return Student.group_id.in_(groups.where(Programme.faculty_id.in_(faculties)))

@@ -3,24 +3,17 @@
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from core.clock import today
 from core.db import db
-from core.models import User, principals_of
-from students.models import Group, Programme, Student
-
-UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")
+from core.models import User
+from core.scope import faculty_scope
+from students.models import Group, Student, students_in_scope
 
 
 def visible_students(actor: User) -> Select:
-    """Students `actor` may see: university roles all, a dean own faculty only, everyone else none."""
+    """Students `actor` may see: university roles all, a dean own faculty only (and a substituted dean's),
+    everyone else none."""
     query = select(Student).join(Student.group).join(Group.programme)
-    identities = [actor, *principals_of(actor, today())]  # a substitute sees what the person acted for sees
-    if any(who.has_role(*UNIVERSITY_ROLES) for who in identities):
-        return query
-    faculties = {who.faculty_id for who in identities if who.has_role("dean") and who.faculty_id is not None}
-    if faculties:
-        return query.where(Programme.faculty_id.in_(faculties))
-    return query.where(False)
+    return query.where(students_in_scope(faculty_scope(actor)))
 
 
 def search_students(actor: User, text: str, *, limit: int = 50, status: str | None = None) -> list[Student]:

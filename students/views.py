@@ -6,11 +6,12 @@ from flask_login import current_user
 from core.clock import today
 from core.db import db
 from core.permissions import roles_required
+from core.scope import UNIVERSITY_ROLES
 from students.categories import categories_of
 from students.difference import debts_of
 from students.history import parse_day, record_on
 from students.models import Student
-from students.operations import UNIVERSITY_ROLES, get_visible_student, search_students
+from students.operations import get_visible_student, search_students
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
