@@ -66,7 +66,7 @@ def parse_transcript_text(text: str) -> list[dict]:
     return rows
 
 
-def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:
+def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:  # noqa: C901
     """Clean the incoming student's data: (clean values, errors by field; transcript rows as transcript.<n>)."""
     errors: dict[str, str] = {}
     clean: dict = {}

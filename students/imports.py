@@ -218,55 +218,63 @@ def _diff(obj, values: dict) -> dict:
 ORDER_FIELDS = ("group_id", "course", "funding", "status", "status_since")
 
 
+def _student_values(number: int, row: dict, groups: dict[str, Group], seen: dict[str, int]) -> tuple[dict, list[str]]:
+    """The checked values of one student row, or what is wrong with it; notes the row's IIN in `seen`."""
+    errors: list[str] = []
+    iin = row.get("iin", "").strip()
+    if problem := iin_error(iin):
+        errors.append(f"IIN {iin!r}: {problem}")
+    elif iin in seen:
+        errors.append(f"duplicate of row {seen[iin]} (same IIN {iin}).")
+    else:
+        seen[iin] = number
+    surname = _text(row, "surname", 100, errors)
+    name = _text(row, "name", 100, errors)
+    patronymic = _text(row, "patronymic", 100, errors, required=False)
+    email = _text(row, "email", 254, errors, required=False)
+    if email and not EMAIL.match(email):
+        errors.append(f"email {email!r} is not an e-mail address.")
+    group_name = row.get("group", "").strip()
+    group = groups.get(group_name)
+    if group is None:
+        errors.append(f"unknown group {group_name!r}." if group_name else "group is empty.")
+    funding = row.get("funding", "").strip().lower()
+    if funding not in FUNDINGS:
+        errors.append(f"funding must be grant or paid, got {funding!r}.")
+    status = row.get("status", "").strip().lower() or "active"
+    if status not in STATUSES:
+        errors.append(f"status must be one of {', '.join(STATUSES)}, got {status!r}.")
+    since_text = row.get("status_since", "").strip()
+    since = _date(since_text) if since_text else None
+    if since_text and since is None:
+        errors.append(f"status_since {since_text!r} is not a date (YYYY-MM-DD or DD.MM.YYYY).")
+    if errors:
+        return {}, errors
+    values = {
+        "iin": iin,
+        "surname": surname,
+        "name": name,
+        "patronymic": patronymic,
+        "email": email,
+        "group_id": group.id,
+        "course": group.course,
+        "funding": funding,
+        "status": status,
+    }
+    if since_text:
+        values["status_since"] = since
+    return values, []
+
+
 def _plan_students(plan: Plan, rows: list[tuple[int, dict]]) -> None:
     names = {row.get("group", "").strip() for _, row in rows}
     groups = {g.name: g for g in db.session.scalars(select(Group).where(Group.name.in_(names)))}
     checked, seen = [], {}
     for number, row in rows:
-        errors: list[str] = []
-        iin = row.get("iin", "").strip()
-        if problem := iin_error(iin):
-            errors.append(f"IIN {iin!r}: {problem}")
-        elif iin in seen:
-            errors.append(f"duplicate of row {seen[iin]} (same IIN {iin}).")
-        else:
-            seen[iin] = number
-        surname = _text(row, "surname", 100, errors)
-        name = _text(row, "name", 100, errors)
-        patronymic = _text(row, "patronymic", 100, errors, required=False)
-        email = _text(row, "email", 254, errors, required=False)
-        if email and not EMAIL.match(email):
-            errors.append(f"email {email!r} is not an e-mail address.")
-        group_name = row.get("group", "").strip()
-        group = groups.get(group_name)
-        if group is None:
-            errors.append(f"unknown group {group_name!r}." if group_name else "group is empty.")
-        funding = row.get("funding", "").strip().lower()
-        if funding not in FUNDINGS:
-            errors.append(f"funding must be grant or paid, got {funding!r}.")
-        status = row.get("status", "").strip().lower() or "active"
-        if status not in STATUSES:
-            errors.append(f"status must be one of {', '.join(STATUSES)}, got {status!r}.")
-        since_text = row.get("status_since", "").strip()
-        since = _date(since_text) if since_text else None
-        if since_text and since is None:
-            errors.append(f"status_since {since_text!r} is not a date (YYYY-MM-DD or DD.MM.YYYY).")
+        values, errors = _student_values(number, row, groups, seen)
         if errors:
             plan.errors.append(RowError(number, " ".join(errors)))
             continue
-        values = {
-            "iin": iin,
-            "surname": surname,
-            "name": name,
-            "patronymic": patronymic,
-            "email": email,
-            "group_id": group.id,
-            "course": group.course,
-            "funding": funding,
-            "status": status,
-        }
-        if since_text:
-            values["status_since"] = since
         checked.append((number, values))
     if plan.errors:
         return

@@ -242,12 +242,20 @@ def test_authorization_matrix(route_name, state, client, uni, make, people):
 
 
 def check_person(route: Route, state: str, order, actor: User, principals: list[User], client, headers) -> list[str]:
-    order_id, version = order.id, order.version
     expected = {t: expect(route, state, t, actor, principals, order) for t in TRIGGERS}
+    wrong = check_reading(order, actor, principals, expected, client, headers)
+    # Deciding: each trigger through the web form and through the API, each on the same state.
+    for trigger in TRIGGERS:
+        for channel in ("web", "api"):
+            wrong += check_decision(channel, trigger, expected[trigger], state, order, actor, client, headers)
+    return wrong
+
+
+def check_reading(order, actor: User, principals: list[User], expected: dict, client, headers) -> list[str]:
+    """Reading: the page and the API answer 200 with exactly the legal triggers, or 403."""
+    order_id = order.id
     offered = [t for t in TRIGGERS if expected[t].status == "ok"]
     wrong: list[str] = []
-
-    # Reading: the page and the API answer 200 with exactly the legal triggers, or 403.
     readable = actor.has_role(*READER_ROLES) and sees([actor, *principals], order)
     page = client.get(f"/orders/{order_id}")
     api = client.get(f"/api/v1/orders/{order_id}", headers=headers)
@@ -266,51 +274,61 @@ def check_person(route: Route, state: str, order, actor: User, principals: list[
             wrong.append(f"GET page: {page.status_code}, expected 403")
         if api.status_code != 403:
             wrong.append(f"GET api: {api.status_code}, expected 403")
+    return wrong
 
-    # Deciding: each trigger through the web form and through the API, each on the same state.
-    for trigger in TRIGGERS:
-        want = expected[trigger]
-        for channel in ("web", "api"):
-            before = events(order_id)
-            savepoint = db.session.begin_nested()
-            db.session.connection()  # emit the SAVEPOINT now, before the request works on the same connection
-            try:
-                if channel == "web":
-                    response = client.post(
-                        f"/orders/{order_id}/fire/{trigger}", data={"version": str(version), "comment": COMMENT}
-                    )
-                else:
-                    response = client.post(
-                        f"/api/v1/orders/{order_id}/fire",
-                        headers=headers,
-                        json={"trigger": trigger, "comment": COMMENT, "version": version},
-                    )
-                db.session.expire_all()
-                now_state = db.session.scalar(select(type(order).state).where(type(order).id == order_id))
-                last = db.session.scalars(
-                    select(AuditEvent).where(AuditEvent.order_id == order_id).order_by(AuditEvent.id.desc())
-                ).first()
-                got = _outcome(channel, response, order_id, events(order_id) > before)
-                tag = f"{channel} {trigger}: got {got} ({response.status_code}), expected {want.status}"
-                if got != want.status:
-                    wrong.append(f"{tag}; body {response.get_data(as_text=True)[:200]!r}")
-                elif want.status == "ok":
-                    if now_state != want.state:
-                        wrong.append(f"{tag}: state {now_state}, expected {want.state}")
-                    if (last.actor_id, last.acting_for_id) != (actor.id, want.acting_for and want.acting_for.id):
-                        wrong.append(f"{tag}: audit says actor {last.actor_id} acting for {last.acting_for_id}")
-                    if channel == "api" and response.get_json()["state"] != want.state:
-                        wrong.append(f"{tag}: API answered state {response.get_json()['state']}")
-                elif now_state != state or events(order_id) != before:
-                    wrong.append(f"{tag}: a refused trigger changed the order ({now_state})")
-                elif channel == "api" and want.status == "409":
-                    rules = [r["rule"] for r in response.get_json()["errors"].get("state", [])]
-                    if rules != ["state.invalid"]:
-                        wrong.append(f"{tag}: rules {rules}")
-            finally:
-                savepoint.rollback()
-                db.session.expire_all()
 
+def check_decision(
+    channel: str, trigger: str, want: Expected, state: str, order, actor: User, client, headers
+) -> list[str]:
+    """One trigger through one channel, inside a SAVEPOINT rolled back afterwards: the outcome, the state reached,
+    the audit event, and that a refusal changed nothing."""
+    order_id, version = order.id, order.version
+    before = events(order_id)
+    savepoint = db.session.begin_nested()
+    db.session.connection()  # emit the SAVEPOINT now, before the request works on the same connection
+    try:
+        if channel == "web":
+            response = client.post(
+                f"/orders/{order_id}/fire/{trigger}", data={"version": str(version), "comment": COMMENT}
+            )
+        else:
+            response = client.post(
+                f"/api/v1/orders/{order_id}/fire",
+                headers=headers,
+                json={"trigger": trigger, "comment": COMMENT, "version": version},
+            )
+        db.session.expire_all()
+        now_state = db.session.scalar(select(type(order).state).where(type(order).id == order_id))
+        last = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.order_id == order_id).order_by(AuditEvent.id.desc())
+        ).first()
+        got = _outcome(channel, response, order_id, events(order_id) > before)
+        tag = f"{channel} {trigger}: got {got} ({response.status_code}), expected {want.status}"
+        if got != want.status:
+            return [f"{tag}; body {response.get_data(as_text=True)[:200]!r}"]
+        if want.status == "ok":
+            return _success_problems(tag, want, channel, response, now_state, last, actor)
+        if now_state != state or events(order_id) != before:
+            return [f"{tag}: a refused trigger changed the order ({now_state})"]
+        if channel == "api" and want.status == "409":
+            rules = [r["rule"] for r in response.get_json()["errors"].get("state", [])]
+            if rules != ["state.invalid"]:
+                return [f"{tag}: rules {rules}"]
+        return []
+    finally:
+        savepoint.rollback()
+        db.session.expire_all()
+
+
+def _success_problems(tag: str, want: Expected, channel: str, response, now_state: str, last, actor: User) -> list[str]:
+    """What is wrong with a trigger that succeeded: the state reached, whom the audit names, the API's answer."""
+    wrong = []
+    if now_state != want.state:
+        wrong.append(f"{tag}: state {now_state}, expected {want.state}")
+    if (last.actor_id, last.acting_for_id) != (actor.id, want.acting_for and want.acting_for.id):
+        wrong.append(f"{tag}: audit says actor {last.actor_id} acting for {last.acting_for_id}")
+    if channel == "api" and response.get_json()["state"] != want.state:
+        wrong.append(f"{tag}: API answered state {response.get_json()['state']}")
     return wrong
 
 

@@ -12,6 +12,7 @@ audit event then record both. The permission rules are those of the person acted
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -317,6 +318,62 @@ def _lock(subject: Subject) -> None:
         ).scalar_one()
 
 
+def _check_version(subject: Subject, expected_version: int | None) -> None:
+    """Refuse a decision taken on an older version of the order than the one now stored."""
+    if expected_version is not None and expected_version != subject.version:
+        raise Refused(
+            [
+                Refusal(
+                    "state.stale",
+                    _("The order has changed since you opened it; reload the page."),
+                    {"expected": expected_version, "actual": subject.version},
+                )
+            ],
+            status=409,
+        )
+
+
+def _check_substitution(actor: User, acting_for: User | None) -> None:
+    """Refuse acting for someone `actor` does not substitute for today (or for themselves)."""
+    if acting_for is not None and (acting_for.id == actor.id or not substitutes_for(actor, acting_for, today())):
+        raise Refused(
+            [
+                Refusal(
+                    "permission.substitute", _("You do not substitute for %(name)s today.", name=acting_for.full_name)
+                )
+            ],
+            status=403,
+        )
+
+
+def _write_visa(subject: Subject, trigger: str, actor: User, acting_for: User | None, comment: str) -> None:
+    """The decision `trigger` on the current step, given by `actor` as themselves or for `acting_for`."""
+    who = acting_for or actor
+    step = current_step(subject)
+    db.session.add(
+        Visa(
+            order_id=subject.id,
+            round=subject.round,
+            step=step.name,
+            role=next((r for r in step.roles if who.has_role(r)), step.roles[0]),
+            faculty_id=who.faculty_id if step.mode == "per_faculty" else None,
+            decided_by_id=actor.id,
+            acting_for_id=acting_for.id if acting_for else None,
+            decision=DECISION_OF[trigger],
+            comment=comment,
+            decided_at=now(),
+        )
+    )
+    db.session.flush()
+
+
+def _start_step_clock(subject: Subject, route: Route, moment: datetime) -> None:
+    """The order entered a new state at `moment`: when its step is due (no due time outside the steps)."""
+    subject.step_entered_at = moment
+    step = route.signature_step() if subject.state == "awaiting_signature" else route.step_for_state(subject.state)
+    subject.due_at = add_working_days(moment, step.due_days) if step else None
+
+
 def fire(
     subject: Subject,
     trigger: str,
@@ -333,17 +390,7 @@ def fire(
     _lock(subject)
     if trigger == "submit" and subject.state == "draft":
         subject.route_version = latest_version(subject.route_name)  # an order travels on the version it was sent on
-    if expected_version is not None and expected_version != subject.version:
-        raise Refused(
-            [
-                Refusal(
-                    "state.stale",
-                    _("The order has changed since you opened it; reload the page."),
-                    {"expected": expected_version, "actual": subject.version},
-                )
-            ],
-            status=409,
-        )
+    _check_version(subject, expected_version)
     route = route_of(subject)
     machine = machine_for(route)
     from_state = subject.state
@@ -358,15 +405,7 @@ def fire(
             ],
             status=409,
         )
-    if acting_for is not None and (acting_for.id == actor.id or not substitutes_for(actor, acting_for, today())):
-        raise Refused(
-            [
-                Refusal(
-                    "permission.substitute", _("You do not substitute for %(name)s today.", name=acting_for.full_name)
-                )
-            ],
-            status=403,
-        )
+    _check_substitution(actor, acting_for)
     refusal = _permission_refusal(route, subject, trigger, actor, acting_for)
     if refusal:
         raise Refused([refusal], status=403)
@@ -377,24 +416,8 @@ def fire(
     if refusals:
         raise Refused(refusals)
 
-    who = acting_for or actor
     if trigger in DECISION_OF:
-        step = current_step(subject)
-        db.session.add(
-            Visa(
-                order_id=subject.id,
-                round=subject.round,
-                step=step.name,
-                role=next((r for r in step.roles if who.has_role(r)), step.roles[0]),
-                faculty_id=who.faculty_id if step.mode == "per_faculty" else None,
-                decided_by_id=actor.id,
-                acting_for_id=acting_for.id if acting_for else None,
-                decision=DECISION_OF[trigger],
-                comment=comment,
-                decided_at=now(),
-            )
-        )
-        db.session.flush()
+        _write_visa(subject, trigger, actor, acting_for, comment)
     if not machine.events[trigger].trigger(subject):
         raise Refused([Refusal("state.refused", _("The action was refused in state “%(s)s”.", s=label(from_state)))])
     if trigger == "submit":
@@ -402,9 +425,7 @@ def fire(
     moment = now()
     subject.updated_at = moment  # always write the row, so the version column detects a concurrent change
     if subject.state != from_state:
-        subject.step_entered_at = moment
-        step = route.signature_step() if subject.state == "awaiting_signature" else route.step_for_state(subject.state)
-        subject.due_at = add_working_days(moment, step.due_days) if step else None
+        _start_step_clock(subject, route, moment)
     db.session.add(
         AuditEvent(
             order_id=subject.id,

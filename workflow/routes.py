@@ -105,6 +105,43 @@ DEFAULT_ROUTES: dict[str, Route] = {
 }
 
 
+def _step_from_dict(position: int, raw: object, taken: set[str]) -> Step:
+    """One step of a route from plain data; `taken`: the names of the steps before it."""
+    if not isinstance(raw, dict):
+        raise RouteError(f"Step {position} is not a mapping.")
+    step_name = raw.get("name")
+    if not isinstance(step_name, str) or not step_name.isidentifier() or step_name in taken:
+        raise RouteError(f"Step {position} needs a unique name of letters, digits and underscores.")
+    roles = raw.get("roles") or ([raw["role"]] if raw.get("role") else [])
+    if isinstance(roles, str):
+        roles = [roles]
+    if not roles or any(r not in ROLES or r == "admin" for r in roles):
+        raise RouteError(f"Step {step_name}: roles must be some of {', '.join(r for r in ROLES if r != 'admin')}.")
+    mode = raw.get("mode", "one")
+    if mode not in MODES:
+        raise RouteError(f"Step {step_name}: mode must be one of {', '.join(MODES)}.")
+    if mode == "per_faculty" and roles != ["dean"]:
+        raise RouteError(f"Step {step_name}: a per-faculty step is for the role dean only.")
+    numbers = {}
+    for key, low in (("n", 1), ("due_days", 1), ("escalate_after_days", 0)):
+        value = raw.get(key, {"n": 1, "due_days": 3, "escalate_after_days": 2}[key])
+        if not isinstance(value, int) or isinstance(value, bool) or value < low or value > 60:
+            raise RouteError(f"Step {step_name}: {key} must be a whole number from {low} to 60.")
+        numbers[key] = value
+    escalate_to = raw.get("escalate_to", "registrar")
+    if escalate_to not in ROLES:
+        raise RouteError(f"Step {step_name}: escalate_to must be a role.")
+    return Step(
+        step_name,
+        tuple(roles),
+        mode,
+        numbers["n"],
+        numbers["due_days"],
+        numbers["escalate_after_days"],
+        escalate_to,
+    )
+
+
 def route_from_dict(data: dict) -> Route:
     """Build and validate a route from plain data (YAML, a form, the API); raises RouteError saying why."""
     if not isinstance(data, dict):
@@ -115,44 +152,9 @@ def route_from_dict(data: dict) -> Route:
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list):
         raise RouteError("The route needs a list of steps (it may be empty: straight to the signature).")
-    steps, seen = [], set()
+    steps: list[Step] = []
     for position, raw in enumerate(raw_steps, 1):
-        if not isinstance(raw, dict):
-            raise RouteError(f"Step {position} is not a mapping.")
-        step_name = raw.get("name")
-        if not isinstance(step_name, str) or not step_name.isidentifier() or step_name in seen:
-            raise RouteError(f"Step {position} needs a unique name of letters, digits and underscores.")
-        seen.add(step_name)
-        roles = raw.get("roles") or ([raw["role"]] if raw.get("role") else [])
-        if isinstance(roles, str):
-            roles = [roles]
-        if not roles or any(r not in ROLES or r == "admin" for r in roles):
-            raise RouteError(f"Step {step_name}: roles must be some of {', '.join(r for r in ROLES if r != 'admin')}.")
-        mode = raw.get("mode", "one")
-        if mode not in MODES:
-            raise RouteError(f"Step {step_name}: mode must be one of {', '.join(MODES)}.")
-        if mode == "per_faculty" and roles != ["dean"]:
-            raise RouteError(f"Step {step_name}: a per-faculty step is for the role dean only.")
-        numbers = {}
-        for key, low in (("n", 1), ("due_days", 1), ("escalate_after_days", 0)):
-            value = raw.get(key, {"n": 1, "due_days": 3, "escalate_after_days": 2}[key])
-            if not isinstance(value, int) or isinstance(value, bool) or value < low or value > 60:
-                raise RouteError(f"Step {step_name}: {key} must be a whole number from {low} to 60.")
-            numbers[key] = value
-        escalate_to = raw.get("escalate_to", "registrar")
-        if escalate_to not in ROLES:
-            raise RouteError(f"Step {step_name}: escalate_to must be a role.")
-        steps.append(
-            Step(
-                step_name,
-                tuple(roles),
-                mode,
-                numbers["n"],
-                numbers["due_days"],
-                numbers["escalate_after_days"],
-                escalate_to,
-            )
-        )
+        steps.append(_step_from_dict(position, raw, {step.name for step in steps}))
     signer = data.get("signer_role", "rector")
     if signer not in ROLES or signer == "admin":
         raise RouteError("signer_role must be a role that may sign (usually rector).")

@@ -105,7 +105,7 @@ class VacantGrant(OrderKind):
             self._rank(order, lines)
         return {}
 
-    def _rank(self, order: Order, lines: list[OrderLine]) -> None:
+    def _rank(self, order: Order, lines: list[OrderLine]) -> None:  # noqa: C901
         facts = ranking.academic_facts([line.student_id for line in lines])
         vacancies = order.params.get("vacancies") or {}
         results: dict[int, dict] = {}
