@@ -175,19 +175,3 @@ def run_deadlines(now: datetime | None = None) -> dict:
     result["emails"] = len(emails)
     current_app.logger.info("deadlines: %s", result)
     return result
-
-
-def escalated_order_ids(order_ids: list[int]) -> set[int]:
-    """Which of these orders are escalated at their current round and step (for marking them in lists)."""
-    if not order_ids:
-        return set()
-    rows = db.session.execute(
-        select(DeadlineNotice.order_id, DeadlineNotice.round, DeadlineNotice.step, Order.round, Order.state)
-        .join(Order, Order.id == DeadlineNotice.order_id)
-        .where(DeadlineNotice.order_id.in_(order_ids), DeadlineNotice.kind == "escalation")
-    ).all()
-    return {
-        order_id
-        for order_id, n_round, n_step, o_round, state in rows
-        if n_round == o_round and state == ("awaiting_signature" if n_step == SIGNER_STEP else f"review_{n_step}")
-    }

@@ -92,10 +92,6 @@ def inbox_count(actor: User) -> int:
     return db.session.scalar(waiting_for(actor).with_only_columns(func.count(Order.id)).order_by(None)) or 0
 
 
-def inbox(actor: User, limit: int = 50, offset: int = 0) -> list[Order]:
-    return list(db.session.scalars(waiting_for(actor).order_by(Order.updated_at).limit(limit).offset(offset)))
-
-
 # The inbox views: waiting, overdue, returned to me, my decided history -----------------------------------------
 
 VIEWS = ("waiting", "overdue", "returned", "history")

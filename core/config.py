@@ -7,32 +7,6 @@ from pathlib import Path
 
 from core.rules import load_rules
 
-# Name of each environment variable, its default, and what it does. The README table is built from this.
-SETTINGS: list[tuple[str, str, str]] = [
-    ("DATABASE_URL", "sqlite:///<instance>/registrar.sqlite3", "SQLAlchemy database URL; PostgreSQL in production"),
-    ("REGISTRAR_SECRET_KEY", "random, kept in <instance>/secret_key", "Flask secret key for sessions and CSRF"),
-    ("REGISTRAR_BROKER_URL", "stub", "dramatiq broker: `stub` (in-process worker thread), `redis://...`, `amqp://...`"),
-    ("REGISTRAR_MAIL_TRANSPORT", "mailbox", "`mailbox` (files in the local mailbox) or `smtp`"),
-    ("REGISTRAR_MAILBOX_DIR", "<instance>/mailbox", "where the local mailbox keeps messages"),
-    ("REGISTRAR_SMTP_HOST", "localhost", "SMTP server"),
-    ("REGISTRAR_SMTP_PORT", "25", "SMTP port"),
-    ("REGISTRAR_SMTP_USER", "", "SMTP login (empty: no login)"),
-    ("REGISTRAR_SMTP_PASSWORD", "", "SMTP password"),
-    ("REGISTRAR_SMTP_STARTTLS", "0", "1 to use STARTTLS"),
-    ("REGISTRAR_MAIL_FROM", "registrar@university.kz", "sender address of e-mails"),
-    ("REGISTRAR_UNIVERSITY_KK", "Әл-Фараби атындағы Демо университеті", "university name in Kazakh (order header)"),
-    ("REGISTRAR_UNIVERSITY_RU", "Демо университет имени аль-Фараби", "university name in Russian (order header)"),
-    ("REGISTRAR_CITY", "Алматы", "city printed on orders"),
-    ("REGISTRAR_ORDER_SERIES", "С", "series of student-body orders"),
-    ("REGISTRAR_NUMBER_FORMAT", "{seq}-{series}", "order number format; fields seq, series, year"),
-    ("REGISTRAR_TIMEZONE", "Asia/Almaty", "local time zone for order dates and display"),
-    ("REGISTRAR_DEFAULT_LANGUAGE", "ru", "UI language when the browser asks for none of kk, ru, en"),
-    ("REGISTRAR_RELAY_INTERVAL", "30", "seconds between sweeps that resend outbox rows left pending"),
-    ("REGISTRAR_SCHEDULER_INTERVAL", "300", "seconds between deadline checks of the in-process scheduler (0: off)"),
-    ("REGISTRAR_HOLIDAYS", "", "public holidays skipped by working-day deadlines, as YYYY-MM-DD,YYYY-MM-DD"),
-    ("REGISTRAR_RULES_FILE", "", "YAML file overriding the academic rules' numbers (see `core/rules.py` for the keys)"),
-]
-
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)

@@ -13,7 +13,7 @@ OUTBOX_STATUSES = ("pending", "sent", "failed")
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in OUTBOX_STATUSES)})", name="status"),
         Index("ix_outbox_messages_status_created_at", "status", "created_at"),
     )
 

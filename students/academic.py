@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
@@ -136,20 +136,6 @@ class AcademicCalendar(db.Model):
         if self.summer_holidays_start <= day <= self.summer_holidays_end:
             return "summer"
         return None
-
-    def in_summer_semester(self, day: date) -> bool:
-        return bool(self.summer_semester_start and self.summer_semester_start <= day <= self.summer_semester_end)
-
-    @classmethod
-    def for_date(cls, day: date) -> "AcademicCalendar | None":
-        """The calendar whose year (first semester start to summer holidays end) contains `day`."""
-        return db.session.scalar(select(cls).where(cls.first_semester_start <= day, cls.summer_holidays_end >= day))
-
-
-def holiday_window(day: date) -> str | None:
-    """'winter' or 'summer' when `day` is in a holiday window of its academic year's calendar, else None."""
-    calendar = AcademicCalendar.for_date(day)
-    return calendar.holiday(day) if calendar else None
 
 
 def academic_year_of(day: date) -> str:

@@ -54,9 +54,6 @@ class StudentCategory(db.Model):
     def label(self) -> str:
         return str(CATEGORY_LABELS.get(self.category, self.category))
 
-    def valid_on(self, day: date) -> bool:
-        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
-
 
 def categories_on(student_ids, day: date) -> dict[int, set[str]]:
     """The categories valid on `day` per student id (only students that have one), in one query. `student_ids` may

@@ -74,14 +74,6 @@ class Record:
     debts: int = 0
     letters: set[str] = field(default_factory=set)
 
-    @property
-    def only_excellent(self) -> bool:
-        return bool(self.letters) and self.letters <= set(EXCELLENT)
-
-    @property
-    def only_good_or_excellent(self) -> bool:
-        return bool(self.letters) and self.letters <= set(EXCELLENT + GOOD)
-
 
 def records_for(student_ids: Iterable[int], academic_year: str | None = None) -> dict[int, Record]:
     """Figures per student id (every id asked for is a key), from one query; `academic_year` limits the grades."""
@@ -119,16 +111,6 @@ def records_for(student_ids: Iterable[int], academic_year: str | None = None) ->
     for student_id, (points_sum, credit_sum) in sums.items():
         result[student_id].gpa = round(points_sum / credit_sum, 2) if credit_sum else None
     return result
-
-
-def gpa_for(student_ids: Iterable[int], academic_year: str | None = None) -> dict[int, float | None]:
-    """Credit-weighted mean grade point per student id; None for a student without grades."""
-    return {sid: record.gpa for sid, record in records_for(student_ids, academic_year).items()}
-
-
-def earned_credits_for(student_ids: Iterable[int], academic_year: str | None = None) -> dict[int, int]:
-    """Credits of passed disciplines (D or better) per student id."""
-    return {sid: record.earned_credits for sid, record in records_for(student_ids, academic_year).items()}
 
 
 def debts_for(student_ids: Iterable[int]) -> dict[int, list[Grade]]:

@@ -43,10 +43,6 @@ def iin_error(value: str | None) -> str | None:
     return None
 
 
-def is_valid_iin(value: str | None) -> bool:
-    return iin_error(value) is None
-
-
 def sex(iin: str) -> str:
     return "male" if int(iin[6]) % 2 == 1 else "female"
 

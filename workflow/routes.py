@@ -193,17 +193,6 @@ def latest_version(name: str) -> int:
     return stored or 1
 
 
-def all_route_versions() -> list[Route]:
-    """Every version of every route: the built-in defaults and the saved versions (a short table)."""
-    stored = db.session.execute(
-        select(RouteVersion.name, RouteVersion.version, RouteVersion.definition).order_by(
-            RouteVersion.name, RouteVersion.version
-        )
-    ).all()
-    saved = [route_from_dict({**definition, "name": name, "version": version}) for name, version, definition in stored]
-    return [*DEFAULT_ROUTES.values(), *saved]
-
-
 def route_names() -> list[str]:
     return sorted(set(DEFAULT_ROUTES) | set(db.session.scalars(select(RouteVersion.name).distinct())))
 

@@ -8,7 +8,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from core.db import db
-from students.academic import AcademicCalendar, holiday_window
+from students.academic import AcademicCalendar
 from students.calendar import InvalidCalendar, save_calendar
 from tests.conftest import login
 
@@ -44,9 +44,9 @@ def count() -> int:
 def test_a_good_calendar_is_saved_and_its_holidays_are_the_transfer_windows(uni):
     calendar = save_calendar(GOOD)
     assert (calendar.year, calendar.winter_holidays_start) == ("2030-2031", date(2031, 1, 18))
-    assert holiday_window(date(2031, 1, 20)) == "winter"
-    assert holiday_window(date(2031, 7, 15)) == "summer"
-    assert holiday_window(date(2031, 3, 1)) is None
+    assert calendar.holiday(date(2031, 1, 20)) == "winter"
+    assert calendar.holiday(date(2031, 7, 15)) == "summer"
+    assert calendar.holiday(date(2031, 3, 1)) is None
 
 
 def test_saving_the_same_year_again_replaces_its_dates(uni):
