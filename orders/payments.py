@@ -25,7 +25,6 @@ The register is set-based: two queries for any range of months, whatever the num
 """
 
 import calendar
-import io
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
@@ -38,6 +37,7 @@ from core.db import db
 from core.labels import label
 from core.models import User, principals_of
 from core.rules import rule
+from core.xlsx import workbook_bytes
 from orders.models import Order, OrderLine
 from students.models import Faculty, Group, Student, StudentMovement
 
@@ -643,6 +643,4 @@ def to_xlsx(register: Register) -> bytes:
         cell.font = Font(bold=True)
     for column, width in zip("ABCDEFGHIJKLM", (9, 34, 14, 28, 12, 22, 10, 11, 12, 12, 9, 12, 60), strict=True):
         sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
