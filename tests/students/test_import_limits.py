@@ -79,3 +79,14 @@ def test_a_csv_field_over_the_csv_module_limit_is_a_message_not_a_500(make, clie
     assert response.status_code == 422
     assert "cannot be read as CSV" in response.text
     assert students() == before
+
+
+def test_a_file_with_many_bad_rows_lists_the_first_100_and_counts_the_rest_and_is_not_kept(make, client, upload_dir):
+    group = make.group()
+    login(client, make.user("clerk", username="clerk_many"))
+    bad = [["123", "Ким", f"Ольга{i}", "", "", group.name, "paid", ""] for i in range(250)]
+    response = upload(client, "students", "bad.csv", csv_bytes(STUDENT_HEADER, bad))
+    assert response.status_code == 422
+    assert response.text.count("IIN must be exactly 12 digits") == 100
+    assert "The first 100 of 250 bad rows are shown" in response.text
+    assert not list(upload_dir.glob("*.upload"))
