@@ -99,12 +99,14 @@ def _register_blueprints(app: Flask) -> None:
     from orders.transfer_in_views import bp as transfer_in_bp
     from orders.views import bp as orders_bp
     from registrar.api import init_api
+    from registrar.health import bp as health_bp
     from students.calendar_views import bp as calendar_bp
     from students.categories import bp as categories_bp
     from students.import_views import bp as imports_bp
     from students.views import bp as students_bp
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(students_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(calendar_bp)
