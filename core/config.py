@@ -26,6 +26,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("REGISTRAR_ORDER_SERIES", "С", "series of student-body orders"),
     ("REGISTRAR_NUMBER_FORMAT", "{seq}-{series}", "order number format; fields seq, series, year"),
     ("REGISTRAR_TIMEZONE", "Asia/Almaty", "local time zone for order dates and display"),
+    ("REGISTRAR_HTTPS", "0", "1 behind TLS: redirect to https, HSTS, session cookie marked Secure"),
+    ("REGISTRAR_PROXIES", "0", "number of reverse proxies in front (nginx: 1) whose X-Forwarded-* headers are trusted"),
     ("REGISTRAR_DEFAULT_LANGUAGE", "ru", "UI language when the browser asks for none of kk, ru, en"),
     ("REGISTRAR_RELAY_INTERVAL", "30", "seconds between sweeps that resend outbox rows left pending"),
     ("REGISTRAR_SCHEDULER_INTERVAL", "300", "seconds between deadline checks of the in-process scheduler (0: off)"),
@@ -92,5 +94,7 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "HTTPS": _env("REGISTRAR_HTTPS", "0") == "1",
+        "PROXIES": int(_env("REGISTRAR_PROXIES", "0")),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     }
