@@ -172,6 +172,7 @@ def _register_error_pages(app: Flask) -> None:
         405: _l("Method not allowed"),
         409: _l("Conflict"),
         413: _l("The request is too large."),
+        429: _l("Too many attempts; wait a few minutes and try again."),
         422: _l("Unprocessable request"),
         500: _l("Something went wrong on our side; nothing was changed."),
     }
@@ -184,6 +185,10 @@ def _register_error_pages(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, lambda error, code=code: render_error(code, _own_description(error)))
+
+    @app.errorhandler(429)
+    def too_many(error):  # the limiter describes the limit ("10 per 15 minute"); the user is told what to do
+        return render_error(429)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
