@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from core.db import db
 from core.extensions import limiter, login_manager
-from core.models import LANGUAGES, User, user_for_token
+from core.models import LANGUAGES, User, end_sessions, start_session, user_for_session, user_for_token
 from core.permissions import any_user, public
 
 bp = Blueprint("auth", __name__)
@@ -28,9 +28,13 @@ class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons."""
 
 
+SESSION_KEY = "session_key"
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The user of this browser session while it is open (see `UserSession`) and the user is active."""
+    return user_for_session(int(user_id), session.get(SESSION_KEY)) if user_id.isdigit() else None
 
 
 @login_manager.request_loader
@@ -84,10 +88,11 @@ def login():
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
         if _password_matches(user, form.password.data) and user.is_active:
+            session[SESSION_KEY] = start_session(user)
             login_user(user)
             if session.get("language") in LANGUAGES and session["language"] != user.language:
                 user.language = session["language"]  # the choice made on the login page wins
-                db.session.commit()
+            db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
         flash(_l("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form), (200 if request.method == "GET" else 400)
@@ -97,7 +102,9 @@ def login():
 @any_user
 def logout():
     if EmptyForm().validate_on_submit():
+        end_sessions(current_user, session.pop(SESSION_KEY, None) or "")
         logout_user()
+        db.session.commit()
     return redirect(url_for("auth.login"))
 
 

@@ -122,6 +122,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from approvals.admin import bp as approvals_admin_bp
     from approvals.views import bp as approvals_bp
+    from core.account_views import bp as accounts_bp
     from notifications.views import bp as mailbox_bp
     from orders.promotion_views import bp as promotion_bp
     from orders.ranking_views import bp as ranking_bp
@@ -138,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(students_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(calendar_bp)
