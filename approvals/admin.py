@@ -8,6 +8,7 @@ from datetime import date
 import yaml
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -43,9 +44,26 @@ def route_yaml(definitions: list[dict] | dict) -> str:
     return yaml.safe_dump(definitions, allow_unicode=True, sort_keys=False, width=110, default_flow_style=None)
 
 
+MAX_YAML_CHARACTERS = 64 * 1024  # every route of a university fits in a few kilobytes
+
+
 def load_yaml(text: str):
-    """YAML text as data; RouteError saying where the text stops being YAML."""
+    """YAML text as data; RouteError saying where the text stops being YAML.
+
+    Route definitions never need anchors and aliases, and an alias can expand a few hundred characters into millions
+    of values (a "billion laughs" document) before any length check sees them: they are refused while parsing, before
+    anything is built.
+    """
+    if len(text) > MAX_YAML_CHARACTERS:
+        raise RouteError(
+            f"The text is longer than {MAX_YAML_CHARACTERS // 1024} KB; a route definition is much shorter."
+        )
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise RouteError(
+                    "Anchors and aliases (& and *) are not accepted in route definitions; write each value out."
+                )
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -296,7 +314,12 @@ def acting_for_now(user: User) -> list[Substitution]:
 
 
 class RouteForm(FlaskForm):
-    definition = TextAreaField(validators=[InputRequired(), Length(max=20000)])
+    definition = TextAreaField(
+        validators=[
+            InputRequired(_l("Paste the definition of the route.")),
+            Length(max=20000, message=_l("A route definition is at most 20,000 characters.")),
+        ]
+    )
 
 
 @bp.route("/admin/routes")
@@ -340,7 +363,7 @@ def route_page(name: str):
             )
             return redirect(url_for(".route_page", name=name))
     elif request.method == "POST":
-        error = _("Paste the definition of the route.")
+        error = form.definition.errors[0] if form.definition.errors else _("Paste the definition of the route.")
     if not form.definition.data:
         form.definition.data = route_yaml(route_definition(latest))
     kinds = [k.name for k in KINDS.values() if k.route == name]

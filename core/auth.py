@@ -2,17 +2,18 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core.db import db
-from core.extensions import login_manager
-from core.models import LANGUAGES, User, user_for_token
+from core.extensions import limiter, login_manager
+from core.models import LANGUAGES, User, end_sessions, start_session, user_for_session, user_for_token
 from core.permissions import any_user, public
 
 bp = Blueprint("auth", __name__)
@@ -27,9 +28,13 @@ class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons."""
 
 
+SESSION_KEY = "session_key"
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The user of this browser session while it is open (see `UserSession`) and the user is active."""
+    return user_for_session(int(user_id), session.get(SESSION_KEY)) if user_id.isdigit() else None
 
 
 @login_manager.request_loader
@@ -46,19 +51,48 @@ def _safe_next(target: str | None) -> str:
     return url_for("home")
 
 
+def _account() -> str:
+    return "login:" + request.form.get("username", "").strip().lower()[:64]
+
+
+def _failed(response) -> bool:
+    """Only a refused sign-in counts against the limits: a successful one redirects."""
+    return response.status_code != 302
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """Whether `password` is `user`'s. An unknown user costs the same hashing as a known one, so the time of the
+    answer does not tell which usernames exist."""
+    if user is None:
+        check_password_hash(current_app.extensions["dummy_password_hash"], password)
+        return False
+    return user.check_password(password)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
+    key_func=_account,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-account",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"], deduct_when=_failed, scope="login-address"
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home"))
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is not None and user.is_active and user.check_password(form.password.data):
+        if _password_matches(user, form.password.data) and user.is_active:
+            session[SESSION_KEY] = start_session(user)
             login_user(user)
             if session.get("language") in LANGUAGES and session["language"] != user.language:
                 user.language = session["language"]  # the choice made on the login page wins
-                db.session.commit()
+            db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
         flash(_l("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form), (200 if request.method == "GET" else 400)
@@ -68,7 +102,9 @@ def login():
 @any_user
 def logout():
     if EmptyForm().validate_on_submit():
+        end_sessions(current_user, session.pop(SESSION_KEY, None) or "")
         logout_user()
+        db.session.commit()
     return redirect(url_for("auth.login"))
 
 
@@ -87,6 +123,9 @@ def set_language(code: str):
 
 def init_app(app) -> None:
     login_manager.init_app(app)
+    limiter.init_app(app)
+    method = app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    app.extensions["dummy_password_hash"] = generate_password_hash("not a password", method=method)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to open this page.")
     app.config.setdefault("LANGUAGES", list(LANGUAGES))

@@ -66,5 +66,12 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "HTTPS": _env("REGISTRAR_HTTPS", "0") == "1",
+        "PROXIES": int(_env("REGISTRAR_PROXIES", "0")),
+        "RATELIMIT_STORAGE_URI": _env("REGISTRAR_RATELIMIT_STORAGE", "memory://"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_ACCOUNT": _env("REGISTRAR_LOGIN_LIMIT_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_LIMIT_ADDRESS": _env("REGISTRAR_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     }

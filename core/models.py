@@ -2,11 +2,11 @@
 
 import hashlib
 import secrets
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -74,20 +74,48 @@ class UserRole(db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
+    """A bearer token; only its SHA-256 is stored, the token itself is shown once. It works until it expires or is
+    revoked, and only while its user is active."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if _aware(self.expires_at) <= utcnow() else "active"
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The session cookie holds only a random key whose SHA-256 is stored here, so signing out
+    (or deactivating the user) ends the session at once, even for a copy of the cookie."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
 
 def create_user(
@@ -120,18 +148,70 @@ def create_user(
     return user
 
 
-def issue_token(user: User) -> str:
-    """Create a bearer token for `user` and return it; only its hash is kept."""
+TOKEN_DAYS = 90  # how long a new API token works unless told otherwise
+
+
+def issue_token(user: User, name: str = "", days: int = TOKEN_DAYS) -> str:
+    """Create a bearer token for `user` valid for `days` and return it; only its hash is kept."""
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    db.session.add(
+        ApiToken(
+            user_id=user.id, token_hash=hash_token(token), name=name[:100], expires_at=utcnow() + timedelta(days=days)
+        )
+    )
     return token
 
 
 def user_for_token(token: str) -> User | None:
+    """The active user whose unexpired, unrevoked token this is (noting when it was used), or None."""
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or not row.user.is_active:
+    if row is None or row.state != "active" or not row.user.is_active:
         return None
+    row.last_used_at = utcnow()
     return row.user
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every token of `user` still working; the number revoked."""
+    result = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return result.rowcount
+
+
+def start_session(user: User) -> str:
+    """A new session of `user`; the key goes into the session cookie, its hash into the database."""
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, key_hash=hash_token(key)))
+    return key
+
+
+def user_for_session(user_id: int, key: str | None) -> User | None:
+    """The active user whose open session has this key, or None (signed out, ended, or never started)."""
+    if not key:
+        return None
+    row = db.session.scalar(
+        select(UserSession).where(
+            UserSession.key_hash == hash_token(key), UserSession.user_id == user_id, UserSession.ended_at.is_(None)
+        )
+    )
+    user = db.session.get(User, user_id) if row is not None else None
+    return user if user is not None and user.is_active else None
+
+
+def end_sessions(user: User, key: str | None = None) -> None:
+    """End the session with `key`, or every open session of `user` when no key is given."""
+    condition = UserSession.user_id == user.id
+    if key is not None:
+        condition &= UserSession.key_hash == hash_token(key)
+    db.session.execute(update(UserSession).where(condition, UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
+
+
+def deactivate(user: User) -> None:
+    """`user` can no longer sign in or use the API: their sessions end and their tokens are revoked at once."""
+    user.is_active_user = False
+    end_sessions(user)
+    revoke_tokens(user)
 
 
 class Substitution(db.Model):

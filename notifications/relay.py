@@ -5,6 +5,7 @@ and separate `registrar worker` processes. Delivery is idempotent: the actor tak
 for a row already sent, so a resend by the sweep or a broker redelivery never e-mails twice.
 """
 
+import copy
 import logging
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import dramatiq
+import pika
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
@@ -46,6 +48,22 @@ def make_broker(url: str) -> dramatiq.Broker:
     if url.startswith("amqp://") or url.startswith("amqps://"):
         return RabbitmqBroker(url=url)
     raise ValueError(f"REGISTRAR_BROKER_URL must be 'stub', redis://... or amqp://..., not {url!r}")
+
+
+def broker_problem(broker: dramatiq.Broker, timeout: float = 2.0) -> str | None:
+    """None when `broker` answers now; otherwise what went wrong, for the readiness check. The in-process broker of
+    the embedded mode always answers."""
+    try:
+        if isinstance(broker, RedisBroker):
+            broker.client.ping()
+        elif isinstance(broker, RabbitmqBroker):  # open and close one connection, quickly
+            parameters = copy.copy(broker.parameters)
+            parameters.socket_timeout = timeout
+            parameters.connection_attempts = 1
+            pika.BlockingConnection(parameters).close()
+        return None
+    except Exception as error:  # each client raises its own kinds; any of them means "not reachable now"
+        return f"{type(error).__name__}: {error}"
 
 
 def init_app(app: Flask) -> None:

@@ -25,7 +25,6 @@ The register is set-based: two queries for any range of months, whatever the num
 """
 
 import calendar
-import io
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
@@ -39,6 +38,7 @@ from core.labels import label
 from core.models import User
 from core.rules import rule
 from core.scope import faculty_scope
+from core.xlsx import workbook_bytes
 from orders.models import Order, OrderLine, lines_in_scope
 from students.models import Faculty, Group, Student, StudentMovement
 
@@ -640,6 +640,4 @@ def to_xlsx(register: Register) -> bytes:
         cell.font = Font(bold=True)
     for column, width in zip("ABCDEFGHIJKLM", (9, 34, 14, 28, 12, 22, 10, 11, 12, 12, 9, 12, 60), strict=True):
         sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)

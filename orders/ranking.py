@@ -24,6 +24,7 @@ from sqlalchemy import or_, select
 
 from core.db import db
 from core.rules import rule
+from core.xlsx import workbook_bytes
 from students.academic import Grade
 from students.grades import EXCELLENT, debts_for, records_for
 
@@ -356,9 +357,7 @@ def export_xlsx(order, lines) -> bytes:
             sheet.append(_cells(row))
     for column, width in zip("ABCDEFGH", (6, 36, 14, 14, 8, 16, 26, 60), strict=True):
         sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
 
 
 def export_docx(order, lines) -> bytes:

@@ -9,11 +9,12 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import auth
 from core.config import load_config
 from core.db import configure_sqlite, db
-from core.extensions import babel, csrf, migrate
+from core.extensions import babel, csrf, migrate, talisman
 from core.i18n import select_locale
 from core.permissions import public
 
@@ -38,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    _protect_responses(app)
     babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
 
@@ -69,6 +71,35 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+# Everything the pages load comes from this site: no inline script or style, no frames, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def _protect_responses(app: Flask) -> None:
+    """Security headers on every response (CSP, no framing, nosniff, referrer policy; HSTS and Secure cookies behind
+    TLS) and, behind a reverse proxy, the client's address and scheme from its X-Forwarded-* headers."""
+    https = app.config["HTTPS"]
+    talisman.init_app(
+        app,
+        force_https=https,
+        strict_transport_security=https,
+        session_cookie_secure=https,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+    proxies = app.config["PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
+
+
 def _register_attachment_renderers() -> None:
     """Teach the delivery service (which knows nothing about orders) how to render the files e-mails attach."""
     from notifications.attachments import register_renderer
@@ -91,6 +122,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from approvals.admin import bp as approvals_admin_bp
     from approvals.views import bp as approvals_bp
+    from core.account_views import bp as accounts_bp
     from notifications.views import bp as mailbox_bp
     from orders.promotion_views import bp as promotion_bp
     from orders.ranking_views import bp as ranking_bp
@@ -99,12 +131,15 @@ def _register_blueprints(app: Flask) -> None:
     from orders.transfer_in_views import bp as transfer_in_bp
     from orders.views import bp as orders_bp
     from registrar.api import init_api
+    from registrar.health import bp as health_bp
     from students.calendar_views import bp as calendar_bp
     from students.categories import bp as categories_bp
     from students.import_views import bp as imports_bp
     from students.views import bp as students_bp
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(students_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(calendar_bp)
@@ -139,6 +174,7 @@ def _register_error_pages(app: Flask) -> None:
         405: _l("Method not allowed"),
         409: _l("Conflict"),
         413: _l("The request is too large."),
+        429: _l("Too many attempts; wait a few minutes and try again."),
         422: _l("Unprocessable request"),
         500: _l("Something went wrong on our side; nothing was changed."),
     }
@@ -151,6 +187,10 @@ def _register_error_pages(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, lambda error, code=code: render_error(code, _own_description(error)))
+
+    @app.errorhandler(429)
+    def too_many(error):  # the limiter describes the limit ("10 per 15 minute"); the user is told what to do
+        return render_error(429)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

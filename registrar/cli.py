@@ -14,8 +14,8 @@ from werkzeug.serving import run_simple
 
 from approvals.admin import parse_routes_file, route_definition, route_yaml, save_route_version, unchanged
 from approvals.deadlines import run_deadlines
-from core.db import db
-from core.models import ROLES, User, create_user, issue_token
+from core.db import db, utcnow
+from core.models import ROLES, TOKEN_DAYS, ApiToken, User, create_user, deactivate, issue_token
 from notifications.relay import start_embedded_worker
 from registrar.app import create_app
 from registrar.demo import seed_demo
@@ -80,17 +80,61 @@ def create_user_command(username, password, full_name, roles, faculty_id, email)
     click.echo(f"created {username} ({', '.join(roles)})")
 
 
-@main.command("create-token")
-@click.argument("username")
-@with_appcontext
-def create_token_command(username: str) -> None:
-    """Print a new API bearer token for USERNAME (only its hash is stored)."""
+def _user(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"no user {username!r}")
-    token = issue_token(user)
+    return user
+
+
+@main.command("create-token")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for, e.g. the integration using it.")
+@click.option("--days", default=TOKEN_DAYS, show_default=True, type=click.IntRange(1, 3650), help="Days it works.")
+@with_appcontext
+def create_token_command(username: str, name: str, days: int) -> None:
+    """Print a new API bearer token for USERNAME (only its hash is stored)."""
+    token = issue_token(_user(username), name=name, days=days)
     db.session.commit()
     click.echo(token)
+
+
+@main.command("tokens")
+@click.argument("username", required=False)
+@with_appcontext
+def tokens_command(username: str | None) -> None:
+    """List API tokens (of USERNAME, or everyone's): id, user, name, created, expires, last used, state."""
+    query = select(ApiToken).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+    if username:
+        query = query.where(User.id == _user(username).id)
+    for token in db.session.scalars(query):
+        moments = [token.created_at, token.expires_at, token.last_used_at]
+        shown = [f"{moment:%Y-%m-%d %H:%M}" if moment else "-" for moment in moments]
+        click.echo("\t".join([str(token.id), token.user.username, token.name or "-", *shown, token.state]))
+
+
+@main.command("revoke-token")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token_command(token_id: int) -> None:
+    """Revoke the API token with id TOKEN_ID (see `registrar tokens`); it stops working at once."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    click.echo(f"token {token_id} of {token.user.username} revoked")
+
+
+@main.command("deactivate-user")
+@click.argument("username")
+@with_appcontext
+def deactivate_user_command(username: str) -> None:
+    """USERNAME can no longer sign in: open sessions end and API tokens are revoked at once."""
+    deactivate(_user(username))
+    db.session.commit()
+    click.echo(f"{username} deactivated; sessions ended, tokens revoked")
 
 
 @main.command("seed-demo")

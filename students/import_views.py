@@ -26,6 +26,7 @@ bp = Blueprint("imports", __name__, url_prefix="/imports")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP_SECONDS = 24 * 3600
 KIND_LABELS = {"students": _l("Students"), "curriculum": _l("Curriculum"), "grades": _l("Grades")}
+SHOWN_ERRORS = 100  # a page lists this many bad rows and counts the rest
 
 
 class UploadForm(FlaskForm):
@@ -74,6 +75,7 @@ def _page(form: UploadForm, plan=None, confirm: ConfirmForm | None = None, filen
         columns=COLUMNS,
         examples=EXAMPLES,
         kind_labels=KIND_LABELS,
+        shown_errors=SHOWN_ERRORS,
     ), status
 
 
@@ -101,6 +103,9 @@ def upload():
     session["import_upload"] = {"token": token, "kind": form.kind.data, "filename": filename}
     plan = plan_import(form.kind.data, filename, data)
     db.session.rollback()
+    if not plan.ok:  # nothing to confirm: the file is not kept
+        (folder / f"{token}.upload").unlink()
+        session.pop("import_upload")
     confirm = ConfirmForm(token=token) if plan.ok else None
     return _page(form, plan=plan, confirm=confirm, filename=filename, status=200 if plan.ok else 422)
 

@@ -67,6 +67,10 @@ EXAMPLES = {
     "040315500123;1;2025-2026;INF1101;Информатика;5;87;0",
 }
 FUNDINGS = ("grant", "paid")
+# What one import file may hold: a whole university's students fit; a larger file is refused while it is read.
+MAX_ROWS = 100_000
+MAX_COLUMNS = 50
+MAX_CELL = 1_000
 YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -125,7 +129,24 @@ def _read_csv(data: bytes) -> list[list[str]]:
         raise ImportFileError("The file is not UTF-8 text; save it as CSV UTF-8 or as XLSX.") from error
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    rows = []
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            rows.append(_within_limits(len(rows) + 1, [cell.strip() for cell in row]))
+    except csv.Error as error:  # a field over csv's size limit, a NUL byte, an unclosed quote at the end
+        raise ImportFileError(f"Row {len(rows) + 1} cannot be read as CSV: {error}.") from error
+    return rows
+
+
+def _within_limits(number: int, row: list[str]) -> list[str]:
+    """`row` (the `number`-th of the file), or ImportFileError when the file is larger than an import may be."""
+    if number > MAX_ROWS:
+        raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
+    if len(row) > MAX_COLUMNS and any(row[MAX_COLUMNS:]):
+        raise ImportFileError(f"Row {number} has more than {MAX_COLUMNS} columns; remove the extra columns.")
+    if any(len(cell) > MAX_CELL for cell in row):
+        raise ImportFileError(f"Row {number} has a cell longer than {MAX_CELL:,} characters.")
+    return row[:MAX_COLUMNS]
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
@@ -135,16 +156,18 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
         raise ImportFileError("The file is not a readable XLSX workbook.") from error
     try:
         sheet = workbook.worksheets[0]
+        # The size a workbook declares (`<dimension ref="A1:XFD1048576">`) is not trusted: without this, every row read
+        # is padded to the declared width. One column past the limit is read, to tell the user when there is more.
+        sheet.reset_dimensions()
         rows = []
-        for values in sheet.iter_rows(values_only=True):
+        for values in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
             row = [_cell(v) for v in values]
             # Excel keeps an IIN typed as a number without its leading zero (born 2000-2009).
-            rows.append(
-                [
-                    (c.zfill(12) if isinstance(v, int | float) and c.isdigit() and 9 <= len(c) < 12 else c)
-                    for v, c in zip(values, row, strict=True)
-                ]
-            )
+            row = [
+                (c.zfill(12) if isinstance(v, int | float) and c.isdigit() and 9 <= len(c) < 12 else c)
+                for v, c in zip(values, row, strict=True)
+            ]
+            rows.append(_within_limits(len(rows) + 1, row))
         return rows
     finally:
         workbook.close()

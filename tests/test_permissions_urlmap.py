@@ -42,9 +42,15 @@ def test_the_map_has_the_pages_we_expect(app):
         "orders.document",
     } <= pages
     public = {rule.endpoint for rule in app.url_map.iter_rules() if is_public(app, rule)}
-    assert public <= {"static", "auth.login", "auth.set_language", "home", "health", "api-docs.openapi_json"}, (
-        "only sign-in, language, the health check and the API description may be public"
-    )
+    assert public <= {
+        "static",
+        "auth.login",
+        "auth.set_language",
+        "home",
+        "health",
+        "health.ready",
+        "api-docs.openapi_json",
+    }, "only sign-in, language, the health check and the API description may be public"
 
 
 def test_every_page_view_names_who_may_use_it(app):
