@@ -6,6 +6,8 @@ Every value can be overridden from the environment (GUNICORN_WORKERS=8) or on th
 import multiprocessing
 import os
 
+from prometheus_client import multiprocess
+
 # nginx in front on the same machine; listen on loopback only.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Requests are short (long work runs in the workers): processes for the cores, threads for waiting on PostgreSQL.
@@ -28,3 +30,9 @@ errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}o)s"'
 # Each worker builds its own app (and database pool) after the fork.
 preload_app = False
+
+
+def child_exit(server, worker):
+    """A worker's metric samples stay counted after it exits (PROMETHEUS_MULTIPROC_DIR, set by the systemd unit)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

@@ -18,7 +18,9 @@ from core.db import configure_sqlite, db
 from core.extensions import babel, csrf, migrate, talisman
 from core.i18n import select_locale
 from core.inputs import fields_with_control_characters
+from core.logs import configure_logging, init_request_ids
 from core.permissions import public
+from registrar import metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +54,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_attachment_renderers()
     _register_blueprints(app)
     _register_error_pages(app)
+    configure_logging(app)
+    init_request_ids(app)
+    metrics.init_app(app)
     _refuse_control_characters(app)
     _register_template_helpers(app)
 
