@@ -9,13 +9,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import auth
 from core.config import load_config
 from core.db import configure_sqlite, db
-from core.extensions import babel, csrf, migrate, talisman
+from core.extensions import babel, csrf, migrate
 from core.i18n import select_locale
 from core.inputs import fields_with_control_characters
 from core.logs import configure_logging, init_request_ids
@@ -94,7 +95,8 @@ def _protect_responses(app: Flask) -> None:
     """Security headers on every response (CSP, no framing, nosniff, referrer policy; HSTS and Secure cookies behind
     TLS) and, behind a reverse proxy, the client's address and scheme from its X-Forwarded-* headers."""
     https = app.config["HTTPS"]
-    talisman.init_app(
+    # One Talisman per app: it keeps its options on itself, so a shared instance would carry one app's to another.
+    Talisman(
         app,
         force_https=https,
         strict_transport_security=https,
