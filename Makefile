@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 5000
 DEBIAN_TEST_PACKAGES := chromium libreoffice-writer-nogui
 
 # root runs apt-get directly; anyone else through sudo when it exists
@@ -16,6 +18,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo
 
 help:
 	@echo "make run    create .venv, install, migrate, seed the demo university, serve http://127.0.0.1:5000"
+	@echo "            another address or port: make run PORT=5001 (HOST=0.0.0.0 to serve the network)"
 	@echo "make test   install what the tests need (Debian chromium, LibreOffice), ruff, the whole pytest suite"
 	@echo "            extra pytest arguments: make test PYTEST_ARGS='-k expulsion -x'"
 	@echo "make lint   ruff check"
@@ -38,7 +41,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/registrar db upgrade
 	$(BIN)/registrar seed-demo --if-empty
-	$(BIN)/registrar run
+	$(BIN)/registrar run --host $(HOST) --port $(PORT)
 
 system-packages:
 	@missing=""; \

@@ -6,6 +6,7 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
 from core.db import db, is_postgres, utcnow
+from core.logs import current_request_id
 from notifications.models import OutboxMessage
 from notifications.relay import dispatch
 
@@ -36,6 +37,9 @@ def enqueue_emails(messages: list[dict]) -> list[int]:
     rows' ids in the order of `messages`."""
     if not messages:
         return []
+    request_id = current_request_id()
+    if request_id:  # the worker delivering these logs under the id of the request that wrote them
+        messages = [{**message, "context": {**message["context"], "request_id": request_id}} for message in messages]
     if is_postgres():
         # Ids come from the serial in row order, so sorting them restores the order of `messages`.
         ids = sorted(

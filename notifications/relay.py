@@ -24,6 +24,7 @@ from jinja2 import TemplateNotFound
 from sqlalchemy import case, select, update
 
 from core.db import db, is_postgres, utcnow
+from core.logs import REQUEST_ID
 from notifications import attachments, transport
 from notifications.models import OutboxMessage
 
@@ -189,6 +190,7 @@ def _deliver(outbox_id: int) -> None:
     if row is None or row.status != "pending":
         db.session.rollback()
         return
+    REQUEST_ID.set(row.context.get("request_id"))
     this_row = OutboxMessage.id == outbox_id
     try:
         message = compose(row)
@@ -208,6 +210,7 @@ def _deliver(outbox_id: int) -> None:
             )
         )
         db.session.commit()
+        log.warning("outbox row %s not sent (attempt failed): %s", outbox_id, type(error).__name__)
         raise
     db.session.execute(
         update(OutboxMessage)
@@ -215,6 +218,7 @@ def _deliver(outbox_id: int) -> None:
         .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
     )
     db.session.commit()
+    log.info("outbox row %s sent", outbox_id)
 
 
 class EmbeddedWorker(dramatiq.Worker):

@@ -6,17 +6,22 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import auth
 from core.config import load_config
 from core.db import configure_sqlite, db
-from core.extensions import babel, csrf, migrate, talisman
+from core.extensions import babel, csrf, migrate
 from core.i18n import select_locale
+from core.inputs import fields_with_control_characters
+from core.logs import configure_logging, init_request_ids
 from core.permissions import public
+from registrar import metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +55,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_attachment_renderers()
     _register_blueprints(app)
     _register_error_pages(app)
+    configure_logging(app)
+    init_request_ids(app)
+    metrics.init_app(app)
+    _refuse_control_characters(app)
     _register_template_helpers(app)
 
     @app.route("/")
@@ -86,7 +95,8 @@ def _protect_responses(app: Flask) -> None:
     """Security headers on every response (CSP, no framing, nosniff, referrer policy; HSTS and Secure cookies behind
     TLS) and, behind a reverse proxy, the client's address and scheme from its X-Forwarded-* headers."""
     https = app.config["HTTPS"]
-    talisman.init_app(
+    # One Talisman per app: it keeps its options on itself, so a shared instance would carry one app's to another.
+    Talisman(
         app,
         force_https=https,
         strict_transport_security=https,
@@ -197,6 +207,21 @@ def _register_error_pages(app: Flask) -> None:
         return render_error(
             400, _l("The form has expired or was not sent from this site; reload the page and try again.")
         )
+
+
+def _refuse_control_characters(app: Flask) -> None:
+    """Before any view: text with a control character (a NUL byte, an escape...) in a query string, form or JSON body
+    is refused whole, naming the fields, and nothing runs (core/inputs.py)."""
+
+    @app.before_request
+    def refuse():
+        fields = fields_with_control_characters(request.args, request.form, json=request.get_json(silent=True))
+        if not fields:
+            return None
+        message = _("Remove the control characters (such as a NUL byte) from: %(fields)s.", fields=", ".join(fields))
+        if _wants_json():
+            return jsonify({"code": 422, "message": message, "errors": dict.fromkeys(fields, message)}), 422
+        return render_template("error.html", code=400, message=message), 400
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -158,12 +158,15 @@ def route_from_dict(data: dict) -> Route:
     signer = data.get("signer_role", "rector")
     if signer not in ROLES or signer == "admin":
         raise RouteError("signer_role must be a role that may sign (usually rector).")
+    version = data.get("version") or 0
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise RouteError("version must be a whole number; leave it out: saving assigns the next one.")
     sign_due = data.get("sign_due_days", 3)
     if not isinstance(sign_due, int) or isinstance(sign_due, bool) or not 1 <= sign_due <= 60:
         raise RouteError("sign_due_days must be a whole number from 1 to 60.")
     return Route(
         name=name,
-        version=int(data.get("version") or 0),
+        version=version,
         steps=tuple(steps),
         signer_role=signer,
         sign_due_days=sign_due,

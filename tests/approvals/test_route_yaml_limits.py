@@ -38,3 +38,12 @@ def test_a_routes_file_with_aliases_or_over_64_kb_is_refused_by_the_loader():
         parse_routes_file(LAUGHS)
     with pytest.raises(RouteError, match="longer than 64 KB"):
         parse_routes_file("routes: []\n" + "# padding\n" * 7000)
+
+
+def test_a_version_that_is_not_a_number_is_explained(client, uni):
+    login(client, uni.admin)
+    definition = "name: legal\nversion: abc\nsteps:\n  - {name: dean, roles: [dean], mode: per_faculty}\n"
+    response = client.post("/admin/routes/legal", data={"definition": definition})
+    assert response.status_code == 400
+    assert "version must be a whole number" in response.text
+    assert latest_version("legal") == 1
