@@ -5,6 +5,7 @@ import secrets
 from datetime import date
 from pathlib import Path
 
+from core.formatting import parse_date
 from core.rules import load_rules
 
 # Name of each environment variable, its default, and what it does. The README table is built from this.
@@ -29,7 +30,12 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("REGISTRAR_DEFAULT_LANGUAGE", "ru", "UI language when the browser asks for none of kk, ru, en"),
     ("REGISTRAR_RELAY_INTERVAL", "30", "seconds between sweeps that resend outbox rows left pending"),
     ("REGISTRAR_SCHEDULER_INTERVAL", "300", "seconds between deadline checks of the in-process scheduler (0: off)"),
-    ("REGISTRAR_HOLIDAYS", "", "public holidays skipped by working-day deadlines, as YYYY-MM-DD,YYYY-MM-DD"),
+    (
+        "REGISTRAR_EXTRA_DAYS_OFF",
+        "",
+        "the university's own days off skipped by working-day deadlines (Kazakhstan's public holidays and moved days "
+        "off are known already), as YYYY-MM-DD,YYYY-MM-DD; `REGISTRAR_HOLIDAYS` is its deprecated old name",
+    ),
     ("REGISTRAR_RULES_FILE", "", "YAML file overriding the academic rules' numbers (see `core/rules.py` for the keys)"),
 ]
 
@@ -49,14 +55,16 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
-def _holidays(text: str) -> frozenset[date]:
+def _days_off() -> frozenset[date]:
+    """`REGISTRAR_EXTRA_DAYS_OFF`, or its deprecated old name `REGISTRAR_HOLIDAYS` when only that one is set."""
+    name = "REGISTRAR_EXTRA_DAYS_OFF" if "REGISTRAR_EXTRA_DAYS_OFF" in os.environ else "REGISTRAR_HOLIDAYS"
     days = set()
-    for part in text.replace(";", ",").split(","):
+    for part in _env(name, "").replace(";", ",").split(","):
         if part.strip():
-            try:
-                days.add(date.fromisoformat(part.strip()))
-            except ValueError as error:
-                raise ValueError(f"REGISTRAR_HOLIDAYS: {part.strip()!r} is not a YYYY-MM-DD date") from error
+            day = parse_date(part)
+            if day is None:
+                raise ValueError(f"{name}: {part.strip()!r} is not a YYYY-MM-DD date")
+            days.add(day)
     return frozenset(days)
 
 
@@ -85,7 +93,7 @@ def load_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": _env("REGISTRAR_DEFAULT_LANGUAGE", "ru"),
         "RELAY_INTERVAL": float(_env("REGISTRAR_RELAY_INTERVAL", "30")),
         "SCHEDULER_INTERVAL": float(_env("REGISTRAR_SCHEDULER_INTERVAL", "300")),
-        "HOLIDAYS": _holidays(_env("REGISTRAR_HOLIDAYS", "")),
+        "EXTRA_DAYS_OFF": _days_off(),
         "RULES": load_rules(_env("REGISTRAR_RULES_FILE", "")),
         "LANGUAGES": ["kk", "ru", "en"],
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
