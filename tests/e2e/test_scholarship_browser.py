@@ -118,7 +118,7 @@ def test_state_scholarship_from_draft_to_the_register(live_server, browser, arti
     expect(appointed).to_have_count(1)
     expect(appointed).to_have_attribute("data-why", "scholarship.excellent")
     expect(appointed).to_contain_text(best["name"])
-    expect(appointed).to_contain_text(str(EXCELLENT))
+    expect(appointed).to_contain_text(f"{EXCELLENT:,}".replace(",", "\u00a0"))
     expect(appointed).to_contain_text(f"{months[0]} … {months[-1]} ({len(months)})")
     refused = page.locator("tr[data-outcome=out]")
     expect(refused).to_have_count(1)
