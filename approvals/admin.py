@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from core.auth import EmptyForm
 from core.clock import today
 from core.db import db
+from core.formatting import format_day
 from core.models import ROLES, Substitution, User, UserRole
 from core.permissions import roles_required
 from orders.kinds import KINDS
@@ -420,8 +421,8 @@ def substitutes():
                         "%(sub)s acts for %(who)s from %(a)s to %(b)s.",
                         sub=row.substitute.full_name,
                         who=row.principal.full_name,
-                        a=row.starts_on.strftime("%d.%m.%Y"),
-                        b=row.ends_on.strftime("%d.%m.%Y"),
+                        a=format_day(row.starts_on),
+                        b=format_day(row.ends_on),
                     ),
                     "success",
                 )

@@ -6,26 +6,22 @@ notice is inserted in a SAVEPOINT before its e-mails are queued, so two schedule
 once. Nothing here changes an order's state: an escalation never takes the original approver's right to act.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.clock import add_working_days, local_zone
+from core.clock import add_working_days
 from core.clock import now as clock_now
 from core.db import db
+from core.formatting import as_utc, format_moment, local_time
 from core.models import Substitution, User, UserRole
 from notifications.outbox import enqueue_emails
 from orders.models import Order
 from workflow.engine import current_step, pending_approvals
 from workflow.models import DeadlineNotice, Visa
 from workflow.routes import SIGNER_STEP, TERMINAL_STATES, Step
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class _Staff:
@@ -90,7 +86,6 @@ def _notice_once(order: Order, step: Step, kind: str) -> bool:
 
 
 def _emails(template: str, people: list[User], order: Order, step: Step, due_at: datetime) -> list[dict]:
-    due_local = due_at.astimezone(local_zone()).strftime("%d.%m.%Y %H:%M")
     return [
         {
             "recipient": person.email,
@@ -103,7 +98,7 @@ def _emails(template: str, people: list[User], order: Order, step: Step, due_at:
                 "order_title": order.title,
                 "step": step.name,
                 "state": order.state,
-                "due": due_local,
+                "due": format_moment(due_at, person.language),
                 "link": f"/orders/{order.id}",
             },
         }
@@ -139,7 +134,7 @@ def overdue_orders(moment: datetime) -> list[Order]:
 def run_deadlines(now: datetime | None = None) -> dict:
     """Send the reminders and escalations due at `now` (default: the clock). Returns counts: `checked` (overdue
     steps not yet escalated), `reminders` and `escalations` recorded, `emails` queued. The caller commits."""
-    moment = _aware(now or clock_now())
+    moment = as_utc(now or clock_now())
     orders = overdue_orders(moment)
     result = {"checked": len(orders), "reminders": 0, "escalations": 0, "emails": 0}
     if not orders:
@@ -148,13 +143,13 @@ def run_deadlines(now: datetime | None = None) -> dict:
         (n.order_id, n.round, n.step, n.kind)
         for n in db.session.scalars(select(DeadlineNotice).where(DeadlineNotice.order_id.in_([o.id for o in orders])))
     }
-    staff = _Staff(moment.astimezone(local_zone()).date())
+    staff = _Staff(local_time(moment).date())
     emails: list[dict] = []
     for order in orders:
         step = current_step(order)
         if step is None:
             continue
-        due_at = _aware(order.due_at)
+        due_at = as_utc(order.due_at)
         remind = (order.id, order.round, step.name, "reminder") not in sent
         escalate = (
             moment >= add_working_days(due_at, step.escalate_after_days)

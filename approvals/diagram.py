@@ -8,7 +8,7 @@ one box per state on the way to signature, the current one highlighted, those pa
 from functools import lru_cache
 from html import escape
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from transitions.extensions.diagrams import GraphMachine
 
@@ -40,13 +40,15 @@ def boxes(route: Route) -> list[tuple[str, str, str]]:
     """(state, title, subtitle) for each state on the way to signature, in order."""
     items = [("draft", label("draft").capitalize(), _("author, clerk"))]
     for step in route.steps:
-        items.append((step.state, step_title(step), _("%(n)s working days", n=step.due_days)))
+        items.append(
+            (step.state, step_title(step), ngettext("%(num)s working day", "%(num)s working days", step.due_days))
+        )
     signer = label(route.signer_role)
     items.append(
         (
             "awaiting_signature",
             label("awaiting_signature").capitalize(),
-            _("%(who)s, %(n)s working days", who=signer, n=route.sign_due_days),
+            ngettext("%(who)s, %(num)s working day", "%(who)s, %(num)s working days", route.sign_due_days, who=signer),
         )
     )
     items.append(("signed", label("signed").capitalize(), _("number, effects, document")))

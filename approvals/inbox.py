@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.clock import local_zone, now, today
+from core.clock import now, today
 from core.db import db
+from core.formatting import as_utc, local_zone
 from core.models import User, principals_of
 from core.scope import faculty_scope
 from orders.models import Order, OrderLine, lines_in_scope
@@ -152,7 +153,7 @@ class InboxPage:
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+    return as_utc(moment) if moment is not None else None
 
 
 def is_overdue(order: Order, moment: datetime | None = None) -> bool:

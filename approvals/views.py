@@ -1,8 +1,6 @@
 """The inbox (four views, filters, bulk decisions), the decision endpoint every action button posts to, and the
 route diagram the order page shows."""
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -26,6 +24,7 @@ from approvals.inbox import (
 )
 from core.auth import EmptyForm
 from core.db import db
+from core.formatting import parse_date
 from core.labels import label
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
@@ -44,13 +43,6 @@ class DecisionForm(FlaskForm):
     comment = TextAreaField(validators=[Length(max=4000)])
 
 
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def filters_from(args) -> Filters:
     """Inbox filters from a query string; anything malformed is ignored rather than refused."""
     faculty = args.get("faculty", type=int)
@@ -58,8 +50,8 @@ def filters_from(args) -> Filters:
         kind=args.get("kind") if args.get("kind") in KINDS else None,
         faculty_id=faculty if faculty and 0 < faculty < 2**31 else None,
         date_field=args.get("date_field") if args.get("date_field") in DATE_FIELDS else "updated",
-        date_from=_date(args.get("date_from")),
-        date_to=_date(args.get("date_to")),
+        date_from=parse_date(args.get("date_from")),
+        date_to=parse_date(args.get("date_to")),
         q=(args.get("q") or "")[:100],
         sort=args.get("sort") if args.get("sort") in SORTS else None,
         direction=args.get("direction") if args.get("direction") in ("asc", "desc") else None,

@@ -5,6 +5,7 @@ import secrets
 from datetime import date
 from pathlib import Path
 
+from core.formatting import parse_date
 from core.rules import load_rules
 
 
@@ -23,14 +24,16 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
-def _holidays(text: str) -> frozenset[date]:
+def _days_off() -> frozenset[date]:
+    """`REGISTRAR_EXTRA_DAYS_OFF`, or its deprecated old name `REGISTRAR_HOLIDAYS` when only that one is set."""
+    name = "REGISTRAR_EXTRA_DAYS_OFF" if "REGISTRAR_EXTRA_DAYS_OFF" in os.environ else "REGISTRAR_HOLIDAYS"
     days = set()
-    for part in text.replace(";", ",").split(","):
+    for part in _env(name, "").replace(";", ",").split(","):
         if part.strip():
-            try:
-                days.add(date.fromisoformat(part.strip()))
-            except ValueError as error:
-                raise ValueError(f"REGISTRAR_HOLIDAYS: {part.strip()!r} is not a YYYY-MM-DD date") from error
+            day = parse_date(part)
+            if day is None:
+                raise ValueError(f"{name}: {part.strip()!r} is not a YYYY-MM-DD date")
+            days.add(day)
     return frozenset(days)
 
 
@@ -59,7 +62,7 @@ def load_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": _env("REGISTRAR_DEFAULT_LANGUAGE", "ru"),
         "RELAY_INTERVAL": float(_env("REGISTRAR_RELAY_INTERVAL", "30")),
         "SCHEDULER_INTERVAL": float(_env("REGISTRAR_SCHEDULER_INTERVAL", "300")),
-        "HOLIDAYS": _holidays(_env("REGISTRAR_HOLIDAYS", "")),
+        "EXTRA_DAYS_OFF": _days_off(),
         "RULES": load_rules(_env("REGISTRAR_RULES_FILE", "")),
         "LANGUAGES": ["kk", "ru", "en"],
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

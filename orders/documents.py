@@ -11,9 +11,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from docxtpl import DocxTemplate
 from flask import current_app
@@ -21,6 +19,7 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
+from core.formatting import format_day, format_moment
 from orders.kinds import get_kind
 from orders.models import Order, OrderLine
 from students.models import Faculty
@@ -55,6 +54,7 @@ ROLES = {
     "clerk": "Тіркеуші офисінің маманы / Специалист Офиса Регистратора",
 }
 SIGNER_FALLBACK = "Ректор"
+DOCUMENT_LOCALE = "ru"  # of the dates the Kazakh and Russian text share (number and date, approval sheet)
 # Characters XML 1.0 forbids; a stray one pasted into a basis or name would make the DOCX unreadable.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -102,14 +102,6 @@ def _faculty_names(order: Order, visas: list[Visa]) -> dict[int, str]:
     return dict(session.execute(select(Faculty.id, Faculty.name_ru).where(Faculty.id.in_(ids))).all())
 
 
-def _local(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:  # SQLite hands back naive values; every stored moment is UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d.%m.%Y %H:%M")
-
-
 def _acting(name: str, acting_for) -> str:
     if acting_for is None:
         return name
@@ -131,7 +123,7 @@ def _visa_rows(order: Order, visas: list[Visa]) -> list[VisaRow]:
                 name=_clean(_acting(person.full_name, visa.acting_for)),
                 decision=DECISIONS.get(visa.decision, visa.decision),
                 comment=_clean(visa.comment),
-                date=_local(visa.decided_at),
+                date=format_moment(visa.decided_at, DOCUMENT_LOCALE),
             )
         )
     return rows
@@ -157,7 +149,7 @@ def _common(order: Order, visas: list[Visa]) -> dict:
         "university_kk": config["UNIVERSITY_KK"],
         "university_ru": config["UNIVERSITY_RU"],
         "city": config["CITY"],
-        "date": f"{order.order_date:%d.%m.%Y}" if order.order_date else "",
+        "date": format_day(order.order_date, DOCUMENT_LOCALE),
         "number": order.number_label or "",
         "title_kk": kind.title_kk,
         "title_ru": _clean(order.title) or kind.title_ru,
@@ -218,7 +210,7 @@ def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
                     f"Ереже орындалмаса да жіберілді / Допущено в порядке исключения: {line.student.full_name}"
                 ),
                 comment=_clean(line.override_justification),
-                date=_local(line.override_at),
+                date=format_moment(line.override_at, DOCUMENT_LOCALE),
             )
         )
     return rows

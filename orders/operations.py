@@ -2,11 +2,13 @@
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from core.clock import now, today
 from core.db import db
+from core.formatting import format_day
 from core.models import User
 from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
@@ -121,7 +123,9 @@ def add_students(order: Order, student_ids: list[int], actor: User) -> list[Orde
     )
     unknown = [str(i) for i in wanted if i not in students]
     if unknown:
-        raise InvalidInput({"students": _("Unknown student id(s): %(ids)s.", ids=", ".join(unknown))}, status=404)
+        ids = ", ".join(unknown)
+        message = ngettext("Unknown student id: %(ids)s.", "Unknown student ids: %(ids)s.", len(unknown), ids=ids)
+        raise InvalidInput({"students": message}, status=404)
     kind = get_kind(order.kind)
     present = {line.student_id for line in order.lines}
     params, effective = kind.line_params(order)
@@ -384,14 +388,15 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
 def _student_email(order: Order, kind: OrderKind, line: OrderLine, n: int, shared: dict) -> dict:
     item_ru, item_kk = documents.clean(kind.item_text(line, "ru")), documents.clean(kind.item_text(line, "kk"))
     extract = {**shared, "item_n": n}
+    language = "kk" if line.student.language == "kk" else "ru"
     return {
         "recipient": line.student.email,
         "template": kind.email_template,
-        "language": "kk" if line.student.language == "kk" else "ru",
+        "language": language,
         "context": {
             "student_name": line.student.full_name,
             "order_label": order.number_label,
-            "order_date": order.order_date.strftime("%d.%m.%Y"),
+            "order_date": format_day(order.order_date, language),
             "order_title": order.title,
             "item_ru": item_ru,
             "item_kk": item_kk,

@@ -28,12 +28,15 @@ import calendar
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.clock import today
 from core.db import db
+from core.formatting import format_day
 from core.labels import label
 from core.models import User
 from core.rules import rule
@@ -103,12 +106,8 @@ def month_range(first: date, last: date) -> list[str]:
     months, current = [], first.replace(day=1)
     while current <= last:
         months.append(f"{current:%Y-%m}")
-        current = _next_month(current)
+        current += relativedelta(months=1)
     return months
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def parse_filter(raw, allowed_faculties: set[int] | None) -> tuple[RegisterFilter, dict[str, str]]:
@@ -130,7 +129,9 @@ def parse_filter(raw, allowed_faculties: set[int] | None) -> tuple[RegisterFilte
         errors["month_to"] = _("The last month comes before the first.")
         last = first
     if len(month_range(first, last)) > MAX_MONTHS:
-        errors["month_to"] = _("Choose at most %(n)s months at once.", n=MAX_MONTHS)
+        errors["month_to"] = ngettext(
+            "Choose at most %(num)s month at once.", "Choose at most %(num)s months at once.", MAX_MONTHS
+        )
         last = first
     faculty_id = None
     faculty_text = (raw.get("faculty_id") or "").strip()
@@ -502,7 +503,7 @@ class Timeline:
 
     @staticmethod
     def _when(movement) -> dict:
-        return {"date": f"{movement.effective_date:%d.%m.%Y}", "order": movement.order_label or "—"}
+        return {"date": format_day(movement.effective_date), "order": movement.order_label or "—"}
 
     def _leave_text(self, movement, ground) -> str:
         return _(

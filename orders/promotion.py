@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.types import JSON, Date
 
@@ -45,9 +46,10 @@ def outcome_reason(line: OrderLine) -> str:
         return messages
     data = line.eligibility[0]["data"]
     if data.get("debt_credits", 0) > rule("promotion_expulsion_debt_credits"):
-        why = _(
-            "Academic debts of %(n)s credits exceed the %(limit)s allowed for a repeat year.",
-            n=data["debt_credits"],
+        why = ngettext(
+            "Academic debts of %(num)s credit exceed the %(limit)s allowed for a repeat year.",
+            "Academic debts of %(num)s credits exceed the %(limit)s allowed for a repeat year.",
+            data["debt_credits"],
             limit=rule("promotion_expulsion_debt_credits"),
         )
     else:

@@ -2,7 +2,7 @@
 repeat-year and expulsion drafts."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -69,10 +69,12 @@ def new():
             db.session.commit()
             counts = bulk.summary(order)
             flash(
-                _(
-                    "Promotion drafted for %(n)s student(s): %(promote)s to promote, %(repeat)s for a repeat year, "
+                ngettext(
+                    "Promotion drafted for %(num)s student: %(promote)s to promote, %(repeat)s for a repeat year, "
                     "%(expel)s for expulsion, %(blocked)s blocked.",
-                    n=len(order.lines),
+                    "Promotion drafted for %(num)s students: %(promote)s to promote, %(repeat)s for a repeat year, "
+                    "%(expel)s for expulsion, %(blocked)s blocked.",
+                    len(order.lines),
                     promote=counts["promote"],
                     repeat=counts["repeat_year"],
                     expel=counts["expulsion"],
@@ -116,11 +118,12 @@ def split(order_id: int):
         for made in (repeat, expulsion):
             if made is not None:
                 flash(
-                    _(
-                        "Draft %(label)s (%(kind)s) created with %(n)s student(s).",
+                    ngettext(
+                        "Draft %(label)s (%(kind)s) created with %(num)s student.",
+                        "Draft %(label)s (%(kind)s) created with %(num)s students.",
+                        len(made.lines),
                         label=made.label,
                         kind=made.title,
-                        n=len(made.lines),
                     ),
                     "success",
                 )

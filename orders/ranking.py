@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from core.db import db
+from core.formatting import format_day
 from core.rules import rule
 from core.xlsx import workbook_bytes
 from students.academic import Grade
@@ -368,7 +369,7 @@ def export_docx(order, lines) -> bytes:
 
     document = Document()
     document.add_heading("Рейтинговый список претендентов / Үміткерлердің рейтингтік тізімі", level=1)
-    document.add_paragraph(f"{order.title} ({order.label}), {today():%d.%m.%Y}")
+    document.add_paragraph(f"{order.title} ({order.label}), {format_day(today(), 'ru')}")
     for section in sections(order, lines):
         document.add_heading(
             section.title + (f" — мест: {section.places}" if section.places is not None else ""), level=2

@@ -4,7 +4,7 @@ line's outcome and reason, the bulk additions, and the council's ranking list as
 import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -83,7 +83,8 @@ def add(order_id: int):
         flash_invalid(error)
     else:
         db.session.commit()
-        flash(_("%(n)s student(s) added and ranked.", n=len(added)), "success")
+        message = ngettext("%(num)s student added and ranked.", "%(num)s students added and ranked.", len(added))
+        flash(message, "success")
     return redirect(url_for("ranking.show", order_id=order_id))
 
 

@@ -2,8 +2,7 @@
 and why."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -57,9 +56,10 @@ def new():
             db.session.commit()
             counts = bulk.summary(order)
             flash(
-                _(
-                    "State scholarship drafted for %(n)s student(s): %(in)s appointed, %(out)s not appointed.",
-                    n=len(order.lines),
+                ngettext(
+                    "State scholarship drafted for %(num)s student: %(in)s appointed, %(out)s not appointed.",
+                    "State scholarship drafted for %(num)s students: %(in)s appointed, %(out)s not appointed.",
+                    len(order.lines),
                     **{"in": counts["in"], "out": counts["out"]},
                 ),
                 "success",

@@ -11,6 +11,7 @@ import re
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import insert, select
 
 from core.db import db
@@ -82,10 +83,20 @@ def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:  
         if not clean[key]:
             errors[key] = _("%(field)s is required.", field=label)
         elif len(clean[key]) > NAME_MAX:
-            errors[key] = _("%(field)s is longer than %(n)s characters.", field=label, n=NAME_MAX)
+            errors[key] = ngettext(
+                "%(field)s is longer than %(num)s character.",
+                "%(field)s is longer than %(num)s characters.",
+                NAME_MAX,
+                field=label,
+            )
     clean["patronymic"] = _text(raw, "patronymic") or None
     if clean["patronymic"] and len(clean["patronymic"]) > NAME_MAX:
-        errors["patronymic"] = _("%(field)s is longer than %(n)s characters.", field=_("Patronymic"), n=NAME_MAX)
+        errors["patronymic"] = ngettext(
+            "%(field)s is longer than %(num)s character.",
+            "%(field)s is longer than %(num)s characters.",
+            NAME_MAX,
+            field=_("Patronymic"),
+        )
     clean["email"] = _text(raw, "email") or None
     if clean["email"] and (len(clean["email"]) > 254 or not EMAIL.match(clean["email"])):
         errors["email"] = _("%(email)s is not an e-mail address.", email=clean["email"])
@@ -93,7 +104,11 @@ def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:  
     if not clean["previous_university"]:
         errors["previous_university"] = _("Name the university the student transfers from.")
     elif len(clean["previous_university"]) > 300:
-        errors["previous_university"] = _("The university's name is longer than %(n)s characters.", n=300)
+        errors["previous_university"] = ngettext(
+            "The university's name is longer than %(num)s character.",
+            "The university's name is longer than %(num)s characters.",
+            300,
+        )
     group_name = _text(raw, "group")
     group = group_by_name(group_name)
     if not group_name:
@@ -112,7 +127,9 @@ def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:  
         errors["transcript"] = _("Give the transcript: at least one discipline with its grade.")
         transcript = []
     elif len(transcript) > TRANSCRIPT_MAX:
-        errors["transcript"] = _("The transcript has more than %(n)s rows.", n=TRANSCRIPT_MAX)
+        errors["transcript"] = ngettext(
+            "The transcript has more than %(num)s row.", "The transcript has more than %(num)s rows.", TRANSCRIPT_MAX
+        )
         transcript = []
     effective = order.params.get("effective_date") or ""
     default_year = academic_year_of(_date(effective)) if effective else None

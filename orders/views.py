@@ -4,7 +4,7 @@ import io
 from collections import Counter
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -167,7 +167,7 @@ def add_lines(order_id: int):
         flash_invalid(error)
     else:
         db.session.commit()
-        flash(_("%(n)s student(s) added.", n=len(added)), "success")
+        flash(ngettext("%(num)s student added.", "%(num)s students added.", len(added)), "success")
     return redirect(url_for("orders.show", order_id=order_id))
 
 

@@ -1,8 +1,6 @@
 """`create_app()`: configuration, extensions, blueprints, the API, error pages."""
 
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -17,6 +15,7 @@ from core import auth
 from core.config import load_config
 from core.db import configure_sqlite, db
 from core.extensions import babel, csrf, migrate
+from core.formatting import format_day, format_moment, format_money
 from core.i18n import select_locale
 from core.inputs import fields_with_control_characters
 from core.logs import configure_logging, init_request_ids
@@ -229,16 +228,9 @@ def _register_template_helpers(app: Flask) -> None:
     from core.labels import label
 
     app.jinja_env.globals["get_locale"] = get_locale
-    zone = ZoneInfo(app.config["TIMEZONE"])
-
-    @app.template_filter("local")
-    def local_time(moment: datetime | None) -> str:
-        """A stored UTC moment as local wall-clock time (Asia/Almaty by default)."""
-        if moment is None:
-            return ""
-        if moment.tzinfo is None:  # SQLite hands back naive UTC
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+    app.jinja_env.filters["local"] = format_moment  # a stored UTC moment as local dd.MM.yyyy HH:mm
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["money"] = format_money
 
     app.jinja_env.globals["label"] = label
     app.jinja_env.filters["label"] = label

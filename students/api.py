@@ -1,6 +1,6 @@
 """The students part of the JSON API: search, and one student with movement history."""
 
-from datetime import UTC, date
+from datetime import date
 
 import marshmallow as ma
 from flask_login import current_user
@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from core.clock import today
 from core.db import db
+from core.formatting import as_utc
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
 from students.history import parse_day, record_on
@@ -28,9 +29,7 @@ class UtcDateTime(fields.DateTime):
     """Stored moments are UTC; SQLite hands them back naive, so say so in the output."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return super()._serialize(value, attr, obj, **kwargs)
+        return super()._serialize(as_utc(value) if value is not None else None, attr, obj, **kwargs)
 
 
 class StudentSchema(ma.Schema):

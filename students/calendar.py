@@ -1,13 +1,13 @@
 """Entering the academic calendar: one per academic year, its dates checked in order with a message per field."""
 
 import re
-from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.db import db
+from core.formatting import format_day, parse_date
 from students.academic import AcademicCalendar
 
 YEAR = re.compile(r"(\d{4})-(\d{4})")
@@ -53,15 +53,6 @@ class InvalidCalendar(Exception):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
-def _day(value) -> date | None:
-    if isinstance(value, date) or value is None:
-        return value
-    try:
-        return date.fromisoformat(str(value).strip()) if str(value).strip() else None
-    except ValueError:
-        return None
-
-
 def save_calendar(raw: dict) -> AcademicCalendar:
     """Create or replace the calendar of the year `raw["year"]` (e.g. 2026-2027); InvalidCalendar lists every wrong
     field and nothing is written."""
@@ -74,7 +65,7 @@ def save_calendar(raw: dict) -> AcademicCalendar:
     days = {}
     for field, _label in DATES:
         value = raw.get(field)
-        days[field] = _day(value)
+        days[field] = parse_date(value)
         missing = field not in OPTIONAL or value not in (None, "")  # optional dates may be empty, not malformed
         if days[field] is None and missing:
             errors[field] = _("Give this date as YYYY-MM-DD.")
@@ -88,9 +79,9 @@ def save_calendar(raw: dict) -> AcademicCalendar:
             errors[later] = _(
                 "%(later)s (%(b)s) must come after %(earlier)s (%(a)s).",
                 later=labels[later],
-                b=f"{second:%d.%m.%Y}",
+                b=format_day(second),
                 earlier=labels[earlier],
-                a=f"{first:%d.%m.%Y}",
+                a=format_day(first),
             )
     if match and days["first_semester_start"] and days["first_semester_start"].year != int(match.group(1)):
         errors.setdefault(

@@ -5,28 +5,24 @@ movement as {field: [before, after]} with its effective date. The record at the 
 with every movement effective after that day undone, newest first (same effective date: higher id first).
 """
 
-import re
 from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from core.db import db
+from core.formatting import parse_date
 from students.models import Group, Student, StudentMovement
 
-DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 FIELDS = ("status", "course", "group_id", "funding", "expulsion_reason")
 
 
 def parse_day(text: str | None) -> date:
     """A date given as YYYY-MM-DD; ValueError with a message for the user otherwise."""
-    text = (text or "").strip()
-    try:
-        if DAY.fullmatch(text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValueError(_("Give the date as YYYY-MM-DD, e.g. 2026-09-01."))
+    day = parse_date(text)
+    if day is None:
+        raise ValueError(_("Give the date as YYYY-MM-DD, e.g. 2026-09-01."))
+    return day
 
 
 def record_on(student: Student, day: date) -> dict:

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from core.db import db
+from core.formatting import parse_date
 from students.academic import CurriculumItem, Grade
 from students.difference import clear_passed_debts
 from students.grades import letter_for
@@ -215,16 +216,6 @@ def _text(row: dict, column: str, limit: int, errors: list[str], required: bool 
     return value
 
 
-def _date(value: str) -> date | None:
-    """YYYY-MM-DD (as XLSX dates arrive) or DD.MM.YYYY; None when it is neither."""
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(value.strip(), pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 def _academic_year(value: str) -> str | None:
     match = YEAR.match(value.strip())
     if match and int(match.group(2)) == int(match.group(1)) + 1:
@@ -267,7 +258,7 @@ def _student_values(number: int, row: dict, groups: dict[str, Group], seen: dict
     if status not in STATUSES:
         errors.append(f"status must be one of {', '.join(STATUSES)}, got {status!r}.")
     since_text = row.get("status_since", "").strip()
-    since = _date(since_text) if since_text else None
+    since = parse_date(since_text, dotted=True) if since_text else None
     if since_text and since is None:
         errors.append(f"status_since {since_text!r} is not a date (YYYY-MM-DD or DD.MM.YYYY).")
     if errors:

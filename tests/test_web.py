@@ -101,7 +101,7 @@ def test_clerk_deans_registrar_lawyer_and_rector_complete_an_expulsion_in_the_br
     added = client.post(
         f"/orders/{order_id}/lines", data={"student_id": [str(a.id), str(b.id)], "iins": c.iin}, follow_redirects=True
     )
-    assert "3 student(s) added." in page(added)
+    assert "3 students added." in page(added)
     assert page(added).count("✓ eligible") == 3
     assert line_count(order_id) == 3
 
@@ -279,7 +279,7 @@ def test_add_unknown_student_id_says_so_and_adds_nothing(client, u, make):
     order = make.order(u.clerk, [])
     login(client, u.clerk)
     response = client.post(f"/orders/{order.id}/lines", data={"student_id": "987654321"}, follow_redirects=True)
-    assert "Unknown student id(s): 987654321." in page(response)
+    assert "Unknown student id: 987654321." in page(response)
     assert line_count(order.id) == 0
     response = client.post(f"/orders/{order.id}/lines", data={}, follow_redirects=True)
     assert "Choose at least one student." in page(response)

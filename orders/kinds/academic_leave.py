@@ -6,12 +6,15 @@ dates, supporting document (its number and date) and, for child care, the child'
 
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
+from core.formatting import format_day, parse_date
 from core.labels import label as state_label
 from core.rules import rule
 from orders.kinds.base import LineContext, OrderKind, basis_field, open_order_refusals, title_field
@@ -63,12 +66,7 @@ class IsoDateField(DateField):
     """A date field that also takes its data as ISO text: line parameters keep dates as YYYY-MM-DD."""
 
     def process_data(self, value):
-        if isinstance(value, str):
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                value = None
-        super().process_data(value)
+        super().process_data(parse_date(value) if isinstance(value, str) else value)
 
 
 def grounds() -> list[str]:
@@ -76,36 +74,13 @@ def grounds() -> list[str]:
     return [g for g in GROUNDS if g in rule("leave_grounds")]
 
 
-def parse_date(value) -> date | None:
-    """A date from a form (date) or an API body (YYYY-MM-DD); None when empty; ValueError when malformed."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        return date.fromisoformat(value.strip())
-    raise ValueError(value)
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` plus whole months, clamped to the month's last day (31.01 + 1 month = 28.02 or 29.02)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 def months_and_days(start: date, end: date) -> tuple[int, int]:
     """The length of a leave from `start` to `end`, both days included, as (whole months, days more)."""
     stop = end + timedelta(days=1)
     months = (stop.year - start.year) * 12 + stop.month - start.month
-    while months > 0 and add_months(start, months) > stop:
+    while months > 0 and start + relativedelta(months=months) > stop:
         months -= 1
-    return months, (stop - add_months(start, months)).days
+    return months, (stop - (start + relativedelta(months=months))).days
 
 
 def birthday(born: date, years: int) -> date:
@@ -118,11 +93,9 @@ def birthday(born: date, years: int) -> date:
 def _dates(raw: dict, names, errors: dict[str, str]) -> dict:
     values = {}
     for name in names:
-        try:
-            values[name] = parse_date(raw.get(name))
-        except (ValueError, TypeError):
+        values[name] = parse_date(raw.get(name))
+        if values[name] is None and raw.get(name) not in (None, ""):
             errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
-            values[name] = None
     return values
 
 
@@ -141,7 +114,7 @@ def _check_period(values: dict, errors: dict[str, str], *, required: bool = True
             errors[name] = _("Give the leave's first and last day.")
     if start and end and end < start:
         errors["leave_end"] = _(
-            "The leave ends (%(end)s) before it starts (%(start)s).", end=f"{end:%d.%m.%Y}", start=f"{start:%d.%m.%Y}"
+            "The leave ends (%(end)s) before it starts (%(start)s).", end=format_day(end), start=format_day(start)
         )
 
 
@@ -223,8 +196,10 @@ class AcademicLeave(OrderKind):
         errors: dict[str, str] = {}
         unknown = sorted(set(raw) - set(LINE_FIELDS) - {"csrf_token", "effective_date"})
         if unknown:
-            errors["line"] = _(
-                "Unknown detail(s) %(names)s; a leave line has: %(known)s.",
+            errors["line"] = ngettext(
+                "Unknown detail %(names)s; a leave line has: %(known)s.",
+                "Unknown details %(names)s; a leave line has: %(known)s.",
+                len(unknown),
                 names=", ".join(unknown),
                 known=", ".join(LINE_FIELDS),
             )
@@ -282,20 +257,32 @@ class AcademicLeave(OrderKind):
         low, high = limits.get("min_months") or 0, limits.get("max_months")
         months, days = months_and_days(start, end)
         if months < low or (high is not None and (months, days) > (high, 0)):
-            length = str(months) if days == 0 else _("%(months)s months and %(days)s days", months=months, days=days)
+            length = (
+                str(months)
+                if days == 0
+                else _(
+                    "%(months)s and %(days)s",
+                    months=ngettext("%(num)s month", "%(num)s months", months),
+                    days=ngettext("%(num)s day", "%(num)s days", days),
+                )
+            )
             refusals.append(
                 Refusal(
                     "academic_leave.duration",
-                    _(
+                    ngettext(
+                        "A %(ground)s leave lasts %(low)s to %(high)s month; this one is %(length)s.",
                         "A %(ground)s leave lasts %(low)s to %(high)s months; this one is %(length)s.",
+                        high,
                         ground=GROUNDS[ground][0],
                         low=low,
                         high=high,
                         length=length,
                     )
                     if high is not None
-                    else _(
+                    else ngettext(
+                        "A %(ground)s leave lasts at least %(low)s month; this one is %(length)s.",
                         "A %(ground)s leave lasts at least %(low)s months; this one is %(length)s.",
+                        low,
                         ground=GROUNDS[ground][0],
                         low=low,
                         length=length,
@@ -325,8 +312,8 @@ class AcademicLeave(OrderKind):
                                 "ends on "
                                 "%(end)s.",
                                 age=age,
-                                limit=f"{limit:%d.%m.%Y}",
-                                end=f"{end:%d.%m.%Y}",
+                                limit=format_day(limit),
+                                end=format_day(end),
                             ),
                             {"child_birth_date": born, "limit": limit.isoformat(), "leave_end": end.isoformat()},
                         )
@@ -357,13 +344,15 @@ class AcademicLeave(OrderKind):
         params = line.params
         wording = GROUNDS[params["ground"]]
         student = describe_student(line.student, language)
-        start, end = (f"{date.fromisoformat(params[k]):%d.%m.%Y}" for k in ("leave_start", "leave_end"))
+        start, end = (format_day(date.fromisoformat(params[k]), language) for k in ("leave_start", "leave_end"))
         number = params.get("document_no") or "—"
-        issued = f"{date.fromisoformat(params['document_date']):%d.%m.%Y}" if params.get("document_date") else "—"
+        issued = (
+            format_day(date.fromisoformat(params["document_date"]), language) if params.get("document_date") else "—"
+        )
         born = params.get("child_birth_date")
         if language == "kk":
             child = (
-                f" (баланың туған күні {date.fromisoformat(born):%d.%m.%Y})"
+                f" (баланың туған күні {format_day(date.fromisoformat(born), 'kk')})"
                 if born and params["ground"] == "child_care"
                 else ""
             )
@@ -372,7 +361,7 @@ class AcademicLeave(OrderKind):
                 f"{wording[2]}{child} академиялық демалыс берілсін."
             )
         child = (
-            f" (дата рождения ребенка {date.fromisoformat(born):%d.%m.%Y})"
+            f" (дата рождения ребенка {format_day(date.fromisoformat(born), 'ru')})"
             if born and params["ground"] == "child_care"
             else ""
         )

@@ -12,6 +12,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core.db import db
+from core.formatting import parse_date
 from core.labels import label as state_label
 from orders.models import Order, OrderLine
 from students.models import Student
@@ -85,18 +86,6 @@ def title_field(description=None) -> StringField:
 def basis_field(description) -> TextAreaField:
     """The documents the order rests on, a required form field every kind's parameter form has."""
     return TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)], description=description)
-
-
-def parse_date(value: Any) -> date | None:
-    """A date from a form (date) or an API body (YYYY-MM-DD text); None when missing or malformed."""
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
 
 
 def effective_date_param(raw: dict, errors: dict[str, str]) -> str | None:

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import InputRequired
 
+from core.formatting import format_day
 from core.labels import label as state_label
 from orders.kinds.base import (
     LineContext,
@@ -133,21 +134,21 @@ class Expulsion(OrderKind):
                     )
                 ]
             if student.leave_end is None or student.leave_end >= when:
-                end = f"{student.leave_end:%d.%m.%Y}" if student.leave_end else None
+                end = format_day(student.leave_end) if student.leave_end else None
                 message = (
                     _(
                         "The academic leave of %(name)s runs to %(end)s: expulsion for non-return can take effect "
                         "only after that day, not on %(date)s.",
                         name=student.full_name,
                         end=end,
-                        date=f"{when:%d.%m.%Y}",
+                        date=format_day(when),
                     )
                     if end
                     else _(
                         "The end of the academic leave of %(name)s is not on record: expulsion for non-return "
                         "needs a leave that ended before %(date)s.",
                         name=student.full_name,
-                        date=f"{when:%d.%m.%Y}",
+                        date=format_day(when),
                     )
                 )
                 return [
@@ -203,7 +204,7 @@ class Expulsion(OrderKind):
     def item_text(self, line: OrderLine, language: str) -> str:
         reason = REASONS[line.params["reason"]]
         student = describe_student(line.student, language)
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         if language == "kk":
             return f"{student} {when} бастап {reason[2]} оқудан шығарылсын."
         return f"Отчислить {student} {reason[1]} с {when}."

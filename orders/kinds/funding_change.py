@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from core.formatting import format_day
 from orders.kinds.base import (
     LineContext,
     OrderKind,
@@ -160,7 +161,7 @@ class FundingChange(OrderKind):
     def item_text(self, line: OrderLine, language: str) -> str:
         _label, _before, _after, ru, kk = DIRECTIONS[line.params["direction"]]
         student = describe_student(line.student, language)
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         ground = line.order.params.get("ground", "")
         if language == "kk":
             return f"{student} {when} бастап {kk} ауыстырылсын (негізі: {ground})."

@@ -9,15 +9,17 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from core.db import db
+from core.formatting import format_day, parse_date
 from core.labels import label as state_label
 from core.rules import rule
-from orders.kinds.academic_leave import IsoDateField, parse_date
+from orders.kinds.academic_leave import IsoDateField
 from orders.kinds.base import (
     LineContext,
     OrderKind,
@@ -86,8 +88,10 @@ class LeaveReturn(OrderKind):
         errors: dict[str, str] = {}
         unknown = sorted(set(raw) - set(LINE_FIELDS) - {"csrf_token"})
         if unknown:
-            errors["line"] = _(
-                "Unknown detail(s) %(names)s; a return line has: %(known)s.",
+            errors["line"] = ngettext(
+                "Unknown detail %(names)s; a return line has: %(known)s.",
+                "Unknown details %(names)s; a return line has: %(known)s.",
+                len(unknown),
                 names=", ".join(unknown),
                 known=", ".join(LINE_FIELDS),
             )
@@ -98,11 +102,9 @@ class LeaveReturn(OrderKind):
         }
         values = {}
         for name in ("effective_date", "application_date"):
-            try:
-                values[name] = parse_date(merged.get(name))
-            except (ValueError, TypeError):
+            values[name] = parse_date(merged.get(name))
+            if values[name] is None and merged.get(name) not in (None, ""):
                 errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
-                values[name] = None
         if values["effective_date"] is None and "effective_date" not in errors:
             errors["effective_date"] = _("Give the return date.")
         texts = {}
@@ -113,7 +115,7 @@ class LeaveReturn(OrderKind):
                 value = None
             texts[name] = (value or "").strip()
             if len(texts[name]) > longest:
-                errors[name] = _("Longer than %(n)s characters.", n=longest)
+                errors[name] = ngettext("Longer than %(num)s character.", "Longer than %(num)s characters.", longest)
         group_id = None
         if texts["group"] and "group" not in errors:
             group_id = db.session.scalar(select(Group.id).where(Group.name == texts["group"]))
@@ -166,8 +168,8 @@ class LeaveReturn(OrderKind):
                         "ground "
                         "for an early return.",
                         name=student.full_name,
-                        end=f"{student.leave_end:%d.%m.%Y}",
-                        date=f"{when:%d.%m.%Y}",
+                        end=format_day(student.leave_end),
+                        date=format_day(when),
                     ),
                     {"leave_end": student.leave_end.isoformat(), "effective_date": when.isoformat()},
                 )
@@ -179,20 +181,20 @@ class LeaveReturn(OrderKind):
             if days < notice:
                 message = (
                     _(
-                        "The application of %(applied)s came %(days)s days before classes resume on %(date)s; "
-                        "it must come at least %(notice)s days before.",
-                        applied=f"{applied:%d.%m.%Y}",
-                        days=days,
-                        date=f"{when:%d.%m.%Y}",
-                        notice=notice,
+                        "The application of %(applied)s came %(days)s before classes resume on %(date)s; "
+                        "it must come at least %(notice)s before.",
+                        applied=format_day(applied),
+                        days=ngettext("%(num)s day", "%(num)s days", days),
+                        date=format_day(when),
+                        notice=ngettext("%(num)s day", "%(num)s days", notice),
                     )
                     if days >= 0
                     else _(
                         "The application of %(applied)s came after classes resumed on %(date)s; it must come "
-                        "at least %(notice)s days before.",
-                        applied=f"{applied:%d.%m.%Y}",
-                        date=f"{when:%d.%m.%Y}",
-                        notice=notice,
+                        "at least %(notice)s before.",
+                        applied=format_day(applied),
+                        date=format_day(when),
+                        notice=ngettext("%(num)s day", "%(num)s days", notice),
                     )
                 )
                 refusals.append(
@@ -270,10 +272,10 @@ class LeaveReturn(OrderKind):
         student, params = line.student, line.params
         describe = describe_student(student, language)
         target = self._target(line)
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         early = params.get("early_ground")
         applied = params.get("application_date")
-        applied = f"{date.fromisoformat(applied):%d.%m.%Y}" if applied else None
+        applied = format_day(date.fromisoformat(applied), language) if applied else None
         if language == "kk":
             text = f"{describe} {when} бастап академиялық демалыстан "
             text += "мерзімінен бұрын " if early else ""

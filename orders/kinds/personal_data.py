@@ -14,13 +14,13 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.clock import today
+from core.formatting import format_day, parse_date
 from orders.kinds.base import (
     LineContext,
     OrderKind,
     basis_field,
     effective_date_param,
     open_order_refusals,
-    parse_date,
     title_field,
 )
 from orders.models import Order, OrderLine
@@ -237,15 +237,17 @@ class PersonalData(OrderKind):
         document = DOCUMENTS.get(line.params.get("document_type"), DOCUMENTS["identity"])
         number = line.params.get("document_number") or ""
         issued = parse_date(line.params.get("document_date"))
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         if language == "kk":
             parts = ", ".join(
                 f"{FIELD_WORDS[f][1]} «{old or '—'}» «{new or '—'}» болып" for f, (old, new) in changes.items()
             )
-            source = f"{issued:%d.%m.%Y} ж. № {number} {document[2]}" if issued else f"№ {number} {document[2]}"
+            source = (
+                f"{format_day(issued, language)} ж. № {number} {document[2]}" if issued else f"№ {number} {document[2]}"
+            )
             return f"{student} {parts} {when} бастап өзгертілсін ({source} негізінде)."
         parts = ", ".join(
             f"{FIELD_WORDS[f][0]} с «{old or '—'}» на «{new or '—'}»" for f, (old, new) in changes.items()
         )
-        source = f"{document[1]} № {number}" + (f" от {issued:%d.%m.%Y}" if issued else "")
+        source = f"{document[1]} № {number}" + (f" от {format_day(issued, language)}" if issued else "")
         return f"{student} изменить {parts} с {when} на основании {source}."

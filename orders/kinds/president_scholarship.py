@@ -16,8 +16,10 @@ recomputed on every check; from submission on they stay as the approvers saw the
 from datetime import date
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, StringField
@@ -25,6 +27,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.clock import today
 from core.db import db
+from core.formatting import format_money
 from core.rules import rule
 from orders import ranking
 from orders.kinds.base import LineContext, OrderKind, basis_field, open_order_refusals, title_field
@@ -77,10 +80,10 @@ def parse_month(value: Any) -> date | None:
 
 
 def months_between(first: date, last: date) -> list[str]:
-    months, year, month = [], first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    months, current = [], first.replace(day=1)
+    while current <= last:
+        months.append(f"{current:%Y-%m}")
+        current += relativedelta(months=1)
     return months
 
 
@@ -217,7 +220,11 @@ class PresidentScholarship(OrderKind):
             if last < first:
                 errors["last_month"] = _("The last month paid comes before the first.")
             elif len(months_between(first, last)) > MAX_MONTHS:
-                errors["last_month"] = _("A scholarship order pays at most %(n)s months.", n=MAX_MONTHS)
+                errors["last_month"] = ngettext(
+                    "A scholarship order pays at most %(num)s month.",
+                    "A scholarship order pays at most %(num)s months.",
+                    MAX_MONTHS,
+                )
         defaults = rule(self.quota_rule)
         quota = raw.get("quota")
         if quota in (None, ""):
@@ -475,7 +482,7 @@ class PresidentScholarship(OrderKind):
         name = self.scholarship_words(order, language)
         if params.get("outcome") == "in" and params.get("months"):
             first, last = params["months"][0], params["months"][-1]
-            amount = f"{params['amount']:,}".replace(",", " ")
+            amount = format_money(params["amount"])
             gpa = f"{params['gpa']:.2f}" if params.get("gpa") is not None else "—"
             if language == "kk":
                 return (

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import and_, exists, func, or_, select
 from wtforms import DateField, StringField
@@ -25,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.clock import today
 from core.db import db
+from core.formatting import format_day
 from core.rules import rule
 from orders.kinds.base import (
     LineContext,
@@ -184,10 +186,11 @@ def academic_refusals(student: Student, standing: Standing, academic_year: str) 
         refusals.append(
             Refusal(
                 "promotion.curriculum",
-                _(
-                    "%(name)s has no grade in %(n)s discipline(s) of the course %(course)s curriculum: %(list)s.",
+                ngettext(
+                    "%(name)s has no grade in %(num)s discipline of the course %(course)s curriculum: %(list)s.",
+                    "%(name)s has no grade in %(num)s disciplines of the course %(course)s curriculum: %(list)s.",
+                    len(standing.missing),
                     name=student.full_name,
-                    n=len(standing.missing),
                     course=course,
                     list=_names(standing.missing),
                 ),
@@ -198,8 +201,10 @@ def academic_refusals(student: Student, standing: Standing, academic_year: str) 
         refusals.append(
             Refusal(
                 "promotion.debts",
-                _(
+                ngettext(
+                    "%(name)s has academic debts (FX/F not retaken): %(list)s; %(credits)s credit in all.",
                     "%(name)s has academic debts (FX/F not retaken): %(list)s; %(credits)s credits in all.",
+                    standing.debt_credits,
                     name=student.full_name,
                     list=_names((c, n) for c, n, _cr in standing.debts),
                     credits=standing.debt_credits,
@@ -436,7 +441,7 @@ class Promotion(OrderKind):
     def item_text(self, line: OrderLine, language: str) -> str:
         _course, to_course, _group, to_group = self._from_to(line)
         student = describe_student(line.student, language)
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         if language == "kk":
             return f"{student} {when} бастап {to_group} тобына, {to_course}-курсқа көшірілсін."
         return f"Перевести {student} на {to_course} курс в группу {to_group} с {when}."

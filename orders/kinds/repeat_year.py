@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField
@@ -19,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.clock import today
 from core.db import db
+from core.formatting import format_day, parse_date
 from core.rules import rule
 from orders.kinds.base import (
     LineContext,
@@ -26,7 +28,6 @@ from orders.kinds.base import (
     basis_field,
     effective_date_param,
     open_order_refusals,
-    parse_date,
     title_field,
 )
 from orders.kinds.promotion import academic_refusals, gather_standing, parse_academic_year
@@ -178,9 +179,12 @@ class RepeatYear(OrderKind):
             refusals.append(
                 Refusal(
                     "repeat_year.repeated",
-                    _(
-                        "%(name)s has already repeated course %(course)s; the rules allow %(limit)s repeat year(s) per "
+                    ngettext(
+                        "%(name)s has already repeated course %(course)s; the rules allow %(limit)s repeat year per "
                         "course.",
+                        "%(name)s has already repeated course %(course)s; the rules allow %(limit)s repeat years per "
+                        "course.",
+                        limit,
                         name=student.full_name,
                         course=student.course,
                         limit=limit,
@@ -234,7 +238,7 @@ class RepeatYear(OrderKind):
         paid = "funding" in changes
         ground = GROUNDS[line.order.params["ground"]]
         student = describe_student(line.student, language)
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         if language == "kk":
             tail = ", ақылы негізде оқуға ауыстырылсын" if paid else ""
             return f"{student} {ground[2]} {when} бастап {course}-курста {group} тобында қайта оқуға қалдырылсын{tail}."

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
+from core.formatting import format_day
 from core.rules import rule
 from orders.kinds.base import LineContext, open_order_refusals
 from orders.kinds.transfer import (
@@ -135,7 +136,7 @@ class Restoration(GroupChangeKind):
         student = describe_student(line.student, language)
         target = describe_group(target_group(line), language)
         funding = FUNDING[language if language == "kk" else "ru"][rule("restoration_funding")]
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         difference = difference_text(line.params.get("difference") or [], language)
         if language == "kk":
             return (

@@ -21,6 +21,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.db import db
+from core.formatting import format_day
 from core.labels import label as code_label
 from orders import corrections
 from orders.kinds.base import (
@@ -71,7 +72,7 @@ class RevocationForm(FlaskForm):
                 self.target.description = _(
                     "Order %(label)s of %(date)s «%(title)s». Items: %(items)s.",
                     label=target.label,
-                    date=f"{target.order_date:%d.%m.%Y}",
+                    date=format_day(target.order_date),
                     title=target.title,
                     items=items,
                 )
@@ -122,7 +123,7 @@ class Revocation(OrderKind):
         return _("Revocation of an order")
 
     def title_for(self, target: Order) -> str:
-        return f"Об отмене приказа № {target.label} от {target.order_date:%d.%m.%Y} «{target.title}»"
+        return f"Об отмене приказа № {target.label} от {format_day(target.order_date, 'ru')} «{target.title}»"
 
     # Drafting ----------------------------------------------------------------------------------------------
 
@@ -254,7 +255,7 @@ class Revocation(OrderKind):
                             name=student.full_name,
                             later=first.order_label or "?",
                             kind=code_label(first.kind),
-                            date=f"{first.effective_date:%d.%m.%Y}",
+                            date=format_day(first.effective_date),
                             label=target.label,
                         ),
                         {"order_label": first.order_label, "kind": first.kind, "movement_id": first.id},
@@ -305,7 +306,7 @@ class Revocation(OrderKind):
         target = line.order.target_order
         item = line.params.get("item", "?")
         student = describe_student(line.student, language).rstrip(",")
-        when = f"{target.order_date:%d.%m.%Y}" if target.order_date else ""
+        when = format_day(target.order_date, language)
         if language == "kk":
             return (
                 f"{when} ж. № {target.label} «{_kind(target.kind).title_kk}» бұйрығының {item}-тармағының "
@@ -325,13 +326,15 @@ class Amendment(Revocation):
         return _("Amendment of an order")
 
     def title_for(self, target: Order) -> str:
-        return f"О внесении изменений в приказ № {target.label} от {target.order_date:%d.%m.%Y} «{target.title}»"
+        return (
+            f"О внесении изменений в приказ № {target.label} от {format_day(target.order_date, 'ru')} «{target.title}»"
+        )
 
     def item_text(self, line: OrderLine, language: str) -> str:
         target = line.order.target_order
         item = line.params.get("item", "?")
         student = describe_student(line.student, language).rstrip(",")
-        when = f"{target.order_date:%d.%m.%Y}" if target.order_date else ""
+        when = format_day(target.order_date, language)
         if language == "kk":
             return (
                 f"{when} ж. № {target.label} «{_kind(target.kind).title_kk}» бұйрығына өзгерістер "

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -53,6 +54,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.clock import today
 from core.db import db
+from core.formatting import format_day, format_money
 from core.rules import rule
 from orders.kinds.base import LineContext, OrderKind, basis_field, effective_date_param, title_field
 from orders.kinds.promotion import parse_academic_year
@@ -89,8 +91,8 @@ def _month(day: date) -> tuple[int, int]:
 
 
 def _next(month: tuple[int, int]) -> tuple[int, int]:
-    year, m = month
-    return (year + 1, 1) if m == 12 else (year, m + 1)
+    following = date(*month, 1) + relativedelta(months=1)
+    return following.year, following.month
 
 
 def month_range(first: tuple[int, int], last: tuple[int, int]) -> list[str]:
@@ -115,11 +117,6 @@ def amount_table(day: date) -> dict | None:
     """The amounts table in force on `day`: the one with the latest "from" on or before it."""
     tables = [t for t in rule("scholarship_amounts") if date.fromisoformat(str(t["from"])) <= day]
     return max(tables, key=lambda t: date.fromisoformat(str(t["from"])), default=None)
-
-
-def money(amount: int) -> str:
-    """47135 -> '47 135' (thousands apart by a non-breaking space)."""
-    return f"{amount:,}".replace(",", "\u00a0")
 
 
 @dataclass(frozen=True)
@@ -454,7 +451,7 @@ class StateScholarship(OrderKind):
                 "scholarship.grade_c": _("a grade below C+: %(list)s", list=listed),
                 "scholarship.no_grades": _("no grades of the session"),
                 "scholarship.no_amount": _("no amount set for the %(level)s level", level=facts.get("level")),
-                "scholarship.excellent": _("only excellent grades (+15%%)"),
+                "scholarship.excellent": _("only excellent grades (+15%)"),
                 "scholarship.good": _("only good and excellent grades"),
                 "scholarship.first_period": _("first-year student in the first period"),
                 "scholarship.category": _(
@@ -490,16 +487,14 @@ class StateScholarship(OrderKind):
             return f"{student}: государственная стипендия не назначается ({reason})."
         months = params["months"]
         first = date.fromisoformat(months[0] + "-01")
-        last_year, last_month = (int(part) for part in months[-1].split("-"))
-        last = date(last_year + last_month // 12, last_month % 12 + 1, 1).toordinal() - 1
-        until = date.fromordinal(last)
-        amount = money(params["amount"])
+        until = date.fromisoformat(months[-1] + "-01") + relativedelta(day=31)  # the last day of the last month
+        amount = format_money(params["amount"])
         summer = any(month.endswith(("-07", "-08")) for month in months)
         category = params.get("why") == "scholarship.category"
         if language == "kk":
             text = (
-                f"{student} {first:%d.%m.%Y} бастап {until:%d.%m.%Y} дейін ай сайын {amount} теңге мөлшерінде "
-                "мемлекеттік стипендия тағайындалсын"
+                f"{student} {format_day(first, 'kk')} бастап {format_day(until, 'kk')} дейін ай сайын {amount} "
+                "теңге мөлшерінде мемлекеттік стипендия тағайындалсын"
             )
             if category:
                 text += f" ({self.reason_text(line, 'kk')})"
@@ -508,7 +503,7 @@ class StateScholarship(OrderKind):
             return text + "."
         text = (
             f"Назначить государственную стипендию {student} в размере {amount} тенге ежемесячно "
-            f"с {first:%d.%m.%Y} по {until:%d.%m.%Y}"
+            f"с {format_day(first, 'ru')} по {format_day(until, 'ru')}"
         )
         if category:
             text += f" ({self.reason_text(line, 'ru')})"

@@ -12,6 +12,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.db import db
+from core.formatting import format_day, parse_date
 from core.rules import rule
 from orders.kinds.base import (
     LineContext,
@@ -19,7 +20,6 @@ from orders.kinds.base import (
     basis_field,
     effective_date_param,
     open_order_refusals,
-    parse_date,
     title_field,
 )
 from orders.models import Order, OrderLine
@@ -100,7 +100,7 @@ def calendars_for(lines: list[OrderLine]) -> list[AcademicCalendar]:
 
 
 def _d(day: date) -> str:
-    return f"{day:%d.%m.%Y}"
+    return format_day(day)
 
 
 def holiday_refusals(kind_name: str, line: OrderLine, calendars: list[AcademicCalendar]) -> list[Refusal]:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.db import db
+from core.formatting import format_day
 from orders.kinds.base import LineContext, open_order_refusals
 from orders.kinds.transfer import (
     GroupChangeKind,
@@ -130,7 +131,7 @@ class TransferIn(GroupChangeKind):
         target = describe_group(target_group(line), language)
         funding = FUNDING["kk" if language == "kk" else "ru"][funding_after(line)]
         previous = line.params.get("previous_university") or ""
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         difference = difference_text(line.params.get("difference") or [], language)
         if language == "kk":
             return (

@@ -9,17 +9,18 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from core.formatting import format_day, parse_date
 from orders.kinds.base import (
     LineContext,
     OrderKind,
     basis_field,
     effective_date_param,
     open_order_refusals,
-    parse_date,
     title_field,
 )
 from orders.kinds.transfer import PREAMBLE_KK, PREAMBLE_RU
@@ -55,7 +56,11 @@ def _university(raw: dict, errors: dict[str, str]) -> str:
     if not university:
         errors["university"] = _("Name the receiving university.")
     elif len(university) > MAX_UNIVERSITY:
-        errors["university"] = _("The university's name is longer than %(n)s characters.", n=MAX_UNIVERSITY)
+        errors["university"] = ngettext(
+            "The university's name is longer than %(num)s character.",
+            "The university's name is longer than %(num)s characters.",
+            MAX_UNIVERSITY,
+        )
     return university
 
 
@@ -138,7 +143,7 @@ class TransferOut(OrderKind):
     def item_text(self, line: OrderLine, language: str) -> str:
         student = describe_student(line.student, language)
         university = line.params["university"]
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         if language == "kk":
             return f"{student} {when} бастап {university} ауысуына байланысты оқудан шығарылсын."
         return f"Отчислить {student} в связи с переводом в {university} с {when}."

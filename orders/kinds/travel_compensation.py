@@ -18,9 +18,10 @@ from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from core.db import db
+from core.formatting import format_day, format_money, parse_date
 from core.labels import label as code_label
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind, basis_field, parse_date, title_field
+from orders.kinds.base import LineContext, OrderKind, basis_field, title_field
 from orders.models import Order, OrderLine
 from orders.payments import reversed_line_ids
 from orders.wording import describe_student
@@ -40,11 +41,6 @@ def mrp_for(year: int) -> int | None:
     table = rule("mrp") or {}
     value = table.get(year, table.get(str(year)))
     return int(value) if value is not None else None
-
-
-def tenge(amount: int) -> str:
-    """17300 -> '17 300'."""
-    return f"{amount:,}".replace(",", " ")
 
 
 class TravelCompensationForm(FlaskForm):
@@ -221,7 +217,7 @@ class TravelCompensation(OrderKind):
                             season=season,
                             year=line.params.get("year"),
                             label=label,
-                            date=f"{other.order_date:%d.%m.%Y}" if other.order_date else "—",
+                            date=format_day(other.order_date) if other.order_date else "—",
                         ),
                         {"order_id": other.id, "order_label": label},
                     )
@@ -262,7 +258,7 @@ class TravelCompensation(OrderKind):
     def item_text(self, line: OrderLine, language: str) -> str:
         params = line.params
         _label, season_ru, season_kk = SEASONS[params["season"]]
-        count, amount, year = params["mrp_count"], tenge(int(params["amount"])), params["year"]
+        count, amount, year = params["mrp_count"], format_money(int(params["amount"])), params["year"]
         student = describe_student(line.student, language).rstrip(",")
         if language == "kk":
             return (

@@ -16,12 +16,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.db import db
+from core.formatting import format_day
 from orders import ranking
 from orders.kinds.base import (
     LineContext,
@@ -160,8 +162,10 @@ class VacantGrant(OrderKind):
                     result["outcome"] = "in"
                 else:
                     result["rules"] = ["vacant_grant.below_cut"]
-                    result["reason"] = _(
-                        "Ranked %(rank)s of %(n)s for %(places)s vacant grant(s) of %(key)s.",
+                    result["reason"] = ngettext(
+                        "Ranked %(rank)s of %(n)s for %(places)s vacant grant of %(key)s.",
+                        "Ranked %(rank)s of %(n)s for %(places)s vacant grants of %(key)s.",
+                        places,
                         rank=rank,
                         n=len(entrants),
                         places=places,
@@ -267,7 +271,7 @@ class VacantGrant(OrderKind):
     def item_text(self, line: OrderLine, language: str) -> str:
         params = line.params
         student = describe_student(line.student, language).rstrip(",")
-        when = f"{line.effective_date:%d.%m.%Y}"
+        when = format_day(line.effective_date, language)
         ground = line.order.params.get("ground", "")
         gpa = f"{params['gpa']:.2f}" if params.get("gpa") is not None else "—"
         if params.get("outcome") == "in":

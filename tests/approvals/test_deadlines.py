@@ -10,7 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from approvals.deadlines import _notice_once, overdue_orders, run_deadlines
+from core.clock import add_working_days, is_working_day
+from core.config import load_config
 from core.db import db
+from core.formatting import as_utc
 from core.models import Substitution
 from notifications.models import OutboxMessage
 from notifications.relay import compose
@@ -144,6 +147,41 @@ def test_signature_step_reminds_the_rector(uni, make, clock):
     clock(local(2026, 12, 2, 10, 0))
     assert run_deadlines()["reminders"] == 1
     assert mails("deadline_reminder") == {uni.rector.email: 1}
+
+
+def test_deadlines_skip_independence_day_and_nauryz(uni, make, clock):
+    """Kazakhstan's public holidays come from the `holidays` package: Wednesday 16 December is Independence Day;
+    Nauryz is 21-23 March, and in 2027 Wednesday 24 March is off for the Sunday 21st."""
+    clock(local(2026, 12, 15, 10, 0))  # a Tuesday
+    order = make.order(uni.clerk, [make.student(uni.ga)])
+    fire(order, "submit", uni.clerk)
+    assert current_step(order).due_days == 3
+    assert as_utc(order.due_at) == local(2026, 12, 21, 10, 0)  # Thursday, Friday and Monday
+    clock(local(2026, 12, 18, 10, 0))
+    assert run_deadlines()["checked"] == 0
+    clock(local(2026, 12, 21, 10, 0))
+    assert run_deadlines()["reminders"] == 1
+
+    assert add_working_days(local(2027, 3, 19, 10, 0), 2) == local(2027, 3, 26, 10, 0)  # Thursday and Friday
+
+
+def test_days_off_moved_by_the_government_and_the_universitys_own(session, app, monkeypatch):
+    assert not is_working_day(date(2025, 1, 3))  # a Friday off, moved from Sunday 5 January...
+    assert is_working_day(date(2025, 1, 5))  # ...which was worked
+    monkeypatch.setitem(app.config, "EXTRA_DAYS_OFF", frozenset({date(2026, 12, 17)}))
+    assert add_working_days(local(2026, 12, 15, 10, 0), 3) == local(2026, 12, 22, 10, 0)
+
+
+def test_extra_days_off_setting_and_its_deprecated_old_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("REGISTRAR_SECRET_KEY", "test")
+    monkeypatch.delenv("REGISTRAR_EXTRA_DAYS_OFF", raising=False)
+    monkeypatch.setenv("REGISTRAR_HOLIDAYS", "2026-12-30")
+    assert load_config(str(tmp_path))["EXTRA_DAYS_OFF"] == {date(2026, 12, 30)}
+    monkeypatch.setenv("REGISTRAR_EXTRA_DAYS_OFF", "2026-12-30, 2026-12-31")
+    assert load_config(str(tmp_path))["EXTRA_DAYS_OFF"] == {date(2026, 12, 30), date(2026, 12, 31)}
+    monkeypatch.setenv("REGISTRAR_EXTRA_DAYS_OFF", "31.12.2026")
+    with pytest.raises(ValueError, match="REGISTRAR_EXTRA_DAYS_OFF: '31.12.2026'"):
+        load_config(str(tmp_path))
 
 
 @pytest.mark.postgres

@@ -118,7 +118,7 @@ def test_state_scholarship_from_draft_to_the_register(live_server, browser, arti
     expect(appointed).to_have_count(1)
     expect(appointed).to_have_attribute("data-why", "scholarship.excellent")
     expect(appointed).to_contain_text(best["name"])
-    expect(appointed).to_contain_text(str(EXCELLENT))
+    expect(appointed).to_contain_text(f"{EXCELLENT:,}".replace(",", "\u00a0"))
     expect(appointed).to_contain_text(f"{months[0]} … {months[-1]} ({len(months)})")
     refused = page.locator("tr[data-outcome=out]")
     expect(refused).to_have_count(1)
@@ -169,13 +169,14 @@ def test_state_scholarship_from_draft_to_the_register(live_server, browser, arti
     rows = page.locator("[data-testid=register-rows] tbody tr")
     expect(rows).to_have_count(len(months))
     expect(page.get_by_test_id("register-rows")).not_to_contain_text(weak["name"])
-    expect(page.get_by_test_id("register-totals")).to_contain_text(f"{EXCELLENT * len(months):,}".replace(",", " "))
+    total = f"{EXCELLENT * len(months):,}".replace(",", "\u00a0")
+    expect(page.get_by_test_id("register-totals")).to_contain_text(total)
     seen = []
     for index in range(len(months)):
         cells = [c.strip() for c in rows.nth(index).locator("td").all_inner_texts()]
         assert cells[1:3] == [best["name"], best["iin"]]
         assert cells[6].split()[0] == number
-        assert cells[7] == cells[8] == f"{EXCELLENT:,}".replace(",", " ")
+        assert cells[7] == cells[8] == f"{EXCELLENT:,}".replace(",", "\u00a0")
         expect(rows.nth(index)).to_have_class(_css_class("paid"))
         seen.append((cells[0], cells[1], cells[2], cells[6].split()[0], EXCELLENT, EXCELLENT))
     assert [row[0] for row in seen] == months

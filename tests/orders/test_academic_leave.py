@@ -303,7 +303,7 @@ def test_update_line_sets_its_own_dates_and_the_effective_date(uni, make):
         (
             {"colour": "red"},
             {
-                "line": "Unknown detail(s) colour; a leave line has: ground, leave_start, leave_end, "
+                "line": "Unknown detail colour; a leave line has: ground, leave_start, leave_end, "
                 "document_no, document_date, child_birth_date."
             },
         ),

@@ -289,7 +289,7 @@ def test_document_states_the_return_date_and_group_in_both_languages(uni, make):
         (
             {"colour": "red"},
             {
-                "line": "Unknown detail(s) colour; a return line has: effective_date, group, "
+                "line": "Unknown detail colour; a return line has: effective_date, group, "
                 "application_date, early_ground."
             },
         ),

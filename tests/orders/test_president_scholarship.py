@@ -125,7 +125,7 @@ def test_payment_contract_and_dated_amount(make, uni, monkeypatch):
     assert line.params["outcome"] == "in"
     assert line.params["amount"] == 94270 and line.params["table_from"] == "2024-09-01"
     assert line.params["months"] == ["2026-09", "2026-10", "2026-11", "2026-12"]
-    assert "в размере 94 270 тенге в месяц" in get_kind("president_scholarship").item_text(line, "ru")
+    assert "в размере 94\u00a0270 тенге в месяц" in get_kind("president_scholarship").item_text(line, "ru")
     sign(order, uni)
     assert order.state == "signed" and order.number_label
     rules = deepcopy(current_app.config["RULES"])

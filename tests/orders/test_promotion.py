@@ -209,7 +209,7 @@ def test_missing_grades_of_the_curriculum_are_refused(uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["promotion.curriculum"]
     assert line.eligibility[0]["message"] == (
-        "Нурова Дана Серикович has no grade in 2 discipline(s) of the course 1 curriculum: "
+        "Нурова Дана Серикович has no grade in 2 disciplines of the course 1 curriculum: "
         "D21 Дисциплина 21; D22 Дисциплина 22."
     )
 

@@ -383,7 +383,7 @@ def test_the_page_shows_rows_totals_and_why(client, uni, make):
     page = client.get("/register?month_from=2027-03&month_to=2027-04").get_data(as_text=True)
     assert "Сапарова Дана Серикович" in page
     assert f"academic leave (child care) from 10.03.2027, order {leave.number_label}" in page
-    assert "Paid: 13 684 KZT" in page
+    assert "Paid: 13\u00a0684 KZT" in page
     assert "/register/export.xlsx?month_from=2027-03&amp;month_to=2027-04" in page
 
 

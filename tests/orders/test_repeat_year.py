@@ -124,7 +124,7 @@ def test_inactive_student_and_a_second_repeat_are_refused(uni, make):
     assert [(r["rule"], r["message"]) for r in again.eligibility] == [
         (
             "repeat_year.repeated",
-            "Рахимов Асет Серикович has already repeated course 1; the rules allow 1 repeat year(s) per course.",
+            "Рахимов Асет Серикович has already repeated course 1; the rules allow 1 repeat year per course.",
         )
     ]
 

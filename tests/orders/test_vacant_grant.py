@@ -123,7 +123,7 @@ def test_ranking_and_tie_breaks(uni, contest):
     winners = {sid for sid, line in lines.items() if line.params["outcome"] == "in"}
     assert winners == {contest.top.id, contest.excellent.id, contest.up_to_b.id}
     assert lines[contest.mixed.id].params["rules"] == ["vacant_grant.below_cut"]
-    assert "Ranked 4 of 5 for 3 vacant grant(s)" in lines[contest.mixed.id].params["why"]
+    assert "Ranked 4 of 5 for 3 vacant grants" in lines[contest.mixed.id].params["why"]
     assert all(line.eligible for line in order.lines)  # out lines are listed, never blocking
 
 
