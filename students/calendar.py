@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.db import db
+from core.errors import InvalidInput
 from students.academic import AcademicCalendar
 
 YEAR = re.compile(r"(\d{4})-(\d{4})")
@@ -47,10 +48,8 @@ ORDER = [
 ]
 
 
-class InvalidCalendar(Exception):
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class InvalidCalendar(InvalidInput):
+    """A calendar with wrong dates: `errors` names each wrong field."""
 
 
 def _day(value) -> date | None:
