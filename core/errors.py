@@ -5,8 +5,8 @@ why (a message for the user), which field or line it is about, and the data it l
 nothing. Views never catch a refusal to show it: `registrar.app` registers `handle_refused` once and the request's
 unit of work has already rolled back. Under /api/ the answer is the JSON error `{code, message, errors}`; on a page,
 the messages are flashed and the browser goes back to the page the form was on (`redirect_refusals_to`), or the error
-page says why. A view that shows its form again wraps the operation in `FormRefusals`, which puts each message under
-its field.
+page says why (always for a 403: who may not act gets no form to correct). A view that shows its form again wraps the
+operation in `FormRefusals`, which puts each message under its field.
 """
 
 import dataclasses
@@ -55,6 +55,7 @@ class Refused(Exception):
         super().__init__(self.message)
 
     def api_errors(self) -> dict:
+        """The API's `errors`, keyed by field as the refusals name it (`handle_refused` names it as the body does)."""
         errors: dict[str, list[dict]] = {}
         for refusal in self.refusals:
             errors.setdefault(refusal.field or refusal.rule.split(".")[0], []).append(refusal.as_dict())
