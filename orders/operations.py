@@ -184,14 +184,16 @@ def create_order_with_students(
     """A new draft with a line per student, all or nothing: malformed IINs and bad parameters are refused together,
     then unknown students or IINs."""
     errors = iin_format_errors(iins)
+    not_created = "The order was not created; see errors."
     try:
         order = create_order(kind_name, author, raw)
     except InvalidInput as refused:
         if refused.status != 422:
             raise
-        errors.update({refusal.field: refusal.message for refusal in refused.refusals})
+        fields = {refusal.field: refusal.message for refusal in refused.refusals}
+        raise InvalidInput({**errors, **fields}, message=not_created) from refused
     if errors:
-        raise InvalidInput(errors, message="The order was not created; see errors.")
+        raise InvalidInput(errors, message=not_created)
     ids = [*student_ids, *students_by_iin([iin.strip() for iin in iins])] if iins else list(student_ids)
     if ids:
         add_students(order, ids, author)
