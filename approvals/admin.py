@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from core.auth import EmptyForm
 from core.clock import today
 from core.db import db
+from core.errors import FormRefusals, InvalidInput
 from core.formatting import format_day
 from core.models import ROLES, Substitution, User, UserRole
 from core.permissions import roles_required
@@ -171,13 +172,11 @@ def route_overview() -> list[dict]:
 # --- substitutes ----------------------------------------------------------------------------------------------------
 
 
-class SubstitutionError(ValueError):
+class SubstitutionError(InvalidInput):
     """A substitution that cannot be saved; `field` names the form field it is about."""
 
     def __init__(self, field: str, message: str, status: int = 422):
-        self.field = field
-        self.status = status
-        super().__init__(message)
+        super().__init__({field: message}, status, message)
 
 
 def is_approver(user: User) -> bool:
@@ -334,26 +333,17 @@ def routes_index():
 def route_page(name: str):
     if name not in route_names():
         abort(404)
-    version = request.args.get("version", type=int)
-    try:
-        shown = get_route(name, version)
-    except RouteError:
-        abort(404)
+    shown = get_route(name, request.args.get("version", type=int))
     latest = get_route(name)
     form = RouteForm()
     error = None
     if form.validate_on_submit():
-        try:
+        with FormRefusals(form, fallback="definition"):
             data = parse_route_yaml(form.definition.data)
             if unchanged({**data, "name": name}):
                 flash(_("Nothing changed: version %(v)s already says this.", v=latest.version), "success")
                 return redirect(url_for(".route_page", name=name))
             saved = save_route_version(name, data, current_user)
-        except RouteError as refused:
-            db.session.rollback()
-            error = str(refused)
-        else:
-            db.session.commit()
             flash(
                 _(
                     "Version %(v)s of route %(name)s saved; orders already submitted keep their version.",
@@ -363,6 +353,7 @@ def route_page(name: str):
                 "success",
             )
             return redirect(url_for(".route_page", name=name))
+        error = " ".join(form.definition.errors)  # the block returns unless the definition was refused
     elif request.method == "POST":
         error = form.definition.errors[0] if form.definition.errors else _("Paste the definition of the route.")
     if not form.definition.data:
@@ -406,16 +397,11 @@ def substitutes():
                 principal = db.session.get(User, form.principal_id.data) if form.principal_id.data else None
             else:
                 principal = current_user._get_current_object()
-            try:
+            with FormRefusals(form):
                 substitute = db.session.get(User, form.substitute_id.data) if form.substitute_id.data else None
                 row = create_substitution(
                     current_user, principal, substitute, form.starts_on.data, form.ends_on.data, form.reason.data or ""
                 )
-            except SubstitutionError as refused:
-                db.session.rollback()
-                errors[refused.field] = str(refused)
-            else:
-                db.session.commit()
                 flash(
                     _(
                         "%(sub)s acts for %(who)s from %(a)s to %(b)s.",
@@ -427,6 +413,7 @@ def substitutes():
                     "success",
                 )
                 return redirect(url_for(".substitutes"))
+            errors = {field: " ".join(messages) for field, messages in form.errors.items()}
         else:
             for field, messages in form.errors.items():
                 errors[field] = (
@@ -457,12 +444,7 @@ def cancel(substitution_id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        cancel_substitution(current_user, row)
-    except SubstitutionError as refused:
-        db.session.rollback()
-        abort(403, str(refused))
-    db.session.commit()
+    cancel_substitution(current_user, row)
     flash(_("The substitution is cancelled."), "success")
     return redirect(url_for(".substitutes"))
 

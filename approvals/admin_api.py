@@ -7,7 +7,6 @@ from marshmallow import fields, validate
 
 from approvals.admin import (
     APPROVER_ROLES,
-    SubstitutionError,
     cancel_substitution,
     create_substitution,
     route_overview,
@@ -20,7 +19,7 @@ from core.permissions import roles_required
 from orders.api import MAX_ID
 from orders.kinds import KINDS
 from students.api import UtcDateTime
-from workflow.routes import RouteError, get_route, route_names
+from workflow.routes import get_route, route_names
 
 bp = Blueprint(
     "api_approvals_admin",
@@ -103,10 +102,7 @@ def read_route(args, name: str):
     """A route: the latest version, or `?version=N`."""
     if name not in route_names():
         abort(404, message=f"There is no route {name}.")
-    try:
-        return _route_out(get_route(name, args.get("version")))
-    except RouteError as error:
-        abort(404, message=str(error))
+    return _route_out(get_route(name, args.get("version")))
 
 
 @bp.route("/routes/<name>/versions", methods=["POST"])
@@ -130,12 +126,7 @@ def add_route_version(data, name: str):
     """Save the definition as the next version of the route. Orders already submitted keep their version."""
     if name not in route_names():
         abort(404, message=f"There is no route {name}.")
-    try:
-        route = save_route_version(name, data, current_user)
-    except RouteError as error:
-        db.session.rollback()
-        abort(422, message=str(error), errors={"definition": str(error)})
-    db.session.commit()
+    route = save_route_version(name, data, current_user)
     return _route_out(route)
 
 
@@ -200,20 +191,14 @@ def _user(user_id: int | None, field: str) -> User | None:
 def add_substitution(args):
     """Name a substitute for myself (an admin: for anyone, given `principal_id`)."""
     principal = _user(args.get("principal_id"), "principal_id") or current_user._get_current_object()
-    try:
-        row = create_substitution(
-            current_user,
-            principal,
-            _user(args["substitute_id"], "substitute_id"),
-            args["starts_on"],
-            args["ends_on"],
-            args["reason"],
-        )
-    except SubstitutionError as error:
-        db.session.rollback()
-        abort(error.status, message=str(error), errors={error.field: str(error)})
-    db.session.commit()
-    return row
+    return create_substitution(
+        current_user,
+        principal,
+        _user(args["substitute_id"], "substitute_id"),
+        args["starts_on"],
+        args["ends_on"],
+        args["reason"],
+    )
 
 
 @bp.route("/substitutions/<int(max=2147483647):substitution_id>", methods=["DELETE"])
@@ -226,9 +211,4 @@ def delete_substitution(substitution_id: int):
     row = db.session.get(Substitution, substitution_id)
     if row is None:
         abort(404, message="No such substitution.")
-    try:
-        cancel_substitution(current_user, row)
-    except SubstitutionError as error:
-        db.session.rollback()
-        abort(error.status, message=str(error), errors={"id": str(error)})
-    db.session.commit()
+    cancel_substitution(current_user, row)

@@ -1,10 +1,8 @@
 """The approvals part of the JSON API: fire a trigger on an order, and my inbox."""
 
-import json
-
 import marshmallow as ma
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from approvals import diagram
@@ -14,7 +12,6 @@ from approvals.inbox import (
     MAX_PAGE_SIZE,
     SORTS,
     VIEWS,
-    BulkRefused,
     Filters,
     bulk_decide,
     inbox_page,
@@ -28,14 +25,12 @@ from orders.api import (
     RefusalSchema,
     UserBriefSchema,
     With,
-    commit,
     detail,
     load_visible,
 )
 from orders.kinds import KINDS
-from orders.models import Order
 from students.api import UtcDateTime
-from workflow.engine import TRIGGERS, Refused, acting_for_in, fire, route_of
+from workflow.engine import TRIGGERS, acting_for_in, fire, route_of
 
 bp = Blueprint(
     "api_approvals",
@@ -44,8 +39,6 @@ bp = Blueprint(
     description="Decisions: fire a trigger (submit, approve, return, reject, sign, withdraw); my inbox.",
 )
 DECIDERS = (*UNIVERSITY_ROLES, "dean")
-# Where a refusal belongs in the request, when not on a line: the field it is about, else its rule's family.
-REFUSAL_FIELDS = {"comment.required": "comment", "state.stale": "version", "trigger.unknown": "trigger"}
 
 
 class FireArgs(ma.Schema):
@@ -178,24 +171,6 @@ class RouteSchema(ma.Schema):
     svg = fields.Str(metadata={"description": "The same route drawn as SVG"})
 
 
-def refusal_errors(order: Order, refused: Refused) -> dict[str, list[dict]]:
-    """Each refusal as {rule, message, data}, under `lines.<id>` for a line's refusal, else under its field."""
-    owner = {}
-    for line in order.lines:
-        for found in line.eligibility or []:
-            owner.setdefault(json.dumps(found, sort_keys=True, default=str), f"lines.{line.id}")
-    errors: dict[str, list[dict]] = {}
-    for refusal in refused.refusals:
-        as_dict = refusal.as_dict()
-        key = (
-            owner.get(json.dumps(as_dict, sort_keys=True, default=str))
-            or REFUSAL_FIELDS.get(refusal.rule)
-            or refusal.rule.split(".")[0]
-        )
-        errors.setdefault(key, []).append(as_dict)
-    return errors
-
-
 @bp.route("/orders/<int(max=2147483647):order_id>/fire", methods=["POST"])
 @roles_required(*DECIDERS)
 @bp.arguments(FireArgs, example={"trigger": "return", "comment": "Приложите заявление студента", "version": 3})
@@ -207,18 +182,14 @@ def fire_trigger(args, order_id: int):
     """Fire a trigger on an order. Refusals come back as 403 (not yours to decide), 409 (not in this state,
     or changed since you read it) or 422 (a rule failed), each listed as {rule, message, data}."""
     order = load_visible(order_id)
-    try:
-        fire(
-            order,
-            args["trigger"],
-            current_user,
-            comment=args["comment"],
-            expected_version=args.get("version"),
-            acting_for=acting_for_in(order, args["trigger"], current_user),
-        )
-    except Refused as refused:
-        abort(refused.status, message=str(refused), errors=refusal_errors(order, refused))
-    commit()
+    fire(
+        order,
+        args["trigger"],
+        current_user,
+        comment=args["comment"],
+        expected_version=args.get("version"),
+        acting_for=acting_for_in(order, args["trigger"], current_user),
+    )
     return detail(order)
 
 
@@ -266,11 +237,7 @@ def bulk(args):
     """Decide several orders at once. Each order is tried on its own (acting for whom you substitute where that
     is what makes it yours): the refused ones are listed with their reasons, the others go through. Returning or
     rejecting without a comment refuses the whole request (422) and changes nothing."""
-    try:
-        results = bulk_decide(current_user, args["order_ids"], args["trigger"], args["comment"])
-    except BulkRefused as refused:
-        abort(422, message=refused.message, errors={refused.field: refused.message})
-    commit()
+    results = bulk_decide(current_user, args["order_ids"], args["trigger"], args["comment"])
     done = sum(1 for r in results if r.ok)
     return {"done": done, "refused": len(results) - done, "results": results}
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core.clock import now, today
 from core.db import db
+from core.errors import InvalidInput
 from core.formatting import as_utc, local_zone
 from core.models import User, principals_of
 from core.scope import faculty_scope
@@ -477,13 +478,11 @@ def _other_page(
 # Bulk decisions -----------------------------------------------------------------------------------------------
 
 
-class BulkRefused(Exception):
+class BulkRefused(InvalidInput):
     """The whole bulk request is refused (nothing was tried); `field` names the input at fault."""
 
     def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(message)
+        super().__init__({field: message}, message=message)
 
 
 @dataclass

@@ -17,13 +17,13 @@ from approvals.inbox import (
     HISTORY_CAP,
     SORTS,
     VIEWS,
-    BulkRefused,
     Filters,
     bulk_decide,
     inbox_page,
 )
 from core.auth import EmptyForm
 from core.db import db
+from core.errors import redirect_refusals_to
 from core.formatting import parse_date
 from core.labels import label
 from core.permissions import roles_required
@@ -31,7 +31,7 @@ from core.scope import UNIVERSITY_ROLES
 from orders.kinds import KINDS
 from orders.views import load_visible
 from students.models import Faculty
-from workflow.engine import TRIGGERS, Refused, acting_for_in, fire, route_of
+from workflow.engine import TRIGGERS, acting_for_in, fire, route_of
 
 bp = Blueprint("approvals", __name__)
 DECIDERS = (*UNIVERSITY_ROLES, "dean")
@@ -97,13 +97,8 @@ def bulk():
     back = back if back.startswith("/inbox") and not back.startswith("//") else url_for("approvals.inbox_page")
     ids = [int(v) for v in request.form.getlist("order_id") if v.isdigit() and len(v) <= 9]
     trigger = request.form.get("trigger", "")
-    try:
-        results = bulk_decide(current_user, ids, trigger, request.form.get("comment", "")[:4000])
-    except BulkRefused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(back)
-    db.session.commit()
+    redirect_refusals_to(back)
+    results = bulk_decide(current_user, ids, trigger, request.form.get("comment", "")[:4000])
     return render_template("approvals/bulk_result.html", results=results, trigger=trigger, back=back)
 
 
@@ -117,23 +112,15 @@ def decide(order_id: int, trigger: str):
     if not form.validate_on_submit():
         abort(400)
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
-    try:
-        state = fire(
-            order,
-            trigger,
-            current_user,
-            comment=form.comment.data or "",
-            expected_version=version,
-            acting_for=acting_for_in(order, trigger, current_user),
-        )
-    except Refused as refused:
-        db.session.rollback()
-        if refused.status == 403:
-            abort(403, refused.refusals[0].message)
-        for refusal in refused.refusals:
-            flash(refusal.message, "error")
-        return redirect(url_for("orders.show", order_id=order_id))
-    db.session.commit()
+    redirect_refusals_to(url_for("orders.show", order_id=order_id))
+    state = fire(
+        order,
+        trigger,
+        current_user,
+        comment=form.comment.data or "",
+        expected_version=version,
+        acting_for=acting_for_in(order, trigger, current_user),
+    )
     flash(_("Done: the order is now “%(s)s”.", s=label(state)), "success")
     if trigger in ("approve", "sign", "return", "reject"):
         return redirect(url_for("approvals.inbox_page"))

@@ -6,8 +6,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from core import models
 from core.auth import EmptyForm
-from core.db import db, utcnow
+from core.db import db
 from core.models import ApiToken
 from core.permissions import roles_required
 
@@ -28,8 +29,6 @@ def revoke_token(token_id: int):
     token = db.session.get(ApiToken, token_id) or abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        db.session.commit()
+    models.revoke_token(token)
     flash(_("The token of %(user)s is revoked; it no longer works.", user=token.user.full_name), "success")
     return redirect(url_for("accounts.tokens"))

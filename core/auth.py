@@ -92,7 +92,6 @@ def login():
             login_user(user)
             if session.get("language") in LANGUAGES and session["language"] != user.language:
                 user.language = session["language"]  # the choice made on the login page wins
-            db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
         flash(_l("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form), (200 if request.method == "GET" else 400)
@@ -104,7 +103,6 @@ def logout():
     if EmptyForm().validate_on_submit():
         end_sessions(current_user, session.pop(SESSION_KEY, None) or "")
         logout_user()
-        db.session.commit()
     return redirect(url_for("auth.login"))
 
 
@@ -117,7 +115,6 @@ def set_language(code: str):
     session["language"] = code
     if current_user.is_authenticated:
         current_user.language = code
-        db.session.commit()
     return redirect(_safe_next(request.referrer and urlsplit(request.referrer).path))
 
 

@@ -171,6 +171,12 @@ def user_for_token(token: str) -> User | None:
     return row.user
 
 
+def revoke_token(token: ApiToken) -> None:
+    """`token` stops working at once (revoking it again changes nothing)."""
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+
+
 def revoke_tokens(user: User) -> int:
     """Revoke every token of `user` still working; the number revoked."""
     result = db.session.execute(

@@ -1,8 +1,8 @@
 """The orders part of the JSON API: list, draft with lines, read with eligibility, edit lines, the document.
 
-Views parse input, call one operation from `orders.operations`, commit once, and dump the result. Errors are
-raised with `flask_smorest.abort(status, message=..., errors=...)`; `registrar.api` turns them into the JSON error
-shape and rolls the session back.
+Views parse input, call one operation from `orders.operations`, and dump the result; the request's unit of work
+commits. An operation's refusal becomes the JSON error in `core.errors`; other errors are raised with
+`flask_smorest.abort(status, message=..., errors=...)`, which `registrar.api` turns into the same shape.
 """
 
 import io
@@ -13,8 +13,6 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from core.db import db
 from core.permissions import roles_required
@@ -23,9 +21,8 @@ from orders import operations
 from orders.kinds import KINDS, get_kind
 from orders.kinds.expulsion import REASONS
 from orders.models import Order, OrderDocument, OrderLine
-from orders.operations import InvalidInput
+from orders.operations import iin_format_errors
 from students.api import StudentSchema, UtcDateTime
-from students.iin import iin_error
 from workflow.engine import legal_triggers, pending_approvals
 from workflow.routes import FIXED_STATES
 
@@ -39,7 +36,6 @@ READERS = (*UNIVERSITY_ROLES, "dean")
 MAX_ID = 2**31 - 1
 MAX_BATCH = 10_000
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-ORDER_FIELDS = ("kind", "title", "basis", "student_ids", "iins")  # everything else a kind reports is in params
 
 
 class With:
@@ -296,46 +292,6 @@ def load_visible(order_id: int) -> Order:
     return order
 
 
-def commit() -> None:
-    """The one commit of a write request; a concurrent change of the same rows is a 409, not a 500."""
-    try:
-        db.session.commit()
-    except (StaleDataError, IntegrityError):
-        db.session.rollback()
-        abort(
-            409,
-            message="Someone changed this order at the same moment; reload it and try again.",
-            errors={"order": "changed concurrently"},
-        )
-
-
-def invalid(error: InvalidInput, *, params_prefix: bool = False):
-    """Abort with an operation's InvalidInput, naming the fields as the request body names them."""
-    errors = {}
-    for key, message in error.errors.items():
-        if key == "students":
-            key = "student_ids"
-        elif params_prefix and key not in (*ORDER_FIELDS, "author"):
-            key = f"params.{key}"
-        errors[key] = message
-    # An unknown student or IIN in the body is invalid input, not a missing resource at this URL.
-    status = 422 if error.status == 404 else error.status
-    abort(status, message=str(error), errors=errors)
-
-
-def invalid_on_line(error: InvalidInput, *, params_prefix: bool = False):
-    """Abort with an InvalidInput from an operation on one line: 404 when the line is not in the order (the URL
-    names a missing resource), otherwise as `invalid`."""
-    if error.status == 404:
-        abort(404, message=str(error), errors={"line_id": next(iter(error.errors.values()))})
-    invalid(error, params_prefix=params_prefix)
-
-
-def iin_format_errors(iins: list[str]) -> dict[str, str]:
-    """Why each malformed IIN is malformed, keyed by its position in the list; checked before any look-up."""
-    return {f"iins.{i}": f"{value}: {problem}" for i, value in enumerate(iins) if (problem := iin_error(value))}
-
-
 def student_ids_from(args: dict) -> list[int]:
     ids = list(args.get("student_ids") or [])
     iins = [v.strip() for v in args.get("iins") or []]
@@ -465,26 +421,10 @@ def index(args):
 @bp.response(201, OrderDetailSchema)
 def create(args):
     """Draft an order with its lines. All or nothing: one bad IIN or unknown student and nothing is created."""
-    errors = iin_format_errors(args.get("iins") or [])
     raw = {**args["params"], "title": args.get("title"), "basis": args["basis"]}
-    try:
-        order = operations.create_order(args["kind"], current_user, raw)
-    except InvalidInput as error:
-        if error.status != 422:
-            invalid(error)
-        errors.update(
-            {key if key in ORDER_FIELDS else f"params.{key}": message for key, message in error.errors.items()}
-        )
-        order = None
-    if errors:
-        abort(422, message="The order was not created; see errors.", errors=errors)
-    try:
-        ids = student_ids_from(args)
-        if ids:
-            operations.add_students(order, ids, current_user)
-    except InvalidInput as error:
-        invalid(error)
-    commit()
+    order = operations.create_order_with_students(
+        args["kind"], current_user, raw, args.get("student_ids") or [], args.get("iins") or []
+    )
     return detail(order)
 
 
@@ -511,11 +451,7 @@ def add_lines(args, order_id: int):
     errors = iin_format_errors(args.get("iins") or [])
     if errors:
         abort(422, message="No student was added; see errors.", errors=errors)
-    try:
-        operations.add_students(order, student_ids_from(args), current_user)
-    except InvalidInput as error:
-        invalid(error)
-    commit()
+    operations.add_students(order, student_ids_from(args), current_user)
     return detail(order)
 
 
@@ -528,12 +464,8 @@ def add_lines(args, order_id: int):
 def remove_line(order_id: int, line_id: int):
     """Remove a line from a draft; the other lines' eligibility is re-checked."""
     order = load_visible(order_id)
-    try:
-        operations.remove_line(order, line_id, current_user)
-        operations.check_lines(order)
-    except InvalidInput as error:
-        invalid_on_line(error)
-    commit()
+    operations.remove_line(order, line_id, current_user)
+    operations.check_lines(order)
     return detail(order)
 
 
@@ -547,11 +479,7 @@ def remove_line(order_id: int, line_id: int):
 def update_line(args, order_id: int, line_id: int):
     """Change one draft line's own parameters; the kind validates them and every line is re-checked."""
     order = load_visible(order_id)
-    try:
-        operations.update_line(order, line_id, args["params"], current_user)
-    except InvalidInput as error:
-        invalid_on_line(error, params_prefix=True)
-    commit()
+    operations.update_line(order, line_id, args["params"], current_user)
     return detail(order)
 
 
@@ -565,11 +493,7 @@ def update_line(args, order_id: int, line_id: int):
 def override_line(args, order_id: int, line_id: int):
     """The registrar head accepts a line that fails a rule, with a written justification (audited)."""
     order = load_visible(order_id)
-    try:
-        operations.override_line(order, line_id, args["justification"], current_user)
-    except InvalidInput as error:
-        invalid_on_line(error)
-    commit()
+    operations.override_line(order, line_id, args["justification"], current_user)
     return detail(order)
 
 

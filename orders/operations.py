@@ -1,5 +1,7 @@
 """What clerks and approvers do to orders, as plain functions. Views and the API call these; they never commit."""
 
+import dataclasses
+
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -8,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from core.clock import now, today
 from core.db import db
+from core.errors import PARAMS, InvalidInput, Refusal
 from core.formatting import format_day
 from core.models import User
 from core.scope import faculty_scope
@@ -17,19 +20,19 @@ from orders.kinds import KINDS, get_kind
 from orders.kinds.base import OrderKind, gather_context, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound, orders_in_scope
 from orders.numbering import format_number, next_number
+from students.iin import iin_error
 from students.models import Group, Student, StudentMovement
-from workflow.engine import Refusal, after, guard, on_enter
+from workflow.engine import after, guard, on_enter
 from workflow.models import AuditEvent
 from workflow.routes import latest_version
 
+# The order's own fields; everything else a kind validates is one of its parameters, `params.<name>`.
+ORDER_FIELDS = ("kind", "title", "basis", "student_ids", "iins")
 
-class InvalidInput(Exception):
-    """Bad input: nothing was changed. `errors` maps a field (or line) to its message."""
 
-    def __init__(self, errors: dict[str, str], status: int = 422):
-        self.errors = errors
-        self.status = status
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+def _as_params(errors: dict[str, str]) -> dict[str, str]:
+    """A kind's messages keyed by field of the order: a parameter as `params.<name>`."""
+    return {key if key in ORDER_FIELDS else f"{PARAMS}{key}": message for key, message in errors.items()}
 
 
 # Who may see what -------------------------------------------------------------------------------------------
@@ -75,7 +78,7 @@ def create_order(kind_name: str, author: User, raw: dict) -> Order:
     if len(title) > 300:
         errors["title"] = _("The title is longer than 300 characters.")
     if errors:
-        raise InvalidInput(errors)
+        raise InvalidInput(_as_params(errors))
     order = Order(
         kind=kind.name,
         state="draft",
@@ -125,7 +128,7 @@ def add_students(order: Order, student_ids: list[int], actor: User) -> list[Orde
     if unknown:
         ids = ", ".join(unknown)
         message = ngettext("Unknown student id: %(ids)s.", "Unknown student ids: %(ids)s.", len(unknown), ids=ids)
-        raise InvalidInput({"students": message}, status=404)
+        raise InvalidInput({"student_ids": message})
     kind = get_kind(order.kind)
     present = {line.student_id for line in order.lines}
     params, effective = kind.line_params(order)
@@ -154,8 +157,35 @@ def students_by_iin(iins: list[str]) -> list[int]:
     found = dict(db.session.execute(select(Student.iin, Student.id).where(Student.iin.in_(iins))).all())
     missing = [i for i in iins if i not in found]
     if missing:
-        raise InvalidInput({"iins": _("No student with IIN %(iins)s.", iins=", ".join(missing))}, status=404)
+        raise InvalidInput({"iins": _("No student with IIN %(iins)s.", iins=", ".join(missing))})
     return [found[i] for i in iins]
+
+
+def iin_format_errors(iins: list[str]) -> dict[str, str]:
+    """Why each malformed IIN is malformed, keyed by its position in the list; checked before any look-up."""
+    return {f"iins.{i}": f"{value}: {problem}" for i, value in enumerate(iins) if (problem := iin_error(value))}
+
+
+def create_order_with_students(
+    kind_name: str, author: User, raw: dict, student_ids: list[int], iins: list[str]
+) -> Order:
+    """A new draft with a line per student, all or nothing: malformed IINs and bad parameters are refused together,
+    then unknown students or IINs."""
+    errors = iin_format_errors(iins)
+    not_created = "The order was not created; see errors."
+    try:
+        order = create_order(kind_name, author, raw)
+    except InvalidInput as refused:
+        if refused.status != 422:
+            raise
+        fields = {refusal.field: refusal.message for refusal in refused.refusals}
+        raise InvalidInput({**errors, **fields}, message=not_created) from refused
+    if errors:
+        raise InvalidInput(errors, message=not_created)
+    ids = [*student_ids, *students_by_iin([iin.strip() for iin in iins])] if iins else list(student_ids)
+    if ids:
+        add_students(order, ids, author)
+    return order
 
 
 def remove_line(order: Order, line_id: int, actor: User) -> None:
@@ -166,7 +196,8 @@ def remove_line(order: Order, line_id: int, actor: User) -> None:
 
 def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     """Re-run every line's eligibility in a fixed number of queries; store every line's refusals and return those
-    that block: a line the registrar head accepted by override keeps its refusals on show but blocks nothing."""
+    that block, each naming its line (`lines.<id>`): a line the registrar head accepted by override keeps its
+    refusals on show but blocks nothing."""
     kind = get_kind(order.kind)
     db.session.flush()
     lines = order.lines
@@ -183,7 +214,7 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
         if line.eligibility != eligibility:  # leave unchanged lines clean: nothing for the next flush to compare
             line.eligibility = eligibility
         if not line.overridden:
-            blocking += refusals
+            blocking += [dataclasses.replace(refusal, field=f"lines.{line.id}") for refusal in refusals]
     return blocking
 
 
@@ -194,7 +225,7 @@ def update_line(order: Order, line_id: int, raw: dict, actor: User) -> OrderLine
     line = _line(order, line_id)
     params, effective, errors = get_kind(order.kind).validate_line(raw, line)
     if errors:
-        raise InvalidInput(errors)
+        raise InvalidInput(_as_params(errors))
     line.params = params
     line.effective_date = effective
     _clear_override(line)
@@ -254,7 +285,7 @@ def override_line(order: Order, line_id: int, justification: str, actor: User) -
 def _line(order: Order, line_id: int) -> OrderLine:
     line = next((candidate for candidate in order.lines if candidate.id == line_id), None)
     if line is None:
-        raise InvalidInput({"line": _("This order has no line %(id)s.", id=line_id)}, status=404)
+        raise InvalidInput({"line_id": _("This order has no line %(id)s.", id=line_id)}, status=404)
     return line
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import aliased
 
 from core.clock import today
 from core.db import db
+from core.errors import InvalidInput
 from core.formatting import format_day
 from core.labels import label
 from core.models import User
@@ -58,8 +59,11 @@ REDUCED = "reduced"  # a month paid in part
 STATUSES = (PAID, REDUCED, SUSPENDED, STOPPED)
 
 
-class RegisterDenied(Exception):
+class RegisterDenied(InvalidInput):
     """The actor may not read the register at all (403)."""
+
+    def __init__(self):
+        super().__init__({}, 403, "Only finance, registrar, clerk, rector and deans read the register.")
 
 
 # Who sees what ----------------------------------------------------------------------------------------------

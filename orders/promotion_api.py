@@ -8,8 +8,8 @@ from marshmallow import fields, validate
 
 from core.permissions import roles_required
 from orders import promotion as bulk
-from orders.api import READERS, RefusalSchema, commit, invalid, load_visible
-from orders.operations import InvalidInput, visible_lines
+from orders.api import READERS, RefusalSchema, load_visible
+from orders.operations import visible_lines
 from students.api import StudentSchema
 
 bp = Blueprint(
@@ -97,11 +97,7 @@ def _load_promotion(order_id: int):
 def draft(args):
     """Draft a promotion order with a line for every active student in scope, each line checked and sorted into
     an outcome: promote, repeat_year, expulsion or blocked. Bad input: 422 and nothing written."""
-    try:
-        order = bulk.draft_promotion(current_user, args)
-    except InvalidInput as error:
-        invalid(error)
-    commit()
+    order = bulk.draft_promotion(current_user, args)
     return _outcomes(order)
 
 
@@ -125,11 +121,7 @@ def split(order_id: int):
     """Move the lines refused for their results out of the promotion draft into one repeat-year draft (ground:
     promotion refused) and one expulsion draft (academic failure)."""
     order = _load_promotion(order_id)
-    try:
-        repeat, expulsion = bulk.split_refused(order, current_user)
-    except InvalidInput as error:
-        invalid(error)
-    commit()
+    repeat, expulsion = bulk.split_refused(order, current_user)
     return {
         "promotion": _outcomes(order),
         "repeat_year_order_id": repeat.id if repeat else None,

@@ -12,12 +12,12 @@ from wtforms.validators import NumberRange, Optional
 
 from core.auth import EmptyForm
 from core.db import db
+from core.errors import FormRefusals, redirect_refusals_to
 from core.permissions import roles_required
 from orders import operations
 from orders import promotion as bulk
 from orders.kinds.promotion import PromotionForm
-from orders.operations import InvalidInput
-from orders.views import READERS, flash_invalid, load_visible, show_on_form
+from orders.views import READERS, load_visible
 from students.models import Faculty, Programme
 
 bp = Blueprint("promotion", __name__, url_prefix="/orders/promotion")
@@ -59,14 +59,10 @@ def _draft_form() -> PromotionDraftForm:
 @roles_required("clerk")
 def new():
     form = _draft_form()
+    refused = FormRefusals(form, fallback="basis")
     if form.validate_on_submit():
-        try:
+        with refused:
             order = bulk.draft_promotion(current_user, form.data)
-        except InvalidInput as error:
-            db.session.rollback()
-            show_on_form(form, error)
-        else:
-            db.session.commit()
             counts = bulk.summary(order)
             flash(
                 ngettext(
@@ -83,7 +79,7 @@ def new():
                 "success",
             )
             return redirect(url_for("promotion.outcomes", order_id=order.id))
-    return render_template("orders/promotion_new.html", form=form), (400 if form.errors else 200)
+    return render_template("orders/promotion_new.html", form=form), refused.status or (400 if form.errors else 200)
 
 
 @bp.route("/<int:order_id>")
@@ -109,22 +105,18 @@ def split(order_id: int):
     order = load_visible(order_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        repeat, expulsion = bulk.split_refused(order, current_user)
-    except InvalidInput as error:
-        flash_invalid(error)
-    else:
-        db.session.commit()
-        for made in (repeat, expulsion):
-            if made is not None:
-                flash(
-                    ngettext(
-                        "Draft %(label)s (%(kind)s) created with %(num)s student.",
-                        "Draft %(label)s (%(kind)s) created with %(num)s students.",
-                        len(made.lines),
-                        label=made.label,
-                        kind=made.title,
-                    ),
-                    "success",
-                )
+    redirect_refusals_to(url_for("promotion.outcomes", order_id=order_id))
+    repeat, expulsion = bulk.split_refused(order, current_user)
+    for made in (repeat, expulsion):
+        if made is not None:
+            flash(
+                ngettext(
+                    "Draft %(label)s (%(kind)s) created with %(num)s student.",
+                    "Draft %(label)s (%(kind)s) created with %(num)s students.",
+                    len(made.lines),
+                    label=made.label,
+                    kind=made.title,
+                ),
+                "success",
+            )
     return redirect(url_for("promotion.outcomes", order_id=order_id))

@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from core.db import db
+from core.errors import InvalidInput
 from core.formatting import format_day
 from core.rules import rule
 from core.xlsx import workbook_bytes
@@ -176,13 +177,12 @@ def add_paid_students(order, programme_id: int, course: int, actor) -> list:
     """Add as applicants every active paid student of one programme and course (the clerk then removes those who
     did not apply); each line is checked and ranked."""
     from orders import operations
-    from orders.operations import InvalidInput
     from students.models import Group, Programme, Student
 
     if order.kind != "vacant_grant":
         raise InvalidInput({"order": _("Only a vacant grant order takes applicants by programme and course.")})
     if db.session.get(Programme, programme_id) is None:
-        raise InvalidInput({"programme_id": _("There is no programme %(id)s.", id=programme_id)}, status=404)
+        raise InvalidInput({"programme_id": _("There is no programme %(id)s.", id=programme_id)})
     ids = list(
         db.session.scalars(
             select(Student.id)
@@ -205,7 +205,6 @@ def add_scholarship_candidates(order, actor, faculty_id: int | None = None) -> l
     """Add every active student of an eligible course (setting `personal_scholarship_min_course`) whose grades of the
     order's academic year are all A/A-, optionally of one faculty; each line is checked and ranked by the quota."""
     from orders import operations
-    from orders.operations import InvalidInput
     from students.models import Group, Programme, Student
 
     if order.kind not in ("president_scholarship", "personal_scholarship"):

@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 from core.clock import today
 from core.permissions import roles_required
 from orders import ranking
-from orders.api import READERS, commit, invalid, load_visible
+from orders.api import READERS, load_visible
 from orders.operations import InvalidInput, visible_lines
 from orders.ranking_views import DOCX, KINDS, XLSX, send_ranking
 
@@ -107,16 +107,12 @@ def add(args, order_id: int):
     """Vacant grant: add every active paid student of a programme and course. Scholarship: add every active student
     of an eligible course with only A and A- in the academic year (optionally of one faculty). Lines are ranked."""
     order = _load(order_id)
-    try:
-        if order.kind == "vacant_grant":
-            if args["programme_id"] is None or args["course"] is None:
-                raise InvalidInput({"course": "Give programme_id and course."})
-            ranking.add_paid_students(order, args["programme_id"], args["course"], current_user)
-        else:
-            ranking.add_scholarship_candidates(order, current_user, args["faculty_id"])
-    except InvalidInput as error:
-        invalid(error)
-    commit()
+    if order.kind == "vacant_grant":
+        if args["programme_id"] is None or args["course"] is None:
+            raise InvalidInput({"course": "Give programme_id and course."})
+        ranking.add_paid_students(order, args["programme_id"], args["course"], current_user)
+    else:
+        ranking.add_scholarship_candidates(order, current_user, args["faculty_id"])
     return _ranking(order)
 
 

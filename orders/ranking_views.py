@@ -12,10 +12,10 @@ from sqlalchemy import select
 from core.auth import EmptyForm
 from core.clock import today
 from core.db import db
+from core.errors import InvalidInput, redirect_refusals_to
 from core.permissions import roles_required
 from orders import operations, ranking
-from orders.operations import InvalidInput
-from orders.views import READERS, flash_invalid, load_visible
+from orders.views import READERS, load_visible
 from students.models import Faculty, Programme
 
 bp = Blueprint("ranking", __name__, url_prefix="/orders/ranking")
@@ -71,20 +71,15 @@ def add(order_id: int):
     order = _load(order_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        if order.kind == "vacant_grant":
-            programme_id, course = _int("programme_id"), _int("course")
-            if programme_id is None or course is None or not 1 <= course <= 7:
-                raise InvalidInput({"course": _("Choose a programme and a course from 1 to 7.")})
-            added = ranking.add_paid_students(order, programme_id, course, current_user)
-        else:
-            added = ranking.add_scholarship_candidates(order, current_user, _int("faculty_id"))
-    except InvalidInput as error:
-        flash_invalid(error)
+    redirect_refusals_to(url_for("ranking.show", order_id=order_id))
+    if order.kind == "vacant_grant":
+        programme_id, course = _int("programme_id"), _int("course")
+        if programme_id is None or course is None or not 1 <= course <= 7:
+            raise InvalidInput({"course": _("Choose a programme and a course from 1 to 7.")})
+        added = ranking.add_paid_students(order, programme_id, course, current_user)
     else:
-        db.session.commit()
-        message = ngettext("%(num)s student added and ranked.", "%(num)s students added and ranked.", len(added))
-        flash(message, "success")
+        added = ranking.add_scholarship_candidates(order, current_user, _int("faculty_id"))
+    flash(ngettext("%(num)s student added and ranked.", "%(num)s students added and ranked.", len(added)), "success")
     return redirect(url_for("ranking.show", order_id=order_id))
 
 

@@ -19,17 +19,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILTER_NAMES = ("month", "month_from", "month_to", "faculty_id", "kind", "q", "status")
 
 
-def _scope() -> set[int] | None:
-    try:
-        return payments.register_scope(current_user)
-    except payments.RegisterDenied:
-        abort(403)
-
-
 @bp.route("")
 @roles_required(*payments.READER_ROLES)
 def index():
-    faculties = _scope()
+    faculties = payments.register_scope(current_user)
     flt, errors = payments.parse_filter(request.args, faculties)
     language = str(get_locale())
     register = payments.build_register(flt, faculties, language)
@@ -64,7 +57,7 @@ def index():
 @bp.route("/export.xlsx")
 @roles_required(*payments.READER_ROLES)
 def export():
-    faculties = _scope()
+    faculties = payments.register_scope(current_user)
     flt, errors = payments.parse_filter(request.args, faculties)
     if errors:
         abort(400, "; ".join(errors.values()))

@@ -8,8 +8,8 @@ from marshmallow import fields, validate
 
 from core.permissions import roles_required
 from orders import scholarship as bulk
-from orders.api import READERS, RefusalSchema, commit, invalid, load_visible
-from orders.operations import InvalidInput, visible_lines
+from orders.api import READERS, RefusalSchema, load_visible
+from orders.operations import visible_lines
 from students.api import StudentSchema
 
 bp = Blueprint(
@@ -107,11 +107,7 @@ def _outcomes(order) -> dict:
 def draft(args):
     """Draft a state scholarship order with a line for every active state-grant student in scope, each with the
     amount and months or the reason it is not appointed. Bad input: 422 and nothing written."""
-    try:
-        order = bulk.draft_scholarship(current_user, args)
-    except InvalidInput as error:
-        invalid(error)
-    commit()
+    order = bulk.draft_scholarship(current_user, args)
     return _outcomes(order)
 
 

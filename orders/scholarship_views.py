@@ -9,12 +9,12 @@ from sqlalchemy import select
 from wtforms import SelectMultipleField
 
 from core.db import db
+from core.errors import FormRefusals
 from core.permissions import roles_required
 from orders import operations
 from orders import scholarship as bulk
 from orders.kinds.state_scholarship import StateScholarshipForm
-from orders.operations import InvalidInput
-from orders.views import READERS, load_visible, show_on_form
+from orders.views import READERS, load_visible
 from students.models import Faculty
 
 bp = Blueprint("scholarship", __name__, url_prefix="/orders/scholarship")
@@ -46,14 +46,10 @@ def _draft_form() -> ScholarshipDraftForm:
 @roles_required("clerk")
 def new():
     form = _draft_form()
+    refused = FormRefusals(form, fallback="basis")
     if form.validate_on_submit():
-        try:
+        with refused:
             order = bulk.draft_scholarship(current_user, form.data)
-        except InvalidInput as error:
-            db.session.rollback()
-            show_on_form(form, error)
-        else:
-            db.session.commit()
             counts = bulk.summary(order)
             flash(
                 ngettext(
@@ -65,7 +61,7 @@ def new():
                 "success",
             )
             return redirect(url_for("scholarship.outcomes", order_id=order.id))
-    return render_template("orders/scholarship_new.html", form=form), (400 if form.errors else 200)
+    return render_template("orders/scholarship_new.html", form=form), refused.status or (400 if form.errors else 200)
 
 
 @bp.route("/<int:order_id>")

@@ -6,8 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from core.permissions import roles_required
-from orders.api import OrderDetailSchema, commit, detail, invalid, load_visible
-from orders.operations import InvalidInput
+from orders.api import OrderDetailSchema, detail, load_visible
 from orders.transfer_in import TRANSCRIPT_MAX, add_incoming
 
 bp = Blueprint(
@@ -74,9 +73,5 @@ def add(args, order_id: int):
     """Create the incoming student (status incoming) with the transcript as grades and add their line to the
     transfer-in draft. All or nothing: every bad field is named (transcript rows as transcript.<n>)."""
     order = load_visible(order_id)
-    try:
-        add_incoming(order, args, current_user)
-    except InvalidInput as error:
-        invalid(error)
-    commit()
+    add_incoming(order, args, current_user)
     return detail(order)

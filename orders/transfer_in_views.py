@@ -7,9 +7,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from core.db import db
+from core.errors import FormRefusals
 from core.permissions import roles_required
-from orders.operations import InvalidInput
 from orders.transfer_in import add_incoming
 from orders.views import load_visible
 
@@ -48,23 +47,12 @@ class IncomingForm(FlaskForm):
 def new_incoming(order_id: int):
     order = load_visible(order_id)
     form = IncomingForm()
-    status = 200
+    refused = FormRefusals(form)
     if form.validate_on_submit():
-        try:
+        with refused:
             add_incoming(order, form.data, current_user)
-        except InvalidInput as error:
-            db.session.rollback()
-            status = error.status if error.status != 422 else 400
-            for key, message in error.errors.items():
-                field = getattr(form, key.split(".")[0], None)
-                if field is None:
-                    flash(message, "error")
-                else:
-                    field.errors = [*field.errors, message]
-        else:
-            db.session.commit()
             flash(_("The incoming student is added to the draft."), "success")
             return redirect(url_for("orders.show", order_id=order.id))
-    elif form.errors:
-        status = 400
-    return render_template("orders/transfer_in.html", form=form, order=order), status
+    return render_template("orders/transfer_in.html", form=form, order=order), refused.status or (
+        400 if form.errors else 200
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from core.auth import EmptyForm
 from core.db import db
+from core.errors import FormRefusals, redirect_refusals_to
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
 from orders import operations
@@ -35,19 +36,6 @@ def load_visible(order_id: int) -> Order:
     if not operations.can_view(order, current_user):
         abort(403)
     return order
-
-
-def flash_invalid(error: InvalidInput) -> None:
-    """Undo what the refused operation wrote and show each of its messages."""
-    db.session.rollback()
-    for message in error.errors.values():
-        flash(message, "error")
-
-
-def show_on_form(form, error: InvalidInput) -> None:
-    """Show each of the refused operation's messages under its field (under the basis when no field has its name)."""
-    for field, message in error.errors.items():
-        getattr(form, field, form.basis).errors.append(message)
 
 
 @bp.route("/")
@@ -75,16 +63,13 @@ def index():
 def new(kind_name: str):
     kind = KINDS.get(kind_name) or abort(404)
     form = kind.form_class()
+    refused = FormRefusals(form, fallback="basis")
     if form.validate_on_submit():
-        try:
+        with refused:
             order = operations.create_order(kind.name, current_user, form.data)
-        except InvalidInput as error:
-            show_on_form(form, error)
-        else:
-            db.session.commit()
             flash(_("Draft created. Now add the students."), "success")
             return redirect(url_for("orders.show", order_id=order.id))
-    return render_template("orders/new.html", form=form, kind=kind), (400 if form.errors else 200)
+    return render_template("orders/new.html", form=form, kind=kind), refused.status or (400 if form.errors else 200)
 
 
 @bp.route("/<int:order_id>")
@@ -157,17 +142,13 @@ def add_lines(order_id: int):
         abort(400)
     ids = [int(v) for v in request.form.getlist("student_id") if v.isdigit()]
     iins = [v.strip() for v in request.form.get("iins", "").replace(",", " ").split() if v.strip()]
-    try:
-        if iins:
-            ids += operations.students_by_iin(iins)
-        if not ids:
-            raise InvalidInput({"students": _("Choose at least one student.")})
-        added = operations.add_students(order, ids, current_user)
-    except InvalidInput as error:
-        flash_invalid(error)
-    else:
-        db.session.commit()
-        flash(ngettext("%(num)s student added.", "%(num)s students added.", len(added)), "success")
+    redirect_refusals_to(url_for("orders.show", order_id=order_id))
+    if iins:
+        ids += operations.students_by_iin(iins)
+    if not ids:
+        raise InvalidInput({"student_ids": _("Choose at least one student.")})
+    added = operations.add_students(order, ids, current_user)
+    flash(ngettext("%(num)s student added.", "%(num)s students added.", len(added)), "success")
     return redirect(url_for("orders.show", order_id=order_id))
 
 
@@ -177,14 +158,10 @@ def remove_line(order_id: int, line_id: int):
     order = load_visible(order_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        operations.remove_line(order, line_id, current_user)
-        operations.check_lines(order)
-    except InvalidInput as error:
-        flash_invalid(error)
-    else:
-        db.session.commit()
-        flash(_("Line removed."), "success")
+    redirect_refusals_to(url_for("orders.show", order_id=order_id))
+    operations.remove_line(order, line_id, current_user)
+    operations.check_lines(order)
+    flash(_("Line removed."), "success")
     return redirect(url_for("orders.show", order_id=order_id))
 
 
@@ -206,13 +183,9 @@ def edit_line(order_id: int, line_id: int):
                 "error",
             )
         return redirect(url_for("orders.show", order_id=order_id))
-    try:
-        operations.update_line(order, line_id, form.data, current_user)
-    except InvalidInput as error:
-        flash_invalid(error)
-    else:
-        db.session.commit()
-        flash(_("Line saved."), "success")
+    redirect_refusals_to(url_for("orders.show", order_id=order_id))
+    operations.update_line(order, line_id, form.data, current_user)
+    flash(_("Line saved."), "success")
     return redirect(url_for("orders.show", order_id=order_id))
 
 
@@ -223,13 +196,9 @@ def override_line(order_id: int, line_id: int):
     order = load_visible(order_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        operations.override_line(order, line_id, request.form.get("justification", ""), current_user)
-    except InvalidInput as error:
-        flash_invalid(error)
-    else:
-        db.session.commit()
-        flash(_("The line is accepted; your justification is recorded."), "success")
+    redirect_refusals_to(url_for("orders.show", order_id=order_id))
+    operations.override_line(order, line_id, request.form.get("justification", ""), current_user)
+    flash(_("The line is accepted; your justification is recorded."), "success")
     return redirect(url_for("orders.show", order_id=order_id))
 
 

@@ -14,7 +14,6 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_excepti
 
 from approvals.admin_api import bp as approvals_admin_bp
 from approvals.api import bp as approvals_bp
-from core.db import db
 from core.extensions import csrf, login_manager
 from core.models import user_for_token
 from core.permissions import public
@@ -126,8 +125,7 @@ def error_body(error: HTTPException) -> tuple[dict, dict]:
 
 
 def handle_api_error(error: HTTPException):
-    """Every error inside the API: roll back whatever the request did, answer in the JSON error shape."""
-    db.session.rollback()
+    """Every error inside the API, in the JSON error shape (the request's unit of work has rolled back)."""
     body, headers = error_body(error)
     response = jsonify(body)
     response.status_code = error.code or 500

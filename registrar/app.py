@@ -1,19 +1,22 @@
-"""`create_app()`: configuration, extensions, blueprints, the API, error pages."""
+"""`create_app()`: configuration, extensions, blueprints, the API, error pages, and the request's unit of work."""
 
 from pathlib import Path
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import auth
 from core.config import load_config
 from core.db import configure_sqlite, db
+from core.errors import ConcurrentChange, Refused, handle_refused
 from core.extensions import babel, csrf, migrate
 from core.formatting import format_day, format_moment, format_money
 from core.i18n import select_locale
@@ -25,8 +28,47 @@ from registrar import metrics
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class Registrar(Flask):
+    """Flask with the request's unit of work: views and API handlers never commit or roll back."""
+
+    def dispatch_request(self) -> Response:
+        """Run the view, then commit once. Any exception (a refusal or not) rolls back before the error handlers
+        answer, and so does an answer with an error status (a form shown again with its errors): nothing is kept.
+        A write that collides with a concurrent one (a version check or a unique constraint, on a flush in the view
+        or at the commit) is the 409 refusal `ConcurrentChange`, not a 500.
+
+        The commit is here, between the view and the finishing of its response, because the response is not sent
+        yet: a failed commit still becomes the error answer, and the success message the view flashed is dropped
+        with it. `after_request` would also run for error answers, and `teardown_request` after the response has
+        left. A streamed body would run after the commit, so it may only read; the views here return whole bodies.
+        """
+        try:
+            response = self.make_response(super().dispatch_request())
+            if response.status_code < 400:
+                _commit()
+                return response
+        except (StaleDataError, IntegrityError) as error:
+            db.session.rollback()
+            self.logger.warning("a write collided with a concurrent one, answered 409: %s", error)
+            raise ConcurrentChange() from error
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.rollback()
+        return response
+
+
+def _commit() -> None:
+    """Commit the request; when that fails, the success message the view flashed is not true: drop it."""
+    try:
+        db.session.commit()
+    except BaseException:
+        session.pop("_flashes", None)
+        raise
+
+
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(
+    app = Registrar(
         "registrar",
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
@@ -196,6 +238,8 @@ def _register_error_pages(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, lambda error, code=code: render_error(code, _own_description(error)))
+
+    app.register_error_handler(Refused, handle_refused)
 
     @app.errorhandler(429)
     def too_many(error):  # the limiter describes the limit ("10 per 15 minute"); the user is told what to do

@@ -14,8 +14,8 @@ from werkzeug.serving import run_simple
 
 from approvals.admin import parse_routes_file, route_definition, route_yaml, save_route_version, unchanged
 from approvals.deadlines import run_deadlines
-from core.db import db, utcnow
-from core.models import ROLES, TOKEN_DAYS, ApiToken, User, create_user, deactivate, issue_token
+from core.db import db
+from core.models import ROLES, TOKEN_DAYS, ApiToken, User, create_user, deactivate, issue_token, revoke_token
 from notifications.relay import start_embedded_worker
 from registrar.app import create_app
 from registrar.demo import seed_demo
@@ -121,9 +121,8 @@ def revoke_token_command(token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise click.ClickException(f"no token {token_id}")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        db.session.commit()
+    revoke_token(token)
+    db.session.commit()
     click.echo(f"token {token_id} of {token.user.username} revoked")
 
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.db import db
+from core.errors import InvalidInput
 from core.formatting import format_day, parse_date
 from students.academic import AcademicCalendar
 
@@ -47,10 +48,8 @@ ORDER = [
 ]
 
 
-class InvalidCalendar(Exception):
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class InvalidCalendar(InvalidInput):
+    """A calendar with wrong dates: `errors` names each wrong field."""
 
 
 def save_calendar(raw: dict) -> AcademicCalendar:

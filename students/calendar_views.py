@@ -9,10 +9,11 @@ from wtforms import DateField, StringField
 from wtforms.validators import Optional
 
 from core.db import db
+from core.errors import FormRefusals
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
 from students.academic import AcademicCalendar
-from students.calendar import DATES, InvalidCalendar, calendars, save_calendar
+from students.calendar import DATES, calendars, save_calendar
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 EDITORS = ("clerk", "registrar")
@@ -40,15 +41,12 @@ def edit(year: str | None = None):
     if year is not None:
         existing = db.session.scalar(select(AcademicCalendar).where(AcademicCalendar.year == year)) or abort(404)
     form = CalendarForm(obj=existing)
+    refused = FormRefusals(form)
     if form.validate_on_submit():
-        try:
+        with refused:
             save_calendar(form.data)
-        except InvalidCalendar as error:
-            db.session.rollback()
-            for field, message in error.errors.items():
-                getattr(form, field).errors.append(message)
-        else:
-            db.session.commit()
             flash(_("The academic calendar %(year)s is saved.", year=form.year.data.strip()), "success")
             return redirect(url_for("calendar.index"))
-    return render_template("calendar/edit.html", form=form, existing=existing), (400 if form.errors else 200)
+    return render_template("calendar/edit.html", form=form, existing=existing), refused.status or (
+        400 if form.errors else 200
+    )

@@ -16,6 +16,7 @@ from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.db import db, utcnow
+from core.errors import InvalidInput, redirect_refusals_to
 from core.models import User
 from core.permissions import roles_required
 from students.models import Student, _in
@@ -84,8 +85,11 @@ def categories_of(student: Student) -> list[StudentCategory]:
 # Operations ------------------------------------------------------------------------------------------------------
 
 
-class CategoryError(ValueError):
+class CategoryError(InvalidInput):
     """Bad input for a category; the message says why."""
+
+    def __init__(self, message: str):
+        super().__init__({}, message=message)
 
 
 def add_category(
@@ -176,16 +180,11 @@ def add(student_id: int):
             for error in field.errors:
                 flash(f"{field.label.text}: {error}", "error")
         return redirect(url_for("students.show", student_id=student.id)), 303
-    try:
-        add_category(
-            student, form.category.data, form.document.data, form.valid_from.data, form.valid_to.data, current_user
-        )
-    except CategoryError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Category added."), "success")
+    redirect_refusals_to(url_for("students.show", student_id=student.id), 303)
+    add_category(
+        student, form.category.data, form.document.data, form.valid_from.data, form.valid_to.data, current_user
+    )
+    flash(_("Category added."), "success")
     return redirect(url_for("students.show", student_id=student.id)), 303
 
 
@@ -200,12 +199,7 @@ def end(student_id: int, category_id: int):
     if not form.validate_on_submit():
         flash(_("Give the date the category ends."), "error")
         return redirect(url_for("students.show", student_id=student.id)), 303
-    try:
-        end_category(row, form.valid_to.data)
-    except CategoryError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Category ended."), "success")
+    redirect_refusals_to(url_for("students.show", student_id=student.id), 303)
+    end_category(row, form.valid_to.data)
+    flash(_("Category ended."), "success")
     return redirect(url_for("students.show", student_id=student.id)), 303

@@ -14,11 +14,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, SelectField
 from wtforms.validators import InputRequired
 
-from core.db import db
+from core.errors import redirect_refusals_to
 from core.permissions import roles_required
 from students.imports import COLUMNS, EXAMPLES, KINDS, apply_plan, plan_import
 
@@ -102,7 +101,6 @@ def upload():
     (folder / f"{token}.upload").write_bytes(data)
     session["import_upload"] = {"token": token, "kind": form.kind.data, "filename": filename}
     plan = plan_import(form.kind.data, filename, data)
-    db.session.rollback()
     if not plan.ok:  # nothing to confirm: the file is not kept
         (folder / f"{token}.upload").unlink()
         session.pop("import_upload")
@@ -121,16 +119,10 @@ def confirm():
     upload, path = stored
     plan = plan_import(upload["kind"], upload["filename"], path.read_bytes())
     if not plan.ok:
-        db.session.rollback()
         upload_form = UploadForm(kind=upload["kind"])
         return _page(upload_form, plan=plan, filename=upload["filename"], status=422)
-    try:
-        counts = apply_plan(plan)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        flash(_("The data changed while you were importing; upload the file again."), "error")
-        return redirect(url_for("imports.index"))
+    redirect_refusals_to(url_for("imports.index"))
+    counts = apply_plan(plan)
     path.unlink(missing_ok=True)
     session.pop("import_upload", None)
     flash(

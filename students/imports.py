@@ -13,10 +13,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.db import db
+from core.errors import ConcurrentChange, InvalidInput
 from core.formatting import parse_date
 from students.academic import CurriculumItem, Grade
 from students.difference import clear_passed_debts
@@ -76,8 +79,11 @@ YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class ImportFileError(ValueError):
+class ImportFileError(InvalidInput):
     """The file as a whole cannot be read (not CSV/XLSX, not UTF-8, no header)."""
+
+    def __init__(self, message: str):
+        super().__init__({"file": message}, message=message)
 
 
 @dataclass
@@ -471,7 +477,10 @@ def apply_plan(plan: Plan) -> dict[str, int]:
             setattr(existing, key, value)
     if plan.create:
         db.session.add_all([model(**values) for values in plan.create])
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # a row the plan saw as new was written meanwhile
+        raise ConcurrentChange(_("The data changed while you were importing; upload the file again.")) from error
     if plan.kind == "grades":  # a passing grade clears the academic difference owed in that discipline
         clear_passed_debts(
             [values["student_id"] for values in plan.create]

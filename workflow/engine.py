@@ -11,7 +11,6 @@ audit event then record both. The permission rules are those of the person acted
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -23,6 +22,7 @@ from transitions import Machine
 
 from core.clock import add_working_days, now, today
 from core.db import db, is_postgres
+from core.errors import Refusal, Refused
 from core.labels import label
 from core.models import User, principals_of, substitutes_for
 from workflow.models import ApprovalSlot, AuditEvent, Visa
@@ -49,25 +49,6 @@ class Subject(Protocol):
 
     @property
     def faculty_ids(self) -> set[int]: ...
-
-
-@dataclass
-class Refusal:
-    rule: str
-    message: str
-    data: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"rule": self.rule, "message": self.message, "data": self.data}
-
-
-class Refused(Exception):
-    """A trigger was refused. `status` is the HTTP status a view should answer with."""
-
-    def __init__(self, refusals: list[Refusal], status: int = 422):
-        self.refusals = refusals
-        self.status = status
-        super().__init__("; ".join(r.message for r in refusals))
 
 
 Guard = Callable[[Subject, User, dict], list[Refusal]]
@@ -327,6 +308,7 @@ def _check_version(subject: Subject, expected_version: int | None) -> None:
                     "state.stale",
                     _("The order has changed since you opened it; reload the page."),
                     {"expected": expected_version, "actual": subject.version},
+                    field="version",
                 )
             ],
             status=409,
@@ -386,7 +368,7 @@ def fire(
 ) -> str:
     """Move `subject` by `trigger` on behalf of `actor`; returns the new state or raises `Refused`."""
     if trigger not in TRIGGERS:
-        raise Refused([Refusal("trigger.unknown", _("Unknown action: %(t)s.", t=trigger))], status=404)
+        raise Refused([Refusal("trigger.unknown", _("Unknown action: %(t)s.", t=trigger), field="trigger")], status=404)
     _lock(subject)
     if trigger == "submit" and subject.state == "draft":
         subject.route_version = latest_version(subject.route_name)  # an order travels on the version it was sent on
@@ -411,7 +393,9 @@ def fire(
         raise Refused([refusal], status=403)
     comment = (comment or "").strip()
     if trigger in COMMENT_REQUIRED and not comment:
-        raise Refused([Refusal("comment.required", _("A comment is required to return or reject an order."))])
+        raise Refused(
+            [Refusal("comment.required", _("A comment is required to return or reject an order."), field="comment")]
+        )
     refusals = [r for g in _guards[trigger] for r in g(subject, actor, data)]
     if refusals:
         raise Refused(refusals)

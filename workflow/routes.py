@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import func, select
 
 from core.db import db
+from core.errors import InvalidInput
 from core.models import ROLES
 from workflow.models import RouteVersion
 
@@ -19,8 +20,12 @@ MODES = ("one", "per_faculty", "n_of_m")
 SIGNER_STEP = "signature"
 
 
-class RouteError(ValueError):
-    """A route definition that cannot be used; the message says what is wrong."""
+class RouteError(InvalidInput):
+    """A route definition that cannot be used, or a version that does not exist (404); the message says what is
+    wrong, about the field `definition` unless `field` names another (or None)."""
+
+    def __init__(self, message: str, status: int = 422, field: str | None = "definition"):
+        super().__init__({field: message} if field else {}, status, message)
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ def get_route(name: str, version: int | None = None) -> Route:
         return DEFAULT_ROUTES[name]
     route = _stored(name, version)
     if route is None:
-        raise RouteError(f"There is no version {version} of route {name}.")
+        raise RouteError(f"There is no version {version} of route {name}.", status=404, field=None)
     return route
 
 
