@@ -31,9 +31,9 @@ from orders.api import (
     detail,
     load_visible,
 )
-from orders.kinds import KINDS
 from orders.models import Order
 from orders.operations import UNIVERSITY_ROLES
+from orders.registry import KINDS
 from students.api import UtcDateTime
 from workflow.engine import TRIGGERS, Refused, acting_for_in, fire, route_of
 

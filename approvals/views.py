@@ -28,8 +28,8 @@ from core.auth import EmptyForm
 from core.db import db
 from core.labels import label
 from core.permissions import roles_required
-from orders.kinds import KINDS
 from orders.operations import UNIVERSITY_ROLES
+from orders.registry import KINDS
 from orders.views import load_visible
 from students.models import Faculty
 from workflow.engine import TRIGGERS, Refused, acting_for_in, fire, route_of

@@ -19,10 +19,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from core.db import db
 from core.permissions import roles_required
 from orders import operations
-from orders.kinds import KINDS, get_kind
 from orders.kinds.expulsion import REASONS
 from orders.models import Order, OrderDocument, OrderLine
 from orders.operations import UNIVERSITY_ROLES, InvalidInput
+from orders.registry import KINDS, get_kind
 from students.api import StudentSchema, UtcDateTime
 from students.iin import iin_error
 from workflow.engine import legal_triggers, pending_approvals

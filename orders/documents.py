@@ -21,8 +21,8 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
-from orders.kinds import get_kind
 from orders.models import Order, OrderLine
+from orders.registry import get_kind
 from students.models import Faculty
 from workflow.models import Visa
 

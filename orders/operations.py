@@ -10,10 +10,10 @@ from core.db import db
 from core.models import User, principals_of
 from notifications.outbox import enqueue_emails
 from orders import documents
-from orders.kinds import KINDS, get_kind
-from orders.kinds.base import OrderKind, gather_context, record_values
+from orders.kind import OrderKind, gather_context, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound
 from orders.numbering import format_number, next_number
+from orders.registry import KINDS, get_kind
 from students.models import Group, Student, StudentMovement
 from workflow.engine import Refusal, after, guard, on_enter
 from workflow.models import AuditEvent

@@ -270,7 +270,7 @@ DECISION_WORDS = {"in": ("рекомендован(а)", "ұсынылды"), "o
 def sections(order, lines) -> list[Section]:
     """The ranking list by competition (programme and course for a vacant grant; the university for a
     scholarship): ranked candidates first, then those excluded, each with the reason in Russian."""
-    from orders.kinds import get_kind
+    from orders.registry import get_kind
 
     kind = get_kind(order.kind)
     grouped: dict[str, list] = {}

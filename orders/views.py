@@ -14,9 +14,9 @@ from core.auth import EmptyForm
 from core.db import db
 from core.permissions import roles_required
 from orders import operations
-from orders.kinds import KINDS, get_kind
 from orders.models import Order
 from orders.operations import UNIVERSITY_ROLES, InvalidInput
+from orders.registry import KINDS, get_kind
 from students.models import Faculty
 from students.operations import search_students
 from workflow.engine import legal_actions, pending_approvals

@@ -19,11 +19,11 @@ from core.extensions import csrf, login_manager
 from core.models import user_for_token
 from core.permissions import public
 from orders.api import bp as orders_bp
-from orders.promotion_api import bp as promotion_bp
-from orders.ranking_api import bp as ranking_bp
-from orders.register_api import bp as register_bp
-from orders.scholarship_api import bp as scholarship_bp
-from orders.transfer_in_api import bp as transfer_in_bp
+from orders.kinds.competitions.api import bp as ranking_bp
+from orders.kinds.promotion.api import bp as promotion_bp
+from orders.kinds.state_scholarship.api import bp as scholarship_bp
+from orders.kinds.transfer_in.api import bp as transfer_in_bp
+from orders.register.api import bp as register_bp
 from students.api import bp as students_bp
 
 BLUEPRINTS = (

@@ -81,6 +81,7 @@ def _import_models() -> None:
     """Import every model module so that the metadata (and Alembic) sees every table."""
     import core.models  # noqa: F401
     import notifications.models  # noqa: F401
+    import orders.kinds  # noqa: F401  (registers every order kind)
     import orders.models  # noqa: F401
     import students.academic  # noqa: F401
     import students.categories  # noqa: F401
@@ -92,11 +93,11 @@ def _register_blueprints(app: Flask) -> None:
     from approvals.admin import bp as approvals_admin_bp
     from approvals.views import bp as approvals_bp
     from notifications.views import bp as mailbox_bp
-    from orders.promotion_views import bp as promotion_bp
-    from orders.ranking_views import bp as ranking_bp
-    from orders.register_views import bp as register_bp
-    from orders.scholarship_views import bp as scholarship_bp
-    from orders.transfer_in_views import bp as transfer_in_bp
+    from orders.kinds.competitions.views import bp as ranking_bp
+    from orders.kinds.promotion.views import bp as promotion_bp
+    from orders.kinds.state_scholarship.views import bp as scholarship_bp
+    from orders.kinds.transfer_in.views import bp as transfer_in_bp
+    from orders.register.views import bp as register_bp
     from orders.views import bp as orders_bp
     from registrar.api import init_api
     from students.calendar_views import bp as calendar_bp

@@ -9,7 +9,7 @@ from wtforms import DateField, SelectField
 from wtforms.validators import InputRequired
 
 from core.labels import label as state_label
-from orders.kinds.base import (
+from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from orders.kinds.base import (
+from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,

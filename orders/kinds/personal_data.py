@@ -14,7 +14,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.clock import today
-from orders.kinds.base import (
+from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,

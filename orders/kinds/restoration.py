@@ -16,8 +16,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
 from core.rules import rule
-from orders.kinds.base import LineContext, open_order_refusals
-from orders.kinds.transfer import (
+from orders.group_change import (
     GroupChangeKind,
     calendars_for,
     describe_group,
@@ -29,6 +28,7 @@ from orders.kinds.transfer import (
     target_group,
     validate_target_line,
 )
+from orders.kind import LineContext, open_order_refusals
 from orders.models import Order, OrderLine
 from orders.wording import FUNDING, describe_student
 from students.difference import difference_for, first_period_completed

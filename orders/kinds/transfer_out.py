@@ -13,7 +13,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from orders.kinds.base import (
+from orders.group_change import PREAMBLE_KK, PREAMBLE_RU
+from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,
@@ -22,7 +23,6 @@ from orders.kinds.base import (
     parse_date,
     title_field,
 )
-from orders.kinds.transfer import PREAMBLE_KK, PREAMBLE_RU
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from workflow.engine import Refusal

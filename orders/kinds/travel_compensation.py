@@ -20,9 +20,9 @@ from wtforms.validators import InputRequired, NumberRange
 from core.db import db
 from core.labels import label as code_label
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind, basis_field, parse_date, title_field
+from orders.kind import LineContext, OrderKind, basis_field, parse_date, title_field
 from orders.models import Order, OrderLine
-from orders.payments import reversed_line_ids
+from orders.register.payments import reversed_line_ids
 from orders.wording import describe_student
 from workflow.engine import Refusal
 from workflow.routes import TERMINAL_STATES

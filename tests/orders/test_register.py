@@ -16,8 +16,9 @@ from sqlalchemy import event
 
 from core.db import db
 from core.models import issue_token
-from orders import operations, payments
+from orders import operations
 from orders.models import Order, OrderLine
+from orders.register import payments
 from tests.conftest import login, sign
 from tests.orders.test_academic_leave import leave_order, with_document
 

@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import issue_token
-from orders import corrections, operations
-from orders.kinds.base import RECORD_NEUTRAL_KINDS
+from orders import operations
+from orders.kind import RECORD_NEUTRAL_KINDS
+from orders.kinds.corrections import drafting as corrections
+from orders.kinds.transfer_in.incoming import add_incoming
 from orders.models import Order
 from orders.operations import InvalidInput
-from orders.transfer_in import add_incoming
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import Group, Student, StudentMovement

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from core.db import db
 from core.models import issue_token
 from orders import operations, ranking
-from orders.kinds import get_kind
+from orders.registry import get_kind
 from students.academic import Grade
 from students.grades import letter_for
 from tests.conftest import login, sign
