@@ -1,27 +1,22 @@
-"""The small interface every order kind shares, and the rules all kinds apply to lines."""
+"""The interface every order kind shares (`OrderKind`), and the helpers kinds use for their parameters and lines."""
 
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
+from flask import Blueprint
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint as ApiBlueprint
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from core.db import db
 from core.labels import label as state_label
 from orders.models import Order, OrderLine
 from students.models import Student
 from workflow.engine import Refusal
-from workflow.routes import TERMINAL_STATES
-
-# Kinds whose lines change nothing in the student record (money orders, `OrderKind.changes_record = False`): an open
-# order of such a kind does not block another order naming the same student, and their movements do not block a
-# revocation. Filled by `orders.kinds` from its registry.
-RECORD_NEUTRAL_KINDS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -30,33 +25,6 @@ class LineContext:
 
     other_open_orders: dict[int, list[tuple[int, str, str]]]  # student id -> [(order id, label, state)]
     facts: dict[str, Any] = field(default_factory=dict)  # what the kind's `gather` read for all lines at once
-
-
-def gather_context(
-    order: Order, student_ids: list[int], *, drafts_conflict: bool = True, facts: dict[str, Any] | None = None
-) -> LineContext:
-    """One query for all lines: which of these students sit in another order that is still open.
-
-    At signing a later draft naming the same student does not block: it cannot be submitted while this order is open.
-    """
-    blocking = Order.state.not_in(TERMINAL_STATES)
-    if not drafts_conflict:
-        blocking = blocking & (Order.state != "draft")
-    if RECORD_NEUTRAL_KINDS:
-        blocking = blocking & Order.kind.not_in(sorted(RECORD_NEUTRAL_KINDS))
-    rows = (
-        db.session.execute(
-            select(OrderLine.student_id, Order.id, Order.number_label, Order.state)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(OrderLine.student_id.in_(student_ids), Order.id != order.id, blocking)
-        )
-        if student_ids
-        else []
-    )
-    conflicts: dict[int, list[tuple[int, str, str]]] = {}
-    for student_id, order_id, label, state in rows:
-        conflicts.setdefault(student_id, []).append((order_id, label or f"#{order_id}", state))
-    return LineContext(other_open_orders=conflicts, facts=facts or {})
 
 
 def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]:
@@ -142,12 +110,43 @@ MODEL_RULES_KK = (
 )
 
 
-class OrderKind:
-    """One kind of order: its parameters and form, line eligibility, effects, reversal and document wording.
+MONTHLY, ONE_OFF = "monthly", "one_off"  # how a paying kind pays (`OrderKind.pays`)
 
-    Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails, describing the
-    students as the order found them), `preview` and `apply` per line (one bulk UPDATE of the students), then
-    `after_apply`. A revocation calls `reverse` per line of its target and then `after_reverse`.
+
+class OrderKind:
+    """One kind of order: its parameters and form, line eligibility, effects, reversal and document wording, and what
+    the rest of the system needs of it. A kind is registered once (`orders/kinds/__init__.py`, `registry.register`);
+    the order core, the generic pages, the register, the approvals and `registrar` ask `orders.registry`, never a
+    kind's module. README "Add an order kind" has a small example.
+
+    Declared as class attributes (defaults below):
+
+    - `name` (the code stored on orders and movements), `route` (the approval route), `title_ru`/`title_kk`,
+      `preamble_ru`/`preamble_kk` (the document's opening), `appendix_title_ru`/`_kk`, `email_template` (under
+      templates/emails/), `form_class` and `line_form_class` (the order's and a line's parameters).
+    - `labels`: the codes the kind stores (its own name, its parameters' values, its line fields) with their words,
+      `lazy_gettext` strings; `label()` and templates' `label(code)` show them (`core.labels.register_labels`).
+    - `blueprints` and `api_blueprints`: the kind's own pages (a Flask blueprint with its `template_folder`) and API
+      endpoints (a flask-smorest blueprint); `registrar` registers those of every kind. Kinds sharing a folder
+      may declare the same blueprint.
+    - Templates the order pages include, each rendered with `order` and `kind` in scope: `order_page_links` (on the
+      page of an order of this kind), `draft_links` (in the "Add students" card of its drafts), `every_order_panels`
+      (on the page of every order, whatever its kind: the corrections' "Correct this order"; the template decides
+      when it shows) and `new_order_links` (in the "New order" menu, e.g. a bulk draft for a whole scope).
+    - `changes_record`: False for a kind whose `apply` returns {} (a payment). Its open orders block nobody and its
+      movements block no revocation. A line of a record-changing kind, or of a kind with `blocked_by_open_orders`, is
+      refused while its student sits in another open record-changing order (rule `line.open_order`, applied by
+      `operations.check_lines`).
+    - `pays`: None, or how the scholarship register pays its lines (`MONTHLY`: `amount` for each of `months`;
+      `ONE_OFF`: `amount` once); `paid_only_on_grant`: the payments stop when the student loses the state grant.
+    - `corrects`: the kind revokes or amends a signed order (`target_order`) by reversing its lines.
+
+    Hooks, called by `orders.operations`: `validate_params` and `drafted` when a draft is created; `line_params` and
+    `validate_line` for lines; `gather` once and `check_line` per line whenever the lines are checked; `preview` on
+    open orders. Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails,
+    describing the students as the order found them) and `appendix_text`, `preview` and `apply` per line (one bulk
+    UPDATE of the students), then `after_apply`. A correction calls `reverse` per line of its target and then
+    `after_reverse`.
     """
 
     name: ClassVar[str]
@@ -161,11 +160,20 @@ class OrderKind:
     # order's parameters.
     line_form_class: ClassVar[type[FlaskForm] | None] = None
     email_template: ClassVar[str] = "order_student"
-    # False for kinds that change nothing in the students table (their `apply` returns {}): see RECORD_NEUTRAL_KINDS.
-    changes_record: ClassVar[bool] = True
-    # The heading of the document's appendix, for kinds whose `appendix_text` puts some lines there.
     appendix_title_ru: ClassVar[str] = "Приложение"
     appendix_title_kk: ClassVar[str] = "Қосымша"
+    labels: ClassVar[dict[str, LazyString]] = {}
+    blueprints: ClassVar[tuple[Blueprint, ...]] = ()
+    api_blueprints: ClassVar[tuple[ApiBlueprint, ...]] = ()
+    order_page_links: ClassVar[tuple[str, ...]] = ()
+    draft_links: ClassVar[tuple[str, ...]] = ()
+    every_order_panels: ClassVar[tuple[str, ...]] = ()
+    new_order_links: ClassVar[tuple[str, ...]] = ()
+    changes_record: ClassVar[bool] = True
+    blocked_by_open_orders: ClassVar[bool] = False
+    pays: ClassVar[str | None] = None
+    paid_only_on_grant: ClassVar[bool] = False
+    corrects: ClassVar[bool] = False
 
     def label(self) -> str:
         raise NotImplementedError

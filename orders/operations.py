@@ -1,5 +1,7 @@
 """What clerks and approvers do to orders, as plain functions. Views and the API call these; they never commit."""
 
+from typing import Any
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, exists, false, insert, select, update
@@ -10,14 +12,14 @@ from core.db import db
 from core.models import User, principals_of
 from notifications.outbox import enqueue_emails
 from orders import documents
-from orders.kind import OrderKind, gather_context, record_values
+from orders.kind import LineContext, OrderKind, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound
 from orders.numbering import format_number, next_number
-from orders.registry import KINDS, get_kind
+from orders.registry import KINDS, get_kind, record_neutral_kinds
 from students.models import Group, Student, StudentMovement
 from workflow.engine import Refusal, after, guard, on_enter
 from workflow.models import AuditEvent
-from workflow.routes import latest_version
+from workflow.routes import TERMINAL_STATES, latest_version
 
 UNIVERSITY_ROLES = ("clerk", "registrar", "lawyer", "finance", "rector")
 
@@ -173,6 +175,34 @@ def remove_line(order: Order, line_id: int, actor: User) -> None:
     _require_editable(order, actor)
     order.lines.remove(_line(order, line_id))
     db.session.flush()
+
+
+def gather_context(
+    order: Order, student_ids: list[int], *, drafts_conflict: bool = True, facts: dict[str, Any] | None = None
+) -> LineContext:
+    """One query for all lines: which of these students sit in another order that is still open.
+
+    At signing a later draft naming the same student does not block: it cannot be submitted while this order is open.
+    """
+    blocking = Order.state.not_in(TERMINAL_STATES)
+    if not drafts_conflict:
+        blocking = blocking & (Order.state != "draft")
+    neutral = record_neutral_kinds()
+    if neutral:
+        blocking = blocking & Order.kind.not_in(sorted(neutral))
+    rows = (
+        db.session.execute(
+            select(OrderLine.student_id, Order.id, Order.number_label, Order.state)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.student_id.in_(student_ids), Order.id != order.id, blocking)
+        )
+        if student_ids
+        else []
+    )
+    conflicts: dict[int, list[tuple[int, str, str]]] = {}
+    for student_id, order_id, label, state in rows:
+        conflicts.setdefault(student_id, []).append((order_id, label or f"#{order_id}", state))
+    return LineContext(other_open_orders=conflicts, facts=facts or {})
 
 
 def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:

@@ -16,7 +16,7 @@ from core.permissions import roles_required
 from orders import operations
 from orders.models import Order
 from orders.operations import UNIVERSITY_ROLES, InvalidInput
-from orders.registry import KINDS, get_kind
+from orders.registry import KINDS, every_order_panels, get_kind, new_order_links
 from students.models import Faculty
 from students.operations import search_students
 from workflow.engine import legal_actions, pending_approvals
@@ -66,6 +66,7 @@ def index():
         state=state,
         states=STATES,
         kinds=list(KINDS.values()),
+        new_order_links=new_order_links(),
     )
 
 
@@ -107,6 +108,7 @@ def show(order_id: int):
         "orders/show.html",
         order=order,
         kind=kind,
+        every_order_panels=every_order_panels(),
         editable=editable,
         line_forms=line_forms,
         can_override=order.is_open and current_user.has_role("registrar"),

@@ -1,6 +1,5 @@
 """Every order kind, each registered here: a new kind adds its import and one line below."""
 
-from orders.kind import RECORD_NEUTRAL_KINDS
 from orders.kinds.competitions.president_scholarship import PersonalScholarship, PresidentScholarship
 from orders.kinds.competitions.vacant_grant import VacantGrant
 from orders.kinds.corrections.revocation import Amendment, Revocation
@@ -17,7 +16,7 @@ from orders.kinds.transfer_in.transfer_in import TransferIn
 from orders.kinds.transfer_out import TransferOut
 from orders.kinds.transfer_within import TransferWithin
 from orders.kinds.travel_compensation import TravelCompensation
-from orders.registry import KINDS, register
+from orders.registry import register
 
 register(Expulsion())
 register(AcademicLeave())
@@ -37,4 +36,3 @@ register(TravelCompensation())
 register(PresidentScholarship())
 register(PersonalScholarship())
 register(VacantGrant())
-RECORD_NEUTRAL_KINDS.update(name for name, kind in KINDS.items() if not kind.changes_record)

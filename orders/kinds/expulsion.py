@@ -79,6 +79,7 @@ class Expulsion(OrderKind):
     title_kk = "Білім алушыларды оқудан шығару туралы"
     form_class = ExpulsionForm
     email_template = "expulsion_student"
+    labels = {"expulsion": _l("expulsion"), **{code: words[0] for code, words in REASONS.items()}}
 
     def label(self) -> str:
         return _("Expulsion")

@@ -73,6 +73,11 @@ class FundingChange(OrderKind):
         "сәйкес"
     )
     form_class = FundingChangeForm
+    labels = {
+        "funding_change": _l("change of funding"),
+        "direction": _l("change"),
+        **{code: words[0] for code, words in DIRECTIONS.items()},
+    }
 
     def label(self) -> str:
         return _("Change of funding")

@@ -113,6 +113,12 @@ class PersonalData(OrderKind):
     title_kk = "Білім алушылардың дербес деректерін өзгерту туралы"
     form_class = PersonalDataForm
     line_form_class = PersonalDataLineForm
+    labels = {
+        "personal_data": _l("change of personal data"),
+        "document_type": _l("document"),
+        "document_number": _l("document number"),
+        **{code: words[0] for code, words in DOCUMENTS.items()},
+    }
 
     def label(self) -> str:
         return _("Change of personal data")

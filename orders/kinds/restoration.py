@@ -49,6 +49,7 @@ class Restoration(GroupChangeKind):
     title_ru = "О восстановлении в число обучающихся"
     title_kk = "Білім алушылар қатарына қайта қабылдау туралы"
     line_form_class = RestorationLineForm
+    labels = {"restoration": _l("restoration")}
 
     def label(self) -> str:
         return _("Restoration")

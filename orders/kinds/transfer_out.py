@@ -69,6 +69,7 @@ class TransferOut(OrderKind):
     form_class = TransferOutForm
     line_form_class = TransferOutLineForm
     email_template = "expulsion_student"
+    labels = {"transfer_out": _l("transfer to another university")}
 
     def label(self) -> str:
         return _("Transfer to another university")

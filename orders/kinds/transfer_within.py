@@ -3,6 +3,7 @@ change takes effect only in a holiday window and stores the academic difference 
 """
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from core.rules import rule
 from orders.group_change import (
@@ -28,6 +29,7 @@ class TransferWithin(GroupChangeKind):
     name = "transfer_within"
     title_ru = "О переводе обучающихся"
     title_kk = "Білім алушыларды ауыстыру туралы"
+    labels = {"transfer_within": _l("transfer within the university")}
 
     def label(self) -> str:
         return _("Transfer within the university")

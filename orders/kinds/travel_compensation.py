@@ -20,9 +20,9 @@ from wtforms.validators import InputRequired, NumberRange
 from core.db import db
 from core.labels import label as code_label
 from core.rules import rule
-from orders.kind import LineContext, OrderKind, basis_field, parse_date, title_field
+from orders.kind import ONE_OFF, LineContext, OrderKind, basis_field, parse_date, title_field
 from orders.models import Order, OrderLine
-from orders.register.payments import reversed_line_ids
+from orders.reversals import reversed_line_ids
 from orders.wording import describe_student
 from workflow.engine import Refusal
 from workflow.routes import TERMINAL_STATES
@@ -82,6 +82,9 @@ class TravelCompensation(OrderKind):
         "тағайындау, төлеу қағидаларын және олардың мөлшерлерін бекіту туралы» қаулысына сәйкес"
     )
     form_class = TravelCompensationForm
+    labels = {"travel_compensation": _l("travel compensation")}
+    pays = ONE_OFF
+    paid_only_on_grant = True
 
     def label(self) -> str:
         return _("Travel compensation")

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from core.permissions import roles_required
 from orders.register import payments
+from orders.registry import PAYING_NAMES
 
 bp = Blueprint(
     "api_register",
@@ -24,7 +25,7 @@ class RegisterArgs(ma.Schema):
     month_from = fields.Str(load_default=None, metadata={"description": "YYYY-MM: the first month of a range"})
     month_to = fields.Str(load_default=None, metadata={"description": "YYYY-MM: the last month of a range"})
     faculty_id = fields.Str(load_default=None, metadata={"description": "a faculty id"})
-    kind = fields.Str(load_default=None, metadata={"enum": list(payments.PAYMENT_KINDS)})
+    kind = fields.Str(load_default=None, metadata={"enum": PAYING_NAMES})
     q = fields.Str(load_default=None, metadata={"description": "student name words or IIN (start)"})
     status = fields.Str(load_default=None, metadata={"enum": list(payments.STATUSES)})
     page = fields.Int(load_default=1, validate=validate.Range(1, 10**6))

@@ -31,20 +31,18 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, String, cast, func, or_, select
-from sqlalchemy.orm import aliased
 
 from core.clock import today
 from core.db import db
 from core.labels import label
 from core.models import User, principals_of
 from core.rules import rule
+from orders.kind import ONE_OFF
 from orders.models import Order, OrderLine
+from orders.registry import PAYING_NAMES, correction_kinds, get_kind
+from orders.reversals import reversed_line_ids
 from students.models import Faculty, Group, Student, StudentMovement
 
-PAYMENT_KINDS = ("state_scholarship", "president_scholarship", "personal_scholarship", "travel_compensation")
-ONE_OFF_KINDS = frozenset({"travel_compensation"})
-GRANT_ONLY_KINDS = frozenset({"state_scholarship", "travel_compensation"})  # paid only while on a state grant
-CORRECTION_KINDS = ("revocation", "amendment")
 SEE_ALL_ROLES = ("finance", "registrar", "clerk", "rector")
 READER_ROLES = (*SEE_ALL_ROLES, "dean")
 MAX_MONTHS = 36  # the longest range of months one request covers
@@ -145,8 +143,8 @@ def parse_filter(raw, allowed_faculties: set[int] | None) -> tuple[RegisterFilte
                 errors["faculty_id"] = _("You see only the register of your own faculty.")
                 faculty_id = None
     kind = (raw.get("kind") or "").strip() or None
-    if kind is not None and kind not in PAYMENT_KINDS:
-        errors["kind"] = _("Choose one of: %(k)s.", k=", ".join(PAYMENT_KINDS))
+    if kind is not None and kind not in PAYING_NAMES:
+        errors["kind"] = _("Choose one of: %(k)s.", k=", ".join(PAYING_NAMES))
         kind = None
     status = (raw.get("status") or "").strip() or None
     if status is not None and status not in STATUSES:
@@ -193,17 +191,6 @@ class Register:
     totals: dict = field(default_factory=dict)  # paid (KZT), due (KZT), rows, students, by_month, by_kind
 
 
-def reversed_line_ids() -> Select:
-    """The ids of signed lines that a signed revocation or amendment reversed (a subquery)."""
-    correction_line, correction = aliased(OrderLine), aliased(Order)
-    target = correction_line.params["target_line_id"].as_integer()
-    return (
-        select(target)
-        .join(correction, correction.id == correction_line.order_id)
-        .where(correction.kind.in_(CORRECTION_KINDS), correction.state == "signed", target.is_not(None))
-    )
-
-
 def _line_query(flt: RegisterFilter, faculties: set[int] | None) -> Select:
     """Lines of signed, not revoked payment orders that pay in one of the filter's months (one query)."""
     params_text = cast(OrderLine.params, String)
@@ -235,7 +222,7 @@ def _line_query(flt: RegisterFilter, faculties: set[int] | None) -> Select:
         .join(Group, Group.id == Student.group_id)
         .join(Faculty, Faculty.id == OrderLine.faculty_id)
         .where(
-            Order.kind.in_([flt.kind] if flt.kind else PAYMENT_KINDS),
+            Order.kind.in_([flt.kind] if flt.kind else PAYING_NAMES),
             Order.state == "signed",
             or_(Order.superseded_as.is_(None), Order.superseded_as != "revoked"),
             OrderLine.id.not_in(reversed_line_ids()),
@@ -279,7 +266,7 @@ def _movements(lines_query: Select) -> dict[int, list]:
         )
         .where(
             StudentMovement.student_id.in_(students),
-            StudentMovement.kind.not_in(CORRECTION_KINDS),
+            StudentMovement.kind.not_in(correction_kinds()),
             or_(StudentMovement.order_line_id.is_(None), StudentMovement.order_line_id.not_in(reversed_ids)),
         )
         .order_by(StudentMovement.student_id, StudentMovement.effective_date, StudentMovement.id)
@@ -317,7 +304,7 @@ def build_register(flt: RegisterFilter, faculties: set[int] | None, language: st
         student = " ".join(p for p in (line.surname, line.name, line.patronymic) if p)
         for month in sorted(wanted.intersection(months)):
             first = parse_month(month)
-            if line.kind in ONE_OFF_KINDS:
+            if get_kind(line.kind).pays == ONE_OFF:
                 paid_days, days, status, note = timeline.one_off(line.effective_date, first)
                 paid = amount if status == PAID else 0
             else:
@@ -390,6 +377,7 @@ class Timeline:
 
     def __init__(self, line, movements: list, start: date, kept_grounds: set[str]):
         self.kind = line.kind
+        self.grant_only = get_kind(line.kind).paid_only_on_grant  # paid only while on a state grant
         self.kept = kept_grounds
         self.notes: list[tuple[date, str]] = []  # events that change nothing but are worth showing
         record = {"status": line.status, "funding": line.funding, "leave_ground": line.leave_ground}
@@ -422,7 +410,7 @@ class Timeline:
             return STOPPED, (
                 self._status_text(cause, status) if cause else _("student is %(status)s", status=label(status))
             )
-        if self.kind in GRANT_ONLY_KINDS and record["funding"] != "grant":
+        if self.grant_only and record["funding"] != "grant":
             cause = _last_setting(earlier, "funding", record["funding"])
             return STOPPED, (
                 self._funding_text(cause, record["funding"])
@@ -454,7 +442,7 @@ class Timeline:
             self._switch(movement.effective_date, STOPPED, self._status_text(movement, status))
             return
         funding = _after(changes.get("funding"))
-        if self.kind in GRANT_ONLY_KINDS and "funding" in changes and funding != "grant":
+        if self.grant_only and "funding" in changes and funding != "grant":
             self._switch(movement.effective_date, STOPPED, self._funding_text(movement, funding))
 
     def _switch(self, day: date, state: str, reason: str) -> None:
@@ -553,16 +541,6 @@ def _last_setting(movements: list, name: str, value) -> object | None:
 # Export -----------------------------------------------------------------------------------------------------
 
 
-def kind_label(kind: str) -> str:
-    names = {
-        "state_scholarship": _("state scholarship"),
-        "president_scholarship": _("President's scholarship"),
-        "personal_scholarship": _("personal scholarship"),
-        "travel_compensation": _("travel compensation"),
-    }
-    return names.get(kind, kind)
-
-
 def status_label(status: str) -> str:
     names = {PAID: _("paid"), REDUCED: _("paid in part"), SUSPENDED: _("suspended"), STOPPED: _("stopped")}
     return names.get(status, status)
@@ -613,7 +591,7 @@ def to_xlsx(register: Register) -> bytes:
                 row.iin,
                 row.faculty,
                 row.group,
-                kind_label(row.kind),
+                label(row.kind),
                 row.order_label,
                 row.order_date,
                 row.amount,

@@ -9,8 +9,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core.db import db
+from core.labels import label
 from core.permissions import roles_required
 from orders.register import payments
+from orders.registry import PAYING_NAMES
 from students.models import Faculty
 
 bp = Blueprint("register", __name__, url_prefix="/register", template_folder="templates")
@@ -51,9 +53,8 @@ def index():
         errors=errors,
         flt=flt,
         faculties=faculty_choices,
-        kinds=[(k, payments.kind_label(k)) for k in payments.PAYMENT_KINDS],
+        kinds=[(k, label(k)) for k in PAYING_NAMES],
         statuses=[(s, payments.status_label(s)) for s in payments.STATUSES],
-        kind_label=payments.kind_label,
         status_label=payments.status_label,
         args=args,
         page_url=lambda n: "?" + urlencode({**args, "page": n}),

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from core.db import db
 from core.models import issue_token
 from orders import operations
-from orders.kind import RECORD_NEUTRAL_KINDS
 from orders.kinds.corrections import drafting as corrections
 from orders.kinds.transfer_in.incoming import add_incoming
 from orders.models import Order
 from orders.operations import InvalidInput
+from orders.registry import record_neutral_kinds
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import Group, Student, StudentMovement
@@ -99,7 +99,7 @@ def revoke_and_check(order, uni, before: dict[int, dict] | None = None) -> Order
                 .where(StudentMovement.student_id == line.student_id)
                 .order_by(StudentMovement.id)
             )
-            if m.kind not in RECORD_NEUTRAL_KINDS
+            if m.kind not in record_neutral_kinds()
         ]  # payments in between change no record
         assert kinds[-2:] == [order.kind, "revocation"]
         assert not [d for d in debts(line.student_id) if d[-1] in line_ids]

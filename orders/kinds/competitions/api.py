@@ -4,23 +4,17 @@ as XLSX or DOCX."""
 
 import marshmallow as ma
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import fields, validate
 
 from core.clock import today
 from core.permissions import roles_required
 from orders import ranking
 from orders.api import READERS, commit, invalid, load_visible
+from orders.kinds.competitions.blueprints import api as bp
 from orders.kinds.competitions.views import DOCX, KINDS, XLSX, send_ranking
 from orders.operations import InvalidInput, visible_lines
 
-bp = Blueprint(
-    "api_ranking",
-    __name__,
-    url_prefix="/api/v1/ranking",
-    description="Competitive orders (vacant grants, President's and personal scholarships): ranking, "
-    "bulk additions, the council's ranking list.",
-)
 MAX_ID = 2**31 - 1
 
 

@@ -27,7 +27,8 @@ from core.clock import today
 from core.db import db
 from core.rules import rule
 from orders import ranking
-from orders.kind import LineContext, OrderKind, basis_field, open_order_refusals, title_field
+from orders.kind import MONTHLY, LineContext, OrderKind, basis_field, open_order_refusals, title_field
+from orders.kinds.competitions.blueprints import api, pages
 from orders.kinds.promotion.promotion import parse_academic_year
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
@@ -187,6 +188,11 @@ class PresidentScholarship(OrderKind):
     amounts_rule = "president_scholarship_amounts"
     quota_rule = "president_scholarship_quota"
     rule_prefix = "president"
+    labels = {"president_scholarship": _l("President's scholarship")}
+    blueprints = (pages,)
+    api_blueprints = (api,)
+    order_page_links = ("orders/_ranking_link.html",)
+    pays = MONTHLY
 
     def label(self) -> str:
         return _("President's scholarship")
@@ -500,6 +506,7 @@ class PersonalScholarship(PresidentScholarship):
     amounts_rule = "personal_scholarship_amounts"
     quota_rule = "personal_scholarship_quota"
     rule_prefix = "personal"
+    labels = {"personal_scholarship": _l("personal scholarship")}
 
     def label(self) -> str:
         return _("Personal scholarship")

@@ -31,6 +31,7 @@ from orders.kind import (
     open_order_refusals,
     title_field,
 )
+from orders.kinds.competitions.blueprints import api, pages
 from orders.kinds.funding_change import FundingChange
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
@@ -71,6 +72,10 @@ class VacantGrant(OrderKind):
     preamble_ru = FundingChange.preamble_ru
     preamble_kk = FundingChange.preamble_kk
     form_class = VacantGrantForm
+    labels = {"vacant_grant": _l("vacant state grant")}
+    blueprints = (pages,)
+    api_blueprints = (api,)
+    order_page_links = ("orders/_ranking_link.html",)
 
     def label(self) -> str:
         return _("Vacant state grant award")

@@ -3,7 +3,7 @@ line's outcome and reason, the bulk additions, and the council's ranking list as
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,11 +14,11 @@ from core.clock import today
 from core.db import db
 from core.permissions import roles_required
 from orders import operations, ranking
+from orders.kinds.competitions.blueprints import pages as bp
 from orders.operations import InvalidInput
 from orders.views import READERS, flash_invalid, load_visible
 from students.models import Faculty, Programme
 
-bp = Blueprint("ranking", __name__, url_prefix="/orders/ranking", template_folder="templates")
 KINDS = ("vacant_grant", "president_scholarship", "personal_scholarship")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

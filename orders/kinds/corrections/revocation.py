@@ -23,7 +23,6 @@ from wtforms.validators import DataRequired, Length, Optional
 from core.db import db
 from core.labels import label as code_label
 from orders.kind import (
-    RECORD_NEUTRAL_KINDS,
     LineContext,
     OrderKind,
     basis_field,
@@ -32,8 +31,9 @@ from orders.kind import (
     title_field,
 )
 from orders.kinds.corrections import drafting as corrections
+from orders.kinds.corrections.blueprints import pages
 from orders.models import Order, OrderLine
-from orders.registry import get_kind
+from orders.registry import get_kind, record_neutral_kinds
 from orders.wording import describe_student
 from students.models import StudentMovement
 from workflow.engine import Refusal
@@ -112,6 +112,10 @@ class Revocation(OrderKind):
     )
     form_class = RevocationForm
     excludes_items = False  # an amendment names the items it excludes; a revocation takes them all
+    labels = {"revocation": _l("revocation of an order"), "item": _l("item"), "target_line_id": _l("target line")}
+    blueprints = (pages,)
+    every_order_panels = ("orders/_corrections.html",)
+    corrects = True
 
     def label(self) -> str:
         return _("Revocation of an order")
@@ -237,8 +241,9 @@ class Revocation(OrderKind):
             moves = facts.get("movements", {}).get(student.id, [])
             own = next((m.id for m in moves if m.order_line_id == target_line.id), 0)
             # Payments change no record, so they neither block nor are blocked by a reversal.
-            later = [m for m in moves if m.id > own and m.kind not in RECORD_NEUTRAL_KINDS]
-            if later and target.kind not in RECORD_NEUTRAL_KINDS:
+            neutral = record_neutral_kinds()
+            later = [m for m in moves if m.id > own and m.kind not in neutral]
+            if later and target.kind not in neutral:
                 first = later[0]
                 refusals.append(
                     Refusal(
@@ -315,6 +320,7 @@ class Amendment(Revocation):
     title_kk = "Бұйрыққа өзгерістер енгізу туралы"
     form_class = AmendmentForm
     excludes_items = True
+    labels = {"amendment": _l("amendment of an order")}
 
     def label(self) -> str:
         return _("Amendment of an order")

@@ -202,6 +202,11 @@ class AcademicLeave(OrderKind):
     )
     form_class = AcademicLeaveForm
     line_form_class = AcademicLeaveLineForm
+    labels = {
+        "document_no": _l("document no."),
+        "child_birth_date": _l("child's birth date"),
+        **{code: words[0] for code, words in GROUNDS.items()},
+    }
 
     def label(self) -> str:
         return _("Academic leave")

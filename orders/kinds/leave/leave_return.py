@@ -72,6 +72,11 @@ class LeaveReturn(OrderKind):
     title_kk = "Академиялық демалыстан шығу туралы"
     form_class = LeaveReturnForm
     line_form_class = LeaveReturnLineForm
+    labels = {
+        "leave_return": _l("return from academic leave"),
+        "application_date": _l("application date"),
+        "early_ground": _l("ground for early return"),
+    }
 
     def label(self) -> str:
         return _("Return from academic leave")

@@ -3,21 +3,16 @@ lines into a repeat-year draft and an expulsion draft."""
 
 import marshmallow as ma
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import fields, validate
 
 from core.permissions import roles_required
 from orders.api import READERS, RefusalSchema, commit, invalid, load_visible
 from orders.kinds.promotion import drafting as bulk
+from orders.kinds.promotion.blueprints import api as bp
 from orders.operations import InvalidInput, visible_lines
 from students.api import StudentSchema
 
-bp = Blueprint(
-    "api_promotion",
-    __name__,
-    url_prefix="/api/v1/promotion",
-    description="Year-end course promotion in bulk: draft for a scope, outcomes, refused into drafts.",
-)
 MAX_ID = 2**31 - 1
 
 

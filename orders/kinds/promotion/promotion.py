@@ -34,6 +34,7 @@ from orders.kind import (
     open_order_refusals,
     title_field,
 )
+from orders.kinds.promotion.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.academic import CurriculumItem, Grade, academic_year_of
@@ -331,6 +332,11 @@ class Promotion(OrderKind):
     title_ru = "О переводе обучающихся на следующий курс"
     title_kk = "Білім алушыларды келесі курсқа көшіру туралы"
     form_class = PromotionForm
+    labels = {"promotion": _l("course promotion")}
+    blueprints = (pages,)
+    api_blueprints = (api,)
+    order_page_links = ("orders/_promotion_outcomes_link.html",)
+    new_order_links = ("orders/_promotion_new_link.html",)
 
     def label(self) -> str:
         return _("Course promotion")

@@ -79,6 +79,7 @@ class RepeatYear(OrderKind):
     title_kk = "Білім алушыларды қайта оқуға қалдыру туралы"
     form_class = RepeatYearForm
     line_form_class = RepeatYearLineForm
+    labels = {"repeat_year": _l("repeat year"), **{code: words[0] for code, words in GROUNDS.items()}}
 
     def label(self) -> str:
         return _("Repeat year")

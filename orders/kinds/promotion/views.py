@@ -1,7 +1,7 @@
 """Pages for year-end promotion: draft one order for a whole scope, see its outcomes, turn the refused lines into
 repeat-year and expulsion drafts."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,12 +15,11 @@ from core.db import db
 from core.permissions import roles_required
 from orders import operations
 from orders.kinds.promotion import drafting as bulk
+from orders.kinds.promotion.blueprints import pages as bp
 from orders.kinds.promotion.promotion import PromotionForm
 from orders.operations import InvalidInput
 from orders.views import READERS, flash_invalid, load_visible, show_on_form
 from students.models import Faculty, Programme
-
-bp = Blueprint("promotion", __name__, url_prefix="/orders/promotion", template_folder="templates")
 
 
 def _optional_id(value):

@@ -3,21 +3,16 @@ who is out and why."""
 
 import marshmallow as ma
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import fields, validate
 
 from core.permissions import roles_required
 from orders.api import READERS, RefusalSchema, commit, invalid, load_visible
 from orders.kinds.state_scholarship import drafting as bulk
+from orders.kinds.state_scholarship.blueprints import api as bp
 from orders.operations import InvalidInput, visible_lines
 from students.api import StudentSchema
 
-bp = Blueprint(
-    "api_scholarship",
-    __name__,
-    url_prefix="/api/v1/scholarship",
-    description="State scholarship per semester in bulk: draft for faculties and courses, outcomes.",
-)
 MAX_ID = 2**31 - 1
 
 

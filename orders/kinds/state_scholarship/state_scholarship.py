@@ -54,8 +54,9 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from core.clock import today
 from core.db import db
 from core.rules import rule
-from orders.kind import LineContext, OrderKind, basis_field, effective_date_param, title_field
+from orders.kind import MONTHLY, LineContext, OrderKind, basis_field, effective_date_param, title_field
 from orders.kinds.promotion.promotion import parse_academic_year
+from orders.kinds.state_scholarship.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.academic import AcademicCalendar, Grade, academic_year_of
@@ -311,6 +312,11 @@ class StateScholarship(OrderKind):
     appendix_title_ru = "Приложение: обучающиеся, которым стипендия не назначена, с причиной"
     appendix_title_kk = "Қосымша: стипендия тағайындалмаған білім алушылар, себебі көрсетіле отырып"
     form_class = StateScholarshipForm
+    labels = {"state_scholarship": _l("state scholarship")}
+    blueprints = (pages,)
+    api_blueprints = (api,)
+    pays = MONTHLY
+    paid_only_on_grant = True
 
     def label(self) -> str:
         return _("State scholarship")

@@ -1,7 +1,7 @@
 """Pages for the state scholarship: draft one order for chosen faculties and courses, see who is in and who is out
 and why."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,12 +13,11 @@ from core.db import db
 from core.permissions import roles_required
 from orders import operations
 from orders.kinds.state_scholarship import drafting as bulk
+from orders.kinds.state_scholarship.blueprints import pages as bp
 from orders.kinds.state_scholarship.state_scholarship import StateScholarshipForm
 from orders.operations import InvalidInput
 from orders.views import READERS, load_visible, show_on_form
 from students.models import Faculty
-
-bp = Blueprint("scholarship", __name__, url_prefix="/orders/scholarship", template_folder="templates")
 
 
 class ScholarshipDraftForm(StateScholarshipForm):

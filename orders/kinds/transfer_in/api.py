@@ -2,20 +2,13 @@
 
 import marshmallow as ma
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from core.permissions import roles_required
 from orders.api import OrderDetailSchema, commit, detail, invalid, load_visible
+from orders.kinds.transfer_in.blueprints import api as bp
 from orders.kinds.transfer_in.incoming import TRANSCRIPT_MAX, add_incoming
 from orders.operations import InvalidInput
-
-bp = Blueprint(
-    "api_transfer_in",
-    __name__,
-    url_prefix="/api/v1/orders",
-    description="Transfer from another university: the incoming student and the transcript.",
-)
 
 
 class TranscriptRowSchema(ma.Schema):

@@ -8,6 +8,7 @@ is a pedagogical-quota grant (then paid). The academic difference is listed and 
 """
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.db import db
@@ -22,6 +23,7 @@ from orders.group_change import (
     target_group,
 )
 from orders.kind import LineContext, open_order_refusals
+from orders.kinds.transfer_in.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.wording import FUNDING
 from students.academic import Grade
@@ -42,6 +44,10 @@ class TransferIn(GroupChangeKind):
     name = "transfer_in"
     title_ru = "О зачислении в порядке перевода из других организаций образования"
     title_kk = "Басқа білім беру ұйымдарынан ауысу тәртібімен білім алушылар қатарына қабылдау туралы"
+    labels = {"transfer_in": _l("transfer from another university")}
+    blueprints = (pages,)
+    api_blueprints = (api,)
+    draft_links = ("orders/_add_incoming_link.html",)
 
     def label(self) -> str:
         return _("Transfer from another university")

@@ -1,6 +1,6 @@
 """The page where a clerk enters an incoming student (transfer from another university) into a transfer-in draft."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -9,11 +9,10 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from core.db import db
 from core.permissions import roles_required
+from orders.kinds.transfer_in.blueprints import pages as bp
 from orders.kinds.transfer_in.incoming import add_incoming
 from orders.operations import InvalidInput
 from orders.views import load_visible
-
-bp = Blueprint("transfer_in", __name__, url_prefix="/orders", template_folder="templates")
 
 
 class IncomingForm(FlaskForm):
