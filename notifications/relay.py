@@ -14,6 +14,8 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask, current_app
 from jinja2 import TemplateNotFound
@@ -40,12 +42,8 @@ def make_broker(url: str) -> dramatiq.Broker:
     if url == "stub":
         return StubBroker()
     if url.startswith("redis://") or url.startswith("rediss://"):
-        from dramatiq.brokers.redis import RedisBroker
-
         return RedisBroker(url=url)
     if url.startswith("amqp://") or url.startswith("amqps://"):
-        from dramatiq.brokers.rabbitmq import RabbitmqBroker
-
         return RabbitmqBroker(url=url)
     raise ValueError(f"REGISTRAR_BROKER_URL must be 'stub', redis://... or amqp://..., not {url!r}")
 

@@ -67,6 +67,17 @@ def parse_date(value: Any) -> date | None:
     return None
 
 
+def parse_academic_year(value: Any) -> str | None:
+    """'2025-2026' when `value` names two consecutive years that way, else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    start, dash, end = value.partition("-")
+    if dash and start.isdigit() and end.isdigit() and len(start) == len(end) == 4 and int(end) == int(start) + 1:
+        return value
+    return None
+
+
 def effective_date_param(raw: dict, errors: dict[str, str]) -> str | None:
     """The order's effective date from a form or API body as ISO text; None, with the reason put in `errors`,
     when it is missing or malformed."""

@@ -4,8 +4,9 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, exists, false, insert, select, update
+from sqlalchemy import Select, Subquery, exists, false, func, insert, literal, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import JSON, Date
 
 from core.clock import now, today
 from core.db import db
@@ -160,6 +161,27 @@ def add_students(order: Order, student_ids: list[int], actor: User) -> list[Orde
         added.append(line)
     check_lines(order)
     return added
+
+
+def insert_lines(order: Order, students: Subquery) -> None:
+    """Lines for many students in one INSERT ... SELECT: a line per row of `students` (id, group_id, faculty_id),
+    ordered by group and name, with the parameters and effective date the kind gives new lines; not checked yet."""
+    kind_params, effective = get_kind(order.kind).line_params(order)
+    ordered = select(
+        literal(order.id),
+        students.c.id,
+        students.c.faculty_id,
+        func.row_number().over(order_by=(students.c.group_id, Student.surname, Student.name, students.c.id)),
+        literal(kind_params, JSON),
+        literal(effective, Date),
+        literal([], JSON),
+    ).join(Student, Student.id == students.c.id)
+    db.session.execute(
+        insert(OrderLine).from_select(
+            ["order_id", "student_id", "faculty_id", "position", "params", "effective_date", "eligibility"], ordered
+        )
+    )
+    db.session.expire(order, ["lines"])
 
 
 def students_by_iin(iins: list[str]) -> list[int]:

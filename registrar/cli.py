@@ -4,6 +4,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -11,9 +12,15 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
+from approvals.admin import parse_routes_file, route_definition, route_yaml, save_route_version, unchanged
+from approvals.deadlines import run_deadlines
 from core.db import db
 from core.models import ROLES, User, create_user, issue_token
+from notifications.relay import start_embedded_worker
 from registrar.app import create_app
+from registrar.demo import seed_demo
+from students.imports import run_import
+from workflow.routes import RouteError, get_route, route_from_dict, route_names
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -29,8 +36,6 @@ def run_command(host: str, port: int) -> None:
     """Serve the web UI and API; in embedded mode (stub broker) the e-mail worker runs in this process."""
     app = current_app._get_current_object()
     if app.config["BROKER_URL"] == "stub":
-        from notifications.relay import start_embedded_worker
-
         start_embedded_worker(app)
         click.echo("E-mail worker: in-process (embedded mode).")
         interval = float(app.config.get("SCHEDULER_INTERVAL", 300))
@@ -45,8 +50,6 @@ def run_command(host: str, port: int) -> None:
 @with_appcontext
 def worker_command() -> None:
     """Run dramatiq worker threads and the outbox sweep until SIGINT or SIGTERM."""
-    from notifications.relay import start_embedded_worker
-
     app = current_app._get_current_object()
     worker = start_embedded_worker(app)
     stop = threading.Event()
@@ -96,8 +99,6 @@ def create_token_command(username: str) -> None:
 @with_appcontext
 def seed_demo_command(students: int, if_empty: bool) -> None:
     """Fill the database with the demo university and one login per role (password `demo`)."""
-    from registrar.demo import seed_demo
-
     if if_empty and db.session.scalar(select(func.count(User.id))):
         click.echo("database not empty; demo data not seeded")
         return
@@ -108,8 +109,6 @@ def seed_demo_command(students: int, if_empty: bool) -> None:
 
 def run_scheduler_once(app) -> dict | None:
     """One pass of the deadline scheduler in its own app context and transaction; errors are logged, not raised."""
-    from approvals.deadlines import run_deadlines
-
     with app.app_context():
         try:
             result = run_deadlines()
@@ -177,9 +176,6 @@ def routes_group() -> None:
 @with_appcontext
 def routes_dump_command(name: str | None) -> None:
     """Print the latest version of every route (or of NAME) as YAML, in the format `routes load` reads."""
-    from approvals.admin import route_definition, route_yaml
-    from workflow.routes import get_route, route_names
-
     names = route_names()
     if name is not None and name not in names:
         raise click.ClickException(f"no route {name!r}; routes: {', '.join(names)}")
@@ -193,9 +189,6 @@ def routes_dump_command(name: str | None) -> None:
 @with_appcontext
 def routes_load_command(file) -> None:
     """Validate every route in FILE and save each changed one as a new version: all or nothing."""
-    from approvals.admin import parse_routes_file, save_route_version, unchanged
-    from workflow.routes import RouteError, route_from_dict, route_names
-
     known = route_names()
     try:
         definitions = parse_routes_file(file.read())
@@ -245,10 +238,6 @@ def _import_command(kind: str):
     @click.option("--dry-run", is_flag=True, help="Check the file and print the counts without writing.")
     @with_appcontext
     def command(file: str, dry_run: bool) -> None:
-        from pathlib import Path
-
-        from students.imports import run_import
-
         path = Path(file)
         plan = run_import(kind, path.name, path.read_bytes(), dry_run=dry_run)
         if not plan.ok:

@@ -17,7 +17,7 @@ from orders.kind import (
     title_field,
 )
 from orders.models import Order, OrderLine
-from orders.wording import describe_student
+from orders.wording import GRANT_RULES_KK, GRANT_RULES_RU, describe_student
 from students.grades import debts_for
 from workflow.engine import Refusal
 
@@ -60,18 +60,8 @@ class FundingChange(OrderKind):
     route = "money"  # deans, registrar office, finance, rector
     title_ru = "Об изменении основы обучения обучающихся"
     title_kk = "Білім алушылардың оқу негізін өзгерту туралы"
-    preamble_ru = (
-        "В соответствии с Правилами присуждения образовательного гранта, а также предоставления "
-        "высшего и (или) послевузовского образования с оплатой обучения, и Типовыми правилами "
-        "деятельности организаций высшего и (или) послевузовского образования, утвержденными приказом "
-        "Министра образования и науки Республики Казахстан от 30 октября 2018 года № 595,"
-    )
-    preamble_kk = (
-        "Білім беру грантын беру, сондай-ақ ақы төлеп оқыту қағидаларына және Қазақстан Республикасы "
-        "Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен бекітілген Жоғары және "
-        "(немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік қағидаларына "
-        "сәйкес"
-    )
+    preamble_ru = GRANT_RULES_RU
+    preamble_kk = GRANT_RULES_KK
     form_class = FundingChangeForm
     labels = {
         "funding_change": _l("change of funding"),

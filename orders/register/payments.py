@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlalchemy import Select, String, cast, func, or_, select
 
 from core.clock import today
@@ -548,9 +550,6 @@ def status_label(status: str) -> str:
 
 def to_xlsx(register: Register) -> bytes:
     """The register's rows (all of them, not a page) as a workbook for the finance office."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     book = Workbook()
     sheet = book.active
     sheet.title = _("Register")[:31]

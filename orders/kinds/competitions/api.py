@@ -11,6 +11,7 @@ from core.clock import today
 from core.permissions import roles_required
 from orders import ranking
 from orders.api import READERS, commit, invalid, load_visible
+from orders.kinds.competitions import drafting, ranking_list
 from orders.kinds.competitions.blueprints import api as bp
 from orders.kinds.competitions.views import DOCX, KINDS, XLSX, send_ranking
 from orders.operations import InvalidInput, visible_lines
@@ -77,7 +78,7 @@ def _ranking(order) -> dict:
         "kind": order.kind,
         "state": order.state,
         "next_deadline": ranking.next_deadline(today()) if order.kind == "vacant_grant" else None,
-        "sections": ranking.sections(order, visible_lines(order, current_user)),
+        "sections": ranking_list.sections(order, visible_lines(order, current_user)),
     }
 
 
@@ -105,9 +106,9 @@ def add(args, order_id: int):
         if order.kind == "vacant_grant":
             if args["programme_id"] is None or args["course"] is None:
                 raise InvalidInput({"course": "Give programme_id and course."})
-            ranking.add_paid_students(order, args["programme_id"], args["course"], current_user)
+            drafting.add_paid_students(order, args["programme_id"], args["course"], current_user)
         else:
-            ranking.add_scholarship_candidates(order, current_user, args["faculty_id"])
+            drafting.add_scholarship_candidates(order, current_user, args["faculty_id"])
     except InvalidInput as error:
         invalid(error)
     commit()

@@ -27,9 +27,16 @@ from core.clock import today
 from core.db import db
 from core.rules import rule
 from orders import ranking
-from orders.kind import MONTHLY, LineContext, OrderKind, basis_field, open_order_refusals, title_field
+from orders.kind import (
+    MONTHLY,
+    LineContext,
+    OrderKind,
+    basis_field,
+    open_order_refusals,
+    parse_academic_year,
+    title_field,
+)
 from orders.kinds.competitions.blueprints import api, pages
-from orders.kinds.promotion.promotion import parse_academic_year
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.academic import academic_year_of

@@ -32,9 +32,8 @@ from orders.kind import (
     title_field,
 )
 from orders.kinds.competitions.blueprints import api, pages
-from orders.kinds.funding_change import FundingChange
 from orders.models import Order, OrderLine
-from orders.wording import describe_student
+from orders.wording import GRANT_RULES_KK, GRANT_RULES_RU, describe_student
 from students.models import Programme
 from workflow.engine import Refusal
 
@@ -61,16 +60,13 @@ class VacantGrantForm(FlaskForm):
     basis = basis_field(_l("e.g. the students' applications, the council's minutes."))
 
 
-EXCLUSIONS = ("debt", "f_grade", "retake", "no_grades")
-
-
 class VacantGrant(OrderKind):
     name = "vacant_grant"
     route = "money"
     title_ru = "О присуждении вакантных государственных образовательных грантов"
     title_kk = "Бос мемлекеттік білім беру гранттарын беру туралы"
-    preamble_ru = FundingChange.preamble_ru
-    preamble_kk = FundingChange.preamble_kk
+    preamble_ru = GRANT_RULES_RU
+    preamble_kk = GRANT_RULES_KK
     form_class = VacantGrantForm
     labels = {"vacant_grant": _l("vacant state grant")}
     blueprints = (pages,)

@@ -14,6 +14,7 @@ from core.clock import today
 from core.db import db
 from core.permissions import roles_required
 from orders import operations, ranking
+from orders.kinds.competitions import drafting, ranking_list
 from orders.kinds.competitions.blueprints import pages as bp
 from orders.operations import InvalidInput
 from orders.views import READERS, flash_invalid, load_visible
@@ -54,7 +55,7 @@ def show(order_id: int):
     return render_template(
         "orders/ranking.html",
         order=order,
-        sections=ranking.sections(order, lines),
+        sections=ranking_list.sections(order, lines),
         lines=lines,
         editable=editable,
         programmes=programmes,
@@ -76,9 +77,9 @@ def add(order_id: int):
             programme_id, course = _int("programme_id"), _int("course")
             if programme_id is None or course is None or not 1 <= course <= 7:
                 raise InvalidInput({"course": _("Choose a programme and a course from 1 to 7.")})
-            added = ranking.add_paid_students(order, programme_id, course, current_user)
+            added = drafting.add_paid_students(order, programme_id, course, current_user)
         else:
-            added = ranking.add_scholarship_candidates(order, current_user, _int("faculty_id"))
+            added = drafting.add_scholarship_candidates(order, current_user, _int("faculty_id"))
     except InvalidInput as error:
         flash_invalid(error)
     else:
@@ -89,7 +90,7 @@ def add(order_id: int):
 
 def send_ranking(order, suffix: str):
     """The ranking list of the lines the user may see, as a workbook ("xlsx") or a Word document ("docx")."""
-    export, mimetype = {"xlsx": (ranking.export_xlsx, XLSX), "docx": (ranking.export_docx, DOCX)}[suffix]
+    export, mimetype = {"xlsx": (ranking_list.export_xlsx, XLSX), "docx": (ranking_list.export_docx, DOCX)}[suffix]
     content = export(order, operations.visible_lines(order, current_user))
     return send_file(
         io.BytesIO(content),

@@ -9,17 +9,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, literal, select
-from sqlalchemy.types import JSON, Date
+from sqlalchemy import delete, select
 
 from core.db import db
 from core.models import User
 from core.rules import rule
 from orders import operations
-from orders.kinds.promotion.promotion import ACADEMIC_RULES, parse_academic_year
+from orders.kind import parse_academic_year
+from orders.kinds.promotion.promotion import ACADEMIC_RULES
 from orders.models import Order, OrderLine
 from orders.operations import InvalidInput
-from orders.registry import get_kind
 from students.models import Faculty, Group, Programme, Student
 
 OUTCOMES = ("promote", "repeat_year", "expulsion", "blocked")
@@ -129,31 +128,11 @@ def draft_promotion(author: User, raw: dict) -> Order:
         students = students.where(Group.programme_id == scope.programme_id)
     if scope.course is not None:
         students = students.where(Student.course == scope.course)
-    _insert_lines(order, students.subquery(), {})
+    operations.insert_lines(order, students.subquery())
     operations.check_lines(order)
     if not order.lines:
         raise InvalidInput({"scope": _("No active student is in this scope; nothing was drafted.")})
     return order
-
-
-def _insert_lines(order: Order, students, params: dict) -> None:
-    """One INSERT ... SELECT: a line per row of `students` (id, group_id, faculty_id), ordered by group and name."""
-    kind_params, effective = get_kind(order.kind).line_params(order)
-    ordered = select(
-        literal(order.id),
-        students.c.id,
-        students.c.faculty_id,
-        func.row_number().over(order_by=(students.c.group_id, Student.surname, Student.name, students.c.id)),
-        literal({**kind_params, **params}, JSON),
-        literal(effective, Date),
-        literal([], JSON),
-    ).join(Student, Student.id == students.c.id)
-    db.session.execute(
-        insert(OrderLine).from_select(
-            ["order_id", "student_id", "faculty_id", "position", "params", "effective_date", "eligibility"], ordered
-        )
-    )
-    db.session.expire(order, ["lines"])
 
 
 def split_refused(order: Order, actor: User) -> tuple[Order | None, Order | None]:
@@ -192,7 +171,7 @@ def split_refused(order: Order, actor: User) -> tuple[Order | None, Order | None
                 .join(Programme, Programme.id == Group.programme_id)
                 .where(Student.id.in_(moving[outcome]))
             ).subquery()
-            _insert_lines(new, students, {})
+            operations.insert_lines(new, students)
             operations.check_lines(new)
     # The lines left were checked above, in this transaction: removing the others changes none of their facts,
     # and the moved students now sit in the new drafts, no longer in this order, so no re-check (a full check of

@@ -32,6 +32,7 @@ from orders.kind import (
     basis_field,
     effective_date_param,
     open_order_refusals,
+    parse_academic_year,
     title_field,
 )
 from orders.kinds.promotion.blueprints import api, pages
@@ -44,17 +45,6 @@ from workflow.engine import Refusal
 
 LANGUAGE_LETTER = {"kk": "К", "ru": "Р", "en": "А"}
 ACADEMIC_RULES = ("promotion.curriculum", "promotion.debts", "promotion.gpa")
-
-
-def parse_academic_year(value: Any) -> str | None:
-    """'2025-2026' when `value` names two consecutive years that way, else None."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    start, dash, end = value.partition("-")
-    if dash and start.isdigit() and end.isdigit() and len(start) == len(end) == 4 and int(end) == int(start) + 1:
-        return value
-    return None
 
 
 def _names(items) -> str:

@@ -26,10 +26,11 @@ from orders.kind import (
     basis_field,
     effective_date_param,
     open_order_refusals,
+    parse_academic_year,
     parse_date,
     title_field,
 )
-from orders.kinds.promotion.promotion import academic_refusals, gather_standing, parse_academic_year
+from orders.kinds.promotion.promotion import academic_refusals, gather_standing
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.academic import academic_year_of

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from core.db import db
 from core.models import User
 from orders import operations
-from orders.kinds.promotion.drafting import _insert_lines
 from orders.models import Order, OrderLine
 from orders.operations import InvalidInput
 from orders.registry import get_kind
@@ -43,7 +42,7 @@ def draft_scholarship(author: User, raw: dict) -> Order:
         students = students.where(Programme.faculty_id.in_(faculties))
     if courses:
         students = students.where(Student.course.in_(courses))
-    _insert_lines(order, students.subquery(), {})
+    operations.insert_lines(order, students.subquery())
     operations.check_lines(order)
     if not order.lines:
         raise InvalidInput({"scope": _("No active state-grant student is in this scope; nothing was drafted.")})

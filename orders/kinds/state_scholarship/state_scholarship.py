@@ -54,8 +54,15 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from core.clock import today
 from core.db import db
 from core.rules import rule
-from orders.kind import MONTHLY, LineContext, OrderKind, basis_field, effective_date_param, title_field
-from orders.kinds.promotion.promotion import parse_academic_year
+from orders.kind import (
+    MONTHLY,
+    LineContext,
+    OrderKind,
+    basis_field,
+    effective_date_param,
+    parse_academic_year,
+    title_field,
+)
 from orders.kinds.state_scholarship.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
@@ -65,7 +72,6 @@ from students.grades import DEBT_LETTERS, EXCELLENT, GOOD, _current
 from students.models import Student
 from workflow.engine import Refusal
 
-OUT_REASONS = ("scholarship.debt", "scholarship.grade_c", "scholarship.no_grades", "scholarship.no_amount")
 CATEGORY_WORDS = {
     "ru": {
         "orphan": "сирота или оставшийся без попечения родителей",
