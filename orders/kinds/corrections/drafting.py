@@ -1,9 +1,9 @@
 """Drafting a correction of a signed order: find the target by its number or id, say why it cannot be corrected,
 and give the draft one line per target line it reverses (a revocation: all; an amendment: the items it excludes).
 
-The kinds themselves (effects, reversal, wording) are in `orders/kinds/revocation.py`; `operations.create_order`
-calls the kind's `drafted` hook, which calls `add_lines` here, so a form, the API and `draft_correction` all draft
-a correction the same way.
+The kinds themselves (effects, reversal, wording) are in `revocation.py` beside this module; `operations.create_order`
+calls the kind's `drafted` hook, which calls `add_lines` here, so the order form and the API draft a correction the
+same way.
 """
 
 import re
@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from core.clock import today
 from core.db import db
-from core.models import User
 from orders.models import Order, OrderLine
 
 CORRECTION_KINDS = ("revocation", "amendment")
@@ -111,29 +110,3 @@ def add_lines(order: Order, target: Order, items: list[int] | None, effective: d
 
 def default_effective_date(value) -> date:
     return value if isinstance(value, date) else today()
-
-
-def draft_correction(
-    kind_name: str,
-    author: User,
-    target,
-    basis: str,
-    *,
-    exclude=None,
-    effective_date: date | None = None,
-    title: str = "",
-) -> Order:
-    """Draft a revocation (or, with the item numbers to `exclude`, an amendment) of the signed order `target`
-    (an Order, its number label or its id), with its lines. Raises operations.InvalidInput saying why not."""
-    from orders import operations  # operations imports the kinds, which import this module
-
-    ref = target.id if isinstance(target, Order) else target
-    raw = {
-        "target": ref,
-        "basis": basis,
-        "title": title,
-        "effective_date": effective_date.isoformat() if effective_date else None,
-    }
-    if exclude is not None:
-        raw["exclude"] = list(exclude) if isinstance(exclude, list | tuple | set) else exclude
-    return operations.create_order(kind_name, author, raw)
