@@ -13,7 +13,6 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from core.labels import label as state_label
 from orders.models import Order, OrderLine
 from students.models import Student
 from workflow.engine import Refusal
@@ -25,22 +24,6 @@ class LineContext:
 
     other_open_orders: dict[int, list[tuple[int, str, str]]]  # student id -> [(order id, label, state)]
     facts: dict[str, Any] = field(default_factory=dict)  # what the kind's `gather` read for all lines at once
-
-
-def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]:
-    return [
-        Refusal(
-            "line.open_order",
-            _(
-                "%(name)s is already in order %(label)s (%(state)s); finish or withdraw that order first.",
-                name=student.full_name,
-                label=label,
-                state=state_label(state),
-            ),
-            {"order_id": order_id, "state": state},
-        )
-        for order_id, label, state in context.other_open_orders.get(student.id, [])
-    ]
 
 
 def title_field(description=None) -> StringField:
@@ -206,7 +189,8 @@ class OrderKind:
         return {}
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
-        """Why this line cannot be in the order (empty when it can). Every refusal names its rule."""
+        """Why this line cannot be in the order (empty when it can). Every refusal names its rule. The rule of one open
+        order per student (`line.open_order`) is the core's: `operations.check_lines` adds it."""
         raise NotImplementedError
 
     def apply(self, line: OrderLine, order: Order) -> dict:

@@ -10,6 +10,7 @@ from sqlalchemy.types import JSON, Date
 
 from core.clock import now, today
 from core.db import db
+from core.labels import label as state_label
 from core.models import User, principals_of
 from notifications.outbox import enqueue_emails
 from orders import documents
@@ -227,6 +228,22 @@ def gather_context(
     return LineContext(other_open_orders=conflicts, facts=facts or {})
 
 
+def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]:
+    return [
+        Refusal(
+            "line.open_order",
+            _(
+                "%(name)s is already in order %(label)s (%(state)s); finish or withdraw that order first.",
+                name=student.full_name,
+                label=label,
+                state=state_label(state),
+            ),
+            {"order_id": order_id, "state": state},
+        )
+        for order_id, label, state in context.other_open_orders.get(student.id, [])
+    ]
+
+
 def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     """Re-run every line's eligibility in a fixed number of queries; store every line's refusals and return those
     that block: a line the registrar head accepted by override keeps its refusals on show but blocks nothing."""
@@ -239,9 +256,13 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
         drafts_conflict=not at_signing,
         facts=kind.gather(order, lines) if lines else {},
     )
+    # The core's own rule: a student sits in one open order at a time of the kinds that change the record.
+    one_open_order = kind.changes_record or kind.blocked_by_open_orders
     blocking = []
     for line in lines:
         refusals = kind.check_line(line, context)
+        if one_open_order:
+            refusals += open_order_refusals(line.student, context)
         eligibility = [r.as_dict() for r in refusals]
         if line.eligibility != eligibility:  # leave unchanged lines clean: nothing for the next flush to compare
             line.eligibility = eligibility

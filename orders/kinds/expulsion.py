@@ -14,7 +14,6 @@ from orders.kind import (
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     title_field,
 )
 from orders.models import Order, OrderLine
@@ -113,7 +112,7 @@ class Expulsion(OrderKind):
             )
         else:
             refusals += self._reason_refusals(line)
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     @staticmethod
     def _reason_refusals(line: OrderLine) -> list[Refusal]:

@@ -13,7 +13,6 @@ from orders.kind import (
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     title_field,
 )
 from orders.models import Order, OrderLine
@@ -144,7 +143,7 @@ class FundingChange(OrderKind):
                     {"debts": codes},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         return {"funding": [line.student.funding, DIRECTIONS[line.params["direction"]][2]]}

@@ -28,7 +28,7 @@ from orders.group_change import (
     target_group,
     validate_target_line,
 )
-from orders.kind import LineContext, open_order_refusals
+from orders.kind import LineContext
 from orders.models import Order, OrderLine
 from orders.wording import FUNDING, describe_student
 from students.difference import difference_for, first_period_completed
@@ -105,7 +105,7 @@ class Restoration(GroupChangeKind):
             )
         refusals += holiday_refusals(self.name, line, facts["calendars"])
         refusals += first_period_refusal(self.name, line, facts["first_period"])
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)

@@ -19,7 +19,6 @@ from orders.kind import (
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     parse_date,
     title_field,
 )
@@ -120,7 +119,7 @@ class TransferOut(OrderKind):
                     {},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         return {

@@ -17,7 +17,7 @@ from orders.group_change import (
     sync_params,
     target_group,
 )
-from orders.kind import LineContext, open_order_refusals
+from orders.kind import LineContext
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.difference import difference_for, first_period_completed
@@ -87,7 +87,7 @@ class TransferWithin(GroupChangeKind):
             refusals += holiday_refusals(self.name, line, facts["calendars"])
             refusals += first_period_refusal(self.name, line, facts["first_period"])
         sync_params(line, difference=facts["difference"].get(line.student_id, []))
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     @staticmethod
     def _funding(line: OrderLine, target: Group) -> str:

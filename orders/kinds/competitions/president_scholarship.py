@@ -32,7 +32,6 @@ from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,
-    open_order_refusals,
     parse_academic_year,
     title_field,
 )
@@ -200,6 +199,7 @@ class PresidentScholarship(OrderKind):
     api_blueprints = (api,)
     order_page_links = ("orders/_ranking_link.html",)
     pays = MONTHLY
+    blocked_by_open_orders = True  # a student in an open record-changing order is not a candidate
 
     def label(self) -> str:
         return _("President's scholarship")
@@ -438,7 +438,7 @@ class PresidentScholarship(OrderKind):
                     {"level": level, "rule": self.amounts_rule},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         """Nothing in the record changes (the register pays from the signed line); the history notes the award."""

@@ -28,7 +28,6 @@ from orders.kind import (
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     title_field,
 )
 from orders.kinds.competitions.blueprints import api, pages
@@ -222,7 +221,7 @@ class VacantGrant(OrderKind):
                     {"funding": student.funding},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         if line.params.get("outcome") == "in":

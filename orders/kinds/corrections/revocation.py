@@ -26,7 +26,6 @@ from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,
-    open_order_refusals,
     record_values,
     title_field,
 )
@@ -260,7 +259,7 @@ class Revocation(OrderKind):
                         {"order_label": first.order_label, "kind": first.kind, "movement_id": first.id},
                     )
                 )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     # Effects -----------------------------------------------------------------------------------------------
 

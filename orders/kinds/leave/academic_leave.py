@@ -14,7 +14,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from core.labels import label as state_label
 from core.rules import rule
-from orders.kind import LineContext, OrderKind, basis_field, open_order_refusals, title_field
+from orders.kind import LineContext, OrderKind, basis_field, title_field
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from workflow.engine import Refusal
@@ -276,7 +276,7 @@ class AcademicLeave(OrderKind):
                     {"document_no": params.get("document_no"), "document_date": params.get("document_date")},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def _period_refusals(self, line: OrderLine) -> list[Refusal]:
         params = line.params

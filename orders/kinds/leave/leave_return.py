@@ -22,7 +22,6 @@ from orders.kind import (
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     title_field,
 )
 from orders.kinds.leave.academic_leave import IsoDateField, parse_date
@@ -208,7 +207,7 @@ class LeaveReturn(OrderKind):
                     )
                 )
         refusals += self._group_refusals(line, self._target(line))
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     @staticmethod
     def _group_refusals(line: OrderLine, group: Group) -> list[Refusal]:

@@ -31,7 +31,6 @@ from orders.kind import (
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     parse_academic_year,
     title_field,
 )
@@ -377,7 +376,7 @@ class Promotion(OrderKind):
         else:
             standing = context.facts["standing"][student.id]
             refusals += academic_refusals(student, standing, context.facts["academic_year"])
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     # Targets: the next year's group of each line, looked up for all lines at once and kept on the order object
     # for this session (preview, document and apply read it without a query per line).

@@ -25,7 +25,6 @@ from orders.kind import (
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     parse_academic_year,
     parse_date,
     title_field,
@@ -155,7 +154,7 @@ class RepeatYear(OrderKind):
                     ),
                     {"status": student.status},
                 )
-            ] + open_order_refusals(student, context)
+            ]
         refusals = []
         standing = context.facts["standing"][student.id]
         if (
@@ -195,7 +194,7 @@ class RepeatYear(OrderKind):
             problem = self._group_problem(line, context.facts["groups"].get(name), name)
             if problem:
                 refusals.append(Refusal("repeat_year.group", problem, {"group": name}))
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def _target(self, line: OrderLine) -> Group:
         name = line.params.get("group")

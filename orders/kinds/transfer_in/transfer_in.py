@@ -22,7 +22,7 @@ from orders.group_change import (
     sync_params,
     target_group,
 )
-from orders.kind import LineContext, open_order_refusals
+from orders.kind import LineContext
 from orders.kinds.transfer_in.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.wording import FUNDING
@@ -107,7 +107,7 @@ class TransferIn(GroupChangeKind):
                     {"student_id": student.id},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)
