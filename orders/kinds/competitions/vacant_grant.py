@@ -120,28 +120,7 @@ class VacantGrant(OrderKind):
                 "rank": None,
                 "rules": [],
             }
-            reasons = []
-            if student.status != "active":
-                reasons.append(
-                    ("vacant_grant.status", _("Not active (%(status)s).", status=student.status.replace("_", " ")))
-                )
-            if student.funding != "paid":
-                reasons.append(
-                    (
-                        "vacant_grant.not_paid",
-                        _("Does not study on a paid basis (%(funding)s).", funding=student.funding),
-                    )
-                )
-            if fact.debts:
-                reasons.append(("vacant_grant.debt", _("Academic debt: %(codes)s.", codes=", ".join(fact.debts))))
-            if fact.f_grades:
-                reasons.append(("vacant_grant.f_grade", _("An F grade: %(codes)s.", codes=", ".join(fact.f_grades))))
-            if fact.retakes:
-                reasons.append(("vacant_grant.retake", _("A retake: %(codes)s.", codes=", ".join(fact.retakes))))
-            if fact.gpa is None:
-                reasons.append(("vacant_grant.no_grades", _("No grades, so no GPA.")))
-            if not reasons and key not in vacancies:
-                reasons.append(("vacant_grant.no_vacancy", _("No vacant grant is announced for %(key)s.", key=key)))
+            reasons = self._exclusions(line, fact, key, vacancies)
             if reasons:
                 result["rules"] = [rule_id for rule_id, _message in reasons]
                 result["reason"] = " ".join(message for _rule, message in reasons)
@@ -149,31 +128,7 @@ class VacantGrant(OrderKind):
                 competitions.setdefault(key, []).append(line)
             results[line.student_id] = result
         for key, entrants in competitions.items():
-            entrants.sort(
-                key=lambda line: ranking.sort_key(facts[line.student_id], line.student.full_name, line.student_id)
-            )
-            places = vacancies[key]
-            for rank, line in enumerate(entrants, 1):
-                result = results[line.student_id]
-                result["rank"] = rank
-                if rank <= places:
-                    result["outcome"] = "in"
-                else:
-                    result["rules"] = ["vacant_grant.below_cut"]
-                    result["reason"] = _(
-                        "Ranked %(rank)s of %(n)s for %(places)s vacant grant(s) of %(key)s.",
-                        rank=rank,
-                        n=len(entrants),
-                        places=places,
-                        key=key,
-                    )
-            if len(entrants) > places:
-                last_in, first_out = entrants[places - 1], entrants[places]
-                if ranking.merit(facts[last_in.student_id]) == ranking.merit(facts[first_out.student_id]):
-                    tied = ranking.merit(facts[last_in.student_id])
-                    for line in entrants:
-                        if ranking.merit(facts[line.student_id]) == tied:
-                            results[line.student_id]["tie"] = True
+            self._rank_competition(key, entrants, vacancies[key], facts, results)
         for line in lines:
             result = results[line.student_id]
             params = {
@@ -189,6 +144,65 @@ class VacantGrant(OrderKind):
             }
             if params != line.params:
                 line.params = params
+
+    @staticmethod
+    def _exclusions(line: OrderLine, fact: ranking.Academic, key: str, vacancies: dict) -> list[tuple[str, str]]:
+        """(rule id, message) for each reason the applicant is out of the competition; empty when they compete."""
+        student = line.student
+        reasons = []
+        if student.status != "active":
+            reasons.append(
+                ("vacant_grant.status", _("Not active (%(status)s).", status=student.status.replace("_", " ")))
+            )
+        if student.funding != "paid":
+            reasons.append(
+                (
+                    "vacant_grant.not_paid",
+                    _("Does not study on a paid basis (%(funding)s).", funding=student.funding),
+                )
+            )
+        if fact.debts:
+            reasons.append(("vacant_grant.debt", _("Academic debt: %(codes)s.", codes=", ".join(fact.debts))))
+        if fact.f_grades:
+            reasons.append(("vacant_grant.f_grade", _("An F grade: %(codes)s.", codes=", ".join(fact.f_grades))))
+        if fact.retakes:
+            reasons.append(("vacant_grant.retake", _("A retake: %(codes)s.", codes=", ".join(fact.retakes))))
+        if fact.gpa is None:
+            reasons.append(("vacant_grant.no_grades", _("No grades, so no GPA.")))
+        if not reasons and key not in vacancies:
+            reasons.append(("vacant_grant.no_vacancy", _("No vacant grant is announced for %(key)s.", key=key)))
+        return reasons
+
+    @staticmethod
+    def _rank_competition(
+        key: str, entrants: list[OrderLine], places: int, facts: dict[int, ranking.Academic], results: dict[int, dict]
+    ) -> None:
+        """Rank one programme and course: the first `places` are in, the rest out below the cut; equal merit on the
+        cut line is flagged as a tie for the council."""
+        entrants.sort(
+            key=lambda line: ranking.sort_key(facts[line.student_id], line.student.full_name, line.student_id)
+        )
+        for rank, line in enumerate(entrants, 1):
+            result = results[line.student_id]
+            result["rank"] = rank
+            if rank <= places:
+                result["outcome"] = "in"
+            else:
+                result["rules"] = ["vacant_grant.below_cut"]
+                result["reason"] = _(
+                    "Ranked %(rank)s of %(n)s for %(places)s vacant grant(s) of %(key)s.",
+                    rank=rank,
+                    n=len(entrants),
+                    places=places,
+                    key=key,
+                )
+        if len(entrants) > places:
+            last_in, first_out = entrants[places - 1], entrants[places]
+            if ranking.merit(facts[last_in.student_id]) == ranking.merit(facts[first_out.student_id]):
+                tied = ranking.merit(facts[last_in.student_id])
+                for line in entrants:
+                    if ranking.merit(facts[line.student_id]) == tied:
+                        results[line.student_id]["tie"] = True
 
     # Checks and effects --------------------------------------------------------------------------------------
 

@@ -69,6 +69,13 @@ def parse_transcript_text(text: str) -> list[dict]:
 def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:
     """Clean the incoming student's data: (clean values, errors by field; transcript rows as transcript.<n>)."""
     errors: dict[str, str] = {}
+    clean = {**_person(raw, errors), **_placement(raw, errors)}
+    clean["grades"] = _transcript_grades(raw, order, errors)
+    return clean, errors
+
+
+def _person(raw: dict, errors: dict[str, str]) -> dict:
+    """IIN (valid and not registered yet), names and e-mail."""
     clean: dict = {}
     iin = _text(raw, "iin")
     problem = iin_error(iin)
@@ -89,6 +96,12 @@ def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:
     clean["email"] = _text(raw, "email") or None
     if clean["email"] and (len(clean["email"]) > 254 or not EMAIL.match(clean["email"])):
         errors["email"] = _("%(email)s is not an e-mail address.", email=clean["email"])
+    return clean
+
+
+def _placement(raw: dict, errors: dict[str, str]) -> dict:
+    """Where the student comes from and goes to: previous university, target group, funding, a tied grant."""
+    clean: dict = {}
     clean["previous_university"] = _text(raw, "previous_university")
     if not clean["previous_university"]:
         errors["previous_university"] = _("Name the university the student transfers from.")
@@ -105,6 +118,11 @@ def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:
     if clean["funding"] not in ("grant", "paid"):
         errors["funding"] = _("Funding is grant or paid.")
     clean["grant_tied"] = _bool(raw.get("grant_tied"))
+    return clean
+
+
+def _transcript_grades(raw: dict, order: Order, errors: dict[str, str]) -> list[dict]:
+    """The transcript's rows as Grade values (pasted text or a list of rows); each bad row named in `errors`."""
     transcript = raw.get("transcript")
     if isinstance(transcript, str):
         transcript = parse_transcript_text(transcript)
@@ -130,8 +148,7 @@ def validate_incoming(raw: dict, order: Order) -> tuple[dict, dict[str, str]]:
             continue
         seen.add((grade["discipline_code"], grade["semester"], grade["academic_year"]))
         grades.append(grade)
-    clean["grades"] = grades
-    return clean, errors
+    return grades
 
 
 def _date(text: str) -> date:
