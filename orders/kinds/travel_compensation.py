@@ -4,8 +4,8 @@ MRP each time, at the MRP of the holidays' year (rule("mrp")).
 
 The amount is computed when the line is drafted and recorded on it (`amount`, with `mrp` and `mrp_count`), so a
 later change of the MRP setting never changes an order already drafted or signed. Each line follows the payment
-contract of the scholarship register (orders/payments.py): `outcome` "in", `amount` in KZT, `months` = the month
-of the effective date. Signing changes no column of the student's record.
+contract of the scholarship register (orders/register/payments.py): `outcome` "in", `amount` in KZT, `months` = the
+month of the effective date. Signing changes no column of the student's record.
 """
 
 from datetime import date

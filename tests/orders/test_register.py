@@ -1,8 +1,8 @@
 """The scholarship register: payments derived from signed payment orders and later movements (leave, return,
 expulsion, loss of the grant), corrections, the page with its filters and scope, the XLSX export and the API.
 
-Scholarship orders are built here as signed rows with the payment contract of orders/payments.py (the kinds are
-built elsewhere); the movements come from real signed orders.
+Scholarship orders are built here as signed rows with the payment contract of orders/register/payments.py (the kinds
+are built elsewhere); the movements come from real signed orders.
 """
 
 import io

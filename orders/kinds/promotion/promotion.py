@@ -10,7 +10,7 @@ it, named `<programme code>-<course><К|Р|А>` (language of instruction kk/ru/e
 study, and `-2`, `-3`... when that name is taken (e.g. `6B06101-2К`, `6B06101-2Рз`).
 
 The same academic facts decide, for a refused student, whether the right next order is a repeat year or an
-expulsion for academic failure (see `next_step`); `orders.promotion` drafts those orders.
+expulsion for academic failure (see `next_step`); `drafting.py` drafts those orders.
 """
 
 from dataclasses import dataclass, field

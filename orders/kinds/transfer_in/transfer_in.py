@@ -1,7 +1,7 @@
 """Transfer from another university (зачисление в порядке перевода / ауысу тәртібімен қабылдау).
 
 The incoming student is created with the draft, in status "incoming", with the transcript from the previous
-university as grades (see `orders.transfer_in.add_incoming`). Eligible: still incoming; the effective date in a
+university as grades (see `incoming.add_incoming`). Eligible: still incoming; the effective date in a
 holiday window; the first academic period completed (a passing grade of semester 1 in the transcript). Signing makes
 the student active in the chosen group; a grant is kept unless the line says it is tied to the previous university or
 is a pedagogical-quota grant (then paid). The academic difference is listed and stored as debts.

@@ -16,7 +16,7 @@ from orders.views import load_visible
 
 
 class IncomingForm(FlaskForm):
-    """Fields are checked by `orders.transfer_in.validate_incoming`, which names every problem at once."""
+    """Fields are checked by `incoming.validate_incoming`, which names every problem at once."""
 
     iin = StringField(_l("IIN"), description=_l("12 digits."))
     surname = StringField(_l("Surname"))
