@@ -262,7 +262,7 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     for line in lines:
         refusals = kind.check_line(line, context)
         if one_open_order:
-            refusals += open_order_refusals(line.student, context)
+            refusals = refusals + open_order_refusals(line.student, context)
         eligibility = [r.as_dict() for r in refusals]
         if line.eligibility != eligibility:  # leave unchanged lines clean: nothing for the next flush to compare
             line.eligibility = eligibility
