@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo
 help:
 	@echo "make run    create .venv, install, migrate, seed the demo university, serve http://127.0.0.1:5000"
 	@echo "            another address or port: make run PORT=5001 (HOST=0.0.0.0 to serve the network)"
-	@echo "make test   install what the tests need (Debian chromium, LibreOffice), ruff, the whole pytest suite"
+	@echo "make test   install what the tests need (Debian chromium, LibreOffice), ruff, import contracts, pytest"
 	@echo "            extra pytest arguments: make test PYTEST_ARGS='-k expulsion -x'"
 	@echo "make lint   ruff check"
 	@echo "make clean  remove .venv, caches and test artifacts (keeps instance/, the demo database)"
@@ -61,8 +61,10 @@ lint: $(STAMP)
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache test-artifacts build *.egg-info
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

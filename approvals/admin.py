@@ -22,8 +22,8 @@ from core.errors import FormRefusals, InvalidInput
 from core.formatting import format_day
 from core.models import ROLES, Substitution, User, UserRole
 from core.permissions import roles_required
-from orders.kinds import KINDS
 from orders.models import Order
+from orders.registry import KINDS
 from workflow.models import RouteVersion
 from workflow.routes import DEFAULT_ROUTES, TERMINAL_STATES, Route, RouteError, get_route, route_from_dict, route_names
 from workflow.routes import save_route_version as _save

@@ -17,7 +17,7 @@ from core.db import db
 from core.models import Substitution, User
 from core.permissions import roles_required
 from orders.api import MAX_ID
-from orders.kinds import KINDS
+from orders.registry import KINDS
 from students.api import UtcDateTime
 from workflow.routes import get_route, route_names
 

@@ -28,7 +28,7 @@ from orders.api import (
     detail,
     load_visible,
 )
-from orders.kinds import KINDS
+from orders.registry import KINDS, NAMES
 from students.api import UtcDateTime
 from workflow.engine import TRIGGERS, acting_for_in, fire, route_of
 
@@ -63,7 +63,7 @@ class InboxArgs(ma.Schema):
             "(orders I decided, newest first)"
         },
     )
-    kind = fields.Str(validate=validate.OneOf(list(KINDS)))
+    kind = fields.Str(metadata={"enum": NAMES})
     faculty_id = fields.Int(
         validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Orders having a line of this faculty"}
     )
@@ -86,6 +86,12 @@ class InboxArgs(ma.Schema):
     direction = fields.Str(validate=validate.OneOf(("asc", "desc")))
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+    @ma.validates("kind")
+    def _known_kind(self, value: str, **kwargs) -> None:
+        """Checked when a request is read, against every kind registered by then."""
+        if value not in KINDS:
+            raise ma.ValidationError(f"Must be one of: {', '.join(KINDS)}.")
 
 
 class InboxItemSchema(OrderSummarySchema):

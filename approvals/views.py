@@ -28,7 +28,7 @@ from core.formatting import parse_date
 from core.labels import label
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
-from orders.kinds import KINDS
+from orders.registry import KINDS
 from orders.views import load_visible
 from students.models import Faculty
 from workflow.engine import TRIGGERS, acting_for_in, fire, route_of

@@ -34,9 +34,9 @@ from bench.generate import University, generate
 from core.db import db
 from core.models import User, create_user
 from orders.documents import DOCX_MIMETYPE
-from orders.kinds import get_kind
 from orders.models import Order
 from orders.numbering import format_number
+from orders.registry import get_kind
 from workflow.engine import fire
 
 # Counting -----------------------------------------------------------------------------------------------------

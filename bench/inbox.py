@@ -36,6 +36,7 @@ from sqlalchemy import event, text
 from bench.generate import database_url, ensure_database, generate, reset_schema
 from core.db import db
 from core.models import User, create_user, issue_token
+from orders.kinds.expulsion import Expulsion
 from registrar.app import create_app
 
 # State mix (share of all orders): most signed, a few in every open state.
@@ -90,7 +91,7 @@ FILL_SQL = [
     """INSERT INTO orders (id, kind, state, version, round, route_name, route_version, series, year, number,
                            number_label, order_date, title, basis, params, author_id, signed_by_id, created_at,
                            updated_at, signed_at, step_entered_at, due_at)
-    SELECT p.id, 'expulsion', p.state, 1 + p.round * 3 + p.reached, p.round, 'legal', 1, CAST(:series AS text),
+    SELECT p.id, CAST(:kind AS text), p.state, 1 + p.round * 3 + p.reached, p.round, 'legal', 1, CAST(:series AS text),
            n.year, n.number, CASE WHEN n.number IS NOT NULL THEN n.number || '-' || CAST(:series AS text) END,
            CAST(p.created_at + interval '6 days' AS date), :title, :basis,
            json_build_object('reason', 'own_request', 'effective_date',
@@ -226,6 +227,7 @@ def fill(n: int) -> dict:
         "clerks": clerks,
         "clerk_count": len(clerks),
         "series": "С",
+        "kind": Expulsion.name,
         "title": TITLE,
         "basis": BASIS,
         "rector": uni.rector_id,

@@ -44,7 +44,7 @@ from bench.common import (
 from bench.generate import wiped_app
 from core.db import db
 from core.models import User
-from orders import promotion as bulk
+from orders.kinds.promotion import drafting as bulk
 from orders.models import Order
 
 YEAR = "2025-2026"

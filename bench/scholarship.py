@@ -43,7 +43,7 @@ from bench.common import (
 )
 from bench.generate import wiped_app
 from core.db import db
-from orders import scholarship as bulk
+from orders.kinds.state_scholarship import drafting as bulk
 
 YEAR = "2026-2027"
 RAW = {

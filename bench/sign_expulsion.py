@@ -33,6 +33,7 @@ from bench.generate import University, generate, wiped_app
 from core.db import db
 from core.models import User, create_user
 from orders import operations
+from orders.kinds.expulsion import Expulsion
 from orders.models import Order
 
 PARAMS = {
@@ -52,7 +53,7 @@ def prepare(
     db.session.remove()
     clerk = db.session.get(User, uni.clerk_id)
     started = time.perf_counter()
-    order = operations.create_order("expulsion", clerk, PARAMS)
+    order = operations.create_order(Expulsion.name, clerk, PARAMS)
     with counter.counting() as add_queries:
         operations.add_students(order, student_ids, clerk)
     db.session.commit()

@@ -1,7 +1,9 @@
-"""Labels for values stored as codes (statuses, states, triggers, roles, reasons): `label("academic_leave")`.
+"""Labels for values stored as codes (statuses, states, triggers, roles, funding): `label("academic_leave")`.
 
-Templates call `label(value)` instead of `_(value)`: declaring every code here with `lazy_gettext` lets
-`pybabel extract` find the msgids, and gives each code its English wording ("review_dean" -> "dean's visa").
+Templates call `label(value)` instead of `_(value)`: declaring every code with `lazy_gettext` lets `pybabel extract`
+find the msgids, and gives each code its English wording ("review_dean" -> "dean's visa"). The generic codes are
+here; each order kind declares its own (its name, its parameters' values, its line fields) in `OrderKind.labels`,
+and the registry adds them with `register_labels`.
 """
 
 from flask_babel import LazyString
@@ -65,77 +67,30 @@ LABELS: dict[str, LazyString] = {
     "funding": _l("funding"),
     "reason": _l("reason"),
     "effective_date": _l("effective date"),
-    # movement and order kinds
-    "expulsion": _l("expulsion"),
-    "funding_change": _l("change of funding"),
-    "state_scholarship": _l("state scholarship"),
-    "president_scholarship": _l("President's scholarship"),
-    "personal_scholarship": _l("personal scholarship"),
-    "vacant_grant": _l("vacant state grant"),
-    "travel_compensation": _l("travel compensation"),
-    "scholarship": _l("scholarship, KZT a month"),
-    "personal_data": _l("change of personal data"),
-    "revocation": _l("revocation of an order"),
-    "amendment": _l("amendment of an order"),
-    "to_grant": _l("paid to state grant (vacant grant)"),
-    "to_paid": _l("state grant to paid"),
-    "direction": _l("change"),
     "surname": _l("surname"),
     "name": _l("name"),
     "patronymic": _l("patronymic"),
-    "document_type": _l("document"),
-    "document_number": _l("document number"),
-    "marriage": _l("marriage certificate"),
-    "divorce": _l("divorce certificate"),
-    "name_change": _l("certificate of change of name"),
-    "identity": _l("identity card"),
-    "court": _l("court decision"),
-    "item": _l("item"),
-    "target_line_id": _l("target line"),
-    "status_since": _l("status since"),
-    "expulsion_reason": _l("expulsion reason"),
-    "restoration": _l("restoration"),
-    "transfer_within": _l("transfer within the university"),
-    "transfer_in": _l("transfer from another university"),
-    "transfer_out": _l("transfer to another university"),
-    "promotion": _l("course promotion"),
-    "repeat_year": _l("repeat year"),
     "course": _l("course"),
     "group": _l("group"),
-    "promotion_refused": _l("promotion refused"),
-    "application": _l("student's application"),
-    # expulsion reasons (the reporting buckets of orders/kinds/expulsion.py REASONS; same msgids)
-    "own_request": _l("own request"),
-    "academic_failure": _l("academic failure"),
-    "attendance": _l("unexcused absences over the limit"),
-    "discipline": _l("breach of internal rules or academic integrity"),
-    "non_payment": _l("non-payment"),
-    "transfer": _l("transfer to another university"),
-    "repeat_contract": _l("did not sign the repeat-year contract"),
-    "graduation": _l("completion of studies"),
-    "death": _l("death"),
-    "other": _l("other"),
-    "non_return": _l("did not return from academic leave"),
-    # academic leave and the return from it: kind, grounds, line details
-    "leave_return": _l("return from academic leave"),
-    "medical": _l("medical"),
-    "tuberculosis": _l("tuberculosis"),
-    "military": _l("military service"),
-    "child_care": _l("child care"),
-    "ground": _l("ground"),
+    "status_since": _l("status since"),
+    "expulsion_reason": _l("expulsion reason"),
     "leave_ground": _l("leave ground"),
     "leave_start": _l("leave start"),
     "leave_end": _l("leave end"),
-    "document_no": _l("document no."),
+    # line fields several kinds share
+    "ground": _l("ground"),
     "document_date": _l("document date"),
-    "child_birth_date": _l("child's birth date"),
-    "application_date": _l("application date"),
-    "early_ground": _l("ground for early return"),
+    "scholarship": _l("scholarship, KZT a month"),
     # outbox statuses
     "pending": _l("pending"),
     "sent": _l("sent"),
     "failed": _l("failed"),
 }
+
+
+def register_labels(labels: dict[str, LazyString]) -> None:
+    """Add the words of codes declared elsewhere (an order kind's)."""
+    LABELS.update(labels)
 
 
 def label(value: str | None) -> str:

@@ -1,1 +1,2 @@
-"""Orders and their lines, one module per order kind, numbering, documents, drafting views."""
+"""Orders and their lines: the kind interface and registry, the order core (operations, numbering, documents), the
+generic order pages and API, the scholarship register, and every order kind in `orders/kinds/`."""

@@ -18,10 +18,9 @@ from core.db import db
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
 from orders import operations
-from orders.kinds import KINDS, get_kind
-from orders.kinds.expulsion import REASONS
 from orders.models import Order, OrderDocument, OrderLine
 from orders.operations import iin_format_errors
+from orders.registry import KINDS, NAMES, get_kind
 from students.api import StudentSchema, UtcDateTime
 from workflow.engine import legal_triggers, pending_approvals
 from workflow.routes import FIXED_STATES
@@ -128,7 +127,7 @@ class DocumentSchema(ma.Schema):
 
 class OrderSummarySchema(ma.Schema):
     id = fields.Int()
-    kind = fields.Str(metadata={"enum": list(KINDS)})
+    kind = fields.Str(metadata={"enum": NAMES})
     state = fields.Str(
         metadata={"description": "draft, review_<step>, awaiting_signature, signed, rejected, withdrawn"}
     )
@@ -216,7 +215,7 @@ IINS = fields.List(
 
 
 class OrderCreateArgs(ma.Schema):
-    kind = fields.Str(required=True, metadata={"enum": list(KINDS)})
+    kind = fields.Str(required=True, metadata={"enum": NAMES})
     title = fields.Str(validate=validate.Length(max=300), metadata={"description": "Empty: the kind's standard title"})
     basis = fields.Str(
         required=True, validate=validate.Length(max=2000), metadata={"description": "Documents the order rests on"}
@@ -226,9 +225,8 @@ class OrderCreateArgs(ma.Schema):
         required=True,
         validate=_scalar_values,
         metadata={
-            "description": "Parameters of the kind, as `GET /api/v1/orders/kinds` lists them; e.g. expulsion: reason "
-            "(one of " + ", ".join(REASONS) + ") and effective_date (YYYY-MM-DD)",
-            "example": {"reason": "own_request", "effective_date": "2026-12-01"},
+            "description": "Parameters of the kind, as `GET /api/v1/orders/kinds` lists them (name, type, choices); "
+            "dates as YYYY-MM-DD"
         },
     )
     student_ids = STUDENT_IDS
@@ -409,15 +407,7 @@ def index(args):
 
 @bp.route("", methods=["POST"])
 @roles_required("clerk")
-@bp.arguments(
-    OrderCreateArgs,
-    example={
-        "kind": "expulsion",
-        "basis": "Заявления обучающихся",
-        "params": {"reason": "own_request", "effective_date": "2026-12-01"},
-        "iins": ["040315512343"],
-    },
-)
+@bp.arguments(OrderCreateArgs)
 @bp.response(201, OrderDetailSchema)
 def create(args):
     """Draft an order with its lines. All or nothing: one bad IIN or unknown student and nothing is created."""

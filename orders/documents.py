@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from core.formatting import format_day, format_moment
-from orders.kinds import get_kind
 from orders.models import Order, OrderLine
+from orders.registry import get_kind
 from students.models import Faculty
 from workflow.models import Visa
 
@@ -230,11 +230,6 @@ def clean(text: str | None) -> str:
     return _clean(text)
 
 
-def extract_context(common: dict, n: int, item_ru: str, item_kk: str) -> dict:
-    """The whole frozen context of one student's extract: the shared part and that student's item `n`."""
-    return {**common, "item_n": n, "item_ru": _clean(item_ru), "item_kk": _clean(item_kk)}
-
-
 def extract_filename(context: dict) -> str:
     return f"extract-{context.get('number') or 'order'}-{context.get('item_n', 1)}.docx".replace("/", "-")
 
@@ -243,11 +238,3 @@ def render_extract_context(context: dict) -> bytes:
     """An extract from its frozen context alone (the `order_extract` attachment renderer): no database reads, so a
     student renamed after signing still gets the extract with the name the order found."""
     return _render(EXTRACT_TEMPLATE, context)
-
-
-def render_extract(order: Order, line: OrderLine) -> bytes:
-    """An extract for one student: the order's header, number, date and title, and that student's item only."""
-    kind = get_kind(order.kind)
-    n = next((n for n, other in enumerate(order.lines, 1) if other is line), 1)
-    context = extract_context(extract_common(order), n, kind.item_text(line, "ru"), kind.item_text(line, "kk"))
-    return render_extract_context(context)

@@ -1,30 +1,33 @@
 """What clerks and approvers do to orders, as plain functions. Views and the API call these; they never commit."""
 
 import dataclasses
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, Subquery, func, insert, literal, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import JSON, Date
 
 from core.clock import now, today
 from core.db import db
 from core.errors import PARAMS, InvalidInput, Refusal
 from core.formatting import format_day
+from core.labels import label as state_label
 from core.models import User
 from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
 from orders import documents
-from orders.kinds import KINDS, get_kind
-from orders.kinds.base import OrderKind, gather_context, record_values
+from orders.kind import LineContext, OrderKind, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound, orders_in_scope
 from orders.numbering import format_number, next_number
+from orders.registry import KINDS, get_kind, record_neutral_kinds
 from students.iin import iin_error
 from students.models import Group, Student, StudentMovement
 from workflow.engine import after, guard, on_enter
 from workflow.models import AuditEvent
-from workflow.routes import latest_version
+from workflow.routes import TERMINAL_STATES, latest_version
 
 # The order's own fields; everything else a kind validates is one of its parameters, `params.<name>`.
 ORDER_FIELDS = ("kind", "title", "basis", "student_ids", "iins")
@@ -152,6 +155,27 @@ def add_students(order: Order, student_ids: list[int], actor: User) -> list[Orde
     return added
 
 
+def insert_lines(order: Order, students: Subquery) -> None:
+    """Lines for many students in one INSERT ... SELECT: a line per row of `students` (id, group_id, faculty_id),
+    ordered by group and name, with the parameters and effective date the kind gives new lines; not checked yet."""
+    kind_params, effective = get_kind(order.kind).line_params(order)
+    ordered = select(
+        literal(order.id),
+        students.c.id,
+        students.c.faculty_id,
+        func.row_number().over(order_by=(students.c.group_id, Student.surname, Student.name, students.c.id)),
+        literal(kind_params, JSON),
+        literal(effective, Date),
+        literal([], JSON),
+    ).join(Student, Student.id == students.c.id)
+    db.session.execute(
+        insert(OrderLine).from_select(
+            ["order_id", "student_id", "faculty_id", "position", "params", "effective_date", "eligibility"], ordered
+        )
+    )
+    db.session.expire(order, ["lines"])
+
+
 def students_by_iin(iins: list[str]) -> list[int]:
     """Student ids for these IINs, in the same order; unknown IINs are an error naming each."""
     found = dict(db.session.execute(select(Student.iin, Student.id).where(Student.iin.in_(iins))).all())
@@ -194,6 +218,50 @@ def remove_line(order: Order, line_id: int, actor: User) -> None:
     db.session.flush()
 
 
+def gather_context(
+    order: Order, student_ids: list[int], *, drafts_conflict: bool = True, facts: dict[str, Any] | None = None
+) -> LineContext:
+    """One query for all lines: which of these students sit in another order that is still open.
+
+    At signing a later draft naming the same student does not block: it cannot be submitted while this order is open.
+    """
+    blocking = Order.state.not_in(TERMINAL_STATES)
+    if not drafts_conflict:
+        blocking = blocking & (Order.state != "draft")
+    neutral = record_neutral_kinds()
+    if neutral:
+        blocking = blocking & Order.kind.not_in(sorted(neutral))
+    rows = (
+        db.session.execute(
+            select(OrderLine.student_id, Order.id, Order.number_label, Order.state)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.student_id.in_(student_ids), Order.id != order.id, blocking)
+        )
+        if student_ids
+        else []
+    )
+    conflicts: dict[int, list[tuple[int, str, str]]] = {}
+    for student_id, order_id, label, state in rows:
+        conflicts.setdefault(student_id, []).append((order_id, label or f"#{order_id}", state))
+    return LineContext(other_open_orders=conflicts, facts=facts or {})
+
+
+def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]:
+    return [
+        Refusal(
+            "line.open_order",
+            _(
+                "%(name)s is already in order %(label)s (%(state)s); finish or withdraw that order first.",
+                name=student.full_name,
+                label=label,
+                state=state_label(state),
+            ),
+            {"order_id": order_id, "state": state},
+        )
+        for order_id, label, state in context.other_open_orders.get(student.id, [])
+    ]
+
+
 def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     """Re-run every line's eligibility in a fixed number of queries; store every line's refusals and return those
     that block, each naming its line (`lines.<id>`): a line the registrar head accepted by override keeps its
@@ -207,9 +275,13 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
         drafts_conflict=not at_signing,
         facts=kind.gather(order, lines) if lines else {},
     )
+    # The core's own rule: a student sits in one open order at a time of the kinds that change the record.
+    one_open_order = kind.changes_record or kind.blocked_by_open_orders
     blocking = []
     for line in lines:
         refusals = kind.check_line(line, context)
+        if one_open_order:
+            refusals = refusals + open_order_refusals(line.student, context)
         eligibility = [r.as_dict() for r in refusals]
         if line.eligibility != eligibility:  # leave unchanged lines clean: nothing for the next flush to compare
             line.eligibility = eligibility

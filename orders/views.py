@@ -16,9 +16,9 @@ from core.errors import FormRefusals, redirect_refusals_to
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
 from orders import operations
-from orders.kinds import KINDS, get_kind
 from orders.models import Order
 from orders.operations import InvalidInput
+from orders.registry import KINDS, every_order_panels, get_kind, new_order_links
 from students.models import Faculty
 from students.operations import search_students
 from workflow.engine import legal_actions, pending_approvals
@@ -55,6 +55,7 @@ def index():
         state=state,
         states=STATES,
         kinds=list(KINDS.values()),
+        new_order_links=new_order_links(),
     )
 
 
@@ -93,6 +94,7 @@ def show(order_id: int):
         "orders/show.html",
         order=order,
         kind=kind,
+        every_order_panels=every_order_panels(),
         editable=editable,
         line_forms=line_forms,
         can_override=order.is_open and current_user.has_role("registrar"),

@@ -1,4 +1,5 @@
-"""Words that order documents share: how a student is described in Russian and Kazakh."""
+"""Words that order documents share: how a student is described in Russian and Kazakh, and preambles several kinds
+use."""
 
 from students.models import Student
 
@@ -32,3 +33,19 @@ def describe_student(student: Student, language: str) -> str:
         f"форма обучения {STUDY_FORM['ru'][group.study_form]}, язык обучения "
         f"{LANGUAGE['ru'][group.language]}, {FUNDING['ru'][student.funding]},"
     )
+
+
+# The preamble of a funding change and of a vacant grant award: the rules on awarding grants and on paid study, and
+# the Model Rules.
+GRANT_RULES_RU = (
+    "В соответствии с Правилами присуждения образовательного гранта, а также предоставления "
+    "высшего и (или) послевузовского образования с оплатой обучения, и Типовыми правилами "
+    "деятельности организаций высшего и (или) послевузовского образования, утвержденными приказом "
+    "Министра образования и науки Республики Казахстан от 30 октября 2018 года № 595,"
+)
+GRANT_RULES_KK = (
+    "Білім беру грантын беру, сондай-ақ ақы төлеп оқыту қағидаларына және Қазақстан Республикасы "
+    "Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен бекітілген Жоғары және "
+    "(немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік қағидаларына "
+    "сәйкес"
+)

@@ -18,24 +18,10 @@ from core.extensions import csrf, login_manager
 from core.models import user_for_token
 from core.permissions import public
 from orders.api import bp as orders_bp
-from orders.promotion_api import bp as promotion_bp
-from orders.ranking_api import bp as ranking_bp
-from orders.register_api import bp as register_bp
-from orders.scholarship_api import bp as scholarship_bp
-from orders.transfer_in_api import bp as transfer_in_bp
+from orders.register.api import bp as register_bp
+from orders.registry import api_blueprints
 from students.api import bp as students_bp
 
-BLUEPRINTS = (
-    students_bp,
-    orders_bp,
-    promotion_bp,
-    register_bp,
-    ranking_bp,
-    scholarship_bp,
-    transfer_in_bp,
-    approvals_bp,
-    approvals_admin_bp,
-)
 PREFIX = "/api/v1"
 LOCATIONS = {
     "json": "body",
@@ -195,7 +181,8 @@ def init_api(app: Flask) -> Api:
         }
     )
     api = RegistrarApi(app)
-    for blueprint in BLUEPRINTS:
+    # The generic endpoints, then every order kind's own (from the registry), the register and the approvals.
+    for blueprint in (students_bp, orders_bp, *api_blueprints(), register_bp, approvals_bp, approvals_admin_bp):
         csrf.exempt(blueprint)  # bearer tokens only: a cross-site page cannot send the Authorization header
         api.register_blueprint(blueprint)
         # Per app rather than on the (module-level) blueprint, so that every create_app() gets them once.

@@ -1,4 +1,8 @@
-"""`create_app()`: configuration, extensions, blueprints, the API, error pages, and the request's unit of work."""
+"""`create_app()`: configuration, extensions, blueprints, the API, error pages, and the request's unit of work.
+
+Importing this module imports every model module (so that the metadata, and Alembic, sees every table) and
+`orders.kinds`, which registers every order kind: the registry is full before any app is created.
+"""
 
 from pathlib import Path
 
@@ -13,7 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import core.models  # noqa: F401 (models)
+import notifications.models  # noqa: F401 (models)
+import orders.kinds  # noqa: F401 (registers the kinds)
+import orders.models  # noqa: F401 (models)
+import students.academic  # noqa: F401 (models)
+import students.categories  # noqa: F401 (models)
+import students.models  # noqa: F401 (models)
+import workflow.models  # noqa: F401 (models)
+from approvals.admin import bp as approvals_admin_bp
+from approvals.inbox import inbox_count
+from approvals.views import bp as approvals_bp
 from core import auth
+from core.account_views import bp as accounts_bp
 from core.config import load_config
 from core.db import configure_sqlite, db
 from core.errors import ConcurrentChange, Refused, handle_refused
@@ -21,9 +37,23 @@ from core.extensions import babel, csrf, migrate
 from core.formatting import format_day, format_moment, format_money
 from core.i18n import select_locale
 from core.inputs import fields_with_control_characters
+from core.labels import label
 from core.logs import configure_logging, init_request_ids
 from core.permissions import public
+from notifications import relay
+from notifications.attachments import register_renderer
+from notifications.views import bp as mailbox_bp
+from orders import registry
+from orders.documents import EXTRACT_RENDERER, render_extract_context
+from orders.register.views import bp as register_bp
+from orders.views import bp as orders_bp
 from registrar import metrics
+from registrar.api import init_api
+from registrar.health import bp as health_bp
+from students.calendar_views import bp as calendar_bp
+from students.categories import bp as categories_bp
+from students.import_views import bp as imports_bp
+from students.views import bp as students_bp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,9 +119,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
 
-    _import_models()
-    from notifications import relay
-
     relay.init_app(app)
     _register_attachment_renderers()
     _register_blueprints(app)
@@ -153,41 +180,11 @@ def _protect_responses(app: Flask) -> None:
 
 def _register_attachment_renderers() -> None:
     """Teach the delivery service (which knows nothing about orders) how to render the files e-mails attach."""
-    from notifications.attachments import register_renderer
-    from orders.documents import EXTRACT_RENDERER, render_extract_context
-
     register_renderer(EXTRACT_RENDERER, render_extract_context)
 
 
-def _import_models() -> None:
-    """Import every model module so that the metadata (and Alembic) sees every table."""
-    import core.models  # noqa: F401
-    import notifications.models  # noqa: F401
-    import orders.models  # noqa: F401
-    import students.academic  # noqa: F401
-    import students.categories  # noqa: F401
-    import students.models  # noqa: F401
-    import workflow.models  # noqa: F401
-
-
 def _register_blueprints(app: Flask) -> None:
-    from approvals.admin import bp as approvals_admin_bp
-    from approvals.views import bp as approvals_bp
-    from core.account_views import bp as accounts_bp
-    from notifications.views import bp as mailbox_bp
-    from orders.promotion_views import bp as promotion_bp
-    from orders.ranking_views import bp as ranking_bp
-    from orders.register_views import bp as register_bp
-    from orders.scholarship_views import bp as scholarship_bp
-    from orders.transfer_in_views import bp as transfer_in_bp
-    from orders.views import bp as orders_bp
-    from registrar.api import init_api
-    from registrar.health import bp as health_bp
-    from students.calendar_views import bp as calendar_bp
-    from students.categories import bp as categories_bp
-    from students.import_views import bp as imports_bp
-    from students.views import bp as students_bp
-
+    """The generic pages, then every order kind's own pages (from the registry), then the API."""
     app.register_blueprint(auth.bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
@@ -196,11 +193,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(categories_bp)
     app.register_blueprint(orders_bp)
-    app.register_blueprint(promotion_bp)
-    app.register_blueprint(scholarship_bp)
+    for blueprint in registry.blueprints():
+        app.register_blueprint(blueprint)
     app.register_blueprint(register_bp)
-    app.register_blueprint(ranking_bp)
-    app.register_blueprint(transfer_in_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(approvals_admin_bp)
     app.register_blueprint(mailbox_bp)
@@ -268,9 +263,6 @@ def _refuse_control_characters(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from approvals.inbox import inbox_count
-    from core.labels import label
-
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["local"] = format_moment  # a stored UTC moment as local dd.MM.yyyy HH:mm
     app.jinja_env.filters["day"] = format_day

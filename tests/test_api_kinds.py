@@ -2,7 +2,7 @@
 
 from core.db import db
 from core.models import issue_token
-from orders.kinds import KINDS
+from orders.registry import KINDS
 
 
 def get(client, user, url="/api/v1/orders/kinds"):

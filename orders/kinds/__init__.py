@@ -1,48 +1,38 @@
-"""The registry of order kinds: each maps a name to a class with the `OrderKind` interface."""
+"""Every order kind, each registered here: a new kind adds its import and one line below."""
 
-from orders.kinds.academic_leave import AcademicLeave
-from orders.kinds.base import RECORD_NEUTRAL_KINDS, OrderKind
+from orders.kinds.competitions.president_scholarship import PersonalScholarship, PresidentScholarship
+from orders.kinds.competitions.vacant_grant import VacantGrant
+from orders.kinds.corrections.revocation import Amendment, Revocation
 from orders.kinds.expulsion import Expulsion
 from orders.kinds.funding_change import FundingChange
-from orders.kinds.leave_return import LeaveReturn
+from orders.kinds.leave.academic_leave import AcademicLeave
+from orders.kinds.leave.leave_return import LeaveReturn
 from orders.kinds.personal_data import PersonalData
-from orders.kinds.president_scholarship import PersonalScholarship, PresidentScholarship
-from orders.kinds.promotion import Promotion
-from orders.kinds.repeat_year import RepeatYear
+from orders.kinds.promotion.promotion import Promotion
+from orders.kinds.promotion.repeat_year import RepeatYear
 from orders.kinds.restoration import Restoration
-from orders.kinds.revocation import Amendment, Revocation
-from orders.kinds.state_scholarship import StateScholarship
-from orders.kinds.transfer import TransferWithin
-from orders.kinds.transfer_in import TransferIn
+from orders.kinds.state_scholarship.state_scholarship import StateScholarship
+from orders.kinds.transfer_in.transfer_in import TransferIn
 from orders.kinds.transfer_out import TransferOut
+from orders.kinds.transfer_within import TransferWithin
 from orders.kinds.travel_compensation import TravelCompensation
-from orders.kinds.vacant_grant import VacantGrant
+from orders.registry import register
 
-KINDS: dict[str, OrderKind] = {
-    kind.name: kind
-    for kind in (
-        Expulsion(),
-        AcademicLeave(),
-        LeaveReturn(),
-        Promotion(),
-        RepeatYear(),
-        Restoration(),
-        TransferWithin(),
-        TransferIn(),
-        TransferOut(),
-        FundingChange(),
-        PersonalData(),
-        Revocation(),
-        Amendment(),
-        StateScholarship(),
-        TravelCompensation(),
-        PresidentScholarship(),
-        PersonalScholarship(),
-        VacantGrant(),
-    )
-}
-RECORD_NEUTRAL_KINDS.update(name for name, kind in KINDS.items() if not kind.changes_record)
-
-
-def get_kind(name: str) -> OrderKind:
-    return KINDS[name]
+register(Expulsion())
+register(AcademicLeave())
+register(LeaveReturn())
+register(Promotion())
+register(RepeatYear())
+register(Restoration())
+register(TransferWithin())
+register(TransferIn())
+register(TransferOut())
+register(FundingChange())
+register(PersonalData())
+register(Revocation())
+register(Amendment())
+register(StateScholarship())
+register(TravelCompensation())
+register(PresidentScholarship())
+register(PersonalScholarship())
+register(VacantGrant())

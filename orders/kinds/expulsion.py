@@ -10,12 +10,11 @@ from wtforms.validators import InputRequired
 
 from core.formatting import format_day
 from core.labels import label as state_label
-from orders.kinds.base import (
+from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     title_field,
 )
 from orders.models import Order, OrderLine
@@ -80,6 +79,7 @@ class Expulsion(OrderKind):
     title_kk = "Білім алушыларды оқудан шығару туралы"
     form_class = ExpulsionForm
     email_template = "expulsion_student"
+    labels = {"expulsion": _l("expulsion"), **{code: words[0] for code, words in REASONS.items()}}
 
     def label(self) -> str:
         return _("Expulsion")
@@ -113,7 +113,7 @@ class Expulsion(OrderKind):
             )
         else:
             refusals += self._reason_refusals(line)
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     @staticmethod
     def _reason_refusals(line: OrderLine) -> list[Refusal]:

@@ -9,16 +9,15 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.formatting import format_day
-from orders.kinds.base import (
+from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     title_field,
 )
 from orders.models import Order, OrderLine
-from orders.wording import describe_student
+from orders.wording import GRANT_RULES_KK, GRANT_RULES_RU, describe_student
 from students.grades import debts_for
 from workflow.engine import Refusal
 
@@ -61,19 +60,14 @@ class FundingChange(OrderKind):
     route = "money"  # deans, registrar office, finance, rector
     title_ru = "Об изменении основы обучения обучающихся"
     title_kk = "Білім алушылардың оқу негізін өзгерту туралы"
-    preamble_ru = (
-        "В соответствии с Правилами присуждения образовательного гранта, а также предоставления "
-        "высшего и (или) послевузовского образования с оплатой обучения, и Типовыми правилами "
-        "деятельности организаций высшего и (или) послевузовского образования, утвержденными приказом "
-        "Министра образования и науки Республики Казахстан от 30 октября 2018 года № 595,"
-    )
-    preamble_kk = (
-        "Білім беру грантын беру, сондай-ақ ақы төлеп оқыту қағидаларына және Қазақстан Республикасы "
-        "Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен бекітілген Жоғары және "
-        "(немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік қағидаларына "
-        "сәйкес"
-    )
+    preamble_ru = GRANT_RULES_RU
+    preamble_kk = GRANT_RULES_KK
     form_class = FundingChangeForm
+    labels = {
+        "funding_change": _l("change of funding"),
+        "direction": _l("change"),
+        **{code: words[0] for code, words in DIRECTIONS.items()},
+    }
 
     def label(self) -> str:
         return _("Change of funding")
@@ -150,7 +144,7 @@ class FundingChange(OrderKind):
                     {"debts": codes},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         return {"funding": [line.student.funding, DIRECTIONS[line.params["direction"]][2]]}

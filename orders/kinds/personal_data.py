@@ -15,12 +15,11 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.clock import today
 from core.formatting import format_day, parse_date
-from orders.kinds.base import (
+from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     title_field,
 )
 from orders.models import Order, OrderLine
@@ -113,6 +112,12 @@ class PersonalData(OrderKind):
     title_kk = "Білім алушылардың дербес деректерін өзгерту туралы"
     form_class = PersonalDataForm
     line_form_class = PersonalDataLineForm
+    labels = {
+        "personal_data": _l("change of personal data"),
+        "document_type": _l("document"),
+        "document_number": _l("document number"),
+        **{code: words[0] for code, words in DOCUMENTS.items()},
+    }
 
     def label(self) -> str:
         return _("Change of personal data")
@@ -218,7 +223,7 @@ class PersonalData(OrderKind):
                     {},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         new = self._new(line)

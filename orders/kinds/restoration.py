@@ -17,8 +17,7 @@ from wtforms.validators import Length, Optional
 
 from core.formatting import format_day
 from core.rules import rule
-from orders.kinds.base import LineContext, open_order_refusals
-from orders.kinds.transfer import (
+from orders.group_change import (
     GroupChangeKind,
     calendars_for,
     describe_group,
@@ -30,6 +29,7 @@ from orders.kinds.transfer import (
     target_group,
     validate_target_line,
 )
+from orders.kind import LineContext
 from orders.models import Order, OrderLine
 from orders.wording import FUNDING, describe_student
 from students.difference import difference_for, first_period_completed
@@ -50,6 +50,7 @@ class Restoration(GroupChangeKind):
     title_ru = "О восстановлении в число обучающихся"
     title_kk = "Білім алушылар қатарына қайта қабылдау туралы"
     line_form_class = RestorationLineForm
+    labels = {"restoration": _l("restoration")}
 
     def label(self) -> str:
         return _("Restoration")
@@ -105,7 +106,7 @@ class Restoration(GroupChangeKind):
             )
         refusals += holiday_refusals(self.name, line, facts["calendars"])
         refusals += first_period_refusal(self.name, line, facts["first_period"])
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)

@@ -15,15 +15,14 @@ from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.formatting import format_day, parse_date
-from orders.kinds.base import (
+from orders.group_change import PREAMBLE_KK, PREAMBLE_RU
+from orders.kind import (
     LineContext,
     OrderKind,
     basis_field,
     effective_date_param,
-    open_order_refusals,
     title_field,
 )
-from orders.kinds.transfer import PREAMBLE_KK, PREAMBLE_RU
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from workflow.engine import Refusal
@@ -74,6 +73,7 @@ class TransferOut(OrderKind):
     form_class = TransferOutForm
     line_form_class = TransferOutLineForm
     email_template = "expulsion_student"
+    labels = {"transfer_out": _l("transfer to another university")}
 
     def label(self) -> str:
         return _("Transfer to another university")
@@ -124,7 +124,7 @@ class TransferOut(OrderKind):
                     {},
                 )
             )
-        return refusals + open_order_refusals(student, context)
+        return refusals
 
     def preview(self, line: OrderLine) -> dict:
         return {

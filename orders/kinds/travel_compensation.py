@@ -4,8 +4,8 @@ MRP each time, at the MRP of the holidays' year (rule("mrp")).
 
 The amount is computed when the line is drafted and recorded on it (`amount`, with `mrp` and `mrp_count`), so a
 later change of the MRP setting never changes an order already drafted or signed. Each line follows the payment
-contract of the scholarship register (orders/payments.py): `outcome` "in", `amount` in KZT, `months` = the month
-of the effective date. Signing changes no column of the student's record.
+contract of the scholarship register (orders/register/payments.py): `outcome` "in", `amount` in KZT, `months` = the
+month of the effective date. Signing changes no column of the student's record.
 """
 
 from datetime import date
@@ -21,9 +21,9 @@ from core.db import db
 from core.formatting import format_day, format_money, parse_date
 from core.labels import label as code_label
 from core.rules import rule
-from orders.kinds.base import LineContext, OrderKind, basis_field, title_field
+from orders.kind import ONE_OFF, LineContext, OrderKind, basis_field, title_field
 from orders.models import Order, OrderLine
-from orders.payments import reversed_line_ids
+from orders.reversals import reversed_line_ids
 from orders.wording import describe_student
 from workflow.engine import Refusal
 from workflow.routes import TERMINAL_STATES
@@ -78,6 +78,9 @@ class TravelCompensation(OrderKind):
         "тағайындау, төлеу қағидаларын және олардың мөлшерлерін бекіту туралы» қаулысына сәйкес"
     )
     form_class = TravelCompensationForm
+    labels = {"travel_compensation": _l("travel compensation")}
+    pays = ONE_OFF
+    paid_only_on_grant = True
 
     def label(self) -> str:
         return _("Travel compensation")

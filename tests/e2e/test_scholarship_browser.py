@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from core.clock import today
 from core.db import db
 from orders.models import Order
-from orders.payments import month_range
+from orders.register.payments import month_range
 from students.academic import AcademicCalendar, Grade, academic_year_of
 from students.grades import letter_for
 from students.models import Faculty, Group, Programme, Student

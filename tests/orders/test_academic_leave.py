@@ -12,8 +12,8 @@ from sqlalchemy import select
 from core.db import db
 from core.models import issue_token
 from orders import operations
-from orders.kinds import get_kind
 from orders.operations import InvalidInput
+from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
 from tests.conftest import login, sign

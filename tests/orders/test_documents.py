@@ -9,10 +9,13 @@ from datetime import timedelta
 import pytest
 from docx import Document
 from docxtpl import DocxTemplate
+from sqlalchemy import select
 
 from core.clock import today
 from core.db import db
 from core.models import Substitution
+from notifications import attachments
+from notifications.models import OutboxMessage
 from orders import documents
 from orders.kinds.expulsion import REASONS
 from tests.conftest import sign
@@ -149,8 +152,10 @@ def test_names_with_markup_characters_are_printed_as_written(uni, make):
 
 def test_extract_holds_only_its_own_students_item(signed):
     order, a, b = signed
-    line_b = next(line for line in order.lines if line.student_id == b.id)
-    text, _tables = _text(documents.render_extract(order, line_b))
+    # The extract as the worker renders it: the attachment named by b's e-mail, from the context frozen at signing.
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == b.email))
+    [spec] = attachments.specs(row.context)
+    text, _tables = _text(attachments.render(spec, row.context).content)
     assert "ВЫПИСКА ИЗ ПРИКАЗА" in text
     assert f"№ {order.number_label}" in text and order.order_date.strftime("%d.%m.%Y") in text
     assert "Об отчислении обучающихся" in text

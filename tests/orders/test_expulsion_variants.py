@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
-from orders.kinds import get_kind
+from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
 from tests.conftest import login, sign

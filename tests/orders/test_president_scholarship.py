@@ -9,7 +9,7 @@ from flask_babel import force_locale
 
 from core.db import db
 from orders import operations
-from orders.kinds import get_kind
+from orders.registry import get_kind
 from students.models import Group, Programme
 from tests.conftest import login, sign
 from tests.orders.test_vacant_grant import grade

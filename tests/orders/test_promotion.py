@@ -12,9 +12,9 @@ from sqlalchemy import event, select
 from core.db import db
 from core.models import issue_token
 from orders import operations
-from orders import promotion as bulk
-from orders.kinds import get_kind
+from orders.kinds.promotion import drafting as bulk
 from orders.models import Order
+from orders.registry import get_kind
 from students.academic import CurriculumItem, Grade
 from students.grades import letter_for
 from students.history import record_on

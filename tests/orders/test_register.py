@@ -1,8 +1,8 @@
 """The scholarship register: payments derived from signed payment orders and later movements (leave, return,
 expulsion, loss of the grant), corrections, the page with its filters and scope, the XLSX export and the API.
 
-Scholarship orders are built here as signed rows with the payment contract of orders/payments.py (the kinds are
-built elsewhere); the movements come from real signed orders.
+Scholarship orders are built here as signed rows with the payment contract of orders/register/payments.py (the kinds
+are built elsewhere); the movements come from real signed orders.
 """
 
 import io
@@ -16,8 +16,9 @@ from sqlalchemy import event
 
 from core.db import db
 from core.models import issue_token
-from orders import operations, payments
+from orders import operations
 from orders.models import Order, OrderLine
+from orders.register import payments
 from tests.conftest import login, sign
 from tests.orders.test_academic_leave import leave_order, with_document
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.db import db
 from orders import operations
-from orders.kinds import get_kind
+from orders.registry import get_kind
 from students.models import Group, StudentMovement
 from tests.conftest import login, sign
 from tests.orders.test_promotion import BASIS, YEAR, Cohort

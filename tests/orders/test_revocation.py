@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import issue_token
-from orders import corrections, operations
-from orders.kinds.base import RECORD_NEUTRAL_KINDS
+from orders import operations
+from orders.kinds.transfer_in.incoming import add_incoming
 from orders.models import Order
 from orders.operations import InvalidInput
-from orders.transfer_in import add_incoming
+from orders.registry import record_neutral_kinds
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import Group, Student, StudentMovement
@@ -52,8 +52,21 @@ def signed(order, uni):
     return order
 
 
+def draft_correction(kind_name, author, target, basis, *, exclude=None, effective_date=None) -> Order:
+    """A revocation (or, with the item numbers to `exclude`, an amendment) of `target` (an Order, its number label or
+    its id), drafted as the order form and the API draft one: `operations.create_order` with the form's fields."""
+    raw = {
+        "target": target.id if isinstance(target, Order) else target,
+        "basis": basis,
+        "effective_date": effective_date.isoformat() if effective_date else None,
+    }
+    if exclude is not None:
+        raw["exclude"] = exclude
+    return operations.create_order(kind_name, author, raw)
+
+
 def revoke(order, uni, **kwargs):
-    return corrections.draft_correction("revocation", uni.clerk, order.number_label, "Представление юриста", **kwargs)
+    return draft_correction("revocation", uni.clerk, order.number_label, "Представление юриста", **kwargs)
 
 
 def debts(student_id: int) -> list[tuple]:
@@ -98,7 +111,7 @@ def revoke_and_check(order, uni, before: dict[int, dict] | None = None) -> Order
                 .where(StudentMovement.student_id == line.student_id)
                 .order_by(StudentMovement.id)
             )
-            if m.kind not in RECORD_NEUTRAL_KINDS
+            if m.kind not in record_neutral_kinds()
         ]  # payments in between change no record
         assert kinds[-2:] == [order.kind, "revocation"]
         assert not [d for d in debts(line.student_id) if d[-1] in line_ids]
@@ -297,7 +310,7 @@ def test_amendment_excludes_one_item_and_leaves_the_other(uni, make):
     kept, excluded = make.student(uni.ga, surname="Абенова"), make.student(uni.gb, surname="Булатов")
     before = snapshot(excluded)
     order = signed(make.order(uni.clerk, [kept, excluded]), uni)
-    amendment = corrections.draft_correction("amendment", uni.clerk, order.number_label, "Решение суда", exclude="2")
+    amendment = draft_correction("amendment", uni.clerk, order.number_label, "Решение суда", exclude="2")
     assert [(line.student_id, line.params["item"]) for line in amendment.lines] == [(excluded.id, 2)]
     signed(amendment, uni)
     assert snapshot(excluded) == before
@@ -322,7 +335,7 @@ def test_amendment_excludes_one_item_and_leaves_the_other(uni, make):
 def test_amendment_names_existing_items(exclude, message, uni, make):
     order = signed(make.order(uni.clerk, [make.student(uni.ga), make.student(uni.ga)]), uni)
     with pytest.raises(InvalidInput) as error:
-        corrections.draft_correction("amendment", uni.clerk, order.number_label, "Суд", exclude=exclude)
+        draft_correction("amendment", uni.clerk, order.number_label, "Суд", exclude=exclude)
     assert error.value.errors == {"exclude": message}
 
 
@@ -368,7 +381,7 @@ def test_a_revoked_order_cannot_be_revoked_again(uni, make):
         f"{revocation.number_label}; it cannot be corrected again."
     }
     with pytest.raises(InvalidInput) as error:
-        corrections.draft_correction("amendment", uni.clerk, order.number_label, "Суд", exclude="1")
+        draft_correction("amendment", uni.clerk, order.number_label, "Суд", exclude="1")
     assert "already revoked" in error.value.errors["target"]
 
 
@@ -393,14 +406,14 @@ def test_a_revocation_itself_cannot_be_revoked(uni, make):
 )
 def test_the_target_must_exist(target, message, uni):
     with pytest.raises(InvalidInput) as error:
-        corrections.draft_correction("revocation", uni.clerk, target, "Основание")
+        draft_correction("revocation", uni.clerk, target, "Основание")
     assert error.value.errors == {"target": message}
 
 
 def test_a_draft_cannot_be_revoked(uni, make):
     draft = make.order(uni.clerk, [make.student(uni.ga)])
     with pytest.raises(InvalidInput) as error:
-        corrections.draft_correction("revocation", uni.clerk, draft, "Основание")
+        draft_correction("revocation", uni.clerk, draft, "Основание")
     assert error.value.errors["target"] == (
         f"Order #{draft.id} is not signed (draft): only a signed order is "
         "revoked or amended; a draft is edited or withdrawn instead."

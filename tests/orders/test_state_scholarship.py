@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from core.db import db
 from core.models import issue_token
 from orders import operations
-from orders import scholarship as bulk
+from orders.kinds.state_scholarship import drafting as bulk
 from orders.models import Order
 from students.academic import AcademicCalendar, Grade
 from students.categories import StudentCategory, add_category

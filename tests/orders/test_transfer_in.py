@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from core.db import db
 from core.models import issue_token
 from orders import operations
-from orders.kinds import get_kind
-from orders.transfer_in import add_incoming
+from orders.kinds.transfer_in.incoming import add_incoming
+from orders.registry import get_kind
 from students.academic import Grade, StudentDebt
 from students.iin import make_iin
 from students.models import Student, StudentMovement

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.db import db
 from orders import operations
-from orders.kinds import get_kind
+from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
 from tests.conftest import sign

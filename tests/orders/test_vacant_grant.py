@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 from core.db import db
 from core.models import issue_token
 from orders import operations, ranking
-from orders.kinds import get_kind
+from orders.kinds.competitions import ranking_list
+from orders.registry import get_kind
 from students.academic import Grade
 from students.grades import letter_for
 from tests.conftest import login, sign
@@ -202,7 +203,7 @@ def test_vacancies_parameter(uni, contest):
 
 def test_ranking_list_exports_hold_the_ranking(uni, contest):
     order = draft(uni, everyone(contest), f"{contest.code}:2=3")
-    book = load_workbook(io.BytesIO(ranking.export_xlsx(order, order.lines)))
+    book = load_workbook(io.BytesIO(ranking_list.export_xlsx(order, order.lines)))
     rows = [row for row in book.active.iter_rows(values_only=True) if row and isinstance(row[0], int)]
     assert [row[1].split()[0] for row in rows] == ["Янов", "Жумабаев", "Бекова", "Абаев", "Ахметова"]
     assert rows[0][6].startswith("рекомендован") and rows[3][6].startswith("не рекомендован")
@@ -212,7 +213,7 @@ def test_ranking_list_exports_hold_the_ranking(uni, contest):
         "имеется оценка F",
         "имеется повторное изучение дисциплины",
     }
-    document = Document(io.BytesIO(ranking.export_docx(order, order.lines)))
+    document = Document(io.BytesIO(ranking_list.export_docx(order, order.lines)))
     table = document.tables[0]
     names = [row.cells[1].text.split()[0] for row in table.rows[1:]]
     assert names[:5] == ["Янов", "Жумабаев", "Бекова", "Абаев", "Ахметова"]

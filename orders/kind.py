@@ -1,0 +1,219 @@
+"""The interface every order kind shares (`OrderKind`), and the helpers kinds use for their parameters and lines."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from flask import Blueprint
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint as ApiBlueprint
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from core.formatting import parse_date
+from orders.models import Order, OrderLine
+from students.models import Student
+from workflow.engine import Refusal
+
+
+@dataclass(frozen=True)
+class LineContext:
+    """Facts about a batch of lines gathered in a fixed number of queries, shared by every line's check."""
+
+    other_open_orders: dict[int, list[tuple[int, str, str]]]  # student id -> [(order id, label, state)]
+    facts: dict[str, Any] = field(default_factory=dict)  # what the kind's `gather` read for all lines at once
+
+
+def title_field(description=None) -> StringField:
+    """The order's optional title, a form field every kind's parameter form has."""
+    return StringField(
+        _l("Title"), validators=[Length(max=300)], description=description or _l("Leave empty for the standard title.")
+    )
+
+
+def basis_field(description) -> TextAreaField:
+    """The documents the order rests on, a required form field every kind's parameter form has."""
+    return TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)], description=description)
+
+
+def parse_academic_year(value: Any) -> str | None:
+    """'2025-2026' when `value` names two consecutive years that way, else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    start, dash, end = value.partition("-")
+    if dash and start.isdigit() and end.isdigit() and len(start) == len(end) == 4 and int(end) == int(start) + 1:
+        return value
+    return None
+
+
+def effective_date_param(raw: dict, errors: dict[str, str]) -> str | None:
+    """The order's effective date from a form or API body as ISO text; None, with the reason put in `errors`,
+    when it is missing or malformed."""
+    effective = parse_date(raw.get("effective_date"))
+    if effective is None:
+        errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
+        return None
+    return effective.isoformat()
+
+
+def record_values(student: Student, columns) -> dict:
+    """`student`'s current values of `columns`, JSON-safe (dates as ISO text): what a reversal restores."""
+    values = {}
+    for column in columns:
+        value = getattr(student, column)
+        values[column] = value.isoformat() if isinstance(value, date) else value
+    return values
+
+
+def restored_values(record_before: dict) -> dict:
+    """The inverse of `record_values`: column values ready for an UPDATE of the students table."""
+    columns = Student.__table__.c
+    values = {}
+    for column, value in record_before.items():
+        if value is not None and columns[column].type.python_type is date:
+            value = date.fromisoformat(value)
+        values[column] = value
+    return values
+
+
+# The rule most movement orders rest on: the Model Rules of Order No. 595 (a kind citing more says so itself).
+MODEL_RULES_RU = (
+    "В соответствии с Типовыми правилами деятельности организаций высшего и (или) послевузовского "
+    "образования, утвержденными приказом Министра образования и науки Республики Казахстан от "
+    "30 октября 2018 года № 595,"
+)
+MODEL_RULES_KK = (
+    "Қазақстан Республикасы Білім және ғылым министрінің 2018 жылғы 30 қазандағы № 595 бұйрығымен "
+    "бекітілген Жоғары және (немесе) жоғары оқу орнынан кейінгі білім беру ұйымдары қызметінің үлгілік "
+    "қағидаларына сәйкес"
+)
+
+
+MONTHLY, ONE_OFF = "monthly", "one_off"  # how a paying kind pays (`OrderKind.pays`)
+
+
+class OrderKind:
+    """One kind of order: its parameters and form, line eligibility, effects, reversal and document wording, and what
+    the rest of the system needs of it. A kind is registered once (`orders/kinds/__init__.py`, `registry.register`);
+    the order core, the generic pages, the register, the approvals and `registrar` ask `orders.registry`, never a
+    kind's module. README "Add an order kind" has a small example.
+
+    Declared as class attributes (defaults below):
+
+    - `name` (the code stored on orders and movements), `route` (the approval route), `title_ru`/`title_kk`,
+      `preamble_ru`/`preamble_kk` (the document's opening), `appendix_title_ru`/`_kk`, `email_template` (under
+      templates/emails/), `form_class` and `line_form_class` (the order's and a line's parameters).
+    - `labels`: the codes the kind stores (its own name, its parameters' values, its line fields) with their words,
+      `lazy_gettext` strings; `label()` and templates' `label(code)` show them (`core.labels.register_labels`).
+    - `blueprints` and `api_blueprints`: the kind's own pages (a Flask blueprint with its `template_folder`) and API
+      endpoints (a flask-smorest blueprint); `registrar` registers those of every kind. Kinds sharing a folder
+      may declare the same blueprint.
+    - Templates the order pages include, each rendered with `order` and `kind` in scope: `order_page_links` (on the
+      page of an order of this kind), `draft_links` (in the "Add students" card of its drafts), `every_order_panels`
+      (on the page of every order, whatever its kind: the corrections' "Correct this order"; the template decides
+      when it shows) and `new_order_links` (in the "New order" menu, e.g. a bulk draft for a whole scope).
+    - `changes_record`: False for a kind whose `apply` returns {} (a payment). Its open orders block nobody and its
+      movements block no revocation. A line of a record-changing kind, or of a kind with `blocked_by_open_orders`, is
+      refused while its student sits in another open record-changing order (rule `line.open_order`, applied by
+      `operations.check_lines`).
+    - `pays`: None, or how the scholarship register pays its lines (`MONTHLY`: `amount` for each of `months`;
+      `ONE_OFF`: `amount` once); `paid_only_on_grant`: the payments stop when the student loses the state grant.
+    - `corrects`: the kind revokes or amends a signed order (`target_order`) by reversing its lines.
+
+    Hooks, called by `orders.operations`: `validate_params` and `drafted` when a draft is created; `line_params` and
+    `validate_line` for lines; `gather` once and `check_line` per line whenever the lines are checked; `preview` on
+    open orders. Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails,
+    describing the students as the order found them) and `appendix_text`, `preview` and `apply` per line (one bulk
+    UPDATE of the students), then `after_apply`. A correction calls `reverse` per line of its target and then
+    `after_reverse`.
+    """
+
+    name: ClassVar[str]
+    route: ClassVar[str] = "movement"
+    title_ru: ClassVar[str]
+    title_kk: ClassVar[str]
+    preamble_ru: ClassVar[str] = MODEL_RULES_RU
+    preamble_kk: ClassVar[str] = MODEL_RULES_KK
+    form_class: ClassVar[type[FlaskForm]]
+    # A form for what differs from line to line (a target group, leave dates); None when every line takes the
+    # order's parameters.
+    line_form_class: ClassVar[type[FlaskForm] | None] = None
+    email_template: ClassVar[str] = "order_student"
+    appendix_title_ru: ClassVar[str] = "Приложение"
+    appendix_title_kk: ClassVar[str] = "Қосымша"
+    labels: ClassVar[dict[str, LazyString]] = {}
+    blueprints: ClassVar[tuple[Blueprint, ...]] = ()
+    api_blueprints: ClassVar[tuple[ApiBlueprint, ...]] = ()
+    order_page_links: ClassVar[tuple[str, ...]] = ()
+    draft_links: ClassVar[tuple[str, ...]] = ()
+    every_order_panels: ClassVar[tuple[str, ...]] = ()
+    new_order_links: ClassVar[tuple[str, ...]] = ()
+    changes_record: ClassVar[bool] = True
+    blocked_by_open_orders: ClassVar[bool] = False
+    pays: ClassVar[str | None] = None
+    paid_only_on_grant: ClassVar[bool] = False
+    corrects: ClassVar[bool] = False
+
+    def label(self) -> str:
+        raise NotImplementedError
+
+    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
+        """Clean order parameters from a form or API body: (params, errors by field)."""
+        raise NotImplementedError
+
+    def line_params(self, order: Order) -> tuple[dict, date]:
+        """Parameters and effective date a new line takes from its order: by default none, and the order's date."""
+        return {}, date.fromisoformat(order.params["effective_date"])
+
+    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
+        """Clean one line's own parameters from the line form or API body: (params, effective date, errors)."""
+        return line.params, line.effective_date, {"line": _("This kind of order has no details per line.")}
+
+    def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
+        """Facts every line's check needs (GPA, debts, calendar), read for all lines in a fixed number of queries."""
+        return {}
+
+    def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
+        """Why this line cannot be in the order (empty when it can). Every refusal names its rule. The rule of one open
+        order per student (`line.open_order`) is the core's: `operations.check_lines` adds it."""
+        raise NotImplementedError
+
+    def apply(self, line: OrderLine, order: Order) -> dict:
+        """The student's fields after signing, as {column: value}; the caller writes every line's values with one
+        bulk UPDATE, so each line of a kind must return the same columns (unchanged ones with their current value).
+        """
+        raise NotImplementedError
+
+    def preview(self, line: OrderLine) -> dict:
+        """The changes signing makes to the student's record, as {field: [before, after]}: shown on open orders,
+        stored on the line and in the student's movement history when signed."""
+        raise NotImplementedError
+
+    def item_text(self, line: OrderLine, language: str) -> str:
+        """The wording of this line's numbered item in the document, in 'ru' or 'kk'."""
+        raise NotImplementedError
+
+    def appendix_text(self, line: OrderLine, language: str) -> str | None:
+        """None: the line is a numbered item of the order. A text: the line is listed in the document's appendix
+        instead (e.g. students a scholarship order does not appoint, with the reason)."""
+        return None
+
+    def drafted(self, order: Order) -> None:
+        """Right after a draft is created: lines its parameters imply (a correction's lines from its target)."""
+
+    def prepare(self, order: Order, lines: list[OrderLine]) -> None:
+        """Before the effects of signing: create what `apply` will point at (e.g. next year's groups)."""
+
+    def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
+        """After the students' records are updated: effects outside the students table (e.g. debts), batched."""
+
+    def reverse(self, line: OrderLine) -> dict:
+        """The student's fields once this signed line is revoked: the exact values signing overwrote."""
+        return restored_values(line.record_before or {})
+
+    def after_reverse(self, order: Order, lines: list[OrderLine]) -> None:
+        """Undo what `after_apply` did for these lines of a revoked or amended order."""

@@ -1,0 +1,186 @@
+"""Year-end course promotion in bulk: draft one order for a course, faculty, programme or the whole university, sort
+its lines into outcomes, and turn the refused ones into a repeat-year draft and an expulsion draft in one action.
+
+Drafting costs a fixed number of statements whatever the number of students: the lines are written by one
+`INSERT ... SELECT` from the students in scope, and the eligibility check reads its facts set-based.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import delete, select
+
+from core.db import db
+from core.models import User
+from core.rules import rule
+from orders import operations
+from orders.kind import parse_academic_year
+from orders.kinds.promotion.promotion import ACADEMIC_RULES
+from orders.models import Order, OrderLine
+from orders.operations import InvalidInput
+from students.models import Faculty, Group, Programme, Student
+
+OUTCOMES = ("promote", "repeat_year", "expulsion", "blocked")
+
+
+def outcome_of(line: OrderLine) -> str:
+    """promote (eligible or accepted by the registrar head), repeat_year or expulsion (the year's results refuse
+    promotion; which one is `orders.kinds.promotion.next_step`), or blocked (status, final course, another open
+    order: nothing to draft for it here)."""
+    if line.accepted:
+        return "promote"
+    rules = {refusal["rule"] for refusal in line.eligibility}
+    if rules - set(ACADEMIC_RULES):
+        return "blocked"
+    steps = {refusal["data"].get("next_step") for refusal in line.eligibility}
+    return "expulsion" if "expulsion" in steps else "repeat_year"
+
+
+def outcome_reason(line: OrderLine) -> str:
+    """Why the line lands where it does, in the reader's language."""
+    messages = " ".join(refusal["message"] for refusal in line.eligibility)
+    if outcome_of(line) != "expulsion":
+        return messages
+    data = line.eligibility[0]["data"]
+    if data.get("debt_credits", 0) > rule("promotion_expulsion_debt_credits"):
+        why = ngettext(
+            "Academic debts of %(num)s credit exceed the %(limit)s allowed for a repeat year.",
+            "Academic debts of %(num)s credits exceed the %(limit)s allowed for a repeat year.",
+            data["debt_credits"],
+            limit=rule("promotion_expulsion_debt_credits"),
+        )
+    else:
+        why = _("The course was already repeated.")
+    return f"{messages} {why}"
+
+
+def outcomes(order: Order, lines: list[OrderLine] | None = None) -> dict[str, list[OrderLine]]:
+    grouped: dict[str, list[OrderLine]] = {outcome: [] for outcome in OUTCOMES}
+    for line in order.lines if lines is None else lines:
+        grouped[outcome_of(line)].append(line)
+    return grouped
+
+
+@dataclass(frozen=True)
+class Scope:
+    academic_year: str
+    faculty_id: int | None
+    programme_id: int | None
+    course: int | None
+
+
+def _scope(raw: dict) -> tuple[Scope | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+
+    def optional_int(name: str, low: int = 1, high: int = 2**31 - 1) -> int | None:
+        value = raw.get(name)
+        if value in (None, ""):
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or isinstance(value, bool) or not low <= number <= high:
+            errors[name] = _("Give a whole number from %(low)s to %(high)s, or leave it empty.", low=low, high=high)
+            return None
+        return number
+
+    faculty_id, programme_id, course = (
+        optional_int("faculty_id"),
+        optional_int("programme_id"),
+        optional_int("course", 1, 7),
+    )
+    if faculty_id is not None and "faculty_id" not in errors and db.session.get(Faculty, faculty_id) is None:
+        errors["faculty_id"] = _("There is no faculty %(id)s.", id=faculty_id)
+    if programme_id is not None and "programme_id" not in errors:
+        programme = db.session.get(Programme, programme_id)
+        if programme is None:
+            errors["programme_id"] = _("There is no programme %(id)s.", id=programme_id)
+        elif faculty_id is not None and programme.faculty_id != faculty_id:
+            errors["programme_id"] = _("Programme %(code)s does not belong to the chosen faculty.", code=programme.code)
+    year = parse_academic_year(raw.get("academic_year"))
+    if errors:
+        return None, errors
+    return Scope(year or "", faculty_id, programme_id, course), errors
+
+
+def draft_promotion(author: User, raw: dict) -> Order:
+    """A promotion draft with a line for every active student in scope (faculty, programme, course: each
+    optional), every line checked. Nothing is written when the input is bad or nobody is in scope."""
+    scope, errors = _scope(raw)
+    try:
+        order = operations.create_order("promotion", author, raw)
+    except InvalidInput as error:
+        if error.status != 422:
+            raise
+        errors = {**error.errors, **errors}
+    if errors:
+        raise InvalidInput(errors)
+    students = (
+        select(Student.id, Student.group_id, Programme.faculty_id)
+        .join(Group, Group.id == Student.group_id)
+        .join(Programme, Programme.id == Group.programme_id)
+        .where(Student.status == "active")
+    )
+    if scope.faculty_id is not None:
+        students = students.where(Programme.faculty_id == scope.faculty_id)
+    if scope.programme_id is not None:
+        students = students.where(Group.programme_id == scope.programme_id)
+    if scope.course is not None:
+        students = students.where(Student.course == scope.course)
+    operations.insert_lines(order, students.subquery())
+    operations.check_lines(order)
+    if not order.lines:
+        raise InvalidInput({"scope": _("No active student is in this scope; nothing was drafted.")})
+    return order
+
+
+def split_refused(order: Order, actor: User) -> tuple[Order | None, Order | None]:
+    """Move the lines whose outcome is repeat_year or expulsion out of this promotion draft into a new repeat-year
+    draft (ground: promotion refused) and a new expulsion draft (reason: academic failure), with the same effective
+    date and basis. Returns (repeat-year draft, expulsion draft); None for an outcome without lines."""
+    if order.kind != "promotion":
+        raise InvalidInput({"order": _("Only a course promotion order has refused lines to turn into drafts.")})
+    operations._require_editable(order, actor)
+    operations.check_lines(order)
+    grouped = outcomes(order)
+    moving = {outcome: [line.student_id for line in grouped[outcome]] for outcome in ("repeat_year", "expulsion")}
+    if not any(moving.values()):
+        raise InvalidInput(
+            {"order": _("No line of this draft is refused for its academic results; nothing to turn into drafts.")},
+            status=409,
+        )
+    ids = moving["repeat_year"] + moving["expulsion"]
+    db.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id, OrderLine.student_id.in_(ids)))
+    db.session.expire(order, ["lines"])
+    common = {"effective_date": order.params["effective_date"], "basis": order.basis}
+    created: dict[str, Order | None] = {"repeat_year": None, "expulsion": None}
+    if moving["repeat_year"]:
+        created["repeat_year"] = operations.create_order(
+            "repeat_year",
+            actor,
+            {**common, "ground": "promotion_refused", "academic_year": order.params["academic_year"]},
+        )
+    if moving["expulsion"]:
+        created["expulsion"] = operations.create_order("expulsion", actor, {**common, "reason": "academic_failure"})
+    for outcome, new in created.items():
+        if new is not None:
+            students = (
+                select(Student.id, Student.group_id, Programme.faculty_id)
+                .join(Group, Group.id == Student.group_id)
+                .join(Programme, Programme.id == Group.programme_id)
+                .where(Student.id.in_(moving[outcome]))
+            ).subquery()
+            operations.insert_lines(new, students)
+            operations.check_lines(new)
+    # The lines left were checked above, in this transaction: removing the others changes none of their facts,
+    # and the moved students now sit in the new drafts, no longer in this order, so no re-check (a full check of
+    # 20,000 lines) is needed.
+    return created["repeat_year"], created["expulsion"]
+
+
+def summary(order: Order) -> dict[str, int]:
+    counts = Counter(outcome_of(line) for line in order.lines)
+    return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}

@@ -1,0 +1,119 @@
+"""The state scholarship part of the JSON API: draft an order for chosen faculties and courses, read who is in and
+who is out and why."""
+
+import marshmallow as ma
+from flask_login import current_user
+from flask_smorest import abort
+from marshmallow import fields, validate
+
+from core.permissions import roles_required
+from orders.api import READERS, RefusalSchema, load_visible
+from orders.kinds.state_scholarship import drafting as bulk
+from orders.kinds.state_scholarship.blueprints import api as bp
+from orders.operations import visible_lines
+from students.api import StudentSchema
+
+MAX_ID = 2**31 - 1
+
+
+class ScholarshipDraftArgs(ma.Schema):
+    academic_year = fields.Str(required=True, metadata={"description": "e.g. 2026-2027"})
+    semester = fields.Int(
+        required=True,
+        validate=validate.OneOf([1, 2]),
+        metadata={"description": "the semester paid: 2 by the winter session, 1 by the summer one"},
+    )
+    faculties = fields.List(
+        fields.Int(validate=validate.Range(1, MAX_ID)),
+        load_default=list,
+        metadata={"description": "faculty ids; empty: every faculty"},
+    )
+    courses = fields.List(
+        fields.Int(validate=validate.Range(1, 7)),
+        load_default=list,
+        metadata={"description": "courses; empty: every course"},
+    )
+    effective_date = fields.Str(required=True, metadata={"description": "YYYY-MM-DD"})
+    basis = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+    title = fields.Str(load_default=None, validate=validate.Length(max=300))
+
+
+class ScholarshipLineSchema(ma.Schema):
+    id = fields.Int()
+    student = fields.Nested(StudentSchema)
+    outcome = fields.Str(metadata={"enum": ["in", "out"]})
+    why = fields.Str()
+    reason = fields.Str()
+    amount = fields.Int()
+    months = fields.List(fields.Str())
+    table_from = fields.Str(allow_none=True)
+    eligibility = fields.List(fields.Nested(RefusalSchema))
+
+
+class ScholarshipOutcomesSchema(ma.Schema):
+    order_id = fields.Int()
+    state = fields.Str()
+    academic_year = fields.Str()
+    semester = fields.Int()
+    counts = fields.Dict()
+    lines = fields.List(fields.Nested(ScholarshipLineSchema))
+
+
+def _outcomes(order) -> dict:
+    lines = visible_lines(order, current_user)
+    return {
+        "order_id": order.id,
+        "state": order.state,
+        "academic_year": order.params.get("academic_year"),
+        "semester": order.params.get("semester"),
+        "counts": bulk.summary(order),
+        "lines": [
+            {
+                "id": line.id,
+                "student": line.student,
+                "outcome": line.params.get("outcome"),
+                "why": line.params.get("why"),
+                "reason": bulk.reason(line),
+                "amount": line.params.get("amount"),
+                "months": line.params.get("months", []),
+                "table_from": line.params.get("table_from"),
+                "eligibility": line.eligibility,
+            }
+            for line in lines
+        ],
+    }
+
+
+@bp.route("/drafts", methods=["POST"])
+@roles_required("clerk")
+@bp.arguments(
+    ScholarshipDraftArgs,
+    example={
+        "academic_year": "2026-2027",
+        "semester": 2,
+        "faculties": [1],
+        "courses": [],
+        "effective_date": "2027-02-01",
+        "basis": "Итоги зимней экзаменационной сессии",
+    },
+)
+@bp.response(201, ScholarshipOutcomesSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+def draft(args):
+    """Draft a state scholarship order with a line for every active state-grant student in scope, each with the
+    amount and months or the reason it is not appointed. Bad input: 422 and nothing written."""
+    order = bulk.draft_scholarship(current_user, args)
+    return _outcomes(order)
+
+
+@bp.route("/<int(max=2147483647):order_id>/outcomes")
+@roles_required(*READERS)
+@bp.response(200, ScholarshipOutcomesSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def outcomes(order_id: int):
+    """Each line of a state scholarship order: in or out, why, amount and months (a dean: own faculty's lines)."""
+    order = load_visible(order_id)
+    if order.kind != bulk.KIND:
+        abort(404, message=f"Order {order_id} is not a state scholarship order.", errors={"order_id": "not one"})
+    return _outcomes(order)

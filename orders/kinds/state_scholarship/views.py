@@ -1,0 +1,79 @@
+"""Pages for the state scholarship: draft one order for chosen faculties and courses, see who is in and who is out
+and why."""
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectMultipleField
+
+from core.db import db
+from core.errors import FormRefusals
+from core.permissions import roles_required
+from orders import operations
+from orders.kinds.state_scholarship import drafting as bulk
+from orders.kinds.state_scholarship.blueprints import pages as bp
+from orders.kinds.state_scholarship.state_scholarship import StateScholarshipForm
+from orders.views import READERS, load_visible
+from students.models import Faculty
+
+
+class ScholarshipDraftForm(StateScholarshipForm):
+    faculties = SelectMultipleField(
+        _l("Faculties"), coerce=int, validate_choice=False, description=_l("None chosen: every faculty.")
+    )
+    courses = SelectMultipleField(
+        _l("Courses"),
+        coerce=int,
+        validate_choice=False,
+        choices=[(n, str(n)) for n in range(1, 8)],
+        description=_l("None chosen: every course."),
+    )
+
+
+def _draft_form() -> ScholarshipDraftForm:
+    form = ScholarshipDraftForm()
+    language = str(get_locale())
+    form.faculties.choices = [
+        (f.id, f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))
+    ]
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("clerk")
+def new():
+    form = _draft_form()
+    refused = FormRefusals(form, fallback="basis")
+    if form.validate_on_submit():
+        with refused:
+            order = bulk.draft_scholarship(current_user, form.data)
+            counts = bulk.summary(order)
+            flash(
+                ngettext(
+                    "State scholarship drafted for %(num)s student: %(in)s appointed, %(out)s not appointed.",
+                    "State scholarship drafted for %(num)s students: %(in)s appointed, %(out)s not appointed.",
+                    len(order.lines),
+                    **{"in": counts["in"], "out": counts["out"]},
+                ),
+                "success",
+            )
+            return redirect(url_for("scholarship.outcomes", order_id=order.id))
+    return render_template("orders/scholarship_new.html", form=form), refused.status or (400 if form.errors else 200)
+
+
+@bp.route("/<int:order_id>")
+@roles_required(*READERS)
+def outcomes(order_id: int):
+    order = load_visible(order_id)
+    if order.kind != bulk.KIND:
+        abort(404)
+    lines = operations.visible_lines(order, current_user)
+    return render_template(
+        "orders/scholarship_outcomes.html",
+        order=order,
+        grouped=bulk.split(order, lines),
+        reason=bulk.reason,
+        counts=bulk.summary(order),
+    )
