@@ -6,7 +6,7 @@ registered under that name with the message's context overlaid by the entry's ow
 the row was written, so values the e-mail already carries are not stored twice) and attaches the bytes it returns.
 Upper layers register their renderers at app start; this package knows none of them. An unknown renderer or one
 that raises fails the delivery like an unreachable SMTP server would: the row stays in the outbox, the error is
-recorded, and dramatiq retries.
+recorded, and the attempt is retried on the outbox's schedule.
 """
 
 import mimetypes

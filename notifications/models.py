@@ -14,7 +14,7 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in OUTBOX_STATUSES)})", name="status"),
-        Index("ix_outbox_messages_status_created_at", "status", "created_at"),
+        Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,3 +27,8 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # When the sweep next hands a pending row to the broker: the end of its backoff after a failed attempt, or the
+    # end of the time a hand-over is left to the broker. NULL on a pending row means due now.
+    next_attempt_at: Mapped[datetime | None]
+    # Set by the first failed attempt: a row still failing after this moment is marked `failed`.
+    retry_until: Mapped[datetime | None]

@@ -1,17 +1,25 @@
 """The broker, the delivery actor, and the relay that hands committed outbox rows to it.
 
 Embedded mode uses dramatiq's in-process StubBroker with a worker thread; production uses Redis or RabbitMQ
-and separate `registrar worker` processes. Delivery is idempotent: the actor takes an outbox id and does nothing
-for a row already sent, so a resend by the sweep or a broker redelivery never e-mails twice.
+and separate `registrar worker` processes.
+
+The database schedules every attempt; dramatiq never retries. A row is handed to the broker once at commit, then by
+the sweep whenever it is due (`next_attempt_at`): after a failed attempt, when its backoff has passed; after a
+hand-over, when it is still pending `redeliver_after()` later (a broker that lost the message, a worker that died).
+Each message carries the row's attempt count when it was handed over, so a message made stale by a later attempt, or
+a second copy of one, does nothing; so does any message for a row already sent. SMTP cannot be exactly-once: a row
+is marked sent in its own commit the moment the server accepts it, and a process dying between the two is the one
+case that sends an e-mail twice (with the same Message-ID, which lets a receiver drop it).
 """
 
 import copy
 import logging
+import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import dramatiq
@@ -21,7 +29,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask, current_app
 from jinja2 import TemplateNotFound
-from sqlalchemy import case, select, update
+from sqlalchemy import or_, select, update
 
 from core.db import db, is_postgres, utcnow
 from core.logs import REQUEST_ID
@@ -31,7 +39,15 @@ from notifications.models import OutboxMessage
 log = logging.getLogger(__name__)
 QUEUE = "registrar"
 EXTENSION = "registrar_notifications"
-MAX_ATTEMPTS = 10
+# The retry schedule of a failing row: FIRST_RETRY_DELAY doubled after each failure up to MAX_RETRY_DELAY, each delay
+# drawn at random between half of it and all of it (so rows that failed together do not retry together), for
+# RETRY_FOR after the first failure; a row still failing then is marked failed.
+FIRST_RETRY_DELAY = timedelta(seconds=30)
+MAX_RETRY_DELAY = timedelta(hours=1)
+RETRY_FOR = timedelta(days=3)
+# A hand-over is left to the broker for this many sweep intervals before the sweep hands the row over again.
+REDELIVER_AFTER_INTERVALS = 10
+SWEEP_BATCH = 500
 
 
 @dataclass
@@ -70,9 +86,9 @@ def broker_problem(broker: dramatiq.Broker, timeout: float = 2.0) -> str | None:
 def init_app(app: Flask) -> None:
     broker = make_broker(app.config["BROKER_URL"])
 
-    def deliver_outbox_message(outbox_id: int) -> None:
+    def deliver_outbox_message(outbox_id: int, attempt: int | None = None) -> None:
         with app.app_context():
-            deliver(outbox_id)
+            deliver(outbox_id, attempt)
 
     queue = app.config.get("BROKER_QUEUE") or QUEUE  # tests give each run its own queue on a shared broker
     actor = dramatiq.actor(
@@ -80,9 +96,7 @@ def init_app(app: Flask) -> None:
         broker=broker,
         actor_name="deliver_outbox_message",
         queue_name=queue,
-        max_retries=MAX_ATTEMPTS,
-        min_backoff=1_000,
-        max_backoff=600_000,
+        max_retries=0,  # the sweep retries on the outbox's schedule; dramatiq retrying too would multiply attempts
     )
     broker.declare_queue(queue)
     app.extensions[EXTENSION] = Delivery(broker, actor, queue)
@@ -92,30 +106,61 @@ def delivery() -> Delivery:
     return current_app.extensions[EXTENSION]
 
 
-def dispatch(outbox_ids: list[int]) -> None:
-    """Hand committed outbox rows to the broker. A failure here loses nothing: the sweep resends later."""
+def redeliver_after() -> timedelta:
+    """How long a row handed to the broker is left to it before the sweep hands it over again if still pending."""
+    return timedelta(seconds=REDELIVER_AFTER_INTERVALS * float(current_app.config["RELAY_INTERVAL"]))
+
+
+def retry_delay(failures: int) -> timedelta:
+    """The wait before the next attempt of a row that has failed `failures` times: exponential, capped, jittered."""
+    ceiling = min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * 2 ** min(failures - 1, 32))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def dispatch(rows: list[tuple[int, int]]) -> None:
+    """Hand committed outbox rows, as (id, attempts so far), to the broker. A failure here loses nothing: the sweep
+    hands them over again once `redeliver_after()` has passed."""
     try:
         actor = delivery().actor
-        for outbox_id in outbox_ids:
-            actor.send(outbox_id)
+        for outbox_id, attempts in rows:
+            actor.send(outbox_id, attempts)
     except Exception:  # broker down: rows stay pending for `sweep`
-        log.exception("could not hand outbox rows %s to the broker; the sweep will retry", outbox_ids)
+        log.exception("could not hand outbox rows %s to the broker; the sweep will retry", [i for i, _a in rows])
 
 
-def sweep(older_than_seconds: float = 60) -> int:
-    """Resend outbox rows still pending after `older_than_seconds`; returns how many were handed over."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    ids = list(
-        db.session.scalars(
+def sweep(now: datetime | None = None) -> int:
+    """Hand over the pending rows due at `now` (by default this moment) and lease each for `redeliver_after()`;
+    returns how many were handed over. Sweeps running in several processes never hand the same row over twice."""
+    now = now or utcnow()
+    lease_end = now + redeliver_after()
+    handed, after_id = 0, 0
+    while True:
+        due = (
             select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.created_at <= cutoff)
+            .where(
+                OutboxMessage.status == "pending",
+                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+                OutboxMessage.id > after_id,
+            )
             .order_by(OutboxMessage.id)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)  # PostgreSQL: rows another sweep or a delivery holds are not due
         )
-    )
-    db.session.rollback()
-    if ids:
-        dispatch(ids)
-    return len(ids)
+        ids = list(db.session.scalars(due))
+        if not ids:
+            db.session.rollback()
+            return handed
+        rows = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+            .values(next_attempt_at=lease_end)
+            .returning(OutboxMessage.id, OutboxMessage.attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
+        db.session.commit()
+        dispatch(sorted((outbox_id, attempts) for outbox_id, attempts in rows))
+        handed += len(rows)
+        after_id = ids[-1]
 
 
 def compose(row: OutboxMessage) -> EmailMessage:
@@ -146,79 +191,106 @@ def compose(row: OutboxMessage) -> EmailMessage:
 
 
 _in_flight: set[tuple[str, int]] = set()
-_in_flight_lock = threading.Lock()
+_in_flight_changed = threading.Condition()
 
 
 @contextmanager
-def _claim(outbox_id: int) -> Iterator[bool]:
-    """Whether this thread may deliver the row now. On PostgreSQL the row lock taken in `deliver` (SKIP LOCKED)
-    keeps any other process off it; SQLite has no row locks, so there a row is claimed within this process, which
-    is where the embedded mode runs all of its worker threads."""
+def _one_at_a_time(outbox_id: int) -> Iterator[None]:
+    """Deliver a row in one thread at a time. On PostgreSQL the row lock taken in `_deliver` does it across
+    processes; SQLite has no row locks, so there the row is claimed within this process, which is where the embedded
+    mode runs all of its worker threads. A second thread waits for the first and then finds the row sent (or
+    attempted): giving up instead could drop a valid message when its twin is only checking a stale one."""
     if is_postgres():
-        yield True
+        yield
         return
     key = (str(db.engine.url), outbox_id)
-    with _in_flight_lock:
-        if key in _in_flight:
-            claimed = False
-        else:
-            _in_flight.add(key)
-            claimed = True
+    with _in_flight_changed:
+        _in_flight_changed.wait_for(lambda: key not in _in_flight)
+        _in_flight.add(key)
     try:
-        yield claimed
+        yield
     finally:
-        if claimed:
-            with _in_flight_lock:
-                _in_flight.discard(key)
+        with _in_flight_changed:
+            _in_flight.discard(key)
+            _in_flight_changed.notify_all()
 
 
-def deliver(outbox_id: int) -> None:
-    """Send one outbox row unless it was sent already; record the failure and re-raise so dramatiq retries.
+def deliver(outbox_id: int, attempt: int | None = None) -> str:
+    """Attempt one outbox row now, unless it is sent, failed, or already attempted since the message naming
+    `attempt` was handed over (None: whatever its count). A failure is recorded with the next attempt's time, never
+    raised, so that only the outbox schedules retries. Returns "sent", "retry", "failed" or "skipped".
 
-    A row being delivered by another thread or process at this moment is left to it."""
-    with _claim(outbox_id) as claimed:
-        if claimed:
-            _deliver(outbox_id)
+    A row being delivered by another thread or process at this moment is waited for, and then found sent."""
+    with _one_at_a_time(outbox_id):
+        return _deliver(outbox_id, attempt)
 
 
-def _deliver(outbox_id: int) -> None:
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands stored UTC moments back naive."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _deliver(outbox_id: int, attempt: int | None) -> str:
     postgres = is_postgres()
     query = select(OutboxMessage).where(OutboxMessage.id == outbox_id)
     if postgres:  # held until the commit below: no other process sends this row meanwhile
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update()
     row = db.session.scalar(query)
-    if row is None or row.status != "pending":
+    if row is None or row.status != "pending" or attempt not in (None, row.attempts):
         db.session.rollback()
-        return
+        return "skipped"
+    attempts, retry_until = row.attempts, _aware(row.retry_until)
     REQUEST_ID.set(row.context.get("request_id"))
     this_row = OutboxMessage.id == outbox_id
+    accepted = False
+
+    def mark_sent() -> None:
+        nonlocal accepted
+        accepted = True
+        db.session.execute(
+            update(OutboxMessage)
+            .where(this_row)
+            .values(status="sent", sent_at=utcnow(), attempts=attempts + 1, next_attempt_at=None)
+        )
+        db.session.commit()
+        log.info("outbox row %s sent", outbox_id)
+
     try:
         message = compose(row)
         if not postgres:
             # SQLite: end the read before the slow send, so that the write below opens a fresh transaction that
             # waits its turn for the lock, instead of failing on a snapshot another worker thread has outdated.
             db.session.rollback()
-        transport.send(message, outbox_id)
+        transport.send(message, outbox_id, on_accepted=mark_sent)
     except Exception as error:
-        db.session.execute(
-            update(OutboxMessage)
-            .where(this_row)
-            .values(
-                attempts=OutboxMessage.attempts + 1,
-                last_error=f"{type(error).__name__}: {error}"[:2000],
-                status=case((OutboxMessage.attempts + 1 >= MAX_ATTEMPTS, "failed"), else_=OutboxMessage.status),
-            )
-        )
-        db.session.commit()
-        log.warning("outbox row %s not sent (attempt failed): %s", outbox_id, type(error).__name__)
-        raise
+        if accepted:  # the server has the message: never count it as a failure (nor send it again)
+            raise
+        return _record_failure(outbox_id, attempts, retry_until, error)
+    return "sent"
+
+
+def _record_failure(outbox_id: int, attempts: int, retry_until: datetime | None, error: Exception) -> str:
+    now = utcnow()
+    retry_until = retry_until or now + RETRY_FOR
+    give_up = now >= retry_until
+    next_attempt_at = None if give_up else now + retry_delay(attempts + 1)
     db.session.execute(
         update(OutboxMessage)
-        .where(this_row)
-        .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending", OutboxMessage.attempts == attempts)
+        .values(
+            attempts=attempts + 1,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+            retry_until=retry_until,
+            status="failed" if give_up else "pending",
+            next_attempt_at=next_attempt_at,
+        )
     )
     db.session.commit()
-    log.info("outbox row %s sent", outbox_id)
+    if give_up:
+        log.error("outbox row %s failed for good after %s attempts: %s", outbox_id, attempts + 1, error)
+        return "failed"
+    log.warning("outbox row %s failed (attempt %s), next at %s: %s", outbox_id, attempts + 1, next_attempt_at, error)
+    return "retry"
 
 
 class EmbeddedWorker(dramatiq.Worker):
@@ -243,7 +315,7 @@ class EmbeddedWorker(dramatiq.Worker):
         while not self._stopping.wait(self.interval):
             with self.app.app_context():
                 try:
-                    sweep(older_than_seconds=self.interval)
+                    sweep()
                 except Exception:
                     log.exception("outbox sweep failed")
 

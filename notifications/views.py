@@ -1,18 +1,22 @@
-"""The local mailbox of the embedded mode, readable by admins."""
+"""The admin mailbox: e-mails the local mailbox holds, and outbox rows not delivered yet, with a resend for each."""
 
 from email import policy
 from email.parser import BytesParser
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import _, ngettext
 from sqlalchemy import func, select
 
 from core.db import db
 from core.permissions import roles_required
 from notifications import attachments
 from notifications.models import OutboxMessage
+from notifications.outbox import resend, resend_failed
 from notifications.transport import mailbox_messages
 
 bp = Blueprint("mailbox", __name__, url_prefix="/admin/mailbox")
+
+PER_PAGE = 50
 
 
 def _parse(path) -> dict:
@@ -26,31 +30,74 @@ def _parse(path) -> dict:
     }
 
 
-def _undelivered() -> list[dict]:
-    """Rows a delivery attempt has failed for and that are not sent yet, with the error and what they attach."""
-    rows = db.session.scalars(
+def _undelivered(page: int):
+    """One page of the rows an attempt has failed for and that are not sent (pending a retry, or failed), newest
+    first, with what each attaches. Rows not attempted yet are on their way and only counted."""
+    result = db.paginate(
         select(OutboxMessage)
         .where(OutboxMessage.status != "sent", OutboxMessage.attempts > 0)
-        .order_by(OutboxMessage.id.desc())
-        .limit(50)
+        .order_by(OutboxMessage.id.desc()),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
     )
-    return [
+    rows = [
         {
+            "id": row.id,
             "to": row.recipient,
             "status": row.status,
+            "attempts": row.attempts,
+            "next_attempt_at": row.next_attempt_at,
             "error": row.last_error,
             "attachments": attachments.filenames(row.context),
         }
-        for row in rows
+        for row in result.items
     ]
+    return rows, result.pages
 
 
 @bp.route("/")
 @roles_required("admin")
 def index():
-    messages = [_parse(p) for p in mailbox_messages()[:200]]
+    page = max(request.args.get("page", 1, type=int), 1)
+    outbox_page = max(request.args.get("outbox_page", 1, type=int), 1)
+    files = mailbox_messages()
+    messages = [_parse(p) for p in files[(page - 1) * PER_PAGE : page * PER_PAGE]]
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-    return render_template("mailbox/index.html", messages=messages, counts=counts, undelivered=_undelivered())
+    undelivered, outbox_pages = _undelivered(outbox_page)
+    return render_template(
+        "mailbox/index.html",
+        messages=messages,
+        page=page,
+        pages=-(-len(files) // PER_PAGE),
+        counts=counts,
+        undelivered=undelivered,
+        outbox_page=outbox_page,
+        outbox_pages=outbox_pages,
+    )
+
+
+@bp.route("/outbox/<int:outbox_id>/resend", methods=["POST"])
+@roles_required("admin")
+def resend_one(outbox_id: int):
+    if resend([outbox_id]):
+        flash(_("The e-mail is queued to be sent again now."), "success")
+    else:
+        flash(_("This e-mail was sent already."), "error")
+    return redirect(url_for(".index", outbox_page=request.args.get("outbox_page", 1, type=int)))
+
+
+@bp.route("/outbox/resend-failed", methods=["POST"])
+@roles_required("admin")
+def resend_all_failed():
+    count = resend_failed()
+    message = ngettext(
+        "%(num)s failed e-mail is queued to be sent again now.",
+        "%(num)s failed e-mails are queued to be sent again now.",
+        count,
+    )
+    flash(message, "success")
+    return redirect(url_for(".index"))
 
 
 @bp.route("/<name>")

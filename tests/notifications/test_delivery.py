@@ -10,33 +10,41 @@ a thread it started is still running after it.
 import asyncio
 import io
 import os
+import re
+import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 
 import dramatiq
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from docx import Document
 from dramatiq.common import dq_name, xq_name
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from core.db import db
+from core.db import db, utcnow
 from notifications import attachments, relay
 from notifications.models import OutboxMessage
-from notifications.outbox import enqueue_email
+from notifications.outbox import enqueue_email, enqueue_emails
 from orders.models import Order, OrderSequence
 from registrar.app import create_app
 from students.models import Student
-from tests.conftest import Factory, login
+from tests.conftest import Factory, login, visa_until_signature
 from workflow.engine import fire
 
 WAIT = 30  # seconds any wait may take before the test fails instead of hanging
@@ -265,11 +273,11 @@ def test_delivering_the_same_outbox_row_again_sends_nothing_more(build_app):
             for outbox_id in ids + ids:  # directly, twice
                 relay.deliver(outbox_id)
             assert len(inbox.messages) == 2
-            # and through the broker: the same ids again, plus a sweep (which finds nothing pending)
+            # and through the broker: the same ids again, plus a sweep an hour later (which finds nothing pending)
             actor = mail_app.extensions[relay.EXTENSION].actor
             for outbox_id in ids:
                 actor.send(outbox_id)
-            assert relay.sweep(older_than_seconds=0) == 0
+            assert relay.sweep(now=utcnow() + timedelta(hours=1)) == 0
             worker = relay.start_embedded_worker(mail_app, worker_timeout=100)
             try:
                 broker_of(mail_app).join(relay.QUEUE, timeout=WAIT * 1000)
@@ -279,6 +287,43 @@ def test_delivering_the_same_outbox_row_again_sends_nothing_more(build_app):
             assert [(r.status, r.attempts) for r in outbox()] == [("sent", 1), ("sent", 1)]
             message_ids = {m["Message-ID"] for m in inbox.messages}
             assert len(message_ids) == 2 and all("outbox-" in m for m in message_ids)
+
+
+class InboxReadingTheRowAtQuit(Inbox):
+    """Reads the outbox row's status when the client says QUIT, that is after the server accepted the message and
+    before the connection closes."""
+
+    def __init__(self, engine):
+        super().__init__()
+        self.engine = engine
+        self.status_at_quit: list[str] = []
+
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        with self.engine.connect() as connection:
+            self.status_at_quit.append(connection.scalar(select(OutboxMessage.status)))
+        return "221 Bye"
+
+
+def test_a_row_is_marked_sent_the_moment_the_server_accepts_it_before_the_connection_closes(build_app):
+    """A worker dying after the server's acceptance sends the e-mail again only if it dies before this commit."""
+    mail_app = build_app()
+    with mail_app.app_context():
+        inbox = InboxReadingTheRowAtQuit(db.engine)
+        controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        try:
+            mail_app.config["SMTP_PORT"] = controller.port
+            enqueue_email("once@students.test", "expulsion_student", {"student_name": "Ким Ирина"}, "ru")
+            db.session.commit()
+            (row,) = outbox()
+            assert relay.deliver(row.id, attempt=0) == "sent"
+        finally:
+            controller.stop()
+        assert inbox.status_at_quit == ["sent"]
+        assert len(inbox.to("once@students.test")) == 1
+        assert relay.deliver(row.id, attempt=0) == "skipped"  # the broker redelivering it: nothing more
+        assert relay.deliver(row.id) == "skipped"
+        assert len(inbox.messages) == 1
 
 
 def test_two_workers_delivering_the_same_row_at_once_send_one_email(build_app):
@@ -327,7 +372,7 @@ def test_a_rolled_back_transaction_sends_nothing(build_app):
             assert db.session.scalar(select(func.count()).select_from(OrderSequence)) == 0  # no number taken
             worker = relay.start_embedded_worker(mail_app, worker_timeout=100)
             try:
-                assert relay.sweep(older_than_seconds=0) == 0
+                assert relay.sweep(now=utcnow() + timedelta(hours=1)) == 0
                 broker_of(mail_app).join(relay.QUEUE, timeout=WAIT * 1000)
             finally:
                 worker.stop(timeout=10_000)
@@ -352,7 +397,8 @@ def test_a_broker_down_at_commit_loses_nothing_the_sweep_delivers_later(build_ap
         with mail_app.app_context():
             worker = relay.start_embedded_worker(mail_app, worker_timeout=100)
             try:
-                assert relay.sweep(older_than_seconds=0) == 2
+                assert relay.sweep(now=utcnow()) == 0  # the commit's hand-over is left to the broker for a while
+                assert relay.sweep(now=utcnow() + relay.redeliver_after()) == 2
                 wait_for(lambda: len(inbox.messages) == 2, "the swept e-mails")
                 broker_of(mail_app).join(relay.QUEUE, timeout=WAIT * 1000)
             finally:
@@ -363,7 +409,8 @@ def test_a_broker_down_at_commit_loses_nothing_the_sweep_delivers_later(build_ap
 
 def test_the_embedded_sweep_thread_resends_rows_left_pending(build_app):
     with smtp_server() as (inbox, port):
-        down = build_app(BROKER_URL=f"redis://127.0.0.1:{free_port()}/0", SMTP_PORT=port)
+        # the rows are left to the broker for ten sweep intervals before the sweep hands them over again
+        down = build_app(BROKER_URL=f"redis://127.0.0.1:{free_port()}/0", SMTP_PORT=port, RELAY_INTERVAL=0.2)
         with down.app_context():
             Signed()
         mail_app = build_app(SMTP_PORT=port, RELAY_INTERVAL=0.2)
@@ -376,9 +423,10 @@ def test_the_embedded_sweep_thread_resends_rows_left_pending(build_app):
             assert [r.status for r in outbox()] == ["sent", "sent"]
 
 
-def test_an_smtp_server_down_keeps_the_rows_pending_and_dramatiq_retries(build_app):
+def test_an_smtp_server_down_keeps_the_rows_pending_and_the_sweep_retries(build_app, monkeypatch):
+    monkeypatch.setattr(relay, "FIRST_RETRY_DELAY", timedelta(seconds=0.2))  # the schedule, shortened
     port = free_port()  # nothing listens here yet
-    mail_app = build_app(SMTP_PORT=port)
+    mail_app = build_app(SMTP_PORT=port, RELAY_INTERVAL=0.2)
     with mail_app.app_context():
         signed = Signed(sign=False)
         order_id = signed.order_id
@@ -395,8 +443,8 @@ def test_an_smtp_server_down_keeps_the_rows_pending_and_dramatiq_retries(build_a
             assert [r.status for r in rows] == ["pending", "pending"]
             assert all("Connection refused" in r.last_error or "ConnectionRefused" in r.last_error for r in rows)
             assert all(r.sent_at is None for r in rows)
-            with smtp_server(port) as (inbox, _port):  # the server comes back: dramatiq's retry delivers
-                wait_for(lambda: all(r.status == "sent" for r in outbox()), "dramatiq to retry both rows")
+            with smtp_server(port) as (inbox, _port):  # the server comes back: the next scheduled attempt delivers
+                wait_for(lambda: all(r.status == "sent" for r in outbox()), "the sweep to retry both rows")
                 assert_emails(inbox, signed)
         finally:
             worker.stop(timeout=10_000)
@@ -588,11 +636,10 @@ def test_an_unknown_renderer_keeps_the_email_in_the_outbox_with_the_error_until_
             )
             db.session.commit()
             (row,) = outbox()
-            with pytest.raises(attachments.UnknownRenderer):
-                relay.deliver(row.id)  # the actor re-raises: dramatiq retries with backoff
+            assert relay.deliver(row.id) == "retry"  # recorded, with the next attempt on the outbox's schedule
             (row,) = outbox()
             assert (row.status, row.attempts, row.sent_at) == ("pending", 1, None)
-            assert "late_note" in row.last_error
+            assert "late_note" in row.last_error and "UnknownRenderer" in row.last_error
             assert inbox.messages == []
             client = mail_app.test_client()
             login(client, admin)
@@ -600,9 +647,331 @@ def test_an_unknown_renderer_keeps_the_email_in_the_outbox_with_the_error_until_
             assert "later@students.test" in page and "note.txt" in page and "late_note" in page
 
             attachments.register_renderer("late_note", lambda context: context["text"].encode())
-            relay.deliver(row.id)  # the next attempt, once the renderer is known
+            assert relay.deliver(row.id, attempt=1) == "sent"  # the next attempt, once the renderer is known
             (row,) = outbox()
             assert (row.status, row.attempts) == ("sent", 2)
             (message,) = inbox.to("later@students.test")
             (part,) = list(message.iter_attachments())
             assert part.get_filename() == "note.txt" and part.get_payload(decode=True) == "Справка".encode()
+
+
+# Retries on the outbox's schedule ----------------------------------------------------------------------------
+
+
+def aware(moment):
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment  # SQLite hands back naive UTC
+
+
+def test_the_retry_schedule_doubles_up_to_an_hour_with_jitter():
+    for failures in range(1, 200):
+        ceiling = min(timedelta(hours=1), timedelta(seconds=30) * 2 ** min(failures - 1, 20))
+        delays = {relay.retry_delay(failures) for _ in range(20)}
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(delays) > 1  # jittered: rows that failed together do not retry together
+    assert timedelta(days=3) <= relay.RETRY_FOR
+
+
+def test_a_failed_attempt_waits_its_backoff_and_the_sweep_respects_it(build_app):
+    mail_app = build_app()  # nothing listens at its SMTP port
+    with mail_app.app_context():
+        assert mail_app.extensions[relay.EXTENSION].actor.options["max_retries"] == 0  # dramatiq never retries
+        enqueue_email("later@students.test", "expulsion_student", {"student_name": "Ким Ирина"}, "ru")
+        db.session.commit()
+        (row,) = outbox()
+        assert queued(mail_app) == 1  # handed over at commit...
+        assert relay.sweep() == 0  # ...so the sweep leaves it to the broker for now
+        before = utcnow()
+        assert relay.deliver(row.id, attempt=0) == "retry"
+        (row,) = outbox()
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert "ConnectionRefused" in row.last_error or "Connection refused" in row.last_error
+        next_attempt_at = aware(row.next_attempt_at)
+        assert timedelta(seconds=14) <= next_attempt_at - before <= timedelta(seconds=31)
+        assert aware(row.retry_until) - before >= timedelta(days=3)
+
+        assert relay.deliver(row.id, attempt=0) == "skipped"  # a second copy of that hand-over is stale now
+        assert relay.sweep() == 0
+        assert relay.sweep(now=next_attempt_at - timedelta(seconds=1)) == 0  # not due before its backoff ends
+        assert relay.sweep(now=next_attempt_at) == 1
+        assert relay.sweep(now=next_attempt_at) == 0  # handed over once, not on every pass
+        assert relay.sweep(now=next_attempt_at + relay.redeliver_after()) == 1  # a lost hand-over is handed again
+        assert [(r.status, r.attempts) for r in outbox()] == [("pending", 1)]
+
+
+def test_a_row_failing_past_its_retry_period_is_failed_until_the_admin_resends_it(build_app):
+    with smtp_server() as (inbox, port):
+        mail_app = build_app(SMTP_PORT=free_port())  # down
+        with mail_app.app_context():
+            admin = Factory().user("admin")
+            clerk = Factory().user("clerk")
+            enqueue_email("later@students.test", "expulsion_student", {"student_name": "Ким Ирина"}, "ru")
+            db.session.commit()
+            (row,) = outbox()
+            assert relay.deliver(row.id) == "retry"
+            db.session.get(OutboxMessage, row.id).retry_until = utcnow() - timedelta(seconds=1)  # three days later
+            db.session.commit()
+            assert relay.deliver(row.id) == "failed"
+            (row,) = outbox()
+            assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 2, None)
+            assert relay.sweep(now=utcnow() + timedelta(days=30)) == 0  # nothing resends a failed row by itself
+
+            client = mail_app.test_client()
+            login(client, clerk)
+            assert client.post(f"/admin/mailbox/outbox/{row.id}/resend").status_code == 403
+            assert client.post("/admin/mailbox/outbox/resend-failed").status_code == 403
+            login(client, admin)
+            page = client.get("/admin/mailbox/").get_data(as_text=True)
+            assert "later@students.test" in page and "ConnectionRefused" in page
+            assert f"/admin/mailbox/outbox/{row.id}/resend" in page and "/admin/mailbox/outbox/resend-failed" in page
+            waiting = queued(mail_app)
+            assert client.post("/admin/mailbox/outbox/resend-failed").status_code == 302
+            (row,) = outbox()
+            assert (row.status, row.retry_until) == ("pending", None)
+            assert queued(mail_app) == waiting + 1  # handed to the broker at once
+
+            mail_app.config["SMTP_PORT"] = port  # the server is back
+            assert client.post(f"/admin/mailbox/outbox/{row.id}/resend").status_code == 302
+            worker = relay.start_embedded_worker(mail_app, worker_timeout=100)
+            try:
+                broker_of(mail_app).join(relay.QUEUE, timeout=WAIT * 1000)
+            finally:
+                worker.stop(timeout=10_000)
+            assert [(r.status, r.attempts) for r in outbox()] == [("sent", 3)]
+            assert len(inbox.to("later@students.test")) == 1  # two hand-overs of one attempt: one e-mail
+
+
+def test_resend_needs_the_csrf_token(build_app):
+    mail_app = build_app(WTF_CSRF_ENABLED=True)
+    with mail_app.app_context():
+        admin = Factory().user("admin")
+        enqueue_email("later@students.test", "expulsion_student", {"student_name": "Ким Ирина"}, "ru")
+        db.session.commit()
+        (row,) = outbox()
+        relay.deliver(row.id)
+        client = mail_app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        response = client.post("/login", data={"username": admin.username, "password": "secret", "csrf_token": token})
+        assert response.status_code == 302
+        assert client.post(f"/admin/mailbox/outbox/{row.id}/resend").status_code == 400
+        assert outbox()[0].retry_until is not None  # unchanged
+        page = client.get("/admin/mailbox/").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        assert client.post(f"/admin/mailbox/outbox/{row.id}/resend", data={"csrf_token": token}).status_code == 302
+        assert outbox()[0].retry_until is None
+
+
+def test_the_admin_mailbox_pages_through_delivered_and_undelivered_emails(build_app, tmp_path):
+    box = tmp_path / "box"
+    box.mkdir()
+    for n in range(1, 238):
+        message = EmailMessage()
+        message["To"], message["Subject"] = f"s{n}@students.test", f"Письмо {n:03d}"
+        message.set_content("Текст")
+        (box / f"{n:08d}.eml").write_bytes(bytes(message))
+    mail_app = build_app(MAIL_TRANSPORT="mailbox", MAILBOX_DIR=str(box), BABEL_DEFAULT_LOCALE="en")
+    with mail_app.app_context():
+        admin = Factory().user("admin")
+        ids = enqueue_emails(
+            [
+                {"recipient": f"u{n}@students.test", "template": "expulsion_student", "context": {}, "language": "ru"}
+                for n in range(1, 61)
+            ]
+        )
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(attempts=2, last_error="SMTPServerDisconnected: gone", next_attempt_at=utcnow())
+        )
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == ids[-1]).values(status="failed"))
+        db.session.commit()
+        client = mail_app.test_client()
+        login(client, admin)
+
+        first = client.get("/admin/mailbox/").get_data(as_text=True)
+        assert first.count("Письмо ") == 50 and "Письмо 237" in first and "Письмо 187" not in first
+        assert "Page 1 of 5" in first and "page=2" in first
+        last = client.get("/admin/mailbox/?page=5").get_data(as_text=True)
+        assert last.count("Письмо ") == 37 and "Письмо 001" in last
+        every = set()
+        for page in range(1, 6):
+            html = client.get(f"/admin/mailbox/?page={page}").get_data(as_text=True)
+            every |= {n for n in range(1, 238) if f"Письмо {n:03d}<" in html}
+        assert every == set(range(1, 238))
+
+        assert first.count("SMTPServerDisconnected: gone") == 50 and "Page 1 of 2" in first
+        assert "u60@students.test" in first and "u10@students.test" not in first
+        second = client.get("/admin/mailbox/?outbox_page=2").get_data(as_text=True)
+        assert second.count("SMTPServerDisconnected: gone") == 10 and "u10@students.test" in second
+        assert "Attempts" in second and "Next attempt" in second and "<td>2</td>" in second
+
+
+# Faults on the real services: a Redis killed mid-signing, a worker process killed mid-batch ---------------------
+
+
+def require_brokers() -> None:
+    if not REAL_BROKERS:
+        pytest.skip("needs redis-server and a real broker: set REGISTRAR_TEST_BROKERS=1 (CI does)")
+    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("runs on PostgreSQL (CI phase 2): worker processes and the signing share the database")
+    if shutil.which("redis-server") is None:
+        pytest.fail("REGISTRAR_TEST_BROKERS=1 but redis-server is not installed")
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    """A Redis of this test's own on 127.0.0.1:`port`, keeping nothing on disk (so a restart starts empty)."""
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+
+    def answers() -> bool:
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False
+
+    wait_for(answers, f"redis-server on port {port}", timeout=10)
+    client.close()
+    return process
+
+
+def kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+
+class CountingInbox(Inbox):
+    """Counts the messages whose DATA the server has started to take in, accepted or not."""
+
+    started = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        with self._lock:
+            self.started += 1
+        return await super().handle_DATA(server, session, envelope)
+
+
+def awaiting_signature(count: int) -> tuple[list[Order], object, list[str]]:
+    """`count` expulsion orders of one student each, visaed and awaiting the rector's signature, committed."""
+    make = Factory()
+    faculty = make.faculty()
+    group = make.group(faculty, language="ru")
+    clerk = make.user("clerk")
+    people = [make.user("dean", faculty), make.user("registrar"), make.user("lawyer"), make.user("rector")]
+    students = [make.student(group, surname=f"Студентова{n}", name="Анна") for n in range(count)]
+    orders = [make.order(clerk, [student]) for student in students]
+    db.session.commit()
+    for order in orders:
+        fire(order, "submit", clerk)
+        visa_until_signature(order, people)
+        db.session.commit()
+    return orders, people[-1], [student.email for student in students]
+
+
+@pytest.mark.broker
+def test_a_redis_killed_while_orders_are_signed_loses_no_email_and_sends_none_twice(build_app, monkeypatch):
+    require_brokers()
+    monkeypatch.setattr(relay.log, "disabled", False)
+    port = free_port()
+    broker_process = start_redis(port)
+    try:
+        with smtp_server() as (inbox, smtp_port):
+            mail_app = build_app(BROKER_URL=f"redis://127.0.0.1:{port}/0", SMTP_PORT=smtp_port, RELAY_INTERVAL=0.3)
+            with mail_app.app_context():
+                orders, rector, emails = awaiting_signature(20)
+                worker = relay.start_embedded_worker(mail_app, worker_timeout=100)
+                try:
+                    for n, order in enumerate(orders):
+                        if n == 5:
+                            kill(broker_process)  # with whatever it held: queued and unacknowledged messages
+                        if n == 12:
+                            broker_process = start_redis(port)  # back, empty
+                        assert fire(order, "sign", rector) == "signed"
+                        db.session.commit()
+                    wait_for(lambda: all(r.status == "sent" for r in outbox()), "every row sent")
+                finally:
+                    worker.stop(timeout=10_000)
+                    broker_of(mail_app).close()
+                assert sorted(rcpt for (rcpt,), _message in inbox.received) == sorted(emails)  # each, once
+                assert len({m["Message-ID"] for m in inbox.messages}) == 20
+    finally:
+        kill(broker_process)
+
+
+@pytest.mark.broker
+def test_a_worker_killed_mid_batch_loses_no_email_and_doubles_at_most_those_in_flight(app, build_app, tmp_path):
+    require_brokers()
+    port = free_port()
+    broker_process = start_redis(port)
+    inbox = CountingInbox(delay=0.3)  # a slow server: the batch takes a few seconds
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    workers: list[subprocess.Popen] = []
+    environment = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],  # the suite's database, migrated
+        "REGISTRAR_SECRET_KEY": "test",
+        "REGISTRAR_BROKER_URL": f"redis://127.0.0.1:{port}/0",
+        "REGISTRAR_MAIL_TRANSPORT": "smtp",
+        "REGISTRAR_SMTP_HOST": "127.0.0.1",
+        "REGISTRAR_SMTP_PORT": str(controller.port),
+        "REGISTRAR_MAILBOX_DIR": str(tmp_path / "mailbox"),
+        "REGISTRAR_RELAY_INTERVAL": "0.3",
+    }
+
+    def start_worker(name: str) -> subprocess.Popen:
+        log_file = (tmp_path / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "registrar"), "worker"],
+            env=environment,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        workers.append(process)
+        return process
+
+    def logs() -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in tmp_path.glob("*.log"))
+
+    try:
+        mail_app = build_app(BROKER_URL=f"redis://127.0.0.1:{port}/0", SMTP_PORT=controller.port, RELAY_INTERVAL=0.3)
+        with mail_app.app_context():
+            emails = [f"batch{n:02d}@students.test" for n in range(20)]
+            enqueue_emails(
+                [
+                    {"recipient": email, "template": "expulsion_student", "context": {}, "language": "ru"}
+                    for email in emails
+                ]
+            )
+            db.session.commit()  # handed to Redis
+
+            first = start_worker("first")
+            wait_for(lambda: len(inbox.messages) >= 3 or first.poll() is not None, "the first e-mails of the batch")
+            assert first.poll() is None, logs()
+            kill(first)
+            # In flight: messages the server had begun to take in whose rows the dead worker had not marked sent.
+            in_flight = inbox.started - sum(r.status == "sent" for r in outbox())
+            assert len(inbox.messages) < 20, "the batch was over before the worker was killed"
+
+            second = start_worker("second")
+            try:
+                wait_for(lambda: all(r.status == "sent" for r in outbox()), "every row sent by the second worker")
+            except AssertionError as error:
+                raise AssertionError(f"{error}\n{logs()}") from None
+            second.send_signal(signal.SIGTERM)
+            second.wait(WAIT)
+            broker_of(mail_app).close()
+
+        received = [rcpt for (rcpt,), _message in inbox.received]
+        assert set(received) == set(emails), logs()  # every e-mail arrived
+        doubled = len(received) - len(emails)
+        assert doubled <= in_flight, (in_flight, sorted(received))
+    finally:
+        for process in workers:
+            kill(process)
+        controller.stop()
+        kill(broker_process)
