@@ -17,9 +17,12 @@ from approvals.deadlines import run_deadlines
 from core.db import db, utcnow
 from core.models import ROLES, TOKEN_DAYS, ApiToken, User, create_user, deactivate, issue_token
 from notifications.relay import start_embedded_worker
+from orders.documents import altered_documents
 from registrar.app import create_app
+from registrar.backup import BackupError, backup_database, restore_database
 from registrar.demo import seed_demo
 from students.imports import run_import
+from workflow.audit import seal, verify_chain
 from workflow.routes import RouteError, get_route, route_from_dict, route_names
 
 
@@ -152,10 +155,13 @@ def seed_demo_command(students: int, if_empty: bool) -> None:
 
 
 def run_scheduler_once(app) -> dict | None:
-    """One pass of the deadline scheduler in its own app context and transaction; errors are logged, not raised."""
+    """One pass of the deadline scheduler in its own app context and transaction, then the audit chain is sealed in
+    another; errors are logged, not raised."""
     with app.app_context():
         try:
             result = run_deadlines()
+            db.session.commit()
+            result["audit_sealed"] = seal()
             db.session.commit()
             return result
         except Exception:  # a bad pass must not stop the scheduler; the next one retries
@@ -208,6 +214,65 @@ def scheduler_command(interval: float | None, once: bool) -> None:
             return
         if stop.wait(interval):
             return
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit chain: link new events, verify the chain and the signed documents."""
+
+
+@audit_group.command("seal")
+@with_appcontext
+def audit_seal_command() -> None:
+    """Link every committed audit event not yet in the chain (the scheduler does this on each pass)."""
+    sealed = seal()
+    db.session.commit()
+    click.echo(f"{sealed} event(s) sealed")
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify_command() -> None:
+    """Recompute every link of the audit chain and every signed document's SHA-256; exit 1 at the first break."""
+    report = verify_chain()
+    checked, altered = altered_documents()
+    click.echo(f"audit chain: {report.sealed} event(s) checked, {report.unsealed} not sealed yet; head {report.head}")
+    click.echo(f"signed documents: {checked} checked, {len(altered)} altered")
+    if report.broken:
+        click.echo(f"BROKEN audit chain at {report.broken}", err=True)
+    for document in altered:
+        click.echo(
+            f"ALTERED document {document.id} ({document.filename}) of order {document.order_id}: its content does "
+            f"not match its SHA-256",
+            err=True,
+        )
+    if report.broken or altered:
+        sys.exit(1)
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(file: str) -> None:
+    """Write a consistent copy of the whole database to FILE (PostgreSQL: pg_dump custom format; SQLite: a copy made
+    with SQLite's online backup API). The application may keep running."""
+    try:
+        backup_database(Path(file))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backup written to {file}")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(file: str) -> None:
+    """Restore a backup FILE into this database, which must be empty (a new database); then run `audit verify`."""
+    try:
+        restore_database(Path(file))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {file}; check it with: registrar audit verify")
 
 
 @main.group("routes")
