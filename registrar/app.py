@@ -17,6 +17,7 @@ from core.db import configure_sqlite, db
 from core.extensions import babel, csrf, migrate, talisman
 from core.i18n import select_locale
 from core.permissions import public
+from workflow import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _protect_responses(app)
     babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
+    audit.init_app(app)
 
     _import_models()
     from notifications import relay
@@ -123,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     from approvals.admin import bp as approvals_admin_bp
     from approvals.views import bp as approvals_bp
     from core.account_views import bp as accounts_bp
+    from core.user_views import bp as users_bp
     from notifications.views import bp as mailbox_bp
     from orders.promotion_views import bp as promotion_bp
     from orders.ranking_views import bp as ranking_bp
@@ -140,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(users_bp)
     app.register_blueprint(students_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(calendar_bp)

@@ -9,13 +9,15 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
 from approvals.admin import parse_routes_file, route_definition, route_yaml, save_route_version, unchanged
 from approvals.deadlines import run_deadlines
 from core.db import db, utcnow
-from core.models import ROLES, TOKEN_DAYS, ApiToken, User, create_user, deactivate, issue_token
+from core.models import ROLES, TOKEN_DAYS, ApiToken, User, issue_token
+from core.users import PolicyError, add_user, deactivate_user
 from notifications.relay import start_embedded_worker
 from orders.documents import altered_documents
 from registrar.app import create_app
@@ -72,12 +74,22 @@ def worker_command() -> None:
 @click.option("--email", default=None)
 @with_appcontext
 def create_user_command(username, password, full_name, roles, faculty_id, email) -> None:
-    """Create a user with the given roles."""
+    """Create a user with the given roles; the password follows the policy of the admin's user pages."""
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} exists already")
     try:
-        create_user(username, password, full_name, roles, faculty_id=faculty_id, email=email)
-    except ValueError as error:
+        with force_locale("en"):
+            add_user(
+                None,
+                username,
+                password,
+                full_name,
+                list(roles),
+                faculty_id=faculty_id,
+                email=email,
+                must_change_password=False,
+            )
+    except PolicyError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"created {username} ({', '.join(roles)})")
@@ -135,7 +147,7 @@ def revoke_token_command(token_id: int) -> None:
 @with_appcontext
 def deactivate_user_command(username: str) -> None:
     """USERNAME can no longer sign in: open sessions end and API tokens are revoked at once."""
-    deactivate(_user(username))
+    deactivate_user(None, _user(username))
     db.session.commit()
     click.echo(f"{username} deactivated; sessions ended, tokens revoked")
 

@@ -119,6 +119,14 @@ def session(app):
             connection.close()
 
 
+def wipe_tables(connection: Connection) -> None:
+    """Delete every row, the append-only history too (its guards are off for this transaction only)."""
+    set_history_guards(connection, on=False)
+    for table in reversed(db.metadata.sorted_tables):
+        connection.execute(table.delete())
+    set_history_guards(connection, on=True)
+
+
 @pytest.fixture
 def committed(app):
     """An app context with real commits (for worker threads and concurrent connections); wipes data after."""
@@ -126,10 +134,7 @@ def committed(app):
         yield db.session
         db.session.remove()
         with db.engine.begin() as connection:
-            set_history_guards(connection, on=False)  # the history is append-only; tests wipe it all the same
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
-            set_history_guards(connection, on=True)
+            wipe_tables(connection)
 
 
 class RequestClient(FlaskClient):

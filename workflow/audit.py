@@ -28,6 +28,7 @@ from sqlalchemy.orm import lazyload
 
 from core.db import db, is_postgres
 from core.models import User
+from core.users import user_changed
 from workflow.models import AuditEvent
 
 GENESIS = "0" * 64  # the "previous hash" of the first event
@@ -59,6 +60,15 @@ def record_event(actor: User | None, action: str, subject: str, data: dict | Non
     event = AuditEvent(action=action, subject=subject, actor_id=actor.id if actor else None, data=data or {})
     db.session.add(event)
     return event
+
+
+def _record_user_change(actor: User | None, *, action: str, user: User, data: dict) -> None:
+    record_event(actor, action, f"user:{user.id}", {"username": user.username, **data})
+
+
+def init_app(app) -> None:
+    """Record every user administration change (`core.users.user_changed`) in the audit log."""
+    user_changed.connect(_record_user_change, weak=False)
 
 
 def _moment(value: datetime) -> str:

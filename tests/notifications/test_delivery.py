@@ -36,7 +36,7 @@ from notifications.outbox import enqueue_email
 from orders.models import Order, OrderSequence
 from registrar.app import create_app
 from students.models import Student
-from tests.conftest import Factory, login
+from tests.conftest import Factory, login, wipe_tables
 from workflow.engine import fire
 
 WAIT = 30  # seconds any wait may take before the test fails instead of hanging
@@ -133,8 +133,7 @@ def build_app(app, tmp_path) -> Iterator[Callable[..., object]]:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+            wipe_tables(connection)
     for each in built:
         with each.app_context():
             db.engine.dispose()
