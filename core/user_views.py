@@ -55,7 +55,9 @@ class UserForm(FlaskForm):
         render_kw={"class": "checkboxes"},
     )
     faculty_id = SelectField(
-        _l("Faculty"), description=_l("The faculty a dean (or a faculty clerk) works for; empty for the university.")
+        _l("Faculty"),
+        default="",
+        description=_l("The faculty a dean (or a faculty clerk) works for; empty for the university."),
     )
 
 
@@ -89,11 +91,17 @@ def _faculty_choices() -> list[tuple[str, str]]:
 def _prepare(form: UserForm) -> None:
     form.roles.choices = [(role, label(role)) for role in ROLES]
     form.faculty_id.choices = _faculty_choices()
+    if form.faculty_id.data is None:  # not posted (no faculty chosen) or none on the user
+        form.faculty_id.data = ""
 
 
 def _fill(form: UserForm, user: User) -> None:
     form.roles.data = sorted(user.roles)
     form.faculty_id.data = str(user.faculty_id) if user.faculty_id else ""
+
+
+def _text(field: StringField) -> str:
+    return (field.data or "").strip()
 
 
 def _faculty_id(form: UserForm) -> int | None:
@@ -126,11 +134,11 @@ def new():
                 current_user,
                 form.username.data,
                 form.password.data,
-                form.full_name.data.strip(),
+                _text(form.full_name),
                 form.roles.data,
                 faculty_id=_faculty_id(form),
-                email=form.email.data.strip() or None,
-                position=form.position.data.strip(),
+                email=_text(form.email) or None,
+                position=_text(form.position),
             )
         except PolicyError as error:
             _show_errors(form, error)
@@ -154,11 +162,11 @@ def edit(user_id: int):
             update_user(
                 current_user,
                 user,
-                full_name=form.full_name.data.strip(),
+                full_name=_text(form.full_name),
                 roles=form.roles.data,
                 faculty_id=_faculty_id(form),
-                email=form.email.data.strip() or None,
-                position=form.position.data.strip(),
+                email=_text(form.email) or None,
+                position=_text(form.position),
             )
         except PolicyError as error:
             _show_errors(form, error)
