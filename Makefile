@@ -58,6 +58,7 @@ lint: $(STAMP)
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r core students workflow notifications orders approvals registrar
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

@@ -9,7 +9,9 @@ so that a backup never mixes with live data.
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - runs pg_dump and pg_restore with a fixed argument list, no shell
+
+# Runs only pg_dump and pg_restore, with an argument list and no shell (see _run).
+import subprocess  # nosec B404
 from pathlib import Path
 
 from sqlalchemy import inspect
@@ -45,7 +47,8 @@ def _pg_connection(url: URL) -> tuple[list[str], dict[str, str]]:
 
 
 def _run(arguments: list[str], environment: dict[str, str]) -> None:
-    result = subprocess.run(arguments, env=environment, capture_output=True, text=True)  # nosec B603 - no shell
+    # pg_dump and pg_restore by their full path, with an argument list (no shell): nothing to inject into.
+    result = subprocess.run(arguments, env=environment, capture_output=True, text=True)  # nosec B603
     if result.returncode != 0:
         raise BackupError(f"{Path(arguments[0]).name} failed: {result.stderr.strip()}")
 
