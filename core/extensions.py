@@ -5,12 +5,10 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 migrate = Migrate()
-talisman = Talisman()
 limiter = Limiter(key_func=get_remote_address)  # the client's address (behind a proxy: see REGISTRAR_PROXIES)

@@ -8,13 +8,14 @@ from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import auth
 from core.config import load_config
 from core.db import configure_sqlite, db
-from core.extensions import babel, csrf, migrate, talisman
+from core.extensions import babel, csrf, migrate
 from core.i18n import select_locale
 from core.permissions import public
 from workflow import audit
@@ -88,7 +89,8 @@ def _protect_responses(app: Flask) -> None:
     """Security headers on every response (CSP, no framing, nosniff, referrer policy; HSTS and Secure cookies behind
     TLS) and, behind a reverse proxy, the client's address and scheme from its X-Forwarded-* headers."""
     https = app.config["HTTPS"]
-    talisman.init_app(
+    # One Talisman per app: it keeps its settings on itself, so a shared one would carry one app's HTTPS to another.
+    Talisman(
         app,
         force_https=https,
         strict_transport_security=https,

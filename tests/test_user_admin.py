@@ -63,6 +63,8 @@ def test_an_admin_creates_a_user_who_must_choose_a_password_at_first_sign_in(cli
     assert user.roles == {"dean", "clerk"} and user.faculty_id == uni.fa.id and user.must_change_password
     [event] = _events(user)
     assert (event.action, event.actor_id, event.data["roles"]) == ("user.created", uni.admin.id, ["clerk", "dean"])
+    user.language = "en"  # the test reads English pages
+    db.session.commit()
 
     signed_in = client.post("/logout") and client.post(
         "/login", data={"username": "aigerim", "password": "temporary-pass-7"}
