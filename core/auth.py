@@ -9,12 +9,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from core.db import db
+from core.errors import FormRefusals
 from core.extensions import limiter, login_manager
 from core.models import LANGUAGES, User, end_sessions, start_session, user_for_session, user_for_token
 from core.permissions import any_user, public
+from core.users import change_own_password
 
 bp = Blueprint("auth", __name__)
 
@@ -26,6 +28,26 @@ class LoginForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons."""
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("The password you signed in with."),
+    )
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l(
+            "At least 10 characters, not only digits, not containing your username, not a common password. A short "
+            "sentence is easy to remember and hard to guess."
+        ),
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))],
+    )
 
 
 SESSION_KEY = "session_key"
@@ -92,6 +114,8 @@ def login():
             login_user(user)
             if session.get("language") in LANGUAGES and session["language"] != user.language:
                 user.language = session["language"]  # the choice made on the login page wins
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password"))
             return redirect(_safe_next(request.args.get("next")))
         flash(_l("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form), (200 if request.method == "GET" else 400)
@@ -104,6 +128,36 @@ def logout():
         end_sessions(current_user, session.pop(SESSION_KEY, None) or "")
         logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@any_user
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        with FormRefusals(form) as refused:
+            change_own_password(current_user, form.current.data, form.new.data)
+            flash(_l("Your password is changed."), "success")
+            return redirect(url_for("home"))
+        return render_template("auth/change_password.html", form=form), refused.status
+    return render_template("auth/change_password.html", form=form), (200 if not form.errors else 400)
+
+
+# Pages a user who must change their password may still open; the API (tokens of programs) is not concerned.
+OPEN_BEFORE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "auth.set_language", "static"}
+
+
+@bp.before_app_request
+def password_change_first():
+    """A user whose password an admin set sees only the change-password page until they choose their own."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "is_public", False) or request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+        return None
+    if request.path.startswith("/api/"):
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 @bp.route("/language/<code>", methods=["POST"])

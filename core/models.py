@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, String, false, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,6 +35,8 @@ class User(UserMixin, db.Model):
     faculty_id: Mapped[int | None] = mapped_column(ForeignKey("faculties.id"))
     language: Mapped[str] = mapped_column(String(2), default="ru")
     is_active_user: Mapped[bool] = mapped_column(default=True)
+    # Set when an admin resets the password: the login sends the user to choose a new one before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     role_rows: Mapped[list["UserRole"]] = relationship(

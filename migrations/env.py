@@ -106,6 +106,7 @@ def run_migrations_online():
                 if broken:
                     raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
         if sqlite:
+            connection.commit()  # the pragma is a no-op inside a transaction, and this pooled connection is reused
             connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 

@@ -19,8 +19,9 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
+from core.db import db
 from core.formatting import format_day, format_moment
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
 from students.models import Faculty
 from workflow.models import Visa
@@ -32,6 +33,17 @@ EXTRACT_TEMPLATE = TEMPLATE_DIR / "extract.docx"
 
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def altered_documents() -> tuple[int, list[OrderDocument]]:
+    """How many signed documents there are, and those whose content no longer matches their SHA-256."""
+    query = select(OrderDocument).order_by(OrderDocument.id).execution_options(yield_per=50)
+    checked, altered = 0, []
+    for document in db.session.scalars(query):
+        checked += 1
+        if sha256(document.content) != document.sha256:
+            altered.append(document)
+    return checked, altered
 
 
 # Templates are read once, at import: an edited template takes effect on restart, and the version stored with every

@@ -40,6 +40,7 @@ from core.inputs import fields_with_control_characters
 from core.labels import label
 from core.logs import configure_logging, init_request_ids
 from core.permissions import public
+from core.user_views import bp as users_bp
 from notifications import relay
 from notifications.attachments import register_renderer
 from notifications.views import bp as mailbox_bp
@@ -54,6 +55,7 @@ from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
 from students.views import bp as students_bp
+from workflow import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,6 +120,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _protect_responses(app)
     babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
+    audit.init_app(app)
 
     relay.init_app(app)
     _register_attachment_renderers()
@@ -188,6 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(users_bp)
     app.register_blueprint(students_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(calendar_bp)

@@ -9,17 +9,22 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
 from approvals.admin import parse_routes_file, route_definition, route_yaml, save_route_version, unchanged
 from approvals.deadlines import run_deadlines
 from core.db import db
-from core.models import ROLES, TOKEN_DAYS, ApiToken, User, create_user, deactivate, issue_token, revoke_token
+from core.models import ROLES, TOKEN_DAYS, ApiToken, User, issue_token, revoke_token
+from core.users import PolicyError, add_user, deactivate_user
 from notifications.relay import start_embedded_worker
+from orders.documents import altered_documents
 from registrar.app import create_app
+from registrar.backup import BackupError, backup_database, restore_database
 from registrar.demo import seed_demo
 from students.imports import run_import
+from workflow.audit import seal, verify_chain
 from workflow.routes import RouteError, get_route, route_from_dict, route_names
 
 
@@ -69,12 +74,22 @@ def worker_command() -> None:
 @click.option("--email", default=None)
 @with_appcontext
 def create_user_command(username, password, full_name, roles, faculty_id, email) -> None:
-    """Create a user with the given roles."""
+    """Create a user with the given roles; the password follows the policy of the admin's user pages."""
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} exists already")
     try:
-        create_user(username, password, full_name, roles, faculty_id=faculty_id, email=email)
-    except ValueError as error:
+        with force_locale("en"):
+            add_user(
+                None,
+                username,
+                password,
+                full_name,
+                list(roles),
+                faculty_id=faculty_id,
+                email=email,
+                must_change_password=False,
+            )
+    except PolicyError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"created {username} ({', '.join(roles)})")
@@ -131,7 +146,7 @@ def revoke_token_command(token_id: int) -> None:
 @with_appcontext
 def deactivate_user_command(username: str) -> None:
     """USERNAME can no longer sign in: open sessions end and API tokens are revoked at once."""
-    deactivate(_user(username))
+    deactivate_user(None, _user(username))
     db.session.commit()
     click.echo(f"{username} deactivated; sessions ended, tokens revoked")
 
@@ -151,10 +166,13 @@ def seed_demo_command(students: int, if_empty: bool) -> None:
 
 
 def run_scheduler_once(app) -> dict | None:
-    """One pass of the deadline scheduler in its own app context and transaction; errors are logged, not raised."""
+    """One pass of the deadline scheduler in its own app context and transaction, then the audit chain is sealed in
+    another; errors are logged, not raised."""
     with app.app_context():
         try:
             result = run_deadlines()
+            db.session.commit()
+            result["audit_sealed"] = seal()
             db.session.commit()
             return result
         except Exception:  # a bad pass must not stop the scheduler; the next one retries
@@ -207,6 +225,65 @@ def scheduler_command(interval: float | None, once: bool) -> None:
             return
         if stop.wait(interval):
             return
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit chain: link new events, verify the chain and the signed documents."""
+
+
+@audit_group.command("seal")
+@with_appcontext
+def audit_seal_command() -> None:
+    """Link every committed audit event not yet in the chain (the scheduler does this on each pass)."""
+    sealed = seal()
+    db.session.commit()
+    click.echo(f"{sealed} event(s) sealed")
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify_command() -> None:
+    """Recompute every link of the audit chain and every signed document's SHA-256; exit 1 at the first break."""
+    report = verify_chain()
+    checked, altered = altered_documents()
+    click.echo(f"audit chain: {report.sealed} event(s) checked, {report.unsealed} not sealed yet; head {report.head}")
+    click.echo(f"signed documents: {checked} checked, {len(altered)} altered")
+    if report.broken:
+        click.echo(f"BROKEN audit chain at {report.broken}", err=True)
+    for document in altered:
+        click.echo(
+            f"ALTERED document {document.id} ({document.filename}) of order {document.order_id}: its content does "
+            f"not match its SHA-256",
+            err=True,
+        )
+    if report.broken or altered:
+        sys.exit(1)
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(file: str) -> None:
+    """Write a consistent copy of the whole database to FILE (PostgreSQL: pg_dump custom format; SQLite: a copy made
+    with SQLite's online backup API). The application may keep running."""
+    try:
+        backup_database(Path(file))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backup written to {file}")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(file: str) -> None:
+    """Restore a backup FILE into this database, which must be empty (a new database); then run `audit verify`."""
+    try:
+        restore_database(Path(file))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"restored {file}; check it with: registrar audit verify")
 
 
 @main.group("routes")

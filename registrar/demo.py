@@ -204,7 +204,8 @@ def _person(rng: random.Random, kazakh: bool) -> tuple[str, str, str, bool]:
 
 def student_rows(groups: list[Group], count: int, seed: int = 2026, start_serial: int = 0) -> list[dict]:
     """`count` students spread over `groups`, with unique valid IINs; plain dicts for a batched INSERT."""
-    rng = random.Random(seed)
+    # Seeded on purpose so that the demo data is the same on every run; nothing secret comes from it.
+    rng = random.Random(seed)  # nosec B311
     rows, serial, used = [], start_serial, set()
     for index in range(count):
         group = groups[index % len(groups)]
@@ -294,7 +295,8 @@ def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
                 )
                 curriculum.setdefault(programme.id, {}).setdefault(semester, []).append((code, ru))
     db.session.execute(insert(CurriculumItem), rows)
-    rng = random.Random(seed)
+    # Seeded on purpose so that the demo data is the same on every run; nothing secret comes from it.
+    rng = random.Random(seed)  # nosec B311
     grades = []
     for student_id, course, programme_id in db.session.execute(
         select(Student.id, Student.course, Group.programme_id).join(Group, Group.id == Student.group_id)

@@ -25,6 +25,7 @@ from orders.models import Order
 from registrar.app import create_app
 from students.iin import make_iin
 from students.models import Faculty, Group, Programme, Student
+from workflow.audit import set_history_guards
 from workflow.engine import fire, legal_triggers, pending_approvals
 
 IN_CI = os.environ.get("CI") == "true"
@@ -118,6 +119,14 @@ def session(app):
             connection.close()
 
 
+def wipe_tables(connection: Connection) -> None:
+    """Delete every row, the append-only history too (its guards are off for this transaction only)."""
+    set_history_guards(connection, on=False)
+    for table in reversed(db.metadata.sorted_tables):
+        connection.execute(table.delete())
+    set_history_guards(connection, on=True)
+
+
 @pytest.fixture
 def committed(app):
     """An app context with real commits (for worker threads and concurrent connections); wipes data after."""
@@ -125,8 +134,7 @@ def committed(app):
         yield db.session
         db.session.remove()
         with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+            wipe_tables(connection)
 
 
 class RequestClient(FlaskClient):

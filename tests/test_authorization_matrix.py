@@ -344,3 +344,44 @@ def _outcome(channel: str, response, order_id: int, moved: bool) -> str:
     if moved:
         return "ok"
     return "409" if response.headers["Location"].endswith(f"/orders/{order_id}") else "302 elsewhere"
+
+
+# User administration: admin only ------------------------------------------------------------------------------
+
+USER_PAGES = (
+    ("GET", "/admin/users", "/admin/users"),
+    ("GET", "/admin/users/new", "/admin/users/new"),
+    ("POST", "/admin/users/new", "/admin/users/new"),
+    ("GET", "/admin/users/<int:user_id>", "/admin/users/{id}"),
+    ("POST", "/admin/users/<int:user_id>", "/admin/users/{id}"),
+    ("POST", "/admin/users/<int:user_id>/password", "/admin/users/{id}/password"),
+    ("POST", "/admin/users/<int:user_id>/deactivate", "/admin/users/{id}/deactivate"),
+    ("POST", "/admin/users/<int:user_id>/reactivate", "/admin/users/{id}/reactivate"),
+)
+
+
+def test_only_the_admin_administers_users(app, client, uni, make):
+    rules = {(rule.rule, method) for rule in app.url_map.iter_rules() for method in rule.methods}
+    for method, rule, _url in USER_PAGES:
+        assert (rule, method) in rules, f"{method} {rule} is gone from the URL map: update the matrix"
+    pages = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/users")}
+    assert pages == {rule for _method, rule, _url in USER_PAGES}, "a new user page must join the matrix"
+    target = make.user("clerk")
+    form = {"full_name": "Жаңа Қызметкер", "roles": ["clerk"], "username": "newbie", "password": "long enough pass"}
+    db.session.commit()
+    wrong = []
+    for person in (uni.clerk, uni.dean_a, uni.registrar, uni.lawyer, uni.finance, uni.rector, uni.admin):
+        login(client, person)
+        for method, _rule, url in USER_PAGES:
+            savepoint = db.session.begin_nested()
+            db.session.connection()
+            try:
+                path = url.format(id=target.id)
+                response = client.get(path) if method == "GET" else client.post(path, data=form)
+            finally:
+                savepoint.rollback()
+                db.session.expire_all()
+            refused = response.status_code == 403
+            if refused == person.has_role("admin") or response.status_code >= 500:
+                wrong.append(f"{person.username} {method} {path}: {response.status_code}")
+    assert wrong == []

@@ -9,6 +9,7 @@ from core.db import db, utcnow
 from core.models import User
 
 DECISIONS = ("approved", "returned", "rejected", "signed")
+ORDER_ACTION = "order"  # the action of an order's events (state changes and overrides)
 
 
 class Visa(db.Model):
@@ -29,7 +30,8 @@ class Visa(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Subjects are orders; the key names the table so the engine needs no import from above.
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    # No cascade: deleting an order must not delete its history (the database refuses it).
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     round: Mapped[int]
     step: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(16))
@@ -69,24 +71,36 @@ class ApprovalSlot(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Append-only record of a state change: who, on whose behalf, from, to, why, on which route version."""
+    """Append-only record of a state change (who, on whose behalf, from, to, why, on which route version) or of
+    another action (`action` and `subject`, e.g. "user.created" on "user:12"; `actor` None for the command line).
+
+    Every event is linked into one hash chain by `workflow.audit.seal()`: `chain_seq` is its position, `prev_sha256`
+    the hash of the event before it and `sha256` the hash of that and its own content. The database refuses UPDATE
+    and DELETE, except the one sealing UPDATE that fills those three columns."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (CheckConstraint("order_id IS NOT NULL OR subject IS NOT NULL", name="subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # No cascade: deleting an order must not delete its history (the database refuses it).
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32), default=ORDER_ACTION, server_default=ORDER_ACTION)
+    subject: Mapped[str | None] = mapped_column(String(100), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    trigger: Mapped[str] = mapped_column(String(16))
-    from_state: Mapped[str] = mapped_column(String(32))
-    to_state: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str | None] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
     comment: Mapped[str] = mapped_column(Text, default="")
-    route_name: Mapped[str] = mapped_column(String(32))
-    route_version: Mapped[int]
+    route_name: Mapped[str | None] = mapped_column(String(32))
+    route_version: Mapped[int | None]
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    chain_seq: Mapped[int | None] = mapped_column(unique=True)
+    prev_sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))
 
-    actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="joined")
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
 
 
 class RouteVersion(db.Model):

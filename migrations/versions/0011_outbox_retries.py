@@ -5,7 +5,7 @@ Reviewed by hand: two nullable columns on `outbox_messages`, and the sweep's ind
 to (status, next_attempt_at). Rows pending at the upgrade keep NULL, which the sweep reads as "due now".
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-09 10:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -44,7 +44,7 @@ from notifications.outbox import enqueue_email, enqueue_emails
 from orders.models import Order, OrderSequence
 from registrar.app import create_app
 from students.models import Student
-from tests.conftest import Factory, login, visa_until_signature
+from tests.conftest import Factory, login, visa_until_signature, wipe_tables
 from workflow.engine import fire
 
 WAIT = 30  # seconds any wait may take before the test fails instead of hanging
@@ -141,8 +141,7 @@ def build_app(app, tmp_path) -> Iterator[Callable[..., object]]:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+            wipe_tables(connection)
     for each in built:
         with each.app_context():
             db.engine.dispose()
