@@ -1,6 +1,9 @@
 """Effects on their effective dates, the scheduler that applies them once, the refusal of colliding orders, and the
 record (one student or the whole contingent) on any date as known on any day."""
 
+import os
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,7 +18,7 @@ from orders.operations import apply_due_effects
 from students.history import contingent_on, record_on, records_on
 from students.imports import run_import
 from students.models import Student
-from tests.conftest import ENROLLED_ON, login, sign
+from tests.conftest import ENROLLED_ON, Factory, login, sign
 from tests.orders import test_revocation as revocation_tests
 from tests.orders import test_travel_compensation as tests_travel
 from workflow.models import AuditEvent
@@ -363,3 +366,56 @@ def test_the_current_record_is_always_the_record_as_of_today(build, timing, uni,
     revocation = revocation_tests.revoke(order, uni)
     sign(revocation, uni)
     assert_current_is_the_record_as_of_today(students)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+    reason="the race of two schedulers is proved on PostgreSQL only",
+)
+def test_two_schedulers_at_once_apply_each_effect_once(app, committed, monkeypatch):
+    """Scheduler A claims the due effects and holds its transaction open; B's guarded UPDATE waits on the row locks,
+    then finds them applied and claims nothing."""
+    monkeypatch.setitem(app.config, "CLOCK_NOW", SIGNED)
+    make = Factory()
+    fa = make.faculty()
+    people = [make.user(role, fa if role == "dean" else None) for role in ("clerk", "dean", "registrar", "lawyer")]
+    rector = make.user("rector")
+    students = [make.student(make.group(fa)) for _ in range(3)]
+    order = make.order(people[0], students, effective_date=EFFECTIVE)
+    sign(order, [*people, rector])
+    db.session.commit()
+    order_id, student_ids = order.id, [s.id for s in students]
+    db.session.close()
+    day = date(2026, 12, 15)
+    a_claimed, results, errors = threading.Event(), {}, []
+
+    def scheduler(name: str) -> None:
+        try:
+            with app.app_context():
+                if name == "b":
+                    a_claimed.wait(10)
+                results[name] = apply_due_effects(day)
+                if name == "a":
+                    a_claimed.set()
+                    time.sleep(0.5)  # B is now blocked on the rows A updated
+                db.session.commit()
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+            a_claimed.set()
+
+    threads = [threading.Thread(target=scheduler, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert results == {"a": {"movements": 3, "orders": 1}, "b": {"movements": 0, "orders": 0}}
+    assert (
+        db.session.scalar(
+            select(func.count()).where(AuditEvent.order_id == order_id, AuditEvent.trigger == "take_effect")
+        )
+        == 1
+    )
+    assert {db.session.get(Student, i).status for i in student_ids} == {"expelled"}
