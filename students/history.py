@@ -17,7 +17,6 @@ from core.db import db
 from students.models import TIMELINE_FIELDS, Group, Programme, RecordChange, Student
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-FIELDS = TIMELINE_FIELDS
 
 
 def parse_day(text: str | None) -> date:
@@ -71,7 +70,7 @@ def latest_values(day: date, known_on: date | datetime | None = None, student_id
     return (
         select(
             ranked.c.student_id,
-            *[func.max(case((ranked.c.field == field, ranked.c.value))).label(field) for field in FIELDS],
+            *[func.max(case((ranked.c.field == field, ranked.c.value))).label(field) for field in TIMELINE_FIELDS],
         )
         .where(ranked.c.rank == 1)
         .group_by(ranked.c.student_id)
