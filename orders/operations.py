@@ -410,6 +410,16 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     # scheduled one is simply cancelled.
     changes = [kind.preview(line) for line in lines]
     values = [kind.apply(line, order) for line in lines]
+    targets = [kind.voids(line) for line in lines]
+    started = void_lines([target for target in targets if target is not None], order.signed_at)
+    in_effect = [
+        target in started if target is not None else line.effective_date <= order.order_date
+        for line, target in zip(lines, targets, strict=True)
+    ]
+    changes = [  # a correction of an effect that never reached the record has nothing to reverse
+        {} if target is not None and not now_in_effect else change
+        for change, target, now_in_effect in zip(changes, targets, in_effect, strict=True)
+    ]
     db.session.execute(
         update(OrderLine),
         [
@@ -417,17 +427,9 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             for line, change, new in zip(lines, changes, values, strict=True)
         ],
     )
-    targets = [kind.voids(line) for line in lines]
-    started = void_lines([target for target in targets if target is not None], order.signed_at)
-    in_effect = [
-        target in started if target is not None else line.effective_date <= order.order_date
-        for line, target in zip(lines, targets, strict=True)
-    ]
     movements, timeline_values = [], []
     for line, change, new, target, now_in_effect in zip(lines, changes, values, targets, in_effect, strict=True):
-        if target is not None and not now_in_effect:
-            change = {}  # the target's effect never reached the record: nothing to reverse
-        elif not change:  # a line that changes nothing (a student left out of a payment order) is not a movement
+        if not change and target is None:  # a line that changes nothing (a payment order's left-out) is no movement
             continue
         movements.append(
             {
