@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 
 from flask import Flask
 from flask_migrate import upgrade
@@ -30,6 +31,7 @@ from core.models import create_user
 from registrar.app import create_app
 from registrar.demo import FACULTIES, PROGRAMMES, student_rows
 from students.models import Faculty, Group, Programme, Student
+from students.timeline import enrol
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/registrar_bench"
 
@@ -138,6 +140,7 @@ def generate(students: int, cohorts: int = 1, seed: int = 2026) -> University:
     rows = student_rows(groups, students * cohorts, seed=seed)
     for start in range(0, len(rows), 5000):
         db.session.execute(insert(Student), rows[start : start + 5000])
+    enrol(None, on=date(2020, 9, 1))
     ids = list(db.session.scalars(select(Student.id).order_by(Student.id)))
 
     clerk = create_user("clerk", "bench", "Сапарова Гульмира Ержановна", ["clerk"], email="clerk@bench.kz")

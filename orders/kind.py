@@ -126,10 +126,16 @@ class OrderKind:
 
     Hooks, called by `orders.operations`: `validate_params` and `drafted` when a draft is created; `line_params` and
     `validate_line` for lines; `gather` once and `check_line` per line whenever the lines are checked; `preview` on
-    open orders. Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails,
-    describing the students as the order found them) and `appendix_text`, `preview` and `apply` per line (one bulk
-    UPDATE of the students), then `after_apply`. A correction calls `reverse` per line of its target and then
-    `after_reverse`.
+    open orders.
+    Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails, describing the
+    students as the order found them), `preview` and `apply` per line, then `after_apply`. What `apply` returns
+    reaches the students table at signing for lines effective today or earlier, and on the effective day (the
+    scheduler) for later ones; `preview` and `apply` are computed at signing either way, from the record as signing
+    finds it (no other order may change a record with a change scheduled). `prepare` and `after_apply` run at signing
+    whatever the effective dates: `prepare` creates what the stored effect points at (next year's groups), and
+    `after_apply` writes what the order itself states outside the record (the academic difference as debts), which
+    a revocation removes with `after_reverse` whether or not the effect has started. A revocation calls `reverse` per
+    line of its target and then `after_reverse`.
     """
 
     name: ClassVar[str]
@@ -210,6 +216,10 @@ class OrderKind:
 
     def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
         """After the students' records are updated: effects outside the students table (e.g. debts), batched."""
+
+    def voids(self, line: OrderLine) -> int | None:
+        """The id of the signed order line whose effects this line voids (a correction's target line), else None."""
+        return None
 
     def reverse(self, line: OrderLine) -> dict:
         """The student's fields once this signed line is revoked: the exact values signing overwrote."""

@@ -1,6 +1,7 @@
 """What clerks and approvers do to orders, as plain functions. Views and the API call these; they never commit."""
 
 import dataclasses
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -25,6 +26,7 @@ from orders.numbering import format_number, next_number
 from orders.registry import KINDS, get_kind, record_neutral_kinds
 from students.iin import iin_error
 from students.models import Group, Student, StudentMovement
+from students.timeline import claim_due, column_values, json_values, void_lines, write_movements, write_records
 from workflow.engine import after, guard, on_enter
 from workflow.models import AuditEvent
 from workflow.routes import TERMINAL_STATES, latest_version
@@ -275,11 +277,13 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
         drafts_conflict=not at_signing,
         facts=kind.gather(order, lines) if lines else {},
     )
-    # The core's own rule: a student sits in one open order at a time of the kinds that change the record.
+    # The core's own rules: a student sits in one open order at a time of the kinds that change the record, and no
+    # other order may change a record with a change already scheduled.
     one_open_order = kind.changes_record or kind.blocked_by_open_orders
+    scheduled = scheduled_effects(order, [line.student_id for line in lines]) if kind.changes_record else {}
     blocking = []
     for line in lines:
-        refusals = kind.check_line(line, context)
+        refusals = kind.check_line(line, context) + scheduled_refusals(line.student, scheduled)
         if one_open_order:
             refusals = refusals + open_order_refusals(line.student, context)
         eligibility = [r.as_dict() for r in refusals]
@@ -288,6 +292,51 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
         if not line.overridden:
             blocking += [dataclasses.replace(refusal, field=f"lines.{line.id}") for refusal in refusals]
     return blocking
+
+
+def scheduled_effects(order: Order, student_ids: list[int]) -> dict[int, list[tuple[int, str, date]]]:
+    """Which of these students have a signed change not in effect yet, by another order than `order` and than the
+    one `order` corrects: student id -> [(order id, label, effective date)], in one query."""
+    if not student_ids:
+        return {}
+    query = (
+        select(StudentMovement.student_id, Order.id, Order.number_label, StudentMovement.effective_date)
+        .join(OrderLine, OrderLine.id == StudentMovement.order_line_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            StudentMovement.student_id.in_(student_ids),
+            StudentMovement.applied_at.is_(None),
+            StudentMovement.voided_at.is_(None),
+            Order.id != order.id,
+        )
+        .order_by(StudentMovement.effective_date)
+    )
+    if order.target_order_id is not None:
+        query = query.where(Order.id != order.target_order_id)
+    found: dict[int, list[tuple[int, str, date]]] = {}
+    for student_id, order_id, label, effective in db.session.execute(query):
+        found.setdefault(student_id, []).append((order_id, label or f"#{order_id}", effective))
+    return found
+
+
+def scheduled_refusals(student: Student, scheduled: dict[int, list[tuple[int, str, date]]]) -> list[Refusal]:
+    """A student whose record another signed order will change on a later day is refused by every other order that
+    changes the record: its effect would be computed from a record about to change. The revocation or amendment of
+    that order is the exception (`scheduled_effects` leaves it out)."""
+    return [
+        Refusal(
+            "line.scheduled_effect",
+            _(
+                "%(name)s has a change scheduled by order %(label)s, taking effect on %(date)s; revoke or amend that "
+                "order, or draft this one once it is in effect.",
+                name=student.full_name,
+                label=label,
+                date=f"{effective:%d.%m.%Y}",
+            ),
+            {"order_id": order_id, "effective_date": effective.isoformat()},
+        )
+        for order_id, label, effective in scheduled.get(student.id, [])
+    ]
 
 
 def update_line(order: Order, line_id: int, raw: dict, actor: User) -> OrderLine:
@@ -427,7 +476,8 @@ def _still_eligible(order: Order, actor: User, data: dict) -> list[Refusal]:
 
 @on_enter("signed")
 def take_effect(order: Order, actor: User, data: dict) -> None:
-    """Everything signing means, in the signing transaction: number, effects, history, document, e-mails."""
+    """Everything signing means, in the signing transaction: number, history, document, e-mails, and the effects
+    on the records of the lines effective today or earlier (the later ones are scheduled for their day)."""
     kind = get_kind(order.kind)
     order.order_date = today()
     order.year = order.order_date.year
@@ -446,9 +496,22 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
         key: value for key, value in common.items() if key not in ("university_ru", "university_kk", "author_name")
     }
     emails = [_student_email(order, kind, line, n, shared) for n, line in enumerate(lines, 1) if line.student.email]
-    # Every line in three batched statements, not an ORM flush per student.
+    # Every line in a few batched statements, not an ORM flush per student. A line takes effect now when its
+    # effective date is today or earlier; a later one is scheduled: `apply_due_effects` writes it on the day. A
+    # correction voids its target lines' movements now: an effect already in the record is reversed at once, a
+    # scheduled one is simply cancelled.
     changes = [kind.preview(line) for line in lines]
     values = [kind.apply(line, order) for line in lines]
+    targets = [kind.voids(line) for line in lines]
+    started = void_lines([target for target in targets if target is not None], order.signed_at)
+    in_effect = [
+        target in started if target is not None else line.effective_date <= order.order_date
+        for line, target in zip(lines, targets, strict=True)
+    ]
+    changes = [  # a correction of an effect that never reached the record has nothing to reverse
+        {} if target is not None and not now_in_effect else change
+        for change, target, now_in_effect in zip(changes, targets, in_effect, strict=True)
+    ]
     db.session.execute(
         update(OrderLine),
         [
@@ -456,25 +519,34 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             for line, change, new in zip(lines, changes, values, strict=True)
         ],
     )
-    movements = [  # a line that changes nothing (a student left out of a payment order) is not a movement
-        {
-            "student_id": line.student_id,
-            "order_line_id": line.id,
-            "kind": order.kind,
-            "effective_date": line.effective_date,
-            "changes": change,
-            "reason": line.params.get("reason"),
-            "order_label": order.number_label,
-        }
-        for line, change in zip(lines, changes, strict=True)
-        if change
-    ]
-    if movements:
-        db.session.execute(insert(StudentMovement), movements)
-    if any(values):  # a kind that changes no column of the students (a money order) writes nothing there
-        db.session.execute(
-            update(Student), [{"id": line.student_id, **new} for line, new in zip(lines, values, strict=True)]
+    movements, timeline_values = [], []
+    for line, change, new, target, now_in_effect in zip(lines, changes, values, targets, in_effect, strict=True):
+        if not change and target is None:  # a line that changes nothing (a payment order's left-out) is no movement
+            continue
+        movements.append(
+            {
+                "student_id": line.student_id,
+                "order_line_id": line.id,
+                "kind": order.kind,
+                "effective_date": line.effective_date,
+                "changes": change,
+                "reason": line.params.get("reason"),
+                "order_label": order.number_label,
+                "known_since": order.signed_at,
+                # nothing waits when the line writes nothing (a payment) or only voids (a correction)
+                "applied_at": order.signed_at if now_in_effect or target is not None or not new else None,
+                "record_after": json_values(new) if new and (now_in_effect or target is None) else None,
+            }
         )
+        timeline_values.append(new if target is None else None)  # a correction's own movement sets no field
+    write_movements(movements, timeline_values)
+    write_records(
+        [
+            (line.student_id, new)
+            for line, new, now_in_effect in zip(lines, values, in_effect, strict=True)
+            if now_in_effect
+        ]
+    )
     kind.after_apply(order, lines)
     db.session.add(
         OrderDocument(
@@ -515,3 +587,62 @@ def _student_email(order: Order, kind: OrderKind, line: OrderLine, n: int, share
             ],
         },
     }
+
+
+# Effects on their effective day ----------------------------------------------------------------------------------
+
+
+def apply_due_effects(day: date | None = None) -> dict:
+    """The scheduler's pass: write into the current records every signed effect due on `day` (default: today, local
+    time) and not applied yet, set-based (one guarded UPDATE claims them, batched UPDATEs write the students), with an
+    audit event per order. Running it again, or in two schedulers at once, applies each effect once. The caller
+    commits. Returns the counts of `movements` applied and `orders` they belong to."""
+    day = day or today()
+    moment = now()
+    claimed = claim_due(day, moment)
+    if not claimed:
+        return {"movements": 0, "orders": 0}
+    write_records([(row.student_id, column_values(row.record_after)) for row in claimed if row.record_after])
+    per_order = db.session.execute(
+        select(OrderLine.order_id, func.count(), func.min(StudentMovement.effective_date))
+        .join(StudentMovement, StudentMovement.order_line_id == OrderLine.id)
+        .where(StudentMovement.applied_at == moment, StudentMovement.effective_date <= day)
+        .group_by(OrderLine.order_id)
+    ).all()
+    orders = {
+        order.id: order for order in db.session.scalars(select(Order).where(Order.id.in_([r[0] for r in per_order])))
+    }
+    for order_id, count, effective in per_order:
+        order = orders[order_id]
+        db.session.add(
+            AuditEvent(
+                order_id=order.id,
+                actor_id=order.signed_by_id,
+                trigger="take_effect",
+                from_state=order.state,
+                to_state=order.state,
+                comment="",
+                route_name=order.route_name,
+                route_version=order.route_version,
+                data={"students": count, "effective_date": effective.isoformat(), "applied_on": day.isoformat()},
+            )
+        )
+    current_app.logger.info("effects: %s movement(s) of %s order(s) applied", len(claimed), len(per_order))
+    return {"movements": len(claimed), "orders": len(per_order)}
+
+
+def effect_state(order: Order) -> dict | None:
+    """For a signed order's page: {"scheduled": first date still to come or None, "since": first effective date in
+    effect or None}; None when the order changes no record. One query."""
+    rows = db.session.execute(
+        select(StudentMovement.applied_at.is_(None), func.min(StudentMovement.effective_date))
+        .join(OrderLine, OrderLine.id == StudentMovement.order_line_id)
+        .where(OrderLine.order_id == order.id, StudentMovement.voided_at.is_(None))
+        .group_by(StudentMovement.applied_at.is_(None))
+    ).all()
+    if not rows:
+        return None
+    state = {"scheduled": None, "since": None}
+    for pending, first in rows:
+        state["scheduled" if pending else "since"] = first
+    return state

@@ -102,6 +102,7 @@ def show(order_id: int):
         hidden_lines=len(order.lines) - len(lines),
         others=_other_faculties(order, lines),
         previews=operations.effects_preview(order) if order.is_open else {},
+        effect=operations.effect_state(order) if order.state == "signed" else None,
         triggers=[trigger for trigger, _who in actions],
         acting_for=acting_for,
         pending=_named(pending_approvals(order)),

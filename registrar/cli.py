@@ -20,6 +20,7 @@ from core.models import ROLES, TOKEN_DAYS, ApiToken, User, issue_token, revoke_t
 from core.users import PolicyError, add_user, deactivate_user
 from notifications.relay import start_embedded_worker
 from orders.documents import altered_documents
+from orders.operations import apply_due_effects
 from registrar.app import create_app
 from registrar.backup import BackupError, backup_database, restore_database
 from registrar.demo import seed_demo
@@ -46,7 +47,7 @@ def run_command(host: str, port: int) -> None:
         interval = float(app.config.get("SCHEDULER_INTERVAL", 300))
         if interval > 0:
             start_scheduler_thread(app, interval)
-            click.echo(f"Deadline scheduler: in-process, every {interval:g} s.")
+            click.echo(f"Scheduler (effects due, deadlines): in-process, every {interval:g} s.")
     click.echo(f"Registrar on http://{host}:{port}/")
     run_simple(host, port, app, threaded=True)
 
@@ -166,19 +167,21 @@ def seed_demo_command(students: int, if_empty: bool) -> None:
 
 
 def run_scheduler_once(app) -> dict | None:
-    """One pass of the deadline scheduler in its own app context and transaction, then the audit chain is sealed in
-    another; errors are logged, not raised."""
+    """One pass of the scheduler in its own app context: the effects of signed orders due today, the deadline
+    reminders and escalations, then the audit chain is sealed, each in its own transaction. Errors are logged, not
+    raised; None when a pass failed (the next one retries)."""
+    result, failed = {}, False
     with app.app_context():
         try:
-            result = run_deadlines()
-            db.session.commit()
-            result["audit_sealed"] = seal()
-            db.session.commit()
-            return result
-        except Exception:  # a bad pass must not stop the scheduler; the next one retries
-            db.session.rollback()
-            app.logger.exception("deadline scheduler pass failed")
-            return None
+            for name, run in (("effects", apply_due_effects), ("deadlines", run_deadlines), ("audit_sealed", seal)):
+                try:
+                    result[name] = run()
+                    db.session.commit()
+                except Exception:  # a bad pass must not stop the scheduler nor the other passes
+                    db.session.rollback()
+                    app.logger.exception("scheduler pass %s failed", name)
+                    failed = True
+            return None if failed else result
         finally:
             db.session.remove()
 
@@ -191,7 +194,7 @@ def start_scheduler_thread(app, interval: float) -> threading.Thread:
             run_scheduler_once(app)
             time.sleep(interval)
 
-    thread = threading.Thread(target=loop, name="deadline-scheduler", daemon=True)
+    thread = threading.Thread(target=loop, name="scheduler", daemon=True)
     thread.start()
     return thread
 
@@ -206,7 +209,8 @@ def start_scheduler_thread(app, interval: float) -> threading.Thread:
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
 @with_appcontext
 def scheduler_command(interval: float | None, once: bool) -> None:
-    """Send deadline reminders and escalations (e-mails go through the outbox), periodically until stopped."""
+    """Apply the effects of signed orders on their effective day, and send deadline reminders and escalations (e-mails
+    go through the outbox), periodically until stopped."""
     app = current_app._get_current_object()
     interval = interval if interval is not None else float(app.config.get("SCHEDULER_INTERVAL", 300))
     if interval <= 0 and not once:
@@ -215,10 +219,13 @@ def scheduler_command(interval: float | None, once: bool) -> None:
     if not once:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        click.echo(f"Deadline scheduler every {interval:g} s; Ctrl+C to stop.")
+        click.echo(f"Scheduler (effects due, deadlines) every {interval:g} s; Ctrl+C to stop.")
     while True:
         result = run_scheduler_once(app)
-        click.echo(f"deadlines: {result}" if result is not None else "deadlines: pass failed (see the log)")
+        if result is None:
+            click.echo("scheduler: pass failed (see the log)")
+        else:
+            click.echo(f"effects: {result['effects']}; deadlines: {result['deadlines']}")
         if once:
             if result is None:
                 sys.exit(1)

@@ -12,6 +12,7 @@ from students.academic import AcademicCalendar, CurriculumItem, Grade
 from students.grades import letter_for
 from students.iin import make_iin
 from students.models import Faculty, Group, Programme, Student
+from students.timeline import enrol
 
 FACULTIES = [
     (
@@ -361,6 +362,10 @@ def seed_demo(students: int = 2000) -> str:
     db.session.add_all(groups)
     db.session.flush()
     db.session.execute(insert(Student), student_rows(groups, students))
+    for course in sorted({group.course for group in groups}):  # on the timeline since their first 1 September
+        enrol(
+            list(db.session.scalars(select(Student.id).where(Student.course == course))), on=date(2026 - course, 9, 1)
+        )
     _seed_academic(programmes)
 
     create_user(

@@ -114,6 +114,13 @@ class Day(fields.Date):
 
 class AsOfArgs(ma.Schema):
     date = Day(load_default=None, metadata={"description": "The day (YYYY-MM-DD, local calendar); today when left out"})
+    known_on = Day(
+        load_default=None,
+        metadata={
+            "description": "Answer as it was known at the end of this day (YYYY-MM-DD): orders signed later, and "
+            "revocations signed later, are left out; everything known now when left out"
+        },
+    )
 
 
 class GroupRefSchema(ma.Schema):
@@ -137,12 +144,19 @@ class RecordAsOfSchema(ma.Schema):
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
 def as_of(args, student_id: int):
-    """The student's status, course, group, funding and expulsion reason at the end of a date, rebuilt from the
-    movement history (changes effective after the date are undone)."""
+    """The student's status, course, group, funding and expulsion reason at the end of a date, as known at the end
+    of `known_on` (default: now), read from the timeline of movements; 404 before the student was enrolled."""
     if db.session.get(Student, student_id) is None:
         abort(404, message=f"No student with id {student_id}.", errors={"student_id": "unknown"})
     student = get_visible_student(current_user, student_id)
     if student is None:
         abort(403, message="This student is not in your faculty.", errors={"student_id": "not visible to you"})
     day: date = args["date"] or today()
-    return record_on(student, day)
+    record = record_on(student, day, args["known_on"])
+    if record is None:
+        abort(
+            404,
+            message=f"The student was not enrolled on {day.isoformat()}.",
+            errors={"date": "not enrolled on this date"},
+        )
+    return record

@@ -1,20 +1,20 @@
-"""A student's record as it was on a past date, rebuilt from the movement history.
+"""A student's record, or the whole contingent, on any date as known on any day, read from the timeline.
 
-Signing an order changes the record at once, even when a line takes effect later; every change is kept in a
-movement as {field: [before, after]} with its effective date. The record at the end of a day is the current one
-with every movement effective after that day undone, newest first (same effective date: higher id first).
+Every change is a row of `record_changes` (see `students/timeline.py` for the model and why): a field's value on day
+D as known on K is its latest change effective on or before D, known on or before K and not voided by a revocation
+known by K. "As known on" defaults to everything known now. A student enrolled after D has no record on D.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, Select, case, cast, func, or_, select
+from sqlalchemy.engine import Row
 
+from core.clock import local_zone
 from core.db import db
 from core.formatting import parse_date
-from students.models import Group, Student, StudentMovement
-
-FIELDS = ("status", "course", "group_id", "funding", "expulsion_reason")
+from students.models import TIMELINE_FIELDS, Group, Programme, RecordChange, Student
 
 
 def parse_day(text: str | None) -> date:
@@ -25,105 +25,108 @@ def parse_day(text: str | None) -> date:
     return day
 
 
-def record_on(student: Student, day: date) -> dict:
-    """`student`'s status, course, group, funding and expulsion reason as they were at the end of `day`."""
-    return records_on([student.id], day)[student.id]
+def known_bound(known_on: date | datetime | None) -> datetime | None:
+    """The first moment not known on `known_on`: a date means the end of that local day, a moment itself."""
+    if known_on is None:
+        return None
+    if isinstance(known_on, datetime):
+        moment = known_on if known_on.tzinfo else known_on.replace(tzinfo=UTC)
+        return moment + timedelta(microseconds=1)
+    return datetime.combine(known_on + timedelta(days=1), time(), tzinfo=local_zone()).astimezone(UTC)
 
 
-def records_on(student_ids, day: date) -> dict[int, dict]:
-    """The record at the end of `day` of each student (unknown ids are left out), in three queries whatever the
-    number of students: current records, their movements, the names of the groups involved."""
+def latest_values(day: date, known_on: date | datetime | None = None, student_ids=None) -> Select:
+    """One row per student with a record on `day` as known on `known_on`: student_id and the fields (text), picked
+    per student and field by a window function over the timeline."""
+    changes = RecordChange
+    conditions = [changes.effective_date <= day]
+    bound = known_bound(known_on)
+    if bound is None:
+        conditions.append(changes.voided_at.is_(None))
+    else:
+        conditions += [changes.known_since < bound, or_(changes.voided_at.is_(None), changes.voided_at >= bound)]
+    if student_ids is not None:
+        conditions.append(changes.student_id.in_(student_ids))
+    ranked = (
+        select(
+            changes.student_id,
+            changes.field,
+            changes.value,
+            func.row_number()
+            .over(
+                partition_by=(changes.student_id, changes.field),
+                order_by=(changes.effective_date.desc(), changes.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(*conditions)
+        .subquery("ranked")
+    )
+    return (
+        select(
+            ranked.c.student_id,
+            *[func.max(case((ranked.c.field == field, ranked.c.value))).label(field) for field in TIMELINE_FIELDS],
+        )
+        .where(ranked.c.rank == 1)
+        .group_by(ranked.c.student_id)
+    )
+
+
+def record_on(student: Student, day: date, known_on: date | datetime | None = None) -> dict | None:
+    """`student`'s status, course, group, funding and expulsion reason at the end of `day` as known at the end of
+    `known_on` (default: everything known now); None when the student was not enrolled yet."""
+    return records_on([student.id], day, known_on).get(student.id)
+
+
+def records_on(student_ids, day: date, known_on: date | datetime | None = None) -> dict[int, dict]:
+    """The record at the end of `day`, as known on `known_on`, of each student (those unknown or not enrolled on
+    `day` are left out): one query whatever the number of students."""
     ids = list(dict.fromkeys(student_ids))
     if not ids:
         return {}
-    records = {
-        row.id: {
+    values = latest_values(day, known_on, ids).subquery("record")
+    group_id = cast(values.c.group_id, Integer)
+    rows = db.session.execute(
+        select(values, group_id.label("group_number"), Group.name.label("group_name"))
+        .outerjoin(Group, Group.id == group_id)
+        .where(values.c.status.is_not(None))
+    )
+    return {
+        row.student_id: {
+            "date": day,
             "status": row.status,
-            "course": row.course,
-            "group_id": row.group_id,
+            "course": int(row.course) if row.course is not None else None,
             "funding": row.funding,
             "expulsion_reason": row.expulsion_reason,
+            "group": {"id": row.group_number, "name": row.group_name},
         }
-        for row in db.session.execute(
-            select(
-                Student.id, Student.status, Student.course, Student.group_id, Student.funding, Student.expulsion_reason
-            ).where(Student.id.in_(ids))
-        )
+        for row in rows
     }
-    history: dict[int, list] = {student_id: [] for student_id in records}
-    for movement in db.session.execute(
-        select(
-            StudentMovement.id,
-            StudentMovement.student_id,
-            StudentMovement.effective_date,
-            StudentMovement.changes,
-            StudentMovement.reason,
+
+
+def contingent_on(day: date, known_on: date | datetime | None = None) -> list[Row]:
+    """Every student with a record on `day` as known on `known_on`, one row each, for a report to group: student_id,
+    status, course, funding, expulsion_reason, group_id, study_form, language, programme_id, faculty_id. One SQL
+    statement (a window function over the timeline, joined to groups and programmes)."""
+    values = latest_values(day, known_on).subquery("record")
+    group_id = cast(values.c.group_id, Integer)
+    return list(
+        db.session.execute(
+            select(
+                values.c.student_id,
+                values.c.status,
+                cast(values.c.course, Integer).label("course"),
+                values.c.funding,
+                values.c.expulsion_reason,
+                group_id.label("group_id"),
+                Group.study_form,
+                Group.language,
+                Group.programme_id,
+                Programme.faculty_id,
+            )
+            .join(Group, Group.id == group_id)
+            .join(Programme, Programme.id == Group.programme_id)
+            .where(values.c.status.is_not(None))
+            .order_by(values.c.student_id)
         )
-        .where(StudentMovement.student_id.in_(list(records)))
-        .order_by(StudentMovement.student_id, StudentMovement.effective_date, StudentMovement.id)
-    ):
-        history[movement.student_id].append(movement)
-    group_names: set[str] = set()
-    for student_id, movements in history.items():
-        _undo_after(records[student_id], movements, day, group_names)
-    names = _group_names({r["group_id"] for r in records.values() if isinstance(r["group_id"], int)}, group_names)
-    by_name = {name: group_id for group_id, name in names.items()}
-    result = {}
-    for student_id, record in records.items():
-        group_id = record.pop("group_id")
-        if isinstance(group_id, str):  # a movement that named the group only
-            group_id = by_name.get(group_id)
-        result[student_id] = {"date": day, **record, "group": {"id": group_id, "name": names.get(group_id)}}
-    return result
-
-
-def _undo_after(record: dict, movements: list, day: date, group_names: set[str]) -> None:
-    """Undo on `record`, newest first, the `movements` (oldest first) effective after `day`."""
-    for index in range(len(movements) - 1, -1, -1):
-        movement = movements[index]
-        if movement.effective_date <= day:
-            break
-        changes = movement.changes or {}
-        for field, change in changes.items():
-            before = _before(change)
-            if field in FIELDS:
-                record[field] = before
-            elif field == "group" and "group_id" not in changes:
-                record["group_id"] = before
-                if isinstance(before, str):
-                    group_names.add(before)
-        if "status" in changes and "expulsion_reason" not in changes:
-            record["expulsion_reason"] = _reason_before(record["status"], record["expulsion_reason"], movements[:index])
-
-
-def _before(change):
-    if isinstance(change, list | tuple) and len(change) == 2:
-        return change[0]
-    return None
-
-
-def _reason_before(status: str, reason: str | None, earlier: list) -> str | None:
-    """The expulsion reason that goes with `status` when a movement that did not record it is undone: none
-    unless expelled; when expelled, the one of the latest earlier movement that expelled the student."""
-    if status != "expelled":
-        return None
-    for movement in reversed(earlier):
-        change = (movement.changes or {}).get("status")
-        if isinstance(change, list | tuple) and len(change) == 2 and change[1] == "expelled":
-            recorded = (movement.changes or {}).get("expulsion_reason")
-            if isinstance(recorded, list | tuple) and len(recorded) == 2 and recorded[1]:
-                return recorded[1]
-            return movement.reason or reason
-    return reason
-
-
-def _group_names(group_ids: set[int], names: set[str]) -> dict[int, str]:
-    """Group id -> name for these ids and for the groups with these names, in one query."""
-    if not group_ids and not names:
-        return {}
-    conditions = []
-    if group_ids:
-        conditions.append(Group.id.in_(group_ids))
-    if names:
-        conditions.append(Group.name.in_(names))
-    return dict(db.session.execute(select(Group.id, Group.name).where(or_(*conditions))).tuples().all())
+    )

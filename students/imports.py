@@ -26,6 +26,7 @@ from students.difference import clear_passed_debts
 from students.grades import letter_for
 from students.iin import iin_error
 from students.models import STATUSES, Group, Programme, Student
+from students.timeline import enrol
 
 KINDS = ("students", "curriculum", "grades")
 
@@ -475,12 +476,14 @@ def apply_plan(plan: Plan) -> dict[str, int]:
     for existing, changed in plan.update:
         for key, value in changed.items():
             setattr(existing, key, value)
-    if plan.create:
-        db.session.add_all([model(**values) for values in plan.create])
+    created = [model(**values) for values in plan.create]
+    db.session.add_all(created)
     try:
         db.session.flush()
     except IntegrityError as error:  # a row the plan saw as new was written meanwhile
         raise ConcurrentChange(_("The data changed while you were importing; upload the file again.")) from error
+    if plan.kind == "students":  # a new student's record starts on the timeline from status_since, else today
+        enrol([student.id for student in created])
     if plan.kind == "grades":  # a passing grade clears the academic difference owed in that discipline
         clear_passed_debts(
             [values["student_id"] for values in plan.create]

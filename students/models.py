@@ -129,7 +129,13 @@ class Student(db.Model):
 
 
 class StudentMovement(db.Model):
-    """One change of a student's record, written by the order line that caused it. Append-only."""
+    """One change of a student's record, written by the order line that caused it when the order is signed.
+
+    Two times: `effective_date` (valid from, a local date) and `known_since` (the signing). `applied_at` is when the
+    change reached the current record (the signing, or the scheduler's pass on the effective day; NULL while it is
+    scheduled); `record_after` holds the columns it writes then. `voided_at` is the signing of the revocation or
+    amendment that voided it. Otherwise append-only. See `students/timeline.py`.
+    """
 
     __tablename__ = "student_movements"
 
@@ -143,10 +149,49 @@ class StudentMovement(db.Model):
     reason: Mapped[str | None] = mapped_column(String(32))
     order_label: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    known_since: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    record_after: Mapped[dict | None] = mapped_column(JSON)
 
     student: Mapped[Student] = relationship(back_populates="movements")
 
-    __table_args__ = (UniqueConstraint("order_line_id", "student_id", name="uq_student_movements_line_student"),)
+    __table_args__ = (
+        UniqueConstraint("order_line_id", "student_id", name="uq_student_movements_line_student"),
+        # The scheduler's pass looks for effects not applied yet: a partial index would do on PostgreSQL only.
+        Index("ix_student_movements_applied_at_effective_date", "applied_at", "effective_date"),
+    )
+
+    @property
+    def scheduled(self) -> bool:
+        return self.applied_at is None and self.voided_at is None
+
+
+# The fields of the record the timeline keeps: what "the record of a student on a date" answers.
+TIMELINE_FIELDS = ("status", "course", "group_id", "funding", "expulsion_reason")
+
+
+class RecordChange(db.Model):
+    """One field of a student's record set to a value from a date, known since a moment: the timeline's row.
+
+    A movement writes one row per field it sets; an enrolment (import, transfer in, demo seed) writes one row per
+    field with no movement. Values are text (course and group id as digits); NULL is a value (no expulsion reason).
+    """
+
+    __tablename__ = "record_changes"
+    __table_args__ = (
+        CheckConstraint(_in("field", TIMELINE_FIELDS), name="field"),
+        Index("ix_record_changes_student_id_field_effective_date", "student_id", "field", "effective_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("student_movements.id"), index=True)
+    field: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str | None] = mapped_column(String(32))
+    effective_date: Mapped[date]
+    known_since: Mapped[datetime] = mapped_column(default=utcnow)
+    voided_at: Mapped[datetime | None]
 
 
 def students_in_scope(faculties: set[int] | None) -> ColumnElement[bool]:

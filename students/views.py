@@ -12,6 +12,7 @@ from students.difference import debts_of
 from students.history import parse_day, record_on
 from students.models import Student
 from students.operations import get_visible_student, search_students
+from students.timeline import scheduled_movements
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
@@ -33,11 +34,24 @@ def show(student_id: int):
     if student is None:
         abort(403)
     text = request.args.get("date", "")[:20].strip()
-    page = {"student": student, "debts": debts_of(student), "categories": categories_of(student)}
+    known_text = request.args.get("known_on", "")[:20].strip()
+    page = {
+        "student": student,
+        "debts": debts_of(student),
+        "categories": categories_of(student),
+        "scheduled": scheduled_movements(student.id),
+        "known_text": known_text,
+    }
     try:
         day = parse_day(text) if text else today()
+        known_on = parse_day(known_text) if known_text else None
     except ValueError as error:
         return render_template("students/show.html", **page, as_of=None, as_of_text=text, as_of_error=str(error)), 400
     return render_template(
-        "students/show.html", **page, as_of=record_on(student, day), as_of_text=day.isoformat(), as_of_error=None
+        "students/show.html",
+        **page,
+        as_of=record_on(student, day, known_on),
+        as_of_day=day,
+        as_of_text=day.isoformat(),
+        as_of_error=None,
     )

@@ -16,19 +16,22 @@ from flask.testing import FlaskClient
 from flask_babel import refresh
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, delete, text
 
 from core.db import db
 from core.models import User, create_user
 from orders import operations
 from orders.models import Order
+from orders.operations import apply_due_effects
 from registrar.app import create_app
 from students.iin import make_iin
-from students.models import Faculty, Group, Programme, Student
+from students.models import Faculty, Group, Programme, RecordChange, Student
+from students.timeline import enrol
 from workflow.audit import set_history_guards
 from workflow.engine import fire, legal_triggers, pending_approvals
 
 IN_CI = os.environ.get("CI") == "true"
+ENROLLED_ON = date(2020, 9, 1)  # the factory's students are on the timeline from this day
 
 
 def _reset_schema() -> None:
@@ -216,6 +219,7 @@ class Factory:
         )
         db.session.add(student)
         db.session.flush()
+        enrol([student.id], on=ENROLLED_ON)
         return student
 
     def user(self, role: str, faculty: Faculty | None = None, username: str | None = None) -> User:
@@ -273,6 +277,22 @@ def uni(make):
         admin = make.user("admin", username="admin_t")
 
     return Uni
+
+
+def take_effect_by(day: date | str) -> dict:
+    """Run the scheduler's pass as on `day`: the signed effects due by then reach the records. For tests whose orders
+    take effect after the real today and that go on from the changed record."""
+    result = apply_due_effects(date.fromisoformat(day) if isinstance(day, str) else day)
+    db.session.flush()
+    db.session.expire_all()
+    return result
+
+
+def enrol_again(student: Student) -> None:
+    """Put `student` on the timeline anew with the record as it is now, for a test that set it by hand."""
+    db.session.flush()
+    db.session.execute(delete(RecordChange).where(RecordChange.student_id == student.id))
+    enrol([student.id], on=ENROLLED_ON)
 
 
 def visa_until_signature(order: Order, people) -> None:

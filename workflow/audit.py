@@ -173,6 +173,32 @@ BEGIN
     RAISE EXCEPTION 'history is append-only: UPDATE on audit_events refused (only sealing is allowed)'
         USING ERRCODE = '42501';
 END $$""",
+    """CREATE OR REPLACE FUNCTION student_movements_stamp_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (OLD.applied_at IS NULL OR NEW.applied_at IS NOT DISTINCT FROM OLD.applied_at)
+       AND (OLD.voided_at IS NULL OR NEW.voided_at IS NOT DISTINCT FROM OLD.voided_at)
+       AND to_jsonb(NEW) - ARRAY['applied_at', 'voided_at'] = to_jsonb(OLD) - ARRAY['applied_at', 'voided_at'] THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'history is append-only: UPDATE on student_movements refused (only its applied and voided times '
+        'are set, once)' USING ERRCODE = '42501';
+END $$""",
+)
+# The one UPDATE each table allows, besides none: sealing an audit event, stamping a movement applied or voided once.
+_UPDATE_FUNCTIONS = {"audit_events": "audit_events_seal_only", "student_movements": "student_movements_stamp_only"}
+_MOVEMENT_STAMPS = ("applied_at", "voided_at")
+_MOVEMENT_COLUMNS = (
+    "id",
+    "student_id",
+    "order_line_id",
+    "kind",
+    "effective_date",
+    "changes",
+    "reason",
+    "order_label",
+    "created_at",
+    "known_since",
+    "record_after",
 )
 
 
@@ -181,7 +207,7 @@ def guard_statements(dialect: str) -> list[str]:
     statements = list(_PG_FUNCTIONS) if dialect == "postgresql" else []
     for table in HISTORY_TABLES:
         if dialect == "postgresql":
-            function = "audit_events_seal_only" if table == "audit_events" else "history_append_only"
+            function = _UPDATE_FUNCTIONS.get(table, "history_append_only")
             statements += [
                 f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()",
                 f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
@@ -195,6 +221,12 @@ def guard_statements(dialect: str) -> list[str]:
         if table == "audit_events":
             changed = " OR ".join(f'NEW."{column}" IS NOT OLD."{column}"' for column in _CONTENT_COLUMNS)
             when = f"WHEN OLD.sha256 IS NOT NULL OR NEW.sha256 IS NULL OR {changed} "
+        if table == "student_movements":
+            stamps = " OR ".join(
+                f'(OLD."{column}" IS NOT NULL AND NEW."{column}" IS NOT OLD."{column}")' for column in _MOVEMENT_STAMPS
+            )
+            changed = " OR ".join(f'NEW."{column}" IS NOT OLD."{column}"' for column in _MOVEMENT_COLUMNS)
+            when = f"WHEN {stamps} OR {changed} "
         statements += [
             f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {when}"
             + refuse.format(op="UPDATE", table=table),
@@ -216,6 +248,7 @@ def unguard_statements(dialect: str) -> list[str]:
         statements += [
             "DROP FUNCTION IF EXISTS audit_events_seal_only()",
             "DROP FUNCTION IF EXISTS history_append_only()",
+            "DROP FUNCTION IF EXISTS student_movements_stamp_only()",
         ]
     return statements
 

@@ -14,7 +14,7 @@ Reviewed by hand.
 - `users.must_change_password` (false for everyone).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-14 10:00:00
 
 """
@@ -24,13 +24,18 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
 HISTORY_TABLES = ('audit_events', 'visas', 'student_movements', 'order_documents')
 CONTENT_COLUMNS = ('id', 'order_id', 'action', 'subject', 'actor_id', 'acting_for_id', 'trigger', 'from_state',
                    'to_state', 'comment', 'route_name', 'route_version', 'data', 'created_at')
+# A movement is written once; the scheduler stamps when it reached the record and a revocation when it was voided,
+# each once (migration 0009). Nothing else of it ever changes.
+MOVEMENT_STAMPS = ('applied_at', 'voided_at')
+MOVEMENT_COLUMNS = ('id', 'student_id', 'order_line_id', 'kind', 'effective_date', 'changes', 'reason', 'order_label',
+                    'created_at', 'known_since', 'record_after')
 
 PG_FUNCTIONS = (
     """CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -48,14 +53,26 @@ BEGIN
     RAISE EXCEPTION 'history is append-only: UPDATE on audit_events refused (only sealing is allowed)'
         USING ERRCODE = '42501';
 END $$""",
+    """CREATE OR REPLACE FUNCTION student_movements_stamp_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (OLD.applied_at IS NULL OR NEW.applied_at IS NOT DISTINCT FROM OLD.applied_at)
+       AND (OLD.voided_at IS NULL OR NEW.voided_at IS NOT DISTINCT FROM OLD.voided_at)
+       AND to_jsonb(NEW) - ARRAY['applied_at', 'voided_at'] = to_jsonb(OLD) - ARRAY['applied_at', 'voided_at'] THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'history is append-only: UPDATE on student_movements refused (only its applied and voided times are set, once)'
+        USING ERRCODE = '42501';
+END $$""",
 )
+
+UPDATE_FUNCTIONS = {'audit_events': 'audit_events_seal_only', 'student_movements': 'student_movements_stamp_only'}
 
 
 def _guards(dialect):
     statements = list(PG_FUNCTIONS) if dialect == 'postgresql' else []
     for table in HISTORY_TABLES:
         if dialect == 'postgresql':
-            function = 'audit_events_seal_only' if table == 'audit_events' else 'history_append_only'
+            function = UPDATE_FUNCTIONS.get(table, 'history_append_only')
             statements += [
                 f'CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()',
                 f'CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION history_append_only()',
@@ -67,6 +84,11 @@ def _guards(dialect):
         if table == 'audit_events':
             changed = ' OR '.join(f'NEW."{column}" IS NOT OLD."{column}"' for column in CONTENT_COLUMNS)
             when = f'WHEN OLD.sha256 IS NOT NULL OR NEW.sha256 IS NULL OR {changed} '
+        if table == 'student_movements':
+            stamps = ' OR '.join(f'(OLD."{column}" IS NOT NULL AND NEW."{column}" IS NOT OLD."{column}")'
+                                 for column in MOVEMENT_STAMPS)
+            changed = ' OR '.join(f'NEW."{column}" IS NOT OLD."{column}"' for column in MOVEMENT_COLUMNS)
+            when = f'WHEN {stamps} OR {changed} '
         statements += [
             f'CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {when}' + refuse.format(op='UPDATE', table=table),
             f'CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} ' + refuse.format(op='DELETE', table=table),
@@ -81,7 +103,8 @@ def _unguards(dialect):
         for table in HISTORY_TABLES for suffix in suffixes
     ]
     if dialect == 'postgresql':
-        statements += ['DROP FUNCTION IF EXISTS audit_events_seal_only()', 'DROP FUNCTION IF EXISTS history_append_only()']
+        statements += ['DROP FUNCTION IF EXISTS audit_events_seal_only()', 'DROP FUNCTION IF EXISTS history_append_only()',
+                       'DROP FUNCTION IF EXISTS student_movements_stamp_only()']
     return statements
 
 

@@ -4,7 +4,7 @@ button turns that student into a repeat-year draft; both orders travel dean -> r
 first student is on the next course and the second repeats the course on a paid basis."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -14,6 +14,7 @@ from core.clock import today
 from core.db import db
 from core.rules import rule
 from orders.models import Order
+from orders.operations import apply_due_effects
 from students.academic import CurriculumItem, Grade, academic_year_of
 from students.grades import letter_for
 from students.models import Group, Student
@@ -148,7 +149,9 @@ def test_promotion_with_a_refused_student_turned_into_a_repeat_year(live_server,
     page.goto(f"/orders/{repeat_id}")
     expect(page.get_by_test_id("order-state")).to_have_class(_css_class("signed"))
 
-    with app.app_context():
+    with app.app_context():  # the orders take effect tomorrow: the scheduler's pass of that day
+        apply_due_effects(date.fromisoformat(facts["effective"]))
+        db.session.commit()
         strong = db.session.get(Student, facts["strong"][0])
         weak = db.session.get(Student, facts["weak"][0])
         assert (strong.course, strong.group.course, strong.group.programme_id, strong.funding) == (

@@ -19,7 +19,7 @@ from core.models import issue_token
 from orders import operations
 from orders.models import Order, OrderLine
 from orders.register import payments
-from tests.conftest import login, sign
+from tests.conftest import login, sign, take_effect_by
 from tests.orders.test_academic_leave import leave_order, with_document
 
 MONTHS = ["2027-02", "2027-03", "2027-04", "2027-05", "2027-06"]
@@ -119,7 +119,7 @@ def on_leave(uni, student, ground, start="2027-03-10", end="2027-08-31", **detai
         details.setdefault("child_birth_date", "2027-01-05")
     with_document(order, uni, **details)
     sign(order, uni)
-    db.session.expire_all()
+    take_effect_by(start)
     return order
 
 
@@ -129,7 +129,7 @@ def expel(uni, student, effective_date="2027-04-15", reason="own_request"):
     )
     operations.add_students(order, [student.id], uni.clerk)
     sign(order, uni)
-    db.session.expire_all()
+    take_effect_by(effective_date)
     return order
 
 
@@ -140,7 +140,7 @@ def return_from_leave(uni, student, effective_date, applied="2027-01-10"):
     operations.add_students(order, [student.id], uni.clerk)
     operations.update_line(order, order.lines[0].id, {"application_date": applied}, uni.clerk)
     sign(order, uni)
-    db.session.expire_all()
+    take_effect_by(effective_date)
     return order
 
 

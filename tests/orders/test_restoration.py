@@ -12,7 +12,7 @@ from orders.registry import get_kind
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import StudentMovement
-from tests.conftest import login, sign
+from tests.conftest import enrol_again, login, sign, take_effect_by
 from tests.orders.test_transfer import NO_CALENDAR_DAY, TERM_DAY, calendar, document_text, draft, rules
 from tests.students.test_difference import grade, item
 from workflow.engine import fire
@@ -28,7 +28,7 @@ def expelled(make, group, reason="academic_failure", **kwargs):
     student = make.student(group, status="expelled", funding="none", **kwargs)
     student.expulsion_reason = reason
     student.status_since = date(2019, 2, 1)  # years ago: no limit on years
-    db.session.flush()
+    enrol_again(student)
     return student
 
 
@@ -52,7 +52,7 @@ def test_restoration_into_the_old_group_makes_the_student_active_on_a_paid_basis
     assert line.eligible
     assert (line.params["group"], [d["code"] for d in line.params["difference"]]) == (uni.ga.name, ["PHY102", "PRG201"])
     sign(order, uni)
-    db.session.expire_all()
+    take_effect_by("2027-01-10")
     assert (
         student.status,
         student.group_id,
@@ -90,7 +90,7 @@ def test_restoration_into_another_group_and_course(setup, uni, make):
         {"code": "PHY102", "name_ru": "Физика", "name_kk": "Физика (kk)", "semester": 2, "credits": 4}
     ]
     sign(order, uni)
-    db.session.expire_all()
+    take_effect_by("2027-01-10")
     assert (student.group_id, student.course) == (first.id, 1)
     assert order.lines[0].applied_changes["group"] == [uni.ga.name, first.name]
     assert order.lines[0].applied_changes["course"] == [2, 1]

@@ -21,7 +21,7 @@ from orders.registry import record_neutral_kinds
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import Group, Student, StudentMovement
-from tests.conftest import login, sign
+from tests.conftest import enrol_again, login, sign, take_effect_by
 from tests.orders import test_academic_leave as leave_tests
 from tests.orders import test_leave_return as return_tests
 from tests.orders import test_promotion as promotion_tests
@@ -192,6 +192,7 @@ def restoration(uni, make):
     item(uni.ga.programme, 3, "PRG201", "Программирование", credits=6)
     student = make.student(uni.ga, status="expelled", funding="none", surname="Серикова", name="Асель")
     student.expulsion_reason, student.status_since = "academic_failure", date(2019, 2, 1)
+    enrol_again(student)
     grade(student, "MAT101", "Математика", 77, year="2018-2019")
     return transfer_tests.draft(uni, "restoration", [student])
 
@@ -285,12 +286,20 @@ def test_revoked_expulsion_restores_the_exact_record_and_history_answers_for_eve
         ("revocation", revocation.number_label, "2027-01-15"),
     ]
     assert movements[1].changes["status"] == ["expelled", "active"]
+    # As known now the expulsion never was; as known before the revocation it was, from its effective date.
     for day, status, funding, reason in (
         (date(2026, 11, 30), "active", "grant", None),
-        (date(2026, 12, 15), "expelled", "none", "own_request"),
+        (date(2026, 12, 15), "active", "grant", None),
         (date(2027, 2, 1), "active", "grant", None),
     ):
         record = record_on(student, day)
+        assert (record["status"], record["funding"], record["expulsion_reason"]) == (status, funding, reason), day
+    for day, status, funding, reason in (
+        (date(2026, 11, 30), "active", "grant", None),
+        (date(2026, 12, 15), "expelled", "none", "own_request"),
+        (date(2027, 2, 1), "expelled", "none", "own_request"),
+    ):
+        record = record_on(student, day, known_on=expelled.signed_at)
         assert (record["status"], record["funding"], record["expulsion_reason"]) == (status, funding, reason), day
     assert (expelled.superseded_as, expelled.superseded_by_id) == ("revoked", revocation.id)
     assert revocation.target_order_id == expelled.id
@@ -353,6 +362,7 @@ def test_a_later_movement_blocks_the_revocation_and_is_named(uni, make):
     assert [r["rule"] for r in line.eligibility] == ["personal_data.status"]
     operations.override_line(renamed, line.id, "Диплом выдаётся на новую фамилию", uni.registrar)
     signed(renamed, uni)
+    take_effect_by("2026-12-10")
 
     revocation = revoke(expelled, uni)
     (line,) = revocation.lines

@@ -14,7 +14,7 @@ from orders.registry import get_kind
 from students.academic import AcademicCalendar, StudentDebt
 from students.history import record_on
 from students.models import StudentMovement
-from tests.conftest import login, sign
+from tests.conftest import login, sign, take_effect_by
 from tests.students.test_difference import grade, item
 
 WINTER_DAY = "2027-01-10"  # in the winter holidays of the calendar below
@@ -99,7 +99,7 @@ def test_programme_change_in_the_holidays_moves_the_student_with_the_difference(
     assert [d["code"] for d in line.params["difference"]] == ["ECO102", "LAW201"]
     old_group = student.group.name
     sign(order, uni)
-    db.session.expire_all()
+    take_effect_by(WINTER_DAY)
     assert (student.group_id, student.course, student.status, student.funding) == (target.id, 2, "active", "grant")
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
     assert movement.kind == "transfer_within"
@@ -206,7 +206,7 @@ def test_grant_becomes_paid_when_the_rule_says_so(setup, uni, app):
         sign(order, uni)
     finally:
         app.config["RULES"]["transfer_within_keeps_grant"] = True
-    db.session.expire_all()
+    take_effect_by(WINTER_DAY)
     assert student.funding == "paid"
 
 

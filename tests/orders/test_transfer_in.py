@@ -14,7 +14,7 @@ from orders.registry import get_kind
 from students.academic import Grade, StudentDebt
 from students.iin import make_iin
 from students.models import Student, StudentMovement
-from tests.conftest import login, sign
+from tests.conftest import login, sign, take_effect_by
 from tests.orders.test_transfer import calendar, document_text, draft, rules
 from tests.students.test_difference import item
 
@@ -84,7 +84,7 @@ def test_incoming_student_is_created_with_the_draft_and_activated_by_signing(tar
     assert line.eligible
     assert [d["code"] for d in line.params["difference"]] == ["PHY102", "HIS201"]
     sign(order, uni)
-    db.session.expire_all()
+    take_effect_by("2027-01-10")
     assert (student.status, student.group_id, student.course, student.funding, student.status_since) == (
         "active",
         target.id,
@@ -107,7 +107,7 @@ def test_a_tied_or_quota_grant_becomes_paid(target, uni):
     line = add_incoming(order, incoming(target, grant_tied=True), uni.clerk)
     assert operations.effects_preview(order)[line.id]["funding"] == ["grant", "paid"]
     sign(order, uni)
-    db.session.expire_all()
+    take_effect_by("2027-01-10")
     assert line.student.funding == "paid"
 
 

@@ -16,7 +16,7 @@ from orders.kinds.competitions import ranking_list
 from orders.registry import get_kind
 from students.academic import Grade
 from students.grades import letter_for
-from tests.conftest import login, sign
+from tests.conftest import login, sign, take_effect_by
 
 YEAR = "2025-2026"
 
@@ -159,7 +159,7 @@ def test_winners_only_move_to_the_grant(uni, contest):
     order = draft(uni, everyone(contest), f"{contest.code}:2=3")
     sign(order, uni)
     assert order.state == "signed"
-    db.session.expire_all()
+    take_effect_by("2027-09-01")
     for student in (contest.top, contest.excellent, contest.up_to_b):
         assert student.funding == "grant"
     for student in (contest.mixed, contest.low, contest.debt, contest.f_once, contest.retaker):

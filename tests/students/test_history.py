@@ -1,18 +1,20 @@
 """A student's record as of a date, rebuilt from the movement history: the function, the page and the API."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event, insert
+from sqlalchemy import event, func, select
 
+from core.clock import now
 from core.db import db
 from core.labels import label
 from core.models import issue_token
 from students.history import parse_day, record_on, records_on
 from students.models import StudentMovement
-from tests.conftest import login, sign
+from students.timeline import write_movements
+from tests.conftest import ENROLLED_ON, login, sign
 
 
 @pytest.fixture
@@ -51,15 +53,16 @@ def test_from_the_effective_date_on_the_student_is_expelled_without_funding(expe
     }
 
 
-def test_a_student_without_movements_is_as_now_on_any_date(make, uni):
+def test_a_student_without_movements_is_as_now_on_any_date_since_enrolment_and_has_no_record_before(make, uni):
     student = make.student(uni.gb, funding="paid")
-    record = record_on(student, date(2000, 1, 1))
+    record = record_on(student, ENROLLED_ON)
     assert (record["status"], record["funding"], record["group"]["id"]) == ("active", "paid", uni.gb.id)
+    assert record_on(student, ENROLLED_ON - timedelta(days=1)) is None
 
 
 def add_movement(student, day: str, changes: dict, kind: str = "transfer", reason: str | None = None) -> int:
-    return db.session.execute(
-        insert(StudentMovement).returning(StudentMovement.id),
+    """A movement that sets each changed field to its value after, in effect and known now."""
+    write_movements(
         [
             {
                 "student_id": student.id,
@@ -67,12 +70,16 @@ def add_movement(student, day: str, changes: dict, kind: str = "transfer", reaso
                 "effective_date": date.fromisoformat(day),
                 "changes": changes,
                 "reason": reason,
+                "known_since": now(),
+                "applied_at": now(),
             }
         ],
-    ).scalar_one()
+        [{field: change[1] for field, change in changes.items()}],
+    )
+    return db.session.scalar(select(func.max(StudentMovement.id)))
 
 
-def test_movements_of_the_same_day_are_undone_newest_first_by_id(make, uni):
+def test_of_the_movements_of_the_same_day_the_latest_signed_wins(make, uni):
     first, second, third = uni.ga, make.group(uni.fa, course=3), make.group(uni.fa, course=3)
     student = make.student(first)
     earlier = add_movement(student, "2027-01-10", {"group_id": [first.id, second.id], "course": [2, 3]})
@@ -86,17 +93,24 @@ def test_movements_of_the_same_day_are_undone_newest_first_by_id(make, uni):
     assert record_on(student, date(2027, 1, 10))["course"] == 3
 
 
-def test_undoing_a_restoration_brings_back_the_expulsion_and_its_reason(make, uni):
+def test_before_a_restoration_the_expulsion_and_its_reason_are_back(make, uni):
     student = make.student(uni.ga)
     add_movement(
         student,
         "2026-06-30",
-        {"status": ["active", "expelled"], "funding": ["grant", "none"]},
+        {
+            "status": ["active", "expelled"],
+            "funding": ["grant", "none"],
+            "expulsion_reason": [None, "academic_failure"],
+        },
         kind="expulsion",
         reason="academic_failure",
     )
     add_movement(
-        student, "2027-01-20", {"status": ["expelled", "active"], "funding": ["none", "paid"]}, kind="restoration"
+        student,
+        "2027-01-20",
+        {"status": ["expelled", "active"], "funding": ["none", "paid"], "expulsion_reason": ["academic_failure", None]},
+        kind="restoration",
     )
     student.funding = "paid"
     db.session.flush()
@@ -249,4 +263,4 @@ def test_the_api_description_lists_the_as_of_endpoint(client, session):
     spec = client.get("/api/v1/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/students/{student_id}/as-of"]["get"]
     assert {"200", "403", "404", "422"} <= set(operation["responses"])
-    assert [p["name"] for p in operation["parameters"] if p["in"] == "query"] == ["date"]
+    assert [p["name"] for p in operation["parameters"] if p["in"] == "query"] == ["date", "known_on"]

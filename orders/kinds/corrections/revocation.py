@@ -20,6 +20,7 @@ from sqlalchemy import select
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from core.clock import today
 from core.db import db
 from core.formatting import format_day
 from core.labels import label as code_label
@@ -275,9 +276,10 @@ class Revocation(OrderKind):
         return index.get(line.params.get("target_line_id"))
 
     def preview(self, line: OrderLine) -> dict:
-        """{field: [now, after the reversal]}: the target's changes turned round, plus any other column it set."""
+        """{field: [now, after the reversal]}: the target's changes turned round, plus any other column it set;
+        nothing while the target line's effect is still to come (revoking it cancels it)."""
         target_line = self._target_line(line)
-        if target_line is None or target_line.record_before is None:
+        if target_line is None or target_line.record_before is None or target_line.effective_date > today():
             return {}
         changes = {field: [change[1], change[0]] for field, change in (target_line.applied_changes or {}).items()}
         current = record_values(line.student, target_line.record_before)
@@ -290,6 +292,9 @@ class Revocation(OrderKind):
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         return get_kind(order.target_order.kind).reverse(self._target_line(line))
+
+    def voids(self, line: OrderLine) -> int | None:
+        return line.params.get("target_line_id")
 
     def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
         target = order.target_order

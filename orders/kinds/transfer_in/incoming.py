@@ -24,6 +24,7 @@ from students.academic import Grade, academic_year_of
 from students.grades import letter_for
 from students.iin import iin_error
 from students.models import Student
+from students.timeline import enrol
 
 KIND = "transfer_in"
 NAME_MAX = 100
@@ -238,6 +239,7 @@ def add_incoming(order: Order, raw: dict, actor: User) -> OrderLine:
     )
     db.session.add(student)
     db.session.flush()
+    enrol([student.id])  # incoming until the order takes effect
     db.session.execute(insert(Grade), [{**grade, "student_id": student.id} for grade in clean["grades"]])
     position = max((line.position for line in order.lines), default=0) + 1
     line = OrderLine(
