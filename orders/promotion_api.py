@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from core.permissions import roles_required
 from orders import promotion as bulk
 from orders.api import READERS, RefusalSchema, commit, invalid, load_visible
+from orders.kinds.promotion import PromotionParams
 from orders.operations import InvalidInput, visible_lines
 from students.api import StudentSchema
 
@@ -21,12 +22,16 @@ bp = Blueprint(
 MAX_ID = 2**31 - 1
 
 
-class DraftArgs(ma.Schema):
-    academic_year = fields.Str(load_default=None, metadata={"description": "e.g. 2025-2026; default the current"})
+class DraftArgs(PromotionParams):
+    """The promotion's parameters (the same schema as `params` of a promotion order), the scope, the basis and the
+    title."""
+
+    class Meta:
+        unknown = ma.RAISE
+
     faculty_id = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, MAX_ID))
     programme_id = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, MAX_ID))
     course = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, 7))
-    effective_date = fields.Str(required=True, metadata={"description": "YYYY-MM-DD"})
     basis = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
     title = fields.Str(load_default=None, validate=validate.Length(max=300))
 

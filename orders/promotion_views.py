@@ -15,8 +15,9 @@ from core.db import db
 from core.permissions import roles_required
 from orders import operations
 from orders import promotion as bulk
-from orders.kinds.promotion import PromotionForm
+from orders.kinds.promotion import PromotionParams
 from orders.operations import InvalidInput
+from orders.params import order_form
 from orders.views import READERS, flash_invalid, load_visible, show_on_form
 from students.models import Faculty, Programme
 
@@ -27,7 +28,7 @@ def _optional_id(value):
     return int(value) if value not in (None, "", "None") and str(value).isdigit() else None
 
 
-class PromotionDraftForm(PromotionForm):
+class PromotionDraftForm(order_form(PromotionParams)):
     faculty_id = SelectField(
         _l("Faculty"), coerce=_optional_id, validate_choice=False, description=_l("Empty: every faculty.")
     )

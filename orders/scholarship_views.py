@@ -2,52 +2,26 @@
 and why."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
-from wtforms import SelectMultipleField
 
 from core.db import db
 from core.permissions import roles_required
 from orders import operations
 from orders import scholarship as bulk
-from orders.kinds.state_scholarship import StateScholarshipForm
+from orders.kinds.state_scholarship import StateScholarshipParams
 from orders.operations import InvalidInput
+from orders.params import order_form
 from orders.views import READERS, load_visible, show_on_form
-from students.models import Faculty
 
 bp = Blueprint("scholarship", __name__, url_prefix="/orders/scholarship")
-
-
-class ScholarshipDraftForm(StateScholarshipForm):
-    faculties = SelectMultipleField(
-        _l("Faculties"), coerce=int, validate_choice=False, description=_l("None chosen: every faculty.")
-    )
-    courses = SelectMultipleField(
-        _l("Courses"),
-        coerce=int,
-        validate_choice=False,
-        choices=[(n, str(n)) for n in range(1, 8)],
-        description=_l("None chosen: every course."),
-    )
-
-
-def _draft_form() -> ScholarshipDraftForm:
-    form = ScholarshipDraftForm()
-    language = str(get_locale())
-    form.faculties.choices = [
-        (f.id, f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))
-    ]
-    return form
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("clerk")
 def new():
-    form = _draft_form()
-    if form.validate_on_submit():
+    form = order_form(StateScholarshipParams, scope=True)()
+    if form.validate_on_submit():  # the CSRF token; the parameters are loaded through the kind's schema
         try:
             order = bulk.draft_scholarship(current_user, form.data)
         except InvalidInput as error:

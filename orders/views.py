@@ -17,6 +17,7 @@ from orders import operations
 from orders.kinds import KINDS, get_kind
 from orders.models import Order
 from orders.operations import UNIVERSITY_ROLES, InvalidInput
+from orders.params import line_form, order_form
 from students.models import Faculty
 from students.operations import search_students
 from workflow.engine import legal_actions, pending_approvals
@@ -41,6 +42,13 @@ def flash_invalid(error: InvalidInput) -> None:
     db.session.rollback()
     for message in error.errors.values():
         flash(message, "error")
+
+
+def flash_invalid_line(form, error: InvalidInput) -> None:
+    """Undo what the refused line change wrote and show each message with the label of its field."""
+    db.session.rollback()
+    for field, message in error.errors.items():
+        flash(f"{form[field].label.text}: {message}" if field in form else message, "error")
 
 
 def show_on_form(form, error: InvalidInput) -> None:
@@ -73,8 +81,8 @@ def index():
 @roles_required("clerk")
 def new(kind_name: str):
     kind = KINDS.get(kind_name) or abort(404)
-    form = kind.form_class()
-    if form.validate_on_submit():
+    form = order_form(kind.params_schema)()
+    if form.validate_on_submit():  # the CSRF token; the parameters are loaded through the kind's schema
         try:
             order = operations.create_order(kind.name, current_user, form.data)
         except InvalidInput as error:
@@ -99,8 +107,8 @@ def show(order_id: int):
     acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
     kind = get_kind(order.kind)
     line_forms = (
-        {line.id: kind.line_form_class(prefix=f"line{line.id}", data=_line_form_data(line)) for line in lines}
-        if editable and kind.line_form_class
+        {line.id: line_form(kind.line_schema)(prefix=f"line{line.id}", data=_line_form_data(line)) for line in lines}
+        if editable and kind.line_schema
         else {}
     )
     return render_template(
@@ -193,22 +201,16 @@ def edit_line(order_id: int, line_id: int):
     """Save one line's own parameters from the line form shown on the draft's page."""
     order = load_visible(order_id)
     kind = get_kind(order.kind)
-    if kind.line_form_class is None:
+    if kind.line_schema is None:
         abort(404)
-    form = kind.line_form_class(prefix=f"line{line_id}")
-    if not form.validate_on_submit():
-        for field, messages in form.errors.items():
-            flash(
-                f"{getattr(form, field).label.text}: {' '.join(map(str, messages))}"
-                if hasattr(form, field)
-                else _("The form has expired; reload the page and try again."),
-                "error",
-            )
+    form = line_form(kind.line_schema)(prefix=f"line{line_id}")
+    if not form.validate_on_submit():  # the CSRF token; the details are loaded through the kind's line schema
+        flash(_("The form has expired; reload the page and try again."), "error")
         return redirect(url_for("orders.show", order_id=order_id))
     try:
         operations.update_line(order, line_id, form.data, current_user)
     except InvalidInput as error:
-        flash_invalid(error)
+        flash_invalid_line(form, error)
     else:
         db.session.commit()
         flash(_("Line saved."), "success")

@@ -9,6 +9,7 @@ import functools
 
 import marshmallow as ma
 from flask import Flask, jsonify, request
+from flask_babel import force_locale
 from flask_smorest import Api, abort
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_exceptions
 
@@ -19,6 +20,7 @@ from core.extensions import csrf, login_manager
 from core.models import user_for_token
 from core.permissions import public
 from orders.api import bp as orders_bp
+from orders.api import document_kinds
 from orders.promotion_api import bp as promotion_bp
 from orders.ranking_api import bp as ranking_bp
 from orders.register_api import bp as register_bp
@@ -205,17 +207,20 @@ def init_api(app: Flask) -> Api:
         app.before_request_funcs.setdefault(blueprint.name, []).append(authenticate)
         for code, exception in default_exceptions.items():
             app.error_handler_spec[blueprint.name][code][exception] = handle_api_error
+    document_kinds(api.spec, api.ma_plugin.converter)
     _make_openapi_public(app)
     return api
 
 
 def _make_openapi_public(app: Flask) -> None:
-    """The OpenAPI document needs no token; mark it so, for the check that every view names who may use it."""
+    """The OpenAPI document needs no token; mark it so, for the check that every view names who may use it. It is
+    in English, whatever the reader's language: the kinds' labels and help texts in it are lazy translations."""
     endpoint = "api-docs.openapi_json"
     view = app.view_functions[endpoint]
 
     @functools.wraps(view)
     def openapi_json():
-        return view()
+        with force_locale("en"):
+            return view()
 
     app.view_functions[endpoint] = public(openapi_json)

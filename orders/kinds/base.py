@@ -5,15 +5,12 @@ from datetime import date
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from core.db import db
 from core.labels import label as state_label
 from orders.models import Order, OrderLine
+from orders.params import LineParamsSchema, ParamsSchema
 from students.models import Student
 from workflow.engine import Refusal
 from workflow.routes import TERMINAL_STATES
@@ -75,18 +72,6 @@ def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]
     ]
 
 
-def title_field(description=None) -> StringField:
-    """The order's optional title, a form field every kind's parameter form has."""
-    return StringField(
-        _l("Title"), validators=[Length(max=300)], description=description or _l("Leave empty for the standard title.")
-    )
-
-
-def basis_field(description) -> TextAreaField:
-    """The documents the order rests on, a required form field every kind's parameter form has."""
-    return TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)], description=description)
-
-
 def parse_date(value: Any) -> date | None:
     """A date from a form (date) or an API body (YYYY-MM-DD text); None when missing or malformed."""
     if isinstance(value, date):
@@ -97,16 +82,6 @@ def parse_date(value: Any) -> date | None:
         except ValueError:
             return None
     return None
-
-
-def effective_date_param(raw: dict, errors: dict[str, str]) -> str | None:
-    """The order's effective date from a form or API body as ISO text; None, with the reason put in `errors`,
-    when it is missing or malformed."""
-    effective = parse_date(raw.get("effective_date"))
-    if effective is None:
-        errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-        return None
-    return effective.isoformat()
 
 
 def record_values(student: Student, columns) -> dict:
@@ -143,7 +118,7 @@ MODEL_RULES_KK = (
 
 
 class OrderKind:
-    """One kind of order: its parameters and form, line eligibility, effects, reversal and document wording.
+    """One kind of order: its parameters (and so its form), line eligibility, effects, reversal and document wording.
 
     Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails, describing the
     students as the order found them), `preview` and `apply` per line (one bulk UPDATE of the students), then
@@ -156,10 +131,11 @@ class OrderKind:
     title_kk: ClassVar[str]
     preamble_ru: ClassVar[str] = MODEL_RULES_RU
     preamble_kk: ClassVar[str] = MODEL_RULES_KK
-    form_class: ClassVar[type[FlaskForm]]
-    # A form for what differs from line to line (a target group, leave dates); None when every line takes the
-    # order's parameters.
-    line_form_class: ClassVar[type[FlaskForm] | None] = None
+    # The order's parameters: the API body's `params`, the web form (see `orders.params`).
+    params_schema: ClassVar[type[ParamsSchema]]
+    # What differs from line to line (a target group, leave dates); None when every line takes the order's
+    # parameters.
+    line_schema: ClassVar[type[LineParamsSchema] | None] = None
     email_template: ClassVar[str] = "order_student"
     # False for kinds that change nothing in the students table (their `apply` returns {}): see RECORD_NEUTRAL_KINDS.
     changes_record: ClassVar[bool] = True
@@ -170,17 +146,9 @@ class OrderKind:
     def label(self) -> str:
         raise NotImplementedError
 
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        """Clean order parameters from a form or API body: (params, errors by field)."""
-        raise NotImplementedError
-
     def line_params(self, order: Order) -> tuple[dict, date]:
         """Parameters and effective date a new line takes from its order: by default none, and the order's date."""
         return {}, date.fromisoformat(order.params["effective_date"])
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        """Clean one line's own parameters from the line form or API body: (params, effective date, errors)."""
-        return line.params, line.effective_date, {"line": _("This kind of order has no details per line.")}
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         """Facts every line's check needs (GPA, debts, calendar), read for all lines in a fixed number of queries."""
