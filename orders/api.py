@@ -212,14 +212,6 @@ def document_kinds(spec, converter) -> None:
             )
 
 
-def _scalar_values(params: dict) -> None:
-    wrong = {
-        str(k): ["Must be a string, number, boolean or null."] for k, v in params.items() if isinstance(v, dict | list)
-    }
-    if wrong:
-        raise ma.ValidationError(wrong)
-
-
 STUDENT_IDS = fields.List(
     fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
     validate=validate.Length(max=MAX_BATCH),
@@ -241,7 +233,6 @@ class OrderCreateArgs(ma.Schema):
     params = fields.Dict(
         keys=fields.Str(),
         required=True,
-        validate=_scalar_values,
         metadata={
             "description": "Parameters of the kind named by `kind`: the schema `<Kind>Params` of that kind, e.g. "
             "ExpulsionParams for expulsion (also listed by `GET /api/v1/orders/kinds`)",
@@ -267,7 +258,6 @@ class LineParamsArgs(ma.Schema):
     params = fields.Dict(
         keys=fields.Str(),
         required=True,
-        validate=_scalar_values,
         metadata={
             "description": "The line's own parameters as the kind defines them (e.g. target group, leave dates), "
             "with effective_date (YYYY-MM-DD) where the kind lets it differ per line: the schema "

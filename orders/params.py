@@ -73,7 +73,8 @@ class LineParamsSchema(ParamsSchema):
 
     def unknown_error(self, original: Any, message: Callable[[str, str], str]) -> None:
         """Refuse keys this schema does not name (under "line"), for kinds whose API callers patch a few details
-        at a time and would otherwise never learn that a misspelt one was ignored."""
+        at a time and would otherwise never learn that a misspelt one was ignored. The web form's CSRF token and an
+        effective date (a line may take it from another detail, e.g. the leave's start) are not refused."""
         if not isinstance(original, Mapping):
             return
         unknown = sorted(set(original) - set(self.fields) - {"csrf_token", "effective_date"})

@@ -62,6 +62,7 @@ class RepeatYearLineParams(LineParamsSchema):
         _l("Group"),
         longest=32,
         too_long=_l("Longer than %(n)s characters.", n=32),
+        invalid=_l("Give this as text."),
         description=_l("A group of the same programme and course; empty keeps the current group."),
     )
     effective_date = date_field(_l("Effective date"), message=EFFECTIVE_DATE_MESSAGE)

@@ -39,6 +39,7 @@ class RestorationLineParams(TargetGroupLineParams):
         _l("Target group"),
         longest=32,
         too_long=_l("Longer than %(n)s characters.", n=32),
+        invalid=_l("Give this as text."),
         description=_l("Empty: the group the student was expelled from."),
     )
 
