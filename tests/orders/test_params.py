@@ -182,3 +182,17 @@ def test_openapi_shows_every_kind_s_parameters_typed(client):
     assert schemas["StateScholarshipParams"]["properties"]["courses"]["items"] == {"type": "integer"}
     assert schemas["TravelCompensationParams"]["properties"]["year"]["type"] == "integer"
     assert set(schemas["PersonalScholarshipParams"]["properties"]) >= {"scholarship_ru", "scholarship_kk", "quota"}
+
+
+def test_the_api_takes_an_object_where_the_schema_says_so(clerk, uni):
+    code = uni.ga.programme.code
+    body = {
+        "kind": "vacant_grant",
+        "basis": "Решение",
+        "params": {"ground": "Решение совета № 1", "effective_date": "2027-09-01"},
+    }
+    created = clerk.api("POST", "/api/v1/orders", {**body, "params": {**body["params"], "vacancies": {f"{code}:1": 2}}})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["params"]["vacancies"] == {f"{code}:1": 2}
+    refused = clerk.api("POST", "/api/v1/orders", {**body, "params": {**body["params"], "vacancies": ["x"]}})
+    assert set(api_errors(refused)) == {"params.vacancies"}
