@@ -91,9 +91,18 @@ class ConcurrentChange(InvalidInput):
 # Web pages --------------------------------------------------------------------------------------------------------
 
 
-def redirect_refusals_to(url: str, code: int = 302) -> None:
-    """Where a refusal later in this request sends the browser, its messages flashed: the page the form was on."""
+def redirect_refusals_to(url: str, code: int = 302, form: Form | None = None) -> None:
+    """Where a refusal later in this request sends the browser, its messages flashed: the page the form was on. With
+    `form`, a message about one of its fields is flashed after that field's label."""
     g.refusal_redirect = (url, code)
+    g.refusal_form = form
+
+
+def _flashed(refusal: Refusal, form: Form | None) -> str:
+    name = input_name(refusal.field or "").split(".")[0]
+    if form is not None and name in form:
+        return f"{form[name].label.text}: {refusal.message}"
+    return refusal.message
 
 
 class FormRefusals:
@@ -149,5 +158,5 @@ def handle_refused(refused: Refused) -> ResponseReturnValue:
         message = " ".join(refusal.message for refusal in refused.refusals) or refused.message
         return render_template("error.html", code=refused.status, message=message), refused.status
     for refusal in refused.refusals:
-        flash(refusal.message, "error")
+        flash(_flashed(refusal, g.get("refusal_form")), "error")
     return redirect(*target)

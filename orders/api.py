@@ -194,12 +194,33 @@ class OrderPageSchema(ma.Schema):
 # Input -------------------------------------------------------------------------------------------------------
 
 
-def _scalar_values(params: dict) -> None:
-    wrong = {
-        str(k): ["Must be a string, number, boolean or null."] for k, v in params.items() if isinstance(v, dict | list)
-    }
-    if wrong:
-        raise ma.ValidationError(wrong)
+def component_name(kind_name: str, *, line: bool = False) -> str:
+    """The OpenAPI component of a kind's parameters: expulsion -> ExpulsionParams, AcademicLeaveLineParams."""
+    return "".join(word.capitalize() for word in kind_name.split("_")) + ("LineParams" if line else "Params")
+
+
+# The `oneOf` of the create and line bodies' `params`: one reference per registered kind. Like the registry's NAMES,
+# these very lists are named by the schemas below, declared before every kind is registered, and filled by
+# `document_kinds` once create_app() has registered them all.
+PARAMS_COMPONENTS: list[dict[str, str]] = []
+LINE_PARAMS_COMPONENTS: list[dict[str, str]] = []
+
+
+def document_kinds(spec, converter) -> None:
+    """Add every kind's parameters schema (and line schema) to the OpenAPI components, one per kind, and name them
+    in the `oneOf` of the bodies' `params`."""
+    for name, kind in KINDS.items():
+        spec.components.schema(component_name(name), component=converter.schema2jsonschema(kind.params_schema))
+        if kind.line_schema:
+            spec.components.schema(
+                component_name(name, line=True), component=converter.schema2jsonschema(kind.line_schema)
+            )
+    PARAMS_COMPONENTS[:] = [{"$ref": f"#/components/schemas/{component_name(name)}"} for name in KINDS]
+    LINE_PARAMS_COMPONENTS[:] = [
+        {"$ref": f"#/components/schemas/{component_name(name, line=True)}"}
+        for name, kind in KINDS.items()
+        if kind.line_schema
+    ]
 
 
 STUDENT_IDS = fields.List(
@@ -223,10 +244,10 @@ class OrderCreateArgs(ma.Schema):
     params = fields.Dict(
         keys=fields.Str(),
         required=True,
-        validate=_scalar_values,
         metadata={
-            "description": "Parameters of the kind, as `GET /api/v1/orders/kinds` lists them (name, type, choices); "
-            "dates as YYYY-MM-DD"
+            "description": "Parameters of the kind named by `kind`: that kind's schema `<Kind>Params` (the kind's name "
+            "in CamelCase), also listed by `GET /api/v1/orders/kinds` (name, type, choices); dates as YYYY-MM-DD",
+            "oneOf": PARAMS_COMPONENTS,
         },
     )
     student_ids = STUDENT_IDS
@@ -247,10 +268,11 @@ class LineParamsArgs(ma.Schema):
     params = fields.Dict(
         keys=fields.Str(),
         required=True,
-        validate=_scalar_values,
         metadata={
             "description": "The line's own parameters as the kind defines them (e.g. target group, leave dates), "
-            "with effective_date (YYYY-MM-DD) where the kind lets it differ per line"
+            "with effective_date (YYYY-MM-DD) where the kind lets it differ per line: the schema "
+            "`<Kind>LineParams` of the order's kind, e.g. AcademicLeaveLineParams",
+            "oneOf": LINE_PARAMS_COMPONENTS,
         },
     )
 
@@ -339,38 +361,43 @@ def summaries(orders: list[Order]) -> list[With]:
 
 # Endpoints ---------------------------------------------------------------------------------------------------
 
-FIELD_TYPES = {
-    "StringField": "string",
-    "TextAreaField": "text",
-    "DateField": "date",
-    "IntegerField": "integer",
-    "DecimalField": "number",
-    "FloatField": "number",
-    "BooleanField": "boolean",
-    "SelectField": "choice",
-    "SelectMultipleField": "choices",
-    "RadioField": "choice",
-}
-TOP_LEVEL = ("title", "basis", "csrf_token")
+
+def field_type(field: fields.Field) -> str:
+    if isinstance(field, fields.List):
+        return "choices"
+    if field.metadata.get("choices") is not None:
+        return "choice"
+    if isinstance(field, fields.Date):
+        return "date"
+    if isinstance(field, fields.Integer):
+        return "integer"
+    if isinstance(field, fields.Number):
+        return "number"
+    if isinstance(field, fields.Boolean):
+        return "boolean"
+    return "text" if field.metadata.get("widget") == "textarea" else "string"
 
 
-def form_fields(form_class) -> list[dict]:
-    """The fields of a kind's form as an API client needs them: name, label, type, required, help, choices."""
-    if form_class is None:
+def schema_fields(schema: type[ma.Schema] | None) -> list[dict]:
+    """The fields of a kind's schema as an API client needs them: name, label, type, required, help, choices."""
+    if schema is None:
         return []
-    form = form_class(meta={"csrf": False}, formdata=None)
-    return [
-        {
-            "name": field.name,
-            "label": str(field.label.text),
-            "type": FIELD_TYPES.get(field.type, "string"),
-            "required": bool(field.flags.required) or field.type in ("SelectField", "RadioField"),
-            "description": str(field.description or ""),
-            "choices": [str(value) for value, *_label in field.choices] if getattr(field, "choices", None) else None,
-        }
-        for field in form
-        if field.name not in TOP_LEVEL
-    ]
+    described = []
+    for name, field in schema().fields.items():
+        choices = field.metadata.get("choices")
+        if callable(choices):
+            choices = choices()
+        described.append(
+            {
+                "name": name,
+                "label": str(field.metadata.get("title", name)),
+                "type": field_type(field),
+                "required": field.required,
+                "description": str(field.metadata.get("description", "")),
+                "choices": [str(value) for value, _label in choices] if choices is not None else None,
+            }
+        )
+    return described
 
 
 @bp.route("/kinds")
@@ -383,8 +410,8 @@ def kinds():
             "name": kind.name,
             "label": kind.label(),
             "route": kind.route,
-            "params": form_fields(kind.form_class),
-            "line_params": form_fields(kind.line_form_class),
+            "params": schema_fields(kind.params_schema),
+            "line_params": schema_fields(kind.line_schema),
         }
         for kind in KINDS.values()
     ]

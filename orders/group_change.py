@@ -7,21 +7,23 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from marshmallow import ValidationError, post_load, validates
 from sqlalchemy import and_, or_, select
-from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.db import db
-from core.formatting import format_day, parse_date
+from core.formatting import format_day
 from core.rules import rule
-from orders.kind import (
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    title_field,
-)
+from orders.kind import OrderKind
 from orders.models import Order, OrderLine
+from orders.params import (
+    EFFECTIVE_DATE_MESSAGE,
+    LineParamsSchema,
+    ParamsSchema,
+    date_field,
+    effective_date_field,
+    longer_than,
+    text_field,
+)
 from orders.wording import LANGUAGE, STUDY_FORM
 from students.academic import AcademicCalendar, academic_year_of
 from students.difference import remove_debts, store_debts
@@ -43,38 +45,9 @@ PREAMBLE_KK = (
 # Shared by restoration and the three transfers ----------------------------------------------------------------
 
 
-def validate_effective_date(raw: dict) -> tuple[dict, dict[str, str]]:
-    """Order parameters of a kind whose only parameter is the effective date (the lines may change it)."""
-    errors: dict[str, str] = {}
-    return {"effective_date": effective_date_param(raw, errors)}, errors
-
-
 def group_by_name(name) -> Group | None:
     name = name.strip() if isinstance(name, str) else ""
     return db.session.scalar(select(Group).where(Group.name == name)) if name else None
-
-
-def validate_target_line(raw: dict, line: OrderLine, *, required: bool = True) -> tuple[dict, date, dict[str, str]]:
-    """A line's target group (by name) and effective date, from the line form or an API body."""
-    errors: dict[str, str] = {}
-    params = dict(line.params)
-    name = raw.get("group")
-    name = name.strip() if isinstance(name, str) else ""
-    if name:
-        group = group_by_name(name)
-        if group is None:
-            errors["group"] = _("There is no group %(name)s.", name=name)
-        else:
-            params.update(group_id=group.id, group=group.name)
-    elif required:
-        errors["group"] = _("Name the target group.")
-    effective = line.effective_date
-    if raw.get("effective_date") not in (None, ""):
-        effective = parse_date(raw.get("effective_date"))
-        if effective is None:
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-            effective = line.effective_date
-    return params, effective, errors
 
 
 def calendars_for(lines: list[OrderLine]) -> list[AcademicCalendar]:
@@ -210,23 +183,34 @@ def difference_text(items: list[dict], language: str) -> str:
     return f" Установить академическую разницу ({sum(i['credits'] for i in items)} кредит(ов)): {listed}."
 
 
-class EffectiveDateForm(FlaskForm):
-    title = title_field()
-    effective_date = DateField(
-        _l("Effective date"),
-        validators=[InputRequired()],
-        description=_l("Must fall in the winter or summer holidays of the academic calendar."),
-    )
-    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
+class EffectiveDateParams(ParamsSchema):
+    effective_date = effective_date_field(_l("Must fall in the winter or summer holidays of the academic calendar."))
 
 
-class TargetGroupLineForm(FlaskForm):
-    group = StringField(
+class TargetGroupLineParams(LineParamsSchema):
+    """A line's target group (by name) and effective date."""
+
+    group = text_field(
         _l("Target group"),
-        validators=[DataRequired(), Length(max=32)],
+        missing=_l("Name the target group."),
+        longest=32,
+        too_long=longer_than(32),
         description=_l("The group's name; it sets the programme, course, study form and language."),
     )
-    effective_date = DateField(_l("Effective date"), validators=[Optional()])
+    effective_date = date_field(_l("Effective date"), message=EFFECTIVE_DATE_MESSAGE, required=False)
+
+    @validates("group")
+    def _group_exists(self, name: str, data_key: str) -> None:
+        if group_by_name(name) is None:
+            raise ValidationError(_("There is no group %(name)s.", name=name))
+
+    @post_load
+    def _with_group_id(self, data, **kwargs):
+        params = dict(self.line.params)
+        if data.get("group"):
+            group = group_by_name(data["group"])
+            params.update(group_id=group.id, group=group.name)
+        return {**params, **({"effective_date": data["effective_date"]} if "effective_date" in data else {})}
 
 
 class GroupChangeKind(OrderKind):
@@ -236,14 +220,8 @@ class GroupChangeKind(OrderKind):
 
     preamble_ru = PREAMBLE_RU
     preamble_kk = PREAMBLE_KK
-    form_class = EffectiveDateForm
-    line_form_class = TargetGroupLineForm
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        return validate_effective_date(raw)
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        return validate_target_line(raw, line)
+    params_schema = EffectiveDateParams
+    line_schema = TargetGroupLineParams
 
     def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
         store_debts([(line.student_id, line.id, line.params.get("difference") or []) for line in lines])

@@ -6,15 +6,14 @@ from typing import Any, ClassVar
 
 from flask import Blueprint
 from flask_babel import LazyString
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
-from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from marshmallow import ValidationError
 
-from core.formatting import parse_date
+from core.clock import today
 from orders.models import Order, OrderLine
+from orders.params import LineParamsSchema, ParamsSchema, Text, text_field
+from students.academic import academic_year_of
 from students.models import Student
 from workflow.engine import Refusal
 
@@ -25,18 +24,6 @@ class LineContext:
 
     other_open_orders: dict[int, list[tuple[int, str, str]]]  # student id -> [(order id, label, state)]
     facts: dict[str, Any] = field(default_factory=dict)  # what the kind's `gather` read for all lines at once
-
-
-def title_field(description=None) -> StringField:
-    """The order's optional title, a form field every kind's parameter form has."""
-    return StringField(
-        _l("Title"), validators=[Length(max=300)], description=description or _l("Leave empty for the standard title.")
-    )
-
-
-def basis_field(description) -> TextAreaField:
-    """The documents the order rests on, a required form field every kind's parameter form has."""
-    return TextAreaField(_l("Basis"), validators=[DataRequired(), Length(max=2000)], description=description)
 
 
 def parse_academic_year(value: Any) -> str | None:
@@ -50,14 +37,25 @@ def parse_academic_year(value: Any) -> str | None:
     return None
 
 
-def effective_date_param(raw: dict, errors: dict[str, str]) -> str | None:
-    """The order's effective date from a form or API body as ISO text; None, with the reason put in `errors`,
-    when it is missing or malformed."""
-    effective = parse_date(raw.get("effective_date"))
-    if effective is None:
-        errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-        return None
-    return effective.isoformat()
+ACADEMIC_YEAR_MESSAGE = _l("Give the academic year as two consecutive years, e.g. 2025-2026.")
+
+
+def _two_consecutive_years(value: str) -> None:
+    if parse_academic_year(value) is None:
+        raise ValidationError(str(ACADEMIC_YEAR_MESSAGE))
+
+
+def academic_year_field(description: str) -> Text:
+    """The academic year an order is about, e.g. 2025-2026; empty: the current one."""
+    return text_field(
+        _l("Academic year"),
+        longest=9,
+        too_long=ACADEMIC_YEAR_MESSAGE,
+        invalid=ACADEMIC_YEAR_MESSAGE,
+        check=_two_consecutive_years,
+        load_default=lambda: academic_year_of(today()),
+        description=description,
+    )
 
 
 def record_values(student: Student, columns) -> dict:
@@ -97,16 +95,17 @@ MONTHLY, ONE_OFF = "monthly", "one_off"  # how a paying kind pays (`OrderKind.pa
 
 
 class OrderKind:
-    """One kind of order: its parameters and form, line eligibility, effects, reversal and document wording, and what
-    the rest of the system needs of it. A kind is registered once (`orders/kinds/__init__.py`, `registry.register`);
-    the order core, the generic pages, the register, the approvals and `registrar` ask `orders.registry`, never a
-    kind's module. README "Add an order kind" has a small example.
+    """One kind of order: its parameters (and so its form), line eligibility, effects, reversal and document
+    wording, and what the rest of the system needs of it. A kind is registered once (`orders/kinds/__init__.py`,
+    `registry.register`); the order core, the generic pages, the register, the approvals and `registrar` ask
+    `orders.registry`, never a kind's module. README "Add an order kind" has a small example.
 
     Declared as class attributes (defaults below):
 
     - `name` (the code stored on orders and movements), `route` (the approval route), `title_ru`/`title_kk`,
       `preamble_ru`/`preamble_kk` (the document's opening), `appendix_title_ru`/`_kk`, `email_template` (under
-      templates/emails/), `form_class` and `line_form_class` (the order's and a line's parameters).
+      templates/emails/), `params_schema` and `line_schema` (the order's and a line's parameters, see
+      `orders.params`: the API body's `params` and the web forms are loaded through them).
     - `labels`: the codes the kind stores (its own name, its parameters' values, its line fields) with their words,
       `lazy_gettext` strings; `label()` and templates' `label(code)` show them (`core.labels.register_labels`).
     - `blueprints` and `api_blueprints`: the kind's own pages (a Flask blueprint with its `template_folder`) and API
@@ -124,18 +123,18 @@ class OrderKind:
       `ONE_OFF`: `amount` once); `paid_only_on_grant`: the payments stop when the student loses the state grant.
     - `corrects`: the kind revokes or amends a signed order (`target_order`) by reversing its lines.
 
-    Hooks, called by `orders.operations`: `validate_params` and `drafted` when a draft is created; `line_params` and
-    `validate_line` for lines; `gather` once and `check_line` per line whenever the lines are checked; `preview` on
-    open orders.
+    Hooks, called by `orders.operations`: `drafted` when a draft is created (its parameters loaded through
+    `params_schema`); `line_params` for new lines (a line's own details are loaded through `line_schema`); `gather`
+    once and `check_line` per line whenever the lines are checked; `preview` on open orders.
     Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails, describing the
-    students as the order found them), `preview` and `apply` per line, then `after_apply`. What `apply` returns
-    reaches the students table at signing for lines effective today or earlier, and on the effective day (the
-    scheduler) for later ones; `preview` and `apply` are computed at signing either way, from the record as signing
-    finds it (no other order may change a record with a change scheduled). `prepare` and `after_apply` run at signing
-    whatever the effective dates: `prepare` creates what the stored effect points at (next year's groups), and
-    `after_apply` writes what the order itself states outside the record (the academic difference as debts), which
-    a revocation removes with `after_reverse` whether or not the effect has started. A revocation calls `reverse` per
-    line of its target and then `after_reverse`.
+    students as the order found them) and `appendix_text`, `preview` and `apply` per line, then `after_apply`. What
+    `apply` returns reaches the students table at signing for lines effective today or earlier, and on the effective
+    day (the scheduler) for later ones; `preview` and `apply` are computed at signing either way, from the record as
+    signing finds it (no other order may change a record with a change scheduled). `prepare` and `after_apply` run at
+    signing whatever the effective dates: `prepare` creates what the stored effect points at (next year's groups),
+    and `after_apply` writes what the order itself states outside the record (the academic difference as debts),
+    which a revocation removes with `after_reverse` whether or not the effect has started. A correction calls
+    `reverse` per line of its target and then `after_reverse`.
     """
 
     name: ClassVar[str]
@@ -144,10 +143,11 @@ class OrderKind:
     title_kk: ClassVar[str]
     preamble_ru: ClassVar[str] = MODEL_RULES_RU
     preamble_kk: ClassVar[str] = MODEL_RULES_KK
-    form_class: ClassVar[type[FlaskForm]]
-    # A form for what differs from line to line (a target group, leave dates); None when every line takes the
-    # order's parameters.
-    line_form_class: ClassVar[type[FlaskForm] | None] = None
+    # The order's parameters: the API body's `params`, the web form (see `orders.params`).
+    params_schema: ClassVar[type[ParamsSchema]]
+    # What differs from line to line (a target group, leave dates); None when every line takes the order's
+    # parameters.
+    line_schema: ClassVar[type[LineParamsSchema] | None] = None
     email_template: ClassVar[str] = "order_student"
     appendix_title_ru: ClassVar[str] = "Приложение"
     appendix_title_kk: ClassVar[str] = "Қосымша"
@@ -167,17 +167,9 @@ class OrderKind:
     def label(self) -> str:
         raise NotImplementedError
 
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        """Clean order parameters from a form or API body: (params, errors by field)."""
-        raise NotImplementedError
-
     def line_params(self, order: Order) -> tuple[dict, date]:
         """Parameters and effective date a new line takes from its order: by default none, and the order's date."""
         return {}, date.fromisoformat(order.params["effective_date"])
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        """Clean one line's own parameters from the line form or API body: (params, effective date, errors)."""
-        return line.params, line.effective_date, {"line": _("This kind of order has no details per line.")}
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         """Facts every line's check needs (GPA, debts, calendar), read for all lines in a fixed number of queries."""

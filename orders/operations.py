@@ -23,6 +23,7 @@ from orders import documents
 from orders.kind import LineContext, OrderKind, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound, orders_in_scope
 from orders.numbering import format_number, next_number
+from orders.params import load
 from orders.registry import KINDS, get_kind, record_neutral_kinds
 from students.iin import iin_error
 from students.models import Group, Student, StudentMovement
@@ -75,7 +76,7 @@ def create_order(kind_name: str, author: User, raw: dict) -> Order:
     kind = KINDS.get(kind_name)
     if kind is None:
         raise InvalidInput({"kind": _("Unknown order kind; known: %(k)s.", k=", ".join(KINDS))})
-    params, errors = kind.validate_params(raw)
+    params, errors = load(kind.params_schema(), raw)
     basis = (raw.get("basis") or "").strip()
     if not basis:
         errors["basis"] = _("Name the basis of the order (applications, submissions, certificates).")
@@ -340,15 +341,19 @@ def scheduled_refusals(student: Student, scheduled: dict[int, list[tuple[int, st
 
 
 def update_line(order: Order, line_id: int, raw: dict, actor: User) -> OrderLine:
-    """Change one draft line's own parameters (target group, leave dates...) through the kind's `validate_line`.
-    A changed line loses any override: the registrar head accepted it as it was."""
+    """Change one draft line's own parameters (target group, leave dates...) loaded through the kind's
+    `line_schema`. A changed line loses any override: the registrar head accepted it as it was."""
     _require_editable(order, actor)
     line = _line(order, line_id)
-    params, effective, errors = get_kind(order.kind).validate_line(raw, line)
+    schema = get_kind(order.kind).line_schema
+    if schema is None:
+        raise InvalidInput(_as_params({"line": _("This kind of order has no details per line.")}))
+    params, errors = load(schema(line=line), raw)
     if errors:
         raise InvalidInput(_as_params(errors))
+    effective = params.pop("effective_date", None)
     line.params = params
-    line.effective_date = effective
+    line.effective_date = date.fromisoformat(effective) if effective else line.effective_date
     _clear_override(line)
     check_lines(order)
     return line

@@ -18,6 +18,7 @@ from core.scope import UNIVERSITY_ROLES
 from orders import operations
 from orders.models import Order
 from orders.operations import InvalidInput
+from orders.params import line_form, order_form
 from orders.registry import KINDS, every_order_panels, get_kind, new_order_links
 from students.models import Faculty
 from students.operations import search_students
@@ -63,9 +64,9 @@ def index():
 @roles_required("clerk")
 def new(kind_name: str):
     kind = KINDS.get(kind_name) or abort(404)
-    form = kind.form_class()
+    form = order_form(kind.params_schema)()
     refused = FormRefusals(form, fallback="basis")
-    if form.validate_on_submit():
+    if form.validate_on_submit():  # the CSRF token; the parameters are loaded through the kind's schema
         with refused:
             order = operations.create_order(kind.name, current_user, form.data)
             flash(_("Draft created. Now add the students."), "success")
@@ -86,8 +87,8 @@ def show(order_id: int):
     acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
     kind = get_kind(order.kind)
     line_forms = (
-        {line.id: kind.line_form_class(prefix=f"line{line.id}", data=_line_form_data(line)) for line in lines}
-        if editable and kind.line_form_class
+        {line.id: line_form(kind.line_schema)(prefix=f"line{line.id}", data=_line_form_data(line)) for line in lines}
+        if editable and kind.line_schema
         else {}
     )
     return render_template(
@@ -174,19 +175,13 @@ def edit_line(order_id: int, line_id: int):
     """Save one line's own parameters from the line form shown on the draft's page."""
     order = load_visible(order_id)
     kind = get_kind(order.kind)
-    if kind.line_form_class is None:
+    if kind.line_schema is None:
         abort(404)
-    form = kind.line_form_class(prefix=f"line{line_id}")
-    if not form.validate_on_submit():
-        for field, messages in form.errors.items():
-            flash(
-                f"{getattr(form, field).label.text}: {' '.join(map(str, messages))}"
-                if hasattr(form, field)
-                else _("The form has expired; reload the page and try again."),
-                "error",
-            )
+    form = line_form(kind.line_schema)(prefix=f"line{line_id}")
+    if not form.validate_on_submit():  # the CSRF token; the details are loaded through the kind's line schema
+        flash(_("The form has expired; reload the page and try again."), "error")
         return redirect(url_for("orders.show", order_id=order_id))
-    redirect_refusals_to(url_for("orders.show", order_id=order_id))
+    redirect_refusals_to(url_for("orders.show", order_id=order_id), form=form)
     operations.update_line(order, line_id, form.data, current_user)
     flash(_("Line saved."), "success")
     return redirect(url_for("orders.show", order_id=order_id))

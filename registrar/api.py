@@ -9,6 +9,7 @@ import functools
 
 import marshmallow as ma
 from flask import Flask, jsonify, request
+from flask_babel import force_locale
 from flask_smorest import Api, abort
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_exceptions
 
@@ -18,6 +19,7 @@ from core.extensions import csrf, login_manager
 from core.models import user_for_token
 from core.permissions import public
 from orders.api import bp as orders_bp
+from orders.api import document_kinds
 from orders.register.api import bp as register_bp
 from orders.registry import api_blueprints
 from students.api import bp as students_bp
@@ -181,6 +183,7 @@ def init_api(app: Flask) -> Api:
         }
     )
     api = RegistrarApi(app)
+    document_kinds(api.spec, api.ma_plugin.converter)  # before the bodies naming the kinds' schemas are documented
     # The generic endpoints, then every order kind's own (from the registry), the register and the approvals.
     for blueprint in (students_bp, orders_bp, *api_blueprints(), register_bp, approvals_bp, approvals_admin_bp):
         csrf.exempt(blueprint)  # bearer tokens only: a cross-site page cannot send the Authorization header
@@ -195,12 +198,14 @@ def init_api(app: Flask) -> Api:
 
 
 def _make_openapi_public(app: Flask) -> None:
-    """The OpenAPI document needs no token; mark it so, for the check that every view names who may use it."""
+    """The OpenAPI document needs no token; mark it so, for the check that every view names who may use it. It is
+    in English, whatever the reader's language: the kinds' labels and help texts in it are lazy translations."""
     endpoint = "api-docs.openapi_json"
     view = app.view_functions[endpoint]
 
     @functools.wraps(view)
     def openapi_json():
-        return view()
+        with force_locale("en"):
+            return view()
 
     app.view_functions[endpoint] = public(openapi_json)

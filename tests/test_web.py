@@ -233,12 +233,12 @@ def test_inbox_lists_the_order_only_while_it_waits_for_that_person(client, u, ma
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("basis", "", "This field is required."),
-        ("basis", "   ", "This field is required."),
-        ("effective_date", "2026-13-45", "Not a valid date value."),
-        ("effective_date", "", "This field is required."),
-        ("effective_date", "01.12.2026", "Not a valid date value."),
-        ("reason", "pay_me", "Not a valid choice."),
+        ("basis", "", "Name the basis of the order (applications, submissions, certificates)."),
+        ("basis", "   ", "Name the basis of the order (applications, submissions, certificates)."),
+        ("effective_date", "2026-13-45", "Give the effective date as YYYY-MM-DD."),
+        ("effective_date", "", "Give the effective date as YYYY-MM-DD."),
+        ("effective_date", "01.12.2026", "Give the effective date as YYYY-MM-DD."),
+        ("reason", "pay_me", "Choose one of the reasons: own_request, academic_failure,"),
     ],
 )
 def test_create_with_bad_input_rerenders_the_form_with_the_error(client, u, field, value, message):

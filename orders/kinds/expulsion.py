@@ -4,20 +4,12 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
-from wtforms.validators import InputRequired
 
 from core.formatting import format_day
 from core.labels import label as state_label
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    title_field,
-)
+from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
+from orders.params import ParamsSchema, choice_field, effective_date_field
 from orders.wording import describe_student
 from workflow.engine import Refusal
 
@@ -59,17 +51,14 @@ EXPELLABLE = ("active", "academic_leave")
 LEAVE_COLUMNS = ("leave_ground", "leave_start", "leave_end")
 
 
-class ExpulsionForm(FlaskForm):
-    title = title_field()
-    reason = SelectField(
+class ExpulsionParams(ParamsSchema):
+    reason = choice_field(
         _l("Reason"),
-        choices=[(k, v[0]) for k, v in REASONS.items()],
+        {k: v[0] for k, v in REASONS.items()},
+        _l("Choose one of the reasons: %(r)s.", r=", ".join(REASONS)),
         description=_l("The reporting bucket; every line of this order gets it."),
     )
-    effective_date = DateField(
-        _l("Effective date"), validators=[InputRequired()], description=_l("The day the students stop being students.")
-    )
-    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
+    effective_date = effective_date_field(_l("The day the students stop being students."))
 
 
 class Expulsion(OrderKind):
@@ -77,21 +66,12 @@ class Expulsion(OrderKind):
     route = "legal"  # deans, registrar office, lawyer, rector
     title_ru = "Об отчислении обучающихся"
     title_kk = "Білім алушыларды оқудан шығару туралы"
-    form_class = ExpulsionForm
+    params_schema = ExpulsionParams
     email_template = "expulsion_student"
     labels = {"expulsion": _l("expulsion"), **{code: words[0] for code, words in REASONS.items()}}
 
     def label(self) -> str:
         return _("Expulsion")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        reason = raw.get("reason")
-        if not isinstance(reason, str) or reason not in REASONS:
-            errors["reason"] = _("Choose one of the reasons: %(r)s.", r=", ".join(REASONS))
-        effective = effective_date_param(raw, errors)
-        params = {"reason": reason, "effective_date": effective}
-        return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {"reason": order.params["reason"]}, date.fromisoformat(order.params["effective_date"])

@@ -4,19 +4,11 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.formatting import format_day
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    title_field,
-)
+from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
+from orders.params import ParamsSchema, choice_field, effective_date_field, text_field
 from orders.wording import GRANT_RULES_KK, GRANT_RULES_RU, describe_student
 from students.grades import debts_for
 from workflow.engine import Refusal
@@ -34,25 +26,24 @@ DIRECTIONS: dict[str, tuple] = {
 }
 
 
-class FundingChangeForm(FlaskForm):
-    title = title_field()
-    direction = SelectField(
+class FundingChangeParams(ParamsSchema):
+    direction = choice_field(
         _l("Change"),
-        choices=[(k, v[0]) for k, v in DIRECTIONS.items()],
+        {k: v[0] for k, v in DIRECTIONS.items()},
+        _l("Choose the change: %(d)s.", d=", ".join(DIRECTIONS)),
         description=_l("Every line of this order gets it."),
     )
-    ground = StringField(
+    ground = text_field(
         _l("Ground"),
-        validators=[DataRequired(), Length(max=500)],
+        missing=_l("Name the ground: the council decision on the vacant grant, or why the grant ends."),
+        longest=500,
+        too_long=_l("The ground is longer than 500 characters."),
         description=_l(
             "To a grant: the council decision awarding the vacant grant (number and "
             "date); to paid: the ground, e.g. loss of the grant on repeat year."
         ),
     )
-    effective_date = DateField(
-        _l("Effective date"), validators=[InputRequired()], description=_l("The day the new funding starts.")
-    )
-    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
+    effective_date = effective_date_field(_l("The day the new funding starts."))
 
 
 class FundingChange(OrderKind):
@@ -62,7 +53,7 @@ class FundingChange(OrderKind):
     title_kk = "Білім алушылардың оқу негізін өзгерту туралы"
     preamble_ru = GRANT_RULES_RU
     preamble_kk = GRANT_RULES_KK
-    form_class = FundingChangeForm
+    params_schema = FundingChangeParams
     labels = {
         "funding_change": _l("change of funding"),
         "direction": _l("change"),
@@ -71,21 +62,6 @@ class FundingChange(OrderKind):
 
     def label(self) -> str:
         return _("Change of funding")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        direction = raw.get("direction")
-        if not isinstance(direction, str) or direction not in DIRECTIONS:
-            errors["direction"] = _("Choose the change: %(d)s.", d=", ".join(DIRECTIONS))
-        ground = raw.get("ground")
-        ground = ground.strip() if isinstance(ground, str) else ""
-        if not ground:
-            errors["ground"] = _("Name the ground: the council decision on the vacant grant, or why the grant ends.")
-        elif len(ground) > 500:
-            errors["ground"] = _("The ground is longer than 500 characters.")
-        effective = effective_date_param(raw, errors)
-        params = {"direction": direction, "ground": ground, "effective_date": effective}
-        return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {"direction": order.params["direction"]}, date.fromisoformat(order.params["effective_date"])

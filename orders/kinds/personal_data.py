@@ -9,20 +9,21 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from marshmallow import ValidationError, validates
 
 from core.clock import today
 from core.formatting import format_day, parse_date
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    title_field,
-)
+from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
+from orders.params import (
+    EFFECTIVE_DATE_MESSAGE,
+    LineParamsSchema,
+    ParamsSchema,
+    choice_field,
+    date_field,
+    effective_date_field,
+    text_field,
+)
 from orders.wording import describe_student
 from workflow.engine import Refusal
 
@@ -46,49 +47,6 @@ FIELD_WORDS = {"surname": ("фамилию", "тегі"), "name": ("имя", "а
 NAME = re.compile(r"[^\W\d_]+(?:[-' ’][^\W\d_]+)*")
 
 
-def _text(value) -> str:
-    return " ".join(value.split()) if isinstance(value, str) else ""
-
-
-class IsoDateField(DateField):
-    """A date field that also takes its data as ISO text, as line parameters keep dates."""
-
-    def process_data(self, value):
-        super().process_data(parse_date(value) if isinstance(value, str) else value)
-
-
-class PersonalDataForm(FlaskForm):
-    title = title_field()
-    effective_date = DateField(
-        _l("Effective date"),
-        validators=[InputRequired()],
-        description=_l("The day the new names are used in the student's records."),
-    )
-    basis = basis_field(
-        _l(
-            "Documents the order rests on, e.g. the students' applications. Each "
-            "student's new names and document are entered on the student's line."
-        )
-    )
-
-
-class PersonalDataLineForm(FlaskForm):
-    surname = StringField(
-        _l("New surname"), validators=[Length(max=100)], description=_l("Leave empty to keep the present one.")
-    )
-    name = StringField(
-        _l("New name"), validators=[Length(max=100)], description=_l("Leave empty to keep the present one.")
-    )
-    patronymic = StringField(
-        _l("New patronymic"),
-        validators=[Length(max=100)],
-        description=_l('Leave empty to keep the present one; "-" removes it.'),
-    )
-    document_type = SelectField(_l("Document"), choices=[(k, v[0]) for k, v in DOCUMENTS.items()])
-    document_number = StringField(_l("Document number"), validators=[DataRequired(), Length(max=50)])
-    document_date = IsoDateField(_l("Document date"), validators=[InputRequired()])
-
-
 def name_problem(field: str, value: str) -> str | None:
     """Why `value` cannot be the new `field` (None when it can); "-" removes a patronymic only."""
     words = {"surname": _("surname"), "name": _("name"), "patronymic": _("patronymic")}
@@ -105,13 +63,59 @@ def name_problem(field: str, value: str) -> str | None:
     return None
 
 
+def _name_field(field: str, title: str, description: str):
+    def valid(value: str) -> None:
+        problem = name_problem(field, value)
+        if problem:
+            raise ValidationError(problem)
+
+    return text_field(title, invalid=_l("Give this as text."), collapse=True, check=valid, description=description)
+
+
+class PersonalDataParams(ParamsSchema):
+    basis_help = _l(
+        "Documents the order rests on, e.g. the students' applications. Each "
+        "student's new names and document are entered on the student's line."
+    )
+    effective_date = effective_date_field(_l("The day the new names are used in the student's records."))
+
+
+class PersonalDataLineParams(LineParamsSchema):
+    """A line's new names (a blank one keeps the present name) and the document they rest on."""
+
+    surname = _name_field("surname", _l("New surname"), _l("Leave empty to keep the present one."))
+    name = _name_field("name", _l("New name"), _l("Leave empty to keep the present one."))
+    patronymic = _name_field(
+        "patronymic", _l("New patronymic"), _l('Leave empty to keep the present one; "-" removes it.')
+    )
+    document_type = choice_field(
+        _l("Document"),
+        {k: v[0] for k, v in DOCUMENTS.items()},
+        _l("Choose the document: %(d)s.", d=", ".join(DOCUMENTS)),
+    )
+    document_number = text_field(
+        _l("Document number"),
+        missing=_l("Give the number of the document."),
+        longest=50,
+        too_long=_l("The document number is longer than 50 characters."),
+        collapse=True,
+    )
+    document_date = date_field(_l("Document date"), message=_l("Give the document date as YYYY-MM-DD."))
+    effective_date = date_field(_l("Effective date"), message=EFFECTIVE_DATE_MESSAGE, required=False)
+
+    @validates("document_date")
+    def _not_in_the_future(self, issued: date, data_key: str) -> None:
+        if issued > today():
+            raise ValidationError(_("The document date is in the future."))
+
+
 class PersonalData(OrderKind):
     name = "personal_data"
     route = "movement"
     title_ru = "Об изменении персональных данных обучающихся"
     title_kk = "Білім алушылардың дербес деректерін өзгерту туралы"
-    form_class = PersonalDataForm
-    line_form_class = PersonalDataLineForm
+    params_schema = PersonalDataParams
+    line_schema = PersonalDataLineParams
     labels = {
         "personal_data": _l("change of personal data"),
         "document_type": _l("document"),
@@ -121,43 +125,6 @@ class PersonalData(OrderKind):
 
     def label(self) -> str:
         return _("Change of personal data")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        return {"effective_date": effective_date_param(raw, errors)}, errors
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        errors: dict[str, str] = {}
-        params: dict = {}
-        for field in FIELDS:
-            value = _text(raw.get(field))
-            if value:
-                problem = name_problem(field, value)
-                if problem:
-                    errors[field] = problem
-                params[field] = value
-        document_type = raw.get("document_type")
-        if document_type not in DOCUMENTS:
-            errors["document_type"] = _("Choose the document: %(d)s.", d=", ".join(DOCUMENTS))
-        number = _text(raw.get("document_number"))
-        if not number:
-            errors["document_number"] = _("Give the number of the document.")
-        elif len(number) > 50:
-            errors["document_number"] = _("The document number is longer than 50 characters.")
-        issued = parse_date(raw.get("document_date"))
-        if issued is None:
-            errors["document_date"] = _("Give the document date as YYYY-MM-DD.")
-        elif issued > today():
-            errors["document_date"] = _("The document date is in the future.")
-        params.update(
-            document_type=document_type, document_number=number, document_date=issued.isoformat() if issued else None
-        )
-        effective = line.effective_date
-        if raw.get("effective_date") not in (None, ""):
-            effective = parse_date(raw.get("effective_date"))
-            if effective is None:
-                errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-        return params, effective or line.effective_date, errors
 
     def _new(self, line: OrderLine) -> dict[str, str | None]:
         """The names after signing: given ones replace, blank ones stay, "-" removes the patronymic."""

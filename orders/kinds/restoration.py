@@ -7,18 +7,15 @@ since the expulsion. Each line names its target group (default: the group the st
 student active there on a paid basis (rule `restoration_funding`) and stores the academic difference as debts.
 """
 
-from datetime import date
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
-from wtforms.validators import Length, Optional
+from marshmallow import post_load
 
 from core.formatting import format_day
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
+    TargetGroupLineParams,
     calendars_for,
     describe_group,
     difference_text,
@@ -27,39 +24,43 @@ from orders.group_change import (
     holiday_refusals,
     sync_params,
     target_group,
-    validate_target_line,
 )
 from orders.kind import LineContext
 from orders.models import Order, OrderLine
+from orders.params import longer_than, text_field
 from orders.wording import FUNDING, describe_student
 from students.difference import difference_for, first_period_completed
 from workflow.engine import Refusal
 
 
-class RestorationLineForm(FlaskForm):
-    group = StringField(
+class RestorationLineParams(TargetGroupLineParams):
+    """A line's target group, by default the group the student was expelled from, and effective date."""
+
+    group = text_field(
         _l("Target group"),
-        validators=[Optional(), Length(max=32)],
+        longest=32,
+        too_long=longer_than(32),
+        invalid=_l("Give this as text."),
         description=_l("Empty: the group the student was expelled from."),
     )
-    effective_date = DateField(_l("Effective date"), validators=[Optional()])
+
+    @post_load
+    def _with_group_id(self, data, **kwargs):
+        params = super()._with_group_id(data, **kwargs)
+        if not data.get("group"):  # back to the default: the group the student left
+            params.update(group_id=self.line.student.group_id, group=self.line.student.group.name)
+        return params
 
 
 class Restoration(GroupChangeKind):
     name = "restoration"
     title_ru = "О восстановлении в число обучающихся"
     title_kk = "Білім алушылар қатарына қайта қабылдау туралы"
-    line_form_class = RestorationLineForm
+    line_schema = RestorationLineParams
     labels = {"restoration": _l("restoration")}
 
     def label(self) -> str:
         return _("Restoration")
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        params, effective, errors = validate_target_line(raw, line, required=False)
-        if not (raw.get("group") or "").strip():  # back to the default: the group the student left
-            params.update(group_id=line.student.group_id, group=line.student.group.name)
-        return params, effective, errors
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id([line.params.get("group_id") or line.student.group_id for line in lines])

@@ -10,57 +10,62 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from marshmallow import post_load
 
-from core.formatting import format_day, parse_date
+from core.formatting import format_day
 from orders.group_change import PREAMBLE_KK, PREAMBLE_RU
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    title_field,
-)
+from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
+from orders.params import (
+    EFFECTIVE_DATE_MESSAGE,
+    LineParamsSchema,
+    ParamsSchema,
+    date_field,
+    effective_date_field,
+    lazy,
+    text_field,
+)
 from orders.wording import describe_student
 from workflow.engine import Refusal
 
 MAX_UNIVERSITY = 300
 
 
-class TransferOutForm(FlaskForm):
-    title = title_field()
-    university = StringField(
+def _university_field(description=None):
+    return text_field(
         _l("Receiving university"),
-        validators=[DataRequired(), Length(max=MAX_UNIVERSITY)],
-        description=_l(
+        missing=_l("Name the receiving university."),
+        longest=MAX_UNIVERSITY,
+        too_long=lazy(
+            lambda: ngettext(
+                "The university's name is longer than %(num)s character.",
+                "The university's name is longer than %(num)s characters.",
+                MAX_UNIVERSITY,
+            )
+        ),
+        collapse=True,
+        description=description,
+    )
+
+
+class TransferOutParams(ParamsSchema):
+    basis_help = _l("The student's application and the receiving university's request.")
+    university = _university_field(
+        _l(
             "Full name as in the order, e.g. «Евразийский национальный университет "
             "имени Л.Н. Гумилева»; a line may name another."
-        ),
-    )
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()])
-    basis = basis_field(_l("The student's application and the receiving university's request."))
-
-
-class TransferOutLineForm(FlaskForm):
-    university = StringField(_l("Receiving university"), validators=[DataRequired(), Length(max=MAX_UNIVERSITY)])
-    effective_date = DateField(_l("Effective date"), validators=[Optional()])
-
-
-def _university(raw: dict, errors: dict[str, str]) -> str:
-    university = raw.get("university")
-    university = " ".join(university.split()) if isinstance(university, str) else ""
-    if not university:
-        errors["university"] = _("Name the receiving university.")
-    elif len(university) > MAX_UNIVERSITY:
-        errors["university"] = ngettext(
-            "The university's name is longer than %(num)s character.",
-            "The university's name is longer than %(num)s characters.",
-            MAX_UNIVERSITY,
         )
-    return university
+    )
+    effective_date = effective_date_field()
+
+
+class TransferOutLineParams(LineParamsSchema):
+    university = _university_field()
+    effective_date = date_field(_l("Effective date"), message=EFFECTIVE_DATE_MESSAGE, required=False)
+
+    @post_load
+    def _kept(self, data, **kwargs):
+        return {**self.line.params, **data, "reason": "transfer"}
 
 
 class TransferOut(OrderKind):
@@ -70,36 +75,19 @@ class TransferOut(OrderKind):
     title_kk = "Білім алушыларды басқа білім беру ұйымдарына ауысуына байланысты оқудан шығару туралы"
     preamble_ru = PREAMBLE_RU
     preamble_kk = PREAMBLE_KK
-    form_class = TransferOutForm
-    line_form_class = TransferOutLineForm
+    params_schema = TransferOutParams
+    line_schema = TransferOutLineParams
     email_template = "expulsion_student"
     labels = {"transfer_out": _l("transfer to another university")}
 
     def label(self) -> str:
         return _("Transfer to another university")
 
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        university = _university(raw, errors)
-        effective = effective_date_param(raw, errors)
-        return {"university": university, "effective_date": effective}, errors
-
     def line_params(self, order: Order) -> tuple[dict, date]:
         return (
             {"university": order.params["university"], "reason": "transfer"},
             date.fromisoformat(order.params["effective_date"]),
         )
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        errors: dict[str, str] = {}
-        university = _university(raw, errors)
-        effective = line.effective_date
-        if raw.get("effective_date") not in (None, ""):
-            effective = parse_date(raw.get("effective_date"))
-            if effective is None:
-                errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-                effective = line.effective_date
-        return {**line.params, "university": university, "reason": "transfer"}, effective, errors
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student = line.student

@@ -12,17 +12,16 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from marshmallow import ValidationError, post_load, validate, validates
 from sqlalchemy import or_, select
-from wtforms import DateField, IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange
 
 from core.db import db
-from core.formatting import format_day, format_money, parse_date
+from core.formatting import format_day, format_money
 from core.labels import label as code_label
 from core.rules import rule
-from orders.kind import ONE_OFF, LineContext, OrderKind, basis_field, title_field
+from orders.kind import ONE_OFF, LineContext, OrderKind
 from orders.models import Order, OrderLine
+from orders.params import Integer, ParamsSchema, choice_field, effective_date_field, messages, meta
 from orders.reversals import reversed_line_ids
 from orders.wording import describe_student
 from workflow.engine import Refusal
@@ -43,22 +42,43 @@ def mrp_for(year: int) -> int | None:
     return int(value) if value is not None else None
 
 
-class TravelCompensationForm(FlaskForm):
-    title = title_field()
-    season = SelectField(
+YEAR_MESSAGE = _l("Give the year of the holidays, e.g. 2026.")
+
+
+class TravelCompensationParams(ParamsSchema):
+    """The season and year of the holidays and the payment date; the amount (MRP of the year times the rule's
+    count) is computed once, here, and kept with the order."""
+
+    basis_help = _l("Documents the order rests on, e.g. the dean's submission.")
+    season = choice_field(
         _l("Holidays"),
-        choices=[(k, v[0]) for k, v in SEASONS.items()],
+        {k: v[0] for k, v in SEASONS.items()},
+        _l("Choose the holidays: %(s)s.", s=", ".join(SEASONS)),
         description=_l("The holidays the compensation is for; once per season and year."),
     )
-    year = IntegerField(
-        _l("Year"),
-        validators=[InputRequired(), NumberRange(min=2000, max=2100)],
-        description=_l("The calendar year of the holidays: its MRP sets the amount."),
+    year = Integer(
+        required=True,
+        validate=validate.Range(min=2000, max=2100, error=YEAR_MESSAGE),
+        error_messages=messages(YEAR_MESSAGE),
+        metadata=meta(_l("Year"), _l("The calendar year of the holidays: its MRP sets the amount.")),
     )
-    effective_date = DateField(
-        _l("Payment date"), validators=[InputRequired()], description=_l("The compensation is paid in this month.")
+    effective_date = effective_date_field(
+        _l("The compensation is paid in this month."),
+        title=_l("Payment date"),
+        message=_l("Give the payment date as YYYY-MM-DD."),
     )
-    basis = basis_field(_l("Documents the order rests on, e.g. the dean's submission."))
+
+    @validates("year")
+    def _mrp_set(self, year: int, data_key: str) -> None:
+        if mrp_for(year) is None:
+            raise ValidationError(
+                _("No MRP is set for %(year)s; the administrator adds it to the rules (mrp).", year=year)
+            )
+
+    @post_load
+    def _amount(self, data, **kwargs):
+        mrp, count = mrp_for(data["year"]), int(rule("travel_compensation_mrp"))
+        return {**data, "mrp": mrp, "mrp_count": count, "amount": mrp * count}
 
 
 class TravelCompensation(OrderKind):
@@ -77,7 +97,7 @@ class TravelCompensation(OrderKind):
         "жылғы 7 ақпандағы № 116 «Білім беру ұйымдарында білім алушыларға мемлекеттік стипендияларды "
         "тағайындау, төлеу қағидаларын және олардың мөлшерлерін бекіту туралы» қаулысына сәйкес"
     )
-    form_class = TravelCompensationForm
+    params_schema = TravelCompensationParams
     labels = {"travel_compensation": _l("travel compensation")}
     pays = ONE_OFF
     paid_only_on_grant = True
@@ -86,40 +106,6 @@ class TravelCompensation(OrderKind):
         return _("Travel compensation")
 
     # Drafting ----------------------------------------------------------------------------------------------
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        season = raw.get("season")
-        if not isinstance(season, str) or season not in SEASONS:
-            errors["season"] = _("Choose the holidays: %(s)s.", s=", ".join(SEASONS))
-        year = raw.get("year")
-        try:
-            year = int(year) if not isinstance(year, bool) else None
-        except (TypeError, ValueError):
-            year = None
-        mrp = None
-        if year is None or not 2000 <= year <= 2100:
-            errors["year"] = _("Give the year of the holidays, e.g. 2026.")
-            year = None
-        else:
-            mrp = mrp_for(year)
-            if mrp is None:
-                errors["year"] = _(
-                    "No MRP is set for %(year)s; the administrator adds it to the rules (mrp).", year=year
-                )
-        effective = parse_date(raw.get("effective_date"))
-        if effective is None:
-            errors["effective_date"] = _("Give the payment date as YYYY-MM-DD.")
-        count = int(rule("travel_compensation_mrp"))
-        params = {
-            "season": season,
-            "year": year,
-            "effective_date": effective.isoformat() if effective else None,
-            "mrp": mrp,
-            "mrp_count": count,
-            "amount": mrp * count if mrp is not None else None,
-        }
-        return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         effective = date.fromisoformat(order.params["effective_date"])

@@ -10,8 +10,9 @@ from docx import Document
 from flask_babel import gettext as _
 
 from orders import operations
-from orders.kind import LineContext, OrderKind, effective_date_param
+from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
+from orders.params import ParamsSchema, effective_date_field
 from orders.registry import KINDS, get_kind, register, unregister
 from orders.wording import describe_student
 from students.models import STATUSES
@@ -24,20 +25,21 @@ SOURCES = ("core", "students", "workflow", "notifications", "orders", "approvals
 SUFFIXES = (".py", ".html", ".txt", ".yaml")
 
 
+class CommendationParams(ParamsSchema):
+    effective_date = effective_date_field()
+
+
 class Commendation(OrderKind):
     """A kind that changes nothing: a commendation (благодарность) for active students."""
 
     name = "commendation"
     title_ru = "Об объявлении благодарности"
     title_kk = "Алғыс жариялау туралы"
+    params_schema = CommendationParams
     changes_record = False
 
     def label(self) -> str:
         return "Commendation"
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        return {"effective_date": effective_date_param(raw, errors)}, errors
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         if line.student.status == "active":

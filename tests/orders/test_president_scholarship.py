@@ -9,6 +9,7 @@ from flask_babel import force_locale
 
 from core.db import db
 from orders import operations
+from orders.params import load
 from orders.registry import get_kind
 from students.models import Group, Programme
 from tests.conftest import login, sign
@@ -105,14 +106,15 @@ def test_quota_cut_by_university_and_faculty(make, uni):
     assert [lines[s.id].params["rank"] for s in (first, b_best, second, third)] == [2, 1, 3, 4]
     kind = get_kind("president_scholarship")
     assert "сверх квоты университета" in kind.item_text(lines[third.id], "ru")
-    _params, errors = kind.validate_params(
+    _params, errors = load(
+        kind.params_schema(),
         {
             "academic_year": YEAR,
             "first_month": "2026-09",
             "last_month": "2026-05",
             "faculty_quotas": "ZZ=1",
             "quota": -1,
-        }
+        },
     )
     assert set(errors) == {"last_month", "faculty_quotas", "quota"}
 
@@ -155,7 +157,7 @@ def test_personal_scholarship_and_blocking(make, uni):
     kind = get_kind("personal_scholarship")
     assert "стипендия имени аль-Фараби" in kind.item_text(lines[fine.id], "ru")
     assert "Әл-Фараби атындағы стипендиясы" in kind.item_text(lines[fine.id], "kk")
-    _p, errors = kind.validate_params({"academic_year": YEAR, "first_month": "2026-09", "last_month": "2026-10"})
+    _p, errors = load(kind.params_schema(), {"academic_year": YEAR, "first_month": "2026-09", "last_month": "2026-10"})
     assert "scholarship_ru" in errors
 
 

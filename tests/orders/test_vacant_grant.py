@@ -13,6 +13,7 @@ from core.db import db
 from core.models import issue_token
 from orders import operations, ranking
 from orders.kinds.competitions import ranking_list
+from orders.params import load
 from orders.registry import get_kind
 from students.academic import Grade
 from students.grades import letter_for
@@ -184,7 +185,9 @@ def test_grant_applicant_and_inactive_student_block(uni, make, contest):
 def test_vacancies_parameter(uni, contest):
     kind = get_kind("vacant_grant")
     base = {"ground": "Решение", "effective_date": "2027-09-01"}
-    params, errors = kind.validate_params({**base, "vacancies": f" {contest.code.lower()}:2 = 3; {contest.code}:3=1"})
+    params, errors = load(
+        kind.params_schema(), {**base, "vacancies": f" {contest.code.lower()}:2 = 3; {contest.code}:3=1"}
+    )
     assert errors == {} and params["vacancies"] == {f"{contest.code}:2": 3, f"{contest.code}:3": 1}
     for bad, words in (
         (f"{contest.code}=3", "is not programme code:course"),
@@ -194,7 +197,7 @@ def test_vacancies_parameter(uni, contest):
         (f"{contest.code}:2=1, {contest.code}:2=2", "named twice"),
         ("", "Name at least one"),
     ):
-        _params, errors = kind.validate_params({**base, "vacancies": bad})
+        _params, errors = load(kind.params_schema(), {**base, "vacancies": bad})
         assert words in errors["vacancies"], (bad, errors)
     order = draft(uni, [contest.top], f"{contest.code}:3=1")
     line = order.lines[0]

@@ -20,28 +20,18 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 from sqlalchemy import select
-from wtforms import IntegerField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.clock import today
 from core.db import db
 from core.formatting import format_money
 from core.rules import rule
 from orders import ranking
-from orders.kind import (
-    MONTHLY,
-    LineContext,
-    OrderKind,
-    basis_field,
-    parse_academic_year,
-    title_field,
-)
+from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field
 from orders.kinds.competitions.blueprints import api, pages
 from orders.models import Order, OrderLine
+from orders.params import Integer, ParamsSchema, Text, messages, meta, text_field
 from orders.wording import describe_student
-from students.academic import academic_year_of
 from students.models import Faculty
 from workflow.engine import Refusal
 
@@ -137,42 +127,102 @@ def parse_faculty_quotas(value: Any) -> tuple[dict[str, int], str | None]:
     return quotas, None
 
 
-class ScholarshipForm(FlaskForm):
-    title = title_field()
-    academic_year = StringField(
-        _l("Academic year"),
-        validators=[DataRequired(), Length(max=9)],
-        default=lambda: academic_year_of(today()),
-        description=_l("The year whose grades decide (only A and A-), e.g. 2025-2026."),
-    )
-    first_month = StringField(
-        _l("First month paid"), validators=[DataRequired(), Length(max=7)], description=_l("YYYY-MM, e.g. 2026-09.")
-    )
-    last_month = StringField(
-        _l("Last month paid"), validators=[DataRequired(), Length(max=7)], description=_l("YYYY-MM, e.g. 2027-06.")
-    )
-    quota = IntegerField(
-        _l("University quota"),
-        validators=[Optional(), NumberRange(min=0, max=100000)],
-        description=_l("Places for the whole university; empty: the setting."),
-    )
-    faculty_quotas = StringField(
-        _l("Faculty quotas"),
-        validators=[Length(max=1000)],
-        description=_l("Faculty code=places, e.g. FA=3, FB=2; a faculty not named has no own cap; empty: the setting."),
-    )
-    basis = basis_field(_l("e.g. the academic council's decision, the deans' submissions."))
+def _month_field(title: str, message: str, description: str) -> Text:
+    def valid(value: str) -> None:
+        if parse_month(value) is None:
+            raise ValidationError(str(message))
+
+    return text_field(title, missing=message, longest=7, too_long=message, check=valid, description=description)
 
 
-class PersonalScholarshipForm(ScholarshipForm):
-    scholarship_ru = StringField(
+class FacultyQuotas(fields.String):
+    """Faculty quotas as text ("FA=3, FB=2") or as an object ({"FA": 3}), faculty codes checked: {"FA": 3}."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict[str, int]:
+        quotas, error = parse_faculty_quotas(value)
+        if error:
+            raise ValidationError(error)
+        return quotas
+
+
+class ScholarshipParams(ParamsSchema):
+    basis_help = _l("e.g. the academic council's decision, the deans' submissions.")
+    quota_rule = "president_scholarship_quota"  # the defaults of the quotas
+    academic_year = academic_year_field(_l("The year whose grades decide (only A and A-), e.g. 2025-2026."))
+    first_month = _month_field(
+        _l("First month paid"),
+        _l("Give the first month paid as YYYY-MM, e.g. 2026-09."),
+        _l("YYYY-MM, e.g. 2026-09."),
+    )
+    last_month = _month_field(
+        _l("Last month paid"),
+        _l("Give the last month paid as YYYY-MM, e.g. 2027-06."),
+        _l("YYYY-MM, e.g. 2027-06."),
+    )
+    quota = Integer(
+        validate=validate.Range(min=0, error=_l("The university quota must be a whole number from 0.")),
+        error_messages=messages(_l("The university quota must be a whole number from 0.")),
+        metadata=meta(_l("University quota"), _l("Places for the whole university; empty: the setting.")),
+    )
+    faculty_quotas = FacultyQuotas(
+        metadata=meta(
+            _l("Faculty quotas"),
+            _l("Faculty code=places, e.g. FA=3, FB=2; a faculty not named has no own cap; empty: the setting."),
+        ),
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _months_in_order(self, data, **kwargs):
+        first, last = parse_month(data.get("first_month")), parse_month(data.get("last_month"))
+        if first and last:
+            if last < first:
+                raise ValidationError(_("The last month paid comes before the first."), "last_month")
+            if len(months_between(first, last)) > MAX_MONTHS:
+                raise ValidationError(
+                    ngettext(
+                        "A scholarship order pays at most %(num)s month.",
+                        "A scholarship order pays at most %(num)s months.",
+                        MAX_MONTHS,
+                    ),
+                    "last_month",
+                )
+
+    @post_load
+    def _with_defaults(self, data, **kwargs):
+        first, last = parse_month(data["first_month"]), parse_month(data["last_month"])
+        defaults = rule(self.quota_rule)
+        quotas = data.get("faculty_quotas")
+        if quotas is None:
+            quotas, error = parse_faculty_quotas(defaults.get("faculties") or {})
+            if error:
+                raise ValidationError(error, "faculty_quotas")
+        return {
+            **data,
+            "first_month": f"{first:%Y-%m}",
+            "last_month": f"{last:%Y-%m}",
+            "quota": data.get("quota", int(defaults.get("university", 0))),
+            "faculty_quotas": quotas,
+            "effective_date": first.isoformat(),
+        }
+
+
+NAME_MESSAGE = _l("Name the scholarship in Russian and in Kazakh, e.g. имени аль-Фараби / Әл-Фараби атындағы.")
+
+
+class PersonalScholarshipParams(ScholarshipParams):
+    quota_rule = "personal_scholarship_quota"
+    scholarship_ru = text_field(
         _l("Scholarship name (Russian)"),
-        validators=[DataRequired(), Length(max=200)],
+        missing=NAME_MESSAGE,
+        longest=200,
+        too_long=_l("The scholarship name is longer than 200 characters."),
         description=_l("As it reads after “стипендия”, e.g. имени аль-Фараби."),
     )
-    scholarship_kk = StringField(
+    scholarship_kk = text_field(
         _l("Scholarship name (Kazakh)"),
-        validators=[DataRequired(), Length(max=200)],
+        missing=NAME_MESSAGE,
+        longest=200,
+        too_long=_l("The scholarship name is longer than 200 characters."),
         description=_l("As it reads before “стипендиясы”, e.g. Әл-Фараби атындағы."),
     )
 
@@ -193,9 +243,8 @@ class PresidentScholarship(OrderKind):
         "ұйымдарында білім алушыларға мемлекеттік стипендияларды тағайындау, төлеу қағидаларына және "
         "олардың мөлшерлеріне сәйкес, ғылыми кеңестің шешімі негізінде"
     )
-    form_class = ScholarshipForm
+    params_schema = ScholarshipParams
     amounts_rule = "president_scholarship_amounts"
-    quota_rule = "president_scholarship_quota"
     rule_prefix = "president"
     labels = {"president_scholarship": _l("President's scholarship")}
     blueprints = (pages,)
@@ -213,58 +262,6 @@ class PresidentScholarship(OrderKind):
         if language == "kk":
             return "Қазақстан Республикасы Президентінің стипендиясы"
         return "стипендия Президента Республики Казахстан"
-
-    def _extra_params(self, raw: dict, errors: dict[str, str]) -> dict:
-        return {}
-
-    # Parameters ----------------------------------------------------------------------------------------------
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        year = raw.get("academic_year") or academic_year_of(today())
-        if parse_academic_year(year) is None:
-            errors["academic_year"] = _("Give the academic year as two consecutive years, e.g. 2025-2026.")
-        first, last = parse_month(raw.get("first_month")), parse_month(raw.get("last_month"))
-        if first is None:
-            errors["first_month"] = _("Give the first month paid as YYYY-MM, e.g. 2026-09.")
-        if last is None:
-            errors["last_month"] = _("Give the last month paid as YYYY-MM, e.g. 2027-06.")
-        if first and last:
-            if last < first:
-                errors["last_month"] = _("The last month paid comes before the first.")
-            elif len(months_between(first, last)) > MAX_MONTHS:
-                errors["last_month"] = ngettext(
-                    "A scholarship order pays at most %(num)s month.",
-                    "A scholarship order pays at most %(num)s months.",
-                    MAX_MONTHS,
-                )
-        defaults = rule(self.quota_rule)
-        quota = raw.get("quota")
-        if quota in (None, ""):
-            quota = int(defaults.get("university", 0))
-        else:
-            try:
-                quota = int(quota)
-            except (TypeError, ValueError):
-                quota = -1
-            if isinstance(raw.get("quota"), bool) or quota < 0:
-                errors["quota"] = _("The university quota must be a whole number from 0.")
-        faculty_raw = raw.get("faculty_quotas")
-        if faculty_raw in (None, ""):
-            faculty_raw = defaults.get("faculties") or {}
-        faculty_quotas, error = parse_faculty_quotas(faculty_raw)
-        if error:
-            errors["faculty_quotas"] = error
-        params = {
-            "academic_year": year if isinstance(year, str) else None,
-            "first_month": f"{first:%Y-%m}" if first else None,
-            "last_month": f"{last:%Y-%m}" if last else None,
-            "quota": quota,
-            "faculty_quotas": faculty_quotas,
-            "effective_date": first.isoformat() if first else None,
-            **self._extra_params(raw, errors),
-        }
-        return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {"outcome": "out", "amount": 0, "months": [], "table_from": None}, date.fromisoformat(
@@ -516,9 +513,8 @@ class PersonalScholarship(PresidentScholarship):
     name = "personal_scholarship"
     title_ru = "О назначении именной стипендии"
     title_kk = "Атаулы стипендия тағайындау туралы"
-    form_class = PersonalScholarshipForm
+    params_schema = PersonalScholarshipParams
     amounts_rule = "personal_scholarship_amounts"
-    quota_rule = "personal_scholarship_quota"
     rule_prefix = "personal"
     labels = {"personal_scholarship": _l("personal scholarship")}
 
@@ -529,17 +525,3 @@ class PersonalScholarship(PresidentScholarship):
         if language == "kk":
             return f"{order.params.get('scholarship_kk', '')} стипендиясы".strip()
         return f"стипендия {order.params.get('scholarship_ru', '')}".strip()
-
-    def _extra_params(self, raw: dict, errors: dict[str, str]) -> dict:
-        names = {}
-        for field in ("scholarship_ru", "scholarship_kk"):
-            value = raw.get(field)
-            value = value.strip() if isinstance(value, str) else ""
-            if not value:
-                errors[field] = _(
-                    "Name the scholarship in Russian and in Kazakh, e.g. имени аль-Фараби / Әл-Фараби атындағы."
-                )
-            elif len(value) > 200:
-                errors[field] = _("The scholarship name is longer than 200 characters.")
-            names[field] = value
-        return names

@@ -17,48 +17,57 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
+from marshmallow import ValidationError, fields
 from sqlalchemy import select
-from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
 
 from core.db import db
 from core.formatting import format_day
 from orders import ranking
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    title_field,
-)
+from orders.kind import LineContext, OrderKind
 from orders.kinds.competitions.blueprints import api, pages
 from orders.models import Order, OrderLine
+from orders.params import ParamsSchema, effective_date_field, messages, meta, text_field
 from orders.wording import GRANT_RULES_KK, GRANT_RULES_RU, describe_student
 from students.models import Programme
 from workflow.engine import Refusal
 
 
-class VacantGrantForm(FlaskForm):
-    title = title_field()
-    vacancies = StringField(
-        _l("Vacant grants"),
-        validators=[DataRequired(), Length(max=2000)],
-        description=_l(
-            "Per programme and course: code:course=number, separated by commas, e.g. 6B06101:2=3, 6B04101:3=1."
+class Vacancies(fields.String):
+    """Vacant grants per programme and course as text ("6B06101:2=3, 6B04101:3=1") or an object: {"6B06101:2": 3},
+    programme codes checked."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict[str, int]:
+        vacancies, error = ranking.parse_vacancies(value)
+        if error:
+            raise ValidationError(error)
+        codes = {key.split(":")[0] for key in vacancies}
+        known = set(db.session.scalars(select(Programme.code).where(Programme.code.in_(codes)))) if codes else set()
+        unknown = sorted(codes - known)
+        if unknown:
+            raise ValidationError(_("No programme with code %(codes)s.", codes=", ".join(unknown)))
+        return vacancies
+
+
+class VacantGrantParams(ParamsSchema):
+    basis_help = _l("e.g. the students' applications, the council's minutes.")
+    vacancies = Vacancies(
+        required=True,
+        error_messages=messages(
+            _l("Name at least one programme and course with its number of vacant grants, e.g. 6B06101:2=3.")
+        ),
+        metadata=meta(
+            _l("Vacant grants"),
+            _l("Per programme and course: code:course=number, separated by commas, e.g. 6B06101:2=3, 6B04101:3=1."),
         ),
     )
-    ground = StringField(
+    ground = text_field(
         _l("Ground"),
-        validators=[DataRequired(), Length(max=500)],
+        missing=_l("Name the council decision awarding the vacant grants (number and date)."),
+        longest=500,
+        too_long=_l("The ground is longer than 500 characters."),
         description=_l("The council decision awarding the vacant grants (number and date)."),
     )
-    effective_date = DateField(
-        _l("Effective date"),
-        validators=[InputRequired()],
-        description=_l("The day the winners start studying on the state grant."),
-    )
-    basis = basis_field(_l("e.g. the students' applications, the council's minutes."))
+    effective_date = effective_date_field(_l("The day the winners start studying on the state grant."))
 
 
 class VacantGrant(OrderKind):
@@ -68,7 +77,7 @@ class VacantGrant(OrderKind):
     title_kk = "Бос мемлекеттік білім беру гранттарын беру туралы"
     preamble_ru = GRANT_RULES_RU
     preamble_kk = GRANT_RULES_KK
-    form_class = VacantGrantForm
+    params_schema = VacantGrantParams
     labels = {"vacant_grant": _l("vacant state grant")}
     blueprints = (pages,)
     api_blueprints = (api,)
@@ -76,26 +85,6 @@ class VacantGrant(OrderKind):
 
     def label(self) -> str:
         return _("Vacant state grant award")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        vacancies, error = ranking.parse_vacancies(raw.get("vacancies"))
-        if error:
-            errors["vacancies"] = error
-        elif vacancies:
-            codes = {key.split(":")[0] for key in vacancies}
-            known = set(db.session.scalars(select(Programme.code).where(Programme.code.in_(codes))))
-            unknown = sorted(codes - known)
-            if unknown:
-                errors["vacancies"] = _("No programme with code %(codes)s.", codes=", ".join(unknown))
-        ground = raw.get("ground")
-        ground = ground.strip() if isinstance(ground, str) else ""
-        if not ground:
-            errors["ground"] = _("Name the council decision awarding the vacant grants (number and date).")
-        elif len(ground) > 500:
-            errors["ground"] = _("The ground is longer than 500 characters.")
-        effective = effective_date_param(raw, errors)
-        return {"vacancies": vacancies, "ground": ground, "effective_date": effective}, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {"outcome": "out"}, date.fromisoformat(order.params["effective_date"])

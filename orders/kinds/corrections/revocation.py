@@ -15,83 +15,144 @@ from datetime import date
 from flask import has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from marshmallow import ValidationError, fields, post_load, validates_schema
 from sqlalchemy import select
-from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, Length, Optional
 
 from core.clock import today
 from core.db import db
 from core.formatting import format_day
 from core.labels import label as code_label
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    record_values,
-    title_field,
-)
+from orders.kind import LineContext, OrderKind, record_values
 from orders.kinds.corrections import drafting as corrections
 from orders.kinds.corrections.blueprints import pages
 from orders.models import Order, OrderLine
+from orders.params import ParamsSchema, Text, date_field, lazy, messages, meta
 from orders.registry import get_kind, record_neutral_kinds
 from orders.wording import describe_student
 from students.models import StudentMovement
 from workflow.engine import Refusal
 
 
-class RevocationForm(FlaskForm):
-    target = StringField(
-        _l("Order to revoke"),
-        validators=[DataRequired(), Length(max=40)],
-        description=_l(
-            "Its number, e.g. 12-С, or its id, e.g. #57. Every item of it is revoked: "
-            "the students' records return to what they were before it."
+def _linked(name: str, longest: int):
+    """The value the signed order's page puts in its link to the form (?target=12-С, ?exclude=2), as the form's
+    default."""
+
+    def value() -> str:
+        return ", ".join(request.args.getlist(name))[:longest] if has_request_context() else ""
+
+    return value
+
+
+def _target_help(standard: str):
+    """The target field's help: on a form linked from a signed order, that order's date, title and items."""
+
+    def text() -> str:
+        ref = _linked("target", 40)()
+        target, _problem = corrections.find_target(ref) if ref else (None, None)
+        if target is None or not target.order_date:
+            return str(standard)
+        items = "; ".join(f"{n}. {line.student.full_name}" for n, line in enumerate(target.lines, 1))
+        return _(
+            "Order %(label)s of %(date)s «%(title)s». Items: %(items)s.",
+            label=target.label,
+            date=format_day(target.order_date),
+            title=target.title,
+            items=items,
+        )
+
+    return lazy(text)
+
+
+class OrderReference(Text):
+    """The order to correct, by its number ("12-С") or id ("#57", 57): the signed order itself, or why it cannot be
+    corrected."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Order:
+        target, problem = corrections.find_target(value)
+        if target is not None:
+            problem = corrections.target_problem(target)
+        if problem:
+            raise ValidationError(problem)
+        return target
+
+
+class ItemNumbers(fields.String):
+    """Item numbers of the target order: "1, 3", 2 or [1, 3]; checked against the target by the schema."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return value
+
+
+TARGET_MESSAGE = _l("Name the signed order to correct: its number (e.g. 12-С) or its id (e.g. #57).")
+
+
+class RevocationParams(ParamsSchema):
+    title_help = _l("Leave empty for the standard title naming the order.")
+    basis_help = _l("Why the order is corrected, e.g. the lawyer's submission or a court decision.")
+    target = OrderReference(
+        required=True,
+        error_messages=messages(TARGET_MESSAGE),
+        metadata=meta(
+            _l("Order to revoke"),
+            _target_help(
+                _l(
+                    "Its number, e.g. 12-С, or its id, e.g. #57. Every item of it is revoked: "
+                    "the students' records return to what they were before it."
+                )
+            ),
+            form_default=_linked("target", 40),
         ),
     )
-    title = title_field(_l("Leave empty for the standard title naming the order."))
-    effective_date = DateField(
+    effective_date = date_field(
         _l("Effective date"),
-        validators=[Optional()],
+        message=_l("Give the effective date as YYYY-MM-DD, or leave it empty for today."),
+        required=False,
         description=_l("Leave empty for today; never earlier than the revoked items."),
     )
-    basis = basis_field(_l("Why the order is corrected, e.g. the lawyer's submission or a court decision."))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if has_request_context() and not self.is_submitted():  # pre-filled from the signed order's page
-            self.target.data = self.target.data or request.args.get("target", "")[:40]
-            target, _problem = corrections.find_target(self.target.data) if self.target.data else (None, None)
-            if target is not None and target.order_date:
-                items = "; ".join(f"{n}. {line.student.full_name}" for n, line in enumerate(target.lines, 1))
-                self.target.description = _(
-                    "Order %(label)s of %(date)s «%(title)s». Items: %(items)s.",
-                    label=target.label,
-                    date=format_day(target.order_date),
-                    title=target.title,
-                    items=items,
-                )
+    @post_load
+    def _target_named(self, data, **kwargs):
+        target, effective = data["target"], data.get("effective_date")
+        return {
+            **data,
+            "target_order_id": target.id,
+            "target": target.label,
+            "effective_date": effective.isoformat() if effective else None,
+        }
 
 
-class AmendmentForm(RevocationForm):
-    target = StringField(
-        _l("Order to amend"),
-        validators=[DataRequired(), Length(max=40)],
-        description=_l("Its number, e.g. 12-С, or its id, e.g. #57."),
-    )
-    exclude = StringField(
-        _l("Items to exclude"),
-        validators=[DataRequired(), Length(max=500)],
-        description=_l(
-            "Item numbers of that order to exclude from it, e.g. 1, 3: their effects "
-            "are reversed, the other items stay in force."
+class AmendmentParams(RevocationParams):
+    target = OrderReference(
+        required=True,
+        error_messages=messages(TARGET_MESSAGE),
+        metadata=meta(
+            _l("Order to amend"),
+            _target_help(_l("Its number, e.g. 12-С, or its id, e.g. #57.")),
+            form_default=_linked("target", 40),
         ),
     )
+    exclude = ItemNumbers(
+        metadata=meta(
+            _l("Items to exclude"),
+            _l(
+                "Item numbers of that order to exclude from it, e.g. 1, 3: their effects "
+                "are reversed, the other items stay in force."
+            ),
+            form_default=_linked("exclude", 500),
+        )
+    )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if has_request_context() and not self.is_submitted():
-            self.exclude.data = self.exclude.data or ", ".join(request.args.getlist("exclude"))[:500]
+    @validates_schema(skip_on_field_errors=False)
+    def _items_of_the_target(self, data, **kwargs):
+        if "target" in data:
+            _items, wrong = corrections.parse_items(data.get("exclude"), len(data["target"].lines))
+            if wrong:
+                raise ValidationError(wrong, "exclude")
+
+    @post_load
+    def _target_named(self, data, **kwargs):
+        items, _wrong = corrections.parse_items(data.get("exclude"), len(data["target"].lines))
+        return {**super()._target_named(data, **kwargs), "exclude": items}
 
 
 class Revocation(OrderKind):
@@ -111,7 +172,7 @@ class Revocation(OrderKind):
         "ұйымдары қызметінің үлгілік қағидаларына сәйкес, бұйрықты шығару кезінде жіберілген "
         "бұзушылықтарды жою мақсатында"
     )
-    form_class = RevocationForm
+    params_schema = RevocationParams
     excludes_items = False  # an amendment names the items it excludes; a revocation takes them all
     labels = {"revocation": _l("revocation of an order"), "item": _l("item"), "target_line_id": _l("target line")}
     blueprints = (pages,)
@@ -125,33 +186,6 @@ class Revocation(OrderKind):
         return f"Об отмене приказа № {target.label} от {format_day(target.order_date, 'ru')} «{target.title}»"
 
     # Drafting ----------------------------------------------------------------------------------------------
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        target, problem = corrections.find_target(raw.get("target"))
-        if target is not None:
-            problem = corrections.target_problem(target)
-        if problem:
-            errors["target"] = problem
-        items = None
-        if self.excludes_items and not problem:
-            items, wrong = corrections.parse_items(raw.get("exclude"), len(target.lines))
-            if wrong:
-                errors["exclude"] = wrong
-        effective = raw.get("effective_date")
-        if isinstance(effective, str) and effective:
-            try:
-                effective = date.fromisoformat(effective)
-            except ValueError:
-                errors["effective_date"] = _("Give the effective date as YYYY-MM-DD, or leave it empty for today.")
-        params = {
-            "target_order_id": target.id if target else None,
-            "target": target.label if target else None,
-            "effective_date": effective.isoformat() if isinstance(effective, date) else None,
-        }
-        if self.excludes_items:
-            params["exclude"] = items
-        return params, errors
 
     def drafted(self, order: Order) -> None:
         target = db.session.get(Order, order.params["target_order_id"])
@@ -323,7 +357,7 @@ class Amendment(Revocation):
     name = "amendment"
     title_ru = "О внесении изменений в приказ"
     title_kk = "Бұйрыққа өзгерістер енгізу туралы"
-    form_class = AmendmentForm
+    params_schema = AmendmentParams
     excludes_items = True
     labels = {"amendment": _l("amendment of an order")}
 

@@ -10,15 +10,14 @@ from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from marshmallow import ValidationError, post_load, validates_schema
 
-from core.formatting import format_day, parse_date
+from core.formatting import format_day
 from core.labels import label as state_label
 from core.rules import rule
-from orders.kind import LineContext, OrderKind, basis_field, title_field
+from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
+from orders.params import LineParamsSchema, ParamsSchema, choice_field, date_field, lazy, text_field
 from orders.wording import describe_student
 from workflow.engine import Refusal
 
@@ -58,15 +57,8 @@ GROUNDS: dict[str, tuple] = {
         "баланың туу туралы куәлігі",
     ),
 }
-LINE_FIELDS = ("ground", "leave_start", "leave_end", "document_no", "document_date", "child_birth_date")
-DATE_FIELDS = ("leave_start", "leave_end", "document_date", "child_birth_date")
-
-
-class IsoDateField(DateField):
-    """A date field that also takes its data as ISO text: line parameters keep dates as YYYY-MM-DD."""
-
-    def process_data(self, value):
-        super().process_data(parse_date(value) if isinstance(value, str) else value)
+DATE_MESSAGE = _l("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
+PERIOD_MESSAGE = _l("Give the leave's first and last day.")
 
 
 def grounds() -> list[str]:
@@ -90,70 +82,97 @@ def birthday(born: date, years: int) -> date:
         return born.replace(year=born.year + years, day=28)
 
 
-def _dates(raw: dict, names, errors: dict[str, str]) -> dict:
-    values = {}
-    for name in names:
-        values[name] = parse_date(raw.get(name))
-        if values[name] is None and raw.get(name) not in (None, ""):
-            errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
-    return values
+def _ground_message() -> str:
+    return _("Choose one of the grounds: %(g)s.", g=", ".join(grounds()))
 
 
-def _clean_ground(raw: dict, errors: dict[str, str]) -> str | None:
-    ground = raw.get("ground")
+GROUND_MESSAGE = lazy(_ground_message)
+
+
+def _allowed_by_the_rules(ground: str) -> None:
     if ground not in grounds():
-        errors["ground"] = _("Choose one of the grounds: %(g)s.", g=", ".join(grounds()))
-        return None
-    return ground
+        raise ValidationError(str(GROUND_MESSAGE))
 
 
-def _check_period(values: dict, errors: dict[str, str], *, required: bool = True) -> None:
-    start, end = values.get("leave_start"), values.get("leave_end")
-    for name in ("leave_start", "leave_end"):
-        if required and values.get(name) is None and name not in errors:
-            errors[name] = _("Give the leave's first and last day.")
-    if start and end and end < start:
-        errors["leave_end"] = _(
-            "The leave ends (%(end)s) before it starts (%(start)s).", end=format_day(end), start=format_day(start)
-        )
-
-
-def _iso(values: dict) -> dict:
-    """Parameters as stored: dates as ISO text, empty values left out."""
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items() if v not in (None, "")}
-
-
-class AcademicLeaveForm(FlaskForm):
-    title = title_field()
-    ground = SelectField(
+def _ground_field(description=None):
+    return choice_field(
         _l("Ground"),
-        choices=[(k, v[0]) for k, v in GROUNDS.items()],
-        description=_l("Every line starts with this ground; a line may have its own."),
+        {k: v[0] for k, v in GROUNDS.items()},
+        GROUND_MESSAGE,
+        description=description,
+        also=_allowed_by_the_rules,
     )
-    leave_start = DateField(
+
+
+class _Period:
+    """The leave's first and last day, the last not before the first."""
+
+    @validates_schema(skip_on_field_errors=False)
+    def _end_after_start(self, data, **kwargs):
+        start, end = data.get("leave_start"), data.get("leave_end")
+        if start and end and end < start:
+            raise ValidationError(
+                _(
+                    "The leave ends (%(end)s) before it starts (%(start)s).",
+                    end=format_day(end),
+                    start=format_day(start),
+                ),
+                "leave_end",
+            )
+
+
+class AcademicLeaveParams(_Period, ParamsSchema):
+    ground = _ground_field(_l("Every line starts with this ground; a line may have its own."))
+    leave_start = date_field(
         _l("Leave start"),
-        validators=[InputRequired()],
+        message=DATE_MESSAGE,
+        missing=PERIOD_MESSAGE,
         description=_l("The first day of the leave; each line may have its own dates."),
     )
-    leave_end = DateField(_l("Leave end"), validators=[InputRequired()], description=_l("The last day of the leave."))
-    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
+    leave_end = date_field(
+        _l("Leave end"), message=DATE_MESSAGE, missing=PERIOD_MESSAGE, description=_l("The last day of the leave.")
+    )
 
 
-class AcademicLeaveLineForm(FlaskForm):
-    ground = SelectField(_l("Ground"), choices=[(k, v[0]) for k, v in GROUNDS.items()])
-    leave_start = IsoDateField(_l("Leave start"), validators=[InputRequired()])
-    leave_end = IsoDateField(_l("Leave end"), validators=[InputRequired()])
-    document_no = StringField(
+class AcademicLeaveLineParams(_Period, LineParamsSchema):
+    """A line's ground, dates, document and child's birth date; what the body leaves out stays as it was."""
+
+    keeps_stored = True
+    ground = _ground_field()
+    leave_start = date_field(_l("Leave start"), message=DATE_MESSAGE, missing=PERIOD_MESSAGE)
+    leave_end = date_field(_l("Leave end"), message=DATE_MESSAGE, missing=PERIOD_MESSAGE)
+    document_no = text_field(
         _l("Document no."),
-        validators=[Length(max=64)],
+        longest=64,
+        too_long=_l("The document number is longer than 64 characters."),
+        invalid=_l("Give the document number as text."),
+        numbers=True,
         description=_l("The medical commission conclusion, call-up notice or birth certificate the leave rests on."),
     )
-    document_date = IsoDateField(_l("Document date"), validators=[Optional()])
-    child_birth_date = IsoDateField(
+    document_date = date_field(_l("Document date"), message=DATE_MESSAGE, required=False)
+    child_birth_date = date_field(
         _l("Child's birth date"),
-        validators=[Optional()],
+        message=DATE_MESSAGE,
+        required=False,
         description=_l("Child care only: the leave ends by the child's third birthday."),
     )
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _known_details(self, data, original_data, **kwargs):
+        self.unknown_error(
+            original_data,
+            lambda unknown, known: ngettext(
+                "Unknown detail %(names)s; a leave line has: %(known)s.",
+                "Unknown details %(names)s; a leave line has: %(known)s.",
+                len(unknown),
+                names=", ".join(unknown),
+                known=", ".join(known),
+            ),
+        )
+
+    @post_load
+    def _starts_with_the_leave(self, data, **kwargs):
+        return {**data, "effective_date": data["leave_start"]}
 
 
 class AcademicLeave(OrderKind):
@@ -173,8 +192,8 @@ class AcademicLeave(OrderKind):
         "ұйымдары қызметінің үлгілік қағидаларына және білім беру ұйымдарында білім алушыларға "
         "академиялық демалыс беру қағидаларына сәйкес"
     )
-    form_class = AcademicLeaveForm
-    line_form_class = AcademicLeaveLineForm
+    params_schema = AcademicLeaveParams
+    line_schema = AcademicLeaveLineParams
     labels = {
         "document_no": _l("document no."),
         "child_birth_date": _l("child's birth date"),
@@ -184,43 +203,9 @@ class AcademicLeave(OrderKind):
     def label(self) -> str:
         return _("Academic leave")
 
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        ground = _clean_ground(raw, errors)
-        values = _dates(raw, ("leave_start", "leave_end"), errors)
-        _check_period(values, errors)
-        return {"ground": ground, **_iso(values)}, errors
-
     def line_params(self, order: Order) -> tuple[dict, date]:
         params = {k: order.params[k] for k in ("ground", "leave_start", "leave_end")}
         return params, date.fromisoformat(params["leave_start"])
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        """A line's ground, dates, document and child's birth date; what the body leaves out stays as it was."""
-        merged = {**line.params, **{k: v for k, v in raw.items() if k in LINE_FIELDS}}
-        errors: dict[str, str] = {}
-        unknown = sorted(set(raw) - set(LINE_FIELDS) - {"csrf_token", "effective_date"})
-        if unknown:
-            errors["line"] = ngettext(
-                "Unknown detail %(names)s; a leave line has: %(known)s.",
-                "Unknown details %(names)s; a leave line has: %(known)s.",
-                len(unknown),
-                names=", ".join(unknown),
-                known=", ".join(LINE_FIELDS),
-            )
-        ground = _clean_ground(merged, errors)
-        values = _dates(merged, DATE_FIELDS, errors)
-        _check_period(values, errors)
-        number = merged.get("document_no")
-        if number is not None and not isinstance(number, str | int):
-            errors["document_no"] = _("Give the document number as text.")
-            number = None
-        number = str(number).strip() if number is not None else ""
-        if len(number) > 64:
-            errors["document_no"] = _("The document number is longer than 64 characters.")
-        params = _iso({"ground": ground, **values, "document_no": number})
-        effective = values["leave_start"] or line.effective_date
-        return params, effective, errors
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, params = line.student, line.params

@@ -10,60 +10,85 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
+from marshmallow import ValidationError, post_load, validates, validates_schema
 from sqlalchemy import select
-from wtforms import DateField, StringField
-from wtforms.validators import InputRequired, Length, Optional
 
 from core.db import db
-from core.formatting import format_day, parse_date
+from core.formatting import format_day
 from core.labels import label as state_label
 from core.rules import rule
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    title_field,
-)
-from orders.kinds.leave.academic_leave import IsoDateField
+from orders.kind import LineContext, OrderKind
+from orders.kinds.leave.academic_leave import DATE_MESSAGE
 from orders.models import Order, OrderLine
+from orders.params import LineParamsSchema, ParamsSchema, date_field, effective_date_field, longer_than, text_field
 from orders.wording import describe_student
 from students.models import Group
 from workflow.engine import Refusal
 
-LINE_FIELDS = ("effective_date", "group", "application_date", "early_ground")
+TEXT_MESSAGE = _l("Give this as text.")
 
 
-class LeaveReturnForm(FlaskForm):
-    title = title_field()
-    effective_date = DateField(
-        _l("Return date"),
-        validators=[InputRequired()],
-        description=_l("The day the students resume classes; each line may have its own."),
+class LeaveReturnParams(ParamsSchema):
+    effective_date = effective_date_field(
+        _l("The day the students resume classes; each line may have its own."), title=_l("Return date")
     )
-    basis = basis_field(_l("Documents the order rests on, e.g. the students' applications."))
 
 
-class LeaveReturnLineForm(FlaskForm):
-    effective_date = IsoDateField(_l("Return date"), validators=[InputRequired()])
-    group = StringField(
+class LeaveReturnLineParams(LineParamsSchema):
+    """A line's return date, group (by name), application date and early-return ground; what the body leaves out
+    stays as it was."""
+
+    keeps_stored = True
+    effective_date = date_field(_l("Return date"), message=DATE_MESSAGE, missing=_l("Give the return date."))
+    group = text_field(
         _l("Group"),
-        validators=[Length(max=32)],
+        longest=32,
+        too_long=longer_than(32),
+        invalid=TEXT_MESSAGE,
         description=_l("The group of the course left from; empty: the student's current group."),
     )
-    application_date = IsoDateField(
+    application_date = date_field(
         _l("Application date"),
-        validators=[Optional()],
+        message=DATE_MESSAGE,
+        required=False,
         description=_l(
             "The student's application to return; it must come at least the set number of days before classes resume."
         ),
     )
-    early_ground = StringField(
+    early_ground = text_field(
         _l("Ground for early return"),
-        validators=[Length(max=300)],
+        longest=300,
+        too_long=longer_than(300),
+        invalid=TEXT_MESSAGE,
         description=_l("Only for a return before the leave's end, e.g. a medical commission conclusion on recovery."),
     )
+
+    @validates("group")
+    def _group_exists(self, name: str, data_key: str) -> None:
+        if _group_id(name) is None:
+            raise ValidationError(_("There is no group %(name)s.", name=name))
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _known_details(self, data, original_data, **kwargs):
+        self.unknown_error(
+            original_data,
+            lambda unknown, known: ngettext(
+                "Unknown detail %(names)s; a return line has: %(known)s.",
+                "Unknown details %(names)s; a return line has: %(known)s.",
+                len(unknown),
+                names=", ".join(unknown),
+                known=", ".join(known),
+            ),
+        )
+
+    @post_load
+    def _with_group_id(self, data, **kwargs):
+        group_id = _group_id(data["group"]) if data.get("group") else None
+        return {**data, "group_id": group_id} if group_id else data
+
+
+def _group_id(name: str) -> int | None:
+    return db.session.scalar(select(Group.id).where(Group.name == name))
 
 
 class LeaveReturn(OrderKind):
@@ -71,8 +96,8 @@ class LeaveReturn(OrderKind):
     route = "movement"
     title_ru = "О выходе из академического отпуска"
     title_kk = "Академиялық демалыстан шығу туралы"
-    form_class = LeaveReturnForm
-    line_form_class = LeaveReturnLineForm
+    params_schema = LeaveReturnParams
+    line_schema = LeaveReturnLineParams
     labels = {
         "leave_return": _l("return from academic leave"),
         "application_date": _l("application date"),
@@ -81,58 +106,6 @@ class LeaveReturn(OrderKind):
 
     def label(self) -> str:
         return _("Return from academic leave")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        return {"effective_date": effective_date_param(raw, errors)}, errors
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        """A line's return date, group (by name), application date and early-return ground; what the body leaves
-        out stays as it was."""
-        errors: dict[str, str] = {}
-        unknown = sorted(set(raw) - set(LINE_FIELDS) - {"csrf_token"})
-        if unknown:
-            errors["line"] = ngettext(
-                "Unknown detail %(names)s; a return line has: %(known)s.",
-                "Unknown details %(names)s; a return line has: %(known)s.",
-                len(unknown),
-                names=", ".join(unknown),
-                known=", ".join(LINE_FIELDS),
-            )
-        merged = {
-            **line.params,
-            "effective_date": line.effective_date,
-            **{k: v for k, v in raw.items() if k in LINE_FIELDS},
-        }
-        values = {}
-        for name in ("effective_date", "application_date"):
-            values[name] = parse_date(merged.get(name))
-            if values[name] is None and merged.get(name) not in (None, ""):
-                errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
-        if values["effective_date"] is None and "effective_date" not in errors:
-            errors["effective_date"] = _("Give the return date.")
-        texts = {}
-        for name, longest in (("group", 32), ("early_ground", 300)):
-            value = merged.get(name)
-            if value is not None and not isinstance(value, str):
-                errors[name] = _("Give this as text.")
-                value = None
-            texts[name] = (value or "").strip()
-            if len(texts[name]) > longest:
-                errors[name] = ngettext("Longer than %(num)s character.", "Longer than %(num)s characters.", longest)
-        group_id = None
-        if texts["group"] and "group" not in errors:
-            group_id = db.session.scalar(select(Group.id).where(Group.name == texts["group"]))
-            if group_id is None:
-                errors["group"] = _("There is no group %(name)s.", name=texts["group"])
-        params = {
-            "group": texts["group"],
-            "group_id": group_id,
-            "application_date": values["application_date"],
-            "early_ground": texts["early_ground"],
-        }
-        params = {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items() if v}
-        return params, values["effective_date"] or line.effective_date, errors
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         """The target groups named in the lines, in one query (later look-ups by id hit the session's map)."""

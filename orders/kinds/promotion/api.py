@@ -10,18 +10,23 @@ from core.permissions import roles_required
 from orders.api import READERS, RefusalSchema, load_visible
 from orders.kinds.promotion import drafting as bulk
 from orders.kinds.promotion.blueprints import api as bp
+from orders.kinds.promotion.promotion import PromotionParams
 from orders.operations import visible_lines
 from students.api import StudentSchema
 
 MAX_ID = 2**31 - 1
 
 
-class DraftArgs(ma.Schema):
-    academic_year = fields.Str(load_default=None, metadata={"description": "e.g. 2025-2026; default the current"})
+class DraftArgs(PromotionParams):
+    """The promotion's parameters (the same schema as `params` of a promotion order), the scope, the basis and the
+    title."""
+
+    class Meta:
+        unknown = ma.RAISE
+
     faculty_id = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, MAX_ID))
     programme_id = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, MAX_ID))
     course = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1, 7))
-    effective_date = fields.Str(required=True, metadata={"description": "YYYY-MM-DD"})
     basis = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
     title = fields.Str(load_default=None, validate=validate.Length(max=300))
 

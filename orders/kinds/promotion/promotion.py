@@ -19,27 +19,17 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
 from sqlalchemy import and_, exists, func, or_, select
-from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
 
-from core.clock import today
 from core.db import db
 from core.formatting import format_day
 from core.rules import rule
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    parse_academic_year,
-    title_field,
-)
+from orders.kind import LineContext, OrderKind, academic_year_field
 from orders.kinds.promotion.blueprints import api, pages
 from orders.models import Order, OrderLine
+from orders.params import ParamsSchema, effective_date_field
 from orders.wording import describe_student
-from students.academic import CurriculumItem, Grade, academic_year_of
+from students.academic import CurriculumItem, Grade
 from students.grades import DEBT_LETTERS, _current
 from students.models import Group, Student, StudentMovement
 from workflow.engine import Refusal
@@ -305,27 +295,17 @@ def create_groups(missing: dict[GroupKey, str]) -> dict[GroupKey, Group]:
 # The kind ------------------------------------------------------------------------------------------------------
 
 
-class PromotionForm(FlaskForm):
-    title = title_field()
-    academic_year = StringField(
-        _l("Academic year"),
-        validators=[DataRequired(), Length(max=9)],
-        default=lambda: academic_year_of(today()),
-        description=_l("The year whose results decide, e.g. 2025-2026."),
-    )
-    effective_date = DateField(
-        _l("Effective date"),
-        validators=[InputRequired()],
-        description=_l("The day the students start the next course."),
-    )
-    basis = basis_field(_l("e.g. the results of the examination session, the deans' submissions."))
+class PromotionParams(ParamsSchema):
+    basis_help = _l("e.g. the results of the examination session, the deans' submissions.")
+    academic_year = academic_year_field(_l("The year whose results decide, e.g. 2025-2026."))
+    effective_date = effective_date_field(_l("The day the students start the next course."))
 
 
 class Promotion(OrderKind):
     name = "promotion"
     title_ru = "О переводе обучающихся на следующий курс"
     title_kk = "Білім алушыларды келесі курсқа көшіру туралы"
-    form_class = PromotionForm
+    params_schema = PromotionParams
     labels = {"promotion": _l("course promotion")}
     blueprints = (pages,)
     api_blueprints = (api,)
@@ -334,15 +314,6 @@ class Promotion(OrderKind):
 
     def label(self) -> str:
         return _("Course promotion")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        year = raw.get("academic_year") or academic_year_of(today())
-        if parse_academic_year(year) is None:
-            errors["academic_year"] = _("Give the academic year as two consecutive years, e.g. 2025-2026.")
-        effective = effective_date_param(raw, errors)
-        params = {"academic_year": year if isinstance(year, str) else None, "effective_date": effective}
-        return params, errors
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         standing = gather_standing(lines, order.params["academic_year"], order)

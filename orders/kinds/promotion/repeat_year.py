@@ -7,33 +7,31 @@ on the course, in the current group or in another group of the same programme an
 holder pays from the effective date when `rule("repeat_year_loses_grant")`.
 """
 
-from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
+from marshmallow import ValidationError, post_load, validates_schema
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core.clock import today
 from core.db import db
-from core.formatting import format_day, parse_date
+from core.formatting import format_day
 from core.rules import rule
-from orders.kind import (
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    parse_academic_year,
-    title_field,
-)
+from orders.kind import LineContext, OrderKind, academic_year_field
 from orders.kinds.promotion.promotion import academic_refusals, gather_standing
 from orders.models import Order, OrderLine
+from orders.params import (
+    EFFECTIVE_DATE_MESSAGE,
+    LineParamsSchema,
+    ParamsSchema,
+    choice_field,
+    date_field,
+    effective_date_field,
+    longer_than,
+    text_field,
+)
 from orders.wording import describe_student
-from students.academic import academic_year_of
 from students.models import Group
 from workflow.engine import Refusal
 
@@ -48,72 +46,59 @@ GROUNDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class RepeatYearForm(FlaskForm):
-    title = title_field()
-    ground = SelectField(
+class RepeatYearParams(ParamsSchema):
+    basis_help = _l("e.g. the students' applications, the results of the session.")
+    ground = choice_field(
         _l("Ground"),
-        choices=[(k, v[0]) for k, v in GROUNDS.items()],
+        {k: v[0] for k, v in GROUNDS.items()},
+        _l("Choose one of the grounds: %(g)s.", g=", ".join(GROUNDS)),
         description=_l("Promotion refused by the year's results, or the student's application."),
     )
-    academic_year = StringField(
-        _l("Academic year"),
-        validators=[DataRequired(), Length(max=9)],
-        default=lambda: academic_year_of(today()),
-        description=_l("The year whose results are repeated, e.g. 2025-2026."),
-    )
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()])
-    basis = basis_field(_l("e.g. the students' applications, the results of the session."))
+    academic_year = academic_year_field(_l("The year whose results are repeated, e.g. 2025-2026."))
+    effective_date = effective_date_field()
 
 
-class RepeatYearLineForm(FlaskForm):
-    group = StringField(
+class RepeatYearLineParams(LineParamsSchema):
+    """A line's group (of the student's programme and course; empty keeps the current one) and effective date."""
+
+    group = text_field(
         _l("Group"),
-        validators=[Optional(), Length(max=32)],
+        longest=32,
+        too_long=longer_than(32),
+        invalid=_l("Give this as text."),
         description=_l("A group of the same programme and course; empty keeps the current group."),
     )
-    effective_date = DateField(_l("Effective date"), validators=[InputRequired()])
+    effective_date = date_field(_l("Effective date"), message=EFFECTIVE_DATE_MESSAGE)
+
+    def _changed_group(self, data: dict) -> str | None:
+        name = data.get("group")
+        return name if name and name != self.line.student.group.name else None
+
+    @validates_schema(skip_on_field_errors=False)
+    def _group_of_the_course(self, data, **kwargs):
+        name = self._changed_group(data)
+        if name:
+            group = db.session.scalar(select(Group).where(Group.name == name))
+            problem = RepeatYear._group_problem(self.line, group, name)
+            if problem:
+                raise ValidationError(problem, "group")
+
+    @post_load
+    def _only_a_new_group(self, data, **kwargs):
+        name = self._changed_group(data)
+        return {"effective_date": data["effective_date"], **({"group": name} if name else {})}
 
 
 class RepeatYear(OrderKind):
     name = "repeat_year"
     title_ru = "Об оставлении обучающихся на повторный курс обучения"
     title_kk = "Білім алушыларды қайта оқуға қалдыру туралы"
-    form_class = RepeatYearForm
-    line_form_class = RepeatYearLineForm
+    params_schema = RepeatYearParams
+    line_schema = RepeatYearLineParams
     labels = {"repeat_year": _l("repeat year"), **{code: words[0] for code, words in GROUNDS.items()}}
 
     def label(self) -> str:
         return _("Repeat year")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        ground = raw.get("ground")
-        if not isinstance(ground, str) or ground not in GROUNDS:
-            errors["ground"] = _("Choose one of the grounds: %(g)s.", g=", ".join(GROUNDS))
-        year = raw.get("academic_year") or academic_year_of(today())
-        if parse_academic_year(year) is None:
-            errors["academic_year"] = _("Give the academic year as two consecutive years, e.g. 2025-2026.")
-        effective = effective_date_param(raw, errors)
-        return {
-            "ground": ground,
-            "academic_year": year if isinstance(year, str) else None,
-            "effective_date": effective,
-        }, errors
-
-    def validate_line(self, raw: dict, line: OrderLine) -> tuple[dict, date, dict[str, str]]:
-        errors: dict[str, str] = {}
-        effective = parse_date(raw.get("effective_date"))
-        if effective is None:
-            errors["effective_date"] = _("Give the effective date as YYYY-MM-DD.")
-        name = (raw.get("group") or "").strip()
-        params: dict = {}
-        if name and name != line.student.group.name:
-            group = db.session.scalar(select(Group).where(Group.name == name))
-            problem = self._group_problem(line, group, name)
-            if problem:
-                errors["group"] = problem
-            params["group"] = name
-        return params, effective or line.effective_date, errors
 
     @staticmethod
     def _group_problem(line: OrderLine, group: Group | None, name: str) -> str | None:

@@ -17,7 +17,8 @@ from core.permissions import roles_required
 from orders import operations
 from orders.kinds.promotion import drafting as bulk
 from orders.kinds.promotion.blueprints import pages as bp
-from orders.kinds.promotion.promotion import PromotionForm
+from orders.kinds.promotion.promotion import PromotionParams
+from orders.params import order_form
 from orders.views import READERS, load_visible
 from students.models import Faculty, Programme
 
@@ -26,7 +27,7 @@ def _optional_id(value):
     return int(value) if value not in (None, "", "None") and str(value).isdigit() else None
 
 
-class PromotionDraftForm(PromotionForm):
+class PromotionDraftForm(order_form(PromotionParams)):
     faculty_id = SelectField(
         _l("Faculty"), coerce=_optional_id, validate_choice=False, description=_l("Empty: every faculty.")
     )

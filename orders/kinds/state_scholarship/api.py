@@ -10,30 +10,18 @@ from core.permissions import roles_required
 from orders.api import READERS, RefusalSchema, load_visible
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.kinds.state_scholarship.blueprints import api as bp
+from orders.kinds.state_scholarship.state_scholarship import StateScholarshipParams
 from orders.operations import visible_lines
 from students.api import StudentSchema
 
-MAX_ID = 2**31 - 1
 
+class ScholarshipDraftArgs(StateScholarshipParams):
+    """The state scholarship's parameters (the same schema as `params` of a state_scholarship order, with the
+    faculties and courses in scope), the basis and the title."""
 
-class ScholarshipDraftArgs(ma.Schema):
-    academic_year = fields.Str(required=True, metadata={"description": "e.g. 2026-2027"})
-    semester = fields.Int(
-        required=True,
-        validate=validate.OneOf([1, 2]),
-        metadata={"description": "the semester paid: 2 by the winter session, 1 by the summer one"},
-    )
-    faculties = fields.List(
-        fields.Int(validate=validate.Range(1, MAX_ID)),
-        load_default=list,
-        metadata={"description": "faculty ids; empty: every faculty"},
-    )
-    courses = fields.List(
-        fields.Int(validate=validate.Range(1, 7)),
-        load_default=list,
-        metadata={"description": "courses; empty: every course"},
-    )
-    effective_date = fields.Str(required=True, metadata={"description": "YYYY-MM-DD"})
+    class Meta:
+        unknown = ma.RAISE
+
     basis = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
     title = fields.Str(load_default=None, validate=validate.Length(max=300))
 

@@ -44,34 +44,25 @@ from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from marshmallow import ValidationError, fields, validates_schema
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
 
-from core.clock import today
 from core.db import db
 from core.formatting import format_day, format_money
 from core.rules import rule
-from orders.kind import (
-    MONTHLY,
-    LineContext,
-    OrderKind,
-    basis_field,
-    effective_date_param,
-    parse_academic_year,
-    title_field,
-)
+from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field, parse_academic_year
 from orders.kinds.state_scholarship.blueprints import api, pages
 from orders.models import Order, OrderLine
+from orders.params import Integer, OneOf, ParamsSchema, effective_date_field, messages, meta
 from orders.wording import describe_student
-from students.academic import AcademicCalendar, Grade, academic_year_of
+from students.academic import AcademicCalendar, Grade
 from students.categories import categories_on
 from students.grades import DEBT_LETTERS, EXCELLENT, GOOD, _current
-from students.models import Student
+from students.models import Faculty, Student
 from workflow.engine import Refusal
 
 CATEGORY_WORDS = {
@@ -253,27 +244,6 @@ def compute(
 # The kind ------------------------------------------------------------------------------------------------------
 
 
-class StateScholarshipForm(FlaskForm):
-    title = title_field()
-    academic_year = StringField(
-        _l("Academic year"),
-        validators=[DataRequired(), Length(max=9)],
-        default=lambda: academic_year_of(today()),
-        description=_l("e.g. 2026-2027."),
-    )
-    semester = SelectField(
-        _l("Semester paid"),
-        choices=[("2", _l("2 (spring: by the winter session)")), ("1", _l("1 (autumn: by the summer session)"))],
-        description=_l("The months follow from the academic calendar of the year."),
-    )
-    effective_date = DateField(
-        _l("Effective date"),
-        validators=[InputRequired()],
-        description=_l("Categories (orphans, disabilities) are taken as valid on this day."),
-    )
-    basis = basis_field(_l("e.g. the results of the examination session, the scholarship committee's minutes."))
-
-
 def _int_list(value: Any, low: int, high: int) -> list[int] | None:
     """[] for empty (all); a list of whole numbers in low..high; None when anything else."""
     if value in (None, "", []):
@@ -296,6 +266,75 @@ def _int_list(value: Any, low: int, high: int) -> list[int] | None:
     return sorted(set(numbers))
 
 
+class NumberList(fields.List):
+    """Whole numbers from `low` to `high`, as a list or as text separated by commas; none given: [] (all)."""
+
+    def __init__(self, low: int, high: int, message: str, **kwargs):
+        super().__init__(fields.Integer(), load_default=list, **kwargs)
+        self.low, self.high, self.message = low, high, message
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list[int]:
+        numbers = _int_list(value, self.low, self.high)
+        if numbers is None:
+            raise ValidationError(str(self.message))
+        return numbers
+
+
+def faculty_choices() -> list[tuple[str, str]]:
+    language = str(get_locale())
+    return [(str(f.id), f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))]
+
+
+SEMESTER_MESSAGE = _l("Choose the semester paid: 1 or 2.")
+
+
+class StateScholarshipParams(ParamsSchema):
+    basis_help = _l("e.g. the results of the examination session, the scholarship committee's minutes.")
+    academic_year = academic_year_field(_l("e.g. 2026-2027."))
+    semester = Integer(
+        required=True,
+        validate=OneOf([2, 1], SEMESTER_MESSAGE),
+        error_messages=messages(SEMESTER_MESSAGE),
+        metadata=meta(
+            _l("Semester paid"),
+            _l("The months follow from the academic calendar of the year."),
+            choices=[("2", _l("2 (spring: by the winter session)")), ("1", _l("1 (autumn: by the summer session)"))],
+        ),
+    )
+    faculties = NumberList(
+        1,
+        2**31 - 1,
+        _l("Give the faculties as a list of ids, or none for every faculty."),
+        metadata=meta(_l("Faculties"), _l("None chosen: every faculty."), choices=faculty_choices, scope=True),
+    )
+    courses = NumberList(
+        1,
+        7,
+        _l("Give the courses as a list of numbers 1 to 7, or none for every course."),
+        metadata=meta(
+            _l("Courses"), _l("None chosen: every course."), choices=[(str(n), str(n)) for n in range(1, 8)], scope=True
+        ),
+    )
+    effective_date = effective_date_field(_l("Categories (orphans, disabilities) are taken as valid on this day."))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _calendar_entered(self, data, **kwargs):
+        year = data.get("academic_year")
+        if (
+            year
+            and parse_academic_year(year)
+            and not db.session.scalar(select(AcademicCalendar.id).where(AcademicCalendar.year == year))
+        ):
+            raise ValidationError(
+                _(
+                    "There is no academic calendar for %(year)s: the months paid follow from it. Add the calendar "
+                    "first.",
+                    year=year,
+                ),
+                "academic_year",
+            )
+
+
 class StateScholarship(OrderKind):
     name = "state_scholarship"
     route = "money"
@@ -314,7 +353,7 @@ class StateScholarship(OrderKind):
     )
     appendix_title_ru = "Приложение: обучающиеся, которым стипендия не назначена, с причиной"
     appendix_title_kk = "Қосымша: стипендия тағайындалмаған білім алушылар, себебі көрсетіле отырып"
-    form_class = StateScholarshipForm
+    params_schema = StateScholarshipParams
     labels = {"state_scholarship": _l("state scholarship")}
     blueprints = (pages,)
     api_blueprints = (api,)
@@ -323,39 +362,6 @@ class StateScholarship(OrderKind):
 
     def label(self) -> str:
         return _("State scholarship")
-
-    def validate_params(self, raw: dict) -> tuple[dict, dict[str, str]]:
-        errors: dict[str, str] = {}
-        year = raw.get("academic_year") or academic_year_of(today())
-        if parse_academic_year(year) is None:
-            errors["academic_year"] = _("Give the academic year as two consecutive years, e.g. 2025-2026.")
-        semester = raw.get("semester")
-        semester = int(semester) if str(semester) in ("1", "2") and not isinstance(semester, bool) else None
-        if semester is None:
-            errors["semester"] = _("Choose the semester paid: 1 or 2.")
-        faculties = _int_list(raw.get("faculties"), 1, 2**31 - 1)
-        if faculties is None:
-            errors["faculties"] = _("Give the faculties as a list of ids, or none for every faculty.")
-        courses = _int_list(raw.get("courses"), 1, 7)
-        if courses is None:
-            errors["courses"] = _("Give the courses as a list of numbers 1 to 7, or none for every course.")
-        effective = effective_date_param(raw, errors)
-        if (
-            "academic_year" not in errors
-            and db.session.scalar(select(AcademicCalendar.id).where(AcademicCalendar.year == year)) is None
-        ):
-            errors["academic_year"] = _(
-                "There is no academic calendar for %(year)s: the months paid follow from it. Add the calendar first.",
-                year=year,
-            )
-        params = {
-            "academic_year": year if isinstance(year, str) else None,
-            "semester": semester,
-            "faculties": faculties or [],
-            "courses": courses or [],
-            "effective_date": effective,
-        }
-        return params, errors
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         return {"outcome": None}, date.fromisoformat(order.params["effective_date"])

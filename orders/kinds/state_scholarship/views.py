@@ -2,51 +2,25 @@
 and why."""
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale, ngettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
-from wtforms import SelectMultipleField
 
-from core.db import db
 from core.errors import FormRefusals
 from core.permissions import roles_required
 from orders import operations
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.kinds.state_scholarship.blueprints import pages as bp
-from orders.kinds.state_scholarship.state_scholarship import StateScholarshipForm
+from orders.kinds.state_scholarship.state_scholarship import StateScholarshipParams
+from orders.params import order_form
 from orders.views import READERS, load_visible
-from students.models import Faculty
-
-
-class ScholarshipDraftForm(StateScholarshipForm):
-    faculties = SelectMultipleField(
-        _l("Faculties"), coerce=int, validate_choice=False, description=_l("None chosen: every faculty.")
-    )
-    courses = SelectMultipleField(
-        _l("Courses"),
-        coerce=int,
-        validate_choice=False,
-        choices=[(n, str(n)) for n in range(1, 8)],
-        description=_l("None chosen: every course."),
-    )
-
-
-def _draft_form() -> ScholarshipDraftForm:
-    form = ScholarshipDraftForm()
-    language = str(get_locale())
-    form.faculties.choices = [
-        (f.id, f.name(language)) for f in db.session.scalars(select(Faculty).order_by(Faculty.code))
-    ]
-    return form
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("clerk")
 def new():
-    form = _draft_form()
+    form = order_form(StateScholarshipParams, scope=True)()
     refused = FormRefusals(form, fallback="basis")
-    if form.validate_on_submit():
+    if form.validate_on_submit():  # the CSRF token; the parameters are loaded through the kind's schema
         with refused:
             order = bulk.draft_scholarship(current_user, form.data)
             counts = bulk.summary(order)
