@@ -500,7 +500,8 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     shared = {
         key: value for key, value in common.items() if key not in ("university_ru", "university_kk", "author_name")
     }
-    emails = [_student_email(order, kind, line, n, shared) for n, line in enumerate(lines, 1) if line.student.email]
+    places = documents.line_places(kind, lines)
+    emails = [_student_email(order, kind, line, places[line.id], shared) for line in lines if line.student.email]
     # Every line in a few batched statements, not an ORM flush per student. A line takes effect now when its
     # effective date is today or earlier; a later one is scheduled: `apply_due_effects` writes it on the day. A
     # correction voids its target lines' movements now: an effect already in the record is reversed at once, a
@@ -565,9 +566,11 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     enqueue_emails(emails)
 
 
-def _student_email(order: Order, kind: OrderKind, line: OrderLine, n: int, shared: dict) -> dict:
-    item_ru, item_kk = documents.clean(kind.item_text(line, "ru")), documents.clean(kind.item_text(line, "kk"))
-    extract = {**shared, "item_n": n}
+def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: documents.LinePlace, shared: dict) -> dict:
+    """The e-mail to a line's student: the item quoted with the order's own number, or the appendix notice."""
+    item = documents.extract_item(kind, line, place)
+    item_ru, item_kk = item.pop("item_ru"), item.pop("item_kk")
+    extract = {**shared, **item}
     language = "kk" if line.student.language == "kk" else "ru"
     return {
         "recipient": line.student.email,
