@@ -266,6 +266,7 @@ def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
 
 
 EXTRACT_RENDERER = "order_extract"
+ORDER_RENDERER = "signed_order"
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -284,3 +285,11 @@ def render_extract_context(context: dict) -> bytes:
     """An extract from its frozen context alone (the `order_extract` attachment renderer): no database reads, so a
     student renamed after signing still gets the extract with the name the order found."""
     return _render(EXTRACT_TEMPLATE, context)
+
+
+def signed_order_content(context: dict) -> bytes:
+    """The signed order's frozen DOCX (the `signed_order` attachment renderer), as stored at signing."""
+    content = db.session.scalar(select(OrderDocument.content).where(OrderDocument.order_id == context["order_id"]))
+    if content is None:
+        raise LookupError(f"order {context['order_id']} has no signed document")
+    return content

@@ -45,7 +45,7 @@ from notifications import relay
 from notifications.attachments import register_renderer
 from notifications.views import bp as mailbox_bp
 from orders import registry
-from orders.documents import EXTRACT_RENDERER, render_extract_context
+from orders.documents import EXTRACT_RENDERER, ORDER_RENDERER, render_extract_context, signed_order_content
 from orders.register.views import bp as register_bp
 from orders.views import bp as orders_bp
 from registrar import metrics
@@ -184,6 +184,7 @@ def _protect_responses(app: Flask) -> None:
 def _register_attachment_renderers() -> None:
     """Teach the delivery service (which knows nothing about orders) how to render the files e-mails attach."""
     register_renderer(EXTRACT_RENDERER, render_extract_context)
+    register_renderer(ORDER_RENDERER, signed_order_content)
 
 
 def _register_blueprints(app: Flask) -> None:
