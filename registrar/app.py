@@ -54,6 +54,7 @@ from registrar.health import bp as health_bp
 from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
+from students.imports import email_changed
 from students.views import bp as students_bp
 from workflow import audit
 
@@ -121,6 +122,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
     audit.init_app(app)
+    email_changed.connect(_audit_email_change, weak=False)
 
     relay.init_app(app)
     _register_attachment_renderers()
@@ -179,6 +181,12 @@ def _protect_responses(app: Flask) -> None:
     proxies = app.config["PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
+
+
+def _audit_email_change(student, *, old: str | None, new: str | None) -> None:
+    """An import changed a student's e-mail: the audit log keeps who did it (None: the command line), old and new."""
+    actor = current_user if current_user and current_user.is_authenticated else None
+    audit.record_event(actor, "student.email_changed", f"student:{student.id}", {"old": old, "new": new})
 
 
 def _register_attachment_renderers() -> None:
