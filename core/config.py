@@ -53,6 +53,7 @@ def load_config(instance_path: str) -> dict:
         "SMTP_PASSWORD": _env("REGISTRAR_SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _env("REGISTRAR_SMTP_STARTTLS", "0") == "1",
         "MAIL_FROM": _env("REGISTRAR_MAIL_FROM", "registrar@university.kz"),
+        "REGISTRAR_OFFICE_EMAIL": _env("REGISTRAR_OFFICE_EMAIL", "registrar-office@university.kz"),
         "UNIVERSITY_KK": _env("REGISTRAR_UNIVERSITY_KK", "Әл-Фараби атындағы Демо университеті"),
         "UNIVERSITY_RU": _env("REGISTRAR_UNIVERSITY_RU", "Демо университет имени аль-Фараби"),
         "CITY": _env("REGISTRAR_CITY", "Алматы"),

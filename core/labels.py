@@ -16,6 +16,8 @@ LABELS: dict[str, LazyString] = {
     "expelled": _l("expelled"),
     "graduated": _l("graduated"),
     "incoming": _l("transferring in"),
+    # a history entry written by an import (an e-mail changed), not by an order
+    "import": _l("import"),
     # a signed order corrected by a later one
     "revoked": _l("revoked by order"),
     "amended": _l("amended by order"),

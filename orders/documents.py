@@ -21,6 +21,7 @@ from sqlalchemy.orm import object_session
 
 from core.db import db
 from core.formatting import format_day, format_moment
+from orders.kind import OrderKind
 from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
 from students.models import Faculty
@@ -85,6 +86,47 @@ class VisaRow:
     decision: str
     comment: str
     date: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinePlace:
+    """Where a line stands in the order: item `n`, or entry `n` of the appendix with its (ru, kk) texts."""
+
+    n: int
+    in_appendix: tuple[str, str] | None = None
+
+
+def line_places(kind: OrderKind, lines: list[OrderLine]) -> dict[int, LinePlace]:
+    """Each line's place in the order document, by line id. A kind may list some lines in an appendix instead of the
+    numbered items (`OrderKind.appendix_text`); items and appendix entries are numbered apart."""
+    places, items, listed = {}, 0, 0
+    for line in lines:
+        text_ru = kind.appendix_text(line, "ru")
+        if text_ru is None:
+            items += 1
+            places[line.id] = LinePlace(items)
+        else:
+            listed += 1
+            places[line.id] = LinePlace(listed, (text_ru, kind.appendix_text(line, "kk") or text_ru))
+    return places
+
+
+def extract_item(kind: OrderKind, line: OrderLine, place: LinePlace) -> dict:
+    """What a student's extract quotes: the order's own item with its number, or, for a line the order lists in its
+    appendix, a short notice naming the appendix and the reason (no item number)."""
+    if place.in_appendix is None:
+        return {
+            "item_n": place.n,
+            "item_ru": _clean(kind.item_text(line, "ru")),
+            "item_kk": _clean(kind.item_text(line, "kk")),
+        }
+    text_ru, text_kk = place.in_appendix
+    return {
+        "item_n": None,
+        "appendix_n": place.n,
+        "item_ru": _clean(f"{kind.appendix_title_ru} (№ {place.n}): {text_ru}"),
+        "item_kk": _clean(f"{kind.appendix_title_kk} (№ {place.n}): {text_kk}"),
+    }
 
 
 def _clean(text: str | None) -> str:
@@ -191,18 +233,13 @@ def render_order(order: Order) -> bytes:
     visas = _visas(order)
     context = _common(order, visas)
     lines = order.lines
-    # A kind may list some lines in an appendix instead of the numbered items (`OrderKind.appendix_text`).
-    appendix = {
-        line.id: (text_ru, kind.appendix_text(line, "kk"))
-        for line in lines
-        if (text_ru := kind.appendix_text(line, "ru")) is not None
-    }
-    items = [line for line in lines if line.id not in appendix]
-    context["items_kk"] = [Item(n, _clean(kind.item_text(line, "kk"))) for n, line in enumerate(items, 1)]
-    context["items_ru"] = [Item(n, _clean(kind.item_text(line, "ru"))) for n, line in enumerate(items, 1)]
-    listed = [appendix[line.id] for line in lines if line.id in appendix]
-    context["appendix_ru"] = [Item(n, _clean(ru)) for n, (ru, _kk) in enumerate(listed, 1)]
-    context["appendix_kk"] = [Item(n, _clean(kk or ru)) for n, (ru, kk) in enumerate(listed, 1)]
+    places = line_places(kind, lines)
+    items = [line for line in lines if places[line.id].in_appendix is None]
+    context["items_kk"] = [Item(places[line.id].n, _clean(kind.item_text(line, "kk"))) for line in items]
+    context["items_ru"] = [Item(places[line.id].n, _clean(kind.item_text(line, "ru"))) for line in items]
+    listed = [places[line.id] for line in lines if places[line.id].in_appendix is not None]
+    context["appendix_ru"] = [Item(place.n, _clean(place.in_appendix[0])) for place in listed]
+    context["appendix_kk"] = [Item(place.n, _clean(place.in_appendix[1])) for place in listed]
     context["appendix_title_ru"], context["appendix_title_kk"] = kind.appendix_title_ru, kind.appendix_title_kk
     context["visas"] = _visa_rows(order, visas) + _override_rows(lines, start=len(visas) + 1)
     return _render(ORDER_TEMPLATE, context)
@@ -229,6 +266,7 @@ def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
 
 
 EXTRACT_RENDERER = "order_extract"
+ORDER_RENDERER = "signed_order"
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -238,15 +276,20 @@ def extract_common(order: Order) -> dict:
     return _common(order, _visas(order))
 
 
-def clean(text: str | None) -> str:
-    return _clean(text)
-
-
 def extract_filename(context: dict) -> str:
-    return f"extract-{context.get('number') or 'order'}-{context.get('item_n', 1)}.docx".replace("/", "-")
+    place = context.get("item_n") or f"appendix-{context.get('appendix_n', 1)}"
+    return f"extract-{context.get('number') or 'order'}-{place}.docx".replace("/", "-")
 
 
 def render_extract_context(context: dict) -> bytes:
     """An extract from its frozen context alone (the `order_extract` attachment renderer): no database reads, so a
     student renamed after signing still gets the extract with the name the order found."""
     return _render(EXTRACT_TEMPLATE, context)
+
+
+def signed_order_content(context: dict) -> bytes:
+    """The signed order's frozen DOCX (the `signed_order` attachment renderer), as stored at signing."""
+    content = db.session.scalar(select(OrderDocument.content).where(OrderDocument.order_id == context["order_id"]))
+    if content is None:
+        raise LookupError(f"order {context['order_id']} has no signed document")
+    return content

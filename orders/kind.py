@@ -200,6 +200,11 @@ class OrderKind:
         instead (e.g. students a scholarship order does not appoint, with the reason)."""
         return None
 
+    def emails_student(self, line: OrderLine) -> bool:
+        """Whether signing e-mails the line's student the extract. False (an expulsion for death): the student is
+        not written to, and the order goes to the registrar office's address (`REGISTRAR_OFFICE_EMAIL`) instead."""
+        return True
+
     def drafted(self, order: Order) -> None:
         """Right after a draft is created: lines its parameters imply (a correction's lines from its target)."""
 

@@ -500,7 +500,15 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     shared = {
         key: value for key, value in common.items() if key not in ("university_ru", "university_kk", "author_name")
     }
-    emails = [_student_email(order, kind, line, n, shared) for n, line in enumerate(lines, 1) if line.student.email]
+    places = documents.line_places(kind, lines)
+    emails = [
+        _student_email(order, kind, line, places[line.id], shared)
+        for line in lines
+        if line.student.email and kind.emails_student(line)
+    ]
+    not_written_to = [line for line in lines if not kind.emails_student(line)]
+    if not_written_to and current_app.config["REGISTRAR_OFFICE_EMAIL"]:
+        emails.append(_office_email(order, not_written_to))
     # Every line in a few batched statements, not an ORM flush per student. A line takes effect now when its
     # effective date is today or earlier; a later one is scheduled: `apply_due_effects` writes it on the day. A
     # correction voids its target lines' movements now: an effect already in the record is reversed at once, a
@@ -565,9 +573,11 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     enqueue_emails(emails)
 
 
-def _student_email(order: Order, kind: OrderKind, line: OrderLine, n: int, shared: dict) -> dict:
-    item_ru, item_kk = documents.clean(kind.item_text(line, "ru")), documents.clean(kind.item_text(line, "kk"))
-    extract = {**shared, "item_n": n}
+def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: documents.LinePlace, shared: dict) -> dict:
+    """The e-mail to a line's student: the item quoted with the order's own number, or the appendix notice."""
+    item = documents.extract_item(kind, line, place)
+    item_ru, item_kk = item.pop("item_ru"), item.pop("item_kk")
+    extract = {**shared, **item}
     language = "kk" if line.student.language == "kk" else "ru"
     return {
         "recipient": line.student.email,
@@ -588,6 +598,29 @@ def _student_email(order: Order, kind: OrderKind, line: OrderLine, n: int, share
                     "filename": documents.extract_filename(extract),
                     "mimetype": documents.DOCX_MIMETYPE,
                     "context": extract,
+                }
+            ],
+        },
+    }
+
+
+def _office_email(order: Order, lines: list[OrderLine]) -> dict:
+    """The signed order, to the registrar office's address, for students the order must not be e-mailed to."""
+    return {
+        "recipient": current_app.config["REGISTRAR_OFFICE_EMAIL"],
+        "template": "order_office",
+        "language": "ru",
+        "context": {
+            "order_label": order.number_label,
+            "order_date": format_day(order.order_date, "ru"),
+            "order_title": order.title,
+            "students": [line.student.full_name for line in lines],
+            "attachments": [
+                {
+                    "renderer": documents.ORDER_RENDERER,
+                    "filename": documents.filename(order),
+                    "mimetype": documents.DOCX_MIMETYPE,
+                    "context": {"order_id": order.id},
                 }
             ],
         },

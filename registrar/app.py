@@ -45,7 +45,7 @@ from notifications import relay
 from notifications.attachments import register_renderer
 from notifications.views import bp as mailbox_bp
 from orders import registry
-from orders.documents import EXTRACT_RENDERER, render_extract_context
+from orders.documents import EXTRACT_RENDERER, ORDER_RENDERER, render_extract_context, signed_order_content
 from orders.register.views import bp as register_bp
 from orders.views import bp as orders_bp
 from registrar import metrics
@@ -54,6 +54,7 @@ from registrar.health import bp as health_bp
 from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
+from students.imports import email_changed
 from students.views import bp as students_bp
 from workflow import audit
 
@@ -121,6 +122,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     auth.init_app(app)
     audit.init_app(app)
+    email_changed.connect(_audit_email_change, weak=False)
 
     relay.init_app(app)
     _register_attachment_renderers()
@@ -181,9 +183,16 @@ def _protect_responses(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
 
 
+def _audit_email_change(student, *, old: str | None, new: str | None) -> None:
+    """An import changed a student's e-mail: the audit log keeps who did it (None: the command line), old and new."""
+    actor = current_user if current_user and current_user.is_authenticated else None
+    audit.record_event(actor, "student.email_changed", f"student:{student.id}", {"old": old, "new": new})
+
+
 def _register_attachment_renderers() -> None:
     """Teach the delivery service (which knows nothing about orders) how to render the files e-mails attach."""
     register_renderer(EXTRACT_RENDERER, render_extract_context)
+    register_renderer(ORDER_RENDERER, signed_order_content)
 
 
 def _register_blueprints(app: Flask) -> None:

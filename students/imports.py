@@ -13,20 +13,22 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import now, today
 from core.db import db
 from core.errors import ConcurrentChange, InvalidInput
 from core.formatting import parse_date
-from students.academic import CurriculumItem, Grade
+from students.academic import AcademicCalendar, CurriculumItem, Grade
 from students.difference import clear_passed_debts
 from students.grades import letter_for
 from students.iin import iin_error
 from students.models import STATUSES, Group, Programme, Student
-from students.timeline import enrol
+from students.timeline import enrol, write_movements
 
 KINDS = ("students", "curriculum", "grades")
 
@@ -63,13 +65,15 @@ COLUMNS: dict[str, tuple[tuple[str, bool], ...]] = {
         ("retake", True),
     ),
 }
+# Each example passes the checks against the demo university (`make run`): a valid IIN, a demo group, and a grade
+# of the curriculum example's discipline in a session of last year's calendar.
 EXAMPLES = {
     "students": "iin;surname;name;patronymic;email;group;funding;status;status_since\n"
-    "040315500123;Ахметов;Нурлан;Серикович;n.akhmetov@example.kz;IT-21-1;grant;active;01.09.2025",
+    "050315501230;Ахметов;Нурлан;Серикович;n.akhmetov@example.kz;6B06101-24Р;grant;active;01.09.2024",
     "curriculum": "programme_code;semester;code;name_ru;name_kk;name_en;credits\n"
     "6B06101;1;INF1101;Информатика;Информатика;Computer Science;5",
     "grades": "iin;semester;academic_year;code;name_ru;credits;points;retake\n"
-    "040315500123;1;2025-2026;INF1101;Информатика;5;87;0",
+    "050315501230;1;2025-2026;INF1101;Информатика;5;87;0",
 }
 FUNDINGS = ("grant", "paid")
 # What one import file may hold: a whole university's students fit; a larger file is refused while it is read.
@@ -77,6 +81,14 @@ MAX_ROWS = 100_000
 MAX_COLUMNS = 50
 MAX_CELL = 1_000
 YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+# A person's name: letters of the Kazakh, Russian and Latin alphabets, words joined by a hyphen, apostrophe or space.
+_LETTERS = "A-Za-zА-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі"
+PERSON_NAME = re.compile(rf"[{_LETTERS}]+(?:[-'’ ][{_LETTERS}]+)*")
+NAME_FIELDS = ("surname", "name", "patronymic")
+# Sent when an import changes an existing student's e-mail (sender: the student; old, new): the top floor records it
+# in the audit log, which `students` cannot import.
+_signals = Namespace()
+email_changed = _signals.signal("student-email-changed")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -103,6 +115,9 @@ class Plan:
     create: list[dict] = field(default_factory=list)
     update: list[tuple[object, dict]] = field(default_factory=list)  # (existing row, changed values)
     unchanged: int = 0
+    # Existing students whose names in the file differ: never applied by an import, only by a signed personal-data
+    # order; (student, {field: new value} of the names that differ).
+    conflicts: list[tuple[Student, dict]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -251,6 +266,9 @@ def _student_values(number: int, row: dict, groups: dict[str, Group], seen: dict
     surname = _text(row, "surname", 100, errors)
     name = _text(row, "name", 100, errors)
     patronymic = _text(row, "patronymic", 100, errors, required=False)
+    for column, value in (("surname", surname), ("name", name), ("patronymic", patronymic)):
+        if value and not PERSON_NAME.fullmatch(value):
+            errors.append(f"{column} {value!r} may hold only letters, hyphens, apostrophes and spaces.")
     email = _text(row, "email", 254, errors, required=False)
     if email and not EMAIL.match(email):
         errors.append(f"email {email!r} is not an e-mail address.")
@@ -316,7 +334,12 @@ def _plan_students(plan: Plan, rows: list[tuple[int, dict]]) -> None:
     if plan.errors:
         return
     for _number, values in checked:
-        _upsert(plan, existing.get(values["iin"]), values)
+        student = existing.get(values["iin"])
+        renamed = {key: value for key, value in _diff(student, values).items() if key in NAME_FIELDS} if student else {}
+        if renamed:
+            plan.conflicts.append((student, renamed))
+            values = {**values, **{key: getattr(student, key) for key in renamed}}
+        _upsert(plan, student, values)
 
 
 def _plan_curriculum(plan: Plan, rows: list[tuple[int, dict]]) -> None:
@@ -369,7 +392,18 @@ def _plan_curriculum(plan: Plan, rows: list[tuple[int, dict]]) -> None:
 
 def _plan_grades(plan: Plan, rows: list[tuple[int, dict]]) -> None:
     iins = {row.get("iin", "").strip() for _, row in rows}
-    students = dict(db.session.execute(select(Student.iin, Student.id).where(Student.iin.in_(iins))).all())
+    found = db.session.execute(
+        select(Student.iin, Student.id, Group.programme_id).join(Group).where(Student.iin.in_(iins))
+    ).all()
+    students = {iin: student_id for iin, student_id, _programme in found}
+    programme_of = {iin: programme for iin, _id, programme in found}
+    calendars = {c.year: c for c in db.session.scalars(select(AcademicCalendar))}
+    credits_of = {
+        (item.programme_id, item.semester, item.code): item.credits
+        for item in db.session.scalars(
+            select(CurriculumItem).where(CurriculumItem.programme_id.in_(set(programme_of.values())))
+        )
+    }
     checked, seen = [], {}
     for number, row in rows:
         errors: list[str] = []
@@ -394,6 +428,13 @@ def _plan_grades(plan: Plan, rows: list[tuple[int, dict]]) -> None:
         if retake_text not in ("0", "1"):
             errors.append(f"retake must be 0 or 1, got {retake_text!r}.")
         retake = retake_text == "1"
+        if year is not None and semester is not None:
+            errors += _session_problems(calendars.get(year), year, semester)
+        expected = credits_of.get((programme_of.get(iin), semester, code))
+        if credits is not None and expected is not None and credits != expected:
+            errors.append(
+                f"credits {credits} differ from the curriculum's {expected} for {code} in semester {semester}."
+            )
         key = (iin, code, semester, year, retake)
         if not errors and key in seen:
             errors.append(f"duplicate of row {seen[key]} (same student, code, semester, year and retake).")
@@ -426,6 +467,16 @@ def _plan_grades(plan: Plan, rows: list[tuple[int, dict]]) -> None:
     }
     for values in checked:
         _upsert(plan, existing.get(tuple(values[c.key] for c in key_columns)), values)
+
+
+def _session_problems(calendar: AcademicCalendar | None, year: str, semester: int) -> list[str]:
+    """Grades exist only for a session that has ended, of an academic year the calendar knows."""
+    if calendar is None:
+        return [f"academic year {year} has no academic calendar; the calendar comes first."]
+    end = calendar.first_session_end if semester % 2 else calendar.second_session_end
+    if end > today():
+        return [f"the session of semester {semester} in {year} ends on {end:%d.%m.%Y}; grades come after it."]
+    return []
 
 
 def _upsert(plan: Plan, existing, values: dict) -> None:
@@ -473,6 +524,8 @@ def apply_plan(plan: Plan) -> dict[str, int]:
     if not plan.ok:
         raise ValueError("a plan with errors cannot be applied")
     model = MODELS[plan.kind]
+    if plan.kind == "students":
+        _record_email_changes(plan.update)
     for existing, changed in plan.update:
         for key, value in changed.items():
             setattr(existing, key, value)
@@ -490,6 +543,28 @@ def apply_plan(plan: Plan) -> dict[str, int]:
             + [existing.student_id for existing, _changed in plan.update]
         )
     return plan.counts
+
+
+def _record_email_changes(updates: list[tuple[Student, dict]]) -> None:
+    """An e-mail an import changes is kept in the student's history and announced for the audit log."""
+    moment, day = now(), today()
+    changed = [(student, values["email"]) for student, values in updates if "email" in values]
+    write_movements(
+        [
+            {
+                "student_id": student.id,
+                "kind": "import",
+                "effective_date": day,
+                "changes": {"email": [student.email, email]},
+                "known_since": moment,
+                "applied_at": moment,
+            }
+            for student, email in changed
+        ],
+        [None] * len(changed),
+    )
+    for student, email in changed:
+        email_changed.send(student, old=student.email, new=email)
 
 
 def run_import(kind: str, filename: str, data: bytes, *, dry_run: bool = False) -> Plan:

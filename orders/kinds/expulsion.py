@@ -181,6 +181,9 @@ class Expulsion(OrderKind):
             **dict.fromkeys(LEAVE_COLUMNS),
         }
 
+    def emails_student(self, line: OrderLine) -> bool:
+        return line.params["reason"] != "death"
+
     def item_text(self, line: OrderLine, language: str) -> str:
         reason = REASONS[line.params["reason"]]
         student = describe_student(line.student, language)

@@ -7,12 +7,18 @@ Each line carries its own new names and the document: a blank name keeps the pre
 import re
 from datetime import date
 
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from marshmallow import ValidationError, validates
 
 from core.clock import today
+from core.errors import redirect_refusals_to
 from core.formatting import format_day, parse_date
+from core.models import User
+from core.permissions import roles_required
+from orders import operations
 from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
 from orders.params import (
@@ -109,6 +115,39 @@ class PersonalDataLineParams(LineParamsSchema):
             raise ValidationError(_("The document date is in the future."))
 
 
+pages = Blueprint("personal_data", __name__, url_prefix="/orders/personal-data")
+IMPORT_BASIS = "Сведения импорта данных обучающихся; документы об изменении персональных данных"
+
+
+def draft_from_import(author: User, changes: list[tuple[int, dict[str, str]]]) -> Order:
+    """A personal-data draft for the students an import found under other names: a line per student with the new
+    names as its details; the clerk adds each line's document, as on any draft, before submitting."""
+    order = operations.create_order(
+        "personal_data", author, {"effective_date": today().isoformat(), "basis": IMPORT_BASIS}
+    )
+    lines = {line.student_id: line for line in operations.add_students(order, [sid for sid, _n in changes], author)}
+    for student_id, names in changes:
+        line = lines[student_id]
+        line.params = {**line.params, **{key: value for key, value in names.items() if key in FIELDS and value}}
+    operations.check_lines(order)
+    return order
+
+
+@pages.route("/from-import", methods=["POST"])
+@roles_required("clerk")
+def from_import():
+    """The import page's one click: the conflicts it listed become a draft (every name is checked again there)."""
+    redirect_refusals_to(url_for("imports.index"))
+    changes = [
+        (int(student_id), {field: request.form.get(f"{field}-{student_id}", "").strip() for field in FIELDS})
+        for student_id in request.form.getlist("student_id")
+        if student_id.isdigit()
+    ]
+    order = draft_from_import(current_user, changes)
+    flash(_("A personal-data order is drafted with the new names; name each line's document and submit it."), "success")
+    return redirect(url_for("orders.show", order_id=order.id))
+
+
 class PersonalData(OrderKind):
     name = "personal_data"
     route = "movement"
@@ -116,6 +155,7 @@ class PersonalData(OrderKind):
     title_kk = "Білім алушылардың дербес деректерін өзгерту туралы"
     params_schema = PersonalDataParams
     line_schema = PersonalDataLineParams
+    blueprints = (pages,)
     labels = {
         "personal_data": _l("change of personal data"),
         "document_type": _l("document"),

@@ -13,7 +13,8 @@ Tags the renderer fills (docxtpl, autoescaped):
     order.docx:   items_kk / items_ru (each item has .n and .text), visas (each: .n .position .name .decision
                   .comment .date) for the approval sheet; appendix_kk / appendix_ru (items, empty for most kinds)
                   under appendix_title_kk / appendix_title_ru
-    extract.docx: item_n, item_kk, item_ru
+    extract.docx: item_n (none for a line listed in the appendix: its text is then the appendix notice), item_kk,
+                  item_ru
 Paragraph styles ("Order Header", "Order Title", "Order Body", "Order Item", "Order Table", "Order Signature")
 carry the look: change a style in Word and every paragraph of that kind follows.
 """
@@ -326,8 +327,18 @@ def build_extract() -> Document:
     letterhead(document, "БҰЙРЫҚТАН ҮЗІНДІ / ВЫПИСКА ИЗ ПРИКАЗА")
     titles(document)
     for preamble, command, item, basis in (
-        ("{{ preamble_kk }}", "БҰЙЫРАМЫН:", "{{ item_n }}. {{ item_kk }}", "Негіздеме: {{ basis }}"),
-        ("{{ preamble_ru }}", "ПРИКАЗЫВАЮ:", "{{ item_n }}. {{ item_ru }}", "Основание: {{ basis }}"),
+        (
+            "{{ preamble_kk }}",
+            "БҰЙЫРАМЫН:",
+            "{% if item_n %}{{ item_n }}. {% endif %}{{ item_kk }}",
+            "Негіздеме: {{ basis }}",
+        ),
+        (
+            "{{ preamble_ru }}",
+            "ПРИКАЗЫВАЮ:",
+            "{% if item_n %}{{ item_n }}. {% endif %}{{ item_ru }}",
+            "Основание: {{ basis }}",
+        ),
     ):
         para(document, preamble)
         para(document, command, "Order Body", bold=True, before=6, after=6)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from core import clock
 from core.db import db
+from notifications import attachments, relay
 from notifications.models import OutboxMessage
 from orders import operations
 from orders.models import OrderSequence
@@ -268,6 +269,25 @@ def test_outbox_row_per_student_with_email_and_none_without(uni, make):
     assert all(r.status == "pending" and r.context["order_label"] == order.number_label for r in rows)
     assert movements_of(without), "a student without e-mail is still expelled"
     assert without.status == "expelled"
+
+
+def test_expulsion_for_death_writes_to_the_registrar_office_not_to_the_student(app, uni, make):
+    deceased = make.student(uni.ga, email="deceased@students.test")
+    living = make.student(uni.ga, email="living@students.test")
+    before = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+    order = sign(make.order(uni.clerk, [deceased], reason="death"), uni)
+    rows = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))[before:]
+    assert [r.recipient for r in rows] == [app.config["REGISTRAR_OFFICE_EMAIL"]]
+    [row] = rows
+    assert row.context["students"] == [deceased.full_name]
+    [spec] = attachments.specs(row.context)
+    assert attachments.render(spec, row.context).content == order.document.content  # the signed order itself
+    message = relay.compose(row)
+    assert deceased.full_name in message.get_body().get_content() and message["To"] == row.recipient
+    sign(make.order(uni.clerk, [living], reason="own_request"), uni)
+    assert db.session.scalar(select(OutboxMessage.recipient).order_by(OutboxMessage.id.desc()).limit(1)) == (
+        "living@students.test"
+    )
 
 
 def test_nothing_is_queued_before_signing(uni, make):

@@ -12,6 +12,8 @@ from sqlalchemy import event, select
 
 from core.db import db
 from core.models import issue_token
+from notifications import attachments
+from notifications.models import OutboxMessage
 from orders import operations
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.models import Order
@@ -286,6 +288,38 @@ def test_signed_order_lists_the_out_in_an_appendix_and_changes_no_student(uni, m
         s.id: (s.status, s.funding, s.course, s.group_id)
         for s in db.session.scalars(select(Student).where(Student.id.in_(before)))
     } == before
+
+
+def extract_of(student) -> str:
+    """The extract the worker attaches to the student's e-mail, rendered from the row's frozen context."""
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == student.email))
+    [spec] = attachments.specs(row.context)
+    content = attachments.render(spec, row.context).content
+    return "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+
+
+def test_extract_quotes_the_orders_item_number_and_the_left_out_get_the_appendix_notice(uni, make, year):
+    out = graded(make, uni.ga, 90, 65, surname="Нурланова")
+    first = graded(make, uni.ga, 90, 85, surname="Жаксылыков")
+    second = graded(make, uni.ga, 95, 92, surname="Сейтова")
+    order = draft(uni)
+    fire(order, "submit", uni.clerk)
+    sign(order, uni)
+    items = text_between(document_text(order), "ПРИКАЗЫВАЮ", "Основание")
+    for student in (first, second):
+        [number] = [p.split(".")[0] for p in items.split("\n") if student.full_name in p]
+        extract = extract_of(student)
+        assert f"\n{number}. Назначить государственную стипендию {student.full_name}" in extract
+    notice = extract_of(out)
+    assert "Приложение: обучающиеся, которым стипендия не назначена, с причиной" in notice
+    assert "Қосымша: стипендия тағайындалмаған білім алушылар" in notice
+    assert f"{out.full_name} (ИИН {out.iin})" in notice and "оценка ниже C+: C (65)" in notice
+    assert ",:" not in notice and "не назначается" not in notice
+    assert not any(p[:1].isdigit() and ". " in p[:4] for p in notice.split("\n"))  # no numbered item
+
+
+def text_between(text: str, start: str, end: str) -> str:
+    return text.split(start)[1].split(end)[0]
 
 
 def test_the_order_travels_the_money_route_with_the_finance_visa(uni, make, year):

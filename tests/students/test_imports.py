@@ -2,7 +2,8 @@
 from the web page (clerk only) and from `registrar import`."""
 
 import io
-from datetime import date
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from openpyxl import Workbook
@@ -10,12 +11,15 @@ from sqlalchemy import func, select
 
 from core.clock import today
 from core.db import db
+from orders.models import Order
 from registrar.cli import main
-from students.academic import CurriculumItem, Grade, StudentDebt
+from registrar.demo import seed_demo
+from students.academic import AcademicCalendar, CurriculumItem, Grade, StudentDebt
 from students.iin import make_iin
-from students.imports import plan_import, run_import
-from students.models import Faculty, Group, Programme, Student
+from students.imports import EXAMPLES, plan_import, run_import
+from students.models import Faculty, Group, Programme, Student, StudentMovement
 from tests.conftest import login
+from workflow.models import AuditEvent
 
 STUDENT_HEADER = ["iin", "surname", "name", "patronymic", "email", "group", "funding", "status", "status_since"]
 
@@ -50,9 +54,25 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def letter_name(i: int) -> str:
+    """A distinct name part for the i-th row, in letters only (names hold no digits)."""
+    letters = "абвгдежзиклмнопрстуфхцчшщэюя"
+    return letters[i % len(letters)] * (i // len(letters) + 1)
+
+
 def student_rows(group_name: str, numbers: list[str]) -> list[list]:
     return [
-        [iin, "Серикова", f"Айгерим{i}", "Маратовна", f"s{i}@example.kz", group_name, "grant", "", "01.09.2025"]
+        [
+            iin,
+            "Серикова",
+            f"Айгерим-{letter_name(i)}",
+            "Маратовна",
+            f"s{i}@example.kz",
+            group_name,
+            "grant",
+            "",
+            "01.09.2025",
+        ]
         for i, iin in enumerate(numbers)
     ]
 
@@ -93,7 +113,7 @@ def test_a_file_with_bad_rows_is_refused_whole_with_every_bad_row_listed(make):
     assert count(Student) == before + 3
 
     changed = student_rows(group.name, good)
-    changed[2][1] = "Жумабаева"  # surname after marriage
+    changed[2][4] = "new.address@example.kz"
     assert run_import("students", "s.csv", csv_bytes(STUDENT_HEADER, changed)).counts == {
         "created": 0,
         "updated": 1,
@@ -161,7 +181,31 @@ def test_curriculum_import(make):
 GRADE_HEADER = ["iin", "semester", "academic_year", "code", "name_ru", "credits", "points", "retake"]
 
 
+def academic_year(start: int, **changes) -> AcademicCalendar:
+    """The calendar of start-start+1 (sessions end 10 January and 31 May), added to the session."""
+    values = dict(
+        year=f"{start}-{start + 1}",
+        first_semester_start=date(start, 9, 1),
+        first_session_start=date(start, 12, 15),
+        first_session_end=date(start + 1, 1, 10),
+        first_semester_end=date(start + 1, 1, 17),
+        winter_holidays_start=date(start + 1, 1, 18),
+        winter_holidays_end=date(start + 1, 2, 1),
+        second_semester_start=date(start + 1, 2, 2),
+        second_session_start=date(start + 1, 5, 11),
+        second_session_end=date(start + 1, 5, 31),
+        second_semester_end=date(start + 1, 6, 6),
+        summer_holidays_start=date(start + 1, 7, 1),
+        summer_holidays_end=date(start + 1, 8, 31),
+    )
+    calendar = AcademicCalendar(**{**values, **changes})
+    db.session.add(calendar)
+    db.session.flush()
+    return calendar
+
+
 def test_grades_import(make):
+    academic_year(2025)
     student = make.student()
     rows = [
         [student.iin, 1, "2025-2026", "MAT1101", "Математика", 5, 87, 0],
@@ -210,7 +254,7 @@ def upload(client, kind: str, filename: str, data: bytes):
 def test_web_preview_and_confirm_as_clerk(client, uni, upload_dir):
     login(client, uni.clerk)
     page = client.get("/imports/")
-    assert page.status_code == 200 and "programme_code" in page.text and "040315500123" in page.text
+    assert page.status_code == 200 and "programme_code" in page.text and "050315501230" in page.text
     numbers = iins(2, 7600)
     rows = student_rows(uni.ga.name, numbers)
     bad = rows + [["123", "Ким", "Ольга", "", "", "NOPE", "paid", ""]]
@@ -307,13 +351,14 @@ def test_cli_import(cli_app_with_group, tmp_path):
 
 
 def test_a_passing_grade_clears_the_academic_difference_owed_in_that_discipline(make):
+    academic_year(2025)
     student = make.student()
     for code in ("MAT2201", "PHY2201"):
         db.session.add(StudentDebt(student_id=student.id, code=code, name=code, semester=3, credits=5))
     db.session.flush()
     rows = [
-        [student.iin, 3, "2026-2027", "MAT2201", "Математика", 5, 74, 0],
-        [student.iin, 3, "2026-2027", "PHY2201", "Физика", 5, 45, 0],
+        [student.iin, 3, "2025-2026", "MAT2201", "Математика", 5, 74, 0],
+        [student.iin, 3, "2025-2026", "PHY2201", "Физика", 5, 45, 0],
     ]  # an FX clears nothing
     run_import("grades", "g.csv", csv_bytes(GRADE_HEADER, rows))
     cleared = dict(
@@ -322,3 +367,97 @@ def test_a_passing_grade_clears_the_academic_difference_owed_in_that_discipline(
         ).all()
     )
     assert cleared == {"MAT2201": today(), "PHY2201": None}
+
+
+def test_grades_are_checked_against_the_curriculum_and_the_calendar(make):
+    student = make.student()
+    academic_year(2025)
+    current = academic_year(2026, first_session_end=today() + timedelta(days=10))
+    db.session.add(
+        CurriculumItem(
+            programme_id=student.group.programme_id,
+            semester=1,
+            code="MAT1101",
+            name_ru="Математика",
+            name_kk="Математика",
+            name_en="Mathematics",
+            credits=5,
+        )
+    )
+    db.session.flush()
+    rows = [
+        [student.iin, 1, "2025-2026", "MAT1101", "Математика", 4, 87, 0],  # row 2: 4 credits, the curriculum says 5
+        [student.iin, 1, current.year, "PHY1101", "Физика", 5, 80, 0],  # row 3: the session has not ended
+        [student.iin, 1, "2031-2032", "PHY1101", "Физика", 5, 80, 0],  # row 4: no calendar for the year
+        [student.iin, 1, "2025-2026", "PHY1101", "Физика", 5, 80, 0],  # row 5: fine
+    ]
+    plan = run_import("grades", "g.csv", csv_bytes(GRADE_HEADER, rows))
+    reasons = {e.row: e.reason for e in plan.errors}
+    assert sorted(reasons) == [2, 3, 4]
+    assert "credits 4 differ from the curriculum's 5" in reasons[2]
+    assert "grades come after it" in reasons[3]
+    assert "2031-2032 has no academic calendar" in reasons[4]
+    assert run_import("grades", "g.csv", csv_bytes(GRADE_HEADER, rows[3:])).ok
+
+
+def test_a_changed_name_is_a_conflict_for_a_personal_data_order_and_a_changed_email_is_recorded(make):
+    group = make.group(course=1)
+    [iin] = iins(1, 9600)
+    rows = student_rows(group.name, [iin])
+    assert run_import("students", "s.csv", csv_bytes(STUDENT_HEADER, rows)).ok
+    student = db.session.scalar(select(Student).where(Student.iin == iin))
+    rows[0][1], rows[0][4] = "Жумабаева", "married@example.kz"  # surname after marriage, a new address
+    plan = run_import("students", "s.csv", csv_bytes(STUDENT_HEADER, rows))
+    assert plan.ok
+    assert plan.conflicts == [(student, {"surname": "Жумабаева"})]
+    db.session.expire_all()
+    assert (student.surname, student.email) == ("Серикова", "married@example.kz")  # the name waits for an order
+    [movement] = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
+    assert (movement.kind, movement.changes) == ("import", {"email": ["s0@example.kz", "married@example.kz"]})
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.subject == f"student:{student.id}"))
+    assert event.action == "student.email_changed" and event.data == {
+        "old": "s0@example.kz",
+        "new": "married@example.kz",
+    }
+
+
+def test_names_hold_only_letters_hyphens_apostrophes_and_spaces(make):
+    group = make.group(course=1)
+    numbers = iins(4, 9700)
+    rows = student_rows(group.name, numbers)
+    rows[0][1] = "<script>"
+    rows[1][2] = "Анна2"
+    rows[2][1], rows[2][2] = "Ақжол-Әбілқайыр", "D'Artagnan Ёлка"  # Kazakh, Russian, Latin, hyphen, apostrophe
+    reasons = {e.row: e.reason for e in run_import("students", "s.csv", csv_bytes(STUDENT_HEADER, rows)).errors}
+    assert sorted(reasons) == [2, 3]
+    assert "surname '<script>' may hold only letters" in reasons[2] and "name 'Анна2'" in reasons[3]
+
+
+def test_every_example_on_the_import_page_imports_into_the_demo_university(app, session, monkeypatch):
+    monkeypatch.setitem(app.config, "CLOCK_NOW", datetime(2026, 12, 1, 6, tzinfo=UTC))
+    seed_demo(students=20)
+    for kind in ("students", "curriculum", "grades"):
+        plan = run_import(kind, f"{kind}.csv", EXAMPLES[kind].encode())
+        assert plan.ok, (kind, plan.errors)
+        assert plan.counts["created"] == 1
+
+
+def test_the_conflicts_listed_on_the_page_become_a_personal_data_draft_in_one_click(client, uni, upload_dir):
+    login(client, uni.clerk)
+    [iin] = iins(1, 9800)
+    rows = student_rows(uni.ga.name, [iin])
+    assert run_import("students", "s.csv", csv_bytes(STUDENT_HEADER, rows)).ok
+    student = db.session.scalar(select(Student).where(Student.iin == iin))
+    rows[0][1] = "Жумабаева"
+    page = upload(client, "students", "s.csv", csv_bytes(STUDENT_HEADER, rows))
+    assert page.status_code == 200 and 'data-testid="import-conflicts"' in page.text and "Жумабаева" in page.text
+    fields = dict(re.findall(r'<input type="hidden" name="((?:student_id|surname-\d+))" value="([^"]*)"', page.text))
+    assert fields == {"student_id": str(student.id), f"surname-{student.id}": "Жумабаева"}
+    response = client.post("/orders/personal-data/from-import", data=fields)
+    assert response.status_code == 302
+    order = db.session.scalar(select(Order).where(Order.kind == "personal_data").order_by(Order.id.desc()))
+    assert response.headers["Location"].endswith(f"/orders/{order.id}")
+    [line] = order.lines
+    assert (line.student_id, line.params["surname"], order.state) == (student.id, "Жумабаева", "draft")
+    db.session.refresh(student)
+    assert student.surname == "Серикова"
