@@ -123,7 +123,19 @@ def session(app):
 
 
 def wipe_tables(connection: Connection) -> None:
-    """Delete every row, the append-only history too (its guards are off for this transaction only)."""
+    """Delete every row, the append-only history too (its guards are off for this transaction only).
+
+    On PostgreSQL, switching the guards off needs the history tables to itself: a connection some earlier test left
+    idle inside a transaction would hold it up forever, so such connections are ended first, and a lock still not
+    granted within a minute fails the test instead of hanging the run."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )
+        )
+        connection.execute(text("SET LOCAL lock_timeout = '60s'"))
     set_history_guards(connection, on=False)
     for table in reversed(db.metadata.sorted_tables):
         connection.execute(table.delete())
@@ -136,6 +148,7 @@ def committed(app):
     with app.app_context():
         yield db.session
         db.session.remove()
+        db.engine.dispose()  # connections another test may have left behind are not reused
         with db.engine.begin() as connection:
             wipe_tables(connection)
 
