@@ -268,7 +268,7 @@ def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]
 def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     """Re-run every line's eligibility in a fixed number of queries; store every line's refusals and return those
     that block, each naming its line (`lines.<id>`): a line the registrar head accepted by override keeps its
-    refusals on show but blocks nothing."""
+    refusals on show, and only its absolute ones (`Refusal.absolute`) still block."""
     kind = get_kind(order.kind)
     db.session.flush()
     lines = order.lines
@@ -284,15 +284,37 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     scheduled = scheduled_effects(order, [line.student_id for line in lines]) if kind.changes_record else {}
     blocking = []
     for line in lines:
-        refusals = kind.check_line(line, context) + scheduled_refusals(line.student, scheduled)
+        refusals = death_refusals(kind, line.student) + kind.check_line(line, context)
+        refusals += scheduled_refusals(line.student, scheduled)
         if one_open_order:
             refusals = refusals + open_order_refusals(line.student, context)
         eligibility = [r.as_dict() for r in refusals]
         if line.eligibility != eligibility:  # leave unchanged lines clean: nothing for the next flush to compare
             line.eligibility = eligibility
-        if not line.overridden:
-            blocking += [dataclasses.replace(refusal, field=f"lines.{line.id}") for refusal in refusals]
+        blocking += [
+            dataclasses.replace(refusal, field=f"lines.{line.id}")
+            for refusal in refusals
+            if refusal.absolute or not line.overridden
+        ]
     return blocking
+
+
+def death_refusals(kind: OrderKind, student: Student) -> list[Refusal]:
+    """A student expelled on death is named by no order but the revocation or amendment of an order (the core's
+    rule `<kind>.death`, which no override passes)."""
+    if kind.corrects or student.status != "expelled" or student.expulsion_reason != "death":
+        return []
+    return [
+        Refusal(
+            f"{kind.name}.death",
+            _(
+                "%(name)s was expelled on death: no order other than a revocation or amendment may name them.",
+                name=student.full_name,
+            ),
+            {"expulsion_reason": "death"},
+            absolute=True,
+        )
+    ]
 
 
 def scheduled_effects(order: Order, student_ids: list[int]) -> dict[int, list[tuple[int, str, date]]]:
@@ -335,6 +357,7 @@ def scheduled_refusals(student: Student, scheduled: dict[int, list[tuple[int, st
                 date=f"{effective:%d.%m.%Y}",
             ),
             {"order_id": order_id, "effective_date": effective.isoformat()},
+            absolute=True,
         )
         for order_id, label, effective in scheduled.get(student.id, [])
     ]
@@ -361,7 +384,8 @@ def update_line(order: Order, line_id: int, raw: dict, actor: User) -> OrderLine
 
 def override_line(order: Order, line_id: int, justification: str, actor: User) -> OrderLine:
     """The registrar head accepts a line a rule refuses, with a written justification kept in the audit log, on the
-    order page and in the approval sheet of the document."""
+    order page and in the approval sheet of the document. A line an absolute rule refuses cannot be accepted; who
+    accepted a line gives no registrar office's visa on the order (`workflow.engine`)."""
     if not actor.has_role("registrar"):
         raise InvalidInput({"order": _("Only the registrar head may accept a line that fails a rule.")}, status=403)
     if not order.is_open:
@@ -378,6 +402,15 @@ def override_line(order: Order, line_id: int, justification: str, actor: User) -
     if line.eligible:
         raise InvalidInput(
             {"justification": _("This line passes every rule; there is nothing to override.")}, status=409
+        )
+    absolute = [refusal for refusal in line.eligibility if refusal.get("absolute")]
+    if absolute:
+        raise InvalidInput(
+            {
+                "justification": " ".join(
+                    _("This rule cannot be waived: %(message)s", message=refusal["message"]) for refusal in absolute
+                )
+            }
         )
     justification = (justification or "").strip()
     if len(justification) < 10:

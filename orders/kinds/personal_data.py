@@ -149,6 +149,7 @@ class PersonalData(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         problems = {
@@ -162,6 +163,7 @@ class PersonalData(OrderKind):
                     "personal_data.invalid_name",
                     " ".join(problems.values()),
                     {field: line.params[field] for field in problems},
+                    absolute=True,
                 )
             )
         elif not self.preview(line):

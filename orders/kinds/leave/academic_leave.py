@@ -220,6 +220,7 @@ class AcademicLeave(OrderKind):
                         status=state_label(student.status),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         refusals += self._period_refusals(line)
