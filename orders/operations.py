@@ -226,10 +226,14 @@ def gather_context(
 ) -> LineContext:
     """One query for all lines: which of these students sit in another order that is still open.
 
-    At signing a later draft naming the same student does not block: it cannot be submitted while this order is open.
+    The earliest order keeps the student: a later draft naming the same student never blocks this one (it cannot be
+    submitted while this order is open), and at signing no draft blocks. The same answer is shown on the order page
+    and checked at submission, so a line shown eligible is not refused on submitting.
     """
     blocking = Order.state.not_in(TERMINAL_STATES)
-    if not drafts_conflict:
+    if drafts_conflict:
+        blocking = blocking & ((Order.state != "draft") | (Order.id < order.id))
+    else:
         blocking = blocking & (Order.state != "draft")
     neutral = record_neutral_kinds()
     if neutral:
@@ -297,6 +301,13 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
             if refusal.absolute or not line.overridden
         ]
     return blocking
+
+
+def refresh_eligibility(order: Order) -> None:
+    """Before a draft is shown: its lines' eligibility as submitting would find it now (`check_lines`, the one check),
+    so that an order opened or withdrawn elsewhere meanwhile is reflected."""
+    if order.state == "draft" and order.lines:
+        check_lines(order)
 
 
 def death_refusals(kind: OrderKind, student: Student) -> list[Refusal]:
