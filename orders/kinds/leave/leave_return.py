@@ -51,7 +51,6 @@ class LeaveReturnLineParams(LineParamsSchema):
         _l("Application date"),
         message=DATE_MESSAGE,
         required=False,
-        not_after_today=True,
         description=_l(
             "The student's application to return; it must come at least the set number of days before classes resume."
         ),
