@@ -407,8 +407,8 @@ def test_web_new_order_form_creates_a_draft(client, uni):
     )
 
 
-def test_a_certificate_dated_in_the_future_is_refused(app, uni, make):
-    app.config["CLOCK_NOW"] = datetime(2026, 12, 7, 6, tzinfo=UTC)
+def test_a_certificate_dated_in_the_future_is_refused(app, uni, make, monkeypatch):
+    monkeypatch.setitem(app.config, "CLOCK_NOW", datetime(2026, 12, 7, 6, tzinfo=UTC))
     order = leave_order(uni, [make.student(uni.ga)])
     with pytest.raises(InvalidInput) as error:
         with_document(order, uni, document_date="2027-03-01")  # a medical certificate of next March
