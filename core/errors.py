@@ -26,15 +26,21 @@ INPUT_RULE = "input.invalid"
 @dataclasses.dataclass
 class Refusal:
     """One rule that refused: its id (`expulsion.status`), the message for the user, the data it looked at, and the
-    input it concerns: a field (`basis`), a kind's parameter (`params.reason`), a line (`lines.12`), or None."""
+    input it concerns: a field (`basis`), a kind's parameter (`params.reason`), a line (`lines.12`), or None.
+    `absolute`: no override may pass it (a student expelled on death, a status precondition); its dict then says
+    `"absolute": true`."""
 
     rule: str
     message: str
     data: dict = dataclasses.field(default_factory=dict)
     field: str | None = None
+    absolute: bool = False
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "message": self.message, "data": self.data}
+        found = {"rule": self.rule, "message": self.message, "data": self.data}
+        if self.absolute:
+            found["absolute"] = True
+        return found
 
 
 def input_name(field: str) -> str:

@@ -452,7 +452,9 @@ def create(args):
 @bp.alt_response(404, response="NOT_FOUND")
 def show(order_id: int):
     """One order: lines with eligibility, visas, history, what you may do now, the document once signed."""
-    return detail(load_visible(order_id))
+    order = load_visible(order_id)
+    operations.refresh_eligibility(order)
+    return detail(order)
 
 
 @bp.route("/<int(max=2147483647):order_id>/lines", methods=["POST"])

@@ -95,6 +95,7 @@ def holiday_refusals(kind_name: str, line: OrderLine, calendars: list[AcademicCa
                     year=academic_year_of(day),
                 ),
                 {"effective_date": day.isoformat()},
+                absolute=True,
             )
         ]
     if calendar.holiday(day) is not None:

@@ -93,6 +93,19 @@ class Order(db.Model):
         return set(db.session.scalars(select(OrderLine.faculty_id).where(OrderLine.order_id == self.id).distinct()))
 
     @property
+    def override_by_ids(self) -> set[int]:
+        """Who accepted a line of this order against a rule; one small query unless the lines are loaded already."""
+        if "lines" in self.__dict__:
+            return {line.override_by_id for line in self.lines if line.override_by_id is not None}
+        return set(
+            db.session.scalars(
+                select(OrderLine.override_by_id)
+                .where(OrderLine.order_id == self.id, OrderLine.override_by_id.is_not(None))
+                .distinct()
+            )
+        )
+
+    @property
     def is_open(self) -> bool:
         return self.state not in TERMINAL_STATES
 

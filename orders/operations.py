@@ -226,10 +226,14 @@ def gather_context(
 ) -> LineContext:
     """One query for all lines: which of these students sit in another order that is still open.
 
-    At signing a later draft naming the same student does not block: it cannot be submitted while this order is open.
+    The earliest order keeps the student: a later draft naming the same student never blocks this one (it cannot be
+    submitted while this order is open), and at signing no draft blocks. The same answer is shown on the order page
+    and checked at submission, so a line shown eligible is not refused on submitting.
     """
     blocking = Order.state.not_in(TERMINAL_STATES)
-    if not drafts_conflict:
+    if drafts_conflict:
+        blocking = blocking & ((Order.state != "draft") | (Order.id < order.id))
+    else:
         blocking = blocking & (Order.state != "draft")
     neutral = record_neutral_kinds()
     if neutral:
@@ -268,7 +272,7 @@ def open_order_refusals(student: Student, context: LineContext) -> list[Refusal]
 def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     """Re-run every line's eligibility in a fixed number of queries; store every line's refusals and return those
     that block, each naming its line (`lines.<id>`): a line the registrar head accepted by override keeps its
-    refusals on show but blocks nothing."""
+    refusals on show, and only its absolute ones (`Refusal.absolute`) still block."""
     kind = get_kind(order.kind)
     db.session.flush()
     lines = order.lines
@@ -284,15 +288,44 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     scheduled = scheduled_effects(order, [line.student_id for line in lines]) if kind.changes_record else {}
     blocking = []
     for line in lines:
-        refusals = kind.check_line(line, context) + scheduled_refusals(line.student, scheduled)
+        refusals = death_refusals(kind, line.student) + kind.check_line(line, context)
+        refusals += scheduled_refusals(line.student, scheduled)
         if one_open_order:
             refusals = refusals + open_order_refusals(line.student, context)
         eligibility = [r.as_dict() for r in refusals]
         if line.eligibility != eligibility:  # leave unchanged lines clean: nothing for the next flush to compare
             line.eligibility = eligibility
-        if not line.overridden:
-            blocking += [dataclasses.replace(refusal, field=f"lines.{line.id}") for refusal in refusals]
+        blocking += [
+            dataclasses.replace(refusal, field=f"lines.{line.id}")
+            for refusal in refusals
+            if refusal.absolute or not line.overridden
+        ]
     return blocking
+
+
+def refresh_eligibility(order: Order) -> None:
+    """Before a draft is shown: its lines' eligibility as submitting would find it now (`check_lines`, the one check),
+    so that an order opened or withdrawn elsewhere meanwhile is reflected."""
+    if order.state == "draft" and order.lines:
+        check_lines(order)
+
+
+def death_refusals(kind: OrderKind, student: Student) -> list[Refusal]:
+    """A student expelled on death is named by no order but the revocation or amendment of an order (the core's
+    rule `<kind>.death`, which no override passes)."""
+    if kind.corrects or student.status != "expelled" or student.expulsion_reason != "death":
+        return []
+    return [
+        Refusal(
+            f"{kind.name}.death",
+            _(
+                "%(name)s was expelled on death: no order other than a revocation or amendment may name them.",
+                name=student.full_name,
+            ),
+            {"expulsion_reason": "death"},
+            absolute=True,
+        )
+    ]
 
 
 def scheduled_effects(order: Order, student_ids: list[int]) -> dict[int, list[tuple[int, str, date]]]:
@@ -335,6 +368,7 @@ def scheduled_refusals(student: Student, scheduled: dict[int, list[tuple[int, st
                 date=f"{effective:%d.%m.%Y}",
             ),
             {"order_id": order_id, "effective_date": effective.isoformat()},
+            absolute=True,
         )
         for order_id, label, effective in scheduled.get(student.id, [])
     ]
@@ -361,7 +395,8 @@ def update_line(order: Order, line_id: int, raw: dict, actor: User) -> OrderLine
 
 def override_line(order: Order, line_id: int, justification: str, actor: User) -> OrderLine:
     """The registrar head accepts a line a rule refuses, with a written justification kept in the audit log, on the
-    order page and in the approval sheet of the document."""
+    order page and in the approval sheet of the document. A line an absolute rule refuses cannot be accepted; who
+    accepted a line gives no registrar office's visa on the order (`workflow.engine`)."""
     if not actor.has_role("registrar"):
         raise InvalidInput({"order": _("Only the registrar head may accept a line that fails a rule.")}, status=403)
     if not order.is_open:
@@ -378,6 +413,15 @@ def override_line(order: Order, line_id: int, justification: str, actor: User) -
     if line.eligible:
         raise InvalidInput(
             {"justification": _("This line passes every rule; there is nothing to override.")}, status=409
+        )
+    absolute = [refusal for refusal in line.eligibility if refusal.get("absolute")]
+    if absolute:
+        raise InvalidInput(
+            {
+                "justification": " ".join(
+                    _("This rule cannot be waived: %(message)s", message=refusal["message"]) for refusal in absolute
+                )
+            }
         )
     justification = (justification or "").strip()
     if len(justification) < 10:

@@ -21,9 +21,11 @@ from wtforms import Field as FormField
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import DateInput, NumberInput
 
+from core.clock import today
 from orders.models import OrderLine
 
 EFFECTIVE_DATE_MESSAGE = _l("Give the effective date as YYYY-MM-DD.")
+FUTURE_DOCUMENT_MESSAGE = _l("A document, certificate or application cannot be dated after today.")
 
 
 def _blank(value: Any) -> bool:
@@ -211,12 +213,25 @@ def choice_field(
     )
 
 
+def _not_after_today(value: date) -> None:
+    if value > today():
+        raise ma.ValidationError(str(FUTURE_DOCUMENT_MESSAGE))
+
+
 def date_field(
-    title: str, *, message: str, missing: str | None = None, required: bool = True, description=None
+    title: str,
+    *,
+    message: str,
+    missing: str | None = None,
+    required: bool = True,
+    description=None,
+    not_after_today: bool = False,
 ) -> Date:
-    """A date parameter; `message` for a malformed one, `missing` (default: the same) for none."""
+    """A date parameter; `message` for a malformed one, `missing` (default: the same) for none. `not_after_today`:
+    the date of a document, certificate or application, which cannot be dated in the future."""
     return Date(
         required=required,
+        validate=[_not_after_today] if not_after_today else [],
         error_messages={**messages(message), "required": message if missing is None else missing},
         metadata=meta(title, description),
     )

@@ -78,6 +78,7 @@ def new(kind_name: str):
 @roles_required(*READERS)
 def show(order_id: int):
     order = load_visible(order_id)
+    operations.refresh_eligibility(order)
     editable = operations.can_edit(order, current_user)
     q = request.args.get("q", "")[:100]
     found = search_students(current_user, q, limit=30) if editable and q else []

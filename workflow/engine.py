@@ -31,6 +31,7 @@ from workflow.routes import SIGNER_STEP, TERMINAL_STATES, Route, Step, get_route
 TRIGGERS = ("submit", "approve", "return", "reject", "sign", "withdraw")
 COMMENT_REQUIRED = ("return", "reject")
 DECISION_OF = {"approve": "approved", "return": "returned", "reject": "rejected", "sign": "signed"}
+OVERRIDER_ROLE = "registrar"  # who may accept a line against a rule, and so gives no visa of that role on its order
 
 
 class Subject(Protocol):
@@ -49,6 +50,9 @@ class Subject(Protocol):
 
     @property
     def faculty_ids(self) -> set[int]: ...
+
+    @property
+    def override_by_ids(self) -> set[int]: ...
 
 
 Guard = Callable[[Subject, User, dict], list[Refusal]]
@@ -221,7 +225,8 @@ def _permission_refusal(
 ) -> Refusal | None:
     """Why `actor` (acting for `principal`, if given) may not fire `trigger` now, or None when allowed.
 
-    The rules are checked against the person acted for; nobody may visa an order they wrote, or visa twice."""
+    The rules are checked against the person acted for; nobody may visa an order they wrote, or visa twice, and
+    who accepted one of its lines against a rule gives no visa at a registrar office's step."""
     who = principal or actor
     people = {actor.id, who.id}
     is_author = subject.author_id in people
@@ -249,6 +254,14 @@ def _permission_refusal(
         waiting = {f for _role, f in pending_approvals(subject, route=route, visas=visas)}
         if who.faculty_id not in waiting:
             return Refusal("permission.faculty", _("This order is not waiting for your faculty's visa."))
+    if trigger == "approve" and OVERRIDER_ROLE in step.roles and people & subject.override_by_ids:
+        return Refusal(
+            "permission.overrider",
+            _(
+                "You accepted a line of this order against a rule: another member of the registrar office gives "
+                "its visa."
+            ),
+        )
     return None
 
 

@@ -89,6 +89,7 @@ class Expulsion(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         else:
@@ -111,6 +112,7 @@ class Expulsion(OrderKind):
                             name=student.full_name,
                         ),
                         {"status": student.status},
+                        absolute=True,
                     )
                 ]
             if student.leave_end is None or student.leave_end >= when:
@@ -153,6 +155,7 @@ class Expulsion(OrderKind):
                         status=state_label(student.status),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             ]
         return []

@@ -86,6 +86,7 @@ class FundingChange(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         if student.funding != before:
@@ -105,7 +106,7 @@ class FundingChange(OrderKind):
                     funding=student.funding,
                 )
             )
-            refusals.append(Refusal(rule, message, {"funding": student.funding}))
+            refusals.append(Refusal(rule, message, {"funding": student.funding}, absolute=True))
         debts = context.facts.get("debts", {}).get(student.id, [])
         if direction == "to_grant" and debts:
             codes = sorted({grade.discipline_code for grade in debts})

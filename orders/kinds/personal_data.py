@@ -189,6 +189,7 @@ class PersonalData(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         problems = {
@@ -202,6 +203,7 @@ class PersonalData(OrderKind):
                     "personal_data.invalid_name",
                     " ".join(problems.values()),
                     {field: line.params[field] for field in problems},
+                    absolute=True,
                 )
             )
         elif not self.preview(line):

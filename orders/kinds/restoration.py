@@ -95,14 +95,7 @@ class Restoration(GroupChangeKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
-                )
-            )
-        elif student.expulsion_reason == "death":
-            refusals.append(
-                Refusal(
-                    "restoration.death",
-                    _("%(name)s was expelled on death and cannot be restored.", name=student.full_name),
-                    {"expulsion_reason": "death"},
+                    absolute=True,
                 )
             )
         refusals += holiday_refusals(self.name, line, facts["calendars"])

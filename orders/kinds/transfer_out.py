@@ -102,6 +102,7 @@ class TransferOut(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         if not line.params.get("university"):

@@ -64,6 +64,7 @@ class TransferWithin(GroupChangeKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         target = facts["targets"].get(line.params.get("group_id"))

@@ -152,6 +152,7 @@ class TravelCompensation(OrderKind):
                         status=code_label(student.status),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         if student.funding != "grant":
@@ -165,6 +166,7 @@ class TravelCompensation(OrderKind):
                         funding=code_label(student.funding),
                     ),
                     {"funding": student.funding},
+                    absolute=True,
                 )
             )
         if programme.level not in LEVELS:

@@ -2,7 +2,7 @@
 per-line details through the operation, the web page and the API."""
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import docx
 import pytest
@@ -189,6 +189,7 @@ def test_only_an_active_student_gets_a_leave(uni, make):
             "rule": "academic_leave.status",
             "message": "Сапарова Айгерим Серикович is expelled: academic leave is granted only to active students.",
             "data": {"status": "expelled"},
+            "absolute": True,
         }
     ]
 
@@ -404,3 +405,14 @@ def test_web_new_order_form_creates_a_draft(client, uni):
         "academic_leave",
         {"ground": "military", "leave_start": "2026-10-01", "leave_end": "2027-09-30"},
     )
+
+
+def test_a_certificate_dated_in_the_future_is_refused(app, uni, make, monkeypatch):
+    monkeypatch.setitem(app.config, "CLOCK_NOW", datetime(2026, 12, 7, 6, tzinfo=UTC))
+    order = leave_order(uni, [make.student(uni.ga)])
+    with pytest.raises(InvalidInput) as error:
+        with_document(order, uni, document_date="2027-03-01")  # a medical certificate of next March
+    assert error.value.errors == {
+        "document_date": "A document, certificate or application cannot be dated after today."
+    }
+    assert with_document(order, uni, document_date="2026-12-07").params["document_date"] == "2026-12-07"

@@ -69,6 +69,7 @@ def test_expelled_or_graduated_student_is_not_eligible(status, uni, make):
             "rule": "expulsion.status",
             "message": f"Сапарова Айгерим Серикович is {status}: {STATUS_RULE_TAIL}",
             "data": {"status": status},
+            "absolute": True,
         }
     ]
     assert not line.eligible

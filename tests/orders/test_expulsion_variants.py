@@ -97,6 +97,7 @@ def test_non_return_refused_for_a_student_not_on_leave(uni, make):
             "message": "Ким Виктор Серикович is not on academic leave: expulsion for non-return from academic leave "
             "applies only to students on academic leave.",
             "data": {"status": "active"},
+            "absolute": True,
         }
     ]
 
@@ -137,6 +138,7 @@ def test_repeat_contract_only_for_active_students(uni, make):
             "message": "Ким Виктор Серикович is on academic leave: expulsion for not signing the repeat-year contract "
             "applies only to active students.",
             "data": {"status": "academic_leave"},
+            "absolute": True,
         }
     ]
 

@@ -157,6 +157,7 @@ def test_only_a_student_on_leave_returns(uni, make):
             "rule": "leave_return.status",
             "message": "Ким Виктор Серикович is active: only a student on academic leave can return from it.",
             "data": {"status": "active"},
+            "absolute": True,
         }
     ]
 

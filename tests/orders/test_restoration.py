@@ -118,6 +118,7 @@ def test_only_expelled_students_are_restored(status, setup, uni, make):
             "rule": "restoration.status",
             "data": {"status": status},
             "message": f"Ким Олег Серикович is {status.replace('_', ' ')}: only expelled students can be restored.",
+            "absolute": True,
         }
     ]
 
@@ -130,7 +131,9 @@ def test_a_student_expelled_on_death_is_not_restored(setup, uni, make):
         {
             "rule": "restoration.death",
             "data": {"expulsion_reason": "death"},
-            "message": "Ахметов Болат Серикович was expelled on death and cannot be restored.",
+            "message": "Ахметов Болат Серикович was expelled on death: no order other than a revocation or amendment "
+            "may name them.",
+            "absolute": True,
         }
     ]
 

@@ -353,30 +353,37 @@ def test_amendment_names_existing_items(exclude, message, uni, make):
 
 def test_a_later_movement_blocks_the_revocation_and_is_named(uni, make):
     student = make.student(uni.ga, surname="Иванова", name="Анна")
-    expelled = signed(make.order(uni.clerk, [student]), uni)
+    first = operations.create_order("personal_data", uni.clerk, {"effective_date": "2026-12-01", "basis": "Заявление"})
+    operations.add_students(first, [student.id], uni.clerk)
+    operations.update_line(first, first.lines[0].id, {**MARRIAGE, "surname": "Сидорова"}, uni.clerk)
+    signed(first, uni)
+    take_effect_by("2026-12-01")
     renamed = operations.create_order(
         "personal_data", uni.clerk, {"effective_date": "2026-12-10", "basis": "Заявление"}
     )
     operations.add_students(renamed, [student.id], uni.clerk)
     line = operations.update_line(renamed, renamed.lines[0].id, {**MARRIAGE, "surname": "Петрова"}, uni.clerk)
-    assert [r["rule"] for r in line.eligibility] == ["personal_data.status"]
-    operations.override_line(renamed, line.id, "Диплом выдаётся на новую фамилию", uni.registrar)
+    assert line.eligible
     signed(renamed, uni)
     take_effect_by("2026-12-10")
 
-    revocation = revoke(expelled, uni)
+    revocation = revoke(first, uni)
     (line,) = revocation.lines
+    with pytest.raises(InvalidInput) as error:
+        operations.override_line(revocation, line.id, "Суд отменил приказ полностью", uni.registrar)
+    assert error.value.errors["justification"].startswith("This rule cannot be waived: Петрова Анна")
     assert line.eligibility == [
         {
             "rule": "revocation.later_movement",
             "message": f"Петрова Анна Серикович has a later movement: order {renamed.number_label} (change of personal "
-            f"data, effective 10.12.2026) came after order {expelled.number_label}. Revoke order "
+            f"data, effective 10.12.2026) came after order {first.number_label}. Revoke order "
             f"{renamed.number_label} first.",
             "data": {
                 "order_label": renamed.number_label,
                 "kind": "personal_data",
                 "movement_id": line.eligibility[0]["data"]["movement_id"],
             },
+            "absolute": True,
         }
     ]
 

@@ -17,6 +17,7 @@ from notifications.models import OutboxMessage
 from orders import operations
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.models import Order
+from orders.operations import InvalidInput
 from students.academic import AcademicCalendar, Grade
 from students.categories import StudentCategory, add_category
 from students.grades import letter_for
@@ -177,6 +178,18 @@ def test_a_paid_student_is_never_in_the_order(uni, make, year):
     operations.add_students(order, [paid.id], uni.clerk)  # by hand: refused, and it blocks
     assert [r["rule"] for r in line_of(order, paid).eligibility] == ["scholarship.funding"]
     assert operations.check_lines(order)
+
+
+def test_no_override_appoints_a_state_scholarship_to_a_paid_student(uni, make, year):
+    graded(make, uni.ga, 90)
+    paid = graded(make, uni.ga, 95, funding="paid")
+    order = draft(uni)
+    operations.add_students(order, [paid.id], uni.clerk)
+    with pytest.raises(InvalidInput) as error:
+        operations.override_line(order, line_of(order, paid).id, "Решение ученого совета", uni.registrar)
+    assert error.value.errors["justification"].startswith("This rule cannot be waived:")
+    assert "state-grant students only" in error.value.errors["justification"]
+    assert not line_of(order, paid).overridden
 
 
 def test_a_first_year_gets_it_in_the_first_period(uni, make, session):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.db import db
 from orders import operations
+from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.academic import AcademicCalendar, StudentDebt
 from students.history import record_on
@@ -151,6 +152,10 @@ def test_no_calendar_for_the_date_asks_to_enter_it(setup, uni):
         "No academic calendar covers 10.01.2029: enter the academic calendar of 2028-2029 "
         "first; transfers and restorations take effect only in its holidays."
     )
+    assert refusal["absolute"] is True
+    with pytest.raises(InvalidInput) as error:
+        operations.override_line(order, order.lines[0].id, "Календарь будет утвержден позже", uni.registrar)
+    assert error.value.errors["justification"] == f"This rule cannot be waived: {refusal['message']}"
 
 
 def test_group_change_in_the_same_programme_needs_no_holidays(uni, make):
@@ -180,6 +185,7 @@ def test_refusals_inactive_same_group_and_first_period(setup, uni, make):
         "rule": "transfer_within.status",
         "data": {"status": "academic_leave"},
         "message": "Ли Анна Серикович is academic leave: only active students can be transferred.",
+        "absolute": True,
     }
     assert rules(lines[fresh.id]) == ["transfer_within.first_period"]
     assert lines[fresh.id].eligibility[0]["message"] == (

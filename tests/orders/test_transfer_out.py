@@ -91,6 +91,7 @@ def test_only_active_students_transfer_out(status, uni, make):
             "data": {"status": status},
             "message": f"Ким Юлия Серикович is {status.replace('_', ' ')}: only active students can transfer to "
             "another university.",
+            "absolute": True,
         }
     ]
 

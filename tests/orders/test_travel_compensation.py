@@ -103,8 +103,12 @@ def test_a_paid_student_is_refused(uni, make):
             "paid "
             "only to students of the state educational order.",
             "data": {"funding": "paid"},
+            "absolute": True,
         }
     ]
+    with pytest.raises(InvalidInput) as error:
+        operations.override_line(line.order, line.id, "Решение ученого совета", uni.registrar)
+    assert error.value.errors["justification"].startswith("This rule cannot be waived: Ким Анна Серикович does not")
 
 
 def test_a_doctoral_student_is_refused_a_master_is_not(uni, make):

@@ -423,6 +423,7 @@ class PresidentScholarship(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         table = context.facts.get("table")

@@ -212,6 +212,7 @@ class VacantGrant(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         if student.funding != "paid":
@@ -226,6 +227,7 @@ class VacantGrant(OrderKind):
                         funding=student.funding,
                     ),
                     {"funding": student.funding},
+                    absolute=True,
                 )
             )
         return refusals

@@ -237,7 +237,7 @@ class Revocation(OrderKind):
         target_line = facts.get("target_lines", {}).get(line.params.get("target_line_id"))
         refusals = []
         if target is None:
-            return [Refusal("revocation.target", _("This correction names no order."), {})]
+            return [Refusal("revocation.target", _("This correction names no order."), {}, absolute=True)]
         problem = corrections.target_problem(target)
         if problem:
             refusals.append(
@@ -245,6 +245,7 @@ class Revocation(OrderKind):
                     "revocation.target_superseded",
                     problem,
                     {"order_id": target.id, "superseded_as": target.superseded_as},
+                    absolute=True,
                 )
             )
         if target_line is None or target_line.student_id != student.id:
@@ -258,6 +259,7 @@ class Revocation(OrderKind):
                         label=target.label,
                     ),
                     {"order_id": target.id},
+                    absolute=True,
                 )
             )
         elif target_line.record_before is None:
@@ -270,6 +272,7 @@ class Revocation(OrderKind):
                         name=student.full_name,
                     ),
                     {"target_line_id": target_line.id},
+                    absolute=True,
                 )
             )
         else:
@@ -293,6 +296,7 @@ class Revocation(OrderKind):
                             label=target.label,
                         ),
                         {"order_label": first.order_label, "kind": first.kind, "movement_id": first.id},
+                        absolute=True,
                     )
                 )
         return refusals

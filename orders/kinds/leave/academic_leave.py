@@ -149,7 +149,7 @@ class AcademicLeaveLineParams(_Period, LineParamsSchema):
         numbers=True,
         description=_l("The medical commission conclusion, call-up notice or birth certificate the leave rests on."),
     )
-    document_date = date_field(_l("Document date"), message=DATE_MESSAGE, required=False)
+    document_date = date_field(_l("Document date"), message=DATE_MESSAGE, required=False, not_after_today=True)
     child_birth_date = date_field(
         _l("Child's birth date"),
         message=DATE_MESSAGE,
@@ -220,6 +220,7 @@ class AcademicLeave(OrderKind):
                         status=state_label(student.status),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         refusals += self._period_refusals(line)

@@ -134,6 +134,7 @@ class LeaveReturn(OrderKind):
                         status=state_label(student.status),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         elif student.leave_end is not None and when <= student.leave_end and not params.get("early_ground"):

@@ -333,6 +333,7 @@ class Promotion(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         elif student.course >= student.group.programme.duration_years:

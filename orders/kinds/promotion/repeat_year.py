@@ -139,6 +139,7 @@ class RepeatYear(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             ]
         refusals = []

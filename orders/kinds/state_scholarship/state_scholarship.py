@@ -407,6 +407,7 @@ class StateScholarship(OrderKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         if student.funding != "grant":
@@ -420,6 +421,7 @@ class StateScholarship(OrderKind):
                         funding=student.funding,
                     ),
                     {"funding": student.funding},
+                    absolute=True,
                 )
             )
         if line.params.get("outcome") is None:
@@ -431,6 +433,7 @@ class StateScholarship(OrderKind):
                         year=line.order.params.get("academic_year"),
                     ),
                     {},
+                    absolute=True,
                 )
             )
         for order_id, label in context.facts.get("duplicates", {}).get(student.id, []):

@@ -89,6 +89,7 @@ class TransferIn(GroupChangeKind):
                         status=student.status.replace("_", " "),
                     ),
                     {"status": student.status},
+                    absolute=True,
                 )
             )
         if line.params.get("group_id") not in facts["targets"]:
