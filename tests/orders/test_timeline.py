@@ -28,8 +28,9 @@ EFFECTIVE = "2026-12-15"
 
 
 @pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
+def english(app):
+    """English messages, without the rolled-back `session`: the schedulers' race needs real commits (`committed`)."""
+    with app.app_context(), force_locale("en"):
         yield
 
 
