@@ -14,6 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
     exists,
     false,
+    or_,
     select,
     true,
 )
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
 from core.models import User
-from students.models import Student
+from students.models import Group, Programme, Student
 from workflow.models import AuditEvent, Visa
 from workflow.routes import TERMINAL_STATES
 
@@ -87,10 +88,17 @@ class Order(db.Model):
 
     @property
     def faculty_ids(self) -> set[int]:
-        """Faculties present in the lines; one small query unless the lines are loaded already."""
+        """Faculties the lines concern, the student's and the target group's (`line_faculties`); one or two small
+        queries."""
         if "lines" in self.__dict__:
-            return {line.faculty_id for line in self.lines}
-        return set(db.session.scalars(select(OrderLine.faculty_id).where(OrderLine.order_id == self.id).distinct()))
+            return set().union(*line_faculties(self.lines))
+        own = select(OrderLine.faculty_id).where(OrderLine.order_id == self.id)
+        target = (
+            select(Programme.faculty_id)
+            .join(Group, Group.programme_id == Programme.id)
+            .where(Group.id.in_(select(TARGET_GROUP_ID).where(OrderLine.order_id == self.id)))
+        )
+        return set(db.session.scalars(own.union(target)))
 
     @property
     def override_by_ids(self) -> set[int]:
@@ -193,13 +201,40 @@ class OrderRound(db.Model):
 # What a faculty scope (core.scope.faculty_scope: None for the whole university) lets a person see -----------------
 
 
+# A line's `group_id` parameter is the group the student studies in after the order (transfers, restoration, leave
+# return, promotion); when that group is of another faculty, both faculties' deans see the line and give a visa.
+TARGET_GROUP_ID = OrderLine.params["group_id"].as_integer()
+
+
+def line_faculties(lines: list[OrderLine]) -> list[set[int]]:
+    """Each line's faculties, in order: the student's when drafted and the target group's; one query at most."""
+    targets = {(line.params or {}).get("group_id") for line in lines} - {None}
+    group_faculty = {}
+    if targets:
+        rows = db.session.execute(
+            select(Group.id, Programme.faculty_id)
+            .join(Programme, Group.programme_id == Programme.id)
+            .where(Group.id.in_(targets))
+        )
+        group_faculty = dict(rows.tuples().all())
+    return [
+        {line.faculty_id}
+        | ({group_faculty[target]} if (target := (line.params or {}).get("group_id")) in group_faculty else set())
+        for line in lines
+    ]
+
+
 def lines_in_scope(faculties: set[int] | None) -> ColumnElement[bool]:
-    """Order lines of the faculties seen."""
+    """Order lines of the faculties seen: of a student of theirs, or into a group of theirs."""
     if faculties is None:
         return true()
     if not faculties:
         return false()
-    return OrderLine.faculty_id.in_(faculties)
+    their_groups = select(Group.id).join(Programme, Group.programme_id == Programme.id)
+    return or_(
+        OrderLine.faculty_id.in_(faculties),
+        TARGET_GROUP_ID.in_(their_groups.where(Programme.faculty_id.in_(faculties))),
+    )
 
 
 def orders_in_scope(faculties: set[int] | None) -> ColumnElement[bool]:
@@ -208,4 +243,4 @@ def orders_in_scope(faculties: set[int] | None) -> ColumnElement[bool]:
         return true()
     if not faculties:
         return false()
-    return exists().where(OrderLine.order_id == Order.id, OrderLine.faculty_id.in_(faculties))
+    return exists().where(OrderLine.order_id == Order.id, lines_in_scope(faculties))

@@ -21,7 +21,7 @@ from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
 from orders import documents
 from orders.kind import LineContext, OrderKind, record_values
-from orders.models import Order, OrderDocument, OrderLine, OrderRound, orders_in_scope
+from orders.models import Order, OrderDocument, OrderLine, OrderRound, line_faculties, orders_in_scope
 from orders.numbering import format_number, next_number
 from orders.params import load
 from orders.registry import KINDS, get_kind, record_neutral_kinds
@@ -63,7 +63,8 @@ def visible_lines(order: Order, actor: User) -> list[OrderLine]:
     faculties = faculty_scope(actor)
     if faculties is None:
         return list(order.lines)
-    return [line for line in order.lines if line.faculty_id in faculties]
+    lines = list(order.lines)
+    return [line for line, of in zip(lines, line_faculties(lines), strict=True) if of & faculties]
 
 
 # Drafting ---------------------------------------------------------------------------------------------------
