@@ -75,15 +75,33 @@ def _d(day: date) -> str:
     return format_day(day)
 
 
+def calendar_of(day: date, calendars: list[AcademicCalendar]) -> AcademicCalendar | None:
+    """The calendar whose year runs through `day` (to the end of its summer holidays), or else of `day`'s academic
+    year; None when neither was entered."""
+    return next((c for c in calendars if c.first_semester_start <= day <= c.summer_holidays_end), None) or next(
+        (c for c in calendars if c.year == academic_year_of(day)), None
+    )
+
+
+def semesters_completed(course: int, day: date, calendars: list[AcademicCalendar]) -> int:
+    """How many semesters of the target curriculum a student entering `course` on `day` has completed: the two of
+    each earlier course, and the first of `course` itself when `day` falls after that first semester (the winter
+    holidays up to the summer holidays). Only these count in the academic difference."""
+    calendar = calendar_of(day, calendars)
+    if calendar is not None:
+        mid_year = calendar.first_semester_end < day < calendar.summer_holidays_start
+    else:  # no calendar entered: the first semester ends with the calendar year
+        mid_year = day.month <= 6
+    return 2 * (course - 1) + (1 if mid_year else 0)
+
+
 def holiday_refusals(kind_name: str, line: OrderLine, calendars: list[AcademicCalendar]) -> list[Refusal]:
     """Transfers and restorations take effect only in the winter or summer holidays (rule
     `transfer_in_holidays_only`): a refusal naming the windows, or asking for the calendar when none is entered."""
     if not rule("transfer_in_holidays_only"):
         return []
     day = line.effective_date
-    calendar = next((c for c in calendars if c.first_semester_start <= day <= c.summer_holidays_end), None) or next(
-        (c for c in calendars if c.year == academic_year_of(day)), None
-    )
+    calendar = calendar_of(day, calendars)
     if calendar is None:
         return [
             Refusal(

@@ -1,8 +1,9 @@
 """The academic difference: disciplines of a target curriculum a student has not passed yet, set-based.
 
-For a student and a target programme and course, the difference is every curriculum item of semesters 1..2*course
-of the target programme that no passing grade of the student matches, first by discipline code, then by the
-normalised name (case-folded, punctuation dropped, spaces collapsed). A grade counts while no later attempt
+For a student and a target programme, the difference is every curriculum item of the semesters of the target
+programme the student would have completed by the effective date (the caller counts them: see
+`orders.group_change.semesters_completed`) that no passing grade of the student matches, first by discipline code,
+then by the normalised name (case-folded, punctuation dropped, spaces collapsed). A grade counts while no later attempt
 supersedes it (see `students.grades`), and passes from `pass_points()` points (D and better).
 
 Every function answers for many students with a fixed number of queries, so a bulk order costs the same as one line.
@@ -66,7 +67,7 @@ def _is_passed(item: CurriculumItem, codes: set[str], names: set[str]) -> bool:
 
 
 def difference_for(targets: dict[int, tuple[int, int]]) -> dict[int, list[dict]]:
-    """The academic difference per student id, for {student id: (target programme id, target course)}.
+    """The academic difference per student id, for {student id: (target programme id, semesters completed)}.
 
     Each entry is {"code", "name_ru", "name_kk", "semester", "credits"}, by semester then code; two queries in all.
     """
@@ -75,10 +76,10 @@ def difference_for(targets: dict[int, tuple[int, int]]) -> dict[int, list[dict]]
     passed = passed_for(targets)
     curricula = _curricula(
         {programme for programme, _course in targets.values()},
-        2 * max(course for _programme, course in targets.values()),
+        max(semesters for _programme, semesters in targets.values()),
     )
     result = {}
-    for student_id, (programme_id, course) in targets.items():
+    for student_id, (programme_id, semesters) in targets.items():
         codes, names = passed[student_id]
         result[student_id] = [
             {
@@ -89,7 +90,7 @@ def difference_for(targets: dict[int, tuple[int, int]]) -> dict[int, list[dict]]
                 "credits": item.credits,
             }
             for item in curricula[programme_id]
-            if item.semester <= 2 * course and not _is_passed(item, codes, names)
+            if item.semester <= semesters and not _is_passed(item, codes, names)
         ]
     return result
 

@@ -22,6 +22,7 @@ from orders.group_change import (
     first_period_refusal,
     groups_by_id,
     holiday_refusals,
+    semesters_completed,
     sync_params,
     target_group,
 )
@@ -65,12 +66,16 @@ class Restoration(GroupChangeKind):
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id([line.params.get("group_id") or line.student.group_id for line in lines])
         targets.update({line.student.group_id: line.student.group for line in lines})
+        calendars = calendars_for(lines)
         wanted = {}
         for line in lines:
             target = targets[line.params.get("group_id") or line.student.group_id]
-            wanted[line.student_id] = (target.programme_id, target.course)
+            wanted[line.student_id] = (
+                target.programme_id,
+                semesters_completed(target.course, line.effective_date, calendars),
+            )
         return {
-            "calendars": calendars_for(lines),
+            "calendars": calendars,
             "targets": targets,
             "difference": difference_for(wanted),
             "first_period": first_period_completed(

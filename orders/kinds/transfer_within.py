@@ -14,6 +14,7 @@ from orders.group_change import (
     first_period_refusal,
     groups_by_id,
     holiday_refusals,
+    semesters_completed,
     sync_params,
     target_group,
 )
@@ -36,14 +37,18 @@ class TransferWithin(GroupChangeKind):
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
+        calendars = calendars_for(lines)
         changes = {
-            line.student_id: (targets[line.params["group_id"]].programme_id, targets[line.params["group_id"]].course)
+            line.student_id: (
+                targets[line.params["group_id"]].programme_id,
+                semesters_completed(targets[line.params["group_id"]].course, line.effective_date, calendars),
+            )
             for line in lines
             if line.params.get("group_id") in targets
             and targets[line.params["group_id"]].programme_id != line.student.group.programme_id
         }
         return {
-            "calendars": calendars_for(lines),
+            "calendars": calendars,
             "targets": targets,
             "difference": difference_for(changes),
             "first_period": first_period_completed(

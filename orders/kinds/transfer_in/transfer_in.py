@@ -20,6 +20,7 @@ from orders.group_change import (
     difference_text,
     groups_by_id,
     holiday_refusals,
+    semesters_completed,
     sync_params,
     target_group,
 )
@@ -55,8 +56,12 @@ class TransferIn(GroupChangeKind):
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
+        calendars = calendars_for(lines)
         wanted = {
-            line.student_id: (targets[line.params["group_id"]].programme_id, targets[line.params["group_id"]].course)
+            line.student_id: (
+                targets[line.params["group_id"]].programme_id,
+                semesters_completed(targets[line.params["group_id"]].course, line.effective_date, calendars),
+            )
             for line in lines
             if line.params.get("group_id") in targets
         }
@@ -69,7 +74,7 @@ class TransferIn(GroupChangeKind):
             )
         )
         return {
-            "calendars": calendars_for(lines),
+            "calendars": calendars,
             "targets": targets,
             "difference": difference_for(wanted),
             "first_period": first,
