@@ -1,4 +1,4 @@
-"""Drafting views: list, create, add and remove students, the order page, the document."""
+"""Drafting views: create, add and remove students, the order page, the document."""
 
 import io
 from collections import Counter
@@ -8,7 +8,6 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from core.auth import EmptyForm
 from core.db import db
@@ -19,14 +18,13 @@ from orders import operations
 from orders.models import Order
 from orders.operations import InvalidInput
 from orders.params import line_form, order_form
-from orders.registry import KINDS, every_order_panels, get_kind, new_order_links
+from orders.registry import KINDS, every_order_panels, get_kind
 from students.models import Faculty
 from students.operations import search_students
 from workflow.engine import legal_actions, pending_approvals
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 READERS = (*UNIVERSITY_ROLES, "dean")
-STATES = ("draft", "review_dean", "awaiting_signature", "signed", "rejected", "withdrawn")
 
 
 def load_visible(order_id: int) -> Order:
@@ -37,27 +35,6 @@ def load_visible(order_id: int) -> Order:
     if not operations.can_view(order, current_user):
         abort(403)
     return order
-
-
-@bp.route("/")
-@roles_required(*READERS)
-def index():
-    state = request.args.get("state", "")
-    query = operations.visible_orders(current_user).options(selectinload(Order.lines))
-    if state in STATES:
-        query = query.where(Order.state == state)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    orders = list(db.session.scalars(query.order_by(Order.id.desc()).limit(51).offset((page - 1) * 50)))
-    return render_template(
-        "orders/index.html",
-        orders=orders[:50],
-        more=len(orders) > 50,
-        page=page,
-        state=state,
-        states=STATES,
-        kinds=list(KINDS.values()),
-        new_order_links=new_order_links(),
-    )
 
 
 @bp.route("/new/<kind_name>", methods=["GET", "POST"])
