@@ -9,17 +9,17 @@ counts, effective dates and faculties of those orders grouped in SQL.
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
-from sqlalchemy import Date, Select, func, select, union
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union
 
 from core.db import db
-from core.formatting import local_time, parse_date
+from core.formatting import local_time, local_zone, parse_date
 from core.labels import label
 from core.models import User
 from core.paging import paginate
@@ -37,8 +37,23 @@ STATES = ("draft", "review_dean", "awaiting_signature", "signed", "rejected", "w
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_LIMIT = 50_000  # orders in one spreadsheet; more is refused with a request to narrow the search
 BATCH = 1000
-# The order's date: the signing date once signed, the day the draft was created before.
-order_day = func.coalesce(Order.order_date, func.date(Order.created_at, type_=Date), type_=Date)
+
+
+def _start_of(day: date) -> datetime:
+    """The first UTC moment of the local calendar day `day`."""
+    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(UTC)
+
+
+def on_or_after(day: date) -> ColumnElement[bool]:
+    """The order's date is `day` or later: the signing date once signed, the local day a draft was created before."""
+    return or_(Order.order_date >= day, and_(Order.order_date.is_(None), Order.created_at >= _start_of(day)))
+
+
+def on_or_before(day: date) -> ColumnElement[bool]:
+    return or_(
+        Order.order_date <= day,
+        and_(Order.order_date.is_(None), Order.created_at < _start_of(day + timedelta(days=1))),
+    )
 
 
 @dataclass
@@ -96,11 +111,12 @@ class Search:
         if self.state:
             query = query.where(Order.state == self.state)
         if self.date_from:
-            query = query.where(order_day >= self.date_from)
+            query = query.where(on_or_after(self.date_from))
         if self.date_to:
-            query = query.where(order_day <= self.date_to)
+            query = query.where(on_or_before(self.date_to))
         if self.faculty_id is not None:
-            query = query.where(orders_in_scope({self.faculty_id}))
+            chosen = {self.faculty_id} if scope is None else {self.faculty_id} & scope  # never past the scope
+            query = query.where(orders_in_scope(chosen))
         student = name_or_iin(self.student)
         if student is not None:
             their_lines = (

@@ -47,7 +47,9 @@ def find_students(
 ) -> Select:
     """The students `actor` sees matching an IIN (or its start), a group name, or words of the full name, and the
     filters given, in name order (a query: page it or export it)."""
-    query = visible_students(actor).options(joinedload(Student.group).joinedload(Group.programme))
+    query = visible_students(actor).options(
+        joinedload(Student.group).joinedload(Group.programme).joinedload(Programme.faculty)
+    )
     text = " ".join(text.split())
     if text.isdigit():
         query = query.where(Student.iin.startswith(text))
