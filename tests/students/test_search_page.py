@@ -48,8 +48,8 @@ def test_a_dean_sees_and_exports_own_faculty_only(client, uni, people):
 
 def test_the_export_reads_back_as_the_page(client, uni, people):
     login(client, uni.clerk)
-    page = table_rows(client.get("/students/?faculty=%d" % uni.fa.id).text)
-    rows = sheet_rows(client.get("/students/students.xlsx?faculty=%d" % uni.fa.id).data)
+    page = table_rows(client.get(f"/students/?faculty={uni.fa.id}").text)
+    rows = sheet_rows(client.get(f"/students/students.xlsx?faculty={uni.fa.id}").data)
     assert len(rows) == len(page) == 4
     for shown, (name, iin, faculty, _programme, group, course, status, funding) in zip(page, rows, strict=True):
         assert shown == [name, iin, faculty, group, str(course), status, funding]
