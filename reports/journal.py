@@ -30,13 +30,22 @@ from orders.models import TARGET_GROUP_ID, Order, OrderLine, lines_in_scope, ord
 from orders.registry import KINDS, new_order_links
 from students.models import Faculty, Group, Programme, Student
 from students.operations import name_or_iin
+from workflow.routes import DEFAULT_ROUTES, TERMINAL_STATES
 
 bp = Blueprint("journal", __name__)
 READERS = (*UNIVERSITY_ROLES, "dean")
-STATES = ("draft", "review_dean", "awaiting_signature", "signed", "rejected", "withdrawn")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_LIMIT = 50_000  # orders in one spreadsheet; more is refused with a request to narrow the search
 BATCH = 1000
+
+
+def state_choices() -> list[str]:
+    """Every state an order can be in on the routes, in the order of a route, and any other an order is in now
+    (a step of an edited route)."""
+    steps = [state for route in DEFAULT_ROUTES.values() for state in route.states if state.startswith("review_")]
+    present = set(db.session.scalars(select(Order.state).distinct()))
+    steps += sorted(state for state in present if state.startswith("review_"))
+    return ["draft", *dict.fromkeys(steps), "awaiting_signature", *TERMINAL_STATES]
 
 
 def _start_of(day: date) -> datetime:
@@ -70,12 +79,12 @@ class Search:
     errors: dict[str, str] | None = None
 
     @classmethod
-    def from_args(cls, args) -> "Search":
+    def from_args(cls, args, states: list[str]) -> "Search":
         errors = {}
         found = cls(
             number=args.get("number", "")[:40].strip(),
             kind=args.get("kind", "") if args.get("kind", "") in KINDS else "",
-            state=args.get("state", "") if args.get("state", "") in STATES else "",
+            state=args.get("state", "") if args.get("state", "") in states else "",
             student=" ".join(args.get("student", "")[:100].split()),
         )
         for name in ("date_from", "date_to"):
@@ -189,7 +198,8 @@ def faculty_choices(actor: User, language: str) -> list[tuple[int, str]]:
 @bp.route("/reports/journal")
 @roles_required(*READERS)
 def index():
-    search = Search.from_args(request.args)
+    states = state_choices()
+    search = Search.from_args(request.args, states)
     language = str(get_locale())
     page = None
     if not search.errors:
@@ -199,7 +209,7 @@ def index():
         "reports/journal.html",
         search=search,
         page=page,
-        states=STATES,
+        states=states,
         kinds=sorted(KINDS.values(), key=lambda kind: kind.label()),
         faculties=faculty_choices(current_user, language),
         new_order_links=new_order_links(),
@@ -255,7 +265,7 @@ def cells(row: Row) -> list:
 @bp.route("/orders/journal.xlsx")
 @roles_required(*READERS)
 def export():
-    search = Search.from_args(request.args)
+    search = Search.from_args(request.args, state_choices())
     if search.errors:
         flash(" ".join(search.errors.values()), "error")
         return redirect(url_for(".index", **request.args))

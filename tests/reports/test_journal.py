@@ -12,6 +12,7 @@ from core.labels import label
 from orders import registry
 from tests.conftest import login, sign
 from tests.reports.helpers import sheet_rows, table_rows
+from workflow.engine import fire
 
 
 @pytest.fixture
@@ -50,6 +51,11 @@ def test_each_criterion_finds_the_right_orders(client, uni, journal):
     assert found(client, kind="expulsion") == [j.o3.id, j.o2.id, j.o1.id]
     assert found(client, kind="academic_leave") == []
     assert found(client, state="signed") == [j.o1.id]
+    assert found(client, state="draft") == [j.o3.id, j.o2.id]
+    fire(j.o2, "submit", uni.clerk)
+    db.session.flush()
+    assert j.o2.state.startswith("review_") and found(client, state=j.o2.state) == [j.o2.id]
+    assert f'<option value="{j.o2.state}"' in client.get("/orders/").text
     assert found(client, date_from="2025-01-01", date_to="2025-01-31") == [j.o1.id]
     assert found(client, date_from=today().isoformat()) == [j.o3.id, j.o2.id]
     assert found(client, faculty=uni.fb.id) == [j.o3.id, j.o2.id]
