@@ -1,9 +1,11 @@
 """The order journal (the orders list): search by each criterion, a dean's own faculty only, pages, the export."""
 
+import io
 import re
 from datetime import date
 
 import pytest
+from openpyxl import load_workbook
 
 from core.clock import today
 from core.db import db
@@ -165,3 +167,16 @@ def test_every_bulk_draft_form_is_linked_from_the_new_order_menu(app, client, un
     assert [url for url in bulk if f'href="{url}"' not in menu] == []
     login(client, uni.dean_a)
     assert "/orders/scholarship/new" not in client.get("/orders/").text
+
+
+def test_exports_write_formula_like_titles_and_names_as_text(client, uni, make):
+    formula = '=HYPERLINK("http://evil.example/","x")'
+    student = make.student(uni.ga, surname=formula)
+    order = make.order(uni.clerk, [student])
+    order.title = formula
+    db.session.flush()
+    login(client, uni.clerk)
+    for url in ("/orders/journal.xlsx", "/students/students.xlsx"):
+        sheet = load_workbook(io.BytesIO(client.get(url).data)).active
+        cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if str(cell.value).startswith("=")]
+        assert cells and all(cell.data_type == "s" for cell in cells), url
