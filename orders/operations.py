@@ -108,7 +108,7 @@ def create_order(kind_name: str, author: User, raw: dict) -> Order:
 def _require_editable(order: Order, actor: User) -> None:
     if order.state != "draft":
         raise InvalidInput(
-            {"order": _("Only a draft can be changed; this order is %(s)s.", s=order.state.replace("_", " "))},
+            {"order": _("Only a draft can be changed; this order is %(s)s.", s=state_label(order.state))},
             status=409,
         )
     if not can_edit(order, actor):
@@ -404,7 +404,7 @@ def override_line(order: Order, line_id: int, justification: str, actor: User) -
         raise InvalidInput(
             {
                 "order": _(
-                    "This order is %(s)s; lines can be accepted only while it is open.", s=order.state.replace("_", " ")
+                    "This order is %(s)s; lines can be accepted only while it is open.", s=state_label(order.state)
                 )
             },
             status=409,

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import post_load
 
 from core.formatting import format_day
+from core.labels import label as code_label
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
@@ -97,7 +98,7 @@ class Restoration(GroupChangeKind):
                     _(
                         "%(name)s is %(status)s: only expelled students can be restored.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

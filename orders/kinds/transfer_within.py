@@ -5,6 +5,7 @@ change takes effect only in a holiday window and stores the academic difference 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.labels import label as code_label
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
@@ -66,7 +67,7 @@ class TransferWithin(GroupChangeKind):
                     _(
                         "%(name)s is %(status)s: only active students can be transferred.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
+from core.labels import label as code_label
 from orders import ranking
 from orders.kind import LineContext, OrderKind
 from orders.kinds.competitions.blueprints import api, pages
@@ -142,9 +143,7 @@ class VacantGrant(OrderKind):
         student = line.student
         reasons = []
         if student.status != "active":
-            reasons.append(
-                ("vacant_grant.status", _("Not active (%(status)s).", status=student.status.replace("_", " ")))
-            )
+            reasons.append(("vacant_grant.status", _("Not active (%(status)s).", status=code_label(student.status))))
         if student.funding != "paid":
             reasons.append(
                 (
@@ -209,7 +208,7 @@ class VacantGrant(OrderKind):
                     _(
                         "%(name)s is %(status)s: only active students take part in the vacant grant competition.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

@@ -53,6 +53,7 @@ from sqlalchemy.orm import aliased
 
 from core.db import db
 from core.formatting import format_day, format_money
+from core.labels import label as code_label
 from core.rules import rule
 from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field, parse_academic_year
 from orders.kinds.state_scholarship.blueprints import api, pages
@@ -404,7 +405,7 @@ class StateScholarship(OrderKind):
                     _(
                         "%(name)s is %(status)s: a state scholarship is appointed only to active students.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
+from core.labels import label as code_label
 from orders.group_change import (
     GroupChangeKind,
     calendars_for,
@@ -91,7 +92,7 @@ class TransferIn(GroupChangeKind):
                     _(
                         "%(name)s is %(status)s, not transferring in: add incoming students with the transfer-in form.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,
