@@ -25,6 +25,12 @@ def english(session):
         yield
 
 
+GROUNDS_MESSAGE = (
+    "Choose one of the grounds: medical (medical), tuberculosis (tuberculosis), military service (military), "
+    "child care (child_care)."
+)
+
+
 def leave_order(uni, students, ground="medical", start="2026-09-01", end="2027-02-28"):
     order = operations.create_order(
         "academic_leave",
@@ -271,8 +277,7 @@ def test_order_parameters_are_checked(uni):
             {"ground": "holiday", "leave_start": "2026-09-01", "leave_end": "2026-08-01", "basis": "Заявление"},
         )
     assert error.value.errors == {
-        "ground": "Choose one of the grounds: medical (medical), tuberculosis (tuberculosis), military service (military), "
-        "child care (child_care).",
+        "ground": GROUNDS_MESSAGE,
         "leave_end": "The leave ends (01.08.2026) before it starts (01.09.2026).",
     }
 
@@ -312,10 +317,7 @@ def test_update_line_sets_its_own_dates_and_the_effective_date(uni, make):
         ({"leave_start": "01.09.2026"}, {"leave_start": "Give the date as YYYY-MM-DD, e.g. 2026-09-01."}),
         (
             {"ground": "holiday"},
-            {
-                "ground": "Choose one of the grounds: medical (medical), tuberculosis (tuberculosis), military service (military), "
-                "child care (child_care)."
-            },
+            {"ground": GROUNDS_MESSAGE},
         ),
         ({"document_no": "9" * 65}, {"document_no": "The document number is longer than 64 characters."}),
         (

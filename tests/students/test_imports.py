@@ -145,7 +145,7 @@ def test_xlsx_with_numeric_iins_and_semicolon_csv_with_bom(make):
 
 def test_missing_column_and_unreadable_files(session):
     plan = plan_import("students", "s.csv", csv_bytes(["iin", "surname"], [["1", "x"]]))
-    assert [e.row for e in plan.errors] == [1] and "missing column(s): name" in plan.errors[0].reason
+    assert [e.row for e in plan.errors] == [1] and "missing columns: name" in plan.errors[0].reason
     assert "not a readable XLSX" in plan_import("grades", "g.xlsx", b"not a workbook").errors[0].reason
     assert "not UTF-8" in plan_import("grades", "g.csv", "iin;x".encode("cp1251") + b"\xff").errors[0].reason
     assert ".csv or .xlsx" in plan_import("grades", "g.pdf", b"%PDF").errors[0].reason
