@@ -125,7 +125,8 @@ class OrderKind:
 
     Hooks, called by `orders.operations`: `drafted` when a draft is created (its parameters loaded through
     `params_schema`); `line_params` for new lines (a line's own details are loaded through `line_schema`); `gather`
-    once and `check_line` per line whenever the lines are checked; `preview` on open orders.
+    once, then `fill_params` once and `check_line` per line whenever the lines are checked (only `fill_params`
+    writes the lines' params); `preview` on open orders.
     Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails, describing the
     students as the order found them) and `appendix_text`, `preview` and `apply` per line, then `after_apply`. What
     `apply` returns reaches the students table at signing for lines effective today or earlier, and on the effective
@@ -174,6 +175,11 @@ class OrderKind:
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         """Facts every line's check needs (GPA, debts, calendar), read for all lines in a fixed number of queries."""
         return {}
+
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict[str, Any]) -> None:
+        """Write the lines' computed details from the facts `gather` read (a competition's ranks and outcomes, the
+        academic difference, the default target group): the one hook that writes `line.params`; `gather` and
+        `check_line` only read. Leave an unchanged line's params untouched (nothing for the next flush to compare)."""
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         """Why this line cannot be in the order (empty when it can). Every refusal names its rule. The rule of one open

@@ -84,12 +84,16 @@ class Restoration(GroupChangeKind):
             ),
         }
 
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
+        """Each line's target group (by default the group left from) and its academic difference."""
+        for line in lines:
+            target = facts["targets"][line.params.get("group_id") or line.student.group_id]
+            sync_params(
+                line, group_id=target.id, group=target.name, difference=facts["difference"].get(line.student_id, [])
+            )
+
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
-        target = facts["targets"][line.params.get("group_id") or student.group_id]
-        sync_params(
-            line, group_id=target.id, group=target.name, difference=facts["difference"].get(line.student_id, [])
-        )
         refusals = []
         if student.status != "expelled":
             refusals.append(

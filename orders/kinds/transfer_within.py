@@ -57,6 +57,11 @@ class TransferWithin(GroupChangeKind):
             ),
         }
 
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
+        """Each line's academic difference (empty within the same programme)."""
+        for line in lines:
+            sync_params(line, difference=facts["difference"].get(line.student_id, []))
+
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
         refusals = []
@@ -93,7 +98,6 @@ class TransferWithin(GroupChangeKind):
         elif target.programme_id != student.group.programme_id:
             refusals += holiday_refusals(self.name, line, facts["calendars"])
             refusals += first_period_refusal(self.name, line, facts["first_period"])
-        sync_params(line, difference=facts["difference"].get(line.student_id, []))
         return refusals
 
     @staticmethod

@@ -19,6 +19,15 @@ from tests.conftest import sign
 GROUND = "решение Ученого совета № 7 от 20.07.2026 о присуждении вакантного гранта"
 
 
+STATUS_WORDS = {
+    "active": "active",
+    "academic_leave": "on academic leave",
+    "expelled": "expelled",
+    "graduated": "graduated",
+    "incoming": "transferring in",
+}
+
+
 @pytest.fixture(autouse=True)
 def english(session):
     with force_locale("en"):
@@ -122,7 +131,7 @@ def test_only_active_students_change_funding(status, uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["funding.status"]
     assert line.eligibility[0]["message"].endswith(
-        f"is {status.replace('_', ' ')}: only active students can change funding."
+        f"is {STATUS_WORDS[status]}: only active students can change funding."
     )
 
 

@@ -275,10 +275,12 @@ class PresidentScholarship(OrderKind):
         return ranking.amount_table(self.amounts_rule, date.fromisoformat(order.params["effective_date"]))
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
-        table = self._amount(order)
+        return {"table": self._amount(order)}
+
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict[str, Any]) -> None:
+        """While a draft: every line's outcome, rank, GPA, amount and months from the ranking."""
         if order.state == "draft":
-            self._rank(order, lines, table)
-        return {"table": table}
+            self._rank(order, lines, facts["table"])
 
     def _rank(self, order: Order, lines: list[OrderLine], table: dict | None) -> None:
         """Set every line's outcome, rank, GPA, amount and months (the only writes: changed params)."""

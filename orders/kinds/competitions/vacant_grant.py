@@ -92,10 +92,10 @@ class VacantGrant(OrderKind):
 
     # Ranking -------------------------------------------------------------------------------------------------
 
-    def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict[str, Any]) -> None:
+        """While a draft: every line's outcome and rank from the competition of its programme and course."""
         if order.state == "draft":
             self._rank(order, lines)
-        return {}
 
     def _rank(self, order: Order, lines: list[OrderLine]) -> None:  # noqa: C901
         facts = ranking.academic_facts([line.student_id for line in lines])

@@ -368,14 +368,18 @@ class StateScholarship(OrderKind):
         return {"outcome": None}, date.fromisoformat(order.params["effective_date"])
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
-        facts = {"duplicates": duplicates(lines, order)}
+        return {"duplicates": duplicates(lines, order)}
+
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict[str, Any]) -> None:
+        """Each line's outcome, amount and months from the session's grades (while a draft, every line; later, the
+        lines not yet decided)."""
         pending = [line for line in lines if line.params.get("outcome") is None] if order.state != "draft" else lines
         if not pending:
-            return facts
+            return
         year, semester = order.params["academic_year"], order.params["semester"]
         calendar = db.session.scalar(select(AcademicCalendar).where(AcademicCalendar.year == year))
         if calendar is None:
-            return facts
+            return
         whole = pending is lines
         scope_lines = lines if whole else pending
         grades = session_grades(scope_lines, order, year, semester)
@@ -393,7 +397,6 @@ class StateScholarship(OrderKind):
             )
             if line.params != params:
                 line.params = params
-        return facts
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student = line.student

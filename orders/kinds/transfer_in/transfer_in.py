@@ -81,9 +81,13 @@ class TransferIn(GroupChangeKind):
             "first_period": first,
         }
 
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
+        """Each line's academic difference against the target group's curriculum."""
+        for line in lines:
+            sync_params(line, difference=facts["difference"].get(line.student_id, []))
+
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
-        sync_params(line, difference=facts["difference"].get(line.student_id, []))
         refusals = []
         if student.status != "incoming":
             refusals.append(
