@@ -115,6 +115,8 @@ class OrderKind:
       page of an order of this kind), `draft_links` (in the "Add students" card of its drafts), `every_order_panels`
       (on the page of every order, whatever its kind: the corrections' "Correct this order"; the template decides
       when it shows) and `new_order_links` (in the "New order" menu, e.g. a bulk draft for a whole scope).
+    - `drafts_import_conflicts`: the endpoint of the kind's own pages that turns the students an import found under
+      other names into a draft (the import page posts its conflicts there; `registry.import_conflicts_endpoint`).
     - `changes_record`: False for a kind whose `apply` returns {} (a payment). Its open orders block nobody and its
       movements block no revocation. A line of a record-changing kind, or of a kind with `blocked_by_open_orders`, is
       refused while its student sits in another open record-changing order (rule `line.open_order`, applied by
@@ -159,6 +161,7 @@ class OrderKind:
     draft_links: ClassVar[tuple[str, ...]] = ()
     every_order_panels: ClassVar[tuple[str, ...]] = ()
     new_order_links: ClassVar[tuple[str, ...]] = ()
+    drafts_import_conflicts: ClassVar[str | None] = None
     changes_record: ClassVar[bool] = True
     blocked_by_open_orders: ClassVar[bool] = False
     pays: ClassVar[str | None] = None

@@ -158,6 +158,7 @@ class PersonalData(OrderKind):
     params_schema = PersonalDataParams
     line_schema = PersonalDataLineParams
     blueprints = (pages,)
+    drafts_import_conflicts = "personal_data.from_import"
     labels = {
         "personal_data": _l("change of personal data"),
         "document_type": _l("document"),
