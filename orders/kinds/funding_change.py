@@ -97,14 +97,14 @@ class FundingChange(OrderKind):
                     "%(name)s does not study on a paid basis (funding: %(funding)s): only paid students "
                     "can be moved to a vacant grant.",
                     name=student.full_name,
-                    funding=student.funding,
+                    funding=code_label(student.funding),
                 )
                 if direction == "to_grant"
                 else _(
                     "%(name)s holds no state grant (funding: %(funding)s): only grant students can be moved "
                     "to a paid basis.",
                     name=student.full_name,
-                    funding=student.funding,
+                    funding=code_label(student.funding),
                 )
             )
             refusals.append(Refusal(rule, message, {"funding": student.funding}, absolute=True))

@@ -117,7 +117,7 @@ def test_a_grant_student_cannot_move_to_a_grant_nor_a_paid_one_to_paid(uni, make
     (line,) = draft(uni, [grant]).lines
     assert rules(line) == ["funding.not_paid"]
     assert line.eligibility[0]["message"] == (
-        "Ким Нурлан Серикович does not study on a paid basis (funding: grant): only paid students can be moved "
+        "Ким Нурлан Серикович does not study on a paid basis (funding: state grant): only paid students can be moved "
         "to a vacant grant."
     )
     (line,) = draft(uni, [paid], direction="to_paid", ground="основание").lines

@@ -148,7 +148,7 @@ class VacantGrant(OrderKind):
             reasons.append(
                 (
                     "vacant_grant.not_paid",
-                    _("Does not study on a paid basis (%(funding)s).", funding=student.funding),
+                    _("Does not study on a paid basis (%(funding)s).", funding=code_label(student.funding)),
                 )
             )
         if fact.debts:
@@ -223,7 +223,7 @@ class VacantGrant(OrderKind):
                         "for a "
                         "vacant grant.",
                         name=student.full_name,
-                        funding=student.funding,
+                        funding=code_label(student.funding),
                     ),
                     {"funding": student.funding},
                     absolute=True,

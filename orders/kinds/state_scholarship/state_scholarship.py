@@ -422,7 +422,7 @@ class StateScholarship(OrderKind):
                         "%(name)s does not study on a state grant (funding: %(funding)s): a state scholarship is for "
                         "state-grant students only.",
                         name=student.full_name,
-                        funding=student.funding,
+                        funding=code_label(student.funding),
                     ),
                     {"funding": student.funding},
                     absolute=True,
