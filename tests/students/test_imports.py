@@ -332,7 +332,8 @@ def test_cli_import(cli_app_with_group, tmp_path):
     )
     result = runner.invoke(main, ["import", "students", str(bad)])
     assert result.exit_code == 1
-    assert "bad.csv: row 4: duplicate of row 2" in result.output and "nothing was imported" in result.output
+    # The command speaks the configured default language (ru here) in the rows' reasons.
+    assert "bad.csv: строка 4: повтор строки 2" in result.output and "nothing was imported" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Student.id))) == 0
 
