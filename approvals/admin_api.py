@@ -1,6 +1,7 @@
 """The admin part of the JSON API: approval routes (read, add a version) and substitutions."""
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
@@ -101,7 +102,7 @@ def list_routes():
 def read_route(args, name: str):
     """A route: the latest version, or `?version=N`."""
     if name not in route_names():
-        abort(404, message=f"There is no route {name}.")
+        abort(404, message=_("There is no route %(name)s.", name=name))
     return _route_out(get_route(name, args.get("version")))
 
 
@@ -125,7 +126,7 @@ def read_route(args, name: str):
 def add_route_version(data, name: str):
     """Save the definition as the next version of the route. Orders already submitted keep their version."""
     if name not in route_names():
-        abort(404, message=f"There is no route {name}.")
+        abort(404, message=_("There is no route %(name)s.", name=name))
     route = save_route_version(name, data, current_user)
     return _route_out(route)
 
@@ -176,7 +177,7 @@ def _user(user_id: int | None, field: str) -> User | None:
         return None
     user = db.session.get(User, user_id)
     if user is None:
-        abort(422, message="No such user.", errors={field: "no such user"})
+        abort(422, message=_("No such user."), errors={field: "no such user"})
     return user
 
 
@@ -210,5 +211,5 @@ def delete_substitution(substitution_id: int):
     """Cancel a substitution: a future one is deleted, one under way ends yesterday."""
     row = db.session.get(Substitution, substitution_id)
     if row is None:
-        abort(404, message="No such substitution.")
+        abort(404, message=_("No such substitution."))
     cancel_substitution(current_user, row)

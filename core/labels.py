@@ -84,6 +84,10 @@ LABELS: dict[str, LazyString] = {
     "ground": _l("ground"),
     "document_date": _l("document date"),
     "scholarship": _l("scholarship, KZT a month"),
+    # the built-in approval routes (workflow/routes.yaml)
+    "movement": _l("deans and registrar office"),
+    "legal": _l("with the lawyer's visa"),
+    "money": _l("with the finance visa"),
     # outbox statuses
     "pending": _l("pending"),
     "sent": _l("sent"),

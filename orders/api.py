@@ -9,6 +9,7 @@ import io
 
 import marshmallow as ma
 from flask import send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
@@ -302,11 +303,11 @@ def load_visible(order_id: int) -> Order:
     """The order, or 404 when it does not exist and 403 when the current user may not see it."""
     order = db.session.get(Order, order_id)
     if order is None:
-        abort(404, message=f"No order {order_id}.", errors={"order_id": "unknown"})
+        abort(404, message=_("No order %(id)s.", id=order_id), errors={"order_id": "unknown"})
     if not operations.can_view(order, current_user):
         abort(
             403,
-            message="You may not see this order: it has no students of your faculty.",
+            message=_("You may not see this order: it has no students of your faculty."),
             errors={"order_id": "not visible to you"},
         )
     return order
@@ -469,7 +470,7 @@ def add_lines(args, order_id: int):
     order = load_visible(order_id)
     errors = iin_format_errors(args.get("iins") or [])
     if errors:
-        abort(422, message="No student was added; see errors.", errors=errors)
+        abort(422, message=_("No student was added; see errors."), errors=errors)
     operations.add_students(order, student_ids_from(args), current_user)
     return detail(order)
 
@@ -532,7 +533,7 @@ def document(order_id: int):
     """The DOCX of a signed order (404 before signing)."""
     order = load_visible(order_id)
     if order.document is None:
-        abort(404, message="The document exists once the order is signed.", errors={"document": "not signed yet"})
+        abort(404, message=_("The document exists once the order is signed."), errors={"document": "not signed yet"})
     response = send_file(
         io.BytesIO(order.document.content), mimetype=DOCX, as_attachment=True, download_name=order.document.filename
     )

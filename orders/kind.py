@@ -115,6 +115,8 @@ class OrderKind:
       page of an order of this kind), `draft_links` (in the "Add students" card of its drafts), `every_order_panels`
       (on the page of every order, whatever its kind: the corrections' "Correct this order"; the template decides
       when it shows) and `new_order_links` (in the "New order" menu, e.g. a bulk draft for a whole scope).
+    - `drafts_import_conflicts`: the endpoint of the kind's own pages that turns the students an import found under
+      other names into a draft (the import page posts its conflicts there; `registry.import_conflicts_endpoint`).
     - `changes_record`: False for a kind whose `apply` returns {} (a payment). Its open orders block nobody and its
       movements block no revocation. A line of a record-changing kind, or of a kind with `blocked_by_open_orders`, is
       refused while its student sits in another open record-changing order (rule `line.open_order`, applied by
@@ -125,7 +127,8 @@ class OrderKind:
 
     Hooks, called by `orders.operations`: `drafted` when a draft is created (its parameters loaded through
     `params_schema`); `line_params` for new lines (a line's own details are loaded through `line_schema`); `gather`
-    once and `check_line` per line whenever the lines are checked; `preview` on open orders.
+    once, then `fill_params` once and `check_line` per line whenever the lines are checked (only `fill_params`
+    writes the lines' params); `preview` on open orders.
     Signing calls, in this order and once for all lines: `prepare`, `item_text` (document and e-mails, describing the
     students as the order found them) and `appendix_text`, `preview` and `apply` per line, then `after_apply`. What
     `apply` returns reaches the students table at signing for lines effective today or earlier, and on the effective
@@ -158,6 +161,7 @@ class OrderKind:
     draft_links: ClassVar[tuple[str, ...]] = ()
     every_order_panels: ClassVar[tuple[str, ...]] = ()
     new_order_links: ClassVar[tuple[str, ...]] = ()
+    drafts_import_conflicts: ClassVar[str | None] = None
     changes_record: ClassVar[bool] = True
     blocked_by_open_orders: ClassVar[bool] = False
     pays: ClassVar[str | None] = None
@@ -174,6 +178,11 @@ class OrderKind:
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         """Facts every line's check needs (GPA, debts, calendar), read for all lines in a fixed number of queries."""
         return {}
+
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict[str, Any]) -> None:
+        """Write the lines' computed details from the facts `gather` read (a competition's ranks and outcomes, the
+        academic difference, the default target group): the one hook that writes `line.params`; `gather` and
+        `check_line` only read. Leave an unchanged line's params untouched (nothing for the next flush to compare)."""
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         """Why this line cannot be in the order (empty when it can). Every refusal names its rule. The rule of one open

@@ -108,7 +108,7 @@ def create_order(kind_name: str, author: User, raw: dict) -> Order:
 def _require_editable(order: Order, actor: User) -> None:
     if order.state != "draft":
         raise InvalidInput(
-            {"order": _("Only a draft can be changed; this order is %(s)s.", s=order.state.replace("_", " "))},
+            {"order": _("Only a draft can be changed; this order is %(s)s.", s=state_label(order.state))},
             status=409,
         )
     if not can_edit(order, actor):
@@ -277,12 +277,10 @@ def check_lines(order: Order, *, at_signing: bool = False) -> list[Refusal]:
     kind = get_kind(order.kind)
     db.session.flush()
     lines = order.lines
-    context = gather_context(
-        order,
-        [line.student_id for line in lines],
-        drafts_conflict=not at_signing,
-        facts=kind.gather(order, lines) if lines else {},
-    )
+    facts = kind.gather(order, lines) if lines else {}
+    if lines:
+        kind.fill_params(order, lines, facts)
+    context = gather_context(order, [line.student_id for line in lines], drafts_conflict=not at_signing, facts=facts)
     # The core's own rules: a student sits in one open order at a time of the kinds that change the record, and no
     # other order may change a record with a change already scheduled.
     one_open_order = kind.changes_record or kind.blocked_by_open_orders
@@ -404,7 +402,7 @@ def override_line(order: Order, line_id: int, justification: str, actor: User) -
         raise InvalidInput(
             {
                 "order": _(
-                    "This order is %(s)s; lines can be accepted only while it is open.", s=order.state.replace("_", " ")
+                    "This order is %(s)s; lines can be accepted only while it is open.", s=state_label(order.state)
                 )
             },
             status=409,

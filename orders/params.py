@@ -154,6 +154,12 @@ def lazy(message: Callable[[], str]) -> LazyString:
     return LazyString(message)
 
 
+def choices_text(choices: Mapping[str, Any]) -> LazyString:
+    """The choices of a message as the reader's words, each with the code the API takes: "own request
+    (own_request), ...", made when shown so that the words are in the reader's language."""
+    return lazy(lambda: ", ".join(f"{label} ({value})" for value, label in choices.items()))
+
+
 def longer_than(longest: int) -> LazyString:
     """The message for text over `longest` characters, in the plural form the user's language gives the number."""
     return lazy(lambda: ngettext("Longer than %(num)s character.", "Longer than %(num)s characters.", longest))

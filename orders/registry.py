@@ -68,6 +68,12 @@ def every_order_panels() -> list[str]:
     return list(dict.fromkeys(name for kind in KINDS.values() for name in kind.every_order_panels))
 
 
+def import_conflicts_endpoint() -> str | None:
+    """The endpoint the student import page posts the names it did not import to, to draft the order that changes
+    them (the kind declaring `drafts_import_conflicts`); None when no kind does, and the page only lists them."""
+    return next((kind.drafts_import_conflicts for kind in KINDS.values() if kind.drafts_import_conflicts), None)
+
+
 def new_order_links() -> list[str]:
     """The templates the "New order" menu includes besides one entry per kind, each once."""
     return list(dict.fromkeys(name for kind in KINDS.values() for name in kind.new_order_links))

@@ -10,6 +10,8 @@ import functools
 import marshmallow as ma
 from flask import Flask, jsonify, request
 from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Api, abort
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_exceptions
 
@@ -36,17 +38,17 @@ LOCATIONS = {
     "cookies": "cookies",
     "files": "files",
 }
-MESSAGES = {
-    400: "Bad request.",
-    401: "Authentication required: send Authorization: Bearer <token>.",
-    403: "You may not do this.",
-    404: "Not found.",
-    405: "This method is not allowed here.",
-    409: "Conflict with the current state.",
-    413: "The request is too large.",
-    415: "Send the body as JSON (Content-Type: application/json).",
-    422: "The request is not valid; see errors.",
-    500: "Internal error.",
+MESSAGES = {  # in the language of the request's Accept-Language (core/i18n.py)
+    400: _l("Bad request."),
+    401: _l("Authentication required: send Authorization: Bearer <token>."),
+    403: _l("You may not do this."),
+    404: _l("Not found."),
+    405: _l("This method is not allowed here."),
+    409: _l("Conflict with the current state."),
+    413: _l("The request is too large."),
+    415: _l("Send the body as JSON (Content-Type: application/json)."),
+    422: _l("The request is not valid; see errors."),
+    500: _l("Internal error."),
 }
 
 
@@ -99,11 +101,11 @@ def error_body(error: HTTPException) -> tuple[dict, dict]:
     message = data.get("message")
     if not message:
         if error.code == 400 and errors.get("body") == "Invalid JSON body.":
-            message = "The request body is not valid JSON."
+            message = _("The request body is not valid JSON.")
         elif error.description and error.description != type(error).description:
             message = error.description
         else:
-            message = MESSAGES.get(error.code, error.name)
+            message = str(MESSAGES.get(error.code, error.name))
     headers = dict(data.get("headers") or {})
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
@@ -133,20 +135,22 @@ class RegistrarApi(Api):
 
 def authenticate() -> None:
     """Before every API request: the user is the bearer token's, never the session cookie's."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         abort(
             401,
-            message="Authentication required: send Authorization: Bearer <token> "
-            "(a token comes from `registrar create-token USER`).",
+            message=_(
+                "Authentication required: send Authorization: Bearer <token> "
+                "(a token comes from `registrar create-token USER`)."
+            ),
             errors={"authorization": "missing bearer token"},
         )
     user = user_for_token(token)
     if user is None:
         abort(
             401,
-            message="The bearer token is unknown, or its user is deactivated.",
+            message=_("The bearer token is unknown, or its user is deactivated."),
             errors={"authorization": "invalid token"},
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )

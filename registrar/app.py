@@ -286,6 +286,9 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
 
     app.jinja_env.globals["label"] = label
+    # The import page's one click on the names it did not import: the kind declaring it (students/ cannot ask the
+    # order kinds' registry itself).
+    app.jinja_env.globals["import_conflicts_endpoint"] = registry.import_conflicts_endpoint
     app.jinja_env.filters["label"] = label
 
     @app.context_processor

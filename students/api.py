@@ -3,13 +3,14 @@
 from datetime import date
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 
 from core.clock import today
 from core.db import db
-from core.formatting import as_utc
+from core.formatting import as_utc, format_day
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
 from students.history import parse_day, record_on
@@ -95,10 +96,10 @@ def search(args):
 def show(student_id: int):
     """One student with status and movement history."""
     if db.session.get(Student, student_id) is None:
-        abort(404, message=f"No student with id {student_id}.", errors={"student_id": "unknown"})
+        abort(404, message=_("No student with id %(id)s.", id=student_id), errors={"student_id": "unknown"})
     student = get_visible_student(current_user, student_id)
     if student is None:
-        abort(403, message="This student is not in your faculty.", errors={"student_id": "not visible to you"})
+        abort(403, message=_("This student is not in your faculty."), errors={"student_id": "not visible to you"})
     return student
 
 
@@ -147,16 +148,16 @@ def as_of(args, student_id: int):
     """The student's status, course, group, funding and expulsion reason at the end of a date, as known at the end
     of `known_on` (default: now), read from the timeline of movements; 404 before the student was enrolled."""
     if db.session.get(Student, student_id) is None:
-        abort(404, message=f"No student with id {student_id}.", errors={"student_id": "unknown"})
+        abort(404, message=_("No student with id %(id)s.", id=student_id), errors={"student_id": "unknown"})
     student = get_visible_student(current_user, student_id)
     if student is None:
-        abort(403, message="This student is not in your faculty.", errors={"student_id": "not visible to you"})
+        abort(403, message=_("This student is not in your faculty."), errors={"student_id": "not visible to you"})
     day: date = args["date"] or today()
     record = record_on(student, day, args["known_on"])
     if record is None:
         abort(
             404,
-            message=f"The student was not enrolled on {day.isoformat()}.",
+            message=_("The student was not enrolled on %(day)s.", day=format_day(day)),
             errors={"date": "not enrolled on this date"},
         )
     return record

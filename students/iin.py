@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from flask_babel import gettext as _
+
 WEIGHTS_FIRST = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 WEIGHTS_SECOND = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 CENTURY = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}
@@ -23,23 +25,24 @@ def birth_date(iin: str) -> date:
 
 
 def iin_error(value: str | None) -> str | None:
-    """Why `value` is not a valid IIN, in words a clerk understands; None when it is valid."""
+    """Why `value` is not a valid IIN, in words a clerk understands (in the reader's language); None when it is
+    valid."""
     iin = (value or "").strip()
     if not iin:
-        return "IIN is required."
+        return _("IIN is required.")
     if len(iin) != 12 or not iin.isdigit():
-        return "IIN must be exactly 12 digits."
+        return _("IIN must be exactly 12 digits.")
     if iin[6] not in CENTURY:
-        return "IIN digit 7 (century and sex) must be 1 to 6."
+        return _("IIN digit 7 (century and sex) must be 1 to 6.")
     try:
         birth_date(iin)
     except ValueError:
-        return "IIN digits 1-6 are not a valid birth date (YYMMDD)."
+        return _("IIN digits 1-6 are not a valid birth date (YYMMDD).")
     expected = check_digit(iin[:11])
     if expected is None:
-        return "IIN cannot exist: no check digit fits its first 11 digits."
+        return _("IIN cannot exist: no check digit fits its first 11 digits.")
     if int(iin[11]) != expected:
-        return f"IIN check digit is wrong: expected {expected}, got {iin[11]}."
+        return _("IIN check digit is wrong: expected %(expected)s, got %(got)s.", expected=expected, got=iin[11])
     return None
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from blinker import Namespace
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import now, today
 from core.db import db
 from core.errors import ConcurrentChange, InvalidInput
-from core.formatting import parse_date
+from core.formatting import format_day, parse_date
 from students.academic import AcademicCalendar, CurriculumItem, Grade
 from students.difference import clear_passed_debts
 from students.grades import letter_for
@@ -105,7 +106,7 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"row {self.row}: {self.reason}"
+        return _("row %(n)s: %(reason)s", n=self.row, reason=self.reason)
 
 
 @dataclass
@@ -149,7 +150,7 @@ def _read_csv(data: bytes) -> list[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ImportFileError("The file is not UTF-8 text; save it as CSV UTF-8 or as XLSX.") from error
+        raise ImportFileError(_("The file is not UTF-8 text; save it as CSV UTF-8 or as XLSX.")) from error
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     rows = []
@@ -157,18 +158,24 @@ def _read_csv(data: bytes) -> list[list[str]]:
         for row in csv.reader(io.StringIO(text), delimiter=delimiter):
             rows.append(_within_limits(len(rows) + 1, [cell.strip() for cell in row]))
     except csv.Error as error:  # a field over csv's size limit, a NUL byte, an unclosed quote at the end
-        raise ImportFileError(f"Row {len(rows) + 1} cannot be read as CSV: {error}.") from error
+        raise ImportFileError(_("Row %(n)s cannot be read as CSV: %(error)s.", n=len(rows) + 1, error=error)) from error
     return rows
 
 
 def _within_limits(number: int, row: list[str]) -> list[str]:
     """`row` (the `number`-th of the file), or ImportFileError when the file is larger than an import may be."""
     if number > MAX_ROWS:
-        raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
+        raise ImportFileError(
+            _("The file has more than %(n)s rows; split it into smaller files.", n=format_decimal(MAX_ROWS))
+        )
     if len(row) > MAX_COLUMNS and any(row[MAX_COLUMNS:]):
-        raise ImportFileError(f"Row {number} has more than {MAX_COLUMNS} columns; remove the extra columns.")
+        raise ImportFileError(
+            _("Row %(n)s has more than %(columns)s columns; remove the extra columns.", n=number, columns=MAX_COLUMNS)
+        )
     if any(len(cell) > MAX_CELL for cell in row):
-        raise ImportFileError(f"Row {number} has a cell longer than {MAX_CELL:,} characters.")
+        raise ImportFileError(
+            _("Row %(n)s has a cell longer than %(limit)s characters.", n=number, limit=format_decimal(MAX_CELL))
+        )
     return row[:MAX_COLUMNS]
 
 
@@ -176,7 +183,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ImportFileError("The file is not a readable XLSX workbook.") from error
+        raise ImportFileError(_("The file is not a readable XLSX workbook.")) from error
     try:
         sheet = workbook.worksheets[0]
         # The size a workbook declares (`<dimension ref="A1:XFD1048576">`) is not trusted: without this, every row read
@@ -203,9 +210,9 @@ def read_rows(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, di
     elif filename.lower().endswith((".csv", ".txt")):
         rows = _read_csv(data)
     else:
-        raise ImportFileError("Upload a .csv or .xlsx file.")
+        raise ImportFileError(_("Upload a .csv or .xlsx file."))
     if not rows or not any(rows[0]):
-        raise ImportFileError("The file is empty: the first row must name the columns.")
+        raise ImportFileError(_("The file is empty: the first row must name the columns."))
     header = [h.strip().lower().lstrip("\ufeff") for h in rows[0]]
     result = []
     for number, row in enumerate(rows[1:], start=2):
@@ -224,17 +231,23 @@ def _int(value: str, low: int, high: int, what: str) -> tuple[int | None, str | 
         number = int(float(text))
         if low <= number <= high:
             return number, None
-    return None, f"{what} must be a whole number {low}..{high}, got {value!r}."
+    return None, _(
+        "%(what)s must be a whole number %(low)s..%(high)s, got '%(value)s'.",
+        what=what,
+        low=low,
+        high=high,
+        value=value,
+    )
 
 
 def _text(row: dict, column: str, limit: int, errors: list[str], required: bool = True) -> str | None:
     value = row.get(column, "").strip()
     if not value:
         if required:
-            errors.append(f"{column} is empty.")
+            errors.append(_("%(column)s is empty.", column=column))
         return None
     if len(value) > limit:
-        errors.append(f"{column} is longer than {limit} characters.")
+        errors.append(_("%(column)s is longer than %(limit)s characters.", column=column, limit=limit))
     return value
 
 
@@ -258,9 +271,9 @@ def _student_values(number: int, row: dict, groups: dict[str, Group], seen: dict
     errors: list[str] = []
     iin = row.get("iin", "").strip()
     if problem := iin_error(iin):
-        errors.append(f"IIN {iin!r}: {problem}")
+        errors.append(_("IIN '%(iin)s': %(problem)s", iin=iin, problem=problem))
     elif iin in seen:
-        errors.append(f"duplicate of row {seen[iin]} (same IIN {iin}).")
+        errors.append(_("duplicate of row %(n)s (same IIN %(iin)s).", n=seen[iin], iin=iin))
     else:
         seen[iin] = number
     surname = _text(row, "surname", 100, errors)
@@ -268,24 +281,30 @@ def _student_values(number: int, row: dict, groups: dict[str, Group], seen: dict
     patronymic = _text(row, "patronymic", 100, errors, required=False)
     for column, value in (("surname", surname), ("name", name), ("patronymic", patronymic)):
         if value and not PERSON_NAME.fullmatch(value):
-            errors.append(f"{column} {value!r} may hold only letters, hyphens, apostrophes and spaces.")
+            errors.append(
+                _(
+                    "%(column)s '%(value)s' may hold only letters, hyphens, apostrophes and spaces.",
+                    column=column,
+                    value=value,
+                )
+            )
     email = _text(row, "email", 254, errors, required=False)
     if email and not EMAIL.match(email):
-        errors.append(f"email {email!r} is not an e-mail address.")
+        errors.append(_("email '%(email)s' is not an e-mail address.", email=email))
     group_name = row.get("group", "").strip()
     group = groups.get(group_name)
     if group is None:
-        errors.append(f"unknown group {group_name!r}." if group_name else "group is empty.")
+        errors.append(_("unknown group '%(group)s'.", group=group_name) if group_name else _("group is empty."))
     funding = row.get("funding", "").strip().lower()
     if funding not in FUNDINGS:
-        errors.append(f"funding must be grant or paid, got {funding!r}.")
+        errors.append(_("funding must be grant or paid, got '%(value)s'.", value=funding))
     status = row.get("status", "").strip().lower() or "active"
     if status not in STATUSES:
-        errors.append(f"status must be one of {', '.join(STATUSES)}, got {status!r}.")
+        errors.append(_("status must be one of %(codes)s, got '%(value)s'.", codes=", ".join(STATUSES), value=status))
     since_text = row.get("status_since", "").strip()
     since = parse_date(since_text, dotted=True) if since_text else None
     if since_text and since is None:
-        errors.append(f"status_since {since_text!r} is not a date (YYYY-MM-DD or DD.MM.YYYY).")
+        errors.append(_("status_since '%(value)s' is not a date (YYYY-MM-DD or DD.MM.YYYY).", value=since_text))
     if errors:
         return {}, errors
     values = {
@@ -324,10 +343,11 @@ def _plan_students(plan: Plan, rows: list[tuple[int, dict]]) -> None:
             plan.errors.append(
                 RowError(
                     number,
-                    (
-                        f"IIN {values['iin']}: {', '.join(sorted(moved))} of an existing student change only by a "
-                        f"signed "
-                        "order (transfer, leave, expulsion...); the import updates names and e-mail only."
+                    _(
+                        "IIN %(iin)s: %(columns)s of an existing student change only by a signed order (transfer, "
+                        "leave, expulsion...); the import updates names and e-mail only.",
+                        iin=values["iin"],
+                        columns=", ".join(sorted(moved)),
                     ),
                 )
             )
@@ -351,7 +371,11 @@ def _plan_curriculum(plan: Plan, rows: list[tuple[int, dict]]) -> None:
         programme_code = row.get("programme_code", "").strip()
         programme_id = programmes.get(programme_code)
         if programme_id is None:
-            errors.append(f"unknown programme {programme_code!r}." if programme_code else "programme_code is empty.")
+            errors.append(
+                _("unknown programme '%(code)s'.", code=programme_code)
+                if programme_code
+                else _("programme_code is empty.")
+            )
         semester, problem = _int(row.get("semester", ""), 1, 14, "semester")
         errors += [problem] if problem else []
         code = _text(row, "code", 32, errors)
@@ -362,7 +386,7 @@ def _plan_curriculum(plan: Plan, rows: list[tuple[int, dict]]) -> None:
         errors += [problem] if problem else []
         key = (programme_code, semester, code)
         if not errors and key in seen:
-            errors.append(f"duplicate of row {seen[key]} (same programme, semester and code).")
+            errors.append(_("duplicate of row %(n)s (same programme, semester and code).", n=seen[key]))
         if errors:
             plan.errors.append(RowError(number, " ".join(errors)))
             continue
@@ -410,34 +434,43 @@ def _plan_grades(plan: Plan, rows: list[tuple[int, dict]]) -> None:
         iin = row.get("iin", "").strip()
         student_id = None
         if problem := iin_error(iin):
-            errors.append(f"IIN {iin!r}: {problem}")
+            errors.append(_("IIN '%(iin)s': %(problem)s", iin=iin, problem=problem))
         elif (student_id := students.get(iin)) is None:
-            errors.append(f"no student with IIN {iin}.")
+            errors.append(_("no student with IIN %(iin)s.", iin=iin))
         semester, problem = _int(row.get("semester", ""), 1, 14, "semester")
         errors += [problem] if problem else []
         year = _academic_year(row.get("academic_year", ""))
         if year is None:
-            errors.append(f"academic_year must look like 2025-2026, got {row.get('academic_year', '')!r}.")
+            errors.append(
+                _("academic_year must look like 2025-2026, got '%(value)s'.", value=row.get("academic_year", ""))
+            )
         code = _text(row, "code", 32, errors)
         name = _text(row, "name_ru", 300, errors)
         credits, problem = _int(row.get("credits", ""), 1, 30, "credits")
         errors += [problem] if problem else []
         points, problem = _int(row.get("points", ""), 0, 100, "points")
-        errors += [problem.replace("points must be", "grade out of range: points must be")] if problem else []
+        errors += [_("grade out of range: %(problem)s", problem=problem)] if problem else []
         retake_text = row.get("retake", "").strip() or "0"
         if retake_text not in ("0", "1"):
-            errors.append(f"retake must be 0 or 1, got {retake_text!r}.")
+            errors.append(_("retake must be 0 or 1, got '%(value)s'.", value=retake_text))
         retake = retake_text == "1"
         if year is not None and semester is not None:
             errors += _session_problems(calendars.get(year), year, semester)
         expected = credits_of.get((programme_of.get(iin), semester, code))
         if credits is not None and expected is not None and credits != expected:
             errors.append(
-                f"credits {credits} differ from the curriculum's {expected} for {code} in semester {semester}."
+                _(
+                    "credits %(credits)s differ from the curriculum's %(expected)s for %(code)s in semester "
+                    "%(semester)s.",
+                    credits=credits,
+                    expected=expected,
+                    code=code,
+                    semester=semester,
+                )
             )
         key = (iin, code, semester, year, retake)
         if not errors and key in seen:
-            errors.append(f"duplicate of row {seen[key]} (same student, code, semester, year and retake).")
+            errors.append(_("duplicate of row %(n)s (same student, code, semester, year and retake).", n=seen[key]))
         if errors:
             plan.errors.append(RowError(number, " ".join(errors)))
             continue
@@ -472,10 +505,17 @@ def _plan_grades(plan: Plan, rows: list[tuple[int, dict]]) -> None:
 def _session_problems(calendar: AcademicCalendar | None, year: str, semester: int) -> list[str]:
     """Grades exist only for a session that has ended, of an academic year the calendar knows."""
     if calendar is None:
-        return [f"academic year {year} has no academic calendar; the calendar comes first."]
+        return [_("academic year %(year)s has no academic calendar; the calendar comes first.", year=year)]
     end = calendar.first_session_end if semester % 2 else calendar.second_session_end
     if end > today():
-        return [f"the session of semester {semester} in {year} ends on {end:%d.%m.%Y}; grades come after it."]
+        return [
+            _(
+                "the session of semester %(semester)s in %(year)s ends on %(end)s; grades come after it.",
+                semester=semester,
+                year=year,
+                end=format_day(end),
+            )
+        ]
     return []
 
 
@@ -507,13 +547,18 @@ def plan_import(kind: str, filename: str, data: bytes) -> Plan:
         plan.errors.append(
             RowError(
                 1,
-                f"missing column(s): {', '.join(missing)}; "
-                f"the header must name: {', '.join(n for n, _ in COLUMNS[kind])}.",
+                ngettext(
+                    "missing column: %(missing)s; the header must name: %(names)s.",
+                    "missing columns: %(missing)s; the header must name: %(names)s.",
+                    len(missing),
+                    missing=", ".join(missing),
+                    names=", ".join(name for name, _required in COLUMNS[kind]),
+                ),
             )
         )
         return plan
     if not rows:
-        plan.errors.append(RowError(2, "the file has a header but no data rows."))
+        plan.errors.append(RowError(2, _("the file has a header but no data rows.")))
         return plan
     PLANNERS[kind](plan, rows)
     return plan

@@ -238,7 +238,11 @@ def test_inbox_lists_the_order_only_while_it_waits_for_that_person(client, u, ma
         ("effective_date", "2026-13-45", "Give the effective date as YYYY-MM-DD."),
         ("effective_date", "", "Give the effective date as YYYY-MM-DD."),
         ("effective_date", "01.12.2026", "Give the effective date as YYYY-MM-DD."),
-        ("reason", "pay_me", "Choose one of the reasons: own_request, academic_failure,"),
+        (
+            "reason",
+            "pay_me",
+            "Choose one of the reasons: own request (own_request), academic failure (academic_failure),",
+        ),
     ],
 )
 def test_create_with_bad_input_rerenders_the_form_with_the_error(client, u, field, value, message):

@@ -9,7 +9,7 @@ from core.formatting import format_day
 from core.labels import label as state_label
 from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
-from orders.params import ParamsSchema, choice_field, effective_date_field
+from orders.params import ParamsSchema, choice_field, choices_text, effective_date_field
 from orders.wording import describe_student
 from workflow.engine import Refusal
 
@@ -55,7 +55,7 @@ class ExpulsionParams(ParamsSchema):
     reason = choice_field(
         _l("Reason"),
         {k: v[0] for k, v in REASONS.items()},
-        _l("Choose one of the reasons: %(r)s.", r=", ".join(REASONS)),
+        _l("Choose one of the reasons: %(r)s.", r=choices_text({k: v[0] for k, v in REASONS.items()})),
         description=_l("The reporting bucket; every line of this order gets it."),
     )
     effective_date = effective_date_field(_l("The day the students stop being students."))
@@ -86,7 +86,7 @@ class Expulsion(OrderKind):
                     _(
                         "%(name)s is %(status)s: only active students or students on academic leave can be expelled.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=state_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

@@ -6,9 +6,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.formatting import format_day
+from core.labels import label as code_label
 from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
-from orders.params import ParamsSchema, choice_field, effective_date_field, text_field
+from orders.params import ParamsSchema, choice_field, choices_text, effective_date_field, text_field
 from orders.wording import GRANT_RULES_KK, GRANT_RULES_RU, describe_student
 from students.grades import debts_for
 from workflow.engine import Refusal
@@ -30,7 +31,7 @@ class FundingChangeParams(ParamsSchema):
     direction = choice_field(
         _l("Change"),
         {k: v[0] for k, v in DIRECTIONS.items()},
-        _l("Choose the change: %(d)s.", d=", ".join(DIRECTIONS)),
+        _l("Choose the change: %(d)s.", d=choices_text({k: v[0] for k, v in DIRECTIONS.items()})),
         description=_l("Every line of this order gets it."),
     )
     ground = text_field(
@@ -83,7 +84,7 @@ class FundingChange(OrderKind):
                     _(
                         "%(name)s is %(status)s: only active students can change funding.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,
@@ -96,14 +97,14 @@ class FundingChange(OrderKind):
                     "%(name)s does not study on a paid basis (funding: %(funding)s): only paid students "
                     "can be moved to a vacant grant.",
                     name=student.full_name,
-                    funding=student.funding,
+                    funding=code_label(student.funding),
                 )
                 if direction == "to_grant"
                 else _(
                     "%(name)s holds no state grant (funding: %(funding)s): only grant students can be moved "
                     "to a paid basis.",
                     name=student.full_name,
-                    funding=student.funding,
+                    funding=code_label(student.funding),
                 )
             )
             refusals.append(Refusal(rule, message, {"funding": student.funding}, absolute=True))

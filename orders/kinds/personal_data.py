@@ -16,6 +16,7 @@ from marshmallow import ValidationError, validates
 from core.clock import today
 from core.errors import redirect_refusals_to
 from core.formatting import format_day, parse_date
+from core.labels import label as code_label
 from core.models import User
 from core.permissions import roles_required
 from orders import operations
@@ -26,6 +27,7 @@ from orders.params import (
     LineParamsSchema,
     ParamsSchema,
     choice_field,
+    choices_text,
     date_field,
     effective_date_field,
     text_field,
@@ -97,7 +99,7 @@ class PersonalDataLineParams(LineParamsSchema):
     document_type = choice_field(
         _l("Document"),
         {k: v[0] for k, v in DOCUMENTS.items()},
-        _l("Choose the document: %(d)s.", d=", ".join(DOCUMENTS)),
+        _l("Choose the document: %(d)s.", d=choices_text({k: v[0] for k, v in DOCUMENTS.items()})),
     )
     document_number = text_field(
         _l("Document number"),
@@ -156,6 +158,7 @@ class PersonalData(OrderKind):
     params_schema = PersonalDataParams
     line_schema = PersonalDataLineParams
     blueprints = (pages,)
+    drafts_import_conflicts = "personal_data.from_import"
     labels = {
         "personal_data": _l("change of personal data"),
         "document_type": _l("document"),
@@ -186,7 +189,7 @@ class PersonalData(OrderKind):
                         "%(name)s is %(status)s: personal data are changed by order only for active students or "
                         "students on academic leave.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import post_load
 
 from core.formatting import format_day
+from core.labels import label as code_label
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
@@ -83,12 +84,16 @@ class Restoration(GroupChangeKind):
             ),
         }
 
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
+        """Each line's target group (by default the group left from) and its academic difference."""
+        for line in lines:
+            target = facts["targets"][line.params.get("group_id") or line.student.group_id]
+            sync_params(
+                line, group_id=target.id, group=target.name, difference=facts["difference"].get(line.student_id, [])
+            )
+
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
-        target = facts["targets"][line.params.get("group_id") or student.group_id]
-        sync_params(
-            line, group_id=target.id, group=target.name, difference=facts["difference"].get(line.student_id, [])
-        )
         refusals = []
         if student.status != "expelled":
             refusals.append(
@@ -97,7 +102,7 @@ class Restoration(GroupChangeKind):
                     _(
                         "%(name)s is %(status)s: only expelled students can be restored.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

@@ -13,6 +13,7 @@ from flask_babel import ngettext
 from marshmallow import post_load
 
 from core.formatting import format_day
+from core.labels import label as code_label
 from orders.group_change import PREAMBLE_KK, PREAMBLE_RU
 from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
@@ -99,7 +100,7 @@ class TransferOut(OrderKind):
                     _(
                         "%(name)s is %(status)s: only active students can transfer to another university.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

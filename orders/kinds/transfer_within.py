@@ -5,6 +5,7 @@ change takes effect only in a holiday window and stores the academic difference 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.labels import label as code_label
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
@@ -56,6 +57,11 @@ class TransferWithin(GroupChangeKind):
             ),
         }
 
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
+        """Each line's academic difference (empty within the same programme)."""
+        for line in lines:
+            sync_params(line, difference=facts["difference"].get(line.student_id, []))
+
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
         refusals = []
@@ -66,7 +72,7 @@ class TransferWithin(GroupChangeKind):
                     _(
                         "%(name)s is %(status)s: only active students can be transferred.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,
@@ -92,7 +98,6 @@ class TransferWithin(GroupChangeKind):
         elif target.programme_id != student.group.programme_id:
             refusals += holiday_refusals(self.name, line, facts["calendars"])
             refusals += first_period_refusal(self.name, line, facts["first_period"])
-        sync_params(line, difference=facts["difference"].get(line.student_id, []))
         return refusals
 
     @staticmethod

@@ -21,7 +21,7 @@ from core.labels import label as code_label
 from core.rules import rule
 from orders.kind import ONE_OFF, LineContext, OrderKind
 from orders.models import Order, OrderLine
-from orders.params import Integer, ParamsSchema, choice_field, effective_date_field, messages, meta
+from orders.params import Integer, ParamsSchema, choice_field, choices_text, effective_date_field, messages, meta
 from orders.reversals import reversed_line_ids
 from orders.wording import describe_student
 from workflow.engine import Refusal
@@ -53,7 +53,7 @@ class TravelCompensationParams(ParamsSchema):
     season = choice_field(
         _l("Holidays"),
         {k: v[0] for k, v in SEASONS.items()},
-        _l("Choose the holidays: %(s)s.", s=", ".join(SEASONS)),
+        _l("Choose the holidays: %(s)s.", s=choices_text({k: v[0] for k, v in SEASONS.items()})),
         description=_l("The holidays the compensation is for; once per season and year."),
     )
     year = Integer(

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from flask import request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
@@ -74,7 +75,7 @@ def register(args):
     faculties = payments.register_scope(current_user)
     flt, errors = payments.parse_filter(request.args, faculties)
     if errors:
-        abort(422, message="The filters are not valid; see errors.", errors=errors)
+        abort(422, message=_("The filters are not valid; see errors."), errors=errors)
     result = payments.build_register(flt, faculties, str(get_locale()))
     page, per_page = args["page"], args["per_page"]
     rows = result.rows[(page - 1) * per_page : page * per_page]

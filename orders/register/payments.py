@@ -30,7 +30,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import Select, String, cast, func, or_, select
@@ -546,7 +546,13 @@ def _last_setting(movements: list, name: str, value) -> object | None:
 
 
 def status_label(status: str) -> str:
-    names = {PAID: _("paid"), REDUCED: _("paid in part"), SUSPENDED: _("suspended"), STOPPED: _("stopped")}
+    """A payment's status in the reader's words; "paid" here is a payment made, not the paid-tuition funding."""
+    names = {
+        PAID: pgettext("payment", "paid"),
+        REDUCED: _("paid in part"),
+        SUSPENDED: _("suspended"),
+        STOPPED: _("stopped"),
+    }
     return names.get(status, status)
 
 

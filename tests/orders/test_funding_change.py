@@ -19,6 +19,15 @@ from tests.conftest import sign
 GROUND = "решение Ученого совета № 7 от 20.07.2026 о присуждении вакантного гранта"
 
 
+STATUS_WORDS = {
+    "active": "active",
+    "academic_leave": "on academic leave",
+    "expelled": "expelled",
+    "graduated": "graduated",
+    "incoming": "transferring in",
+}
+
+
 @pytest.fixture(autouse=True)
 def english(session):
     with force_locale("en"):
@@ -108,7 +117,7 @@ def test_a_grant_student_cannot_move_to_a_grant_nor_a_paid_one_to_paid(uni, make
     (line,) = draft(uni, [grant]).lines
     assert rules(line) == ["funding.not_paid"]
     assert line.eligibility[0]["message"] == (
-        "Ким Нурлан Серикович does not study on a paid basis (funding: grant): only paid students can be moved "
+        "Ким Нурлан Серикович does not study on a paid basis (funding: state grant): only paid students can be moved "
         "to a vacant grant."
     )
     (line,) = draft(uni, [paid], direction="to_paid", ground="основание").lines
@@ -122,7 +131,7 @@ def test_only_active_students_change_funding(status, uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["funding.status"]
     assert line.eligibility[0]["message"].endswith(
-        f"is {status.replace('_', ' ')}: only active students can change funding."
+        f"is {STATUS_WORDS[status]}: only active students can change funding."
     )
 
 

@@ -94,11 +94,29 @@ def test_unregistered_kind_is_gone(uni):
         operations.create_order("commendation", uni.clerk, {"effective_date": date(2026, 12, 1), "basis": "—"})
 
 
-def test_no_module_outside_the_kinds_names_a_kind():
-    """Every registered kind's name as a quoted literal, outside orders/kinds/. A kind named like a student status
-    (academic_leave) is skipped: the status is a generic code of the student record."""
+def kind_names_pattern() -> re.Pattern:
+    """A kind's name, or one of its own pages' endpoints (`'personal_data.from_import'`), as a quoted literal. A kind
+    named like a student status (academic_leave) is skipped: the status is a generic code of the student record."""
     names = [name for name in KINDS if name not in STATUSES]
-    literal = re.compile("[\"']({})[\"']".format("|".join(map(re.escape, names))))
+    pages = {bp.name for kind in KINDS.values() for bp in (*kind.blueprints, *kind.api_blueprints)}
+    return re.compile(
+        "[\"']({})[\"']|[\"']((?:{})\\.\\w+)[\"']".format(
+            "|".join(map(re.escape, names)), "|".join(map(re.escape, sorted(pages)))
+        )
+    )
+
+
+def test_the_check_finds_a_kind_and_a_kind_s_endpoint():
+    pattern = kind_names_pattern()
+    assert pattern.search('create_order("expulsion", clerk, params)')
+    assert pattern.search("<form action=\"{{ url_for('personal_data.from_import') }}\">")
+    assert not pattern.search("url_for('imports.index')") and not pattern.search('label("academic_leave")')
+
+
+def test_no_module_outside_the_kinds_names_a_kind():
+    """Every registered kind's name, or an endpoint of a kind's own pages, as a quoted literal outside
+    orders/kinds/."""
+    literal = kind_names_pattern()
     kinds_folder = ROOT / "orders" / "kinds"
     found = []
     for source in SOURCES:
@@ -106,5 +124,5 @@ def test_no_module_outside_the_kinds_names_a_kind():
             if path.suffix not in SUFFIXES or kinds_folder in path.parents:
                 continue
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                found += [f"{path.relative_to(ROOT)}:{number}: {match}" for match in literal.findall(line)]
+                found += [f"{path.relative_to(ROOT)}:{number}: {m.group(0)}" for m in literal.finditer(line)]
     assert not found, "kinds named outside orders/kinds/:\n" + "\n".join(found)

@@ -221,7 +221,7 @@ def test_inactive_and_final_year_students_are_refused(uni, make):
     first, second = draft(uni, [on_leave, final]).lines
     assert first.eligibility[0]["rule"] == "promotion.status"
     assert first.eligibility[0]["message"] == (
-        "Сеитов Арман Серикович is academic leave: only active students are promoted."
+        "Сеитов Арман Серикович is on academic leave: only active students are promoted."
     )
     assert second.eligibility == [
         {

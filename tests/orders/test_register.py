@@ -133,7 +133,7 @@ def expel(uni, student, effective_date="2027-04-15", reason="own_request"):
     return order
 
 
-def return_from_leave(uni, student, effective_date, applied="2027-01-10"):
+def return_from_leave(uni, student, effective_date, applied="2026-12-01"):
     order = operations.create_order(
         "leave_return", uni.clerk, {"effective_date": effective_date, "basis": "Заявление обучающегося"}
     )

@@ -114,7 +114,7 @@ def test_inactive_student_and_a_second_repeat_are_refused(uni, make):
     assert [(r["rule"], r["message"]) for r in line.eligibility] == [
         (
             "repeat_year.status",
-            "Исаев Олжас Серикович is academic leave: only active students can be left for a repeat year.",
+            "Исаев Олжас Серикович is on academic leave: only active students can be left for a repeat year.",
         )
     ]
 

@@ -17,6 +17,14 @@ from tests.orders.test_transfer import NO_CALENDAR_DAY, TERM_DAY, calendar, docu
 from tests.students.test_difference import grade, item
 from workflow.engine import fire
 
+STATUS_WORDS = {
+    "active": "active",
+    "academic_leave": "on academic leave",
+    "expelled": "expelled",
+    "graduated": "graduated",
+    "incoming": "transferring in",
+}
+
 
 @pytest.fixture(autouse=True)
 def english(session):
@@ -116,7 +124,7 @@ def test_only_expelled_students_are_restored(status, setup, uni, make):
         {
             "rule": "restoration.status",
             "data": {"status": status},
-            "message": f"Ким Олег Серикович is {status.replace('_', ' ')}: only expelled students can be restored.",
+            "message": f"Ким Олег Серикович is {STATUS_WORDS[status]}: only expelled students can be restored.",
             "absolute": True,
         }
     ]

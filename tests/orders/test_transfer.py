@@ -184,7 +184,7 @@ def test_refusals_inactive_same_group_and_first_period(setup, uni, make):
     assert lines[on_leave.id].eligibility[0] == {
         "rule": "transfer_within.status",
         "data": {"status": "academic_leave"},
-        "message": "Ли Анна Серикович is academic leave: only active students can be transferred.",
+        "message": "Ли Анна Серикович is on academic leave: only active students can be transferred.",
         "absolute": True,
     }
     assert rules(lines[fresh.id]) == ["transfer_within.first_period"]

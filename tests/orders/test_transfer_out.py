@@ -17,6 +17,15 @@ from tests.orders.test_transfer import document_text
 UNIVERSITY = "Евразийский национальный университет имени Л.Н. Гумилева"
 
 
+STATUS_WORDS = {
+    "active": "active",
+    "academic_leave": "on academic leave",
+    "expelled": "expelled",
+    "graduated": "graduated",
+    "incoming": "transferring in",
+}
+
+
 @pytest.fixture(autouse=True)
 def english(session):
     with force_locale("en"):
@@ -89,7 +98,7 @@ def test_only_active_students_transfer_out(status, uni, make):
         {
             "rule": "transfer_out.status",
             "data": {"status": status},
-            "message": f"Ким Юлия Серикович is {status.replace('_', ' ')}: only active students can transfer to "
+            "message": f"Ким Юлия Серикович is {STATUS_WORDS[status]}: only active students can transfer to "
             "another university.",
             "absolute": True,
         }

@@ -3,6 +3,7 @@ the bulk additions (paid students of a programme and course; scholarship candida
 as XLSX or DOCX."""
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import fields, validate
@@ -68,7 +69,9 @@ class AddArgs(ma.Schema):
 def _load(order_id: int):
     order = load_visible(order_id)
     if order.kind not in KINDS:
-        abort(404, message=f"Order {order_id} is not a competitive order.", errors={"order_id": "not ranked"})
+        abort(
+            404, message=_("Order %(id)s is not a competitive order.", id=order_id), errors={"order_id": "not ranked"}
+        )
     return order
 
 

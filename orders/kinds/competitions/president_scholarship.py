@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_money
+from core.labels import label as code_label
 from core.rules import rule
 from orders import ranking
 from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field
@@ -274,10 +275,12 @@ class PresidentScholarship(OrderKind):
         return ranking.amount_table(self.amounts_rule, date.fromisoformat(order.params["effective_date"]))
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
-        table = self._amount(order)
+        return {"table": self._amount(order)}
+
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict[str, Any]) -> None:
+        """While a draft: every line's outcome, rank, GPA, amount and months from the ranking."""
         if order.state == "draft":
-            self._rank(order, lines, table)
-        return {"table": table}
+            self._rank(order, lines, facts["table"])
 
     def _rank(self, order: Order, lines: list[OrderLine], table: dict | None) -> None:
         """Set every line's outcome, rank, GPA, amount and months (the only writes: changed params)."""
@@ -309,7 +312,7 @@ class PresidentScholarship(OrderKind):
                 results[line.student_id] = {
                     **base,
                     "rule": f"{self.rule_prefix}.status",
-                    "reason": _("Not active (%(status)s).", status=student.status.replace("_", " ")),
+                    "reason": _("Not active (%(status)s).", status=code_label(student.status)),
                 }
             elif level not in min_course or student.course < int(min_course[level]):
                 first = min_course.get(level)
@@ -420,7 +423,7 @@ class PresidentScholarship(OrderKind):
                     _(
                         "%(name)s is %(status)s: a scholarship is awarded only to active students.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

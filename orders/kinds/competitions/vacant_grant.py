@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
+from core.labels import label as code_label
 from orders import ranking
 from orders.kind import LineContext, OrderKind
 from orders.kinds.competitions.blueprints import api, pages
@@ -91,10 +92,10 @@ class VacantGrant(OrderKind):
 
     # Ranking -------------------------------------------------------------------------------------------------
 
-    def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict[str, Any]) -> None:
+        """While a draft: every line's outcome and rank from the competition of its programme and course."""
         if order.state == "draft":
             self._rank(order, lines)
-        return {}
 
     def _rank(self, order: Order, lines: list[OrderLine]) -> None:  # noqa: C901
         facts = ranking.academic_facts([line.student_id for line in lines])
@@ -142,14 +143,12 @@ class VacantGrant(OrderKind):
         student = line.student
         reasons = []
         if student.status != "active":
-            reasons.append(
-                ("vacant_grant.status", _("Not active (%(status)s).", status=student.status.replace("_", " ")))
-            )
+            reasons.append(("vacant_grant.status", _("Not active (%(status)s).", status=code_label(student.status))))
         if student.funding != "paid":
             reasons.append(
                 (
                     "vacant_grant.not_paid",
-                    _("Does not study on a paid basis (%(funding)s).", funding=student.funding),
+                    _("Does not study on a paid basis (%(funding)s).", funding=code_label(student.funding)),
                 )
             )
         if fact.debts:
@@ -209,7 +208,7 @@ class VacantGrant(OrderKind):
                     _(
                         "%(name)s is %(status)s: only active students take part in the vacant grant competition.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,
@@ -224,7 +223,7 @@ class VacantGrant(OrderKind):
                         "for a "
                         "vacant grant.",
                         name=student.full_name,
-                        funding=student.funding,
+                        funding=code_label(student.funding),
                     ),
                     {"funding": student.funding},
                     absolute=True,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from core.clock import today
 from core.db import db
+from core.labels import label as code_label
 from orders.models import Order, OrderLine
 
 CORRECTION_KINDS = ("revocation", "amendment")
@@ -51,7 +52,7 @@ def target_problem(target: Order) -> str | None:
             "Order %(label)s is not signed (%(state)s): only a signed order is revoked or amended; a draft is "
             "edited or withdrawn instead.",
             label=target.label,
-            state=target.state.replace("_", " "),
+            state=code_label(target.state),
         )
     if target.superseded_as:
         by = target.superseded_by.label if target.superseded_by else "?"

@@ -17,7 +17,7 @@ from core.labels import label as state_label
 from core.rules import rule
 from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
-from orders.params import LineParamsSchema, ParamsSchema, choice_field, date_field, lazy, text_field
+from orders.params import LineParamsSchema, ParamsSchema, choice_field, choices_text, date_field, lazy, text_field
 from orders.wording import describe_student
 from workflow.engine import Refusal
 
@@ -83,7 +83,7 @@ def birthday(born: date, years: int) -> date:
 
 
 def _ground_message() -> str:
-    return _("Choose one of the grounds: %(g)s.", g=", ".join(grounds()))
+    return _("Choose one of the grounds: %(g)s.", g=choices_text({g: GROUNDS[g][0] for g in grounds()}))
 
 
 GROUND_MESSAGE = lazy(_ground_message)
@@ -249,7 +249,7 @@ class AcademicLeave(OrderKind):
         months, days = months_and_days(start, end)
         if months < low or (high is not None and (months, days) > (high, 0)):
             length = (
-                str(months)
+                ngettext("%(num)s month", "%(num)s months", months)
                 if days == 0
                 else _(
                     "%(months)s and %(days)s",

@@ -51,8 +51,10 @@ class LeaveReturnLineParams(LineParamsSchema):
         _l("Application date"),
         message=DATE_MESSAGE,
         required=False,
+        not_after_today=True,
         description=_l(
-            "The student's application to return; it must come at least the set number of days before classes resume."
+            "The student's application to return, not after today; it must come at least the set number of days "
+            "before classes resume."
         ),
     )
     early_ground = text_field(

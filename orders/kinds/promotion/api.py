@@ -2,6 +2,7 @@
 lines into a repeat-year draft and an expulsion draft."""
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import fields, validate
@@ -76,7 +77,11 @@ def _outcomes(order) -> dict:
 def _load_promotion(order_id: int):
     order = load_visible(order_id)
     if order.kind != "promotion":
-        abort(404, message=f"Order {order_id} is not a course promotion.", errors={"order_id": "not a promotion"})
+        abort(
+            404,
+            message=_("Order %(id)s is not a course promotion.", id=order_id),
+            errors={"order_id": "not a promotion"},
+        )
     return order
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from core.db import db
 from core.formatting import format_day
+from core.labels import label as code_label
 from core.rules import rule
 from orders.kind import LineContext, OrderKind, academic_year_field
 from orders.kinds.promotion.blueprints import api, pages
@@ -330,7 +331,7 @@ class Promotion(OrderKind):
                     _(
                         "%(name)s is %(status)s: only active students are promoted.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

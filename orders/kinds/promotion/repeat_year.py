@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
+from core.labels import label as code_label
 from core.rules import rule
 from orders.kind import LineContext, OrderKind, academic_year_field
 from orders.kinds.promotion.promotion import academic_refusals, gather_standing
@@ -136,7 +137,7 @@ class RepeatYear(OrderKind):
                     _(
                         "%(name)s is %(status)s: only active students can be left for a repeat year.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,

@@ -2,6 +2,7 @@
 who is out and why."""
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import fields, validate
@@ -103,5 +104,9 @@ def outcomes(order_id: int):
     """Each line of a state scholarship order: in or out, why, amount and months (a dean: own faculty's lines)."""
     order = load_visible(order_id)
     if order.kind != bulk.KIND:
-        abort(404, message=f"Order {order_id} is not a state scholarship order.", errors={"order_id": "not one"})
+        abort(
+            404,
+            message=_("Order %(id)s is not a state scholarship order.", id=order_id),
+            errors={"order_id": "not one"},
+        )
     return _outcomes(order)

@@ -53,6 +53,7 @@ from sqlalchemy.orm import aliased
 
 from core.db import db
 from core.formatting import format_day, format_money
+from core.labels import label as code_label
 from core.rules import rule
 from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field, parse_academic_year
 from orders.kinds.state_scholarship.blueprints import api, pages
@@ -368,14 +369,18 @@ class StateScholarship(OrderKind):
         return {"outcome": None}, date.fromisoformat(order.params["effective_date"])
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
-        facts = {"duplicates": duplicates(lines, order)}
+        return {"duplicates": duplicates(lines, order)}
+
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict[str, Any]) -> None:
+        """Each line's outcome, amount and months from the session's grades (while a draft, every line; later, the
+        lines not yet decided)."""
         pending = [line for line in lines if line.params.get("outcome") is None] if order.state != "draft" else lines
         if not pending:
-            return facts
+            return
         year, semester = order.params["academic_year"], order.params["semester"]
         calendar = db.session.scalar(select(AcademicCalendar).where(AcademicCalendar.year == year))
         if calendar is None:
-            return facts
+            return
         whole = pending is lines
         scope_lines = lines if whole else pending
         grades = session_grades(scope_lines, order, year, semester)
@@ -393,7 +398,6 @@ class StateScholarship(OrderKind):
             )
             if line.params != params:
                 line.params = params
-        return facts
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student = line.student
@@ -405,7 +409,7 @@ class StateScholarship(OrderKind):
                     _(
                         "%(name)s is %(status)s: a state scholarship is appointed only to active students.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,
@@ -419,7 +423,7 @@ class StateScholarship(OrderKind):
                         "%(name)s does not study on a state grant (funding: %(funding)s): a state scholarship is for "
                         "state-grant students only.",
                         name=student.full_name,
-                        funding=student.funding,
+                        funding=code_label(student.funding),
                     ),
                     {"funding": student.funding},
                     absolute=True,

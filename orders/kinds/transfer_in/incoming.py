@@ -15,6 +15,7 @@ from flask_babel import ngettext
 from sqlalchemy import insert, select
 
 from core.db import db
+from core.labels import label as code_label
 from core.models import User
 from orders import operations
 from orders.group_change import group_by_name
@@ -217,7 +218,7 @@ def add_incoming(order: Order, raw: dict, actor: User) -> OrderLine:
         raise InvalidInput({"order": _("Incoming students are added only to a transfer-in order.")}, status=409)
     if order.state != "draft":
         raise InvalidInput(
-            {"order": _("Only a draft can be changed; this order is %(s)s.", s=order.state.replace("_", " "))},
+            {"order": _("Only a draft can be changed; this order is %(s)s.", s=code_label(order.state))},
             status=409,
         )
     if not operations.can_edit(order, actor):

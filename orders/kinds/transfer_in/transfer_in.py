@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
+from core.labels import label as code_label
 from orders.group_change import (
     GroupChangeKind,
     calendars_for,
@@ -80,9 +81,13 @@ class TransferIn(GroupChangeKind):
             "first_period": first,
         }
 
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
+        """Each line's academic difference against the target group's curriculum."""
+        for line in lines:
+            sync_params(line, difference=facts["difference"].get(line.student_id, []))
+
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
-        sync_params(line, difference=facts["difference"].get(line.student_id, []))
         refusals = []
         if student.status != "incoming":
             refusals.append(
@@ -91,7 +96,7 @@ class TransferIn(GroupChangeKind):
                     _(
                         "%(name)s is %(status)s, not transferring in: add incoming students with the transfer-in form.",
                         name=student.full_name,
-                        status=student.status.replace("_", " "),
+                        status=code_label(student.status),
                     ),
                     {"status": student.status},
                     absolute=True,
