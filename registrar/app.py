@@ -51,6 +51,7 @@ from orders.views import bp as orders_bp
 from registrar import metrics
 from registrar.api import init_api
 from registrar.health import bp as health_bp
+from reports.views import bp as reports_bp
 from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
@@ -212,6 +213,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(approvals_bp)
     app.register_blueprint(approvals_admin_bp)
     app.register_blueprint(mailbox_bp)
+    app.register_blueprint(reports_bp)
     init_api(app)
 
 

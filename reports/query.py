@@ -116,13 +116,16 @@ class Bucket:
         return cls(parts[0], parts[1] == "1", parts[2], parts[3])
 
     def title(self) -> str:
-        """The column's heading for a person."""
+        """The column's heading for a person: "in: restoration", "out: expulsion: academic failure", "moved in:
+        promotion"."""
         kind = str(WORDS.get(self.kind) or label(self.kind))
         if self.detail:
-            kind = f"{kind}: {value_word('status', self.detail) if ':' in self.detail else label(self.detail)}"
-        if self.moved:
-            return _("moved in: %(kind)s", kind=kind) if self.direction == "in" else _("moved out: %(kind)s", kind=kind)
-        return kind
+            detail = value_word("status", self.detail) if ":" in self.detail else str(label(self.detail))
+            if detail != kind:
+                kind = f"{kind}: {detail}"
+        if self.direction == "in":
+            return _("moved in: %(kind)s", kind=kind) if self.moved else _("in: %(kind)s", kind=kind)
+        return _("moved out: %(kind)s", kind=kind) if self.moved else _("out: %(kind)s", kind=kind)
 
 
 @dataclass
@@ -565,6 +568,7 @@ def movement_steps(
     filters: dict[str, str],
     bucket: Bucket | None = None,
     *,
+    direction: str | None = None,
     known_on: date | datetime | None = None,
     faculties: set[int] | None = None,
     population: str = "contingent",
@@ -572,7 +576,8 @@ def movement_steps(
     offset: int = 0,
 ) -> tuple[int, list]:
     """The steps behind a movement figure: those of `bucket` (None: every step in or out) for the cell `filters`
-    ({dimension: value}; the cell the student entered for an "in", left for an "out"). (how many, one page of rows)
+    ({dimension: value}; the cell the student entered for an "in", left for an "out"); without a bucket, those of
+    `direction` ("in", "out"; None: both). (how many, one page of rows)
     with student_id, iin, names, day, direction, kind, detail, moved, order_id, order_label, and the cell values
     before and after (`prev_<dimension>`, `cur_<dimension>`). Two statements."""
     if end < start:
@@ -595,8 +600,8 @@ def movement_steps(
         *[steps.c[f"prev_{name}"] == value for name, value in filters.items()],
     )
     if bucket is None:
+        condition = {"in": into, "out": out_of}.get(direction, or_(into, out_of))
         direction = case((into, "in"), else_="out")
-        condition = or_(into, out_of)
     elif bucket.direction == "in":
         direction = literal("in")
         condition = and_(into, kind == bucket.kind, was_inside if bucket.moved else ~was_inside)
