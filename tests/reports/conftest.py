@@ -85,5 +85,3 @@ def university(uni, make, clock, one_calendar):
     sign(revocation, parts["expulsion"])
     db.session.expire_all()
     return orders, revoked_on
-
-
