@@ -222,20 +222,25 @@ def _known(until: date, known_on: date | datetime | None) -> list:
     return conditions
 
 
-def _pivot(ranked, keys: list) -> Select:
+def _fields(dimensions, *more: str) -> tuple[str, ...]:
+    """The timeline fields a breakdown reads: status and group always (who counts, and the faculty for the scope),
+    course and funding when they are dimensions, and `more`."""
+    wanted = {"status", "group_id", *more} | ({"course", "funding"} & set(dimensions))
+    return tuple(field for field in TIMELINE_FIELDS if field in wanted)
+
+
+def _pivot(ranked, keys: list, fields: tuple[str, ...]) -> Select:
     """Rows ranked per (keys, field) pivoted to one row per keys: each field's value, whether the field is set, and
     the movement that set the status."""
-    columns = [func.max(case((ranked.c.field == field, ranked.c.value))).label(field) for field in TIMELINE_FIELDS]
-    columns += [
-        func.max(case((ranked.c.field == field, 1), else_=0)).label(f"set_{field}") for field in TIMELINE_FIELDS
-    ]
+    columns = [func.max(case((ranked.c.field == field, ranked.c.value))).label(field) for field in fields]
+    columns += [func.max(case((ranked.c.field == field, 1), else_=0)).label(f"set_{field}") for field in fields]
     columns.append(func.max(case((ranked.c.field == "status", ranked.c.movement_id))).label("status_movement_id"))
     columns.append(func.max(ranked.c.movement_id).label("movement_id"))
     return select(*keys, *columns).where(ranked.c.rank == 1).group_by(*keys)
 
 
-def states_on(day: date, known_on: date | datetime | None = None) -> Select:
-    """One row per student with a record on `day` as known on `known_on`: student_id, the timeline fields (text)
+def states_on(day: date, known_on: date | datetime | None = None, fields: tuple[str, ...] = TIMELINE_FIELDS) -> Select:
+    """One row per student with a record on `day` as known on `known_on`: student_id, the timeline `fields` (text)
     and status_movement_id (the movement that set the status). One window function over the timeline."""
     changes = RecordChange
     ranked = (
@@ -251,10 +256,10 @@ def states_on(day: date, known_on: date | datetime | None = None) -> Select:
             )
             .label("rank"),
         )
-        .where(*_known(day, known_on))
+        .where(*_known(day, known_on), changes.field.in_(fields))
         .subquery("ranked")
     )
-    return _pivot(ranked, [ranked.c.student_id])
+    return _pivot(ranked, [ranked.c.student_id], fields)
 
 
 def _age(iin, on: date):
@@ -335,7 +340,7 @@ def _scope(column, faculties: set[int] | None):
 
 
 def _contingent_facts(day, known_on, names, faculties, population, *, student=False) -> tuple[Select, _Facts]:
-    state = states_on(day, known_on).subquery("state")
+    state = states_on(day, known_on, _fields(names)).subquery("state")
     facts = _Facts(state, day)
     columns = [facts.column(name).label(name) for name in names]
     query = select(state.c.student_id, *columns).select_from(state)
@@ -415,6 +420,9 @@ def _steps(start: date, end: date, known_on, dimensions: list[str], population: 
     the state after it and the one before it (`prev_*`), whether each is in the population, the movement behind the
     step, and `last` (1 on the student's last row)."""
     changes = RecordChange
+    fields = _fields(dimensions, "expulsion_reason")
+    # the leave ground: for the status dimension, or for the detail of a leave that takes a student out
+    leave = "status" in dimensions or "academic_leave" not in POPULATION_STATUSES[population]
     day = case((changes.effective_date <= start, literal(start)), else_=changes.effective_date).label("day")
     ranked = (
         select(
@@ -430,10 +438,10 @@ def _steps(start: date, end: date, known_on, dimensions: list[str], population: 
             )
             .label("rank"),
         )
-        .where(*_known(end, known_on))
+        .where(*_known(end, known_on), changes.field.in_(fields))
         .subquery("ranked")
     )
-    daily = _pivot(ranked, [ranked.c.student_id, ranked.c.day]).subquery("daily")
+    daily = _pivot(ranked, [ranked.c.student_id, ranked.c.day], fields).subquery("daily")
     order = (daily.c.day,)
     numbered = select(
         daily,
@@ -441,7 +449,7 @@ def _steps(start: date, end: date, known_on, dimensions: list[str], population: 
             func.sum(daily.c[f"set_{field}"])
             .over(partition_by=daily.c.student_id, order_by=order, rows=(None, 0))
             .label(f"run_{field}")
-            for field in TIMELINE_FIELDS
+            for field in fields
         ],
     ).subquery("numbered")
     filled = select(
@@ -452,18 +460,24 @@ def _steps(start: date, end: date, known_on, dimensions: list[str], population: 
             func.max(numbered.c[field])
             .over(partition_by=(numbered.c.student_id, numbered.c[f"run_{field}"]))
             .label(field)
-            for field in TIMELINE_FIELDS
+            for field in fields
         ],
-        func.max(numbered.c.status_movement_id)
-        .over(partition_by=(numbered.c.student_id, numbered.c.run_status))
-        .label("status_movement_id"),
+        *(
+            [
+                func.max(numbered.c.status_movement_id)
+                .over(partition_by=(numbered.c.student_id, numbered.c.run_status))
+                .label("status_movement_id")
+            ]
+            if leave
+            else []
+        ),
     ).subquery("state")
     facts = _Facts(filled, end)
     statuses = POPULATION_STATUSES[population]
     inside = case((filled.c.status.in_(statuses), 1), else_=0)
     detail = case(
         (filled.c.status == "expelled", func.coalesce(filled.c.expulsion_reason, "")),
-        (filled.c.status == "academic_leave", facts.status()),
+        (filled.c.status == "academic_leave", facts.status() if leave else literal(LEAVE_PREFIX)),
         else_=filled.c.status,
     )
     current = {name: facts.column(name) for name in dimensions}
@@ -482,8 +496,8 @@ def _steps(start: date, end: date, known_on, dimensions: list[str], population: 
         func.row_number().over(partition_by=filled.c.student_id, order_by=filled.c.day.desc()).label("last"),
     ).select_from(filled)
     needs = _needs(dimensions)
-    query = facts.join(query, student=needs["student"], leave=True)
-    return query.subquery("steps")
+    query = facts.join(query, student=needs["student"], leave=leave)
+    return query.cte("steps")  # a CTE: the balance reads it four times, the database computes it once
 
 
 def _changed(steps, dimensions: list[str]):
