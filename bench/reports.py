@@ -36,7 +36,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 
-from sqlalchemy import bindparam, event, select, text, update
+from sqlalchemy import event, select, text, update
 
 from bench.generate import generate, make_app
 from bench.timeline import _app
@@ -180,26 +180,33 @@ def _groups() -> tuple[dict, dict, dict]:
 
 def _shift_intake(students, by_id, by_place) -> dict[int, tuple[int, object]]:
     """Four students in five enter in a later year (01.09.2021-2024) into course 1: their enrolment rows are moved
-    to that day and that group. {student id: (first year, group)}."""
+    to that day and that group, by a few set-based UPDATEs (per year, per group, in chunks of ids).
+    {student id: (first year, group)}."""
     start = {}
-    dates, places = [], []
+    by_year: dict[int, list[int]] = {}
+    by_group: dict[int, list[int]] = {}
     for n, (student_id, group_id, _funding) in enumerate(students):
         group, year = by_id[group_id], 2020 + n % 5
         if year > 2020:
             group = by_place.get((group.programme_id, 1, group.language), group)
-            dates.append({"sid": student_id, "day": date(year, 9, 1)})
-            places += [
-                {"sid": student_id, "f": "course", "v": str(group.course)},
-                {"sid": student_id, "f": "group_id", "v": str(group.id)},
-            ]
+            by_year.setdefault(year, []).append(student_id)
+            by_group.setdefault(group.id, []).append(student_id)
         start[student_id] = (year, group)
     table = RecordChange.__table__
-    enrolment = [table.c.student_id == bindparam("sid"), table.c.movement_id.is_(None)]
-    if dates:
-        db.session.execute(update(table).where(*enrolment).values(effective_date=bindparam("day")), dates)
-        db.session.execute(
-            update(table).where(*enrolment, table.c.field == bindparam("f")).values(value=bindparam("v")), places
-        )
+    enrolment = table.c.movement_id.is_(None)
+
+    def chunks(ids: list[int]):
+        return (ids[i : i + 5000] for i in range(0, len(ids), 5000))
+
+    for year, ids in by_year.items():
+        for chunk in chunks(ids):
+            where = (enrolment, table.c.student_id.in_(chunk))
+            db.session.execute(update(table).where(*where).values(effective_date=date(year, 9, 1)))
+            db.session.execute(update(table).where(*where, table.c.field == "course").values(value="1"))
+    for group_id, ids in by_group.items():
+        for chunk in chunks(ids):
+            where = (enrolment, table.c.student_id.in_(chunk), table.c.field == "group_id")
+            db.session.execute(update(table).where(*where).values(value=str(group_id)))
     return start
 
 
