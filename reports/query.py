@@ -229,19 +229,27 @@ def _fields(dimensions, *more: str) -> tuple[str, ...]:
     return tuple(field for field in TIMELINE_FIELDS if field in wanted)
 
 
-def _pivot(ranked, keys: list, fields: tuple[str, ...]) -> Select:
-    """Rows ranked per (keys, field) pivoted to one row per keys: each field's value, whether the field is set, and
-    the movement that set the status."""
+def _pivot(ranked, keys: list, fields: tuple[str, ...], *, steps: bool, leave: bool) -> Select:
+    """Rows ranked per (keys, field) pivoted to one row per keys: each field's value; for `steps` also whether each
+    field is set and the latest movement; for `leave` the movement that set the status (its leave ground)."""
     columns = [func.max(case((ranked.c.field == field, ranked.c.value))).label(field) for field in fields]
-    columns += [func.max(case((ranked.c.field == field, 1), else_=0)).label(f"set_{field}") for field in fields]
-    columns.append(func.max(case((ranked.c.field == "status", ranked.c.movement_id))).label("status_movement_id"))
-    columns.append(func.max(ranked.c.movement_id).label("movement_id"))
+    if steps:
+        columns += [func.max(case((ranked.c.field == field, 1), else_=0)).label(f"set_{field}") for field in fields]
+        columns.append(func.max(ranked.c.movement_id).label("movement_id"))
+    if leave:
+        columns.append(func.max(case((ranked.c.field == "status", ranked.c.movement_id))).label("status_movement_id"))
     return select(*keys, *columns).where(ranked.c.rank == 1).group_by(*keys)
 
 
-def states_on(day: date, known_on: date | datetime | None = None, fields: tuple[str, ...] = TIMELINE_FIELDS) -> Select:
+def states_on(
+    day: date,
+    known_on: date | datetime | None = None,
+    fields: tuple[str, ...] = TIMELINE_FIELDS,
+    leave: bool = True,
+) -> Select:
     """One row per student with a record on `day` as known on `known_on`: student_id, the timeline `fields` (text)
-    and status_movement_id (the movement that set the status). One window function over the timeline."""
+    and, with `leave`, status_movement_id (the movement that set the status). One window function over the
+    timeline."""
     changes = RecordChange
     ranked = (
         select(
@@ -259,7 +267,7 @@ def states_on(day: date, known_on: date | datetime | None = None, fields: tuple[
         .where(*_known(day, known_on), changes.field.in_(fields))
         .subquery("ranked")
     )
-    return _pivot(ranked, [ranked.c.student_id], fields)
+    return _pivot(ranked, [ranked.c.student_id], fields, steps=False, leave=leave)
 
 
 def _age(iin, on: date):
@@ -340,7 +348,7 @@ def _scope(column, faculties: set[int] | None):
 
 
 def _contingent_facts(day, known_on, names, faculties, population, *, student=False) -> tuple[Select, _Facts]:
-    state = states_on(day, known_on, _fields(names)).subquery("state")
+    state = states_on(day, known_on, _fields(names), leave=_needs(names)["leave"]).subquery("state")
     facts = _Facts(state, day)
     columns = [facts.column(name).label(name) for name in names]
     query = select(state.c.student_id, *columns).select_from(state)
@@ -441,7 +449,7 @@ def _steps(start: date, end: date, known_on, dimensions: list[str], population: 
         .where(*_known(end, known_on), changes.field.in_(fields))
         .subquery("ranked")
     )
-    daily = _pivot(ranked, [ranked.c.student_id, ranked.c.day], fields).subquery("daily")
+    daily = _pivot(ranked, [ranked.c.student_id, ranked.c.day], fields, steps=True, leave=leave).subquery("daily")
     order = (daily.c.day,)
     numbered = select(
         daily,
