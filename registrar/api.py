@@ -24,6 +24,7 @@ from orders.api import bp as orders_bp
 from orders.api import document_kinds
 from orders.register.api import bp as register_bp
 from orders.registry import api_blueprints
+from reports.api import bp as reports_bp
 from students.api import bp as students_bp
 
 PREFIX = "/api/v1"
@@ -189,7 +190,15 @@ def init_api(app: Flask) -> Api:
     api = RegistrarApi(app)
     document_kinds(api.spec, api.ma_plugin.converter)  # before the bodies naming the kinds' schemas are documented
     # The generic endpoints, then every order kind's own (from the registry), the register and the approvals.
-    for blueprint in (students_bp, orders_bp, *api_blueprints(), register_bp, approvals_bp, approvals_admin_bp):
+    for blueprint in (
+        students_bp,
+        orders_bp,
+        *api_blueprints(),
+        register_bp,
+        approvals_bp,
+        approvals_admin_bp,
+        reports_bp,
+    ):
         csrf.exempt(blueprint)  # bearer tokens only: a cross-site page cannot send the Authorization header
         api.register_blueprint(blueprint)
         # Per app rather than on the (module-level) blueprint, so that every create_app() gets them once.

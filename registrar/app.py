@@ -53,6 +53,7 @@ from registrar.api import init_api
 from registrar.health import bp as health_bp
 from reports.audit_log import bp as audit_log_bp
 from reports.journal import bp as journal_bp
+from reports.views import bp as reports_bp
 from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
@@ -216,6 +217,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(mailbox_bp)
     app.register_blueprint(journal_bp)
     app.register_blueprint(audit_log_bp)
+    app.register_blueprint(reports_bp)
     init_api(app)
 
 
