@@ -81,13 +81,17 @@ def broker_of(app) -> dramatiq.Broker:
 
 
 def run_worker(app) -> None:
-    """The embedded worker runs whatever the broker holds, then stops."""
+    """The embedded worker runs until no job is queued or running (the e-mails the jobs queued are not waited for)."""
     worker = relay.start_embedded_worker(app, worker_threads=1)
     try:
-        broker_of(app).join(relay.QUEUE, timeout=WAIT * 1000)
-        worker.join()
+        wait_for(lambda: not active_jobs(), "the jobs to finish")
     finally:
         worker.stop()
+
+
+def active_jobs() -> int:
+    db.session.rollback()  # a fresh snapshot
+    return db.session.scalar(select(func.count()).select_from(Job).where(Job.state.in_(jobs.ACTIVE_STATES)))
 
 
 def jobs_of(order_id: int) -> list[Job]:
