@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 import dramatiq
 from flask import Flask, current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -271,7 +270,7 @@ def run_job(job_id: int) -> str:
     REQUEST_ID.set(job.request_id)
     log.info("job %s (%s of order %s) started, attempt %s", job_id, job.action, job.order_id, attempt)
     if attempt > MAX_ATTEMPTS:
-        return _finish(job_id, attempt, "failed", {"error": _("The job was stopped after %(n)s attempts.", n=attempt)})
+        return _finish(job_id, attempt, "failed", {"error": "attempts"})
     try:
         with force_locale(job.actor.language):
             order = db.session.get(Order, job.order_id)
@@ -348,7 +347,7 @@ def sweep_jobs(now: datetime | None = None) -> int:
     db.session.execute(
         update(Job)
         .where(stale, Job.attempts >= MAX_ATTEMPTS)
-        .values(state="failed", finished_at=now, lease_until=None, result={"error": "stopped after repeated attempts"})
+        .values(state="failed", finished_at=now, lease_until=None, result={"error": "attempts"})
     )
     ids = list(
         db.session.scalars(
