@@ -317,3 +317,28 @@ def test_the_embedded_worker_runs_a_job_while_the_user_waits(job_app):
         worker.stop()
     db.session.rollback()
     assert db.session.get(Order, order.id).state == "signed"
+
+
+def test_a_bulk_visa_from_the_inbox_puts_a_big_order_in_the_background(job_app):
+    make = Factory()
+    faculty = make.faculty()
+    group = make.group(faculty)
+    clerk, dean = make.user("clerk"), make.user("dean", faculty)
+    big = make.order(clerk, [make.student(group, surname=f"Пакет{n}") for n in range(5)])
+    small = make.order(clerk, [make.student(group, surname="Малый")])
+    for order in (big, small):
+        fire(order, "submit", clerk)
+    db.session.commit()
+    client = job_app.test_client()
+    login(client, dean)
+    page = client.post(
+        "/inbox/bulk", data={"order_id": [big.id, small.id], "trigger": "approve"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert page.count('data-testid="bulk-background"') == 1
+    db.session.expire_all()
+    assert db.session.get(Order, small.id).state != "review_dean"  # the small one at once
+    assert db.session.get(Order, big.id).state == "review_dean"  # the big one waits for the worker
+    [job] = jobs_of(big.id)
+    run_worker(job_app)
+    assert db.session.get(Order, big.id).state != "review_dean"
+    assert jobs_of(big.id)[0].result["state"] == db.session.get(Order, big.id).state
