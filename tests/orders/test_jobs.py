@@ -21,6 +21,7 @@ from orders.models import Order
 from registrar.app import create_app
 from students.models import Student, StudentMovement
 from tests.conftest import Factory, login, wipe_tables
+from tests.orders.test_promotion import bulk_draft, year_end  # noqa: F401 (a fixture)
 from workflow.engine import fire
 
 WAIT = 60
@@ -342,3 +343,29 @@ def test_a_bulk_visa_from_the_inbox_puts_a_big_order_in_the_background(job_app):
     run_worker(job_app)
     assert db.session.get(Order, big.id).state != "review_dean"
     assert jobs_of(big.id)[0].result["state"] == db.session.get(Order, big.id).state
+
+
+@pytest.mark.usefixtures("year_end")
+def test_the_split_of_a_big_promotion_draft_runs_in_the_background(app, client, uni, monkeypatch):
+    monkeypatch.setitem(app.config, "JOB_THRESHOLD_LINES", 3)
+    order = bulk_draft(uni, faculty_id=uni.fa.id)  # 6 lines
+    login(client, uni.dean_a)
+    assert client.post(f"/orders/promotion/{order.id}/split").status_code == 403  # a dean asks: no job
+    assert db.session.scalars(select(Job)).all() == []
+    login(client, uni.clerk)
+    response = client.post(f"/orders/promotion/{order.id}/split")
+    assert response.headers["Location"].endswith(f"/orders/promotion/{order.id}")
+    [job] = db.session.scalars(select(Job).where(Job.order_id == order.id)).all()
+    page = client.get(f"/orders/promotion/{order.id}").get_data(as_text=True)
+    assert 'data-testid="job-progress"' in page and 'data-testid="split-refused"' not in page
+
+    assert jobs.run_job(job.id) == "done"  # what the worker does: the same split
+
+    page = client.get(f"/orders/promotion/{order.id}").get_data(as_text=True)
+    assert page.count('data-testid="job-draft"') == 2  # links to the repeat-year and the expulsion drafts
+    db.session.expire_all()
+    assert sorted(line.student.surname for line in db.session.get(Order, order.id).lines) == [
+        "Алиев",
+        "Далиев",
+        "Ерлин",
+    ]
