@@ -32,11 +32,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
-from core.db import db, utcnow
+from core.db import db, is_postgres, utcnow
 from core.errors import Refused
 from core.labels import label
 from core.logs import REQUEST_ID, current_request_id
 from core.models import User
+from core.progress import listening
 from notifications import relay
 from orders.models import Order, OrderLine
 from workflow.engine import fire
@@ -272,7 +273,7 @@ def run_job(job_id: int) -> str:
     if attempt > MAX_ATTEMPTS:
         return _finish(job_id, attempt, "failed", {"error": "attempts"})
     try:
-        with force_locale(job.actor.language):
+        with force_locale(job.actor.language), listening(_progress_writer(job_id, attempt, job.total)):
             order = db.session.get(Order, job.order_id)
             result = ACTIONS[job.action](order, job.actor, job.params)
             this_run = and_(Job.id == job_id, Job.state == "running", Job.attempts == attempt)
@@ -301,6 +302,25 @@ def run_job(job_id: int) -> str:
         raise
     log.info("job %s done", job_id)
     return "done"
+
+
+def _progress_writer(job_id: int, attempt: int, total: int) -> Callable[[float], None] | None:
+    """Progress written in a short transaction of its own (the operation's own stays open to its end), which also
+    renews the lease: a heartbeat. PostgreSQL only: SQLite has one writer at a time, and the operation's open
+    transaction holds it, so there the bar moves only when the job ends."""
+    if not is_postgres():
+        return None
+
+    def write(fraction: float) -> None:
+        moment = utcnow()
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "running", Job.attempts == attempt)
+                .values(done=int(total * fraction), heartbeat_at=moment, lease_until=moment + lease())
+            )
+
+    return write
 
 
 def _finish(job_id: int, attempt: int, state: str, result: dict) -> str:

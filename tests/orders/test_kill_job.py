@@ -94,6 +94,7 @@ def test_a_worker_killed_mid_job_leaves_the_order_untouched_and_a_restart_signs_
             db.session.rollback()
             killed = db.session.get(Job, job.id)
             assert (killed.state, killed.attempts) == ("running", 1)  # claimed, never finished
+            assert 0 < killed.done < LINES  # the progress, written in transactions of its own, was seen meanwhile
             assert db.session.get(Order, order.id).state == "awaiting_signature"
             assert count(StudentMovement) == 0
 
