@@ -369,3 +369,13 @@ def test_the_split_of_a_big_promotion_draft_runs_in_the_background(app, client, 
         "Далиев",
         "Ерлин",
     ]
+
+
+def test_a_job_s_progress_is_for_those_who_see_its_order(client, uni, make):
+    order = make.order(uni.clerk, [make.student(uni.ga) for _ in range(2)])
+    job, _started = jobs.start_job(order, "fire", uni.clerk, {"trigger": "submit"})
+    login(client, uni.dean_b)  # another faculty's dean
+    assert client.get(f"/jobs/{job.id}").status_code == 403
+    login(client, uni.clerk)
+    assert client.get(f"/jobs/{job.id}").get_json()["state"] == "queued"
+    assert client.get(f"/jobs/{job.id + 1000}").status_code == 404
