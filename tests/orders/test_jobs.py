@@ -4,6 +4,7 @@ submit of any size says why without the session cookie growing (flashed messages
 
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from orders.models import Order
 from registrar.app import create_app
 from students.models import Student, StudentMovement
 from tests.conftest import Factory, login, wipe_tables
+from tests.notifications.test_delivery import AMQP_URL, REAL_BROKERS, REDIS_URL, _drop_queue, _require_reachable
 from tests.orders.test_promotion import bulk_draft, year_end  # noqa: F401 (a fixture)
 from workflow.engine import fire
 
@@ -379,3 +381,41 @@ def test_a_job_s_progress_is_for_those_who_see_its_order(client, uni, make):
     login(client, uni.clerk)
     assert client.get(f"/jobs/{job.id}").get_json()["state"] == "queued"
     assert client.get(f"/jobs/{job.id + 1000}").status_code == 404
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("url", [pytest.param(REDIS_URL, id="redis"), pytest.param(AMQP_URL, id="rabbitmq")])
+def test_a_big_signing_through_a_real_broker(app, url):
+    if not REAL_BROKERS:
+        pytest.skip("needs a running Redis and RabbitMQ: set REGISTRAR_TEST_BROKERS=1 (CI does)")
+    queue = f"registrar-jobs-{uuid.uuid4().hex[:12]}"  # leftovers on the shared broker cannot interfere
+    built = jobs_app(app, BROKER_URL=url, BROKER_QUEUE=queue)
+    broker = broker_of(built)
+    _require_reachable(broker, url)
+    try:
+        with built.app_context():
+            make = Factory()
+            order, people = awaiting_signature(make, 5)
+            db.session.commit()
+            client = built.test_client()
+            login(client, people["rector"])
+            client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
+            [job] = jobs_of(order.id)
+            worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+            worker.start()
+            try:
+                wait_for(lambda: client.get(f"/jobs/{job.id}").get_json()["state"] == "done", "the job")
+            finally:
+                worker.stop(timeout=10_000)
+            db.session.rollback()
+            assert db.session.get(Order, order.id).state == "signed"
+            db.session.remove()
+    finally:
+        _drop_queue(broker, url, queue)
+        broker.close()
+        with app.app_context():
+            db.session.remove()
+            with db.engine.begin() as connection:
+                wipe_tables(connection)
+        with built.app_context():
+            db.engine.dispose()
