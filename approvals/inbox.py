@@ -17,10 +17,11 @@ from core.errors import InvalidInput
 from core.formatting import as_utc, local_zone
 from core.models import User, principals_of
 from core.scope import faculty_scope
+from orders import jobs
 from orders.models import Order, OrderLine, lines_in_scope
 from orders.operations import visible_orders
 from students.models import Student
-from workflow.engine import COMMENT_REQUIRED, Refused, acting_for_in, fire
+from workflow.engine import COMMENT_REQUIRED, Refused, acting_for_in, fire, legal_triggers
 from workflow.models import ApprovalSlot, AuditEvent, Visa
 
 
@@ -493,6 +494,30 @@ class BulkResult:
     state: str | None = None
     acting_for: User | None = None
     refusals: list[dict] = field(default_factory=list)
+    in_background: bool = False  # a big order: the decision runs as a job, shown on the order page
+
+
+def _in_background(order: Order, trigger: str, actor: User, acting_for: User | None, comment: str) -> BulkResult:
+    """A big order in a bulk decision: its decision becomes a background job (never a second one)."""
+    params = {
+        "trigger": trigger,
+        "comment": comment,
+        "version": order.version,
+        "acting_for_id": acting_for.id if acting_for else None,
+    }
+    _job, started = jobs.start_job(order, "fire", actor, params)
+    refusals = (
+        []
+        if started
+        else [
+            {
+                "rule": "job.running",
+                "message": _("An action on this order is already running in the background; wait for it to finish."),
+                "data": {},
+            }
+        ]
+    )
+    return BulkResult(order.id, order.label, started, order.state, acting_for, refusals, in_background=started)
 
 
 def bulk_decide(actor: User, order_ids: list[int], trigger: str, comment: str = "") -> list[BulkResult]:
@@ -526,6 +551,9 @@ def bulk_decide(actor: User, order_ids: list[int], trigger: str, comment: str = 
             )
             continue
         acting_for = acting_for_in(order, trigger, actor)
+        if trigger in legal_triggers(order, actor) and jobs.in_background(order, trigger):
+            results.append(_in_background(order, trigger, actor, acting_for, comment))
+            continue
         savepoint = db.session.begin_nested()
         try:
             state = fire(order, trigger, actor, comment=comment, acting_for=acting_for)

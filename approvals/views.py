@@ -28,10 +28,11 @@ from core.formatting import parse_date
 from core.labels import label
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
+from orders import jobs
 from orders.registry import KINDS
 from orders.views import load_visible
 from students.models import Faculty
-from workflow.engine import TRIGGERS, acting_for_in, fire, route_of
+from workflow.engine import TRIGGERS, acting_for_in, fire, legal_triggers, route_of
 
 bp = Blueprint("approvals", __name__)
 DECIDERS = (*UNIVERSITY_ROLES, "dean")
@@ -113,6 +114,8 @@ def decide(order_id: int, trigger: str):
         abort(400)
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     redirect_refusals_to(url_for("orders.show", order_id=order_id))
+    if trigger in legal_triggers(order, current_user) and jobs.in_background(order, trigger):
+        return _in_background(order, trigger, form.comment.data or "", version)
     state = fire(
         order,
         trigger,
@@ -125,6 +128,19 @@ def decide(order_id: int, trigger: str):
     if trigger in ("approve", "sign", "return", "reject"):
         return redirect(url_for("approvals.inbox_page"))
     return redirect(url_for("orders.show", order_id=order_id))
+
+
+def _in_background(order, trigger: str, comment: str, version: int | None):
+    """A big order: the decision runs as a job (the worker fires it as this user, re-checking everything); the
+    order page shows its progress and result. A second click finds the job running and starts nothing."""
+    acting_for = acting_for_in(order, trigger, current_user)
+    params = {"trigger": trigger, "comment": comment, "version": version, "acting_for_id": acting_for and acting_for.id}
+    _job, started = jobs.start_job(order, "fire", current_user, params)
+    if started:
+        flash(_("“%(t)s” runs in the background; this page shows its progress.", t=label(trigger)), "success")
+    else:
+        flash(_("An action on this order is already running in the background; wait for it to finish."), "error")
+    return redirect(url_for("orders.show", order_id=order.id))
 
 
 @bp.app_template_global("route_diagram_svg")

@@ -62,6 +62,8 @@ def load_config(instance_path: str) -> dict:
         "TIMEZONE": _env("REGISTRAR_TIMEZONE", "Asia/Almaty"),
         "BABEL_DEFAULT_LOCALE": _env("REGISTRAR_DEFAULT_LANGUAGE", "ru"),
         "RELAY_INTERVAL": float(_env("REGISTRAR_RELAY_INTERVAL", "30")),
+        "JOB_THRESHOLD_LINES": int(_env("REGISTRAR_JOB_THRESHOLD_LINES", "300")),
+        "JOB_LEASE": float(_env("REGISTRAR_JOB_LEASE", "300")),
         "SCHEDULER_INTERVAL": float(_env("REGISTRAR_SCHEDULER_INTERVAL", "300")),
         "EXTRA_DAYS_OFF": _days_off(),
         "RULES": load_rules(_env("REGISTRAR_RULES_FILE", "")),

@@ -17,6 +17,7 @@ from core.errors import PARAMS, InvalidInput, Refusal
 from core.formatting import format_day
 from core.labels import label as state_label
 from core.models import User
+from core.progress import report
 from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
 from orders import documents
@@ -535,8 +536,10 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     order.signed_by_id = actor.id
     lines = order.lines
     kind.prepare(order, lines)
+    report(0.2)
     # The document and the e-mails describe each student as the order found them, so they are written first.
     content = documents.render_order(order)
+    report(0.4)
     # Each e-mail carries the student's extract, rendered by the worker at send time from the frozen context: the
     # e-mail's own (item texts, university names) and what every extract of the order shares, stored once per row.
     common = documents.extract_common(order)
@@ -556,6 +559,7 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     # effective date is today or earlier; a later one is scheduled: `apply_due_effects` writes it on the day. A
     # correction voids its target lines' movements now: an effect already in the record is reversed at once, a
     # scheduled one is simply cancelled.
+    report(0.5)
     changes = [kind.preview(line) for line in lines]
     values = [kind.apply(line, order) for line in lines]
     targets = [kind.voids(line) for line in lines]
@@ -604,6 +608,7 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
         ]
     )
     kind.after_apply(order, lines)
+    report(0.8)
     db.session.add(
         OrderDocument(
             order_id=order.id,
@@ -614,6 +619,7 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
         )
     )
     enqueue_emails(emails)
+    report(0.95)
 
 
 def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: documents.LinePlace, shared: dict) -> dict:

@@ -3,7 +3,7 @@
 import io
 from collections import Counter
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,7 +14,7 @@ from core.db import db
 from core.errors import FormRefusals, redirect_refusals_to
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
-from orders import operations
+from orders import jobs, operations
 from orders.models import Order
 from orders.operations import InvalidInput
 from orders.params import line_form, order_form
@@ -24,6 +24,7 @@ from students.operations import search_students
 from workflow.engine import legal_actions, pending_approvals
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
+jobs_bp = Blueprint("jobs", __name__)
 READERS = (*UNIVERSITY_ROLES, "dean")
 
 
@@ -61,7 +62,8 @@ def show(order_id: int):
     found = search_students(current_user, q, limit=30) if editable and q else []
     in_order = {line.student_id for line in order.lines}
     lines = operations.visible_lines(order, current_user)
-    actions = legal_actions(order, current_user)
+    job = jobs.job_to_show(order.id, current_user)
+    actions = [] if job is not None and job.active else legal_actions(order, current_user)
     acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
     kind = get_kind(order.kind)
     line_forms = (
@@ -73,6 +75,8 @@ def show(order_id: int):
         "orders/show.html",
         order=order,
         kind=kind,
+        job=job,
+        job_label=jobs.job_label(job) if job is not None else "",
         every_order_panels=every_order_panels(),
         editable=editable,
         line_forms=line_forms,
@@ -190,3 +194,16 @@ def document(order_id: int):
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
     )
+
+
+@jobs_bp.route("/jobs/<int:job_id>")
+@roles_required(*READERS)
+def status(job_id: int):
+    """A background job's progress and result, as JSON, for the order page's progress bar (who may see the order)."""
+    job = db.session.get(jobs.Job, job_id)
+    if job is None:
+        abort(404)
+    load_visible(job.order_id)
+    response = jsonify(job.as_dict() | {"order_url": url_for("orders.show", order_id=job.order_id)})
+    response.headers["Cache-Control"] = "no-store"
+    return response

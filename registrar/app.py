@@ -28,7 +28,7 @@ import workflow.models  # noqa: F401 (models)
 from approvals.admin import bp as approvals_admin_bp
 from approvals.inbox import inbox_count
 from approvals.views import bp as approvals_bp
-from core import auth
+from core import auth, flashes
 from core.account_views import bp as accounts_bp
 from core.config import load_config
 from core.db import configure_sqlite, db
@@ -44,10 +44,11 @@ from core.user_views import bp as users_bp
 from notifications import relay
 from notifications.attachments import register_renderer
 from notifications.views import bp as mailbox_bp
-from orders import registry
+from orders import jobs, registry
 from orders.documents import EXTRACT_RENDERER, ORDER_RENDERER, render_extract_context, signed_order_content
 from orders.register.views import bp as register_bp
 from orders.views import bp as orders_bp
+from orders.views import jobs_bp
 from registrar import metrics
 from registrar.api import init_api
 from registrar.health import bp as health_bp
@@ -128,11 +129,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     email_changed.connect(_audit_email_change, weak=False)
 
     relay.init_app(app)
+    jobs.init_app(app)
     _register_attachment_renderers()
     _register_blueprints(app)
     _register_error_pages(app)
     configure_logging(app)
     init_request_ids(app)
+    flashes.init_app(app)
     metrics.init_app(app)
     _refuse_control_characters(app)
     _register_template_helpers(app)
@@ -209,6 +212,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(categories_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(jobs_bp)
     for blueprint in registry.blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(register_bp)

@@ -20,6 +20,7 @@ from core.models import ROLES, TOKEN_DAYS, ApiToken, User, issue_token, revoke_t
 from core.users import PolicyError, add_user, deactivate_user
 from notifications.relay import start_embedded_worker
 from orders.documents import altered_documents
+from orders.jobs import sweep_jobs
 from orders.operations import apply_due_effects
 from registrar.app import create_app
 from registrar.backup import BackupError, backup_database, restore_database
@@ -57,6 +58,7 @@ def run_command(host: str, port: int) -> None:
 def worker_command() -> None:
     """Run dramatiq worker threads and the outbox sweep until SIGINT or SIGTERM."""
     app = current_app._get_current_object()
+    sweep_jobs()  # jobs a worker killed earlier left running past their lease go back to the queue
     worker = start_embedded_worker(app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -168,12 +170,18 @@ def seed_demo_command(students: int, if_empty: bool) -> None:
 
 def run_scheduler_once(app) -> dict | None:
     """One pass of the scheduler in its own app context: the effects of signed orders due today, the deadline
-    reminders and escalations, then the audit chain is sealed, each in its own transaction. Errors are logged, not
+    reminders and escalations, then the audit chain is sealed and background jobs left past their lease are handed
+    over again, each in its own transaction. Errors are logged, not
     raised; None when a pass failed (the next one retries)."""
     result, failed = {}, False
     with app.app_context():
         try:
-            for name, run in (("effects", apply_due_effects), ("deadlines", run_deadlines), ("audit_sealed", seal)):
+            for name, run in (
+                ("effects", apply_due_effects),
+                ("deadlines", run_deadlines),
+                ("audit_sealed", seal),
+                ("jobs_handed_over", sweep_jobs),
+            ):
                 try:
                     result[name] = run()
                     db.session.commit()

@@ -1,4 +1,5 @@
-"""`/metrics` in Prometheus' text format: request latency by endpoint, and the outbox by status.
+"""`/metrics` in Prometheus' text format: request latency by endpoint, the outbox by status, and the background jobs
+running.
 
 Who may read it: with `REGISTRAR_METRICS_TOKEN` set, whoever sends it as a bearer token; without, the machine
 itself only (a Prometheus agent beside it, or nginx, which passes `/metrics` from loopback only). Under gunicorn each
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from core.db import db
 from core.permissions import public
 from notifications.models import OUTBOX_STATUSES, OutboxMessage
+from orders.jobs import Job
 
 bp = Blueprint("metrics", __name__)
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -51,7 +53,34 @@ class OutboxCollector:
         yield family
 
 
+class JobsCollector:
+    """Background jobs queued and running, counted when Prometheus asks (one GROUP BY)."""
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily("registrar_jobs_running", "Background jobs running in a worker now."),
+            GaugeMetricFamily("registrar_jobs_queued", "Background jobs waiting for a worker."),
+        )
+
+    def describe(self):
+        yield from self._families()
+
+    def collect(self):
+        running, queued = self._families()
+        counts = dict(
+            db.session.execute(
+                select(Job.state, func.count()).where(Job.state.in_(("queued", "running"))).group_by(Job.state)
+            ).all()
+        )
+        running.add_metric([], counts.get("running", 0))
+        queued.add_metric([], counts.get("queued", 0))
+        yield running
+        yield queued
+
+
 REGISTRY.register(OutboxCollector())
+REGISTRY.register(JobsCollector())
 
 
 def init_app(app: Flask) -> None:
@@ -89,4 +118,5 @@ def metrics():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(OutboxCollector())
+        registry.register(JobsCollector())
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -22,7 +22,16 @@ from workflow.models import AuditEvent
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "students", "workflow", "notifications", "orders", "approvals", "reports", "registrar")
 # Not requests (the CLI, the outbox relay and its worker) or the unit of work itself.
-OWN_TRANSACTIONS = {"registrar/cli.py", "notifications/relay.py", "registrar/app.py", "core/errors.py"}
+# Modules that own their transactions: the CLI, the delivery worker, the request's unit of work, the background job
+# runner (its claim, its work, its result), and the flashed messages stored after the unit of work.
+OWN_TRANSACTIONS = {
+    "registrar/cli.py",
+    "notifications/relay.py",
+    "registrar/app.py",
+    "core/errors.py",
+    "orders/jobs.py",
+    "core/flashes.py",
+}
 
 
 def page(response) -> str:

@@ -16,6 +16,7 @@ from core.db import db
 from core.models import User
 from core.rules import rule
 from orders import operations
+from orders.jobs import register_action
 from orders.kind import parse_academic_year
 from orders.kinds.promotion.promotion import ACADEMIC_RULES
 from orders.models import Order, OrderLine
@@ -179,6 +180,15 @@ def split_refused(order: Order, actor: User) -> tuple[Order | None, Order | None
     # and the moved students now sit in the new drafts, no longer in this order, so no re-check (a full check of
     # 20,000 lines) is needed.
     return created["repeat_year"], created["expulsion"]
+
+
+def split_in_background(order: Order, actor: User, params: dict) -> dict:
+    """`split_refused` as a background job (a big draft): the drafts made are the job's result."""
+    made = [draft for draft in split_refused(order, actor) if draft is not None]
+    return {"drafts": [{"id": draft.id, "label": draft.label, "lines": len(draft.lines)} for draft in made]}
+
+
+register_action("promotion_split", split_in_background)
 
 
 def summary(order: Order) -> dict[str, int]:

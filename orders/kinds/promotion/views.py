@@ -14,7 +14,7 @@ from core.auth import EmptyForm
 from core.db import db
 from core.errors import FormRefusals, redirect_refusals_to
 from core.permissions import roles_required
-from orders import operations
+from orders import jobs, operations
 from orders.kinds.promotion import drafting as bulk
 from orders.kinds.promotion.blueprints import pages as bp
 from orders.kinds.promotion.promotion import PromotionParams
@@ -89,9 +89,12 @@ def outcomes(order_id: int):
     if order.kind != "promotion":
         abort(404)
     lines = operations.visible_lines(order, current_user)
+    job = jobs.job_to_show(order.id, current_user)
     return render_template(
         "orders/promotion_outcomes.html",
         order=order,
+        job=job,
+        job_label=jobs.job_label(job) if job is not None else "",
         grouped=bulk.outcomes(order, lines),
         reason=bulk.outcome_reason,
         editable=operations.can_edit(order, current_user),
@@ -106,6 +109,13 @@ def split(order_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     redirect_refusals_to(url_for("promotion.outcomes", order_id=order_id))
+    if order.kind == "promotion" and operations.can_edit(order, current_user) and jobs.in_background(order):
+        _job, started = jobs.start_job(order, "promotion_split", current_user)
+        if started:
+            flash(_("The split runs in the background; this page shows its progress."), "success")
+        else:
+            flash(_("An action on this order is already running in the background; wait for it to finish."), "error")
+        return redirect(url_for("promotion.outcomes", order_id=order_id))
     repeat, expulsion = bulk.split_refused(order, current_user)
     for made in (repeat, expulsion):
         if made is not None:

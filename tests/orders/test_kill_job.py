@@ -1,0 +1,115 @@
+"""A worker killed with SIGKILL in the middle of a background signing job, on PostgreSQL: the order is untouched, the
+job stays `running` until its lease passes, then the sweep hands it over again and a restarted worker signs the
+order exactly once (one number, one movement per line, the job done after two claims).
+
+The approach of test_kill_signing.py: the test holds a lock on the outbox, which signing writes last, so the worker
+process is certainly in the middle of its transaction when it is killed.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.db import db, utcnow
+from orders import jobs
+from orders.jobs import Job
+from orders.models import Order, OrderSequence
+from students.models import StudentMovement
+from tests.conftest import Factory
+from tests.orders.test_jobs import awaiting_signature, jobs_app, run_worker
+from tests.orders.test_kill_signing import outbox_writers
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+LINES = 400
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not DATABASE_URL.startswith("postgresql"),
+        reason="a killed worker is proved on PostgreSQL only: set DATABASE_URL=postgresql+psycopg://...",
+    ),
+]
+
+WORKER = """
+import sys
+from core.db import db
+from orders.jobs import run_job
+from registrar.app import create_app
+
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "BROKER_URL": "stub", "MAILBOX_DIR": sys.argv[3]})
+with app.app_context():
+    print("running", flush=True)
+    print(run_job(int(sys.argv[2])), flush=True)
+"""
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_worker_killed_mid_job_leaves_the_order_untouched_and_a_restart_signs_it_once(app, committed, tmp_path):
+    built = jobs_app(app, JOB_THRESHOLD_LINES=300)
+    with built.app_context():
+        try:
+            make = Factory()
+            order, people = awaiting_signature(make, LINES)
+            job, started = jobs.start_job(
+                order, "fire", people["rector"], {"trigger": "sign", "version": order.version}
+            )
+            db.session.commit()
+            assert started
+            numbers = db.session.scalar(select(func.coalesce(func.max(OrderSequence.last_number), 0)))
+
+            blocker = db.engine.connect()
+            blocker.exec_driver_sql("LOCK TABLE outbox_messages IN ACCESS EXCLUSIVE MODE")
+            worker = subprocess.Popen(
+                [sys.executable, "-c", WORKER, DATABASE_URL, str(job.id), str(tmp_path)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                deadline = time.monotonic() + 120
+                while not outbox_writers():  # the job has claimed, numbered, applied, rendered: now waits to write
+                    assert worker.poll() is None, worker.stdout.read()
+                    assert time.monotonic() < deadline, "the job never reached the outbox"
+                    time.sleep(0.1)
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=10)
+            finally:
+                blocker.rollback()
+                blocker.close()
+            assert worker.returncode == -signal.SIGKILL
+            deadline = time.monotonic() + 30
+            while outbox_writers():  # the orphaned server process finds its client gone and rolls back
+                assert time.monotonic() < deadline, "the killed job's transaction did not end"
+                time.sleep(0.1)
+
+            db.session.rollback()
+            killed = db.session.get(Job, job.id)
+            assert (killed.state, killed.attempts) == ("running", 1)  # claimed, never finished
+            assert 0 < killed.done < LINES  # the progress, written in transactions of its own, was seen meanwhile
+            assert db.session.get(Order, order.id).state == "awaiting_signature"
+            assert count(StudentMovement) == 0
+
+            assert jobs.sweep_jobs() == 0  # its lease still runs: nobody takes it over yet
+            assert jobs.sweep_jobs(utcnow() + timedelta(seconds=built.config["JOB_LEASE"] + 1)) == 1
+            run_worker(built)  # the restarted worker
+
+            db.session.rollback()
+            done = db.session.get(Job, job.id)
+            assert (done.state, done.attempts, done.done, done.total) == ("done", 2, LINES, LINES)
+            signed = db.session.get(Order, order.id)
+            assert signed.state == "signed" and signed.number == numbers + 1
+            assert count(StudentMovement) == LINES  # applied once
+            assert jobs.run_job(job.id) == "skipped"  # a duplicate message later does nothing
+            assert count(StudentMovement) == LINES
+        finally:
+            db.session.remove()
+            db.engine.dispose()
