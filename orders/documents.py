@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from docx import Document
+from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 from flask import current_app
 from jinja2 import Environment
@@ -25,6 +27,7 @@ from orders.kind import OrderKind
 from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
 from students.models import Faculty
+from students.names import decline, guess_sex
 from workflow.models import Visa
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "docx"
@@ -76,6 +79,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 class Item:
     n: int
     text: str
+    table: str = ""  # for a bulk item: the marker the renderer replaces with its table of students
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +100,55 @@ class LinePlace:
     in_appendix: tuple[str, str] | None = None
 
 
-def line_places(kind: OrderKind, lines: list[OrderLine]) -> dict[int, LinePlace]:
-    """Each line's place in the order document, by line id. A kind may list some lines in an appendix instead of the
-    numbered items (`OrderKind.appendix_text`); items and appendix entries are numbered apart."""
-    places, items, listed = {}, 0, 0
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One numbered item of the document: a line of its own, or the lines sharing a bulk wording (a table)."""
+
+    n: int
+    lines: list[OrderLine]
+    wording: tuple[str, str] | None = None  # (ru, kk) shared wording of a table item
+
+
+def layout(kind: OrderKind, lines: list[OrderLine]) -> tuple[dict[int, LinePlace], list[Block]]:
+    """Each line's place in the order document, by line id, and the numbered items in order. A kind may list some
+    lines in an appendix instead of the numbered items (`OrderKind.appendix_text`); items and appendix entries are
+    numbered apart. More than `DOCUMENT_TABLE_AFTER` lines sharing a kind's bulk wording (`OrderKind.table_row`:
+    same programme, course and group) make one item with a table, numbered where its first line stands."""
+    threshold = current_app.config.get("DOCUMENT_TABLE_AFTER", 5)
+    appendix, wordings = {}, {}
     for line in lines:
         text_ru = kind.appendix_text(line, "ru")
-        if text_ru is None:
-            items += 1
-            places[line.id] = LinePlace(items)
-        else:
+        if text_ru is not None:
+            appendix[line.id] = (text_ru, kind.appendix_text(line, "kk") or text_ru)
+            continue
+        row_ru = kind.table_row(line, "ru")
+        if row_ru is not None:
+            wordings[line.id] = (row_ru[0], kind.table_row(line, "kk")[0])
+    members: dict[tuple[str, str], list[OrderLine]] = {}
+    for line in lines:
+        if line.id in wordings:
+            members.setdefault(wordings[line.id], []).append(line)
+    places, blocks, listed, placed = {}, [], 0, {}
+    for line in lines:
+        if line.id in appendix:
             listed += 1
-            places[line.id] = LinePlace(listed, (text_ru, kind.appendix_text(line, "kk") or text_ru))
-    return places
+            places[line.id] = LinePlace(listed, appendix[line.id])
+            continue
+        wording = wordings.get(line.id)
+        if wording is not None and len(members[wording]) > threshold:
+            if wording not in placed:
+                placed[wording] = Block(len(blocks) + 1, members[wording], wording)
+                blocks.append(placed[wording])
+            places[line.id] = LinePlace(placed[wording].n)
+            continue
+        blocks.append(Block(len(blocks) + 1, [line]))
+        places[line.id] = LinePlace(len(blocks))
+    return places, blocks
+
+
+def line_places(kind: OrderKind, lines: list[OrderLine]) -> dict[int, LinePlace]:
+    """Each line's place in the order document (see `layout`): an extract quotes the item number the order gives."""
+    return layout(kind, lines)[0]
 
 
 def extract_item(kind: OrderKind, line: OrderLine, place: LinePlace) -> dict:
@@ -159,7 +199,14 @@ def _faculty_names(order: Order, visas: list[Visa]) -> dict[int, str]:
 def _acting(name: str, acting_for) -> str:
     if acting_for is None:
         return name
-    return f"{name} ({acting_for.full_name} орнына / за {acting_for.full_name})"
+    return f"{name} ({_instead_of(acting_for.full_name)})"
+
+
+def _instead_of(full_name: str) -> str:
+    """ "Оспанов Ерланның орнына / за Оспанова Ерлана": acting for someone (за + accusative in Russian, орнына after
+    the genitive in Kazakh), the sex guessed from the name."""
+    sex = guess_sex(full_name)
+    return f"{decline(full_name, 'genitive', sex, 'kk')} орнына / за {decline(full_name, 'accusative', sex)}"
 
 
 def _visa_rows(order: Order, visas: list[Visa]) -> list[VisaRow]:
@@ -191,7 +238,7 @@ def _signatory(order: Order, visas: list[Visa]) -> tuple[str, str]:
         return SIGNER_FALLBACK, ""
     position = signer.position or SIGNER_FALLBACK
     if signed is not None and signed.acting_for is not None:
-        position = f"{position} ({signed.acting_for.full_name} орнына / за {signed.acting_for.full_name})"
+        position = f"{position} ({_instead_of(signed.acting_for.full_name)})"
     return _clean(position), _clean(signer.full_name)
 
 
@@ -219,30 +266,117 @@ def _common(order: Order, visas: list[Visa]) -> dict:
 # Rendering ---------------------------------------------------------------------------------------------------------
 
 
-def _render(path: Path, context: dict) -> bytes:
-    template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
+class _Template(DocxTemplate):
+    """docxtpl, with each bulk item's table marker paragraph replaced by the table's WordprocessingML, built as a
+    string: a table of thousands of rows costs a string join, not a Jinja loop over XML."""
+
+    def __init__(self, source, tables: dict[str, str]) -> None:
+        super().__init__(source)
+        self.tables = tables
+
+    def build_xml(self, context, jinja_env=None):
+        xml = super().build_xml(context, jinja_env)
+        return _insert_tables(xml, self.tables) if self.tables else xml
+
+
+def _insert_tables(xml: str, tables: dict[str, str]) -> str:
+    parts, position = [], 0
+    for marker, table in tables.items():
+        at = xml.find(marker, position)
+        if at < 0:
+            continue
+        start = max(xml.rfind("<w:p>", 0, at), xml.rfind("<w:p ", 0, at))
+        end = xml.index("</w:p>", at) + len("</w:p>")
+        parts += [xml[position:start], table]
+        position = end
+    parts.append(xml[position:])
+    return "".join(parts)
+
+
+def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> bytes:
+    template = _Template(io.BytesIO(_TEMPLATES[path]), tables or {})
     template.render(context, jinja_env=Environment(autoescape=True))
     buffer = io.BytesIO()
     template.save(buffer)
     return buffer.getvalue()
 
 
+# The table of a bulk item: No., full name, IIN, group, the kind's details; widths in twentieths of a point (the
+# text is 16.5 cm wide).
+TABLE_COLUMNS = {
+    "ru": ("№", "Ф.И.О.", "ИИН", "Группа", "Примечание"),
+    "kk": ("№", "Аты-жөні", "ЖСН", "Тобы", "Ескертпе"),
+}
+TABLE_WIDTHS = (510, 3800, 1560, 1200, 2285)
+
+
+def _xml_text(text: str) -> str:
+    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cell(text: str, width: int, bold: bool = False) -> str:
+    run = "<w:rPr><w:b/></w:rPr>" if bold else ""
+    return (
+        f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:pPr><w:pStyle w:val="OrderTable"/>'
+        f'</w:pPr><w:r>{run}<w:t xml:space="preserve">{_xml_text(text)}</w:t></w:r></w:p></w:tc>'
+    )
+
+
+def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
+    """A grid table of students (full name, IIN, group, details) numbered from 1, its header repeated on every
+    page, no row split across pages."""
+    grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in TABLE_WIDTHS)
+    header = "".join(
+        _cell(name, width, True) for name, width in zip(TABLE_COLUMNS[language], TABLE_WIDTHS, strict=True)
+    )
+    w0, w1, w2, w3, w4 = TABLE_WIDTHS
+    body = "".join(
+        f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{_cell(str(n), w0)}{_cell(name, w1)}{_cell(iin, w2)}"
+        f"{_cell(group, w3)}{_cell(details, w4)}</w:tr>"
+        for n, (name, iin, group, details) in enumerate(rows, 1)
+    )
+    return (
+        '<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
+        '<w:tblLook w:val="04A0"/></w:tblPr>'
+        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>{header}</w:tr>{body}"
+        "</w:tbl>"
+    )
+
+
+ORDER_HEADING = "БҰЙРЫҚ / ПРИКАЗ"
+
+
 def render_order(order: Order) -> bytes:
-    """The whole order: every line as a numbered item in Kazakh, then in Russian, and the approval sheet."""
+    """The whole order: every line as a numbered item in Kazakh, then in Russian (lines sharing a bulk wording as
+    one item with a table of students), and the approval sheet."""
     kind = get_kind(order.kind)
     visas = _visas(order)
     context = _common(order, visas)
+    context["heading"] = ORDER_HEADING
     lines = order.lines
-    places = line_places(kind, lines)
-    items = [line for line in lines if places[line.id].in_appendix is None]
-    context["items_kk"] = [Item(places[line.id].n, _clean(kind.item_text(line, "kk"))) for line in items]
-    context["items_ru"] = [Item(places[line.id].n, _clean(kind.item_text(line, "ru"))) for line in items]
+    places, blocks = layout(kind, lines)
+    tables: dict[str, str] = {}
+    for language in ("kk", "ru"):
+        items = []
+        for block in blocks:
+            if block.wording is None:
+                items.append(Item(block.n, _clean(kind.item_text(block.lines[0], language))))
+                continue
+            marker = f"@@registrar-table-{language}-{block.n}@@"
+            rows = []
+            for line in block.lines:
+                student = line.student
+                details = kind.table_row(line, language)[1]
+                rows.append((student.full_name, student.iin, student.group.name, details))
+            tables[marker] = table_xml(rows, language)
+            items.append(Item(block.n, _clean(block.wording[0 if language == "ru" else 1]), marker))
+        context[f"items_{language}"] = items
     listed = [places[line.id] for line in lines if places[line.id].in_appendix is not None]
     context["appendix_ru"] = [Item(place.n, _clean(place.in_appendix[0])) for place in listed]
     context["appendix_kk"] = [Item(place.n, _clean(place.in_appendix[1])) for place in listed]
     context["appendix_title_ru"], context["appendix_title_kk"] = kind.appendix_title_ru, kind.appendix_title_kk
     context["visas"] = _visa_rows(order, visas) + _override_rows(lines, start=len(visas) + 1)
-    return _render(ORDER_TEMPLATE, context)
+    return _render(ORDER_TEMPLATE, context, tables)
 
 
 def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
@@ -263,6 +397,57 @@ def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
             )
         )
     return rows
+
+
+# A dean's download: the signed order cut down to the own faculty's students -------------------------------------
+
+EXTRACT_HEADING = "БҰЙРЫҚТАН ҮЗІНДІ / ВЫПИСКА ИЗ ПРИКАЗА"
+_IIN_IN_TEXT = re.compile(r"(?<!\d)\d{12}(?!\d)")
+
+
+def faculty_extract(content: bytes, order: Order, visible: list[OrderLine]) -> bytes:
+    """The signed DOCX `content` of `order` holding only the `visible` lines: every paragraph and table row naming
+    another student (by IIN, or by name in the approval sheet) is removed, and so is a bulk item whose table is left
+    empty; the heading says it is an extract. Deny by default: any 12-digit number that is not a visible student's
+    IIN takes its paragraph or row with it. Cut from the frozen document, so the words are those signed."""
+    allowed = {line.student.iin for line in visible}
+    hidden_names = {line.student.full_name for line in order.lines if line.student.iin not in allowed}
+
+    def hidden(element) -> bool:
+        text = "".join(node.text or "" for node in element.iter(qn("w:t")))
+        return any(iin not in allowed for iin in _IIN_IN_TEXT.findall(text)) or any(
+            name in text for name in hidden_names
+        )
+
+    document = Document(io.BytesIO(content))
+    body = document.element.body
+    for table in list(body.iterchildren(qn("w:tbl"))):
+        rows = table.findall(qn("w:tr"))
+        kept = [row for row in rows if not hidden(row)]
+        for row in rows:
+            if row not in kept:
+                table.remove(row)
+        if len(kept) == 1 and len(rows) > 1 and kept[0].find(f"{qn('w:trPr')}/{qn('w:tblHeader')}") is not None:
+            item = table.getprevious()  # the bulk item's wording, now with no student under it
+            if item is not None and item.tag == qn("w:p"):
+                body.remove(item)
+            body.remove(table)
+    for paragraph in list(body.iterchildren(qn("w:p"))):
+        if hidden(paragraph):
+            body.remove(paragraph)
+    for paragraph in document.paragraphs:
+        if paragraph.text == ORDER_HEADING:
+            for run in paragraph.runs[1:]:
+                run.text = ""
+            paragraph.runs[0].text = EXTRACT_HEADING
+            break
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def faculty_extract_filename(order: Order) -> str:
+    return f"extract-{order.number_label or order.id}-faculty.docx".replace("/", "-")
 
 
 EXTRACT_RENDERER = "order_extract"

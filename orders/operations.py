@@ -67,6 +67,17 @@ def visible_lines(order: Order, actor: User) -> list[OrderLine]:
     return [line for line, of in zip(lines, line_faculties(lines), strict=True) if of & faculties]
 
 
+def signed_document(order: Order, actor: User) -> tuple[bytes, str, str | None]:
+    """What `actor` downloads of the signed order: (content, filename, SHA-256 of the frozen document or None). A
+    dean (or a substitute acting for one) whose faculties hold only some of the lines gets the extract of those
+    lines, never another faculty's students; everyone else the whole order as signed."""
+    frozen = order.document
+    visible = visible_lines(order, actor)
+    if len(visible) == len(order.lines):
+        return frozen.content, frozen.filename, frozen.sha256
+    return documents.faculty_extract(frozen.content, order, visible), documents.faculty_extract_filename(order), None
+
+
 # Drafting ---------------------------------------------------------------------------------------------------
 
 

@@ -375,7 +375,7 @@ def test_a_later_movement_blocks_the_revocation_and_is_named(uni, make):
     assert line.eligibility == [
         {
             "rule": "revocation.later_movement",
-            "message": f"Петрова Анна Серикович has a later movement: order {renamed.number_label} (change of personal "
+            "message": f"Петрова Анна Сериковна has a later movement: order {renamed.number_label} (change of personal "
             f"data, effective 10.12.2026) came after order {first.number_label}. Revoke order "
             f"{renamed.number_label} first.",
             "data": {
@@ -471,11 +471,11 @@ def test_revocation_document_wording_in_russian_and_kazakh(uni, make):
     when = f"{order.order_date:%d.%m.%Y}"
     assert (
         f"Отменить приказ № {order.number_label} от {when} «Об отчислении обучающихся» в части пункта 1: "
-        "Сапарова Айгерим Серикович"
+        "Сапарова Айгерим Сериковна"
     ) in text
     assert (
         f"{when} ж. № {order.number_label} «Білім алушыларды оқудан шығару туралы» бұйрығының 1-тармағының "
-        "күші жойылсын: Сапарова Айгерим Серикович"
+        "күші жойылсын: Сапарова Айгерим Сериковна"
     ) in text
 
 
