@@ -10,6 +10,9 @@ sheet with every visa. Values are XML-escaped (autoescape), so a name with `&` o
 import hashlib
 import io
 import re
+import threading
+import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 from flask import current_app
-from jinja2 import Environment
+from jinja2 import Environment, Template
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
@@ -107,6 +110,7 @@ class Block:
     n: int
     lines: list[OrderLine]
     wording: tuple[str, str] | None = None  # (ru, kk) shared wording of a table item
+    details: dict[int, tuple[str, str]] | None = None  # a table item's (ru, kk) details column, by line id
 
 
 def layout(kind: OrderKind, lines: list[OrderLine]) -> tuple[dict[int, LinePlace], list[Block]]:
@@ -115,7 +119,7 @@ def layout(kind: OrderKind, lines: list[OrderLine]) -> tuple[dict[int, LinePlace
     numbered apart. More than `DOCUMENT_TABLE_AFTER` lines sharing a kind's bulk wording (`OrderKind.table_row`:
     same programme, course and group) make one item with a table, numbered where its first line stands."""
     threshold = current_app.config.get("DOCUMENT_TABLE_AFTER", 5)
-    appendix, wordings = {}, {}
+    appendix, wordings, details = {}, {}, {}
     for line in lines:
         text_ru = kind.appendix_text(line, "ru")
         if text_ru is not None:
@@ -123,7 +127,9 @@ def layout(kind: OrderKind, lines: list[OrderLine]) -> tuple[dict[int, LinePlace
             continue
         row_ru = kind.table_row(line, "ru")
         if row_ru is not None:
-            wordings[line.id] = (row_ru[0], kind.table_row(line, "kk")[0])
+            row_kk = kind.table_row(line, "kk")
+            wordings[line.id] = (row_ru[0], row_kk[0])
+            details[line.id] = (row_ru[1], row_kk[1])
     members: dict[tuple[str, str], list[OrderLine]] = {}
     for line in lines:
         if line.id in wordings:
@@ -137,7 +143,8 @@ def layout(kind: OrderKind, lines: list[OrderLine]) -> tuple[dict[int, LinePlace
         wording = wordings.get(line.id)
         if wording is not None and len(members[wording]) > threshold:
             if wording not in placed:
-                placed[wording] = Block(len(blocks) + 1, members[wording], wording)
+                group = members[wording]
+                placed[wording] = Block(len(blocks) + 1, group, wording, {line.id: details[line.id] for line in group})
                 blocks.append(placed[wording])
             places[line.id] = LinePlace(placed[wording].n)
             continue
@@ -266,17 +273,52 @@ def _common(order: Order, visas: list[Visa]) -> dict:
 # Rendering ---------------------------------------------------------------------------------------------------------
 
 
-class _Template(DocxTemplate):
-    """docxtpl, with each bulk item's table marker paragraph replaced by the table's WordprocessingML, built as a
-    string: a table of thousands of rows costs a string join, not a Jinja loop over XML."""
+class _Jinja(Environment):
+    """Autoescaping Jinja that compiles each part of a Word template once: docxtpl hands it the same XML source
+    for every document of a template, and compiling it cost more than rendering a small order."""
 
-    def __init__(self, source, tables: dict[str, str]) -> None:
-        super().__init__(source)
-        self.tables = tables
+    def __init__(self) -> None:
+        super().__init__(autoescape=True)
+        self.compiled: OrderedDict[str, Template] = OrderedDict()
+        self.lock = threading.Lock()  # the web process and its in-process worker thread render at once
 
-    def build_xml(self, context, jinja_env=None):
-        xml = super().build_xml(context, jinja_env)
-        return _insert_tables(xml, self.tables) if self.tables else xml
+    def from_string(self, source, globals=None, template_class=None):  # noqa: A002 - Jinja's own signature
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        with self.lock:
+            template = self.compiled.get(source)
+        if template is None:
+            template = super().from_string(source)
+            with self.lock:
+                self.compiled[source] = template
+                while len(self.compiled) > 64:  # a few parts per template version
+                    self.compiled.popitem(last=False)
+        return template
+
+
+_JINJA = _Jinja()
+
+
+def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> bytes:
+    template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
+    template.render(context, jinja_env=_JINJA)
+    buffer = io.BytesIO()
+    template.save(buffer)
+    return _with_tables(buffer.getvalue(), tables) if tables else buffer.getvalue()
+
+
+def _with_tables(package: bytes, tables: dict[str, str]) -> bytes:
+    """The package with each bulk item's marker paragraph replaced by its table: the tables' WordprocessingML is
+    built as a string and spliced into `word/document.xml`, so a table of thousands of rows costs a string join,
+    not a Jinja loop and an XML tree of every cell."""
+    source, buffer = zipfile.ZipFile(io.BytesIO(package)), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                data = _insert_tables(data.decode("utf-8"), tables).encode("utf-8")
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
 
 
 def _insert_tables(xml: str, tables: dict[str, str]) -> str:
@@ -284,21 +326,13 @@ def _insert_tables(xml: str, tables: dict[str, str]) -> str:
     for marker, table in tables.items():
         at = xml.find(marker, position)
         if at < 0:
-            continue
-        start = max(xml.rfind("<w:p>", 0, at), xml.rfind("<w:p ", 0, at))
+            raise LookupError(f"the template lost the table of a bulk item ({marker}): keep {{{{ item.table }}}}")
+        start = max(xml.rfind("<w:p>", position, at), xml.rfind("<w:p ", position, at))
         end = xml.index("</w:p>", at) + len("</w:p>")
         parts += [xml[position:start], table]
         position = end
     parts.append(xml[position:])
     return "".join(parts)
-
-
-def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> bytes:
-    template = _Template(io.BytesIO(_TEMPLATES[path]), tables or {})
-    template.render(context, jinja_env=Environment(autoescape=True))
-    buffer = io.BytesIO()
-    template.save(buffer)
-    return buffer.getvalue()
 
 
 # The table of a bulk item: No., full name, IIN, group, the kind's details; widths in twentieths of a point (the
@@ -310,36 +344,38 @@ TABLE_COLUMNS = {
 TABLE_WIDTHS = (510, 3800, 1560, 1200, 2285)
 
 
+# One `str.translate` per cell: escape markup, drop the control characters XML forbids.
+_CELL_TEXT = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"} | {
+    c: None for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)
+}
+
+
 def _xml_text(text: str) -> str:
-    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cell(text: str, width: int, bold: bool = False) -> str:
-    run = "<w:rPr><w:b/></w:rPr>" if bold else ""
-    return (
-        f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:pPr><w:pStyle w:val="OrderTable"/>'
-        f'</w:pPr><w:r>{run}<w:t xml:space="preserve">{_xml_text(text)}</w:t></w:r></w:p></w:tc>'
-    )
+    return text.translate(_CELL_TEXT)
 
 
 def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
-    """A grid table of students (full name, IIN, group, details) numbered from 1, its header repeated on every
-    page, no row split across pages."""
+    """A table of students (full name, IIN, group, details) numbered from 1 in the template's "Order List" table
+    style (a grid) and "Order Table" paragraphs (small type), its header repeated on every page. Rows carry no other
+    formatting, so a table of thousands of rows stays a small string."""
     grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in TABLE_WIDTHS)
     header = "".join(
-        _cell(name, width, True) for name, width in zip(TABLE_COLUMNS[language], TABLE_WIDTHS, strict=True)
+        f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr>'
+        "<w:r><w:rPr><w:b/></w:rPr>"
+        f"<w:t>{_xml_text(name)}</w:t></w:r></w:p></w:tc>"
+        for name, width in zip(TABLE_COLUMNS[language], TABLE_WIDTHS, strict=True)
     )
-    w0, w1, w2, w3, w4 = TABLE_WIDTHS
+    cell = '<w:tc><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr><w:r><w:t xml:space="preserve">'
+    between = f"</w:t></w:r></w:p></w:tc>{cell}"
     body = "".join(
-        f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{_cell(str(n), w0)}{_cell(name, w1)}{_cell(iin, w2)}"
-        f"{_cell(group, w3)}{_cell(details, w4)}</w:tr>"
+        f"<w:tr>{cell}{n}{between}{_xml_text(name)}{between}{iin}{between}{_xml_text(group)}{between}"
+        f"{_xml_text(details)}</w:t></w:r></w:p></w:tc></w:tr>"
         for n, (name, iin, group, details) in enumerate(rows, 1)
     )
     return (
-        '<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
+        '<w:tbl><w:tblPr><w:tblStyle w:val="OrderList"/><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
         '<w:tblLook w:val="04A0"/></w:tblPr>'
-        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>{header}</w:tr>{body}"
-        "</w:tbl>"
+        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/></w:trPr>{header}</w:tr>{body}</w:tbl>"
     )
 
 
@@ -363,11 +399,11 @@ def render_order(order: Order) -> bytes:
                 items.append(Item(block.n, _clean(kind.item_text(block.lines[0], language))))
                 continue
             marker = f"@@registrar-table-{language}-{block.n}@@"
+            which = 0 if language == "ru" else 1
             rows = []
             for line in block.lines:
                 student = line.student
-                details = kind.table_row(line, language)[1]
-                rows.append((student.full_name, student.iin, student.group.name, details))
+                rows.append((student.full_name, student.iin, student.group.name, block.details[line.id][which]))
             tables[marker] = table_xml(rows, language)
             items.append(Item(block.n, _clean(block.wording[0 if language == "ru" else 1]), marker))
         context[f"items_{language}"] = items

@@ -25,6 +25,7 @@ from orders.models import Order, OrderDocument, OrderLine, OrderRound, line_facu
 from orders.numbering import format_number, next_number
 from orders.params import load
 from orders.registry import KINDS, get_kind, record_neutral_kinds
+from orders.wording import sex_word
 from students.iin import iin_error
 from students.models import Group, Student, StudentMovement
 from students.timeline import claim_due, column_values, json_values, void_lines, write_movements, write_records
@@ -641,6 +642,7 @@ def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: docume
         "language": language,
         "context": {
             "student_name": line.student.full_name,
+            "dear_ru": sex_word(line.student, "Уважаемый", "Уважаемая"),
             "order_label": order.number_label,
             "order_date": format_day(order.order_date, language),
             "order_title": order.title,

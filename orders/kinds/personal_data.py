@@ -264,4 +264,4 @@ class PersonalData(OrderKind):
             f"{FIELD_WORDS[f][0]} с «{old or '—'}» на «{new or '—'}»" for f, (old, new) in changes.items()
         )
         source = f"{document[1]} № {number}" + (f" от {format_day(issued, language)}" if issued else "")
-        return f"Изменить {student.rstrip(',')} {parts} с {when} на основании {source}."
+        return f"Изменить {student} {parts} с {when} на основании {source}."

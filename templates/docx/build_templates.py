@@ -107,6 +107,13 @@ def new_document():
     _paragraph_style(document, "Order Body", indent=1.25)
     _paragraph_style(document, "Order Item", indent=1.25, after=2)
     _paragraph_style(document, "Order Table", size=10, align=WD_ALIGN_PARAGRAPH.LEFT)
+    # The table of students of a bulk item: the renderer writes its rows without any formatting of their own, so
+    # the table style carries the small type and the grid.
+    students = document.styles.add_style("Order List", WD_STYLE_TYPE.TABLE)
+    students.base_style = document.styles["Table Grid"]
+    _set_font(students, 10)
+    students.paragraph_format.space_after = Pt(0)
+    students.paragraph_format.line_spacing = 1.0
     signature = _paragraph_style(document, "Order Signature", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
     signature.paragraph_format.tab_stops.add_tab_stop(TEXT_WIDTH, WD_TAB_ALIGNMENT.RIGHT)
     signature.paragraph_format.keep_with_next = True

@@ -227,8 +227,8 @@ def assert_emails(inbox: Inbox, signed: Signed) -> None:
     assert to_ru["To"] == ru.email
     assert to_ru["Subject"].startswith(f"Приказ {label} от ")
     text = body(to_ru)
-    assert f"Уважаемый(ая) {ru.full_name}!" in text
-    assert "Отчислить обучающуюся 1 курса" in text and f"Иванову Марию Сериковну (ИИН {ru.iin})" in text
+    assert f"Уважаемая {ru.full_name}!" in text
+    assert "Отчислить обучающуюся " in text and f"Иванову Марию Сериковну (ИИН {ru.iin})" in text
     (to_kk,) = inbox.to(kk.email)
     assert to_kk["To"] == kk.email
     assert f"№ {label} бұйрық" in to_kk["Subject"]

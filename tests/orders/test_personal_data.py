@@ -156,11 +156,13 @@ def test_document_wording_in_russian_and_kazakh(uni, make):
     order = draft(uni, [student])
     set_line(order, order.lines[0], uni, surname="Петрова")
     text = document_text(signed(order, uni))
-    assert "Иванова Анна Сериковна (ИИН" in text, "the document names the student as the order found her"
+    assert "Изменить обучающейся" in text
+    assert "Ивановой Анне Сериковне (ИИН" in text, "the document names the student as the order found her"
     assert (
-        "изменить фамилию с «Иванова» на «Петрова» с 01.12.2026 на основании свидетельства о заключении "
+        ", фамилию с «Иванова» на «Петрова» с 01.12.2026 на основании свидетельства о заключении "
         "брака № 123456 от 01.06.2026."
     ) in text
+    assert "Иванова Анна Сериковнаның (ЖСН" in text
     assert (
         "тегі «Иванова» «Петрова» болып 01.12.2026 бастап өзгертілсін (01.06.2026 ж. № 123456 неке қию "
         "туралы куәлік негізінде)."
