@@ -29,6 +29,7 @@ from core.formatting import format_day, format_moment
 from orders.kind import OrderKind
 from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
+from orders.wording import remembering_cohorts
 from students.models import Faculty
 from students.names import decline, guess_sex
 from workflow.models import Visa
@@ -110,7 +111,7 @@ class Block:
     n: int
     lines: list[OrderLine]
     wording: tuple[str, str] | None = None  # (ru, kk) shared wording of a table item
-    details: dict[int, tuple[str, str]] | None = None  # a table item's (ru, kk) details column, by line id
+    details: dict[int, tuple[str, str]] | None = None  # a table item's (ru, kk) details column, by line id, in order
 
 
 def layout(kind: OrderKind, lines: list[OrderLine]) -> tuple[dict[int, LinePlace], list[Block]]:
@@ -119,37 +120,40 @@ def layout(kind: OrderKind, lines: list[OrderLine]) -> tuple[dict[int, LinePlace
     numbered apart. More than `DOCUMENT_TABLE_AFTER` lines sharing a kind's bulk wording (`OrderKind.table_row`:
     same programme, course and group) make one item with a table, numbered where its first line stands."""
     threshold = current_app.config.get("DOCUMENT_TABLE_AFTER", 5)
+    keyed = [(line.id, line) for line in lines]
     appendix, wordings, details = {}, {}, {}
-    for line in lines:
+    for ident, line in keyed:
         text_ru = kind.appendix_text(line, "ru")
         if text_ru is not None:
-            appendix[line.id] = (text_ru, kind.appendix_text(line, "kk") or text_ru)
+            appendix[ident] = (text_ru, kind.appendix_text(line, "kk") or text_ru)
             continue
         row_ru = kind.table_row(line, "ru")
         if row_ru is not None:
             row_kk = kind.table_row(line, "kk")
-            wordings[line.id] = (row_ru[0], row_kk[0])
-            details[line.id] = (row_ru[1], row_kk[1])
-    members: dict[tuple[str, str], list[OrderLine]] = {}
-    for line in lines:
-        if line.id in wordings:
-            members.setdefault(wordings[line.id], []).append(line)
+            wordings[ident] = (row_ru[0], row_kk[0])
+            details[ident] = (row_ru[1], row_kk[1])
+    members: dict[tuple[str, str], list[tuple[int, OrderLine]]] = {}
+    for ident, line in keyed:
+        if ident in wordings:
+            members.setdefault(wordings[ident], []).append((ident, line))
     places, blocks, listed, placed = {}, [], 0, {}
-    for line in lines:
-        if line.id in appendix:
+    for ident, line in keyed:
+        if ident in appendix:
             listed += 1
-            places[line.id] = LinePlace(listed, appendix[line.id])
+            places[ident] = LinePlace(listed, appendix[ident])
             continue
-        wording = wordings.get(line.id)
+        wording = wordings.get(ident)
         if wording is not None and len(members[wording]) > threshold:
             if wording not in placed:
                 group = members[wording]
-                placed[wording] = Block(len(blocks) + 1, group, wording, {line.id: details[line.id] for line in group})
+                placed[wording] = Block(
+                    len(blocks) + 1, [line for _ident, line in group], wording, {i: details[i] for i, _line in group}
+                )
                 blocks.append(placed[wording])
-            places[line.id] = LinePlace(placed[wording].n)
+            places[ident] = LinePlace(placed[wording].n)
             continue
         blocks.append(Block(len(blocks) + 1, [line]))
-        places[line.id] = LinePlace(len(blocks))
+        places[ident] = LinePlace(len(blocks))
     return places, blocks
 
 
@@ -350,6 +354,9 @@ _CELL_TEXT = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"} | {
 }
 
 
+_SEPARATOR = "\ue000"  # a private-use character: never in a name
+
+
 def _xml_text(text: str) -> str:
     return text.translate(_CELL_TEXT)
 
@@ -367,10 +374,12 @@ def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
     )
     cell = '<w:tc><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr><w:r><w:t xml:space="preserve">'
     between = f"</w:t></w:r></w:p></w:tc>{cell}"
+    # Every cell's text escaped in one pass: joined by a character no text holds, translated once, split again.
+    texts = _xml_text(_SEPARATOR.join(_SEPARATOR.join(row) for row in rows)).split(_SEPARATOR)
     body = "".join(
-        f"<w:tr>{cell}{n}{between}{_xml_text(name)}{between}{iin}{between}{_xml_text(group)}{between}"
-        f"{_xml_text(details)}</w:t></w:r></w:p></w:tc></w:tr>"
-        for n, (name, iin, group, details) in enumerate(rows, 1)
+        f"<w:tr>{cell}{n}{between}{texts[k]}{between}{texts[k + 1]}{between}{texts[k + 2]}{between}"
+        f"{texts[k + 3]}</w:t></w:r></w:p></w:tc></w:tr>"
+        for n, k in enumerate(range(0, len(texts) if rows else 0, 4), 1)
     )
     return (
         '<w:tbl><w:tblPr><w:tblStyle w:val="OrderList"/><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
@@ -390,8 +399,19 @@ def render_order(order: Order) -> bytes:
     context = _common(order, visas)
     context["heading"] = ORDER_HEADING
     lines = order.lines
+    with remembering_cohorts():
+        return _render_order(order, kind, visas, context, lines)
+
+
+def _render_order(order: Order, kind: OrderKind, visas: list[Visa], context: dict, lines: list[OrderLine]) -> bytes:
     places, blocks = layout(kind, lines)
     tables: dict[str, str] = {}
+    students = {  # name, IIN and group of every student listed in a table, read once for both languages
+        ident: (line.student.full_name, line.student.iin, line.student.group.name)
+        for block in blocks
+        if block.wording is not None
+        for ident, line in zip(block.details, block.lines, strict=True)
+    }
     for language in ("kk", "ru"):
         items = []
         for block in blocks:
@@ -400,10 +420,7 @@ def render_order(order: Order) -> bytes:
                 continue
             marker = f"@@registrar-table-{language}-{block.n}@@"
             which = 0 if language == "ru" else 1
-            rows = []
-            for line in block.lines:
-                student = line.student
-                rows.append((student.full_name, student.iin, student.group.name, block.details[line.id][which]))
+            rows = [(*students[ident], details[which]) for ident, details in block.details.items()]
             tables[marker] = table_xml(rows, language)
             items.append(Item(block.n, _clean(block.wording[0 if language == "ru" else 1]), marker))
         context[f"items_{language}"] = items

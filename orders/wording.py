@@ -1,6 +1,10 @@
 """Words that order documents share: how a student is described in Russian and Kazakh, and preambles several kinds
 use."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from students.models import Student
 from students.names import decline, sex_of
 
@@ -70,19 +74,44 @@ COHORT_RU = {
 COHORT_KK = {"nominative": "білім алушылары", "genitive": "білім алушыларының", "dative": "білім алушыларына"}
 
 
+_COHORTS: ContextVar[dict | None] = ContextVar("cohort_texts", default=None)
+
+
+@contextmanager
+def remembering_cohorts() -> Iterator[None]:
+    """Within one document's rendering, each group's cohort wording is built once (the thousands of lines of a
+    bulk order share a few dozen groups); outside it nothing is remembered, so a renamed group is never stale."""
+    token = _COHORTS.set({})
+    try:
+        yield
+    finally:
+        _COHORTS.reset(token)
+
+
 def describe_cohort(student: Student, language: str, case: str = "nominative") -> str:
     """The students of `student`'s programme, course and group, as a bulk item introduces the table listing them
     ("Перевести обучающихся 1 курса образовательной программы … группа …")."""
     group = student.group
+    memo = _COHORTS.get()
+    if memo is None:
+        return _cohort(group, student.course, language, case)
+    key = (id(group), student.course, language, case)  # the group objects live as long as the rendering
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = _cohort(group, student.course, language, case)
+    return text
+
+
+def _cohort(group, course: int, language: str, case: str) -> str:
     programme = group.programme
     if language == "kk":
         return (
             f"{programme.code} «{programme.name_kk or programme.name_ru}» білім беру бағдарламасының "
-            f"{student.course}-курс, {group.name} тобының {COHORT_KK.get(case, COHORT_KK['nominative'])} (оқу түрі "
+            f"{course}-курс, {group.name} тобының {COHORT_KK.get(case, COHORT_KK['nominative'])} (оқу түрі "
             f"{STUDY_FORM['kk'][group.study_form]}, оқу тілі {LANGUAGE['kk'][group.language]})"
         )
     return (
-        f"{COHORT_RU[case]} {student.course} курса образовательной программы {programme.code} "
+        f"{COHORT_RU[case]} {course} курса образовательной программы {programme.code} "
         f"«{programme.name_ru}», группа {group.name}, форма обучения {STUDY_FORM['ru'][group.study_form]}, "
         f"язык обучения {LANGUAGE['ru'][group.language]},"
     )
