@@ -201,6 +201,6 @@ class Expulsion(OrderKind):
         funding = funding_words(line.student, language)
         if language == "kk":
             cohort = describe_cohort(line.student, "kk")
-            return f"{cohort} {when} бастап {reason[2]} тізім бойынша оқудан шығарылсын:", funding
+            return f"{cohort} {when} бастап {reason[2]} тізімге сәйкес оқудан шығарылсын:", funding
         cohort = describe_cohort(line.student, "ru", "accusative")
         return f"Отчислить {cohort} {reason[1]} с {when} по списку:", funding

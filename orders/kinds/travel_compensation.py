@@ -270,7 +270,7 @@ class TravelCompensation(OrderKind):
             cohort = describe_cohort(line.student, "kk", "dative")
             return (
                 f"{cohort} {year} жылғы {season_kk} демалыс кезеңіндегі жол жүру өтемақысы {count} АЕК "
-                f"({amount} теңге) мөлшерінде тізім бойынша төленсін:",
+                f"({amount} теңге) мөлшерінде тізімге сәйкес төленсін:",
                 funding,
             )
         cohort = describe_cohort(line.student, "ru", "dative")

@@ -3,12 +3,14 @@ orders as tables of students, and what a dean may download."""
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from docx import Document
 
+from core.clock import today
 from core.db import db
-from core.models import issue_token
+from core.models import Substitution, issue_token
 from orders import documents
 from orders.registry import get_kind
 from tests.conftest import login, sign
@@ -71,7 +73,7 @@ def test_a_bulk_promotion_prints_one_item_with_a_table_per_group(uni, make):
     assert ru[1][1] == students[0].full_name and ru[1][4].startswith("→ группа ")
     text = docx_text(order.document.content)
     assert "1. Перевести обучающихся 1 курса образовательной программы" in text and "по списку:" in text
-    assert "тізім бойынша көшірілсін:" in text
+    assert "тізімге сәйкес көшірілсін:" in text
     # the group of three below the threshold: an item each, numbered after the table
     for n, student in enumerate(students[8:], 2):
         assert re.search(rf"\n{n}\. Перевести обучающегося 1 курса .*\(ИИН {student.iin}\)", text)
@@ -138,3 +140,24 @@ def test_a_deans_download_holds_only_the_own_faculty_and_the_rectors_all(client,
     response = client.get(f"/orders/{order.id}/document.docx")
     assert response.data == order.document.content, "the whole order, byte for byte as signed"
     assert all(student.iin in docx_text(response.data) for student in ours + theirs)
+
+
+def test_a_substitute_acting_for_a_dean_downloads_that_deans_extract(client, uni, make, two_faculties):
+    order, ours, theirs = two_faculties
+    vice = make.user("dean", make.faculty("FC"), username="vice_of_a")  # the dean of a third faculty stands in
+    db.session.add(
+        Substitution(
+            principal_id=uni.dean_a.id,
+            substitute_id=vice.id,
+            starts_on=today(),
+            ends_on=today() + timedelta(days=7),
+            reason="Отпуск",
+        )
+    )
+    db.session.flush()
+    login(client, vice)
+    response = client.get(f"/orders/{order.id}/document.docx")
+    assert response.status_code == 200
+    text = docx_text(response.data)
+    assert all(student.iin in text for student in ours)
+    assert not any(student.iin in text for student in theirs)

@@ -418,6 +418,6 @@ class Promotion(OrderKind):
         when = format_day(line.effective_date, language)
         if language == "kk":
             cohort = describe_cohort(line.student, "kk")
-            return f"{cohort} {when} бастап {to_course}-курсқа тізім бойынша көшірілсін:", f"→ {to_group} тобы"
+            return f"{cohort} {when} бастап {to_course}-курсқа тізімге сәйкес көшірілсін:", f"→ {to_group} тобы"
         cohort = describe_cohort(line.student, "ru", "accusative")
         return f"Перевести {cohort} на {to_course} курс с {when} по списку:", f"→ группа {to_group}"
