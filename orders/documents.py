@@ -467,10 +467,12 @@ def faculty_extract(content: bytes, order: Order, visible: list[OrderLine]) -> b
     hidden_names = {line.student.full_name for line in order.lines if line.student.iin not in allowed}
 
     def hidden(element) -> bool:
+        """Names another student: by IIN; where no IIN stands (the approval sheet), by name, a namesake included."""
         text = "".join(node.text or "" for node in element.iter(qn("w:t")))
-        return any(iin not in allowed for iin in _IIN_IN_TEXT.findall(text)) or any(
-            name in text for name in hidden_names
-        )
+        iins = _IIN_IN_TEXT.findall(text)
+        if iins:
+            return any(iin not in allowed for iin in iins)
+        return any(name in text for name in hidden_names)
 
     document = Document(io.BytesIO(content))
     body = document.element.body
