@@ -57,6 +57,8 @@ def load_config(instance_path: str) -> dict:
         "UNIVERSITY_KK": _env("REGISTRAR_UNIVERSITY_KK", "Әл-Фараби атындағы Демо университеті"),
         "UNIVERSITY_RU": _env("REGISTRAR_UNIVERSITY_RU", "Демо университет имени аль-Фараби"),
         "CITY": _env("REGISTRAR_CITY", "Алматы"),
+        # More lines than this with the same wording (same programme, course, group) become one item with a table.
+        "DOCUMENT_TABLE_AFTER": int(_env("REGISTRAR_DOCUMENT_TABLE_AFTER", "5")),
         "ORDER_SERIES": _env("REGISTRAR_ORDER_SERIES", "С"),
         "NUMBER_FORMAT": _env("REGISTRAR_NUMBER_FORMAT", "{seq}-{series}"),
         "TIMEZONE": _env("REGISTRAR_TIMEZONE", "Asia/Almaty"),

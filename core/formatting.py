@@ -12,7 +12,7 @@ times the formatting, and signing an order formats dates for each of thousands o
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, dates
@@ -53,6 +53,12 @@ def format_day(day: date | None, locale: str | None = None) -> str:
         return ""
     if locale is None:
         return format_date(day, DAY_PATTERN)
+    return _day_in(day, locale)
+
+
+@lru_cache(maxsize=4096)
+def _day_in(day: date, locale: str) -> str:
+    """Documents format the same few dates thousands of times (a line's effective date in every item)."""
     return dates.format_date(day, DAY_PATTERN, locale=_babel_locale(locale))
 
 

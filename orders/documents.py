@@ -10,12 +10,17 @@ sheet with every visa. Values are XML-escaped (autoescape), so a name with `&` o
 import hashlib
 import io
 import re
+import threading
+import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from docx import Document
+from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 from flask import current_app
-from jinja2 import Environment
+from jinja2 import Environment, Template
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
@@ -24,7 +29,9 @@ from core.formatting import format_day, format_moment
 from orders.kind import OrderKind
 from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
+from orders.wording import remembering_cohorts
 from students.models import Faculty
+from students.names import decline, guess_sex
 from workflow.models import Visa
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "docx"
@@ -76,6 +83,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 class Item:
     n: int
     text: str
+    table: str = ""  # for a bulk item: the marker the renderer replaces with its table of students
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +104,62 @@ class LinePlace:
     in_appendix: tuple[str, str] | None = None
 
 
-def line_places(kind: OrderKind, lines: list[OrderLine]) -> dict[int, LinePlace]:
-    """Each line's place in the order document, by line id. A kind may list some lines in an appendix instead of the
-    numbered items (`OrderKind.appendix_text`); items and appendix entries are numbered apart."""
-    places, items, listed = {}, 0, 0
-    for line in lines:
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One numbered item of the document: a line of its own, or the lines sharing a bulk wording (a table)."""
+
+    n: int
+    lines: list[OrderLine]
+    wording: tuple[str, str] | None = None  # (ru, kk) shared wording of a table item
+    details: dict[int, tuple[str, str]] | None = None  # a table item's (ru, kk) details column, by line id, in order
+
+
+def layout(kind: OrderKind, lines: list[OrderLine]) -> tuple[dict[int, LinePlace], list[Block]]:
+    """Each line's place in the order document, by line id, and the numbered items in order. A kind may list some
+    lines in an appendix instead of the numbered items (`OrderKind.appendix_text`); items and appendix entries are
+    numbered apart. More than `DOCUMENT_TABLE_AFTER` lines sharing a kind's bulk wording (`OrderKind.table_row`:
+    same programme, course and group) make one item with a table, numbered where its first line stands."""
+    threshold = current_app.config.get("DOCUMENT_TABLE_AFTER", 5)
+    keyed = [(line.id, line) for line in lines]
+    appendix, wordings, details = {}, {}, {}
+    for ident, line in keyed:
         text_ru = kind.appendix_text(line, "ru")
-        if text_ru is None:
-            items += 1
-            places[line.id] = LinePlace(items)
-        else:
+        if text_ru is not None:
+            appendix[ident] = (text_ru, kind.appendix_text(line, "kk") or text_ru)
+            continue
+        row_ru = kind.table_row(line, "ru")
+        if row_ru is not None:
+            row_kk = kind.table_row(line, "kk")
+            wordings[ident] = (row_ru[0], row_kk[0])
+            details[ident] = (row_ru[1], row_kk[1])
+    members: dict[tuple[str, str], list[tuple[int, OrderLine]]] = {}
+    for ident, line in keyed:
+        if ident in wordings:
+            members.setdefault(wordings[ident], []).append((ident, line))
+    places, blocks, listed, placed = {}, [], 0, {}
+    for ident, line in keyed:
+        if ident in appendix:
             listed += 1
-            places[line.id] = LinePlace(listed, (text_ru, kind.appendix_text(line, "kk") or text_ru))
-    return places
+            places[ident] = LinePlace(listed, appendix[ident])
+            continue
+        wording = wordings.get(ident)
+        if wording is not None and len(members[wording]) > threshold:
+            if wording not in placed:
+                group = members[wording]
+                placed[wording] = Block(
+                    len(blocks) + 1, [line for _ident, line in group], wording, {i: details[i] for i, _line in group}
+                )
+                blocks.append(placed[wording])
+            places[ident] = LinePlace(placed[wording].n)
+            continue
+        blocks.append(Block(len(blocks) + 1, [line]))
+        places[ident] = LinePlace(len(blocks))
+    return places, blocks
+
+
+def line_places(kind: OrderKind, lines: list[OrderLine]) -> dict[int, LinePlace]:
+    """Each line's place in the order document (see `layout`): an extract quotes the item number the order gives."""
+    return layout(kind, lines)[0]
 
 
 def extract_item(kind: OrderKind, line: OrderLine, place: LinePlace) -> dict:
@@ -159,7 +210,14 @@ def _faculty_names(order: Order, visas: list[Visa]) -> dict[int, str]:
 def _acting(name: str, acting_for) -> str:
     if acting_for is None:
         return name
-    return f"{name} ({acting_for.full_name} орнына / за {acting_for.full_name})"
+    return f"{name} ({_instead_of(acting_for.full_name)})"
+
+
+def _instead_of(full_name: str) -> str:
+    """ "Оспанов Ерланның орнына / за Оспанова Ерлана": acting for someone (за + accusative in Russian, орнына after
+    the genitive in Kazakh), the sex guessed from the name."""
+    sex = guess_sex(full_name)
+    return f"{decline(full_name, 'genitive', sex, 'kk')} орнына / за {decline(full_name, 'accusative', sex)}"
 
 
 def _visa_rows(order: Order, visas: list[Visa]) -> list[VisaRow]:
@@ -191,7 +249,7 @@ def _signatory(order: Order, visas: list[Visa]) -> tuple[str, str]:
         return SIGNER_FALLBACK, ""
     position = signer.position or SIGNER_FALLBACK
     if signed is not None and signed.acting_for is not None:
-        position = f"{position} ({signed.acting_for.full_name} орнына / за {signed.acting_for.full_name})"
+        position = f"{position} ({_instead_of(signed.acting_for.full_name)})"
     return _clean(position), _clean(signer.full_name)
 
 
@@ -219,30 +277,159 @@ def _common(order: Order, visas: list[Visa]) -> dict:
 # Rendering ---------------------------------------------------------------------------------------------------------
 
 
-def _render(path: Path, context: dict) -> bytes:
+class _Jinja(Environment):
+    """Autoescaping Jinja that compiles each part of a Word template once: docxtpl hands it the same XML source
+    for every document of a template, and compiling it cost more than rendering a small order."""
+
+    def __init__(self) -> None:
+        super().__init__(autoescape=True)
+        self.compiled: OrderedDict[str, Template] = OrderedDict()
+        self.lock = threading.Lock()  # the web process and its in-process worker thread render at once
+
+    def from_string(self, source, globals=None, template_class=None):  # noqa: A002 - Jinja's own signature
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        with self.lock:
+            template = self.compiled.get(source)
+        if template is None:
+            template = super().from_string(source)
+            with self.lock:
+                self.compiled[source] = template
+                while len(self.compiled) > 64:  # a few parts per template version
+                    self.compiled.popitem(last=False)
+        return template
+
+
+_JINJA = _Jinja()
+
+
+def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> bytes:
     template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
-    template.render(context, jinja_env=Environment(autoescape=True))
+    template.render(context, jinja_env=_JINJA)
     buffer = io.BytesIO()
     template.save(buffer)
+    return _with_tables(buffer.getvalue(), tables) if tables else buffer.getvalue()
+
+
+def _with_tables(package: bytes, tables: dict[str, str]) -> bytes:
+    """The package with each bulk item's marker paragraph replaced by its table: the tables' WordprocessingML is
+    built as a string and spliced into `word/document.xml`, so a table of thousands of rows costs a string join,
+    not a Jinja loop and an XML tree of every cell."""
+    source, buffer = zipfile.ZipFile(io.BytesIO(package)), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                data = _insert_tables(data.decode("utf-8"), tables).encode("utf-8")
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
+def _insert_tables(xml: str, tables: dict[str, str]) -> str:
+    parts, position = [], 0
+    for marker, table in tables.items():
+        at = xml.find(marker, position)
+        if at < 0:
+            raise LookupError(f"the template lost the table of a bulk item ({marker}): keep {{{{ item.table }}}}")
+        start = max(xml.rfind("<w:p>", position, at), xml.rfind("<w:p ", position, at))
+        end = xml.index("</w:p>", at) + len("</w:p>")
+        parts += [xml[position:start], table]
+        position = end
+    parts.append(xml[position:])
+    return "".join(parts)
+
+
+# The table of a bulk item: No., full name, IIN, group, the kind's details; widths in twentieths of a point (the
+# text is 16.5 cm wide).
+TABLE_COLUMNS = {
+    "ru": ("№", "Ф.И.О.", "ИИН", "Группа", "Примечание"),
+    "kk": ("№", "Аты-жөні", "ЖСН", "Тобы", "Ескертпе"),
+}
+TABLE_WIDTHS = (510, 3800, 1560, 1200, 2285)
+
+
+# One `str.translate` per cell: escape markup, drop the control characters XML forbids.
+_CELL_TEXT = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"} | {
+    c: None for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)
+}
+
+
+_SEPARATOR = "\ue000"  # a private-use character: never in a name
+
+
+def _xml_text(text: str) -> str:
+    return text.translate(_CELL_TEXT)
+
+
+def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
+    """A table of students (full name, IIN, group, details) numbered from 1 in the template's "Order List" table
+    style (a grid) and "Order Table" paragraphs (small type), its header repeated on every page. Rows carry no other
+    formatting, so a table of thousands of rows stays a small string."""
+    grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in TABLE_WIDTHS)
+    header = "".join(
+        f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr>'
+        "<w:r><w:rPr><w:b/></w:rPr>"
+        f"<w:t>{_xml_text(name)}</w:t></w:r></w:p></w:tc>"
+        for name, width in zip(TABLE_COLUMNS[language], TABLE_WIDTHS, strict=True)
+    )
+    cell = '<w:tc><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr><w:r><w:t xml:space="preserve">'
+    between = f"</w:t></w:r></w:p></w:tc>{cell}"
+    # Every cell's text escaped in one pass: joined by a character no text holds, translated once, split again.
+    texts = _xml_text(_SEPARATOR.join(_SEPARATOR.join(row) for row in rows)).split(_SEPARATOR)
+    body = "".join(
+        f"<w:tr>{cell}{n}{between}{texts[k]}{between}{texts[k + 1]}{between}{texts[k + 2]}{between}"
+        f"{texts[k + 3]}</w:t></w:r></w:p></w:tc></w:tr>"
+        for n, k in enumerate(range(0, len(texts) if rows else 0, 4), 1)
+    )
+    return (
+        '<w:tbl><w:tblPr><w:tblStyle w:val="OrderList"/><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
+        '<w:tblLook w:val="04A0"/></w:tblPr>'
+        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/></w:trPr>{header}</w:tr>{body}</w:tbl>"
+    )
+
+
+ORDER_HEADING = "БҰЙРЫҚ / ПРИКАЗ"
+
+
 def render_order(order: Order) -> bytes:
-    """The whole order: every line as a numbered item in Kazakh, then in Russian, and the approval sheet."""
+    """The whole order: every line as a numbered item in Kazakh, then in Russian (lines sharing a bulk wording as
+    one item with a table of students), and the approval sheet."""
     kind = get_kind(order.kind)
     visas = _visas(order)
     context = _common(order, visas)
+    context["heading"] = ORDER_HEADING
     lines = order.lines
-    places = line_places(kind, lines)
-    items = [line for line in lines if places[line.id].in_appendix is None]
-    context["items_kk"] = [Item(places[line.id].n, _clean(kind.item_text(line, "kk"))) for line in items]
-    context["items_ru"] = [Item(places[line.id].n, _clean(kind.item_text(line, "ru"))) for line in items]
+    with remembering_cohorts():
+        return _render_order(order, kind, visas, context, lines)
+
+
+def _render_order(order: Order, kind: OrderKind, visas: list[Visa], context: dict, lines: list[OrderLine]) -> bytes:
+    places, blocks = layout(kind, lines)
+    tables: dict[str, str] = {}
+    students = {  # name, IIN and group of every student listed in a table, read once for both languages
+        ident: (line.student.full_name, line.student.iin, line.student.group.name)
+        for block in blocks
+        if block.wording is not None
+        for ident, line in zip(block.details, block.lines, strict=True)
+    }
+    for language in ("kk", "ru"):
+        items = []
+        for block in blocks:
+            if block.wording is None:
+                items.append(Item(block.n, _clean(kind.item_text(block.lines[0], language))))
+                continue
+            marker = f"@@registrar-table-{language}-{block.n}@@"
+            which = 0 if language == "ru" else 1
+            rows = [(*students[ident], details[which]) for ident, details in block.details.items()]
+            tables[marker] = table_xml(rows, language)
+            items.append(Item(block.n, _clean(block.wording[0 if language == "ru" else 1]), marker))
+        context[f"items_{language}"] = items
     listed = [places[line.id] for line in lines if places[line.id].in_appendix is not None]
     context["appendix_ru"] = [Item(place.n, _clean(place.in_appendix[0])) for place in listed]
     context["appendix_kk"] = [Item(place.n, _clean(place.in_appendix[1])) for place in listed]
     context["appendix_title_ru"], context["appendix_title_kk"] = kind.appendix_title_ru, kind.appendix_title_kk
     context["visas"] = _visa_rows(order, visas) + _override_rows(lines, start=len(visas) + 1)
-    return _render(ORDER_TEMPLATE, context)
+    return _render(ORDER_TEMPLATE, context, tables)
 
 
 def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
@@ -263,6 +450,59 @@ def _override_rows(lines: list[OrderLine], start: int) -> list[VisaRow]:
             )
         )
     return rows
+
+
+# A dean's download: the signed order cut down to the own faculty's students -------------------------------------
+
+EXTRACT_HEADING = "БҰЙРЫҚТАН ҮЗІНДІ / ВЫПИСКА ИЗ ПРИКАЗА"
+_IIN_IN_TEXT = re.compile(r"(?<!\d)\d{12}(?!\d)")
+
+
+def faculty_extract(content: bytes, order: Order, visible: list[OrderLine]) -> bytes:
+    """The signed DOCX `content` of `order` holding only the `visible` lines: every paragraph and table row naming
+    another student (by IIN, or by name in the approval sheet) is removed, and so is a bulk item whose table is left
+    empty; the heading says it is an extract. Deny by default: any 12-digit number that is not a visible student's
+    IIN takes its paragraph or row with it. Cut from the frozen document, so the words are those signed."""
+    allowed = {line.student.iin for line in visible}
+    hidden_names = {line.student.full_name for line in order.lines if line.student.iin not in allowed}
+
+    def hidden(element) -> bool:
+        """Names another student: by IIN; where no IIN stands (the approval sheet), by name, a namesake included."""
+        text = "".join(node.text or "" for node in element.iter(qn("w:t")))
+        iins = _IIN_IN_TEXT.findall(text)
+        if iins:
+            return any(iin not in allowed for iin in iins)
+        return any(name in text for name in hidden_names)
+
+    document = Document(io.BytesIO(content))
+    body = document.element.body
+    for table in list(body.iterchildren(qn("w:tbl"))):
+        rows = table.findall(qn("w:tr"))
+        kept = [row for row in rows if not hidden(row)]
+        for row in rows:
+            if row not in kept:
+                table.remove(row)
+        if len(kept) == 1 and len(rows) > 1 and kept[0].find(f"{qn('w:trPr')}/{qn('w:tblHeader')}") is not None:
+            item = table.getprevious()  # the bulk item's wording, now with no student under it
+            if item is not None and item.tag == qn("w:p"):
+                body.remove(item)
+            body.remove(table)
+    for paragraph in list(body.iterchildren(qn("w:p"))):
+        if hidden(paragraph):
+            body.remove(paragraph)
+    for paragraph in document.paragraphs:
+        if paragraph.text == ORDER_HEADING:
+            for run in paragraph.runs[1:]:
+                run.text = ""
+            paragraph.runs[0].text = EXTRACT_HEADING
+            break
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def faculty_extract_filename(order: Order) -> str:
+    return f"extract-{order.number_label or order.id}-faculty.docx".replace("/", "-")
 
 
 EXTRACT_RENDERER = "order_extract"

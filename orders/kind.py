@@ -204,6 +204,13 @@ class OrderKind:
         """The wording of this line's numbered item in the document, in 'ru' or 'kk'."""
         raise NotImplementedError
 
+    def table_row(self, line: OrderLine, language: str) -> tuple[str, str] | None:
+        """For bulk orders: (the wording this line shares with the other students of its programme, course and group,
+        ending with a colon; this line's own details for the table's last column). When more than
+        `DOCUMENT_TABLE_AFTER` lines share a wording, the document prints one item with a table of those students
+        instead of an item each. None (the default): the line is always an item of its own."""
+        return None
+
     def appendix_text(self, line: OrderLine, language: str) -> str | None:
         """None: the line is a numbered item of the order. A text: the line is listed in the document's appendix
         instead (e.g. students a scholarship order does not appoint, with the reason)."""

@@ -26,6 +26,7 @@ from orders.models import Order, OrderDocument, OrderLine, OrderRound, line_facu
 from orders.numbering import format_number, next_number
 from orders.params import load
 from orders.registry import KINDS, get_kind, record_neutral_kinds
+from orders.wording import sex_word
 from students.iin import iin_error
 from students.models import Group, Student, StudentMovement
 from students.timeline import claim_due, column_values, json_values, void_lines, write_movements, write_records
@@ -66,6 +67,17 @@ def visible_lines(order: Order, actor: User) -> list[OrderLine]:
         return list(order.lines)
     lines = list(order.lines)
     return [line for line, of in zip(lines, line_faculties(lines), strict=True) if of & faculties]
+
+
+def signed_document(order: Order, actor: User) -> tuple[bytes, str, str | None]:
+    """What `actor` downloads of the signed order: (content, filename, SHA-256 of the frozen document or None). A
+    dean (or a substitute acting for one) whose faculties hold only some of the lines gets the extract of those
+    lines, never another faculty's students; everyone else the whole order as signed."""
+    frozen = order.document
+    visible = visible_lines(order, actor)
+    if len(visible) == len(order.lines):
+        return frozen.content, frozen.filename, frozen.sha256
+    return documents.faculty_extract(frozen.content, order, visible), documents.faculty_extract_filename(order), None
 
 
 # Drafting ---------------------------------------------------------------------------------------------------
@@ -634,6 +646,7 @@ def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: docume
         "language": language,
         "context": {
             "student_name": line.student.full_name,
+            "dear_ru": sex_word(line.student, "Уважаемый", "Уважаемая"),
             "order_label": order.number_label,
             "order_date": format_day(order.order_date, language),
             "order_title": order.title,

@@ -188,9 +188,10 @@ def document(order_id: int):
     order = load_visible(order_id)
     if order.document is None:
         abort(404, _("The document exists once the order is signed."))
+    content, name, _sha256 = operations.signed_document(order, current_user)
     return send_file(
-        io.BytesIO(order.document.content),
-        download_name=order.document.filename,
+        io.BytesIO(content),
+        download_name=name,
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         as_attachment=True,
     )

@@ -214,16 +214,21 @@ class Factory:
         surname: str = "Ахметов",
         name: str = "Нурлан",
         email: str | None = "",
+        female: bool | None = None,
     ) -> Student:
+        """A student; female when `female` says so or, left None, when the surname is a woman's (-ова, -ева, -ина):
+        the IIN's sex digit and the patronymic agree with the name, as the documents' wording needs."""
         group = group or self.group()
+        if female is None:
+            female = surname.endswith(("ова", "ева", "ина", "ая"))
         iin = None
         while iin is None:
-            iin = make_iin(date(2004, 3, 15), True, next(_serial) + 5000)
+            iin = make_iin(date(2004, 3, 15), not female, next(_serial) + 5000)
         student = Student(
             iin=iin,
             surname=surname,
             name=name,
-            patronymic="Серикович",
+            patronymic="Сериковна" if female else "Серикович",
             email=f"s{iin}@students.test" if email == "" else email,
             group_id=group.id,
             course=group.course,

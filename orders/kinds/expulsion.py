@@ -10,7 +10,7 @@ from core.labels import label as state_label
 from orders.kind import LineContext, OrderKind
 from orders.models import Order, OrderLine
 from orders.params import ParamsSchema, choice_field, choices_text, effective_date_field
-from orders.wording import describe_student
+from orders.wording import describe_cohort, describe_student, funding_words
 from workflow.engine import Refusal
 
 # Reporting buckets of DESIGN.md section 2: code -> (English label for the UI, Russian, Kazakh wording).
@@ -189,8 +189,18 @@ class Expulsion(OrderKind):
 
     def item_text(self, line: OrderLine, language: str) -> str:
         reason = REASONS[line.params["reason"]]
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "accusative" if language == "ru" else "nominative")
         when = format_day(line.effective_date, language)
         if language == "kk":
             return f"{student} {when} бастап {reason[2]} оқудан шығарылсын."
         return f"Отчислить {student} {reason[1]} с {when}."
+
+    def table_row(self, line: OrderLine, language: str) -> tuple[str, str]:
+        reason = REASONS[line.params["reason"]]
+        when = format_day(line.effective_date, language)
+        funding = funding_words(line.student, language)
+        if language == "kk":
+            cohort = describe_cohort(line.student, "kk")
+            return f"{cohort} {when} бастап {reason[2]} тізімге сәйкес оқудан шығарылсын:", funding
+        cohort = describe_cohort(line.student, "ru", "accusative")
+        return f"Отчислить {cohort} {reason[1]} с {when} по списку:", funding

@@ -132,7 +132,7 @@ class FundingChange(OrderKind):
 
     def item_text(self, line: OrderLine, language: str) -> str:
         _label, _before, _after, ru, kk = DIRECTIONS[line.params["direction"]]
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "accusative" if language == "ru" else "nominative")
         when = format_day(line.effective_date, language)
         ground = line.order.params.get("ground", "")
         if language == "kk":

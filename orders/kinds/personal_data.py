@@ -250,7 +250,7 @@ class PersonalData(OrderKind):
 
     def item_text(self, line: OrderLine, language: str) -> str:
         changes = self.preview(line)
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "dative" if language == "ru" else "genitive")
         document = DOCUMENTS.get(line.params.get("document_type"), DOCUMENTS["identity"])
         number = line.params.get("document_number") or ""
         issued = parse_date(line.params.get("document_date"))
@@ -267,4 +267,4 @@ class PersonalData(OrderKind):
             f"{FIELD_WORDS[f][0]} с «{old or '—'}» на «{new or '—'}»" for f, (old, new) in changes.items()
         )
         source = f"{document[1]} № {number}" + (f" от {format_day(issued, language)}" if issued else "")
-        return f"{student} изменить {parts} с {when} на основании {source}."
+        return f"Изменить {student} {parts} с {when} на основании {source}."

@@ -138,7 +138,7 @@ class Restoration(GroupChangeKind):
         }
 
     def item_text(self, line: OrderLine, language: str) -> str:
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "accusative" if language == "ru" else "nominative")
         target = describe_group(target_group(line), language)
         funding = FUNDING[language if language == "kk" else "ru"][rule("restoration_funding")]
         when = format_day(line.effective_date, language)

@@ -131,7 +131,7 @@ class TransferOut(OrderKind):
         }
 
     def item_text(self, line: OrderLine, language: str) -> str:
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "accusative" if language == "ru" else "nominative")
         university = line.params["university"]
         when = format_day(line.effective_date, language)
         if language == "kk":

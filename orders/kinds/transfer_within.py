@@ -127,7 +127,7 @@ class TransferWithin(GroupChangeKind):
         return {"group_id": target.id, "course": target.course, "funding": self._funding(line, target)}
 
     def item_text(self, line: OrderLine, language: str) -> str:
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "accusative" if language == "ru" else "nominative")
         target = describe_group(target_group(line), language)
         when = f"{line.effective_date:%d.%m.%Y}"
         difference = difference_text(line.params.get("difference") or [], language)

@@ -23,7 +23,7 @@ from orders.kind import ONE_OFF, LineContext, OrderKind
 from orders.models import Order, OrderLine
 from orders.params import Integer, ParamsSchema, choice_field, choices_text, effective_date_field, messages, meta
 from orders.reversals import reversed_line_ids
-from orders.wording import describe_student
+from orders.wording import describe_cohort, describe_student, funding_words
 from workflow.engine import Refusal
 from workflow.routes import TERMINAL_STATES
 
@@ -250,13 +250,32 @@ class TravelCompensation(OrderKind):
         params = line.params
         _label, season_ru, season_kk = SEASONS[params["season"]]
         count, amount, year = params["mrp_count"], format_money(int(params["amount"])), params["year"]
-        student = describe_student(line.student, language).rstrip(",")
+        student = describe_student(line.student, language, "dative").rstrip(",")
         if language == "kk":
             return (
                 f"{student} {year} жылғы {season_kk} демалыс кезеңіндегі жол жүру өтемақысы {count} АЕК "
                 f"({amount} теңге) мөлшерінде төленсін."
             )
         return (
-            f"Выплатить компенсацию за проезд в период {season_ru} каникул {year} года в размере {count} МРП "
-            f"({amount} тенге): {student}."
+            f"Выплатить {student} компенсацию за проезд в период {season_ru} каникул {year} года в размере "
+            f"{count} МРП ({amount} тенге)."
+        )
+
+    def table_row(self, line: OrderLine, language: str) -> tuple[str, str]:
+        params = line.params
+        _label, season_ru, season_kk = SEASONS[params["season"]]
+        count, amount, year = params["mrp_count"], format_money(int(params["amount"])), params["year"]
+        funding = funding_words(line.student, language)
+        if language == "kk":
+            cohort = describe_cohort(line.student, "kk", "dative")
+            return (
+                f"{cohort} {year} жылғы {season_kk} демалыс кезеңіндегі жол жүру өтемақысы {count} АЕК "
+                f"({amount} теңге) мөлшерінде тізімге сәйкес төленсін:",
+                funding,
+            )
+        cohort = describe_cohort(line.student, "ru", "dative")
+        return (
+            f"Выплатить {cohort} компенсацию за проезд в период {season_ru} каникул {year} года в размере {count} "
+            f"МРП ({amount} тенге) по списку:",
+            funding,
         )

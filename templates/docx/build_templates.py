@@ -10,9 +10,10 @@ docxtpl sees it whole; when editing in Word, retype a tag rather than formatting
 Tags the renderer fills (docxtpl, autoescaped):
     university_kk, university_ru, city, date (dd.mm.yyyy), number (e.g. 1-С), title_kk, title_ru,
     preamble_kk, preamble_ru, basis, signer_position, signer_name, author_name,
-    order.docx:   items_kk / items_ru (each item has .n and .text), visas (each: .n .position .name .decision
-                  .comment .date) for the approval sheet; appendix_kk / appendix_ru (items, empty for most kinds)
-                  under appendix_title_kk / appendix_title_ru
+    order.docx:   heading (БҰЙРЫҚ / ПРИКАЗ), items_kk / items_ru (each item has .n, .text and .table: the marker of
+                  a bulk item's table of students, which the renderer replaces with the table), visas (each: .n
+                  .position .name .decision .comment .date) for the approval sheet; appendix_kk / appendix_ru
+                  (items, empty for most kinds) under appendix_title_kk / appendix_title_ru
     extract.docx: item_n (none for a line listed in the appendix: its text is then the appendix notice), item_kk,
                   item_ru
 Paragraph styles ("Order Header", "Order Title", "Order Body", "Order Item", "Order Table", "Order Signature")
@@ -106,6 +107,13 @@ def new_document():
     _paragraph_style(document, "Order Body", indent=1.25)
     _paragraph_style(document, "Order Item", indent=1.25, after=2)
     _paragraph_style(document, "Order Table", size=10, align=WD_ALIGN_PARAGRAPH.LEFT)
+    # The table of students of a bulk item: the renderer writes its rows without any formatting of their own, so
+    # the table style carries the small type and the grid.
+    students = document.styles.add_style("Order List", WD_STYLE_TYPE.TABLE)
+    students.base_style = document.styles["Table Grid"]
+    _set_font(students, 10)
+    students.paragraph_format.space_after = Pt(0)
+    students.paragraph_format.line_spacing = 1.0
     signature = _paragraph_style(document, "Order Signature", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
     signature.paragraph_format.tab_stops.add_tab_stop(TEXT_WIDTH, WD_TAB_ALIGNMENT.RIGHT)
     signature.paragraph_format.keep_with_next = True
@@ -245,7 +253,7 @@ def footer(document, label: str) -> None:
 
 def build_order() -> Document:
     document = new_document()
-    letterhead(document, "БҰЙРЫҚ / ПРИКАЗ")
+    letterhead(document, "{{ heading }}")
     titles(document)
 
     for preamble, command, items, basis, control, last in (
@@ -256,6 +264,9 @@ def build_order() -> Document:
         para(document, command, "Order Body", bold=True, before=6, after=6)
         para(document, f"{{%p for item in {items} %}}")
         para(document, "{{ item.n }}. {{ item.text }}", "Order Item")
+        para(document, "{%p if item.table %}")
+        para(document, "{{ item.table }}", "Order Table")
+        para(document, "{%p endif %}")
         para(document, "{%p endfor %}")
         # The basis may hold line breaks: left-aligned, so Word does not stretch its words across the line.
         tail = [para(document, basis, before=6, align=WD_ALIGN_PARAGRAPH.LEFT), para(document, control)]

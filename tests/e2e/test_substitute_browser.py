@@ -124,12 +124,14 @@ def test_substitute_visas_for_a_dean_on_leave(live_server, browser, artifacts):
     expect(visa_row.locator("td").nth(3)).to_contain_text(dean1)
     page.screenshot(path=str(artifacts / "order-signed-by-substitute-route.png"), full_page=True)
 
-    # the DOCX approval sheet names dean3 with "за <dean1>" (Kazakh "<dean1> орнына")
+    # the DOCX approval sheet names dean3 with "за <dean1>" (Kazakh "<dean1>-тың орнына")
     with page.expect_download() as info:
         page.get_by_test_id("download-docx").click()
     text = _docx_text(info.value.path())
     assert student["iin"] in text
-    assert f"{dean3} ({dean1} орнына / за {dean1})" in text, (
+    assert dean1 == "Оспанов Ерлан Маратович"
+    # Kazakh: the genitive before "орнына"; Russian: "за" + accusative
+    assert f"{dean3} (Оспанов Ерлан Маратовичтың орнына / за Оспанова Ерлана Маратовича)" in text, (
         f"the approval sheet lacks dean3 acting for dean1: {[line for line in text.splitlines() if dean3 in line]}"
     )
 

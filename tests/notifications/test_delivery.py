@@ -44,6 +44,7 @@ from notifications.outbox import enqueue_email, enqueue_emails
 from orders.models import Order, OrderSequence
 from registrar.app import create_app
 from students.models import Student
+from students.names import decline, sex_of
 from tests.conftest import Factory, login, visa_until_signature, wipe_tables
 from workflow.engine import fire
 
@@ -226,8 +227,8 @@ def assert_emails(inbox: Inbox, signed: Signed) -> None:
     assert to_ru["To"] == ru.email
     assert to_ru["Subject"].startswith(f"Приказ {label} от ")
     text = body(to_ru)
-    assert f"Уважаемый(ая) {ru.full_name}!" in text
-    assert f"Отчислить {ru.full_name} (ИИН {ru.iin})" in text
+    assert f"Уважаемая {ru.full_name}!" in text
+    assert "Отчислить обучающуюся " in text and f"Иванову Марию Сериковну (ИИН {ru.iin})" in text
     (to_kk,) = inbox.to(kk.email)
     assert to_kk["To"] == kk.email
     assert f"№ {label} бұйрық" in to_kk["Subject"]
@@ -562,7 +563,8 @@ def assert_extract(message: EmailMessage, student: Recipient, other: Recipient, 
     text = extract_text(message)
     assert "ВЫПИСКА ИЗ ПРИКАЗА" in text
     assert f"№ {label}" in text
-    assert f"Отчислить {student.full_name} (ИИН {student.iin})" in text  # the item in Russian
+    assert "Отчислить обучающ" in text  # the item in Russian, the name in the accusative
+    assert f"{decline(student.full_name, 'accusative', sex_of(student.iin))} (ИИН {student.iin})" in text
     assert f"{student.full_name} (ЖСН {student.iin})" in text and "оқудан шығарылсын" in text  # and in Kazakh
     assert other.iin not in text and other.full_name not in text
 

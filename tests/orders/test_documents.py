@@ -185,6 +185,7 @@ def test_templates_use_only_the_tags_the_renderer_fills():
     order_tags = DocxTemplate(documents.ORDER_TEMPLATE).get_undeclared_template_variables()
     extract_tags = DocxTemplate(documents.EXTRACT_TEMPLATE).get_undeclared_template_variables()
     assert order_tags <= common | {
+        "heading",
         "items_kk",
         "items_ru",
         "visas",
@@ -197,7 +198,7 @@ def test_templates_use_only_the_tags_the_renderer_fills():
     assert extract_tags <= common | {"item_n", "item_kk", "item_ru"}
 
 
-def assert_libreoffice_opens(content: bytes, filename: str, tmp_path) -> None:
+def assert_libreoffice_opens(content: bytes, filename: str, tmp_path) -> bytes:
     """LibreOffice opens the DOCX and converts it to a PDF: the proof a registrar's Word will open it too."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
@@ -228,6 +229,7 @@ def assert_libreoffice_opens(content: bytes, filename: str, tmp_path) -> None:
     assert pdf.exists(), f"no PDF; soffice said: {result.stdout} {result.stderr}"
     assert pdf.stat().st_size > 1000
     assert pdf.read_bytes().startswith(b"%PDF")
+    return pdf.read_bytes()
 
 
 def test_libreoffice_opens_the_order_and_converts_it_to_pdf(signed, tmp_path):

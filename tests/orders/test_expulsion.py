@@ -67,7 +67,7 @@ def test_expelled_or_graduated_student_is_not_eligible(status, uni, make):
     assert line.eligibility == [
         {
             "rule": "expulsion.status",
-            "message": f"Сапарова Айгерим Серикович is {status}: {STATUS_RULE_TAIL}",
+            "message": f"Сапарова Айгерим Сериковна is {status}: {STATUS_RULE_TAIL}",
             "data": {"status": status},
             "absolute": True,
         }

@@ -157,7 +157,7 @@ def test_two_open_orders_for_the_same_student_conflict(uni, make):
 def test_document_wording_in_russian_and_kazakh(uni, make):
     to_grant = signed(draft(uni, [make.student(uni.ga, funding="paid", surname="Омарова", name="Жанна")]), uni)
     text = document_text(to_grant)
-    assert "Перевести Омарова Жанна Серикович" in text
+    assert "Перевести обучающуюся" in text and "Омарову Жанну Сериковну (ИИН" in text
     assert "на обучение по государственному образовательному гранту с 01.12.2026" in text
     assert GROUND in text
     assert "01.12.2026 бастап мемлекеттік білім беру гранты бойынша оқуға ауыстырылсын" in text

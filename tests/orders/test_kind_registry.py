@@ -53,7 +53,7 @@ class Commendation(OrderKind):
         return {}
 
     def item_text(self, line: OrderLine, language: str) -> str:
-        student = describe_student(line.student, language).rstrip(",")
+        student = describe_student(line.student, language, "dative").rstrip(",")
         if language == "kk":
             return f"{student} оқудағы табыстары үшін алғыс жариялансын."
         return f"Объявить благодарность {student} за успехи в учебе."
@@ -81,7 +81,7 @@ def test_a_kind_registered_alone_is_drafted_visaed_signed_and_printed(commendati
     assert order.state == "signed"
     assert order.number_label
     text = "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
-    assert "Объявить благодарность Абаева Динара" in text
+    assert "Объявить благодарность обучающейся" in text and "Абаевой Динаре Сериковне (ИИН" in text
     assert "оқудағы табыстары үшін алғыс жариялансын" in text
     assert student.status == "active"
 

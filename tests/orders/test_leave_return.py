@@ -267,9 +267,9 @@ def test_document_states_the_return_date_and_group_in_both_languages(uni, make):
     sign(order, uni)
     text = docx_text(order.document.content)
     assert "О выходе из академического отпуска" in text
-    assert "Считать Омарова Дана Серикович (ИИН" in text
+    assert "Считать обучающуюся" in text and "Омарову Дану Сериковну (ИИН" in text
     assert (
-        f"вышедшим из академического отпуска с 01.09.2026 и допустить к занятиям на 2 курсе в группе "
+        f"вышедшей из академического отпуска с 01.09.2026 и допустить к занятиям на 2 курсе в группе "
         f"{uni.ga.name} (заявление от 10.08.2026)."
     ) in text
     assert (

@@ -77,7 +77,7 @@ def test_the_signed_document_names_the_override_in_the_approval_sheet(refused, u
     sign(refused, staff(uni))
     db.session.expire_all()
     text = docx_text(refused.document.content)
-    assert "Допущено в порядке исключения: Омарова Дана Серикович" in text
+    assert "Допущено в порядке исключения: Омарова Дана Сериковна" in text
     assert WHY in text
     assert refused.lines[0].student.status == "expelled"
 
@@ -194,7 +194,7 @@ def test_a_status_precondition_cannot_be_overridden(uni, make):
     order = make.order(uni.clerk, [make.student(uni.ga, status="graduated", surname="Омарова", name="Дана")])
     assert [r["rule"] for r in order.lines[0].eligibility] == ["expulsion.status"]
     assert override_refused(order, uni) == (
-        "This rule cannot be waived: Омарова Дана Серикович is graduated: only active students or students on "
+        "This rule cannot be waived: Омарова Дана Сериковна is graduated: only active students or students on "
         "academic leave can be expelled."
     )
 

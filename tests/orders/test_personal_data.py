@@ -57,11 +57,11 @@ def test_surname_after_marriage_is_changed_and_the_old_one_kept_in_history(uni, 
     assert line.eligible
     assert operations.effects_preview(order)[line.id] == {"surname": ["Иванова", "Петрова"]}
     signed(order, uni)
-    assert (student.surname, student.name, student.patronymic) == ("Петрова", "Анна", "Серикович")
+    assert (student.surname, student.name, student.patronymic) == ("Петрова", "Анна", "Сериковна")
     (movement,) = db.session.scalars(select(StudentMovement).where(StudentMovement.student_id == student.id))
     assert movement.kind == "personal_data"
     assert movement.changes == {"surname": ["Иванова", "Петрова"]}
-    assert line.record_before == {"surname": "Иванова", "name": "Анна", "patronymic": "Серикович"}
+    assert line.record_before == {"surname": "Иванова", "name": "Анна", "patronymic": "Сериковна"}
 
 
 def test_several_names_and_removing_the_patronymic(uni, make):
@@ -96,10 +96,10 @@ def test_a_new_line_without_names_or_document_is_refused(uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["personal_data.no_change", "personal_data.document"]
     assert line.eligibility[0]["message"] == (
-        "Nothing changes for Ахметова Дана Серикович: enter the new surname, name or patronymic on the line."
+        "Nothing changes for Ахметова Дана Сериковна: enter the new surname, name or patronymic on the line."
     )
     assert line.eligibility[1]["message"] == (
-        "Name the document for Ахметова Дана Серикович (marriage certificate or other, its number and date)."
+        "Name the document for Ахметова Дана Сериковна (marriage certificate or other, its number and date)."
     )
 
 
@@ -156,11 +156,13 @@ def test_document_wording_in_russian_and_kazakh(uni, make):
     order = draft(uni, [student])
     set_line(order, order.lines[0], uni, surname="Петрова")
     text = document_text(signed(order, uni))
-    assert "Иванова Анна Серикович (ИИН" in text, "the document names the student as the order found her"
+    assert "Изменить обучающейся" in text
+    assert "Ивановой Анне Сериковне (ИИН" in text, "the document names the student as the order found her"
     assert (
-        "изменить фамилию с «Иванова» на «Петрова» с 01.12.2026 на основании свидетельства о заключении "
+        ", фамилию с «Иванова» на «Петрова» с 01.12.2026 на основании свидетельства о заключении "
         "брака № 123456 от 01.06.2026."
     ) in text
+    assert "Иванова Анна Сериковнаның (ЖСН" in text
     assert (
         "тегі «Иванова» «Петрова» болып 01.12.2026 бастап өзгертілсін (01.06.2026 ж. № 123456 неке қию "
         "туралы куәлік негізінде)."
@@ -175,7 +177,7 @@ def test_clerk_enters_the_new_names_on_the_line_form(client, uni, make):
     login(client, uni.clerk)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert f'data-testid="line-form-{line.id}"' in page
-    assert "Nothing changes for Иванова Анна Серикович" in page
+    assert "Nothing changes for Иванова Анна Сериковна" in page
     response = client.post(
         f"/orders/{order.id}/lines/{line.id}",
         data={

@@ -209,7 +209,7 @@ def test_missing_grades_of_the_curriculum_are_refused(uni, make):
     (line,) = draft(uni, [student]).lines
     assert rules(line) == ["promotion.curriculum"]
     assert line.eligibility[0]["message"] == (
-        "Нурова Дана Серикович has no grade in 2 disciplines of the course 1 curriculum: "
+        "Нурова Дана Сериковна has no grade in 2 disciplines of the course 1 curriculum: "
         "D21 Дисциплина 21; D22 Дисциплина 22."
     )
 
@@ -253,7 +253,8 @@ def test_document_has_the_promotion_wording_in_russian_and_kazakh(uni, make):
     assert "О переводе обучающихся на следующий курс" in text
     assert "Білім алушыларды келесі курсқа көшіру туралы" in text
     new, old = cohort.groups[2].name, cohort.groups[1].name
-    assert f"Перевести Абаев Марат Серикович (ИИН {student.iin}), обучающегося 1 курса" in text
+    assert "Перевести обучающегося 1 курса образовательной программы" in text
+    assert f"Абаева Марата Сериковича (ИИН {student.iin}), группа {old}" in text
     assert f"на 2 курс в группу {new} с 01.09.2026." in text
     assert f"группа {old}" in text
     assert f"01.09.2026 бастап {new} тобына, 2-курсқа көшірілсін." in text

@@ -108,7 +108,7 @@ def test_document_wording_and_difference(setup, uni):
     order = draft(uni, "restoration", [student])
     sign(order, uni)
     text = document_text(order)
-    assert f"Восстановить {student.full_name}" in text
+    assert "Восстановить обучающуюся" in text and f"Серикову Асель Сериковну (ИИН {student.iin})" in text
     assert f"в число обучающихся на 2 курс, образовательная программа {uni.ga.programme.code}" in text
     assert "платная основа, с 10.01.2027." in text
     assert "1) PHY102 Физика — 4 кредит(ов) (2 семестр); 2) PRG201 Программирование — 6 кредит(ов) (3 семестр)" in text

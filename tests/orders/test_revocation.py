@@ -328,9 +328,12 @@ def test_amendment_excludes_one_item_and_leaves_the_other(uni, make):
     text = document_text(amendment)
     assert (
         f"Внести изменения в приказ № {order.number_label} от {order.order_date:%d.%m.%Y} «Об отчислении "
-        f"обучающихся», исключив пункт 2: Булатов Нурлан Серикович"
+        f"обучающихся», исключив пункт 2 в отношении обучающегося "
     ) in text
-    assert "бұйрығына өзгерістер енгізілсін, 2-тармақ алып тасталсын: Булатов" in text
+    assert "Булатова Нурлана Сериковича (ИИН" in text
+    assert (
+        "бұйрығына өзгерістер енгізілсін, 2-тармақ алып тасталсын: " in text and "Булатов Нурлан Серикович (ЖСН" in text
+    )
 
 
 @pytest.mark.parametrize(
@@ -375,7 +378,7 @@ def test_a_later_movement_blocks_the_revocation_and_is_named(uni, make):
     assert line.eligibility == [
         {
             "rule": "revocation.later_movement",
-            "message": f"Петрова Анна Серикович has a later movement: order {renamed.number_label} (change of personal "
+            "message": f"Петрова Анна Сериковна has a later movement: order {renamed.number_label} (change of personal "
             f"data, effective 10.12.2026) came after order {first.number_label}. Revoke order "
             f"{renamed.number_label} first.",
             "data": {
@@ -470,13 +473,15 @@ def test_revocation_document_wording_in_russian_and_kazakh(uni, make):
     text = document_text(revocation)
     when = f"{order.order_date:%d.%m.%Y}"
     assert (
-        f"Отменить приказ № {order.number_label} от {when} «Об отчислении обучающихся» в части пункта 1: "
-        "Сапарова Айгерим Серикович"
+        f"Отменить приказ № {order.number_label} от {when} «Об отчислении обучающихся» в части пункта 1 в отношении "
+        "обучающейся "
     ) in text
+    assert "Сапаровой Айгерим Сериковны (ИИН" in text
     assert (
         f"{when} ж. № {order.number_label} «Білім алушыларды оқудан шығару туралы» бұйрығының 1-тармағының "
-        "күші жойылсын: Сапарова Айгерим Серикович"
+        "күші жойылсын: "
     ) in text
+    assert "Сапарова Айгерим Сериковна (ЖСН" in text
 
 
 # The UI and the API ---------------------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def test_document_names_the_target_and_the_academic_difference(setup, uni):
     set_target(order, order.lines[0], target)
     sign(order, uni)
     text = document_text(order)
-    assert f"Перевести {student.full_name}" in text
+    assert "Перевести обучающегося " in text and f"Жумабаева Ерлана Сериковича (ИИН {student.iin})" in text
     assert f"группа {target.name}" in text
     assert (
         "Установить академическую разницу (7 кредит(ов)): 1) ECO102 Экономика — 4 кредит(ов) (2 семестр); "

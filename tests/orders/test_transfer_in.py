@@ -117,7 +117,7 @@ def test_document_names_the_previous_university_and_the_difference(target, uni):
     sign(order, uni)
     text = document_text(order)
     assert (
-        f"Зачислить в порядке перевода из КазНУ им. аль-Фараби Омарова Дана Ержановна (ИИН {IIN}) на 2 курс, "
+        f"Зачислить в порядке перевода из КазНУ им. аль-Фараби Омарову Дану Ержановну (ИИН {IIN}) на 2 курс, "
         f"образовательная программа {target.programme.code}"
     ) in text
     assert "1) PHY102 Физика — 4 кредит(ов) (2 семестр); 2) HIS201 История Казахстана — 3 кредит(ов)" in text

@@ -67,7 +67,7 @@ def test_document_says_transferred_to_the_named_university(uni, make):
     order = draft(uni, [student])
     sign(order, uni)
     text = document_text(order)
-    assert f"Отчислить {student.full_name}" in text
+    assert "Отчислить обучающегося " in text and f"Ахметова Нурлана Сериковича (ИИН {student.iin})" in text
     assert f"в связи с переводом в {UNIVERSITY} с 15.10.2026." in text
     assert f"{UNIVERSITY} ауысуына байланысты оқудан шығарылсын." in text
 

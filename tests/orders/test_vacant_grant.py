@@ -168,7 +168,8 @@ def test_winners_only_move_to_the_grant(uni, contest):
     line = by_student(order)[contest.top.id]
     assert line.applied_changes == {"funding": ["paid", "grant"]}
     text = get_kind("vacant_grant").item_text(line, "ru")
-    assert text.startswith("Присудить вакантный государственный образовательный грант Янов")
+    assert text.startswith("Присудить вакантный государственный образовательный грант обучающемуся")
+    assert "Янов" in text
     assert "с 01.09.2027" in text
 
 

@@ -492,7 +492,7 @@ class PresidentScholarship(OrderKind):
 
     def item_text(self, line: OrderLine, language: str) -> str:
         order, params = line.order, line.params
-        student = describe_student(line.student, language).rstrip(",")
+        student = describe_student(line.student, language, "dative").rstrip(",")
         name = self.scholarship_words(order, language)
         if params.get("outcome") == "in" and params.get("months"):
             first, last = params["months"][0], params["months"][-1]

@@ -274,7 +274,7 @@ class VacantGrant(OrderKind):
 
     def item_text(self, line: OrderLine, language: str) -> str:
         params = line.params
-        student = describe_student(line.student, language).rstrip(",")
+        student = describe_student(line.student, language, "dative").rstrip(",")
         when = format_day(line.effective_date, language)
         ground = line.order.params.get("ground", "")
         gpa = f"{params['gpa']:.2f}" if params.get("gpa") is not None else "—"

@@ -347,14 +347,16 @@ class Revocation(OrderKind):
     def item_text(self, line: OrderLine, language: str) -> str:
         target = line.order.target_order
         item = line.params.get("item", "?")
-        student = describe_student(line.student, language).rstrip(",")
+        student = describe_student(line.student, language, "genitive" if language == "ru" else "nominative").rstrip(",")
         when = format_day(target.order_date, language)
         if language == "kk":
             return (
                 f"{when} ж. № {target.label} «{get_kind(target.kind).title_kk}» бұйрығының {item}-тармағының "
                 f"күші жойылсын: {student}."
             )
-        return f"Отменить приказ № {target.label} от {when} «{target.title}» в части пункта {item}: {student}."
+        return (
+            f"Отменить приказ № {target.label} от {when} «{target.title}» в части пункта {item} в отношении {student}."
+        )
 
 
 class Amendment(Revocation):
@@ -376,7 +378,7 @@ class Amendment(Revocation):
     def item_text(self, line: OrderLine, language: str) -> str:
         target = line.order.target_order
         item = line.params.get("item", "?")
-        student = describe_student(line.student, language).rstrip(",")
+        student = describe_student(line.student, language, "genitive" if language == "ru" else "nominative").rstrip(",")
         when = format_day(target.order_date, language)
         if language == "kk":
             return (
@@ -384,5 +386,6 @@ class Amendment(Revocation):
                 f"енгізілсін, {item}-тармақ алып тасталсын: {student}."
             )
         return (
-            f"Внести изменения в приказ № {target.label} от {when} «{target.title}», исключив пункт {item}: {student}."
+            f"Внести изменения в приказ № {target.label} от {when} «{target.title}», исключив пункт {item} "
+            f"в отношении {student}."
         )

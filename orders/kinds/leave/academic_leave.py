@@ -334,7 +334,7 @@ class AcademicLeave(OrderKind):
     def item_text(self, line: OrderLine, language: str) -> str:
         params = line.params
         wording = GROUNDS[params["ground"]]
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "dative")
         start, end = (format_day(date.fromisoformat(params[k]), language) for k in ("leave_start", "leave_end"))
         number = params.get("document_no") or "—"
         issued = (

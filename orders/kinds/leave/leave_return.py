@@ -21,7 +21,7 @@ from orders.kind import LineContext, OrderKind
 from orders.kinds.leave.academic_leave import DATE_MESSAGE
 from orders.models import Order, OrderLine
 from orders.params import LineParamsSchema, ParamsSchema, date_field, effective_date_field, longer_than, text_field
-from orders.wording import describe_student
+from orders.wording import describe_student, sex_word
 from students.models import Group
 from workflow.engine import Refusal
 
@@ -250,7 +250,7 @@ class LeaveReturn(OrderKind):
 
     def item_text(self, line: OrderLine, language: str) -> str:
         student, params = line.student, line.params
-        describe = describe_student(student, language)
+        describe = describe_student(student, language, "accusative" if language == "ru" else "nominative")
         target = self._target(line)
         when = format_day(line.effective_date, language)
         early = params.get("early_ground")
@@ -265,7 +265,7 @@ class LeaveReturn(OrderKind):
                 f"мерзімінен бұрын шығу негізі: {early}" if early else "",
             ]
         else:
-            text = f"Считать {describe} вышедшим из академического отпуска "
+            text = f"Считать {describe} {sex_word(student, 'вышедшим', 'вышедшей')} из академического отпуска "
             text += "досрочно " if early else ""
             text += f"с {when} и допустить к занятиям на {student.course} курсе в группе {target.name}"
             notes = [

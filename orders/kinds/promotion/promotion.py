@@ -29,7 +29,7 @@ from orders.kind import LineContext, OrderKind, academic_year_field
 from orders.kinds.promotion.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.params import ParamsSchema, effective_date_field
-from orders.wording import describe_student
+from orders.wording import describe_cohort, describe_student
 from students.academic import CurriculumItem, Grade
 from students.grades import DEBT_LETTERS, _current
 from students.models import Group, Student, StudentMovement
@@ -408,8 +408,17 @@ class Promotion(OrderKind):
 
     def item_text(self, line: OrderLine, language: str) -> str:
         _course, to_course, _group, to_group = self._from_to(line)
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "accusative" if language == "ru" else "nominative")
         when = format_day(line.effective_date, language)
         if language == "kk":
             return f"{student} {when} бастап {to_group} тобына, {to_course}-курсқа көшірілсін."
         return f"Перевести {student} на {to_course} курс в группу {to_group} с {when}."
+
+    def table_row(self, line: OrderLine, language: str) -> tuple[str, str]:
+        _course, to_course, _group, to_group = self._from_to(line)
+        when = format_day(line.effective_date, language)
+        if language == "kk":
+            cohort = describe_cohort(line.student, "kk")
+            return f"{cohort} {when} бастап {to_course}-курсқа тізімге сәйкес көшірілсін:", f"→ {to_group} тобы"
+        cohort = describe_cohort(line.student, "ru", "accusative")
+        return f"Перевести {cohort} на {to_course} курс с {when} по списку:", f"→ группа {to_group}"

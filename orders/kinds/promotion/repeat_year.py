@@ -225,7 +225,7 @@ class RepeatYear(OrderKind):
         group = changes["group"][1] if "group" in changes else line.student.group.name
         paid = "funding" in changes
         ground = GROUNDS[line.order.params["ground"]]
-        student = describe_student(line.student, language)
+        student = describe_student(line.student, language, "accusative" if language == "ru" else "nominative")
         when = format_day(line.effective_date, language)
         if language == "kk":
             tail = ", ақылы негізде оқуға ауыстырылсын" if paid else ""

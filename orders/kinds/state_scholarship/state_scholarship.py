@@ -59,7 +59,7 @@ from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field, pa
 from orders.kinds.state_scholarship.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.params import Integer, OneOf, ParamsSchema, effective_date_field, messages, meta
-from orders.wording import describe_student
+from orders.wording import describe_cohort, describe_student
 from students.academic import AcademicCalendar, Grade
 from students.categories import categories_on
 from students.grades import DEBT_LETTERS, EXCELLENT, GOOD, _current
@@ -505,12 +505,13 @@ class StateScholarship(OrderKind):
 
     def item_text(self, line: OrderLine, language: str) -> str:
         params = line.params
-        student = describe_student(line.student, language)
         if params.get("outcome") != "in":
+            student = describe_student(line.student, language)
             reason = self.reason_text(line, language)
             if language == "kk":
                 return f"{student}: мемлекеттік стипендия тағайындалмайды ({reason})."
             return f"{student}: государственная стипендия не назначается ({reason})."
+        student = describe_student(line.student, language, "dative")
         months = params["months"]
         first = date.fromisoformat(months[0] + "-01")
         until = date.fromisoformat(months[-1] + "-01") + relativedelta(day=31)  # the last day of the last month
@@ -536,6 +537,34 @@ class StateScholarship(OrderKind):
         if summer:
             text += "; стипендию за июль и август выплатить вместе со стипендией за июнь"
         return text + "."
+
+    def table_row(self, line: OrderLine, language: str) -> tuple[str, str] | None:
+        """Appointed students of one group share the period; each row gives the amount (and a category's reason)."""
+        params = line.params
+        if params.get("outcome") != "in":
+            return None
+        months = params["months"]
+        first = format_day(date.fromisoformat(months[0] + "-01"), language)
+        until = format_day(date.fromisoformat(months[-1] + "-01") + relativedelta(day=31), language)
+        summer = any(month.endswith(("-07", "-08")) for month in months)
+        details = f"{format_money(params['amount'])} " + ("теңге" if language == "kk" else "тенге")
+        if params.get("why") == "scholarship.category":
+            details += f" ({self.reason_text(line, language)})"
+        if language == "kk":
+            text = (
+                f"{describe_cohort(line.student, 'kk', 'dative')} {first} бастап {until} дейін ай сайын тізімде "
+                "көрсетілген мөлшерде мемлекеттік стипендия тағайындалсын"
+            )
+            if summer:
+                text += "; шілде және тамыз айларының стипендиясы маусым айының стипендиясымен бірге төленсін"
+            return text + ":", details
+        text = (
+            f"Назначить государственную стипендию {describe_cohort(line.student, 'ru', 'dative')} ежемесячно "
+            f"с {first} по {until} в размере согласно списку"
+        )
+        if summer:
+            text += "; стипендию за июль и август выплатить вместе со стипендией за июнь"
+        return text + ":", details
 
     def appendix_text(self, line: OrderLine, language: str) -> str | None:
         """Lines out go to the document's appendix with the reason, not to the numbered items."""

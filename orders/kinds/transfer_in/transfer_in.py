@@ -28,7 +28,7 @@ from orders.group_change import (
 from orders.kind import LineContext
 from orders.kinds.transfer_in.blueprints import api, pages
 from orders.models import Order, OrderLine
-from orders.wording import FUNDING
+from orders.wording import FUNDING, student_name
 from students.academic import Grade
 from students.difference import difference_for
 from students.grades import pass_points
@@ -156,6 +156,6 @@ class TransferIn(GroupChangeKind):
                 f"білім алушылар қатарына қабылдансын ({target}, {funding}).{difference}"
             )
         return (
-            f"Зачислить в порядке перевода из {previous} {student.full_name} (ИИН {student.iin}) "
+            f"Зачислить в порядке перевода из {previous} {student_name(student, 'accusative')} (ИИН {student.iin}) "
             f"на {target}, {funding}, с {when}.{difference}"
         )
