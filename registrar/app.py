@@ -51,6 +51,8 @@ from orders.views import bp as orders_bp
 from registrar import metrics
 from registrar.api import init_api
 from registrar.health import bp as health_bp
+from reports.dashboard import READERS as DASHBOARD_READERS
+from reports.dashboard import bp as dashboard_bp
 from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
@@ -143,6 +145,8 @@ def create_app(test_config: dict | None = None) -> Flask:
             return redirect(url_for("mailbox.index"))
         if current_user.has_role("clerk"):
             return redirect(url_for("orders.index"))
+        if current_user.has_role(*DASHBOARD_READERS):
+            return redirect(url_for("dashboard.index"))
         return redirect(url_for("approvals.inbox_page"))
 
     @app.route("/health")
@@ -211,6 +215,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(register_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(approvals_admin_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(mailbox_bp)
     init_api(app)
 
