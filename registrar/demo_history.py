@@ -4,7 +4,8 @@ Every student enters the timeline when admitted (the first of September; the sys
 studying then), and from then on only signed orders move them, each drafted by the clerk, visaed along its route and
 signed by the rector on a day in the past: medical leaves in October and the returns in April, expulsions by reason
 in November and June (own request, non-payment, absences, discipline, academic failure), restorations in the winter
-holidays, graduation at the end of June and the course promotion on the first of July. The students of today end
+holidays, graduation at the end of June and the course promotion on the first of July; and last year's state
+scholarship for both semesters, so the register and the dashboard have payments to show. The students of today end
 exactly where the demo has always put them (course, group, funding); the graduates and the students who left are
 extra rows, so the contingent of today is still the `students` the demo was asked for.
 
@@ -138,10 +139,12 @@ class Seeder:
         with clock_at(at(day, 9)):
             enrol([p.id for p in people], on=day)
 
-    def active(self, ids: set[int], **where) -> list[int]:
-        """Of `ids`, those active now (their current record), optionally below their programme's final course
-        (`below_final=True`) or in it (`below_final=False`)."""
+    def active(self, ids: set[int], funding: str | None = None, **where) -> list[int]:
+        """Of `ids`, those active now (their current record), optionally of one `funding`, below their programme's
+        final course (`below_final=True`) or in it (`below_final=False`)."""
         query = select(Student.id).where(Student.id.in_(ids), Student.status == "active")
+        if funding is not None:
+            query = query.where(Student.funding == funding)
         below = where.get("below_final")
         if below is not None:
             query = query.join(Group, Group.id == Student.group_id).join(Programme, Programme.id == Group.programme_id)
@@ -170,6 +173,8 @@ class Seeder:
             on_timeline |= {p.id for p in admitted}
             if year == self.this_year:
                 break
+            if year == self.this_year - 1:  # last year's state scholarship, autumn: by the summer session
+                orders += bool(self._scholarship(year, 1, on_timeline, date(year, 9, 5)))
             leave = [p.id for p in history.leave.get(year, [])]
             orders += bool(
                 self.sign(
@@ -198,6 +203,8 @@ class Seeder:
                     date(year + 1, 1, 25),
                 )
             )
+            if year == self.this_year - 1:  # and spring: by the winter session, to June with July and August
+                orders += bool(self._scholarship(year, 2, on_timeline, date(year + 1, 2, 3)))
             orders += bool(
                 self.sign(
                     "leave_return",
@@ -227,6 +234,15 @@ class Seeder:
             orders += bool(self._expel(reason, leaving.get((reason, first), []), None, effective=first))
         db.session.execute(delete(OutboxMessage).where(OutboxMessage.id > marker))
         return orders
+
+    def _scholarship(self, year: int, semester: int, ids: set[int], day: date) -> Order | None:
+        params = {
+            "academic_year": f"{year}-{year + 1}",
+            "semester": semester,
+            "effective_date": day.isoformat(),
+            "basis": "Итоги экзаменационной сессии, протокол стипендиальной комиссии",
+        }
+        return self.sign("state_scholarship", params, self.active(ids, funding="grant"), day)
 
     def _expel(self, reason: str, ids: list[int], day: date | None, effective: date | None = None) -> Order | None:
         basis = "Выписка из протокола ГАК" if reason == "graduation" else "Представления деканов, заявления"
