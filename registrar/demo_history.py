@@ -276,9 +276,10 @@ def plan(
         history.people.append(
             Person(row, programme_of[group.programme_id], group.language, admitted, admitted, 1, group.course)
         )
-    # Graduates: every programme's cohorts that finished during the five years, about half of today's per group.
+    # Graduates: every programme's cohorts that finished during the five years, two thirds of today's per group (the
+    # university has grown).
     first_groups = [g for g in groups if g.course == 1]
-    per_group = max(len(current) // max(len(groups), 1) // 2, 0)
+    per_group = max(len(current) * 2 // 3 // max(len(groups), 1), 0)
     cohorts = []
     for group in first_groups:
         years = programme_of[group.programme_id].duration_years
@@ -292,7 +293,7 @@ def plan(
     per_year = max(len(current) // 60, 1)
     reasons = (*NOVEMBER_REASONS, "academic_failure")
     for year in range(first_year, this_year + 1):
-        for index in range(per_year):
+        for index in range(per_year if year < this_year else max(per_year // 4, 1)):
             group = first_groups[(year * 7 + index * 5) % len(first_groups)]
             reason = reasons[(year + index) % len(reasons)]
             if year == this_year:
@@ -316,11 +317,13 @@ def plan(
         history.people.append(
             Person(row, programme_of[group.programme_id], group.language, admitted, admitted, 1, 1, (reason, day))
         )
-    # Today's paid students now and then left in November and came back in the winter holidays; others took a
-    # medical leave from October to April. Each returns to the same group and goes on with the course.
+    # Paid students now and then left in November and came back in the winter holidays; others took a medical leave
+    # from October to April. Each returns to the same group and goes on with the course (and graduates on time).
     count = max(len(current) // 200, 1)
     for year in range(first_year, this_year):
-        studying = [p for p in history.people[: len(current)] if p.admitted <= year]
+        studying = [
+            p for p in history.people if p.leaves is None and p.enters <= year <= p.admitted + p.last_course - 1
+        ]
         paid = [p for p in studying if p.row["funding"] == "paid"]
         chosen = rng.sample(paid, min(count, len(paid)))
         history.restore[year] = chosen
