@@ -453,7 +453,7 @@ def seed_demo(students: int = 2000) -> str:
     this_years = f"{this_year}-{this_year + 1}"
     if grades:
         db.session.execute(insert(Grade), [g for g in grades if g["academic_year"] != this_years])
-    orders = Seeder(programmes, groups, this_year, rng).run(history)
+    orders = Seeder(this_year).run(history)
     if grades:
         db.session.execute(insert(Grade), [g for g in grades if g["academic_year"] == this_years])
     db.session.flush()

@@ -32,7 +32,7 @@ from core.formatting import local_zone
 from core.models import User
 from notifications.models import OutboxMessage
 from orders import operations
-from orders.models import Order, OrderLine
+from orders.models import Order
 from students.grades import letter_for
 from students.models import Group, Programme, Student
 from students.timeline import enrol
@@ -90,12 +90,11 @@ class History:
 
 
 class Seeder:
-    def __init__(self, programmes: list[Programme], groups: list[Group], this_year: int, rng: random.Random):
+    """Plays a `History` out with the real operations, each step on its own day."""
+
+    def __init__(self, this_year: int):
         self.this_year = this_year
         self.first = this_year - YEARS
-        self.rng = rng
-        self.group_of = {(g.programme_id, g.language, g.course): g for g in groups}
-        self.programmes = {p.id: p for p in programmes}
         users = {u.username: u for u in db.session.scalars(select(User))}
         self.clerk, self.rector = users["clerk"], users["rector"]
         self.people = [u for name, u in users.items() if name not in ("clerk", "admin")]
@@ -365,7 +364,3 @@ def insert_people(people: list[Person]) -> None:
     ).all()
     for person, student_id in zip(people, ids, strict=True):
         person.id = student_id
-
-
-def lines_of(order: Order) -> int:
-    return db.session.scalar(select(func.count(OrderLine.id)).where(OrderLine.order_id == order.id)) or 0
