@@ -30,6 +30,7 @@ class Bar:
     text: str = ""
     part: float = 0
     part_text: str = ""
+    short: str = ""  # the value written on a narrow column (e.g. "2,7 млн"); the full one is in its tooltip
 
     @property
     def shown(self) -> str:
@@ -69,7 +70,7 @@ def bar_rows(chart_id: str, title: str, desc: str, bars: Sequence[Bar], *, empty
     the bar's end; `part` of a bar drawn over its start in red."""
     if not bars:
         return _empty(chart_id, title, desc, empty)
-    row, top, label_width = 44, 8, WIDTH - 70
+    row, top, label_width = 50, 8, WIDTH - 80
     height = top + row * len(bars) + 4
     biggest = max(bar.value for bar in bars) or 1
     parts = [_open(chart_id, title, desc, height)]
@@ -81,16 +82,16 @@ def bar_rows(chart_id: str, title: str, desc: str, bars: Sequence[Bar], *, empty
             f'<g class="bar" data-label="{escape(bar.label)}" data-value="{_number(bar.value)}" '
             f'data-part="{_number(bar.part)}">'
             f"<title>{reading}</title>"
-            f'<text x="0" y="{y + 14}" font-size="14" fill="{TEXT_COLOUR}">{escape(bar.label)}</text>'
-            f'<rect x="0" y="{y + 20}" width="{length:.1f}" height="16" rx="2" fill="{BAR_COLOUR}"/>'
+            f'<text x="0" y="{y + 16}" font-size="16" fill="{TEXT_COLOUR}">{escape(bar.label)}</text>'
+            f'<rect x="0" y="{y + 23}" width="{length:.1f}" height="18" rx="2" fill="{BAR_COLOUR}"/>'
         )
         if bar.part:
             part = max(label_width * bar.part / biggest, 2)
             parts.append(
-                f'<rect class="part" x="0" y="{y + 20}" width="{part:.1f}" height="16" rx="2" fill="{PART_COLOUR}"/>'
+                f'<rect class="part" x="0" y="{y + 23}" width="{part:.1f}" height="18" rx="2" fill="{PART_COLOUR}"/>'
             )
         parts.append(
-            f'<text x="{length + 6:.1f}" y="{y + 33}" font-size="13" fill="{TEXT_COLOUR}">{escape(bar.shown)}</text>'
+            f'<text x="{length + 6:.1f}" y="{y + 38}" font-size="15" fill="{TEXT_COLOUR}">{escape(bar.shown)}</text>'
             "</g>"
         )
     parts.append("</svg>")
@@ -98,11 +99,13 @@ def bar_rows(chart_id: str, title: str, desc: str, bars: Sequence[Bar], *, empty
 
 
 def columns(chart_id: str, title: str, desc: str, bars: Sequence[Bar], *, empty: str) -> Markup:
-    """Vertical columns over a time axis (months): label under each, value above it."""
+    """Vertical columns over a time axis (months): label under each, value above it. When the columns are narrow
+    the value is written upwards and a label "MM.YY" on two lines (month, then year)."""
     if not bars or not any(bar.value for bar in bars):
         return _empty(chart_id, title, desc, empty)
-    height, base, top = 220, 185, 24
     step = WIDTH / len(bars)
+    upright = step < 48
+    height, base, top = (250, 205, 64) if upright else (220, 185, 24)
     width = min(step * 0.7, 48)
     biggest = max(bar.value for bar in bars) or 1
     parts = [
@@ -118,13 +121,27 @@ def columns(chart_id: str, title: str, desc: str, bars: Sequence[Bar], *, empty:
             f"<title>{reading}</title>"
             f'<rect x="{centre - width / 2:.1f}" y="{base - tall:.1f}" width="{width:.1f}" height="{tall:.1f}" '
             f'rx="2" fill="{BAR_COLOUR}"/>'
-            f'<text x="{centre:.1f}" y="{base + 16}" font-size="11" text-anchor="middle" fill="{TEXT_COLOUR}">'
-            f"{escape(bar.label)}</text>"
         )
-        if bar.value:
+        first, _dot, second = bar.label.partition(".") if upright else (bar.label, "", "")
+        parts.append(
+            f'<text x="{centre:.1f}" y="{base + 17}" font-size="12" text-anchor="middle" fill="{TEXT_COLOUR}">'
+            f"{escape(first)}</text>"
+        )
+        if second:
             parts.append(
-                f'<text x="{centre:.1f}" y="{base - tall - 5:.1f}" font-size="10" text-anchor="middle" '
-                f'fill="{TEXT_COLOUR}">{escape(bar.text or _number(bar.value))}</text>'
+                f'<text x="{centre:.1f}" y="{base + 31}" font-size="10" text-anchor="middle" fill="{AXIS_COLOUR}">'
+                f"{escape(second)}</text>"
+            )
+        if bar.value and upright:
+            x, y = centre + 4, base - tall - 5
+            parts.append(
+                f'<text x="{x:.1f}" y="{y:.1f}" font-size="12" transform="rotate(-90 {x:.1f} {y:.1f})" '
+                f'fill="{TEXT_COLOUR}">{escape(bar.short or bar.shown)}</text>'
+            )
+        elif bar.value:
+            parts.append(
+                f'<text x="{centre:.1f}" y="{base - tall - 5:.1f}" font-size="12" text-anchor="middle" '
+                f'fill="{TEXT_COLOUR}">{escape(bar.short or bar.shown)}</text>'
             )
         parts.append("</g>")
     parts.append("</svg>")

@@ -10,6 +10,7 @@ of them; movements and waiting orders one GROUP BY each; payments come from the 
 from dataclasses import dataclass
 from datetime import date
 
+from babel.numbers import format_compact_decimal
 from dateutil.relativedelta import relativedelta
 from flask import Blueprint, render_template
 from flask_babel import format_decimal, get_locale
@@ -166,7 +167,15 @@ def build(day: date, language: str) -> Dashboard:
         for state, count, late in waiting_orders()
     ]
     paid = payments_by_month(month_first)
-    payments = [charts.Bar(f"{month[5:]}.{month[2:4]}", amount, format_money(amount)) for month, amount in paid]
+    payments = [
+        charts.Bar(
+            f"{month[5:]}.{month[2:4]}",
+            amount,
+            format_money(amount),
+            short=format_compact_decimal(amount, format_type="short", fraction_digits=1, locale=language),
+        )
+        for month, amount in paid
+    ]
     return Dashboard(
         day=day,
         total=sum(count for _id, count, _leave in by_faculty),
