@@ -55,6 +55,8 @@ from registrar.health import bp as health_bp
 from reports.audit_log import bp as audit_log_bp
 from reports.journal import bp as journal_bp
 from reports.views import bp as reports_bp
+from reports.dashboard import READERS as DASHBOARD_READERS
+from reports.dashboard import bp as dashboard_bp
 from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
@@ -149,6 +151,8 @@ def create_app(test_config: dict | None = None) -> Flask:
             return redirect(url_for("mailbox.index"))
         if current_user.has_role("clerk"):
             return redirect(url_for("journal.index"))
+        if current_user.has_role(*DASHBOARD_READERS):
+            return redirect(url_for("dashboard.index"))
         return redirect(url_for("approvals.inbox_page"))
 
     @app.route("/health")
@@ -218,6 +222,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(register_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(approvals_admin_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(mailbox_bp)
     app.register_blueprint(journal_bp)
     app.register_blueprint(audit_log_bp)

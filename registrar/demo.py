@@ -3,16 +3,16 @@
 import random
 from datetime import date, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from core.clock import today
 from core.db import db
 from core.models import create_user
+from registrar.demo_history import YEARS, Seeder, academic_start, grade_rows, insert_people, plan
 from students.academic import AcademicCalendar, CurriculumItem, Grade
 from students.grades import letter_for
 from students.iin import make_iin
-from students.models import Faculty, Group, Programme, Student
-from students.timeline import enrol
+from students.models import Faculty, Group, Programme
 
 FACULTIES = [
     (
@@ -203,16 +203,27 @@ def _person(rng: random.Random, kazakh: bool) -> tuple[str, str, str, bool]:
     return (surname if male else _feminine(surname)), first, _patronymic(father, male, kazakh), male
 
 
-def student_rows(groups: list[Group], count: int, seed: int = 2026, start_serial: int = 0) -> list[dict]:
-    """`count` students spread over `groups`, with unique valid IINs; plain dicts for a batched INSERT."""
+def student_rows(
+    groups: list[Group],
+    count: int,
+    seed: int = 2026,
+    start_serial: int = 0,
+    used: set[str] | None = None,
+    birth_years: list[int] | None = None,
+) -> list[dict]:
+    """`count` students spread over `groups`, with unique valid IINs (also unlike those in `used`, which grows);
+    born in `birth_years` (one per student) or as today's students of their group's course; plain dicts for a
+    batched INSERT."""
     # Seeded on purpose so that the demo data is the same on every run; nothing secret comes from it.
     rng = random.Random(seed)  # nosec B311
-    rows, serial, used = [], start_serial, set()
+    rows, serial = [], start_serial
+    used = set() if used is None else used
     for index in range(count):
         group = groups[index % len(groups)]
         kazakh = group.language == "kk" or (group.language == "en" and rng.random() < 0.6) or rng.random() < 0.3
         surname, first, patronymic, male = _person(rng, kazakh)
-        born = date(2008 - group.course, 1, 1) + timedelta(days=rng.randrange(365))
+        born_in = birth_years[index] if birth_years else 2008 - group.course
+        born = date(born_in, 1, 1) + timedelta(days=rng.randrange(365))
         iin = None
         while iin is None or iin in used:
             serial += 1
@@ -270,12 +281,10 @@ def _calendar(start: int) -> AcademicCalendar:
     )
 
 
-def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
-    """Calendars of this and the last academic year, three disciplines per semester of every programme, and every
-    student's grades for each semester of their course so far (the current year's too, so that the year-end orders
-    can be tried): mostly good, some satisfactory, an FX in about one grade in a hundred."""
-    this_year = today().year if today().month >= 9 else today().year - 1
-    db.session.add_all([_calendar(this_year - 1), _calendar(this_year)])
+def _seed_curriculum(programmes: list[Programme], years: range) -> dict[int, dict[int, list[tuple]]]:
+    """Calendars of the academic years `years` and three disciplines per semester of every programme; returns the
+    curriculum as {programme id: {semester: [(code, Russian name)]}}."""
+    db.session.add_all([_calendar(year) for year in years])
     curriculum: dict[int, dict[int, list[tuple]]] = {}
     rows = []
     for programme in programmes:
@@ -296,12 +305,19 @@ def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
                 )
                 curriculum.setdefault(programme.id, {}).setdefault(semester, []).append((code, ru))
     db.session.execute(insert(CurriculumItem), rows)
+    return curriculum
+
+
+def _current_grades(
+    students: list[tuple[int, int, int]], curriculum: dict, this_year: int, seed: int = 2026
+) -> list[dict]:
+    """Grades of today's students (id, course, programme id) for each semester of their course so far, the current
+    year's too (so that the year-end orders can be tried): mostly good, some satisfactory, an FX in about one grade
+    in a hundred this year. The earlier years' grades are C+ and up (the years they were promoted in)."""
     # Seeded on purpose so that the demo data is the same on every run; nothing secret comes from it.
     rng = random.Random(seed)  # nosec B311
     grades = []
-    for student_id, course, programme_id in db.session.execute(
-        select(Student.id, Student.course, Group.programme_id).join(Group, Group.id == Student.group_id)
-    ):
+    for student_id, course, programme_id in students:
         strength = rng.choice((96, 90, 84, 78, 72))
         for semester in range(1, 2 * course + 1):
             year = this_year - (course - (semester + 1) // 2)
@@ -309,6 +325,8 @@ def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
                 points = max(0, min(100, strength + rng.randint(-12, 8)))
                 if rng.random() < 0.01:
                     points = rng.randint(30, 49)  # an FX: an academic debt
+                if year < this_year:
+                    points = max(points, 70)
                 letter, point = letter_for(points)
                 grades.append(
                     {
@@ -324,11 +342,13 @@ def _seed_academic(programmes: list[Programme], seed: int = 2026) -> None:
                         "is_retake": False,
                     }
                 )
-    if grades:
-        db.session.execute(insert(Grade), grades)
+    return grades
 
 
 def seed_demo(students: int = 2000) -> str:
+    """The demo university with five years of history (see `registrar/demo_history.py`): `students` studying today,
+    plus the graduates and the students who left. Returns a summary line."""
+    this_year = academic_start(today())
     faculties = {}
     for code, kk, ru, en in FACULTIES:
         faculties[code] = Faculty(code=code, name_kk=kk, name_ru=ru, name_en=en)
@@ -361,13 +381,6 @@ def seed_demo(students: int = 2000) -> str:
                 )
     db.session.add_all(groups)
     db.session.flush()
-    db.session.execute(insert(Student), student_rows(groups, students))
-    for course in sorted({group.course for group in groups}):  # on the timeline since their first 1 September
-        enrol(
-            list(db.session.scalars(select(Student.id).where(Student.course == course))), on=date(2026 - course, 9, 1)
-        )
-    _seed_academic(programmes)
-
     create_user(
         "clerk",
         "demo",
@@ -414,8 +427,39 @@ def seed_demo(students: int = 2000) -> str:
             email=f"dean{number}@demo.kz",
         )
     db.session.flush()
+
+    current = student_rows(groups, students)
+    used = {row["iin"] for row in current}
+
+    def extra_rows(cohorts: list[tuple[Group, int]]) -> list[dict]:
+        return student_rows(
+            [group for group, _year in cohorts],
+            len(cohorts),
+            seed=2027,
+            start_serial=50000,
+            used=used,
+            birth_years=[admitted - 19 for _group, admitted in cohorts],
+        )
+
+    # Seeded on purpose so that the demo data is the same on every run; nothing secret comes from it.
+    rng = random.Random(2028)  # nosec B311
+    history = plan(current, extra_rows, programmes, groups, this_year, rng)
+    insert_people(history.people)
+    curriculum = _seed_curriculum(programmes, range(this_year - YEARS, this_year + 1))
+    today_students = history.people[: len(current)]
+    grades = _current_grades([(p.id, p.last_course, p.programme.id) for p in today_students], curriculum, this_year)
+    grades += grade_rows(history.people[len(current) :], curriculum, rng)
+    # the years promoted in are graded before they are played out; this year's grades (and their FX) after
+    this_years = f"{this_year}-{this_year + 1}"
+    if grades:
+        db.session.execute(insert(Grade), [g for g in grades if g["academic_year"] != this_years])
+    orders = Seeder(this_year).run(history)
+    if grades:
+        db.session.execute(insert(Grade), [g for g in grades if g["academic_year"] == this_years])
+    db.session.flush()
     return (
         f"seeded {len(faculties)} faculties, {len(programmes)} programmes, {len(groups)} groups, "
-        f"{students} students; users clerk, registrar, lawyer, finance, rector, admin, dean1..dean{len(faculties)} "
-        f"(password: demo)"
+        f"{students} students and {len(history.people) - students} who graduated or left in {YEARS} years of "
+        f"history ({orders} signed orders); users clerk, registrar, lawyer, finance, rector, admin, "
+        f"dean1..dean{len(faculties)} (password: demo)"
     )

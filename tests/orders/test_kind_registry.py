@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # Everything but the kinds themselves: the packages (orders outside orders/kinds/) and the shared templates.
 SOURCES = ("core", "students", "workflow", "notifications", "orders", "approvals", "reports", "registrar", "templates")
 SUFFIXES = (".py", ".html", ".txt", ".yaml")
+# The demo's five-year scenario drafts orders of named kinds as a clerk would through the API: seed data like the
+# tests' factories, not a rule about a kind; nothing else may name one.
+SCENARIOS = (ROOT / "registrar" / "demo_history.py",)
 
 
 class CommendationParams(ParamsSchema):
@@ -121,7 +124,7 @@ def test_no_module_outside_the_kinds_names_a_kind():
     found = []
     for source in SOURCES:
         for path in sorted((ROOT / source).rglob("*")):
-            if path.suffix not in SUFFIXES or kinds_folder in path.parents:
+            if path.suffix not in SUFFIXES or kinds_folder in path.parents or path in SCENARIOS:
                 continue
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 found += [f"{path.relative_to(ROOT)}:{number}: {m.group(0)}" for m in literal.finditer(line)]
