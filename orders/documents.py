@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from docxtpl import DocxTemplate
@@ -24,6 +25,7 @@ from core.formatting import format_day, format_moment
 from orders.kind import OrderKind
 from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
+from orders.stamp import add_verification, set_properties, verify_url
 from students.models import Faculty
 from workflow.models import Visa
 
@@ -221,17 +223,46 @@ def _common(order: Order, visas: list[Visa]) -> dict:
 
 def _render(path: Path, context: dict) -> bytes:
     template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
+    if context.get("verify_token"):  # into the template's footer before rendering: docxtpl rebuilds the footer parts
+        template.init_docx()
+        add_verification(template.docx, context["verify_url"], context["verify_token"])
     template.render(context, jinja_env=Environment(autoescape=True))
+    _properties(template.docx, context, extract=path == EXTRACT_TEMPLATE)
     buffer = io.BytesIO()
     template.save(buffer)
     return buffer.getvalue()
 
 
-def render_order(order: Order) -> bytes:
-    """The whole order: every line as a numbered item in Kazakh, then in Russian, and the approval sheet."""
+def stamp_fields(order: Order, verify_token: str | None) -> dict:
+    """What the QR code and the document properties need, as plain JSON (an extract's are frozen with it)."""
+    return {
+        "verify_token": verify_token,
+        "verify_url": verify_url(verify_token) if verify_token else None,
+        "signed_at": order.signed_at.isoformat() if order.signed_at else None,
+    }
+
+
+def _properties(document, context: dict, extract: bool) -> None:
+    """The core properties: what the document is, by whom, signed when."""
+    heading = "Бұйрықтан үзінді / Выписка из приказа" if extract else "Бұйрық / Приказ"
+    subject = f"{heading} № {context.get('number') or ''} {context.get('date') or ''}".strip()
+    signed_at = context.get("signed_at")
+    set_properties(
+        document,
+        title=f"{subject}: {context.get('title_ru') or ''}",
+        subject=subject,
+        author=context.get("university_ru") or current_app.config["UNIVERSITY_RU"],
+        created=datetime.fromisoformat(signed_at) if signed_at else None,
+    )
+
+
+def render_order(order: Order, verify_token: str | None = None) -> bytes:
+    """The whole order: every line as a numbered item in Kazakh, then in Russian, and the approval sheet; with
+    `verify_token`, the QR code of its verification page on every page."""
     kind = get_kind(order.kind)
     visas = _visas(order)
     context = _common(order, visas)
+    context.update(stamp_fields(order, verify_token))
     lines = order.lines
     places = line_places(kind, lines)
     items = [line for line in lines if places[line.id].in_appendix is None]

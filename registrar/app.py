@@ -44,9 +44,12 @@ from core.user_views import bp as users_bp
 from notifications import relay
 from notifications.attachments import register_renderer
 from notifications.views import bp as mailbox_bp
-from orders import registry
+from orders import pdf, registry
+from orders.document_views import bp as signed_documents_bp
 from orders.documents import EXTRACT_RENDERER, ORDER_RENDERER, render_extract_context, signed_order_content
 from orders.register.views import bp as register_bp
+from orders.verification import STORED_EXTRACT_RENDERER, stored_extract_content
+from orders.verify_views import bp as verify_bp
 from orders.views import bp as orders_bp
 from registrar import metrics
 from registrar.api import init_api
@@ -125,6 +128,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     email_changed.connect(_audit_email_change, weak=False)
 
     relay.init_app(app)
+    pdf.init_app(app)
     _register_attachment_renderers()
     _register_blueprints(app)
     _register_error_pages(app)
@@ -191,8 +195,9 @@ def _audit_email_change(student, *, old: str | None, new: str | None) -> None:
 
 def _register_attachment_renderers() -> None:
     """Teach the delivery service (which knows nothing about orders) how to render the files e-mails attach."""
-    register_renderer(EXTRACT_RENDERER, render_extract_context)
+    register_renderer(EXTRACT_RENDERER, render_extract_context)  # e-mails queued before extracts were stored
     register_renderer(ORDER_RENDERER, signed_order_content)
+    register_renderer(STORED_EXTRACT_RENDERER, stored_extract_content)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -206,6 +211,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(categories_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(signed_documents_bp)
+    app.register_blueprint(verify_bp)
     for blueprint in registry.blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(register_bp)
