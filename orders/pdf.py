@@ -23,7 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from core.db import db, utcnow
+from core.db import db, utcnow, write_after_reads
 from notifications import relay
 from orders.documents import sha256
 from orders.models import DocumentPdf, OrderDocument, OrderExtract
@@ -142,9 +142,9 @@ def convert_and_store(docx_sha256: str) -> str:
     except (ConversionFailed, OSError) as error:
         log.warning("PDF of %s not made: %s", docx_sha256, error)
         values |= {"status": "failed", "error": str(error)[:2000]}
-    done = db.session.execute(
+    done = write_after_reads(
         update(DocumentPdf).where(DocumentPdf.docx_sha256 == docx_sha256, DocumentPdf.status != "ready").values(values)
-    ).rowcount
+    )
     if not done and cached(docx_sha256) is None:
         db.session.add(DocumentPdf(docx_sha256=docx_sha256, requested_at=utcnow(), **values))
     db.session.commit()

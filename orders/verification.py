@@ -14,7 +14,7 @@ from typing import IO
 
 from sqlalchemy import func, insert, or_, select, update
 
-from core.db import db, is_postgres, utcnow
+from core.db import db, utcnow, write_after_reads
 from orders import documents
 from orders.kind import OrderKind
 from orders.models import DocumentPdf, Order, OrderDocument, OrderExtract, OrderLine
@@ -45,16 +45,13 @@ def extract_document(extract: OrderExtract) -> bytes:
         return extract.content
     common = db.session.scalar(select(OrderDocument.extract_common).where(OrderDocument.order_id == extract.order_id))
     content = documents.render_extract_context({**(common or {}), **extract.context})
-    if not is_postgres():
-        # SQLite cannot turn a read transaction into a write once another connection (a second worker thread) has
-        # written since it began: end the read here, so that the write below waits its turn for the lock.
-        db.session.commit()
-    written = db.session.execute(
+    freeze = (
         update(OrderExtract)
         .where(OrderExtract.id == extract.id, OrderExtract.content.is_(None))
         .values(content=content, sha256=documents.sha256(content), rendered_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    written = write_after_reads(freeze)
     if not written:
         content = db.session.scalar(select(OrderExtract.content).where(OrderExtract.id == extract.id))
     db.session.expire(extract)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.extensions import limiter
+from core.models import issue_token
 from notifications import attachments
 from notifications.models import OutboxMessage
 from orders import pdf, verification
@@ -203,3 +204,22 @@ def test_the_pdf_is_converted_by_the_worker_holds_every_iin_and_is_recognised(or
     client.post("/logout")
     answer = upload(client, f"/verify/{order.document.verify_token}", download.data, "order.pdf")
     assert verdict(answer) == "yes" and "PDF of the signed order" in answer.text
+
+
+def test_the_api_gives_the_pdf_or_says_it_is_being_prepared_or_that_there_is_no_libreoffice(
+    order_ab, client, uni, app, monkeypatch
+):
+    order, _a, _b = order_ab
+    url = f"/api/v1/orders/{order.id}/document.pdf"
+    headers = {"Authorization": f"Bearer {issue_token(uni.rector)}"}
+    dean_headers = {"Authorization": f"Bearer {issue_token(uni.dean_a)}"}
+    db.session.flush()
+    monkeypatch.setitem(app.config, "SOFFICE", "no-such-program-here")
+    refused = client.get(url, headers=headers)
+    assert refused.status_code == 503 and "LibreOffice is not installed" in refused.get_json()["message"]
+    dean = client.get(url, headers=dean_headers)
+    assert dean.status_code == 403  # the order names faculty B's student too
+    monkeypatch.setitem(app.config, "SOFFICE", "true")  # a program that exists: the conversion is asked for
+    pending = client.get(url, headers=headers)
+    assert pending.status_code == 202 and pending.get_json()["status"] == "pending"
+    assert pdf.cached(order.document.sha256).status == "pending"
