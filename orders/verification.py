@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, or_, select, update
 from core.db import db, utcnow, write_after_reads
 from orders import documents
 from orders.kind import OrderKind
+from orders.registry import get_kind
 from orders.models import DocumentPdf, Order, OrderDocument, OrderExtract, OrderLine
 
 STORED_EXTRACT_RENDERER = "stored_extract"
@@ -85,6 +86,7 @@ class Facts:
 
     order: Order
     document: OrderDocument
+    kind: str
     students: int
     signer_name: str
     signer_position: str
@@ -102,6 +104,7 @@ def facts(document: OrderDocument) -> Facts:
     return Facts(
         order=order,
         document=document,
+        kind=get_kind(order.kind).label(),
         students=students or 0,
         signer_name=common.get("signer_name") or (signer.full_name if signer else ""),
         signer_position=common.get("signer_position") or (signer.position or "" if signer else ""),
