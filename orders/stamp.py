@@ -69,13 +69,29 @@ def add_verification(document: Document, url: str, token: str) -> None:
         for footer in footers:
             if footer.is_linked_to_previous and section is not document.sections[0]:
                 continue
-            paragraph = footer.add_paragraph()
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
-            paragraph.add_run().add_picture(io.BytesIO(image), width=QR_SIZE, height=QR_SIZE)
-            text = paragraph.add_run(
-                f"  Түпнұсқалығын тексеру / Проверка подлинности: {url}  ·  Код: {_grouped(token)}"
-            )
-            text.font.size = Pt(8)
+            _stamp_footer(footer, image, url, token)
+
+
+def _stamp_footer(footer, image: bytes, url: str, token: str) -> None:
+    """A borderless row under the footer's text: the QR code, and beside it what it is, the address and the code."""
+    table = footer.add_table(1, 2, width=Cm(16.5))
+    table.autofit = False
+    picture, words = table.rows[0].cells
+    picture.width, words.width = Cm(2.1), Cm(14.4)
+    table.columns[0].width, table.columns[1].width = Cm(2.1), Cm(14.4)
+    picture.paragraphs[0].add_run().add_picture(io.BytesIO(image), width=QR_SIZE, height=QR_SIZE)
+    lines = [
+        "Түпнұсқалығын тексеру / Проверка подлинности:",
+        url,
+        f"Код: {_grouped(token)}",
+    ]
+    paragraph = words.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    for n, text in enumerate(lines):
+        run = paragraph.add_run(text)
+        run.font.size = Pt(8)
+        if n < len(lines) - 1:
+            run.add_break()
 
 
 def _grouped(token: str) -> str:

@@ -17,8 +17,8 @@ from sqlalchemy import func, insert, or_, select, update
 from core.db import db, utcnow, write_after_reads
 from orders import documents
 from orders.kind import OrderKind
-from orders.registry import get_kind
 from orders.models import DocumentPdf, Order, OrderDocument, OrderExtract, OrderLine
+from orders.registry import get_kind
 
 STORED_EXTRACT_RENDERER = "stored_extract"
 CHUNK = 1 << 16
