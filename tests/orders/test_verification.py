@@ -65,8 +65,9 @@ def test_the_qr_code_leads_an_outsider_to_the_page_which_recognises_the_signed_f
     [image] = footer_images(document.content)  # the one footer every page repeats
     url = decode_png(image)
     assert url == f"{BASE}/verify/{token}"
-    footer = "\n".join(p.text for s in Document(io.BytesIO(document.content)).sections for p in s.footer.paragraphs)
-    assert url in footer  # the address in words too, for who cannot scan
+    [section] = Document(io.BytesIO(document.content)).sections
+    footer = "\n".join(cell.text for table in section.footer.tables for cell in table._cells)
+    assert url in footer and "-".join(token[i : i + 4] for i in range(0, 16, 4)) in footer  # in words too
 
     path = url.removeprefix(BASE)
     page = client.get(path)  # nobody signed in
