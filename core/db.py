@@ -81,5 +81,6 @@ def write_after_reads(statement) -> int:
             db.session.rollback()
             if attempt == SQLITE_WRITE_ATTEMPTS - 1:
                 raise
-            time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)  # nosec B311: only spreads the retries
+            # The jitter only spreads the retries; nothing secret depends on it.
+            time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)  # nosec B311
     return 0
