@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import signal
-import subprocess  # nosec B404 (LibreOffice: a fixed argument list, never a shell)
+import subprocess  # nosec B404
 import tempfile
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -70,7 +70,8 @@ def convert(content: bytes, timeout: float | None = None) -> bytes:
             str(work),
             str(source),
         ]
-        process = subprocess.Popen(  # nosec B603 (fixed arguments, no shell)
+        # LibreOffice with a fixed argument list, never through a shell.
+        process = subprocess.Popen(  # nosec B603
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
