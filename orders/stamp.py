@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import segno
 from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.shared import Cm, Pt
 from flask import current_app, has_request_context, request
 
@@ -113,3 +114,7 @@ def set_properties(document: Document, *, title: str, subject: str, author: str,
     properties.keywords = ""
     properties.category = ""
     properties.language = "kk-KZ, ru-RU"
+    package = document.part.package  # the template's thumbnail shows another document: a viewer must not preview it
+    for key, relationship in list(package.rels.items()):
+        if relationship.reltype == RT.THUMBNAIL:
+            del package.rels[key]

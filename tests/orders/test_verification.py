@@ -157,6 +157,7 @@ def test_the_docx_properties_say_what_the_document_is(order_ab, app):
     assert properties.created == signed_at and properties.modified == signed_at
     with zipfile.ZipFile(io.BytesIO(order.document.content)) as archive:
         meta = archive.read("docProps/core.xml").decode() + archive.read("docProps/app.xml").decode()
+        assert not [name for name in archive.namelist() if "thumbnail" in name]  # the template's, of another document
     assert "python-docx" not in meta and "2013" not in meta
 
 
