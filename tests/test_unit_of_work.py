@@ -21,8 +21,17 @@ from workflow.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "students", "workflow", "notifications", "orders", "approvals", "reports", "registrar")
-# Not requests (the CLI, the outbox relay and its worker) or the unit of work itself.
-OWN_TRANSACTIONS = {"registrar/cli.py", "notifications/relay.py", "registrar/app.py", "core/errors.py"}
+# Not requests (the CLI, the outbox relay and its worker, the PDF actor) or the unit of work itself; and
+# `core.db.write_after_reads`, which on SQLite only ends a transaction that has only read before a worker or a download
+# freezes what it rendered.
+OWN_TRANSACTIONS = {
+    "registrar/cli.py",
+    "notifications/relay.py",
+    "registrar/app.py",
+    "core/errors.py",
+    "orders/pdf.py",
+    "core/db.py",
+}
 
 
 def page(response) -> str:

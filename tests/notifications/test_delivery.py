@@ -629,7 +629,8 @@ def test_the_local_mailbox_keeps_the_attachment_and_the_admin_sees_its_name(buil
         stored = db.session.scalar(
             select(OrderExtract.content)
             .join(OrderLine, OrderLine.id == OrderExtract.order_line_id)
-            .where(OrderLine.student_id == ru.id)
+            .join(Student, Student.id == OrderLine.student_id)
+            .where(Student.iin == ru.iin)
         )
         assert downloaded.data == stored
         assert client.get(f"/admin/mailbox/{name}/attachments/2").status_code == 404
