@@ -85,4 +85,11 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_LIMIT_ACCOUNT": _env("REGISTRAR_LOGIN_LIMIT_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_LIMIT_ADDRESS": _env("REGISTRAR_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Verification: the address printed in the QR code (else the signing request's host), the public page's limits
+        "PUBLIC_BASE_URL": _env("REGISTRAR_PUBLIC_BASE_URL", ""),
+        "VERIFY_LIMIT": _env("REGISTRAR_VERIFY_LIMIT", "60 per minute"),
+        "VERIFY_UPLOAD_LIMIT": _env("REGISTRAR_VERIFY_UPLOAD_LIMIT", "20 per 10 minutes"),
+        # PDFs: the LibreOffice program and how long one conversion may take (seconds)
+        "SOFFICE": _env("REGISTRAR_SOFFICE", "soffice"),
+        "PDF_TIMEOUT": float(_env("REGISTRAR_PDF_TIMEOUT", "120")),
     }

@@ -1,9 +1,12 @@
 """The SQLAlchemy handle and model base shared by every package."""
 
+import random
+import time
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, registry
 
 NAMING_CONVENTION = {
@@ -57,3 +60,27 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+SQLITE_WRITE_ATTEMPTS = 20
+
+
+def write_after_reads(statement) -> int:
+    """Execute a write that follows only reads in this session (a worker freezing what it rendered) and return its
+    row count. On PostgreSQL simply that. On SQLite (the embedded mode, whose worker threads share one file) a
+    transaction that has read cannot write once another connection wrote since, and fails at once with "database is
+    locked": so the reads are ended first (committed: they wrote nothing), and the write is tried again, a little
+    later, when another thread still got in between."""
+    if is_postgres():
+        return db.session.execute(statement).rowcount
+    for attempt in range(SQLITE_WRITE_ATTEMPTS):
+        db.session.commit()
+        try:
+            return db.session.execute(statement).rowcount
+        except OperationalError:
+            db.session.rollback()
+            if attempt == SQLITE_WRITE_ATTEMPTS - 1:
+                raise
+            # The jitter only spreads the retries; nothing secret depends on it.
+            time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)  # nosec B311
+    return 0

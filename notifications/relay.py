@@ -260,8 +260,9 @@ def _deliver(outbox_id: int, attempt: int | None) -> str:
         message = compose(row)
         if not postgres:
             # SQLite: end the read before the slow send, so that the write below opens a fresh transaction that
-            # waits its turn for the lock, instead of failing on a snapshot another worker thread has outdated.
-            db.session.rollback()
+            # waits its turn for the lock, instead of failing on a snapshot another worker thread has outdated. A
+            # commit, not a rollback: a renderer may have frozen what it rendered (a stored extract), which is kept.
+            db.session.commit()
         transport.send(message, outbox_id, on_accepted=mark_sent)
     except Exception as error:
         if accepted:  # the server has the message: never count it as a failure (nor send it again)

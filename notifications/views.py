@@ -1,9 +1,10 @@
 """The admin mailbox: e-mails the local mailbox holds, and outbox rows not delivered yet, with a resend for each."""
 
+import io
 from email import policy
 from email.parser import BytesParser
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import _, ngettext
 from sqlalchemy import func, select
 
@@ -90,10 +91,31 @@ def resend_all_failed():
     return redirect(url_for(".index"))
 
 
-@bp.route("/<name>")
-@roles_required("admin")
-def show(name: str):
+def _message_file(name: str):
     match = next((p for p in mailbox_messages() if p.stem == name), None)
     if match is None:
         abort(404)
-    return render_template("mailbox/show.html", message=_parse(match))
+    return match
+
+
+@bp.route("/<name>")
+@roles_required("admin")
+def show(name: str):
+    return render_template("mailbox/show.html", message=_parse(_message_file(name)))
+
+
+@bp.route("/<name>/attachments/<int:number>")
+@roles_required("admin")
+def attachment(name: str, number: int):
+    """The `number`-th file (from 1) the e-mail attaches, as the recipient got it."""
+    message = BytesParser(policy=policy.default).parsebytes(_message_file(name).read_bytes())
+    parts = list(message.iter_attachments())
+    if not 1 <= number <= len(parts):
+        abort(404)
+    part = parts[number - 1]
+    return send_file(
+        io.BytesIO(part.get_payload(decode=True) or b""),
+        download_name=part.get_filename() or f"attachment-{number}",
+        mimetype=part.get_content_type(),
+        as_attachment=True,
+    )

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from core.db import db
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
-from orders import operations
+from orders import operations, pdf
 from orders.models import Order, OrderDocument, OrderLine
 from orders.operations import iin_format_errors
+from orders.pdf import PDF_MIMETYPE
 from orders.registry import KINDS, NAMES, get_kind
 from students.api import StudentSchema, UtcDateTime
 from workflow.engine import legal_triggers, pending_approvals
@@ -539,4 +540,43 @@ def document(order_id: int):
     response = send_file(io.BytesIO(content), mimetype=DOCX, as_attachment=True, download_name=name)
     if sha256:  # the whole order as signed; a dean's extract of own faculty's lines is not that document
         response.headers["X-Content-SHA256"] = sha256
+    return response
+
+
+@bp.route("/<int(max=2147483647):order_id>/document.pdf")
+@roles_required(*READERS)
+@bp.doc(
+    responses={
+        "200": {
+            "description": "The signed order as PDF, converted by LibreOffice from the frozen DOCX and cached",
+            "content": {PDF_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "202": {"description": "Being converted by the worker: ask again in a few seconds"},
+        "503": {"description": "LibreOffice is not installed on the server: no PDF"},
+    }
+)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+def document_pdf(order_id: int):
+    """The PDF of a signed order: 200 with the file, or 202 while the worker converts it (ask again), or 503 without
+    LibreOffice. A dean whose order names other faculties' students gets 403 (the extracts are per student)."""
+    order = load_visible(order_id)
+    if order.document is None:
+        abort(404, message="The document exists once the order is signed.", errors={"document": "not signed yet"})
+    if len(operations.visible_lines(order, current_user)) < len(order.lines):
+        abort(403, message="The order names students of other faculties.", errors={"document": "other faculties"})
+    row = pdf.cached(order.document.sha256)
+    if row is None or row.status != "ready":
+        if not pdf.available():
+            abort(503, message="PDF is not available: LibreOffice is not installed on the server.", errors={})
+        pdf.request_pdf(order.document.sha256)
+        message = "The PDF is being prepared; ask again in a few seconds."
+        return {"code": 202, "status": "pending", "message": message}, 202
+    response = send_file(
+        io.BytesIO(row.content),
+        mimetype=PDF_MIMETYPE,
+        as_attachment=True,
+        download_name=order.document.filename.removesuffix(".docx") + ".pdf",
+    )
+    response.headers["X-Content-SHA256"] = row.sha256
     return response

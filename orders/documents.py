@@ -14,6 +14,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from docx import Document
@@ -29,6 +30,7 @@ from core.formatting import format_day, format_moment
 from orders.kind import OrderKind
 from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
+from orders.stamp import add_verification, set_properties, verify_url
 from orders.wording import remembering_cohorts
 from students.models import Faculty
 from students.names import decline, guess_sex
@@ -305,7 +307,11 @@ _JINJA = _Jinja()
 
 def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> bytes:
     template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
+    if context.get("verify_token"):  # into the template's footer before rendering: docxtpl rebuilds the footer parts
+        template.init_docx()
+        add_verification(template.docx, context["verify_url"], context["verify_token"])
     template.render(context, jinja_env=_JINJA)
+    _properties(template.docx, context, extract=path == EXTRACT_TEMPLATE)
     buffer = io.BytesIO()
     template.save(buffer)
     return _with_tables(buffer.getvalue(), tables) if tables else buffer.getvalue()
@@ -391,13 +397,38 @@ def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
 ORDER_HEADING = "БҰЙРЫҚ / ПРИКАЗ"
 
 
-def render_order(order: Order) -> bytes:
+def stamp_fields(order: Order, verify_token: str | None) -> dict:
+    """What the QR code and the document properties need, as plain JSON (an extract's are frozen with it)."""
+    return {
+        "verify_token": verify_token,
+        "verify_url": verify_url(verify_token) if verify_token else None,
+        "signed_at": order.signed_at.isoformat() if order.signed_at else None,
+    }
+
+
+def _properties(document, context: dict, extract: bool) -> None:
+    """The core properties: what the document is, by whom, signed when."""
+    heading = "Бұйрықтан үзінді / Выписка из приказа" if extract else "Бұйрық / Приказ"
+    subject = f"{heading} № {context.get('number') or ''} {context.get('date') or ''}".strip()
+    signed_at = context.get("signed_at")
+    set_properties(
+        document,
+        title=f"{subject}: {context.get('title_ru') or ''}",
+        subject=subject,
+        author=context.get("university_ru") or current_app.config["UNIVERSITY_RU"],
+        created=datetime.fromisoformat(signed_at) if signed_at else None,
+    )
+
+
+def render_order(order: Order, verify_token: str | None = None) -> bytes:
     """The whole order: every line as a numbered item in Kazakh, then in Russian (lines sharing a bulk wording as
-    one item with a table of students), and the approval sheet."""
+    one item with a table of students), and the approval sheet; with `verify_token`, the QR code of its
+    verification page on every page."""
     kind = get_kind(order.kind)
     visas = _visas(order)
     context = _common(order, visas)
     context["heading"] = ORDER_HEADING
+    context.update(stamp_fields(order, verify_token))
     lines = order.lines
     with remembering_cohorts():
         return _render_order(order, kind, visas, context, lines)

@@ -173,8 +173,45 @@ class OrderDocument(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     template_version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The public verification page's address (`/verify/<token>`): random, made before rendering (the QR code on every
+    # page holds it). NULL for documents signed before verification existed.
+    verify_token: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # What every extract of the order shares (header, number, signatory...), frozen at signing as plain JSON.
+    extract_common: Mapped[dict | None] = mapped_column(JSON)
 
     order: Mapped[Order] = relationship(back_populates="document")
+
+
+class OrderExtract(db.Model):
+    """A student's extract of a signed order: its words frozen at signing (`context`), its DOCX frozen the first time
+    it is rendered (for the e-mail, a download or the personal file), and the same bytes every time after."""
+
+    __tablename__ = "order_extracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    context: Mapped[dict] = mapped_column(JSON)  # the line's own item; the rest is the document's `extract_common`
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    rendered_at: Mapped[datetime | None]
+
+
+class DocumentPdf(db.Model):
+    """The PDF LibreOffice made of a frozen DOCX (an order or an extract), cached by the DOCX's SHA-256. A row is
+    written when a conversion is asked for (`pending`) and completed by the worker (`ready` or `failed`)."""
+
+    __tablename__ = "document_pdfs"
+    __table_args__ = (CheckConstraint("status IN ('pending', 'ready', 'failed')", name="status"),)
+
+    docx_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    converted_at: Mapped[datetime | None]
 
 
 class OrderSequence(db.Model):

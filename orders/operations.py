@@ -20,12 +20,13 @@ from core.models import User
 from core.progress import report
 from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
-from orders import documents
+from orders import documents, verification
 from orders.kind import LineContext, OrderKind, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound, line_faculties, orders_in_scope
 from orders.numbering import format_number, next_number
 from orders.params import load
 from orders.registry import KINDS, get_kind, record_neutral_kinds
+from orders.stamp import new_token
 from orders.wording import sex_word
 from students.iin import iin_error
 from students.models import Group, Student, StudentMovement
@@ -549,18 +550,18 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     lines = order.lines
     kind.prepare(order, lines)
     report(0.2)
-    # The document and the e-mails describe each student as the order found them, so they are written first.
-    content = documents.render_order(order)
+    # The document and the e-mails describe each student as the order found them, so they are written first. The
+    # verification token exists before the document: its QR code is printed on every page.
+    token = new_token()
+    content = documents.render_order(order, token)
     report(0.4)
-    # Each e-mail carries the student's extract, rendered by the worker at send time from the frozen context: the
-    # e-mail's own (item texts, university names) and what every extract of the order shares, stored once per row.
-    common = documents.extract_common(order)
-    shared = {
-        key: value for key, value in common.items() if key not in ("university_ru", "university_kk", "author_name")
-    }
+    # Every student's extract is frozen per line (its words now, its DOCX the first time it is rendered); the e-mail
+    # attaches that stored extract, so the student gets the same bytes as the personal file holds.
+    common = {**documents.extract_common(order), **documents.stamp_fields(order, token)}
     places = documents.line_places(kind, lines)
+    extract_files = verification.freeze_extracts(order, kind, lines, places)
     emails = [
-        _student_email(order, kind, line, places[line.id], shared)
+        _student_email(order, kind, line, places[line.id], extract_files[line.id])
         for line in lines
         if line.student.email and kind.emails_student(line)
     ]
@@ -628,17 +629,19 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             content=content,
             sha256=documents.sha256(content),
             template_version=documents.TEMPLATE_VERSION,
+            verify_token=token,
+            extract_common=common,
         )
     )
     enqueue_emails(emails)
     report(0.95)
 
 
-def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: documents.LinePlace, shared: dict) -> dict:
-    """The e-mail to a line's student: the item quoted with the order's own number, or the appendix notice."""
+def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: documents.LinePlace, filename: str) -> dict:
+    """The e-mail to a line's student: the item quoted with the order's own number, or the appendix notice, and the
+    student's stored extract attached."""
     item = documents.extract_item(kind, line, place)
     item_ru, item_kk = item.pop("item_ru"), item.pop("item_kk")
-    extract = {**shared, **item}
     language = "kk" if line.student.language == "kk" else "ru"
     return {
         "recipient": line.student.email,
@@ -656,10 +659,10 @@ def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: docume
             "university_kk": current_app.config["UNIVERSITY_KK"],
             "attachments": [
                 {
-                    "renderer": documents.EXTRACT_RENDERER,
-                    "filename": documents.extract_filename(extract),
+                    "renderer": verification.STORED_EXTRACT_RENDERER,
+                    "filename": filename,
                     "mimetype": documents.DOCX_MIMETYPE,
-                    "context": extract,
+                    "context": {"order_line_id": line.id},
                 }
             ],
         },

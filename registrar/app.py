@@ -44,19 +44,22 @@ from core.user_views import bp as users_bp
 from notifications import relay
 from notifications.attachments import register_renderer
 from notifications.views import bp as mailbox_bp
-from orders import jobs, registry
+from orders import jobs, pdf, registry
+from orders.document_views import bp as signed_documents_bp
 from orders.documents import EXTRACT_RENDERER, ORDER_RENDERER, render_extract_context, signed_order_content
 from orders.register.views import bp as register_bp
+from orders.verification import STORED_EXTRACT_RENDERER, stored_extract_content
+from orders.verify_views import bp as verify_bp
 from orders.views import bp as orders_bp
 from orders.views import jobs_bp
 from registrar import metrics
 from registrar.api import init_api
 from registrar.health import bp as health_bp
 from reports.audit_log import bp as audit_log_bp
-from reports.journal import bp as journal_bp
-from reports.views import bp as reports_bp
 from reports.dashboard import READERS as DASHBOARD_READERS
 from reports.dashboard import bp as dashboard_bp
+from reports.journal import bp as journal_bp
+from reports.views import bp as reports_bp
 from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
@@ -132,6 +135,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     relay.init_app(app)
     jobs.init_app(app)
+    pdf.init_app(app)
     _register_attachment_renderers()
     _register_blueprints(app)
     _register_error_pages(app)
@@ -201,8 +205,9 @@ def _audit_email_change(student, *, old: str | None, new: str | None) -> None:
 
 def _register_attachment_renderers() -> None:
     """Teach the delivery service (which knows nothing about orders) how to render the files e-mails attach."""
-    register_renderer(EXTRACT_RENDERER, render_extract_context)
+    register_renderer(EXTRACT_RENDERER, render_extract_context)  # e-mails queued before extracts were stored
     register_renderer(ORDER_RENDERER, signed_order_content)
+    register_renderer(STORED_EXTRACT_RENDERER, stored_extract_content)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -217,6 +222,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(categories_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(signed_documents_bp)
+    app.register_blueprint(verify_bp)
     for blueprint in registry.blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(register_bp)

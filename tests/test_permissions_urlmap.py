@@ -54,7 +54,9 @@ def test_the_map_has_the_pages_we_expect(app):
         "health.ready",
         "metrics.metrics",  # guarded by the metrics token, or open to this machine only
         "api-docs.openapi_json",
-    }, "only sign-in, language, the health and metrics checks and the API description may be public"
+        "verify.start",  # a third party checks a signed document: facts without students' data, rate-limited
+        "verify.show",
+    }, "only sign-in, language, the health and metrics checks, the API description and verification may be public"
 
 
 def test_every_page_view_names_who_may_use_it(app):

@@ -21,9 +21,10 @@ from workflow.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "students", "workflow", "notifications", "orders", "approvals", "reports", "registrar")
-# Not requests (the CLI, the outbox relay and its worker) or the unit of work itself.
 # Modules that own their transactions: the CLI, the delivery worker, the request's unit of work, the background job
-# runner (its claim, its work, its result), and the flashed messages stored after the unit of work.
+# runner (its claim, its work, its result), the flashed messages stored after the unit of work, the PDF actor, and
+# `core.db.write_after_reads`, which on SQLite only ends a transaction that has only read before a worker or a download
+# freezes what it rendered.
 OWN_TRANSACTIONS = {
     "registrar/cli.py",
     "notifications/relay.py",
@@ -31,6 +32,8 @@ OWN_TRANSACTIONS = {
     "core/errors.py",
     "orders/jobs.py",
     "core/flashes.py",
+    "orders/pdf.py",
+    "core/db.py",
 }
 
 

@@ -27,6 +27,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from urllib.parse import quote
 
 import dramatiq
 import pytest
@@ -41,7 +42,7 @@ from core.db import db, utcnow
 from notifications import attachments, relay
 from notifications.models import OutboxMessage
 from notifications.outbox import enqueue_email, enqueue_emails
-from orders.models import Order, OrderSequence
+from orders.models import Order, OrderExtract, OrderLine, OrderSequence
 from registrar.app import create_app
 from students.models import Student
 from students.names import decline, sex_of
@@ -624,6 +625,19 @@ def test_the_local_mailbox_keeps_the_attachment_and_the_admin_sees_its_name(buil
         assert filename in client.get("/admin/mailbox/").get_data(as_text=True)
         name = next(f.stem for f in files if by_to[ru.email]["Message-ID"] in f.read_text())
         assert filename in client.get(f"/admin/mailbox/{name}").get_data(as_text=True)
+        # The admin downloads the attachment: the student's stored extract, the very bytes of the personal file.
+        downloaded = client.get(f"/admin/mailbox/{name}/attachments/1")
+        assert downloaded.status_code == 200 and quote(filename) in downloaded.headers["Content-Disposition"]
+        stored = db.session.scalar(
+            select(OrderExtract.content)
+            .join(OrderLine, OrderLine.id == OrderExtract.order_line_id)
+            .join(Student, Student.id == OrderLine.student_id)
+            .where(Student.iin == ru.iin)
+        )
+        assert downloaded.data == stored
+        assert client.get(f"/admin/mailbox/{name}/attachments/2").status_code == 404
+        login(client, signed.clerk)
+        assert client.get(f"/admin/mailbox/{name}/attachments/1").status_code == 403
 
 
 def test_an_unknown_renderer_keeps_the_email_in_the_outbox_with_the_error_until_a_retry_can_render_it(build_app):

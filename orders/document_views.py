@@ -1,0 +1,92 @@
+"""Downloads of signed documents beside the order's DOCX: the order's PDF, and each student's extract as DOCX and
+PDF (listed on the student page). Every file is the frozen one; a PDF not converted yet is asked of the worker and
+the page says it is being prepared."""
+
+import io
+
+from flask import Blueprint, abort, render_template, send_file
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from core.db import db
+from core.permissions import roles_required
+from core.scope import UNIVERSITY_ROLES
+from orders import operations, pdf, verification
+from orders.documents import DOCX_MIMETYPE, sha256
+from orders.models import Order, OrderExtract, OrderLine
+from students.operations import get_visible_student
+
+bp = Blueprint("signed_documents", __name__, url_prefix="/orders")
+READERS = (*UNIVERSITY_ROLES, "dean")
+
+
+def _pdf_answer(docx_sha256: str, filename: str):
+    """The cached PDF of a frozen DOCX, or a 202 page saying it is being prepared (the worker converts it), or 503
+    when LibreOffice is not installed here."""
+    row = pdf.cached(docx_sha256)
+    if row is not None and row.status == "ready":
+        return send_file(io.BytesIO(row.content), download_name=filename, mimetype=pdf.PDF_MIMETYPE, as_attachment=True)
+    if not pdf.available():
+        abort(503, _("PDF is not available: LibreOffice is not installed on the server. Download the DOCX instead."))
+    failed = row.error if row is not None and row.status == "failed" else None
+    pdf.request_pdf(docx_sha256)
+    return render_template("orders/pdf_pending.html", failed=failed), 202
+
+
+@bp.route("/<int:order_id>/document.pdf")
+@roles_required(*READERS)
+def order_pdf(order_id: int):
+    order = db.session.get(Order, order_id) or abort(404)
+    if not operations.can_view(order, current_user):
+        abort(403)
+    if order.document is None:
+        abort(404, _("The document exists once the order is signed."))
+    if len(operations.visible_lines(order, current_user)) < len(order.lines):
+        abort(403, _("The order names students of other faculties; download the extracts of your students instead."))
+    return _pdf_answer(order.document.sha256, order.document.filename.removesuffix(".docx") + ".pdf")
+
+
+def _visible_extract(extract_id: int) -> OrderExtract:
+    extract = db.session.get(OrderExtract, extract_id) or abort(404)
+    student_id = db.session.scalar(select(OrderLine.student_id).where(OrderLine.id == extract.order_line_id))
+    if get_visible_student(current_user, student_id) is None:
+        abort(403)
+    return extract
+
+
+@bp.route("/extracts/<int:extract_id>.docx")
+@roles_required(*READERS)
+def extract_docx(extract_id: int):
+    extract = _visible_extract(extract_id)
+    content = verification.extract_document(extract)
+    return send_file(io.BytesIO(content), download_name=extract.filename, mimetype=DOCX_MIMETYPE, as_attachment=True)
+
+
+@bp.route("/extracts/<int:extract_id>.pdf")
+@roles_required(*READERS)
+def extract_pdf(extract_id: int):
+    extract = _visible_extract(extract_id)
+    content = verification.extract_document(extract)
+    return _pdf_answer(sha256(content), extract.filename.removesuffix(".docx") + ".pdf")
+
+
+@bp.app_template_global()
+def student_extracts(student_id: int) -> list[dict]:
+    """The extracts of every signed order concerning a student, newest first (for the student page; one query)."""
+    rows = db.session.execute(
+        select(OrderExtract.id, Order.number_label, Order.order_date, Order.kind, Order.title)
+        .join(OrderLine, OrderLine.id == OrderExtract.order_line_id)
+        .join(Order, Order.id == OrderExtract.order_id)
+        .where(OrderLine.student_id == student_id)
+        .order_by(Order.signed_at.desc(), OrderExtract.id.desc())
+    ).all()
+    return [
+        {"id": row.id, "label": row.number_label, "date": row.order_date, "kind": row.kind, "title": row.title}
+        for row in rows
+    ]
+
+
+@bp.app_template_global()
+def pdf_available() -> bool:
+    return pdf.available()
