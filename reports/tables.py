@@ -132,7 +132,7 @@ def _csv_text(value: str | int) -> str | int:
     return value
 
 
-def student_rows(rows, extra: Callable | None = None, first: int = 1) -> list[list[Cell]]:
+def student_rows(rows, more_cells: Callable | None = None, first: int = 1) -> list[list[Cell]]:
     """The common columns of a list of students."""
     found = []
     for n, row in enumerate(rows, first):
@@ -142,7 +142,7 @@ def student_rows(rows, extra: Callable | None = None, first: int = 1) -> list[li
                 Cell(n),
                 Cell(name, url_for("students.show", student_id=row.student_id)),
                 Cell(row.iin),
-                *(extra(row) if extra else []),
+                *(more_cells(row) if more_cells else []),
             ]
         )
     return found
