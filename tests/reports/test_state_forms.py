@@ -254,3 +254,19 @@ def test_a_new_version_is_a_new_file_chosen_by_its_day(app, tmp_path):
     (tmp_path / "again.yaml").write_text(source, encoding="utf-8")
     with pytest.raises(state_forms.FormDefinitionError, match="version 2026 twice"):
         state_forms.load_all(tmp_path)
+
+
+def test_the_movement_form_balances_by_faculty(client, small, uni, make):
+    sign(make.order(uni.clerk, [small["grant_man"]], reason="academic_failure", effective_date="2026-09-20"), uni)
+    filled = state_forms.fill(form("movement"), 2026, None, "en")
+    assert (filled.first, filled.last) == (date(2026, 9, 1), date(2027, 8, 31))
+    rows = table(filled, "1")
+    assert list(rows) == ["Total", f"Faculty: {uni.fa.name('en')}", f"Faculty: {uni.fb.name('en')}"]
+    total, fa, fb = rows.values()
+    # at the start: the two of 2024; in: the four enrolled on 1 September; out: one expelled; at the end: five
+    assert (total["1"], total["2"], total["7"], total["12"], total["13"]) == (2, 4, 1, None, 5)
+    assert (fa["1"], fa["2"], fa["7"], fa["13"]) == (0, 4, 1, 3)
+    assert (fb["1"], fb["2"], fb["7"], fb["13"]) == (2, 0, 0, 2)
+    login(client, uni.registrar)
+    page = client.get("/reports/forms/movement?year=2026")
+    assert page.status_code == 200 and "column 12 (called up)" in page.get_data(as_text=True)
