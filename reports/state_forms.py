@@ -365,27 +365,66 @@ def _dimensions(filters: dict[str, str], each: str) -> tuple[str, ...]:
     return tuple(sorted({*filters, *([each] if each else [])}))
 
 
+def _group(measure: Measure) -> tuple:
+    """Measures whose figures add up over a finer breakdown share one query: the counts of a population on one day,
+    and the ways into or out of the population (a step is one student's, in one cell whatever the breakdown). A
+    move between cells (`moved`) depends on the breakdown, so it is asked with its own dimensions."""
+    moved = measure.bucket is not None and measure.bucket.moved
+    return (measure.population, measure.bucket is not None, measure.at_start, moved)
+
+
 class _Filler:
-    """Fills one form: the counting layer's answers, asked once per distinct (measure, dimensions)."""
+    """Fills one form: one counting query per group of measures (`_group`) with every dimension the group's cells
+    use, summed in Python to each cell's dimensions; a few statements per form whatever the number of students."""
 
     def __init__(self, definition: FormDefinition, year: int, known_on: date | None, language: str):
         self.day = definition.day(year)
         self.first, self.last = definition.period(year)
         self.known_on = known_on
         self.language = language
+        self.wanted: dict[tuple, set[str]] = {}
+        for table in definition.tables:
+            for row in table.rows:
+                for column in table.columns:
+                    dimensions = _dimensions({**row.measure.filters, **column.measure.filters}, row.each)
+                    self.wanted.setdefault(_group(column.measure), set()).update(dimensions)
         self.counted: dict[tuple, dict] = {}
+        self.projected: dict[tuple, dict] = {}
+
+    def _count(self, measure: Measure, dimensions: tuple[str, ...]) -> dict:
+        """{cell: n} or {(cell, bucket): n} from the counting layer."""
+        before = self.first - timedelta(days=1)
+        common = {"known_on": self.known_on, "population": measure.population}
+        if measure.bucket is None:
+            day = before if measure.at_start else self.day
+            return query.contingent_counts(day, list(dimensions), **common)
+        return query.movement_counts(before, self.last, list(dimensions), **common).flows
 
     def figures(self, measure: Measure, dimensions: tuple[str, ...]) -> dict:
-        key = (measure.population, measure.bucket is not None, measure.at_start, dimensions)
-        if key not in self.counted:
-            before = self.first - timedelta(days=1)
-            common = {"known_on": self.known_on, "population": measure.population}
-            if measure.bucket is None:
-                day = before if measure.at_start else self.day
-                self.counted[key] = query.contingent_counts(day, list(dimensions), **common)
-            else:
-                self.counted[key] = query.movement_counts(before, self.last, list(dimensions), **common).flows
-        return self.counted[key]
+        """The measure's figures per cell of `dimensions` (keyed as the counting layer keys them)."""
+        group = _group(measure)
+        if group[-1]:  # a move between cells: asked with exactly these dimensions (none: nobody moves)
+            if not dimensions:
+                return {}
+            key = (*group[:-1], dimensions)  # the same answer holds the ways in and out, if asked alike
+            if key not in self.counted:
+                self.counted[key] = self._count(measure, dimensions)
+            return self.counted[key]
+        everything = tuple(sorted(self.wanted.get(group, set()) | set(dimensions)))
+        if (*group[:-1], everything) not in self.counted:
+            self.counted[(*group[:-1], everything)] = self._count(measure, everything)
+        key = (*group[:-1], everything, dimensions)
+        if key not in self.projected:
+            positions = [everything.index(name) for name in dimensions]
+            found: dict = {}
+            for cell, n in self.counted[(*group[:-1], everything)].items():
+                if measure.bucket is None:
+                    part = tuple(cell[i] for i in positions)
+                else:
+                    part = (tuple(cell[0][i] for i in positions), cell[1])
+                found[part] = found.get(part, 0) + n
+            self.projected[key] = found
+        return self.projected[key]
 
     def value(self, measure: Measure, filters: dict[str, str]) -> int:
         dimensions = _dimensions(filters, "")
