@@ -182,6 +182,11 @@ def test_the_forms_are_for_the_registrar_office_and_the_rector(client, small, un
     assert client.get("/reports/forms/none").status_code == 404
     bad = client.get("/reports/forms/3nk?year=20x6&known_on=yesterday")
     assert bad.status_code == 400 and "four digits" in bad.get_data(as_text=True)
+    assert "Give the date as YYYY-MM-DD" in bad.get_data(as_text=True)
+    unknown_version = client.get(f"/reports/forms/3nk?year={YEAR}&version=1999")
+    assert unknown_version.status_code == 400 and "no such version" in unknown_version.get_data(as_text=True)
+    assert client.get(f"/reports/forms/3nk?year={YEAR}&format=csv").status_code == 400
+    assert client.get("/reports/forms/3nk?year=20x6&format=xlsx").status_code == 422
 
 
 def test_as_known_on_a_retroactive_order_after_that_day_does_not_change_the_form(small, uni, clock, make):
