@@ -22,6 +22,7 @@ from reports import query
 
 READER_ROLES = ("clerk", "registrar", "rector", "dean")  # the registrar office, the rector, deans (own faculty)
 SEE_ALL_ROLES = ("clerk", "registrar", "rector")
+FORM_ROLES = SEE_ALL_ROLES  # a state form is one university-wide document: the registrar office and the rector
 PER_PAGE = 100
 EXPORTS = ("xlsx", "csv")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

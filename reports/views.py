@@ -1,17 +1,33 @@
 """The reports' pages: the contingent on a date and the movement over a period, the lists behind their figures, and
-their XLSX and CSV exports (`?format=xlsx` or `csv` on the same address)."""
+their XLSX and CSV exports (`?format=xlsx` or `csv` on the same address); the state forms (`/reports/forms`)."""
 
 import io
+from datetime import date
 from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, send_file, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from core.clock import today
 from core.errors import InvalidInput
+from core.formatting import format_day
 from core.permissions import roles_required
-from reports import contingent, movement, query
-from reports.tables import EXPORTS, PER_PAGE, READER_ROLES, XLSX, Grid, page_of, report_scope, to_csv, to_xlsx
+from reports import contingent, movement, query, state_forms
+from reports.tables import (
+    EXPORTS,
+    FORM_ROLES,
+    PER_PAGE,
+    READER_ROLES,
+    XLSX,
+    Grid,
+    day_option,
+    page_of,
+    report_scope,
+    to_csv,
+    to_xlsx,
+)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -197,3 +213,85 @@ def movement_steps():
         back=_url("reports.movement_page", **options.args()),
         exports={fmt: _url("reports.movement_steps", **args, format=fmt) for fmt in EXPORTS},
     )
+
+
+def _form_options(definitions: list, form: str, errors: dict[str, str]) -> tuple[int, date | None]:
+    """`year` (default: the latest year whose form day has passed) and `known_on` (default: now)."""
+    now = today()
+    raw = (request.args.get("year") or "").strip()
+    newest = state_forms.version_for(definitions, form, now.year, None)
+    year = now.year if newest.day(now.year) <= now else now.year - 1
+    if raw:
+        if raw.isdigit() and 2000 <= int(raw) <= now.year + 1:
+            year = int(raw)
+        else:
+            errors["year"] = _("Give the year as four digits, from 2000 to %(last)s.", last=now.year + 1)
+    known_on = day_option(request.args, "known_on", None, errors)
+    if known_on is not None and known_on > now:
+        errors["known_on"] = _("“As known on” cannot be later than today.")
+        known_on = None
+    return year, known_on
+
+
+@bp.route("/forms")
+@roles_required(*FORM_ROLES)
+def forms_index():
+    return render_template("reports/forms.html", definitions=state_forms.load_all(), language=str(get_locale()))
+
+
+@bp.route("/forms/<form>")
+@roles_required(*FORM_ROLES)
+def form_page(form: str):
+    """A state form for a year as known on a day: the page, or `format=xlsx` laid out like the paper form."""
+    fmt = request.args.get("format") or None
+    if fmt not in (None, "xlsx"):
+        raise InvalidInput({"format": "xlsx"}, 400, "format: xlsx")
+    definitions = state_forms.load_all()
+    if not any(d.form == form for d in definitions):
+        raise InvalidInput({}, 404, _("There is no such form."))
+    errors: dict[str, str] = {}
+    year, known_on = _form_options(definitions, form, errors)
+    version = request.args.get("version") or None
+    definition = state_forms.version_for(definitions, form, year, version)
+    if definition is None:
+        errors["version"] = _("There is no such version of the form.")
+        version, definition = None, state_forms.version_for(definitions, form, year, None)
+    if errors and fmt:
+        raise InvalidInput(errors)
+    language = str(get_locale())
+    filled = state_forms.fill(definition, year, known_on, language)
+    words = _form_words(filled)
+    if fmt:
+        name = f"{definition.form}-{definition.version}-{year}.xlsx"
+        data = state_forms.to_xlsx(filled, language, words)
+        return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
+    link = state_forms.links(
+        filled,
+        lambda **args: _url("reports.contingent_students", **args),
+        lambda **args: _url("reports.movement_steps", **args),
+    )
+    args = {"year": year, "version": version, "known_on": known_on and known_on.isoformat()}
+    return render_template(
+        "reports/form.html",
+        filled=filled,
+        words=words,
+        errors=errors,
+        language=language,
+        text=state_forms.text,
+        link=link,
+        header=lambda table: state_forms.header(table, language, words.row_heads),
+        versions=[d for d in definitions if d.form == form],
+        export=url_for("reports.form_page", form=form, **{k: v for k, v in args.items() if v}, format="xlsx"),
+    ), (400 if errors else 200)
+
+
+def _form_words(filled: state_forms.FilledForm) -> state_forms.FormWords:
+    about = _(
+        "As of %(day)s; movement from %(first)s to %(last)s",
+        day=format_day(filled.day),
+        first=format_day(filled.first),
+        last=format_day(filled.last),
+    )
+    if filled.known_on:
+        about += "; " + _("as known on %(day)s", day=format_day(filled.known_on))
+    return state_forms.FormWords(about, (_("Code"), _("Row")), _("Not filled:"))
