@@ -63,7 +63,7 @@ test: $(STAMP) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/bandit -q -r core students workflow notifications orders approvals registrar
+	$(BIN)/bandit -q -r core students workflow notifications orders approvals reports registrar
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

@@ -8,6 +8,7 @@ from flask_babel import _, ngettext
 from sqlalchemy import func, select
 
 from core.db import db
+from core.paging import Page, paginate, paginate_list
 from core.permissions import roles_required
 from notifications import attachments
 from notifications.models import OutboxMessage
@@ -15,8 +16,6 @@ from notifications.outbox import resend, resend_failed
 from notifications.transport import mailbox_messages
 
 bp = Blueprint("mailbox", __name__, url_prefix="/admin/mailbox")
-
-PER_PAGE = 50
 
 
 def _parse(path) -> dict:
@@ -30,18 +29,16 @@ def _parse(path) -> dict:
     }
 
 
-def _undelivered(page: int):
+def _undelivered(raw_page: str | None) -> Page:
     """One page of the rows an attempt has failed for and that are not sent (pending a retry, or failed), newest
     first, with what each attaches. Rows not attempted yet are on their way and only counted."""
-    result = db.paginate(
+    page = paginate(
         select(OutboxMessage)
         .where(OutboxMessage.status != "sent", OutboxMessage.attempts > 0)
         .order_by(OutboxMessage.id.desc()),
-        page=page,
-        per_page=PER_PAGE,
-        error_out=False,
+        raw_page,
     )
-    rows = [
+    page.items = [
         {
             "id": row.id,
             "to": row.recipient,
@@ -51,29 +48,22 @@ def _undelivered(page: int):
             "error": row.last_error,
             "attachments": attachments.filenames(row.context),
         }
-        for row in result.items
+        for row in page.items
     ]
-    return rows, result.pages
+    return page
 
 
 @bp.route("/")
 @roles_required("admin")
 def index():
-    page = max(request.args.get("page", 1, type=int), 1)
-    outbox_page = max(request.args.get("outbox_page", 1, type=int), 1)
-    files = mailbox_messages()
-    messages = [_parse(p) for p in files[(page - 1) * PER_PAGE : page * PER_PAGE]]
+    messages = paginate_list(mailbox_messages(), request.args.get("page"))
+    messages.items = [_parse(path) for path in messages.items]
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-    undelivered, outbox_pages = _undelivered(outbox_page)
     return render_template(
         "mailbox/index.html",
         messages=messages,
-        page=page,
-        pages=-(-len(files) // PER_PAGE),
         counts=counts,
-        undelivered=undelivered,
-        outbox_page=outbox_page,
-        outbox_pages=outbox_pages,
+        undelivered=_undelivered(request.args.get("outbox_page")),
     )
 
 

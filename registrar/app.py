@@ -52,6 +52,8 @@ from orders.views import jobs_bp
 from registrar import metrics
 from registrar.api import init_api
 from registrar.health import bp as health_bp
+from reports.audit_log import bp as audit_log_bp
+from reports.journal import bp as journal_bp
 from students.calendar_views import bp as calendar_bp
 from students.categories import bp as categories_bp
 from students.import_views import bp as imports_bp
@@ -145,7 +147,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         if current_user.has_role("admin") and not current_user.has_role("clerk", "dean", "rector"):
             return redirect(url_for("mailbox.index"))
         if current_user.has_role("clerk"):
-            return redirect(url_for("orders.index"))
+            return redirect(url_for("journal.index"))
         return redirect(url_for("approvals.inbox_page"))
 
     @app.route("/health")
@@ -216,6 +218,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(approvals_bp)
     app.register_blueprint(approvals_admin_bp)
     app.register_blueprint(mailbox_bp)
+    app.register_blueprint(journal_bp)
+    app.register_blueprint(audit_log_bp)
     init_api(app)
 
 

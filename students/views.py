@@ -1,28 +1,131 @@
 """Student search and the student page with status, movement history and the record as of a date."""
 
-from flask import Blueprint, abort, render_template, request
+import io
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
+from openpyxl import Workbook
+from sqlalchemy import func, select
 
 from core.clock import today
 from core.db import db
+from core.labels import label
+from core.paging import paginate
 from core.permissions import roles_required
-from core.scope import UNIVERSITY_ROLES
+from core.scope import UNIVERSITY_ROLES, faculty_scope
+from core.xlsx import workbook_bytes
 from students.categories import categories_of
 from students.difference import debts_of
 from students.history import parse_day, record_on
-from students.models import Student
-from students.operations import get_visible_student, search_students
+from students.models import FUNDINGS, STATUSES, Faculty, Student
+from students.operations import find_students, get_visible_student
 from students.timeline import scheduled_movements
 
 bp = Blueprint("students", __name__, url_prefix="/students")
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_LIMIT = 50_000
+COURSES = range(1, 8)
+
+
+def _filters(args) -> tuple[dict, dict]:
+    """The search as typed ({text, faculty_id, course, status, funding}) and what was wrong with it."""
+    errors = {}
+    found = {
+        "text": args.get("q", "")[:100],
+        "status": args.get("status", "") if args.get("status", "") in STATUSES else None,
+        "funding": args.get("funding", "") if args.get("funding", "") in FUNDINGS else None,
+        "faculty_id": None,
+        "course": None,
+    }
+    for name, arg, message in (
+        ("faculty_id", "faculty", _("Choose a faculty from the list.")),
+        ("course", "course", _("Choose a course from the list.")),
+    ):
+        text = args.get(arg, "").strip()
+        if text.isdigit() and int(text) < 2**31:
+            found[name] = int(text)
+        elif text:
+            errors[arg] = message
+    return found, errors
+
+
+def _faculties() -> list[tuple[int, str]]:
+    scope = faculty_scope(current_user)
+    query = select(Faculty).order_by(Faculty.code)
+    if scope is not None:
+        query = query.where(Faculty.id.in_(scope))
+    language = str(get_locale())
+    return [(faculty.id, f"{faculty.code} — {faculty.name(language)}") for faculty in db.session.scalars(query)]
+
+
 @bp.route("/")
 @roles_required(*UNIVERSITY_ROLES, "dean")
 def index():
-    text = request.args.get("q", "")[:100]
-    students = search_students(current_user, text) if text else []
-    return render_template("students/index.html", students=students, q=text)
+    filters, errors = _filters(request.args)
+    page = None if errors else paginate(find_students(current_user, **filters), request.args.get("page"))
+    return render_template(
+        "students/index.html",
+        page=page,
+        q=filters["text"],
+        filters=filters,
+        errors=errors,
+        faculties=_faculties(),
+        courses=COURSES,
+        statuses=STATUSES,
+        fundings=FUNDINGS,
+    ), (400 if errors else 200)
+
+
+def _cells(student: Student) -> list:
+    group = student.group
+    return [
+        student.full_name,
+        student.iin,
+        group.programme.faculty.code,
+        f"{group.programme.code} {group.programme.name(str(get_locale()))}",
+        group.name,
+        student.course,
+        label(student.status),
+        label(student.funding),
+    ]
+
+
+@bp.route("/students.xlsx")
+@roles_required(*UNIVERSITY_ROLES, "dean")
+def export():
+    filters, errors = _filters(request.args)
+    if errors:
+        flash(" ".join(errors.values()), "error")
+        return redirect(url_for(".index", **request.args))
+    query = find_students(current_user, **filters)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if total > EXPORT_LIMIT:
+        flash(
+            _(
+                "%(total)s students match; a spreadsheet holds at most %(limit)s. Narrow the search (faculty, course).",
+                total=total,
+                limit=EXPORT_LIMIT,
+            ),
+            "error",
+        )
+        return redirect(url_for(".index", **request.args))
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Students")[:31]
+    sheet.append(
+        [_("Name"), _("IIN"), _("Faculty"), _("Programme"), _("Group"), _("Course"), _("Status"), _("Funding")]
+    )
+    for student in db.session.scalars(query.execution_options(yield_per=1000)):
+        sheet.append(_cells(student))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return send_file(
+        io.BytesIO(workbook_bytes(book)), mimetype=XLSX, as_attachment=True, download_name=f"students-{stamp}.xlsx"
+    )
 
 
 @bp.route("/<int:student_id>")

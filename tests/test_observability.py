@@ -23,7 +23,7 @@ def test_metrics_show_latency_by_endpoint_and_the_outbox(client, uni):
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     text = response.text
-    assert 'registrar_request_duration_seconds_count{endpoint="orders.index",method="GET",status="200"}' in text
+    assert 'registrar_request_duration_seconds_count{endpoint="journal.index",method="GET",status="200"}' in text
     pending = next(line for line in text.splitlines() if line.startswith('registrar_outbox_messages{status="pending"}'))
     assert float(pending.split()[-1]) >= 1
 

@@ -32,7 +32,10 @@ def redirects_to_login(response) -> bool:
 def test_the_map_has_the_pages_we_expect(app):
     pages = {endpoint for _method, _url, endpoint in protected(app, api=False)}
     assert {
-        "orders.index",
+        "journal.index",
+        "journal.export",
+        "audit_log.index",
+        "audit_log.export",
         "orders.show",
         "orders.new",
         "orders.add_lines",

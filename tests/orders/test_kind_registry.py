@@ -21,7 +21,7 @@ from workflow.engine import Refusal
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # Everything but the kinds themselves: the packages (orders outside orders/kinds/) and the shared templates.
-SOURCES = ("core", "students", "workflow", "notifications", "orders", "approvals", "registrar", "templates")
+SOURCES = ("core", "students", "workflow", "notifications", "orders", "approvals", "reports", "registrar", "templates")
 SUFFIXES = (".py", ".html", ".txt", ".yaml")
 
 

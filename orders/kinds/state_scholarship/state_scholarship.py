@@ -357,6 +357,7 @@ class StateScholarship(OrderKind):
     labels = {"state_scholarship": _l("state scholarship")}
     blueprints = (pages,)
     api_blueprints = (api,)
+    new_order_links = ("orders/_scholarship_new_link.html",)
     pays = MONTHLY
     paid_only_on_grant = True
 

@@ -1,0 +1,190 @@
+"""The audit log view for the registrar head and the admin: every audit event (state changes of orders, overrides,
+user administration, recorded changes of student data), searched by person, order, action and dates, paged,
+exported to XLSX, with a check that the hash chain (`workflow.audit`) holds."""
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from core.db import db
+from core.formatting import local_time, local_zone, parse_date
+from core.labels import label
+from core.models import User
+from core.paging import paginate
+from core.permissions import roles_required
+from core.xlsx import workbook_bytes
+from orders.models import Order
+from workflow.audit import verify_chain
+from workflow.models import ORDER_ACTION, AuditEvent
+
+bp = Blueprint("audit_log", __name__, url_prefix="/reports/audit")
+READERS = ("registrar", "admin")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_LIMIT = 50_000
+Actor = aliased(User, name="actor")
+ActingFor = aliased(User, name="acting_for")
+
+
+def action_of(event: AuditEvent) -> str:
+    """What happened, as one code: an order's trigger (submit, approve, sign, ...), else the event's action."""
+    return event.trigger or event.action if event.action == ORDER_ACTION else event.action
+
+
+def action_choices() -> list[str]:
+    """Every action the log holds, from one grouped query."""
+    found = db.session.execute(select(AuditEvent.action, AuditEvent.trigger).distinct()).all()
+    return sorted({trigger or action if action == ORDER_ACTION else action for action, trigger in found})
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(UTC)
+
+
+@dataclass
+class Search:
+    person: str = ""
+    order: str = ""
+    action: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    errors: dict[str, str] | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "Search":
+        found = cls(
+            person=" ".join(args.get("person", "")[:100].split()),
+            order=args.get("order", "")[:40].strip(),
+            action=args.get("action", "")[:40].strip(),
+        )
+        errors = {}
+        for name in ("date_from", "date_to"):
+            text = args.get(name, "").strip()
+            day = parse_date(text)
+            if text and day is None:
+                errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
+            setattr(found, name, day)
+        if found.date_from and found.date_to and found.date_from > found.date_to:
+            errors["date_to"] = _("The end of the period is before its start.")
+        found.errors = errors
+        return found
+
+    def query(self) -> Select:
+        """The events that match, newest first, each with its order and the people named in it."""
+        query = (
+            select(AuditEvent, Order, ActingFor)
+            .outerjoin(Order, Order.id == AuditEvent.order_id)
+            .outerjoin(ActingFor, ActingFor.id == AuditEvent.acting_for_id)
+        )
+        if self.person:
+            text = self.person.lower()
+            people = select(User.id).where(
+                or_(func.lower(User.full_name).like(f"%{text}%"), func.lower(User.username) == text)
+            )
+            query = query.where(or_(AuditEvent.actor_id.in_(people), AuditEvent.acting_for_id.in_(people)))
+        if self.order:
+            text = self.order.removeprefix("№").strip()
+            if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < 2**31:
+                query = query.where(AuditEvent.order_id == int(text[1:]))
+            elif text.isdigit() and int(text) < 2**31:
+                query = query.where(Order.number == int(text))
+            else:
+                query = query.where(func.lower(Order.number_label) == text.lower())
+        if self.action:
+            query = query.where(
+                or_(
+                    and_(AuditEvent.action == ORDER_ACTION, AuditEvent.trigger == self.action),
+                    and_(AuditEvent.action != ORDER_ACTION, AuditEvent.action == self.action),
+                )
+            )
+        if self.date_from:
+            query = query.where(AuditEvent.created_at >= _start_of(self.date_from))
+        if self.date_to:
+            query = query.where(AuditEvent.created_at < _start_of(self.date_to + timedelta(days=1)))
+        return query.order_by(AuditEvent.id.desc())
+
+
+def cells(event: AuditEvent, order: Order | None, acting_for: User | None) -> list:
+    """An event as the page and the spreadsheet show it."""
+    states = f"{label(event.from_state)} → {label(event.to_state)}" if event.from_state or event.to_state else ""
+    return [
+        local_time(event.created_at).replace(tzinfo=None),
+        event.actor.full_name if event.actor else _("command line"),
+        acting_for.full_name if acting_for else "",
+        label(action_of(event)),
+        order.label if order else "",
+        event.subject or "",
+        states,
+        event.comment or "",
+        event.chain_seq,
+    ]
+
+
+def headers() -> list[str]:
+    return [
+        _("When"),
+        _("Person"),
+        _("Acting for"),
+        _("Action"),
+        _("Order"),
+        _("Subject"),
+        _("State"),
+        _("Comment"),
+        _("Chain position"),
+    ]
+
+
+@bp.route("/")
+@roles_required(*READERS)
+def index():
+    search = Search.from_args(request.args)
+    page = None
+    if not search.errors:
+        page = paginate(search.query(), request.args.get("page"), scalars=False)
+    chain = verify_chain() if request.args.get("verify") else None
+    return render_template(
+        "reports/audit_log.html",
+        search=search,
+        page=page,
+        actions=action_choices(),
+        chain=chain,
+        cells=cells,
+    ), (400 if search.errors else 200)
+
+
+@bp.route("/audit.xlsx")
+@roles_required(*READERS)
+def export():
+    search = Search.from_args(request.args)
+    if search.errors:
+        flash(" ".join(search.errors.values()), "error")
+        return redirect(url_for(".index", **request.args))
+    query = search.query()
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if total > EXPORT_LIMIT:
+        flash(
+            _(
+                "%(total)s events match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, person).",
+                total=total,
+                limit=EXPORT_LIMIT,
+            ),
+            "error",
+        )
+        return redirect(url_for(".index", **request.args))
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Audit log")[:31]
+    sheet.append(headers())
+    for event, order, acting_for in db.session.execute(query.execution_options(yield_per=1000)):
+        sheet.append(cells(event, order, acting_for))
+    for cell in sheet["A"][1:]:
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return send_file(
+        io.BytesIO(workbook_bytes(book)), mimetype=XLSX, as_attachment=True, download_name=f"audit-{stamp}.xlsx"
+    )
