@@ -140,6 +140,8 @@ def line_listing(order: Order, actor: User, filters: LineFilters, raw_page: str 
     line (id, faculty, group, refusals: no ORM objects) for the counts and the filtering, then one query loading the
     page's lines in full. Eligibility is as last checked (`refresh_eligibility` checks a draft before)."""
     kind = get_kind(order.kind)
+    if filters.outcome not in kind.line_outcomes:
+        filters = dataclasses.replace(filters, outcome="")
     rows = db.session.execute(
         select(
             OrderLine.id,

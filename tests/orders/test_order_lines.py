@@ -63,6 +63,7 @@ def test_the_order_page_shows_50_lines_and_page_2_holds_the_rest(client, uni, ma
     assert "<td>51</td>" in second  # numbered across pages
     assert len(rows(client.get(f"/orders/{order.id}?page=99").get_data(as_text=True))) == 12  # last page, no 500
     assert client.get(f"/orders/{order.id}?page=abc&group=x&eligibility=zzz").status_code == 200
+    assert len(rows(client.get(f"/orders/{order.id}?outcome=zzz").get_data(as_text=True))) == 50  # no such filter
 
 
 def test_filters_by_eligibility_faculty_and_group_with_counts(client, uni, make):
