@@ -52,6 +52,7 @@ LABELS: dict[str, LazyString] = {
     "sign": _l("Sign"),
     "withdraw": _l("Withdraw"),
     "override": _l("accepted a line despite a rule"),
+    "remove_lines": _l("removed lines"),
     "take_effect": _l("the effects reached the records on their effective date"),
     # visa decisions ("signed" and "rejected" are above)
     "approved": _l("approved"),

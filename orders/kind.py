@@ -124,6 +124,8 @@ class OrderKind:
     - `pays`: None, or how the scholarship register pays its lines (`MONTHLY`: `amount` for each of `months`;
       `ONE_OFF`: `amount` once); `paid_only_on_grant`: the payments stop when the student loses the state grant.
     - `corrects`: the kind revokes or amends a signed order (`target_order`) by reversing its lines.
+    - `line_outcomes`: {outcome code: words} when the kind sorts its lines into outcomes (`line_outcome`), which the
+      order page offers as a filter with counts; empty: no such filter.
 
     Hooks, called by `orders.operations`: `drafted` when a draft is created (its parameters loaded through
     `params_schema`); `line_params` for new lines (a line's own details are loaded through `line_schema`); `gather`
@@ -167,9 +169,15 @@ class OrderKind:
     pays: ClassVar[str | None] = None
     paid_only_on_grant: ClassVar[bool] = False
     corrects: ClassVar[bool] = False
+    line_outcomes: ClassVar[dict[str, LazyString]] = {}
 
     def label(self) -> str:
         raise NotImplementedError
+
+    def line_outcome(self, refusals: list[dict], overridden: bool) -> str:
+        """The outcome (a key of `line_outcomes`) of a line with these stored refusals; read from the stored
+        eligibility alone, so the order page sorts thousands of lines without loading them."""
+        return ""
 
     def line_params(self, order: Order) -> tuple[dict, date]:
         """Parameters and effective date a new line takes from its order: by default none, and the order's date."""

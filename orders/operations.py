@@ -1,13 +1,15 @@
 """What clerks and approvers do to orders, as plain functions. Views and the API call these; they never commit."""
 
 import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, Subquery, func, insert, literal, select, update
+from sqlalchemy import Select, Subquery, delete, func, insert, literal, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.types import JSON, Date
 
@@ -17,12 +19,21 @@ from core.errors import PARAMS, InvalidInput, Refusal
 from core.formatting import format_day
 from core.labels import label as state_label
 from core.models import User
+from core.paging import Page, paginate_list
 from core.progress import report
 from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
 from orders import documents, verification
 from orders.kind import LineContext, OrderKind, record_values
-from orders.models import Order, OrderDocument, OrderLine, OrderRound, line_faculties, orders_in_scope
+from orders.models import (
+    Order,
+    OrderDocument,
+    OrderLine,
+    OrderRound,
+    line_faculties,
+    lines_in_scope,
+    orders_in_scope,
+)
 from orders.numbering import format_number, next_number
 from orders.params import load
 from orders.registry import KINDS, get_kind, record_neutral_kinds
@@ -79,6 +90,114 @@ def signed_document(order: Order, actor: User) -> tuple[bytes, str, str | None]:
     if len(visible) == len(order.lines):
         return frozen.content, frozen.filename, frozen.sha256
     return documents.faculty_extract(frozen.content, order, visible), documents.faculty_extract_filename(order), None
+
+
+# The order page's lines: filters with counts, one page --------------------------------------------------------
+
+LINES_PER_PAGE = 50
+ELIGIBILITY_FILTERS = ("eligible", "refused", "accepted")
+
+
+@dataclass
+class LineFilters:
+    """What the reader narrowed the lines to (each empty = every line): eligibility (`ELIGIBILITY_FILTERS`),
+    faculty id, group id, and the kind's outcome (`OrderKind.line_outcomes`)."""
+
+    eligibility: str = ""
+    faculty: int | None = None
+    group: int | None = None
+    outcome: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> "LineFilters":
+        """From the query string; a value that is not one of the choices means no filter, never an error."""
+
+        def number(name: str) -> int | None:
+            text = (args.get(name) or "").strip()
+            return int(text) if text.isdigit() and len(text) < 10 else None
+
+        eligibility = args.get("eligibility", "")
+        return cls(
+            eligibility=eligibility if eligibility in ELIGIBILITY_FILTERS else "",
+            faculty=number("faculty"),
+            group=number("group"),
+            outcome=(args.get("outcome") or "")[:40],
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.eligibility or self.faculty or self.group or self.outcome)
+
+
+@dataclass
+class LineListing:
+    """One page of the lines a reader sees, the counts of every filter's values over all of them, and the filters."""
+
+    page: Page  # items: the OrderLine objects of this page
+    filters: LineFilters
+    total: int  # the lines the reader sees, before filtering
+    eligibility: dict[str, int] = field(default_factory=dict)
+    faculties: dict[int, int] = field(default_factory=dict)
+    groups: dict[int, tuple[str, int]] = field(default_factory=dict)  # group id: (name, lines)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def _eligibility_of(refusals: list, overridden: bool) -> str:
+    if not refusals:
+        return "eligible"
+    return "accepted" if overridden else "refused"
+
+
+def line_listing(order: Order, actor: User, filters: LineFilters, raw_page: str | None) -> LineListing:
+    """The lines of `order` that `actor` may read, filtered and paged on the server: one light query of every visible
+    line (id, faculty, group, refusals: no ORM objects) for the counts and the filtering, then one query loading the
+    page's lines in full. Eligibility is as last checked (`refresh_eligibility` checks a draft before)."""
+    kind = get_kind(order.kind)
+    if filters.outcome not in kind.line_outcomes:
+        filters = dataclasses.replace(filters, outcome="")
+    rows = db.session.execute(
+        select(
+            OrderLine.id,
+            OrderLine.faculty_id,
+            Student.group_id,
+            Group.name,
+            OrderLine.eligibility,
+            OrderLine.override_justification.is_not(None),
+        )
+        .join(Student, Student.id == OrderLine.student_id)
+        .join(Group, Group.id == Student.group_id)
+        .where(OrderLine.order_id == order.id, lines_in_scope(faculty_scope(actor)))
+        .order_by(OrderLine.position, OrderLine.id)
+    ).all()
+    listing = LineListing(page=paginate_list([], None), filters=filters, total=len(rows))
+    chosen = []
+    for line_id, faculty_id, group_id, group_name, refusals, overridden in rows:
+        eligibility = _eligibility_of(refusals or [], overridden)
+        outcome = kind.line_outcome(refusals or [], overridden) if kind.line_outcomes else ""
+        listing.eligibility[eligibility] = listing.eligibility.get(eligibility, 0) + 1
+        listing.faculties[faculty_id] = listing.faculties.get(faculty_id, 0) + 1
+        listing.groups[group_id] = (group_name, listing.groups.get(group_id, ("", 0))[1] + 1)
+        if outcome:
+            listing.outcomes[outcome] = listing.outcomes.get(outcome, 0) + 1
+        if (
+            (not filters.eligibility or filters.eligibility == eligibility)
+            and (filters.faculty is None or filters.faculty == faculty_id)
+            and (filters.group is None or filters.group == group_id)
+            and (not filters.outcome or filters.outcome == outcome)
+        ):
+            chosen.append(line_id)
+    ids = paginate_list(chosen, raw_page, per_page=LINES_PER_PAGE)
+    lines = (
+        db.session.scalars(
+            select(OrderLine).where(OrderLine.id.in_(ids.items)).order_by(OrderLine.position, OrderLine.id)
+        )
+        .unique()
+        .all()
+        if ids.items
+        else []
+    )
+    listing.page = dataclasses.replace(ids, items=list(lines))
+    return listing
 
 
 # Drafting ---------------------------------------------------------------------------------------------------
@@ -234,6 +353,52 @@ def remove_line(order: Order, line_id: int, actor: User) -> None:
     _require_editable(order, actor)
     order.lines.remove(_line(order, line_id))
     db.session.flush()
+
+
+REMOVE_CHUNK = 5000  # ids per DELETE statement: well under every database's limit of bound parameters
+
+
+def remove_lines(order: Order, actor: User, *, line_ids: list[int] | None = None, refused: bool = False) -> int:
+    """Remove many lines of a draft in one action: the chosen `line_ids` (each must be a line of the order, else
+    nothing is removed), or, with `refused`, every line a rule refuses now and the registrar head has not accepted.
+    A few DELETE statements whatever the number; an audit event names the students removed. Returns how many."""
+    _require_editable(order, actor)
+    if refused:
+        check_lines(order)
+        chosen = [line for line in order.lines if not line.accepted]
+        if not chosen:
+            raise InvalidInput({"line_ids": _("No line of this draft is refused; nothing was removed.")}, status=409)
+    else:
+        wanted = set(line_ids or [])
+        if not wanted:
+            raise InvalidInput({"line_ids": _("Choose at least one line to remove.")})
+        chosen = [line for line in order.lines if line.id in wanted]
+        unknown = sorted(wanted - {line.id for line in chosen})
+        if unknown:
+            raise InvalidInput(
+                {"line_ids": _("This order has no line %(id)s; nothing was removed.", id=", ".join(map(str, unknown)))},
+                status=404,
+            )
+    ids = [line.id for line in chosen]
+    students = [line.student_id for line in chosen]
+    for start in range(0, len(ids), REMOVE_CHUNK):
+        db.session.execute(
+            delete(OrderLine).where(OrderLine.order_id == order.id, OrderLine.id.in_(ids[start : start + REMOVE_CHUNK]))
+        )
+    db.session.expire(order, ["lines"])
+    db.session.add(
+        AuditEvent(
+            order_id=order.id,
+            actor_id=actor.id,
+            trigger="remove_lines",
+            from_state=order.state,
+            to_state=order.state,
+            route_name=order.route_name,
+            route_version=order.route_version,
+            data={"refused": refused, "count": len(ids), "student_ids": students},
+        )
+    )
+    return len(ids)
 
 
 def gather_context(
@@ -476,9 +641,10 @@ def _clear_override(line: OrderLine) -> None:
     line.override_justification = line.override_by_id = line.override_at = None
 
 
-def effects_preview(order: Order) -> dict[int, dict]:
+def effects_preview(order: Order, lines: list[OrderLine] | None = None) -> dict[int, dict]:
+    """What signing would change, per line id: of `lines` (one page of the order), or of all its lines."""
     kind = get_kind(order.kind)
-    return {line.id: kind.preview(line) for line in order.lines}
+    return {line.id: kind.preview(line) for line in (order.lines if lines is None else lines)}
 
 
 # Guards and the signing transaction --------------------------------------------------------------------------

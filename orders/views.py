@@ -1,21 +1,20 @@
 """Drafting views: create, add and remove students, the order page, the document."""
 
 import io
-from collections import Counter
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.auth import EmptyForm
 from core.db import db
 from core.errors import FormRefusals, redirect_refusals_to
 from core.permissions import roles_required
-from core.scope import UNIVERSITY_ROLES
+from core.scope import UNIVERSITY_ROLES, faculty_scope
 from orders import jobs, operations
-from orders.models import Order
+from orders.models import Order, OrderLine, lines_in_scope
 from orders.operations import InvalidInput
 from orders.params import line_form, order_form
 from orders.registry import KINDS, every_order_panels, get_kind
@@ -60,8 +59,19 @@ def show(order_id: int):
     editable = operations.can_edit(order, current_user)
     q = request.args.get("q", "")[:100]
     found = search_students(current_user, q, limit=30) if editable and q else []
-    in_order = {line.student_id for line in order.lines}
-    lines = operations.visible_lines(order, current_user)
+    in_order = set(
+        db.session.scalars(
+            select(OrderLine.student_id).where(
+                OrderLine.order_id == order.id, OrderLine.student_id.in_([s.id for s in found])
+            )
+        )
+        if found
+        else ()
+    )
+    listing = operations.line_listing(
+        order, current_user, operations.LineFilters.from_args(request.args), request.args.get("page")
+    )
+    lines = listing.page.items
     job = jobs.job_to_show(order.id, current_user)
     actions = [] if job is not None and job.active else legal_actions(order, current_user)
     acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
@@ -71,6 +81,7 @@ def show(order_id: int):
         if editable and kind.line_schema
         else {}
     )
+    all_lines = db.session.scalar(select(func.count(OrderLine.id)).where(OrderLine.order_id == order.id)) or 0
     return render_template(
         "orders/show.html",
         order=order,
@@ -82,9 +93,11 @@ def show(order_id: int):
         line_forms=line_forms,
         can_override=order.is_open and current_user.has_role("registrar"),
         lines=lines,
-        hidden_lines=len(order.lines) - len(lines),
-        others=_other_faculties(order, lines),
-        previews=operations.effects_preview(order) if order.is_open else {},
+        listing=listing,
+        faculty_names=_faculty_names(set(listing.faculties)),
+        hidden_lines=all_lines - listing.total,
+        others=_other_faculties(order, listing.total, all_lines),
+        previews=operations.effects_preview(order, lines) if order.is_open else {},
         effect=operations.effect_state(order) if order.state == "signed" else None,
         triggers=[trigger for trigger, _who in actions],
         acting_for=acting_for,
@@ -97,19 +110,39 @@ def show(order_id: int):
     )
 
 
+def _faculty_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    language = str(get_locale())
+    return {f.id: f.name(language) for f in db.session.scalars(select(Faculty).where(Faculty.id.in_(ids)))}
+
+
 def _line_form_data(line) -> dict:
     return {**line.params, "effective_date": line.effective_date}
 
 
-def _other_faculties(order: Order, visible: list) -> list[tuple[str, int]]:
+def _other_faculties(order: Order, shown: int, all_lines: int) -> list[tuple[str, int]]:
     """(faculty name, number of lines) for the lines of other faculties the reader does not see in full."""
-    shown = {line.id for line in visible}
-    counts = Counter(line.faculty_id for line in order.lines if line.id not in shown)
-    if not counts:
+    if shown == all_lines:
         return []
-    language = str(get_locale())
-    faculties = {f.id: f for f in db.session.scalars(select(Faculty).where(Faculty.id.in_(counts)))}
-    return sorted((faculties[f].name(language) if f in faculties else str(f), n) for f, n in counts.items())
+    counts = dict(
+        db.session.execute(
+            select(OrderLine.faculty_id, func.count(OrderLine.id))
+            .where(
+                OrderLine.order_id == order.id,
+                OrderLine.id.not_in(  # not `~lines_in_scope`: a line without a target group makes that NULL
+                    select(OrderLine.id).where(
+                        OrderLine.order_id == order.id, lines_in_scope(faculty_scope(current_user))
+                    )
+                ),
+            )
+            .group_by(OrderLine.faculty_id)
+        )
+        .tuples()
+        .all()
+    )
+    names = _faculty_names(set(counts))
+    return sorted((names.get(f, str(f)), n) for f, n in counts.items())
 
 
 def _named(pending: list[tuple[str, int | None]]) -> list[tuple[str, str | None]]:
@@ -149,6 +182,27 @@ def remove_line(order_id: int, line_id: int):
     operations.check_lines(order)
     flash(_("Line removed."), "success")
     return redirect(url_for("orders.show", order_id=order_id))
+
+
+@bp.route("/<int:order_id>/lines/remove", methods=["POST"])
+@roles_required("clerk")
+def remove_lines(order_id: int):
+    """Remove many lines of a draft in one action: every refused line (`what=refused`) or the lines ticked on the
+    page (`what=selected`, `line_id` per line)."""
+    order = load_visible(order_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    back = url_for("orders.show", order_id=order_id)
+    redirect_refusals_to(back)
+    if request.form.get("what") == "refused":
+        removed = operations.remove_lines(order, current_user, refused=True)
+        message = ngettext("%(num)s refused line removed.", "%(num)s refused lines removed.", removed)
+    else:
+        ids = [int(v) for v in request.form.getlist("line_id") if v.isdigit() and len(v) < 10]
+        removed = operations.remove_lines(order, current_user, line_ids=ids)
+        message = ngettext("%(num)s line removed.", "%(num)s lines removed.", removed)
+    flash(message, "success")
+    return redirect(back)
 
 
 @bp.route("/<int:order_id>/lines/<int:line_id>", methods=["POST"])

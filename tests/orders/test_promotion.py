@@ -310,10 +310,10 @@ def test_bulk_draft_for_a_faculty_sorts_every_active_student_into_an_outcome(uni
         "Бекова": "repeat_year",
         "Веров": "repeat_year",
         "Гаев": "expulsion",
-        "Далиев": "blocked",
         "Ерлин": "promote",
-    }
-    assert bulk.summary(order) == {"promote": 2, "repeat_year": 2, "expulsion": 1, "blocked": 1}
+    }  # the final-year Далиев is no line: listed apart (graduation is a different order)
+    assert order.params["final_year"] == [people["final"].id]
+    assert bulk.summary(order) == {"promote": 2, "repeat_year": 2, "expulsion": 1, "blocked": 0}
     line = next(line for line in order.lines if line.student.surname == "Гаев")
     assert bulk.outcome_reason(line).endswith("Academic debts of 35 credits exceed the 30 allowed for a repeat year.")
 
@@ -369,7 +369,7 @@ def test_turning_the_refused_into_repeat_year_and_expulsion_drafts(uni, year_end
     _cohort, people = year_end
     order = bulk_draft(uni, faculty_id=uni.fa.id)
     repeat, expulsion = bulk.split_refused(order, uni.clerk)
-    assert sorted(line.student.surname for line in order.lines) == ["Алиев", "Далиев", "Ерлин"]
+    assert sorted(line.student.surname for line in order.lines) == ["Алиев", "Ерлин"]
     assert (repeat.kind, repeat.state, repeat.params["ground"], repeat.basis) == (
         "repeat_year",
         "draft",
@@ -477,13 +477,14 @@ def test_api_drafts_reads_outcomes_and_splits(client, uni, year_end):
     )
     assert response.status_code == 201, response.json
     body = response.json
-    assert body["counts"] == {"promote": 2, "repeat_year": 2, "expulsion": 1, "blocked": 1}
+    assert body["counts"] == {"promote": 2, "repeat_year": 2, "expulsion": 1, "blocked": 0}
+    assert [student["surname"] for student in body["final_year"]] == ["Далиев"]
     assert {line["student"]["surname"]: line["outcome"] for line in body["lines"]}["Гаев"] == "expulsion"
     outcomes = client.get(f"/api/v1/promotion/{body['order_id']}/outcomes", headers=headers).json
     assert outcomes["counts"] == body["counts"]
     split = client.post(f"/api/v1/promotion/{body['order_id']}/split", headers=headers, json={})
     assert split.status_code == 201, split.json
-    assert split.json["promotion"]["counts"] == {"promote": 2, "repeat_year": 0, "expulsion": 0, "blocked": 1}
+    assert split.json["promotion"]["counts"] == {"promote": 2, "repeat_year": 0, "expulsion": 0, "blocked": 0}
     assert db.session.get(Order, split.json["repeat_year_order_id"]).kind == "repeat_year"
     assert db.session.get(Order, split.json["expulsion_order_id"]).kind == "expulsion"
 

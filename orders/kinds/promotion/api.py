@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_smorest import abort
 from marshmallow import fields, validate
 
+from core.db import db
 from core.permissions import roles_required
 from orders.api import READERS, RefusalSchema, load_visible
 from orders.kinds.promotion import drafting as bulk
@@ -46,6 +47,10 @@ class OutcomesSchema(ma.Schema):
     academic_year = fields.Str()
     counts = fields.Dict(keys=fields.Str(), values=fields.Int())
     lines = fields.List(fields.Nested(OutcomeLineSchema))
+    final_year = fields.List(
+        fields.Nested(StudentSchema),
+        metadata={"description": "Final-year students of the drafted scope: no lines (graduation is another order)."},
+    )
 
 
 class SplitSchema(ma.Schema):
@@ -71,6 +76,7 @@ def _outcomes(order) -> dict:
             }
             for line in lines
         ],
+        "final_year": list(db.session.scalars(bulk.final_year_students(order, current_user))),
     }
 
 

@@ -10,33 +10,30 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 
 from core.db import db
 from core.models import User
 from core.rules import rule
+from core.scope import faculty_scope
 from orders import operations
 from orders.jobs import register_action
 from orders.kind import parse_academic_year
-from orders.kinds.promotion.promotion import ACADEMIC_RULES
+from orders.kinds.promotion.promotion import outcome_from
 from orders.models import Order, OrderLine
 from orders.operations import InvalidInput
 from students.models import Faculty, Group, Programme, Student
 
 OUTCOMES = ("promote", "repeat_year", "expulsion", "blocked")
+# The order's parameter listing the ids of the final-year students in the drafted scope. They are no lines of the
+# promotion: a final-year student cannot be promoted (graduation is a different order), so the legal document never
+# names them, and they neither block submission nor need a split.
+FINAL_YEAR = "final_year"
 
 
 def outcome_of(line: OrderLine) -> str:
-    """promote (eligible or accepted by the registrar head), repeat_year or expulsion (the year's results refuse
-    promotion; which one is `orders.kinds.promotion.next_step`), or blocked (status, final course, another open
-    order: nothing to draft for it here)."""
-    if line.accepted:
-        return "promote"
-    rules = {refusal["rule"] for refusal in line.eligibility}
-    if rules - set(ACADEMIC_RULES):
-        return "blocked"
-    steps = {refusal["data"].get("next_step") for refusal in line.eligibility}
-    return "expulsion" if "expulsion" in steps else "repeat_year"
+    """The line's outcome (`promotion.outcome_from`): promote, repeat_year, expulsion or blocked."""
+    return outcome_from(line.eligibility, line.overridden)
 
 
 def outcome_reason(line: OrderLine) -> str:
@@ -131,11 +128,38 @@ def draft_promotion(author: User, raw: dict) -> Order:
         students = students.where(Group.programme_id == scope.programme_id)
     if scope.course is not None:
         students = students.where(Student.course == scope.course)
-    operations.insert_lines(order, students.subquery())
+    final_course = Student.course >= Programme.duration_years
+    final_year = list(db.session.scalars(students.where(final_course).with_only_columns(Student.id)))
+    operations.insert_lines(order, students.where(~final_course).subquery())
     operations.check_lines(order)
     if not order.lines:
+        if final_year:
+            raise InvalidInput(
+                {
+                    "scope": _(
+                        "Every active student in this scope is in the final year: graduation is a different order; "
+                        "nothing was drafted."
+                    )
+                }
+            )
         raise InvalidInput({"scope": _("No active student is in this scope; nothing was drafted.")})
+    order.params = {**order.params, FINAL_YEAR: final_year}
     return order
+
+
+def final_year_students(order: Order, actor: User) -> Select:
+    """The final-year students the draft left out (`FINAL_YEAR`) that `actor` may see, by group and name: a query
+    for the pager."""
+    ids = (order.params or {}).get(FINAL_YEAR) or []
+    query = (
+        select(Student)
+        .join(Group, Group.id == Student.group_id)
+        .join(Programme, Programme.id == Group.programme_id)
+        .where(Student.id.in_(ids))
+        .order_by(Group.name, Student.surname, Student.name, Student.id)
+    )
+    faculties = faculty_scope(actor)
+    return query if faculties is None else query.where(Programme.faculty_id.in_(faculties))
 
 
 def split_refused(order: Order, actor: User) -> tuple[Order | None, Order | None]:

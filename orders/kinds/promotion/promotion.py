@@ -147,6 +147,17 @@ def next_step(standing: Standing) -> str:
     return "repeat_year"
 
 
+def outcome_from(refusals: list[dict], overridden: bool) -> str:
+    """promote (eligible, or accepted by the registrar head), repeat_year or expulsion (the year's results refuse
+    promotion; which one is `next_step`), or blocked (status, another open order: nothing to draft for it here)."""
+    if not refusals or overridden:
+        return "promote"
+    if {refusal["rule"] for refusal in refusals} - set(ACADEMIC_RULES):
+        return "blocked"
+    steps = {refusal.get("data", {}).get("next_step") for refusal in refusals}
+    return "expulsion" if "expulsion" in steps else "repeat_year"
+
+
 def academic_refusals(student: Student, standing: Standing, academic_year: str) -> list[Refusal]:
     """Why the year's results do not allow promotion: missing grades, debts, a GPA below the transfer GPA.
     Each refusal's data names the next step ('repeat_year' or 'expulsion') and the facts behind it."""
@@ -311,10 +322,19 @@ class Promotion(OrderKind):
     blueprints = (pages,)
     api_blueprints = (api,)
     order_page_links = ("orders/_promotion_outcomes_link.html",)
+    line_outcomes = {
+        "promote": _l("to promote"),
+        "repeat_year": _l("needs a repeat year"),
+        "expulsion": _l("needs expulsion"),
+        "blocked": _l("blocked"),
+    }
     new_order_links = ("orders/_promotion_new_link.html",)
 
     def label(self) -> str:
         return _("Course promotion")
+
+    def line_outcome(self, refusals: list[dict], overridden: bool) -> str:
+        return outcome_from(refusals, overridden)
 
     def gather(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         standing = gather_standing(lines, order.params["academic_year"], order)

@@ -1,7 +1,7 @@
 """Pages for year-end promotion: draft one order for a whole scope, see its outcomes, turn the refused lines into
 repeat-year and expulsion drafts."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +13,7 @@ from wtforms.validators import NumberRange, Optional
 from core.auth import EmptyForm
 from core.db import db
 from core.errors import FormRefusals, redirect_refusals_to
+from core.paging import paginate
 from core.permissions import roles_required
 from orders import jobs, operations
 from orders.kinds.promotion import drafting as bulk
@@ -78,6 +79,16 @@ def new():
                 ),
                 "success",
             )
+            final_year = len(order.params.get(bulk.FINAL_YEAR) or [])
+            if final_year:
+                flash(
+                    ngettext(
+                        "%(num)s final-year student is listed apart: graduation is a different order.",
+                        "%(num)s final-year students are listed apart: graduation is a different order.",
+                        final_year,
+                    ),
+                    "success",
+                )
             return redirect(url_for("promotion.outcomes", order_id=order.id))
     return render_template("orders/promotion_new.html", form=form), refused.status or (400 if form.errors else 200)
 
@@ -93,6 +104,7 @@ def outcomes(order_id: int):
     return render_template(
         "orders/promotion_outcomes.html",
         order=order,
+        final_year=paginate(bulk.final_year_students(order, current_user), request.args.get("final_page")),
         job=job,
         job_label=jobs.job_label(job) if job is not None else "",
         grouped=bulk.outcomes(order, lines),
