@@ -81,4 +81,6 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_LIMIT_ACCOUNT": _env("REGISTRAR_LOGIN_LIMIT_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_LIMIT_ADDRESS": _env("REGISTRAR_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # the largest basis document (a scanned application, certificate...) a clerk may upload on an order line
+        "BASIS_FILE_MAX_BYTES": int(float(_env("REGISTRAR_BASIS_FILE_MAX_MB", "10")) * 1024 * 1024),
     }

@@ -21,6 +21,7 @@ from sqlalchemy.orm import object_session
 
 from core.db import db
 from core.formatting import format_day, format_moment
+from orders.filing import chosen_ids, template_for
 from orders.kind import OrderKind
 from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
@@ -213,6 +214,7 @@ def _common(order: Order, visas: list[Visa]) -> dict:
         "signer_position": position,
         "signer_name": name,
         "author_name": _clean(order.author.full_name) if order.author else "",
+        "template_ids": chosen_ids(order.kind),  # the template versions this order is rendered with, per part
     }
 
 
@@ -220,7 +222,9 @@ def _common(order: Order, visas: list[Visa]) -> dict:
 
 
 def _render(path: Path, context: dict) -> bytes:
-    template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
+    """`path` names the part (order, extract); the version comes from the context's `template_ids` (frozen with
+    every extract), the built-in file when it names none (`orders.filing`)."""
+    template = DocxTemplate(io.BytesIO(template_for(path.stem, context)))
     template.render(context, jinja_env=Environment(autoescape=True))
     buffer = io.BytesIO()
     template.save(buffer)

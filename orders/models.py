@@ -172,6 +172,10 @@ class OrderDocument(db.Model):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     template_version: Mapped[str] = mapped_column(String(32))
+    # The uploaded template version the order was rendered with (None: the built-in file, version 0), and what its
+    # extracts share (header, number, date, signatory, their template versions), frozen for the personal file.
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("template_versions.id"))
+    extract_common: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="document")

@@ -20,6 +20,7 @@ from core.models import User
 from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
 from orders import documents
+from orders.filing import LineExtract, template_label
 from orders.kind import LineContext, OrderKind, record_values
 from orders.models import Order, OrderDocument, OrderLine, OrderRound, line_faculties, orders_in_scope
 from orders.numbering import format_number, next_number
@@ -612,10 +613,31 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             filename=documents.filename(order),
             content=content,
             sha256=documents.sha256(content),
-            template_version=documents.TEMPLATE_VERSION,
+            template_version=template_label(common["template_ids"]["order"]) or documents.TEMPLATE_VERSION,
+            template_id=common["template_ids"]["order"],
+            extract_common=common,
         )
     )
+    freeze_extracts(order, kind, lines, places)
     enqueue_emails(emails)
+
+
+def freeze_extracts(order: Order, kind: OrderKind, lines: list[OrderLine], places: dict) -> None:
+    """Each line's extract item (its text and number, or the appendix notice), frozen at signing for the student's
+    personal file; with the order document's `extract_common` it renders the same extract the e-mail carries."""
+    if lines:
+        db.session.execute(
+            insert(LineExtract),
+            [
+                {
+                    "line_id": line.id,
+                    "order_id": order.id,
+                    "student_id": line.student_id,
+                    "item": documents.extract_item(kind, line, places[line.id]),
+                }
+                for line in lines
+            ],
+        )
 
 
 def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: documents.LinePlace, shared: dict) -> dict:

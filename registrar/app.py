@@ -46,6 +46,7 @@ from notifications.attachments import register_renderer
 from notifications.views import bp as mailbox_bp
 from orders import registry
 from orders.documents import EXTRACT_RENDERER, ORDER_RENDERER, render_extract_context, signed_order_content
+from orders.file_views import files_bp, templates_bp
 from orders.register.views import bp as register_bp
 from orders.views import bp as orders_bp
 from registrar import metrics
@@ -206,6 +207,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(categories_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(files_bp)
+    app.register_blueprint(templates_bp)
     for blueprint in registry.blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(register_bp)
