@@ -49,20 +49,21 @@ DOCUMENT_TYPES = (
     "identity_document",
     "other",
 )
+# Labels of the parts and of the document types, keyed apart from the same words other codes use (`document_<type>`).
 register_labels(
     {
         "order_part": _l("the whole order"),
         "extract_part": _l("the extract (one student)"),
-        "application": _l("application"),
-        "dean_submission": _l("dean's submission"),
-        "medical_certificate": _l("medical certificate"),
-        "transcript": _l("transcript"),
-        "military_call_up": _l("military call-up"),
-        "birth_certificate": _l("birth certificate"),
-        "council_decision": _l("council decision"),
-        "contract": _l("contract"),
-        "identity_document": _l("identity document"),
-        "other": _l("other"),
+        "document_application": _l("application"),
+        "document_dean_submission": _l("dean's submission"),
+        "document_medical_certificate": _l("medical certificate"),
+        "document_transcript": _l("transcript"),
+        "document_military_call_up": _l("military call-up"),
+        "document_birth_certificate": _l("birth certificate"),
+        "document_council_decision": _l("council decision"),
+        "document_contract": _l("contract"),
+        "document_identity_document": _l("identity document"),
+        "document_other": _l("other"),
     }
 )
 

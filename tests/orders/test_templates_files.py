@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.db import db
 from orders.filing import BUILT_IN, LineFile, TemplateVersion
 from orders.models import OrderDocument, OrderSequence
-from orders.template_admin import DRAFT_MARK, placeholders, validate
+from orders.template_admin import DRAFT_MARK, pdf_available, placeholders, validate
 from tests.conftest import login, sign
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -167,6 +167,7 @@ def test_the_personal_file_zip_holds_the_extracts_and_the_uploads(client, uni, m
 
     page = _page(client.get(f"/students/{student.id}"))
     assert "Personal file" in page and "application.pdf" in page and "certificate.png" in page
+    assert "medical certificate" in page and "Extract from the order" in page
     response = client.get(f"/students/{student.id}/file.zip")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
@@ -244,3 +245,25 @@ def test_a_dean_of_another_faculty_gets_403_on_the_personal_file(client, uni, ma
     assert [client.get(url).status_code for url in urls] == [403, 403, 403, 403]
     login(client, uni.dean_a)
     assert [client.get(url).status_code for url in urls] == [200, 200, 200, 200]
+
+
+def test_an_extract_template_version_is_kept_with_the_order_s_extracts(client, uni, make):
+    login(client, uni.admin)
+    response = _upload_template(client, _template_with("Выписка по форме 2 {{ item_n }}", "extract"), part="extract")
+    assert "Version 1 is saved and active" in _page(response)
+    student = make.student(uni.ga)
+    order = make.order(uni.clerk, [student])
+    sign(order, uni)
+    client.post("/admin/templates/activate", data={"kind": "*", "part": "extract"})  # back to the built-in
+    login(client, uni.clerk)
+    text = _docx_text(client.get(f"/students/{student.id}/file/extracts/{order.lines[0].id}.docx").data)
+    assert "Выписка по форме 2 1" in text  # the version the order was signed with, not the active one
+
+
+@pytest.mark.skipif(not pdf_available(), reason="LibreOffice is not installed")
+def test_the_draft_preview_as_pdf(client, uni, make):
+    order = make.order(uni.clerk, [make.student(uni.ga)])
+    login(client, uni.clerk)
+    response = client.get(f"/orders/{order.id}/preview.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    assert response.mimetype == "application/pdf"
