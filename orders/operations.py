@@ -627,7 +627,7 @@ def freeze_extracts(order: Order, kind: OrderKind, lines: list[OrderLine], place
     personal file; with the order document's `extract_common` it renders the same extract the e-mail carries."""
     if lines:
         db.session.execute(
-            insert(LineExtract),
+            insert(LineExtract.__table__),  # Core: one multi-row INSERT per batch, no ORM bookkeeping
             [
                 {
                     "line_id": line.id,

@@ -267,3 +267,14 @@ def test_the_draft_preview_as_pdf(client, uni, make):
     response = client.get(f"/orders/{order.id}/preview.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
     assert response.mimetype == "application/pdf"
+
+
+def test_removing_a_draft_line_removes_its_documents(client, uni, make):
+    order = make.order(uni.clerk, [make.student(uni.ga), make.student(uni.ga)])
+    login(client, uni.clerk)
+    line = order.lines[0]
+    _upload_basis(client, order, line, PDF)
+    assert db.session.scalar(select(func.count()).select_from(LineFile)) == 1
+    response = client.post(f"/orders/{order.id}/lines/{line.id}/delete", follow_redirects=True)
+    assert "Line removed." in _page(response)
+    assert db.session.scalar(select(func.count()).select_from(LineFile)) == 0
