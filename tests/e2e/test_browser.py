@@ -165,7 +165,8 @@ def test_expulsion_from_draft_to_signed_in_the_browser(live_server, browser, art
     expect(page.get_by_test_id("order-number")).to_have_text("1-С")
     page.click(f"main a[href$='/students/{eco['id']}']")
     expect(page.get_by_test_id("student-status")).to_have_class(_css_class("expelled"))
-    expect(page.locator("main table")).to_contain_text("1-С")
+    expect(page.get_by_test_id("movements")).to_contain_text("1-С")
+    expect(page.get_by_test_id("personal-file")).to_contain_text("1-С")  # the extract in the personal file
     page.go_back()
     with page.expect_download() as info:
         page.get_by_test_id("download-docx").click()
