@@ -41,6 +41,7 @@ def load_config(instance_path: str) -> dict:
     """Settings for `app.config`, read from the environment with embedded-mode defaults."""
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
+    basis_max = int(float(_env("REGISTRAR_BASIS_FILE_MAX_MB", "10")) * 1024 * 1024)
     return {
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'registrar.sqlite3'}"),
         "SECRET_KEY": _secret_key(instance),
@@ -84,7 +85,10 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_ACCOUNT": _env("REGISTRAR_LOGIN_LIMIT_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_LIMIT_ADDRESS": _env("REGISTRAR_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
-        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # the largest basis document (a scanned application, certificate...) a clerk may upload on an order line;
+        # a request may carry it and its form
+        "BASIS_FILE_MAX_BYTES": basis_max,
+        "MAX_CONTENT_LENGTH": max(16 * 1024 * 1024, basis_max + 1024 * 1024),
         # Verification: the address printed in the QR code (else the signing request's host), the public page's limits
         "PUBLIC_BASE_URL": _env("REGISTRAR_PUBLIC_BASE_URL", ""),
         "VERIFY_LIMIT": _env("REGISTRAR_VERIFY_LIMIT", "60 per minute"),

@@ -1,6 +1,6 @@
 """Downloads of signed documents beside the order's DOCX: the order's PDF, and each student's extract as DOCX and
-PDF (listed on the student page). Every file is the frozen one; a PDF not converted yet is asked of the worker and
-the page says it is being prepared."""
+PDF (listed in the student's personal file, `orders/personal_file.py`). Every file is the frozen one; a PDF not
+converted yet is asked of the worker and the page says it is being prepared."""
 
 import io
 
@@ -69,22 +69,6 @@ def extract_pdf(extract_id: int):
     extract = _visible_extract(extract_id)
     content = verification.extract_document(extract)
     return _pdf_answer(sha256(content), extract.filename.removesuffix(".docx") + ".pdf")
-
-
-@bp.app_template_global()
-def student_extracts(student_id: int) -> list[dict]:
-    """The extracts of every signed order concerning a student, newest first (for the student page; one query)."""
-    rows = db.session.execute(
-        select(OrderExtract.id, Order.number_label, Order.order_date, Order.kind, Order.title)
-        .join(OrderLine, OrderLine.id == OrderExtract.order_line_id)
-        .join(Order, Order.id == OrderExtract.order_id)
-        .where(OrderLine.student_id == student_id)
-        .order_by(Order.signed_at.desc(), OrderExtract.id.desc())
-    ).all()
-    return [
-        {"id": row.id, "label": row.number_label, "date": row.order_date, "kind": row.kind, "title": row.title}
-        for row in rows
-    ]
 
 
 @bp.app_template_global()

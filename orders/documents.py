@@ -27,6 +27,7 @@ from sqlalchemy.orm import object_session
 
 from core.db import db
 from core.formatting import format_day, format_moment
+from orders.filing import BUILT_IN, chosen_ids, template_for
 from orders.kind import OrderKind
 from orders.models import Order, OrderDocument, OrderLine
 from orders.registry import get_kind
@@ -56,10 +57,10 @@ def altered_documents() -> tuple[int, list[OrderDocument]]:
     return checked, altered
 
 
-# Templates are read once, at import: an edited template takes effect on restart, and the version stored with every
-# document names the layout generation and the exact template file that produced it.
-_TEMPLATES = {path: path.read_bytes() for path in (ORDER_TEMPLATE, EXTRACT_TEMPLATE)}
-TEMPLATE_VERSION = f"docx2-{sha256(_TEMPLATES[ORDER_TEMPLATE])[:12]}"
+# The built-in templates are read once, at import (`orders.filing.BUILT_IN`): an edited built-in file takes effect on
+# restart, and the version stored with every document names the layout generation and the exact file that produced
+# it (an uploaded version is named by `orders.filing.template_label`).
+TEMPLATE_VERSION = f"docx2-{sha256(BUILT_IN['order'])[:12]}"
 
 DECISIONS = {
     "approved": "Келісілді / Согласовано",
@@ -273,6 +274,7 @@ def _common(order: Order, visas: list[Visa]) -> dict:
         "signer_position": position,
         "signer_name": name,
         "author_name": _clean(order.author.full_name) if order.author else "",
+        "template_ids": chosen_ids(order.kind),  # the template versions this order is rendered with, per part
     }
 
 
@@ -306,7 +308,9 @@ _JINJA = _Jinja()
 
 
 def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> bytes:
-    template = DocxTemplate(io.BytesIO(_TEMPLATES[path]))
+    """`path` names the part (order, extract); the version comes from the context's `template_ids` (frozen with
+    every extract), the built-in file when it names none (`orders.filing`)."""
+    template = DocxTemplate(io.BytesIO(template_for(path.stem, context)))
     if context.get("verify_token"):  # into the template's footer before rendering: docxtpl rebuilds the footer parts
         template.init_docx()
         add_verification(template.docx, context["verify_url"], context["verify_token"])

@@ -172,11 +172,14 @@ class OrderDocument(db.Model):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     template_version: Mapped[str] = mapped_column(String(32))
+    # The uploaded template version the order was rendered with (None: the built-in file, version 0).
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("template_versions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The public verification page's address (`/verify/<token>`): random, made before rendering (the QR code on every
     # page holds it). NULL for documents signed before verification existed.
     verify_token: Mapped[str | None] = mapped_column(String(32), unique=True)
-    # What every extract of the order shares (header, number, signatory...), frozen at signing as plain JSON.
+    # What every extract of the order shares (header, number, signatory, the template versions...), frozen at signing
+    # as plain JSON.
     extract_common: Mapped[dict | None] = mapped_column(JSON)
 
     order: Mapped[Order] = relationship(back_populates="document")

@@ -24,6 +24,7 @@ from core.progress import report
 from core.scope import faculty_scope
 from notifications.outbox import enqueue_emails
 from orders import documents, verification
+from orders.filing import template_label
 from orders.kind import LineContext, OrderKind, record_values
 from orders.models import (
     Order,
@@ -794,7 +795,8 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             filename=documents.filename(order),
             content=content,
             sha256=documents.sha256(content),
-            template_version=documents.TEMPLATE_VERSION,
+            template_version=template_label(common["template_ids"]["order"]) or documents.TEMPLATE_VERSION,
+            template_id=common["template_ids"]["order"],
             verify_token=token,
             extract_common=common,
         )

@@ -47,6 +47,7 @@ from notifications.views import bp as mailbox_bp
 from orders import jobs, pdf, registry
 from orders.document_views import bp as signed_documents_bp
 from orders.documents import EXTRACT_RENDERER, ORDER_RENDERER, render_extract_context, signed_order_content
+from orders.file_views import files_bp, templates_bp
 from orders.register.views import bp as register_bp
 from orders.verification import STORED_EXTRACT_RENDERER, stored_extract_content
 from orders.verify_views import bp as verify_bp
@@ -224,6 +225,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(signed_documents_bp)
     app.register_blueprint(verify_bp)
+    app.register_blueprint(files_bp)
+    app.register_blueprint(templates_bp)
     for blueprint in registry.blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(register_bp)

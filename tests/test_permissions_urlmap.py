@@ -43,6 +43,11 @@ def test_the_map_has_the_pages_we_expect(app):
         "approvals.inbox_page",
         "students.show",
         "orders.document",
+        "doc_templates.index",
+        "doc_templates.upload",
+        "order_files.preview",
+        "order_files.upload_file",
+        "order_files.archive",
     } <= pages
     public = {rule.endpoint for rule in app.url_map.iter_rules() if is_public(app, rule)}
     assert public <= {

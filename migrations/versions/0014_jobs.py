@@ -6,7 +6,7 @@ job per order (SQLite and PostgreSQL both support partial indexes). `flash_messa
 flashed until the next page of the same server-side session shows them, instead of the size-limited cookie.
 
 Revision ID: 0014_jobs
-Revises: 0012_document_verification
+Revises: 0013_templates_files
 Create Date: 2026-12-08 00:00:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_jobs'
-down_revision = '0012_document_verification'
+down_revision = '0013_templates_files'
 branch_labels = None
 depends_on = None
 

@@ -179,8 +179,8 @@ def test_expulsion_from_draft_to_signed_in_the_browser(live_server, browser, art
     expect(page.get_by_test_id("order-number")).to_have_text(number)
     page.click(f"main a[href$='/students/{eco['id']}']")
     expect(page.get_by_test_id("student-status")).to_have_class(_css_class("expelled"))
-    expect(page.locator("main table").last).to_contain_text(number)  # the movement history
-    expect(page.get_by_test_id("extracts")).to_contain_text(number)  # and the student's extract of the order
+    expect(page.get_by_test_id("movements")).to_contain_text(number)
+    expect(page.get_by_test_id("personal-file")).to_contain_text(number)  # the student's extract of the order
     page.go_back()
     with page.expect_download() as info:
         page.get_by_test_id("download-docx").click()

@@ -165,7 +165,7 @@ def test_students_extracts_are_listed_and_a_dean_downloads_only_own_faculty(orde
     order, a, b = order_ab
     login(client, uni.dean_a)
     page = client.get(f"/students/{a.id}")
-    assert page.status_code == 200 and 'data-testid="extracts"' in page.text and order.number_label in page.text
+    assert page.status_code == 200 and 'data-testid="personal-file"' in page.text and order.number_label in page.text
     own, other = student_extract(order, a), student_extract(order, b)
     download = client.get(f"/orders/extracts/{own.id}.docx")
     assert download.status_code == 200 and a.iin in "\n".join(
