@@ -22,7 +22,8 @@ from docx.shared import Cm, Pt
 from flask import current_app, has_request_context, request
 
 log = logging.getLogger(__name__)
-QR_SIZE = Cm(1.8)
+QR_SIZE = Cm(1.5)
+FOOTER_DISTANCE = Cm(0.5)
 TOKEN_BYTES = 10  # 80 random bits: 16 characters of base32
 
 
@@ -62,6 +63,8 @@ def add_verification(document: Document, url: str, token: str) -> None:
     and even-page footers where the section has them), so that every page carries them."""
     image = qr_png(url)
     for section in document.sections:
+        # the footer starts lower, so the code below the text takes no more of the page than the template's margin
+        section.footer_distance = min(section.footer_distance or FOOTER_DISTANCE, FOOTER_DISTANCE)
         footers = [section.footer]
         if section.different_first_page_header_footer:
             footers.append(section.first_page_footer)
@@ -78,8 +81,8 @@ def _stamp_footer(footer, image: bytes, url: str, token: str) -> None:
     table = footer.add_table(1, 2, width=Cm(16.5))
     table.autofit = False
     picture, words = table.rows[0].cells
-    picture.width, words.width = Cm(2.1), Cm(14.4)
-    table.columns[0].width, table.columns[1].width = Cm(2.1), Cm(14.4)
+    picture.width, words.width = Cm(1.8), Cm(14.7)
+    table.columns[0].width, table.columns[1].width = Cm(1.8), Cm(14.7)
     picture.paragraphs[0].add_run().add_picture(io.BytesIO(image), width=QR_SIZE, height=QR_SIZE)
     lines = [
         "Түпнұсқалығын тексеру / Проверка подлинности:",
