@@ -194,8 +194,8 @@ def faculty_choices(actor: User, language: str) -> list[tuple[int, str]]:
     return [(faculty.id, f"{faculty.code} — {faculty.name(language)}") for faculty in db.session.scalars(query)]
 
 
-@bp.route("/orders/")
 @bp.route("/reports/journal")
+@bp.route("/orders/")  # registered first (decorators apply bottom up): url_for builds this address
 @roles_required(*READERS)
 def index():
     states = state_choices()
