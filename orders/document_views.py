@@ -1,6 +1,7 @@
 """Downloads of signed documents beside the order's DOCX: the order's PDF, and each student's extract as DOCX and
 PDF (listed in the student's personal file, `orders/personal_file.py`). Every file is the frozen one; a PDF not
-converted yet is asked of the worker and the page says it is being prepared."""
+converted yet is asked of the worker and the page says it is being prepared. The one exception: a dean's extract of
+own faculty's lines is cut from the signed DOCX per download, so its PDF is converted in the request."""
 
 import io
 
@@ -37,14 +38,19 @@ def _pdf_answer(docx_sha256: str, filename: str):
 @bp.route("/<int:order_id>/document.pdf")
 @roles_required(*READERS)
 def order_pdf(order_id: int):
+    """The signed order's PDF, or for a dean whose faculties hold only some of its lines the PDF of the extract of
+    those lines (as the DOCX download gives), never another faculty's students."""
     order = db.session.get(Order, order_id) or abort(404)
     if not operations.can_view(order, current_user):
         abort(403)
     if order.document is None:
         abort(404, _("The document exists once the order is signed."))
-    if len(operations.visible_lines(order, current_user)) < len(order.lines):
-        abort(403, _("The order names students of other faculties; download the extracts of your students instead."))
-    return _pdf_answer(order.document.sha256, order.document.filename.removesuffix(".docx") + ".pdf")
+    content, name, docx_sha256 = operations.signed_document(order, current_user)
+    name = name.removesuffix(".docx") + ".pdf"
+    if docx_sha256 is None:  # a dean's extract of own faculty's lines: cut now, so converted now, never cached
+        extract = pdf.convert_now(content)
+        return send_file(io.BytesIO(extract), download_name=name, mimetype=pdf.PDF_MIMETYPE, as_attachment=True)
+    return _pdf_answer(docx_sha256, name)
 
 
 def _visible_extract(extract_id: int) -> OrderExtract:

@@ -14,7 +14,7 @@ from core.db import db
 from core.errors import redirect_refusals_to
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
-from orders import personal_file, template_admin
+from orders import pdf, personal_file, template_admin
 from orders.documents import DOCX_MIMETYPE
 from orders.filing import BUILT_IN, DOCUMENT_TYPES, EVERY_KIND, PARTS, LineFile, TemplateVersion
 from orders.models import Order
@@ -133,7 +133,7 @@ def preview(order_id: int):
 @roles_required(*UNIVERSITY_ROLES)
 def preview_pdf(order_id: int):
     order = _visible_order(order_id)
-    content = template_admin.to_pdf(template_admin.draft_preview(order))
+    content = pdf.convert_now(template_admin.draft_preview(order))
     return send_file(io.BytesIO(content), download_name=f"draft-{order.id}.pdf", mimetype="application/pdf")
 
 

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import dramatiq
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from core.db import db, utcnow, write_after_reads
+from core.errors import InvalidInput
 from notifications import relay
 from orders.documents import sha256
 from orders.models import DocumentPdf, OrderDocument, OrderExtract
@@ -89,6 +91,24 @@ def convert(content: bytes, timeout: float | None = None) -> bytes:
             message = errors.decode(errors="replace").strip()[-500:]
             raise ConversionFailed(f"LibreOffice failed (exit {process.returncode}): {message}")
         return result.read_bytes()
+
+
+def convert_now(content: bytes) -> bytes:
+    """The PDF of a DOCX that is not cached, converted in this request: a draft preview (a draft changes) or a
+    dean's extract of own faculty's lines (cut fresh per download, no frozen DOCX to key it by). 503 without
+    LibreOffice or when the conversion fails."""
+    if not available():
+        raise InvalidInput(
+            {},
+            status=503,
+            message=_("PDF is not available: LibreOffice is not installed on the server. Download the DOCX instead."),
+        )
+    try:
+        return convert(content)
+    except (ConversionFailed, OSError) as error:
+        raise InvalidInput(
+            {}, status=503, message=_("The PDF could not be made: %(error)s", error=str(error))
+        ) from error
 
 
 def docx_content(docx_sha256: str) -> bytes | None:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, true, update
 from core.db import db
 from core.errors import InvalidInput
 from core.models import User
-from orders import documents, pdf
+from orders import documents
 from orders.filing import BUILT_IN, EVERY_KIND, PARTS, TemplateVersion, trying
 from orders.models import Order, OrderLine
 from orders.registry import KINDS
@@ -188,15 +188,3 @@ def draft_preview(order: Order) -> bytes:
     if order.state == "signed" or order.document is not None:
         raise InvalidInput({"order": _("This order is signed: download its document instead.")}, status=409)
     return mark_draft(documents.render_order(order))
-
-
-def to_pdf(content: bytes) -> bytes:
-    """A draft preview's PDF, converted now by LibreOffice (`orders.pdf`; not cached: a draft changes)."""
-    if not pdf.available():
-        raise InvalidInput({}, status=503, message=_("PDF is not available: LibreOffice is not installed here."))
-    try:
-        return pdf.convert(content)
-    except (pdf.ConversionFailed, OSError) as error:
-        raise InvalidInput(
-            {}, status=503, message=_("The PDF could not be made: %(error)s", error=str(error))
-        ) from error

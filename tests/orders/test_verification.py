@@ -172,7 +172,6 @@ def test_students_extracts_are_listed_and_a_dean_downloads_only_own_faculty(orde
         p.text for p in Document(io.BytesIO(download.data)).paragraphs
     )
     assert client.get(f"/orders/extracts/{other.id}.docx").status_code == 403
-    assert client.get(f"/orders/{order.id}/document.pdf").status_code == 403  # the order names faculty B's student
 
 
 def test_without_libreoffice_no_pdf_button_and_the_download_answers_503(order_ab, client, uni, app, monkeypatch):
@@ -182,6 +181,47 @@ def test_without_libreoffice_no_pdf_button_and_the_download_answers_503(order_ab
     assert 'data-testid="download-pdf"' not in client.get(f"/orders/{order.id}").text
     answer = client.get(f"/orders/{order.id}/document.pdf")
     assert answer.status_code == 503 and "LibreOffice is not installed" in answer.text
+    login(client, uni.dean_a)  # the own faculty's extract is converted per download: no LibreOffice, no PDF either
+    assert 'data-testid="download-pdf"' not in client.get(f"/orders/{order.id}").text
+    answer = client.get(f"/orders/{order.id}/document.pdf")
+    assert answer.status_code == 503 and "LibreOffice is not installed" in answer.text
+
+
+def pdf_text(content: bytes) -> str:
+    pypdf = pytest.importorskip("pypdf")
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+@pytest.mark.skipif(not pdf.shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
+def test_a_deans_pdf_is_the_own_faculty_extract_and_the_rectors_the_whole_order(order_ab, client, uni, make):
+    order, a, b = order_ab
+    login(client, uni.dean_a)
+    page = client.get(f"/orders/{order.id}").text
+    assert "PDF (your faculty's extract)" in page and "Download your faculty's extract (DOCX)" in page
+    download = client.get(f"/orders/{order.id}/document.pdf")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    text = pdf_text(download.data)
+    assert "ВЫПИСКА ИЗ ПРИКАЗА" in text and a.iin in text and order.number_label in text
+    assert b.iin not in text and b.surname not in text  # never another faculty's student
+    assert pdf.cached(order.document.sha256) is None  # cut and converted per download: the order's PDF is not made
+
+    headers = {"Authorization": f"Bearer {issue_token(uni.dean_a)}"}
+    db.session.commit()
+    api = client.get(f"/api/v1/orders/{order.id}/document.pdf", headers=headers)
+    assert api.status_code == 200 and "X-Content-SHA256" not in api.headers
+    assert a.iin in pdf_text(api.data) and b.iin not in pdf_text(api.data)
+
+    stranger = make.user("dean", make.faculty("FC"), username="dean_c")  # no student of FC in the order
+    login(client, stranger)
+    assert client.get(f"/orders/{order.id}/document.docx").status_code == 403
+    assert client.get(f"/orders/{order.id}/document.pdf").status_code == 403
+
+    login(client, uni.rector)
+    assert 'data-testid="download-pdf">PDF<' in client.get(f"/orders/{order.id}").text
+    assert client.get(f"/orders/{order.id}/document.pdf").status_code == 202  # the worker converts the whole order
+    assert pdf.convert_and_store(order.document.sha256) == "ready"
+    text = pdf_text(client.get(f"/orders/{order.id}/document.pdf").data)
+    assert a.iin in text and b.iin in text and "ВЫПИСКА" not in text
 
 
 @pytest.mark.skipif(not pdf.shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
@@ -220,7 +260,7 @@ def test_the_api_gives_the_pdf_or_says_it_is_being_prepared_or_that_there_is_no_
     refused = client.get(url, headers=headers)
     assert refused.status_code == 503 and "LibreOffice is not installed" in refused.get_json()["message"]
     dean = client.get(url, headers=dean_headers)
-    assert dean.status_code == 403  # the order names faculty B's student too
+    assert dean.status_code == 503 and "LibreOffice is not installed" in dean.get_json()["message"]  # no extract
     monkeypatch.setitem(app.config, "SOFFICE", "true")  # a program that exists: the conversion is asked for
     pending = client.get(url, headers=headers)
     assert pending.status_code == 202 and pending.get_json()["status"] == "pending"
