@@ -139,45 +139,82 @@ def set_cohort_status(ids: list[int], status: str) -> None:
     db.session.commit()
 
 
-def bulk_setup(n: int, setup_sql: list[str], year: str, *users: tuple[str, str, str]) -> tuple[University, list[int]]:
-    """Two cohorts of N students, one user per (username, full name, role) (password `bench`), then `setup_sql`
-    (`:year` bound where used), committed; prints the time. Returns the university and the users' ids."""
+def bulk_setup(
+    n: int, setup_sql: list[str], year: str, *users: tuple[str, str, str], cohorts: int = 2
+) -> tuple[University, list[int]]:
+    """`cohorts` twin cohorts of N students (`twin_cohorts`), one user per (username, full name, role) (password
+    `bench`), then `setup_sql` (`:year`, `:n` and `:first` bound where used; `(s.id - :first) % :n` is a student's
+    position in its cohort, so that twins get the same grades), committed; prints the time. Returns the university
+    and the users' ids."""
     started = time.perf_counter()
-    uni = generate(n, cohorts=2)
+    uni = generate(n, cohorts=cohorts)
+    twin_cohorts(uni)
     created = [create_user(username, "bench", full_name, [role]) for username, full_name, role in users]
     db.session.commit()
     user_ids = [user.id for user in created]
+    values = {"year": year, "n": n, "first": uni.cohorts[0][0]}
     for statement in setup_sql:
-        db.session.execute(text(statement), {"year": year} if ":year" in statement else {})
+        db.session.execute(text(statement), {k: v for k, v in values.items() if f":{k}" in statement})
     db.session.commit()
     grades = db.session.scalar(text("SELECT count(*) FROM grades"))
-    print(f"generate   {time.perf_counter() - started:8.3f} s  (2 x {n} students, {grades} grades)")
+    print(f"generate   {time.perf_counter() - started:8.3f} s  ({cohorts} x {n} students, {grades} grades)")
     return uni, user_ids
 
 
-def bound_cohort(
+def only_cohort(uni: University, index: int) -> None:
+    """Cohort `index` active, every other on academic leave: a whole-university draft takes only that cohort."""
+    others = [sid for k, cohort in enumerate(uni.cohorts) if k != index for sid in cohort]
+    set_cohort_status(others, "academic_leave")
+    set_cohort_status(uni.cohorts[index], "active")
+
+
+def sign_alternating(
     uni: University,
     counter: QueryCounter,
-    draft: Callable,
-    to_signature: Callable,
-    sign_bound: Callable,
-    count_lines: Callable,
-) -> float:
-    """The second cohort drafted and visaed as the first (which goes on academic leave), then signed by
-    `sign_bound`; prints the bound's time and returns it. `draft(uni, counter)`, `to_signature(order_id)`,
-    `count_lines(order_id)` (the verified number of lines)."""
-    ours_cohort, bound_cohort_ = uni.cohorts
-    set_cohort_status(ours_cohort, "academic_leave")
-    set_cohort_status(bound_cohort_, "active")
-    bound_id, _draft_s, bound_queries, _counts = draft(uni, counter)
-    to_signature(bound_id)
-    bound_s = sign_bound(bound_id, uni.rector_id)
-    bound_lines = count_lines(bound_id)
+    prepare: Callable[[int], tuple[int, dict]],
+    sign_bound: Callable[[int, int], float],
+    *,
+    repeat: int,
+    profile: str | None = None,
+    tolerate: Iterable[str] = (),
+) -> dict:
+    """`prepare(k)` drafts cohort k's order and takes it to the signature (returns the order id and its phases'
+    seconds); 2R orders are prepared, then every cohort is made active and signed alternating, ours (even cohorts,
+    `fire(order, "sign")`) and the bound (odd cohorts); the first ours is profiled into `profile` (and left out of
+    the figures). Then every order's rows are compared column by column with the first ours (`compare_signed`) and
+    its document checked. Returns the order ids, each run's seconds, the phases and the queries of our signing."""
+    prepared = [prepare(k) for k in range(2 * repeat)]
+    for cohort in uni.cohorts:
+        set_cohort_status(cohort, "active")
+    ours_ids, bound_ids = [p[0] for p in prepared[0::2]], [p[0] for p in prepared[1::2]]
+    before = {order_id: student_rows(order_id) for order_id in ours_ids + bound_ids}
+    db.session.rollback()
+    ours, bound, queries = [], [], {}
+    for attempt, (ours_id, bound_id) in enumerate(zip(ours_ids, bound_ids, strict=True)):
+        traced = profile if attempt == 0 else None
+        with profiled(traced):
+            ours_s, queries = sign_ours(ours_id, uni.rector_id, counter)
+            db.session.remove()
+        ours.append(float("inf") if traced else ours_s)  # a profiled run is no measurement
+        bound.append(sign_bound(bound_id, uni.rector_id))
+    started = time.perf_counter()
+    written = {order_id: signed_rows(order_id, before[order_id]) for order_id in ours_ids + bound_ids}
+    reference = ours_ids[0]
+    for order_id in ours_ids + bound_ids:
+        compare_signed(reference, written[reference], order_id, written[order_id], tolerate)
+        check_document(order_id)
     print(
-        f"bound      {bound_s:8.3f} s  (plain SQL + zipped XML for {bound_lines} lines; its draft: "
-        f"{bound_queries['executions']} executions)"
+        f"verified   {time.perf_counter() - started:8.3f} s  ({len(written)} orders: the same rows, column by column, "
+        f"in {', '.join(written[reference])}; each document names every student)"
     )
-    return bound_s
+    return {
+        "ours_ids": ours_ids,
+        "bound_ids": bound_ids,
+        "ours": ours,
+        "bound": bound,
+        "phases": [p[1] for p in prepared[0::2]],
+        "queries": queries,
+    }
 
 
 def movement_count(order_id: int) -> int:
