@@ -3,15 +3,27 @@
 - Counting: `QueryCounter` (cursor executions and server statements while `counting()`).
 - Ours, through the real code: `submit_and_visas` (submit, every dean's visa, then the named approvers, each
   committed), `sign_ours` (`fire(order, "sign")` and the commit, timed and counted), `draft_bulk` (a whole-university
-  draft, timed and counted), `set_cohort_status`, `bulk_setup` (two cohorts, extra users, set-based SQL).
-- The lower bound: `sign_bound(order_id, signer_id, sql, before_lines=..., after_lines=...)` signs an order by plain
-  SQL in one transaction: lock the order row, take the number (the same `order_sequences` upsert), update the order
-  row, insert the signature visa and the audit event, the kind's own set-based writes (`applied`, `movements`,
-  `students`, ... from `sql`, each bound to :order and where it uses them :kind, :label, :now), one `SELECT` of the
-  lines with student, group and programme (`line_view`: plain attributes for the kind's own wording), one
-  `INSERT ... SELECT ... FROM unnest(...)` into the outbox, and a minimal DOCX (`minimal_docx`: raw
-  WordprocessingML zipped with `zipfile`) with its SHA-256 in `order_documents`. `BOUND_SQL` holds the statements of
-  an expulsion; a benchmark overrides the kind's own ones.
+  draft, timed and counted), `set_cohort_status`, `only_cohort`, `bulk_setup` (2R twin cohorts, extra users,
+  set-based SQL), `sign_alternating` (prepare 2R orders, sign ours and the bound alternating, verify).
+- The lower bound: `sign_bound(order_id, signer_id, sql, before_lines=..., after_lines=..., recheck=...)` signs an
+  order by plain SQL in one transaction: lock the order row, the kind's set-based eligibility re-check (`recheck`:
+  the same rules `check_lines` applies at signing, counted per rule; any refusal stops the run), take the number
+  (the same `order_sequences` upsert), update the order row, insert the signature visa and the audit event, the
+  kind's own set-based writes (`applied` with `record_before`, `movements` with `known_since`/`applied_at`/
+  `record_after`, `timeline` rows, `students`, ... from `sql`, each bound to :order and where it uses them :kind,
+  :label, :now, :today), one `SELECT` of the lines with student, group and programme (`line_view`: plain
+  attributes for the kind's own wording), the frozen per-line extracts (`order_extracts`, one `INSERT ... SELECT
+  ... FROM unnest(...)`), one `INSERT ... SELECT ... FROM unnest(...)` into the outbox, and a minimal DOCX
+  (`minimal_docx`: raw WordprocessingML zipped with `zipfile`) with its SHA-256, verification token and the
+  extracts' shared words in `order_documents`. `BOUND_SQL` holds the statements of an expulsion; a benchmark
+  overrides the kind's own ones.
+- The same rows: `twin_cohorts` makes every cohort the first one's twin (names, sex, birth date, e-mail, funding,
+  group at each position; only ids and IINs differ), `student_rows` snapshots the students before signing,
+  `signed_rows` reads every row signing wrote for an order (orders, lines, movements, timeline rows, visas, audit
+  events, approval slots, document, extracts, outbox rows, and the students' changed columns), normalised
+  (`_Normaliser`: ids dropped, moments reduced to set/unset, number, label, token and IINs as placeholders), and
+  `compare_signed` stops naming `table.column` at the first difference. `check_document` finds every IIN in the
+  stored DOCX in linear time.
 """
 
 import cProfile

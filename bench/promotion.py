@@ -1,22 +1,27 @@
 """Year-end course promotion of N students, the whole cycle, and the signing step against plain SQL.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/registrar_h1 \\
-        python -m bench.promotion --students 20000
+        python -m bench.promotion --students 20000 [--repeat 3] [--profile sign.prof] [--tolerate T.C]
 
-The database is wiped and migrated. Two cohorts of N students (bench.generate), spread alike over every group; the
-final-year students are moved to course 1 (final years are not promoted). Every programme gets a curriculum of 8
-disciplines x 5 credits per semester, every student a grade in each discipline of the current course's two
-semesters (points 50-100, one in 25 students one FX, one in 100 seven FX: 35 credits, over the 30 allowed for a
-repeat year), all written set-based in SQL. Then, for cohort 1 (cohort 2 is set on academic leave meanwhile):
+The database is wiped and migrated. 2R twin cohorts of N students (bench.generate, `bench.common.twin_cohorts`);
+the final-year students are moved to course 1 (final years are not promoted). Every programme gets a curriculum of
+8 disciplines x 5 credits per semester, every student a grade in each discipline of the current course's two
+semesters (points 50-100 by the student's position in its cohort, so twins get the same grades; one in 25 students
+one FX, one in 100 seven FX: 35 credits, over the 30 allowed for a repeat year), all written set-based in SQL. Each
+cohort in turn (the others on academic leave): `orders.promotion.draft_promotion` for the whole university (SQL
+statements counted), `split_refused` (repeat-year and expulsion drafts), submit, each dean's visa, the registrar's
+visa, each step committed as a request would. Then every cohort is active again and, alternating R times:
 
-- ours, the whole cycle, each step committed as a request would: `orders.promotion.draft_promotion` for the whole
-  university (SQL statements counted), `split_refused` (repeat-year and expulsion drafts), submit, each dean's visa,
-  the registrar's visa, and the rector's signature (`fire(order, "sign")`, timed on its own as the apply step).
-- bound: cohort 2 is drafted, split and visaed the same way, then signed by plain SQL in one transaction: number,
-  order row, visa, audit, one `UPDATE order_lines` for the applied changes (next group found by a join), one
-  `INSERT ... SELECT` for the movements, one set-based `UPDATE students ... FROM`, the outbox `INSERT ... SELECT`,
-  and a minimal DOCX with the same item texts.
+- ours: the rector's signature (`fire(order, "sign")` and the commit, timed on its own as the apply step).
+- bound: the next cohort's order signed by plain SQL in one transaction: the re-check (status, final course, the
+  year's standing: missing grades, debts, GPA against the transfer GPA; death, open orders, scheduled effects),
+  number, order row, visa, audit, one `UPDATE order_lines` for the applied changes and `record_before` (next group
+  found by a join), the frozen extracts, one `INSERT ... SELECT` for the movements and one for their timeline rows,
+  one set-based `UPDATE students ... FROM`, the outbox `INSERT ... SELECT`, and a minimal DOCX with the same item
+  texts.
 
+Best of R each; the cycle is draft + split + submit + visas + sign of one order (best of R). Every order is then
+checked column by column against the first ours (`bench.common.compare_signed`) and its document for every IIN.
 Last line: {"bench": "promotion", "n": N, "cycle_s": ..., "sign_s": ..., "bound_s": ..., "ratio": ...,
 "draft_queries": ...}.
 """

@@ -1,21 +1,24 @@
 """A state scholarship order for N students, the whole cycle, and the signing step against plain SQL.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/registrar_s1 \\
-        python -m bench.scholarship --students 10000
+        python -m bench.scholarship --students 10000 [--repeat 3] [--profile sign.prof] [--tolerate T.C]
 
-The database is wiped and migrated. Two cohorts of N students (bench.generate), all on a state grant and spread alike
-over every group; an academic calendar for 2026-2027; every student gets 8 grades of 5 credits in the winter
-session (semester 2*course-1 of 2026-2027; points 60-100, one in 25 students one FX), one in 50 a category (orphan),
-all written set-based in SQL. Then, for cohort 1 (cohort 2 is on academic leave meanwhile, so out of scope):
+The database is wiped and migrated. 2R twin cohorts of N students (bench.generate, `bench.common.twin_cohorts`), all
+on a state grant; an academic calendar for 2026-2027; every student gets 8 grades of 5 credits in the winter session
+(semester 2*course-1 of 2026-2027; points 60-100 by the student's position in its cohort, one in 25 one FX), one in
+50 a category (orphan), all written set-based in SQL. Each cohort in turn (the others on academic leave):
+`orders.scholarship.draft_scholarship` for the whole university (SQL statements counted), submit, each dean's visa,
+the registrar's and the finance visa. Then every cohort is active again and, alternating R times:
 
-- ours: `orders.scholarship.draft_scholarship` for the whole university (SQL statements counted), submit, each
-  dean's visa, the registrar's and the finance visa, and the rector's signature (`fire(order, "sign")`, timed on its
-  own as the apply step).
-- bound: cohort 2 is drafted and visaed the same way, then signed by plain SQL in one transaction: number, order
-  row, visa, audit, one `UPDATE order_lines` for the applied changes, one `INSERT ... SELECT` of the movements (the
-  lines in: a line out is no movement), the outbox `INSERT ... SELECT`, and a minimal DOCX with the same item and
-  appendix texts (nothing in `students`: a scholarship changes no student column).
+- ours: the rector's signature (`fire(order, "sign")` and the commit, timed on its own as the apply step).
+- bound: the next cohort's order signed by plain SQL in one transaction: the re-check (active, grant, an outcome,
+  death, no other scholarship order of the semester), number, order row, visa, audit, one `UPDATE order_lines` for
+  the applied changes, the frozen extracts, one `INSERT ... SELECT` of the movements (the lines in: a line out is
+  no movement; it changes no student column, so it counts as applied at signing), the outbox `INSERT ... SELECT`, and a
+  minimal DOCX with the same item and appendix texts (nothing in `students`).
 
+Best of R each. Every order is then checked column by column against the first ours
+(`bench.common.compare_signed`) and its document for every IIN.
 Last line: {"bench": "scholarship", "n": N, "lines": ..., "in": ..., "cycle_s": ..., "sign_s": ..., "bound_s": ...,
 "ratio": ..., "draft_s": ..., "draft_queries": ...}.
 """

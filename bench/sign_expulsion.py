@@ -1,20 +1,24 @@
 """Signing an expulsion order of N lines, against the fastest plain code that writes the same rows.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/registrar_bench \\
-        python -m bench.sign_expulsion --students 2000 [--repeat 3] [--profile sign.prof]
+        python -m bench.sign_expulsion --students 2000 [--repeat 3] [--profile sign.prof] [--tolerate T.C]
 
-The database is wiped and migrated. 2 x R cohorts of N students, spread alike over the same groups, get one
-expulsion order each, drafted with `orders.operations` and taken through submit and every visa of its route (`legal`:
-each dean, the registrar office, the lawyer) with `workflow.engine.fire`. Then, alternating R times:
+The database is wiped and migrated. 2 x R twin cohorts of N students (`bench.common.twin_cohorts`: the same names,
+groups and funding at each position) get one expulsion order each, drafted with `orders.operations` and taken
+through submit and every visa of its route (`legal`: each dean, the registrar office, the lawyer) with
+`workflow.engine.fire`. Then, alternating R times:
 
 - ours: `fire(order, "sign", rector)` and the commit, in a fresh session (as a request would). Only this is timed.
-- bound: another cohort's order signed by plain SQL in one transaction: the number, the order row, the visa and
-  audit rows, one `UPDATE order_lines` for the applied changes, one `INSERT ... SELECT` for the movements, one
-  set-based `UPDATE students ... FROM order_lines`, one `INSERT ... SELECT` for the outbox, and a minimal DOCX (raw
-  XML zipped with zipfile, same item texts) in order_documents.
+- bound: another cohort's order signed by plain SQL in one transaction (`bench.common.sign_bound`): the same
+  set-based eligibility re-check, the number, the order row, the visa and audit rows, one `UPDATE order_lines`
+  (applied changes and `record_before`), the frozen extracts, one `INSERT ... SELECT` for the movements and one for
+  their timeline rows, one set-based `UPDATE students ... FROM order_lines`, one `INSERT ... SELECT` for the outbox,
+  and a minimal DOCX (raw XML zipped with zipfile, same item texts) in order_documents.
 
-The fastest of each is reported; every order is then checked for the same outcome. The last line printed is one
-JSON object: {"bench": "sign_expulsion", "n": N, "ours_s": ..., "bound_s": ..., "ratio": ...}.
+The fastest of each is reported. Every order is then checked: the expulsion's own outcome, every column of every row
+signing wrote equal to the first ours order's (`compare_signed`; `--tolerate TABLE.COLUMN` only prints a named
+column's differences), and every IIN in the document. The last line printed is one JSON object:
+{"bench": "sign_expulsion", "n": N, "ours_s": ..., "bound_s": ..., "ratio": ...}.
 """
 
 import argparse
