@@ -689,12 +689,19 @@ class _Normaliser:
         if token:
             self.strings[token] = "<token>"
         self.iins = {iin: f"<iin {k}>" for k, iin in enumerate(iins)}
-        self.pattern = re.compile("|".join(re.escape(s) for s in sorted(self.strings, key=len, reverse=True)))
+        strings = "|".join(re.escape(s) for s in sorted(self.strings, key=len, reverse=True))
+        # one pass per string: the order's own strings, a moment, a run of 12 digits (an IIN or not)
+        self.pattern = re.compile(f"(?P<own>{strings})|(?P<moment>{ISO_MOMENT.pattern})|(?P<digits>{DIGITS.pattern})")
+
+    def _placeholder(self, match: re.Match) -> str:
+        if match.lastgroup == "own":
+            return self.strings[match.group(0)]
+        if match.lastgroup == "digits":
+            return self.iins.get(match.group(0), match.group(0))
+        return "<moment>"
 
     def text(self, value: str) -> str:
-        value = self.pattern.sub(lambda m: self.strings[m.group(0)], value)
-        value = DIGITS.sub(lambda m: self.iins.get(m.group(0), m.group(0)), value)
-        return ISO_MOMENT.sub("<moment>", value)
+        return self.pattern.sub(self._placeholder, value)
 
     def value(self, value, key: str = ""):
         if key in ID_COLUMNS and isinstance(value, int):
