@@ -26,6 +26,7 @@
   stored DOCX in linear time.
 """
 
+import argparse
 import cProfile
 import hashlib
 import io
@@ -171,6 +172,34 @@ def bulk_setup(
     grades = db.session.scalar(text("SELECT count(*) FROM grades"))
     print(f"generate   {time.perf_counter() - started:8.3f} s  ({cohorts} x {n} students, {grades} grades)")
     return uni, user_ids
+
+
+def signing_arguments(doc: str, students: int, students_help: str) -> argparse.ArgumentParser:
+    """The options every signing benchmark takes: --students, --repeat, --profile, --tolerate."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=students, help=students_help)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="sign this many orders each way, alternating; the best of each counts"
+    )
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of our first sign to FILE (not counted)")
+    parser.add_argument(
+        "--tolerate",
+        action="append",
+        default=[],
+        metavar="TABLE.COLUMN",
+        help="print, instead of stopping on, differences in this column between ours and the bound",
+    )
+    return parser
+
+
+def best_of(result: dict, phase_keys: Iterable[str]) -> dict:
+    """From `sign_alternating`'s result: the best of each phase named, of ours (`sign_s`), of the bound (`bound_s`)
+    and of the cycle (the named phases plus our signing of the same order, `cycle_s`)."""
+    keys = list(phase_keys)
+    phases = result["phases"]
+    cycles = [sum(p[key] for key in keys) + sign_s for p, sign_s in zip(phases, result["ours"], strict=True)]
+    best = {key: min(p[key] for p in phases) for key in keys}
+    return {**best, "sign_s": min(result["ours"]), "bound_s": min(result["bound"]), "cycle_s": min(cycles)}
 
 
 def only_cohort(uni: University, index: int) -> None:

@@ -26,7 +26,6 @@ Last line: {"bench": "promotion", "n": N, "cycle_s": ..., "sign_s": ..., "bound_
 "draft_queries": ...}.
 """
 
-import argparse
 import json
 import time
 
@@ -39,11 +38,13 @@ from bench.common import (
     MOVEMENTS_SQL,
     RECHECK_SQL,
     QueryCounter,
+    best_of,
     bulk_setup,
     draft_bulk,
     movement_count,
     only_cohort,
     sign_alternating,
+    signing_arguments,
     submit_and_visas,
 )
 from bench.generate import wiped_app
@@ -198,19 +199,7 @@ def verify(order_id: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, default=20000, help="students per cohort (N)")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="sign this many orders each way, alternating; the best of each counts"
-    )
-    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of our first sign to FILE")
-    parser.add_argument(
-        "--tolerate",
-        action="append",
-        default=[],
-        metavar="TABLE.COLUMN",
-        help="print, instead of stopping on, differences in this column between ours and the bound",
-    )
+    parser = signing_arguments(__doc__, 20000, "students per cohort (N)")
     args = parser.parse_args(argv)
     n, repeat = args.students, args.repeat
     with wiped_app():
@@ -231,14 +220,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         for order_id in result["ours_ids"] + result["bound_ids"]:
             promoted = verify(order_id)
-    phases = result["phases"]
-    cycles = [
-        p["draft_s"] + p["split_s"] + p["submit_visas_s"] + sign_s
-        for p, sign_s in zip(phases, result["ours"], strict=True)
-    ]
-    best = {key: min(p[key] for p in phases) for key in ("draft_s", "split_s", "submit_visas_s")}
-    sign_s, bound_s, cycle_s = min(result["ours"]), min(result["bound"]), min(cycles)
-    first = phases[0]
+    best = best_of(result, ("draft_s", "split_s", "submit_visas_s"))
+    sign_s, bound_s, cycle_s = best["sign_s"], best["bound_s"], best["cycle_s"]
+    first = result["phases"][0]
     print(
         f"draft      {best['draft_s']:8.3f} s  ({n} lines: {first['counts']}; {first['draft_queries']['executions']} "
         f"executions, {first['draft_queries']['statements']} statements)"

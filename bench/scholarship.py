@@ -23,7 +23,6 @@ Last line: {"bench": "scholarship", "n": N, "lines": ..., "in": ..., "cycle_s": 
 "ratio": ..., "draft_s": ..., "draft_queries": ...}.
 """
 
-import argparse
 import json
 
 from sqlalchemy import text
@@ -34,12 +33,14 @@ from bench.common import (
     LINES_WITH_APPLIED_SQL,
     MOVEMENTS_SQL,
     QueryCounter,
+    best_of,
     bulk_setup,
     draft_bulk,
     movement_count,
     numbered,
     only_cohort,
     sign_alternating,
+    signing_arguments,
     submit_and_visas,
 )
 from bench.generate import wiped_app
@@ -165,19 +166,7 @@ def verify(order_id: int) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, default=10000, help="students per cohort (N)")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="sign this many orders each way, alternating; the best of each counts"
-    )
-    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of our first sign to FILE")
-    parser.add_argument(
-        "--tolerate",
-        action="append",
-        default=[],
-        metavar="TABLE.COLUMN",
-        help="print, instead of stopping on, differences in this column between ours and the bound",
-    )
+    parser = signing_arguments(__doc__, 10000, "students per cohort (N)")
     args = parser.parse_args(argv)
     n, repeat = args.students, args.repeat
     with wiped_app():
@@ -202,11 +191,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         for order_id in result["ours_ids"] + result["bound_ids"]:
             lines, appointed = verify(order_id)
-    phases = result["phases"]
-    cycles = [p["draft_s"] + p["visas_s"] + sign_s for p, sign_s in zip(phases, result["ours"], strict=True)]
-    draft_s, visas_s = min(p["draft_s"] for p in phases), min(p["visas_s"] for p in phases)
-    sign_s, bound_s, cycle_s = min(result["ours"]), min(result["bound"]), min(cycles)
-    first = phases[0]
+    best = best_of(result, ("draft_s", "visas_s"))
+    draft_s, visas_s, sign_s, bound_s, cycle_s = (
+        best[key] for key in ("draft_s", "visas_s", "sign_s", "bound_s", "cycle_s")
+    )
+    first = result["phases"][0]
     print(
         f"draft      {draft_s:8.3f} s  ({n} lines: in {first['counts']['in']}, out {first['counts']['out']}; "
         f"{first['draft_queries']['executions']} executions, {first['draft_queries']['statements']} statements)"

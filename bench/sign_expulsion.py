@@ -21,7 +21,6 @@ column's differences), and every IIN in the document. The last line printed is o
 {"bench": "sign_expulsion", "n": N, "ours_s": ..., "bound_s": ..., "ratio": ...}.
 """
 
-import argparse
 import json
 import time
 from datetime import date
@@ -37,6 +36,7 @@ from bench.common import (
     profiled,
     sign_ours,
     signed_rows,
+    signing_arguments,
     student_rows,
     submit_and_visas,
     twin_cohorts,
@@ -158,22 +158,7 @@ def verify(order_id: int, before_rows: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, default=2000, help="lines in the order (N)")
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        help="sign this many orders each way, alternating, and report the fastest of each",
-    )
-    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of our first sign to FILE")
-    parser.add_argument(
-        "--tolerate",
-        action="append",
-        default=[],
-        metavar="TABLE.COLUMN",
-        help="print, instead of stopping on, differences in this column between ours and the bound",
-    )
+    parser = signing_arguments(__doc__, 2000, "lines in the order (N)")
     args = parser.parse_args(argv)
     n, repeat = args.students, args.repeat
     with wiped_app():
