@@ -1,34 +1,46 @@
 """Signing an expulsion order of N lines, against the fastest plain code that writes the same rows.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/registrar_bench \\
-        python -m bench.sign_expulsion --students 2000 [--repeat 3] [--profile sign.prof]
+        python -m bench.sign_expulsion --students 2000 [--repeat 3] [--profile sign.prof] [--tolerate T.C]
 
-The database is wiped and migrated. 2 x R cohorts of N students, spread alike over the same groups, get one
-expulsion order each, drafted with `orders.operations` and taken through submit and every visa of its route (`legal`:
-each dean, the registrar office, the lawyer) with `workflow.engine.fire`. Then, alternating R times:
+The database is wiped and migrated. 2 x R twin cohorts of N students (`bench.common.twin_cohorts`: the same names,
+groups and funding at each position) get one expulsion order each, drafted with `orders.operations` and taken
+through submit and every visa of its route (`legal`: each dean, the registrar office, the lawyer) with
+`workflow.engine.fire`. Then, alternating R times:
 
 - ours: `fire(order, "sign", rector)` and the commit, in a fresh session (as a request would). Only this is timed.
-- bound: another cohort's order signed by plain SQL in one transaction: the number, the order row, the visa and
-  audit rows, one `UPDATE order_lines` for the applied changes, one `INSERT ... SELECT` for the movements, one
-  set-based `UPDATE students ... FROM order_lines`, one `INSERT ... SELECT` for the outbox, and a minimal DOCX (raw
-  XML zipped with zipfile, same item texts) in order_documents.
+- bound: another cohort's order signed by plain SQL in one transaction (`bench.common.sign_bound`): the same
+  set-based eligibility re-check, the number, the order row, the visa and audit rows, one `UPDATE order_lines`
+  (applied changes and `record_before`), the frozen extracts, one `INSERT ... SELECT` for the movements and one for
+  their timeline rows, one set-based `UPDATE students ... FROM order_lines`, one `INSERT ... SELECT` for the outbox,
+  and a minimal DOCX (raw XML zipped with zipfile, same item texts) in order_documents.
 
-The fastest of each is reported; every order is then checked for the same outcome. The last line printed is one
-JSON object: {"bench": "sign_expulsion", "n": N, "ours_s": ..., "bound_s": ..., "ratio": ...}.
+The fastest of each is reported. Every order is then checked: the expulsion's own outcome, every column of every row
+signing wrote equal to the first ours order's (`compare_signed`; `--tolerate TABLE.COLUMN` only prints a named
+column's differences), and every IIN in the document. The last line printed is one JSON object:
+{"bench": "sign_expulsion", "n": N, "ours_s": ..., "bound_s": ..., "ratio": ...}.
 """
 
-import argparse
-import cProfile
-import io
 import json
 import time
-import zipfile
 from datetime import date
 
 from sqlalchemy import text
 
 from bench import common
-from bench.common import BOUND_SQL, QueryCounter, sign_ours, submit_and_visas
+from bench.common import (
+    BOUND_SQL,
+    QueryCounter,
+    check_document,
+    compare_signed,
+    profiled,
+    sign_ours,
+    signed_rows,
+    signing_arguments,
+    student_rows,
+    submit_and_visas,
+    twin_cohorts,
+)
 from bench.generate import University, generate, wiped_app
 from core.db import db
 from core.models import User, create_user
@@ -74,30 +86,25 @@ def prepare(
 
 
 def sign_bound(order_id: int, signer_id: int) -> float:
-    """Sign the expulsion `order_id` with plain SQL in one transaction (bench.common.sign_bound: the applied
-    changes, the movements and the students' set-based UPDATE, then the lines for the item texts); the seconds."""
-    return common.sign_bound(order_id, signer_id, BOUND_SQL, before_lines=("applied", "movements", "students"))
+    """Sign the expulsion `order_id` with plain SQL in one transaction (bench.common.sign_bound: the re-check, the
+    applied changes and the values they overwrite, the lines as the order found them for the item texts and the
+    extracts, then the movements, their timeline rows and the students' set-based UPDATE); the seconds."""
+    return common.sign_bound(
+        order_id,
+        signer_id,
+        BOUND_SQL,
+        before_lines=("applied",),
+        after_lines=("movements", "timeline", "students"),
+    )
 
 
 # Same outcome -------------------------------------------------------------------------------------------------
 
 
-def snapshot(order_id: int) -> dict[int, tuple[str, str]]:
-    """Each line's student status and funding before signing."""
-    return {
-        student_id: (status, funding)
-        for student_id, status, funding in db.session.execute(
-            text(
-                "SELECT s.id, s.status, s.funding FROM order_lines l JOIN students s ON s.id = l.student_id "
-                "WHERE l.order_id = :order"
-            ),
-            {"order": order_id},
-        )
-    }
-
-
-def verify(order_id: int, before: dict[int, tuple[str, str]]) -> None:
-    """The signed order's rows are what signing must produce; raises SystemExit naming the first difference."""
+def verify(order_id: int, before_rows: list[dict]) -> None:
+    """The signed order's rows are what an expulsion must produce (`before_rows`: its students before signing);
+    raises SystemExit naming the first difference."""
+    before = {row["id"]: (row["status"], row["funding"]) for row in before_rows}
 
     def fail(message: str) -> None:
         raise SystemExit(f"order {order_id}: {message}")
@@ -143,44 +150,22 @@ def verify(order_id: int, before: dict[int, tuple[str, str]]) -> None:
     contexts = list(outbox)
     if len(contexts) != emails:
         fail(f"{len(contexts)} outbox rows for {emails} students with e-mail")
-    if any([a["context"].get("number") for a in c.get("attachments") or []] != [label] for c in contexts):
-        fail("an e-mail without its extract of this order")
-    content = db.session.scalar(
-        text("SELECT content FROM order_documents WHERE order_id = :order"), {"order": order_id}
-    )
-    if content is None:
-        fail("no document")
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        xml = archive.read("word/document.xml").decode()
-    iins = db.session.scalars(
-        text("SELECT s.iin FROM order_lines l JOIN students s ON s.id = l.student_id WHERE l.order_id = :order"),
-        {"order": order_id},
-    )
-    missing = [iin for iin in iins if iin not in xml]
-    if missing or label not in xml:
-        fail(f"document lacks {missing[:2] or label}")
     db.session.rollback()
+    check_document(order_id)
 
 
 # Main -----------------------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, default=2000, help="lines in the order (N)")
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        help="sign this many orders each way, alternating, and report the fastest of each",
-    )
-    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of our first sign to FILE")
+    parser = signing_arguments(__doc__, 2000, "lines in the order (N)")
     args = parser.parse_args(argv)
     n, repeat = args.students, args.repeat
     with wiped_app():
         counter = QueryCounter()
         started = time.perf_counter()
         uni = generate(n, cohorts=2 * repeat)
+        twin_cohorts(uni)
         print(
             f"generate   {time.perf_counter() - started:8.3f} s  ({2 * repeat} x {n} students in "
             f"{len(uni.group_ids)} groups, {len(uni.faculty_ids)} faculties)"
@@ -194,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         approver_ids = [user.id for user in approvers]
         prepared = [prepare(uni, cohort, counter, approver_ids) for cohort in uni.cohorts]
         ours_ids, bound_ids = [p[0] for p in prepared[0::2]], [p[0] for p in prepared[1::2]]
-        before = {order_id: snapshot(order_id) for order_id in ours_ids + bound_ids}
+        before = {order_id: student_rows(order_id) for order_id in ours_ids + bound_ids}
         db.session.rollback()
         best = {phase: min(p[1][phase] for p in prepared) for phase in prepared[0][1]}
         add_queries = prepared[0][2]
@@ -210,14 +195,11 @@ def main(argv: list[str] | None = None) -> None:
 
         ours, bound = [], []
         for attempt, (ours_id, bound_id) in enumerate(zip(ours_ids, bound_ids, strict=True)):
-            profiler = cProfile.Profile() if args.profile and attempt == 0 else None
-            if profiler:
-                profiler.enable()
-            ours_s, sign_queries = sign_ours(ours_id, uni.rector_id, counter)
-            db.session.remove()
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(args.profile)
+            profile = args.profile if attempt == 0 else None
+            with profiled(profile):
+                ours_s, sign_queries = sign_ours(ours_id, uni.rector_id, counter)
+                db.session.remove()
+            if profile:
                 ours_s = float("inf")  # a profiled run is no measurement
             ours.append(ours_s)
             bound.append(sign_bound(bound_id, uni.rector_id))
@@ -231,9 +213,15 @@ def main(argv: list[str] | None = None) -> None:
             f"bound      {bound_s:8.3f} s  (plain SQL + zipped XML in one transaction; runs "
             f"{', '.join(f'{t:.3f}' for t in bound)})"
         )
+        started = time.perf_counter()
+        written = {order_id: signed_rows(order_id, before[order_id]) for order_id in ours_ids + bound_ids}
         for order_id in ours_ids + bound_ids:
             verify(order_id, before[order_id])
-        print("verified: every order signed with the same rows (students, lines, movements, outbox, document)")
+            compare_signed(ours_ids[0], written[ours_ids[0]], order_id, written[order_id], args.tolerate)
+        print(
+            f"verified   {time.perf_counter() - started:8.3f} s  (every order: the same rows, column by column, in "
+            f"{', '.join(written[ours_ids[0]])}; the document names every student)"
+        )
     print(
         json.dumps(
             {
