@@ -40,11 +40,14 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from bench.generate import database_url, ensure_database, generate, make_app, reset_schema
+from bench.generate import University, database_url, ensure_database, generate, make_app, reset_schema
 from core.clock import today
 from core.db import db
 from core.models import User, create_user, issue_token
+from orders.kinds.expulsion import Expulsion
+from orders.operations import create_order_with_students
 from students.models import Group
+from workflow.engine import fire
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -64,11 +67,42 @@ class Sink:
         return "250 OK"
 
 
-def prepare(students: int) -> dict:
+# Where the backlog's orders stop: each is fired up to the state named, through the route `legal`.
+BACKLOG_STATES = ("review_dean", "review_registrar", "review_lawyer", "awaiting_signature")
+
+
+def backlog(per_state: int, uni: University, office: list[User], student_ids: list[int]) -> list[int]:
+    """Orders already on their way when the load starts, `per_state` in each open state, so that every role has
+    work from the first second (as on a working day). Through the real code, each step committed. Returns the
+    students they took (the clerks leave them alone)."""
+    clerk = db.session.get(User, uni.clerk_id)
+    taken: list[int] = []
+    for position, state in enumerate(BACKLOG_STATES):
+        for _ in range(per_state):
+            ids, student_ids = student_ids[:3], student_ids[3:]
+            taken += ids
+            raw = {"reason": "attendance", "effective_date": today().isoformat(), "basis": "Докладные записки"}
+            order = create_order_with_students(Expulsion.name, clerk, raw, ids, [])
+            db.session.commit()
+            fire(order, "submit", clerk)
+            if position >= 1:
+                for faculty_id in sorted(order.faculty_ids):
+                    fire(order, "approve", db.session.get(User, uni.dean_ids[faculty_id]))
+            for approver in office[: max(0, position - 1)]:
+                fire(order, "approve", approver)
+            db.session.commit()
+            if order.state != state:
+                raise SystemExit(f"backlog order {order.id} is {order.state}, not {state}")
+    return taken
+
+
+def prepare(students: int, per_state: int) -> dict:
     """Wipe and fill the database; the accounts and tokens the simulated people use."""
     uni = generate(students)
-    create_user("registrar", "bench", "Ахметова Динара Канатовна", ["registrar"], position="Офис регистратора")
-    create_user("lawyer", "bench", "Нургалиев Ерлан Маратович", ["lawyer"], position="Юрист")
+    office = [
+        create_user("registrar", "bench", "Ахметова Динара Канатовна", ["registrar"], position="Офис регистратора"),
+        create_user("lawyer", "bench", "Нургалиев Ерлан Маратович", ["lawyer"], position="Юрист"),
+    ]
     clerks = [db.session.get(User, uni.clerk_id)]
     clerks += [create_user(f"clerk{i}", "bench", f"Специалист {i}", ["clerk"]) for i in (2, 3, 4)]
     db.session.flush()
@@ -82,6 +116,7 @@ def prepare(students: int) -> dict:
         "effective_date": today().isoformat(),
     }
     db.session.commit()
+    setup["taken"] = backlog(per_state, uni, office, list(reversed(uni.cohorts[0])))
     return setup
 
 
@@ -267,6 +302,7 @@ def report(endpoints: list[dict], total: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=2000, help="students in the generated university")
+    parser.add_argument("--backlog", type=int, default=10, help="orders waiting in each open state at the start")
     parser.add_argument("--users", type=int, default=100, help="simulated people")
     parser.add_argument("--spawn-rate", type=float, default=20, help="people started per second")
     parser.add_argument("--run-time", type=int, default=60, help="seconds of load")
@@ -282,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     with app.app_context():
         reset_schema()
         started = time.perf_counter()
-        setup = prepare(args.students)
+        setup = prepare(args.students, args.backlog)
         print(
             f"generated {args.students} students, {len(setup['groups'])} groups "
             f"in {time.perf_counter() - started:.1f} s"

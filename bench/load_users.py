@@ -25,7 +25,9 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
 ORDER_LINK = re.compile(r'href="/orders/(\d+)"')
 GROUPS = itertools.cycle(SETUP.get("groups", []))
-TAKEN: set[int] = set()  # students already put in a draft during this run (one locust process: a plain set)
+TAKEN: set[int] = set(
+    SETUP.get("taken", [])
+)  # students already put in a draft during this run (one locust process: a plain set)
 _people = itertools.count()
 
 
@@ -46,11 +48,14 @@ class BrowserUser(HttpUser):
         self.username = _pick(SETUP[self.accounts_key])
         page = self.client.get("/login", name="/login")
         token = CSRF.search(page.text)
-        self.client.post(
+        with self.client.post(
             "/login",
             data={"csrf_token": token.group(1) if token else "", "username": self.username, "password": PASSWORD},
             name="/login",
-        )
+            catch_response=True,
+        ) as response:
+            if response.ok and response.url.endswith("/login"):
+                response.failure(f"{self.username} was not signed in")
         self.waiting: list[int] = []
 
     @task(3)
