@@ -1,7 +1,7 @@
 """The inbox with N orders in the database: the page and the API, for a dean and for the rector.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/registrar_bench_inbox \\
-        python -m bench.inbox --orders 100000 [--repeat 50] [--warmup 5] [--explain]
+        python -m bench.inbox --orders 100000 [--repeat 50] [--warmup 5] [--explain] [--keep] [--http]
 
 The database is wiped and migrated. A university (bench.generate) gets N expulsion orders (route `legal`: deans per
 faculty, registrar, lawyer, rector) in every state, most of them signed, with 1-5 lines each and the visas their state
@@ -17,6 +17,10 @@ count must not change with the page size, nor with N (run at two sizes).
 The lower bound: one hand-written SQL query returning the same first page (the summary columns, the author's name,
 the line count and the total count) for the same person, on a connection of the app's own engine, run once after
 each timed request of the page and API cases (interleaved: on a shared machine both see the same load).
+With `--http` the same inbox requests go through gunicorn instead (deploy/gunicorn.conf.py, HTTP, one at a time), once
+at the server's own planner settings and once with random_page_cost 1.1 (PGOPTIONS); its last line is
+{"bench": "inbox_http", "p95_ms_default": ..., "p95_ms_rpc_1.1": ...}.
+
 The last line printed is one JSON object: {"bench": "inbox", "n": N, "p95_ms": ..., "queries": ..., "bound_p95_ms":
 ..., "ratio": ..., "cases": {...}}.
 """

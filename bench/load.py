@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--students", type=int, default=2000, help="students in the generated university")
     parser.add_argument("--backlog", type=int, default=10, help="orders waiting in each open state at the start")
     parser.add_argument("--users", type=int, default=100, help="simulated people")
-    parser.add_argument("--spawn-rate", type=float, default=20, help="people started per second")
+    parser.add_argument("--spawn-rate", type=float, default=10, help="people started per second")
     parser.add_argument("--run-time", type=int, default=60, help="seconds of load")
     parser.add_argument("--broker", default=os.environ.get("REGISTRAR_BROKER_URL", DEFAULT_BROKER))
     parser.add_argument("--port", type=int, default=8731, help="gunicorn's port on 127.0.0.1")

@@ -29,6 +29,10 @@ TAKEN: set[int] = set(
     SETUP.get("taken", [])
 )  # students already put in a draft during this run (one locust process: a plain set)
 _people = itertools.count()
+# CONNECTION: every request on a new connection. In production nginx stands between the people and gunicorn and
+# retries a GET whose kept-alive upstream connection gunicorn closed at that instant (gthread closes idle keep-alive
+# connections after `keepalive` seconds); talking to gunicorn directly, a reused connection can meet that close as
+# "Connection reset by peer", a race of the test set-up rather than a failure of the application.
 
 
 def _pick(names: list[str]) -> str:
@@ -45,6 +49,7 @@ class BrowserUser(HttpUser):
     trigger = "approve"
 
     def on_start(self) -> None:
+        self.client.headers["Connection"] = "close"  # see CONNECTION below
         self.username = _pick(SETUP[self.accounts_key])
         page = self.client.get("/login", name="/login")
         token = CSRF.search(page.text)
@@ -108,6 +113,7 @@ class Clerk(HttpUser):
     wait_time = between(1, 3)
 
     def on_start(self) -> None:
+        self.client.headers["Connection"] = "close"
         self.client.headers["Authorization"] = f"Bearer {_pick(SETUP['clerk_tokens'])}"
 
     def _students(self, group: str, want: int) -> list[int]:
