@@ -85,25 +85,17 @@ class BrowserUser(HttpUser):
         )
 
 
-class Dean(BrowserUser):
-    weight = 40
-    accounts_key = "deans"
+def browser_person(name: str, weight: int, accounts_key: str, trigger: str = "approve") -> type[BrowserUser]:
+    """A kind of person working in the browser: how many of the simulated people (weight), whose accounts, what
+    they fire on the orders waiting for them."""
+    attributes = {"weight": weight, "accounts_key": accounts_key, "trigger": trigger, "__module__": __name__}
+    return type(name, (BrowserUser,), attributes)
 
 
-class Registrar(BrowserUser):
-    weight = 8
-    accounts_key = "registrars"
-
-
-class Lawyer(BrowserUser):
-    weight = 8
-    accounts_key = "lawyers"
-
-
-class Rector(BrowserUser):
-    weight = 8
-    accounts_key = "rectors"
-    trigger = "sign"
+Dean = browser_person("Dean", 40, "deans")
+Registrar = browser_person("Registrar", 8, "registrars")
+Lawyer = browser_person("Lawyer", 8, "lawyers")
+Rector = browser_person("Rector", 8, "rectors", trigger="sign")
 
 
 class Clerk(HttpUser):
