@@ -14,7 +14,7 @@ DEBIAN_TEST_PACKAGES := chromium libreoffice-writer-nogui
 SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install system-packages clean
+.PHONY: help run test lint install system-packages clean load
 
 help:
 	@echo "make run    create .venv, install, migrate, seed the demo university, serve http://127.0.0.1:5000"
@@ -22,6 +22,8 @@ help:
 	@echo "make test   install what the tests need (Debian chromium, LibreOffice), ruff, import contracts, pytest"
 	@echo "            extra pytest arguments: make test PYTEST_ARGS='-k expulsion -x'"
 	@echo "make lint   ruff check"
+	@echo "make load   the load test: gunicorn x4, 2 workers, scheduler, RabbitMQ, 100 people for 60 s (bench/README.md)"
+	@echo "            on the PostgreSQL database LOAD_DATABASE_URL (wiped), default bench_load on 127.0.0.1"
 	@echo "make clean  remove .venv, caches and test artifacts (keeps instance/, the demo database)"
 
 $(BIN)/python:
@@ -65,6 +67,14 @@ test: $(STAMP) system-packages
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -r core students workflow notifications orders approvals reports registrar
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+LOAD_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_load
+LOAD_ARGS ?=
+
+# the bench extra (locust, aiosmtpd) on top of the usual install
+load: $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,bench]'
+	DATABASE_URL=$(LOAD_DATABASE_URL) $(BIN)/python -m bench.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache test-artifacts build *.egg-info

@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import g, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, any_, case, exists, false, func, literal, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.clock import now, today
-from core.db import db
+from core.db import db, is_postgres
 from core.errors import InvalidInput
 from core.formatting import as_utc, local_zone
 from core.models import User, principals_of
@@ -57,8 +57,12 @@ def _waiting_parts(
     identities = [(who, match) for who in [actor, *principals] if (match := _slot_match(who)) is not None]
     if not identities:
         return false(), []
-    # The driving set: one index lookup on (role, faculty) for every identity at once.
-    slotted = Order.id.in_(select(ApprovalSlot.order_id).where(or_(*(match for _who, match in identities))))
+    # The driving set: one index lookup on (role, faculty) for every identity at once. On PostgreSQL as `id =
+    # ANY(ARRAY(...))`, an InitPlan whose ids probe `pk_orders`: with `IN (...)` at the server's default
+    # random_page_cost (4) the planner costs ~1,000 index probes above a parallel scan of every order and hashes
+    # the whole table (90-100 ms at 100,000 orders instead of ~20; bench/README.md, inbox).
+    driving = select(ApprovalSlot.order_id).where(or_(*(match for _who, match in identities)))
+    slotted = Order.id == any_(func.array(driving.scalar_subquery())) if is_postgres() else Order.id.in_(driving)
     parts: list[tuple[ColumnElement, User | None]] = []
     for who, match in identities:
         visaed = exists().where(

@@ -1,7 +1,7 @@
 """The inbox with N orders in the database: the page and the API, for a dean and for the rector.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/registrar_bench_inbox \\
-        python -m bench.inbox --orders 100000 [--repeat 50] [--warmup 5] [--explain]
+        python -m bench.inbox --orders 100000 [--repeat 50] [--warmup 5] [--explain] [--keep] [--http]
 
 The database is wiped and migrated. A university (bench.generate) gets N expulsion orders (route `legal`: deans per
 faculty, registrar, lawyer, rector) in every state, most of them signed, with 1-5 lines each and the visas their state
@@ -17,16 +17,25 @@ count must not change with the page size, nor with N (run at two sizes).
 The lower bound: one hand-written SQL query returning the same first page (the summary columns, the author's name,
 the line count and the total count) for the same person, on a connection of the app's own engine, run once after
 each timed request of the page and API cases (interleaved: on a shared machine both see the same load).
+With `--http` the same inbox requests go through gunicorn instead (deploy/gunicorn.conf.py, HTTP, one at a time), once
+at the server's own planner settings and once with random_page_cost 1.1 (PGOPTIONS); its last line is
+{"bench": "inbox_http", "p95_ms_default": ..., "p95_ms_rpc_1.1": ...}.
+
 The last line printed is one JSON object: {"bench": "inbox", "n": N, "p95_ms": ..., "queries": ..., "bound_p95_ms":
 ..., "ratio": ..., "cases": {...}}.
 """
 
 import argparse
+import http.cookiejar
 import importlib.util
 import json
+import os
 import re
 import statistics
+import tempfile
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +43,7 @@ from flask import Flask
 from sqlalchemy import event, text
 
 from bench.generate import database_url, ensure_database, generate, reset_schema
+from bench.load import BIN, start, stop, wait_ready
 from core.db import db
 from core.models import User, create_user, issue_token
 from orders.kinds.expulsion import Expulsion
@@ -400,6 +410,90 @@ def slowest_statements(app: Flask, request: Callable[[], object], top: int = 2) 
     return plans
 
 
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def http_login(base: str, username: str) -> urllib.request.OpenerDirector:
+    """A browser's cookie jar signed in through the login form (the CSRF token read from the page)."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(f"{base}/login") as response:  # nosec B310 - loopback
+        token = CSRF.search(response.read().decode())
+    form = urllib.parse.urlencode(
+        {"csrf_token": token.group(1) if token else "", "username": username, "password": "bench"}
+    ).encode()
+    with opener.open(f"{base}/login", data=form) as response:  # nosec B310 - loopback
+        if response.url.endswith("/login"):
+            raise SystemExit(f"login as {username} failed")
+    return opener
+
+
+def http_time(opener: urllib.request.OpenerDirector, request: urllib.request.Request, warmup: int, repeat: int) -> dict:
+    """Wall time of `request` through the opener, one at a time (concurrency 1): median and p95 in ms."""
+    times = []
+    for i in range(warmup + repeat):
+        started = time.perf_counter()
+        with opener.open(request) as response:  # nosec B310 - loopback
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"{request.full_url} answered {response.status}")
+        if i >= warmup:
+            times.append((time.perf_counter() - started) * 1000)
+    return {"median_ms": round(statistics.median(times), 2), "p95_ms": round(p95(times), 2)}
+
+
+def http_cases(url: str, usernames: dict, tokens: dict, warmup: int, repeat: int, port: int = 8741) -> dict:
+    """The inbox through gunicorn (deploy/gunicorn.conf.py, 2 workers), once at the server's own planner settings
+    and once with random_page_cost 1.1 on every connection of the app (PGOPTIONS, read by libpq)."""
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, dict] = {}
+    for setting, options in (("default", ""), ("rpc_1.1", "-c random_page_cost=1.1")):
+        work = Path(tempfile.mkdtemp(prefix="registrar-inbox-http-"))
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PGOPTIONS": options,
+            "REGISTRAR_SECRET_KEY": "inbox-bench-" + "0" * 52,
+            "REGISTRAR_LOG_LEVEL": "WARNING",
+            "GUNICORN_WORKERS": "2",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+        }
+        web = start("web", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "registrar.wsgi:app"], env, work)
+        try:
+            wait_ready(base, [web])
+            for role in ("dean", "rector"):
+                browser = http_login(base, usernames[role])
+                page = urllib.request.Request(f"{base}/inbox?{SORT}")
+                results[f"{setting}_{role}_page"] = http_time(browser, page, warmup, repeat)
+                api = urllib.request.Request(
+                    f"{base}/api/v1/inbox?{SORT}", headers={"Authorization": f"Bearer {tokens[role]}"}
+                )
+                results[f"{setting}_{role}_api"] = http_time(urllib.request.build_opener(), api, warmup, repeat)
+        finally:
+            stop([web])
+    return results
+
+
+def print_http(n: int, results: dict) -> None:
+    print(f"\n{'case (through gunicorn)':<28}{'median ms':>10}{'p95 ms':>10}")
+    for name, case in results.items():
+        print(f"{name:<28}{case['median_ms']:>10.2f}{case['p95_ms']:>10.2f}")
+    worst = {s: max(v["p95_ms"] for k, v in results.items() if k.startswith(s)) for s in ("default", "rpc_1.1")}
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(
+        json.dumps(
+            {
+                "bench": "inbox_http",
+                "n": n,
+                "p95_ms_default": worst["default"],
+                "p95_ms_rpc_1.1": worst["rpc_1.1"],
+                "target_ms": 50,
+                "load_avg": load,
+                "cases": results,
+            }
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=100_000, help="orders in the database (N)")
@@ -412,6 +506,11 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=1.1,
         help="PostgreSQL random_page_cost for every connection (SSD: 1.1; 0 keeps the server's)",
+    )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="measure through gunicorn (HTTP, one request at a time) at the server's planner settings and at 1.1",
     )
     args = parser.parse_args(argv)
     n, repeat, warmup = args.orders, args.repeat, args.warmup
@@ -446,6 +545,9 @@ def main(argv: list[str] | None = None) -> None:
         usernames = {role: db.session.get(User, people[role]).username for role in ("dean", "rector")}
         db.session.commit()
         db.session.remove()
+    if args.http:
+        print_http(n, http_cases(url, usernames, tokens, warmup, repeat))
+        return
 
     with app.app_context():
         counter = QueryCounter()
