@@ -37,6 +37,18 @@ def load_visible(order_id: int) -> Order:
     return order
 
 
+def flash_filling(started: bool) -> None:
+    """After a bulk draft too big for the request (`jobs.start_fill`): its lines are being written in the
+    background, or a repeated click found the same draft being filled and started nothing."""
+    if started:
+        flash(
+            _("The draft is created; its students are added in the background; this page shows the progress."),
+            "success",
+        )
+    else:
+        flash(_("An action on this order is already running in the background; wait for it to finish."), "error")
+
+
 @bp.route("/new/<kind_name>", methods=["GET", "POST"])
 @roles_required("clerk")
 def new(kind_name: str):
