@@ -201,3 +201,13 @@ def test_a_job_is_shown_through_the_api_only_to_who_sees_its_order(client, uni, 
     assert client.get(f"/api/v1/jobs/{job.id}", headers=own_dean).json["state"] == "queued"
     assert client.get(f"/api/v1/jobs/{job.id + 1000}", headers=own_dean).status_code == 404
     assert client.get(f"/api/v1/jobs/{job.id}").status_code == 401
+
+
+def test_the_api_documents_the_202_and_the_job_endpoint(client):
+    spec = client.get("/api/v1/openapi.json").json
+    paths = spec["paths"]
+    fire = paths["/api/v1/orders/{order_id}/fire"]["post"]["responses"]
+    assert "Accepted" in str(spec["components"]["schemas"]) and "202" in fire
+    assert "job" in str(fire["202"]) and "202" in paths["/api/v1/promotion/drafts"]["post"]["responses"]
+    assert "202" in paths["/api/v1/scholarship/drafts"]["post"]["responses"]
+    assert set(paths["/api/v1/jobs/{job_id}"]["get"]["responses"]) >= {"200", "403", "404"}
