@@ -68,7 +68,9 @@ def new(kind_name: str):
 def show(order_id: int):
     order = load_visible(order_id)
     operations.refresh_eligibility(order)
-    editable = operations.can_edit(order, current_user)
+    job = jobs.job_to_show(order.id, current_user)
+    # While a job works on the order (fills a draft, submits it), its lines are not edited by hand.
+    editable = operations.can_edit(order, current_user) and not (job is not None and job.active)
     q = request.args.get("q", "")[:100]
     found = search_students(current_user, q, limit=30) if editable and q else []
     in_order = set(
@@ -84,7 +86,6 @@ def show(order_id: int):
         order, current_user, operations.LineFilters.from_args(request.args), request.args.get("page")
     )
     lines = listing.page.items
-    job = jobs.job_to_show(order.id, current_user)
     actions = [] if job is not None and job.active else legal_actions(order, current_user)
     acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
     kind = get_kind(order.kind)

@@ -62,6 +62,9 @@ def test_a_big_promotion_draft_returns_at_once_and_its_job_fills_the_lines(clien
     page = client.get(f"/orders/promotion/{order_id}").get_data(as_text=True)
     assert "students are added in the background" in page
     assert 'data-testid="job-progress"' in page and "Add the students in scope" in page
+    order_page = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert 'data-testid="job-progress"' in order_page
+    assert 'id="remove-selected"' not in order_page  # no editing by hand while the job fills the draft
 
     before = orders_count()
     again = client.post("/orders/promotion/new", data=form, follow_redirects=True)
@@ -77,6 +80,7 @@ def test_a_big_promotion_draft_returns_at_once_and_its_job_fills_the_lines(clien
     assert len(db.session.get(Order, order_id).params[promotion.FINAL_YEAR]) == 1
     page = client.get(f"/orders/promotion/{order_id}").get_data(as_text=True)
     assert 'data-testid="job-result"' in page and page.count('<tr data-outcome="') == 3  # 2 repeat, 1 expulsion
+    assert 'id="remove-selected"' in client.get(f"/orders/{order_id}").get_data(as_text=True)  # editable again
 
 
 @pytest.mark.usefixtures("year_end")
