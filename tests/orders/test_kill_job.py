@@ -8,14 +8,10 @@ process is certainly in the middle of its transaction when it is killed.
 """
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from core.db import db, utcnow
 from orders import jobs
@@ -25,7 +21,7 @@ from orders.models import Order, OrderLine, OrderSequence
 from students.models import StudentMovement
 from tests.conftest import Factory
 from tests.orders.test_jobs import awaiting_signature, jobs_app, run_worker
-from tests.orders.test_kill_signing import outbox_writers
+from tests.orders.test_kill_signing import kill_when_waiting, outbox_writers, server_processes
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 LINES = 400
@@ -69,31 +65,8 @@ def test_a_worker_killed_mid_job_leaves_the_order_untouched_and_a_restart_signs_
             assert started
             numbers = db.session.scalar(select(func.coalesce(func.max(OrderSequence.last_number), 0)))
 
-            blocker = db.engine.connect()
-            blocker.exec_driver_sql("LOCK TABLE outbox_messages IN ACCESS EXCLUSIVE MODE")
-            worker = subprocess.Popen(
-                [sys.executable, "-c", WORKER, DATABASE_URL, str(job.id), str(tmp_path)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            try:
-                deadline = time.monotonic() + 120
-                while not outbox_writers():  # the job has claimed, numbered, applied, rendered: now waits to write
-                    assert worker.poll() is None, worker.stdout.read()
-                    assert time.monotonic() < deadline, "the job never reached the outbox"
-                    time.sleep(0.1)
-                worker.send_signal(signal.SIGKILL)
-                worker.wait(timeout=10)
-            finally:
-                blocker.rollback()
-                blocker.close()
-            assert worker.returncode == -signal.SIGKILL
-            deadline = time.monotonic() + 30
-            while outbox_writers():  # the orphaned server process finds its client gone and rolls back
-                assert time.monotonic() < deadline, "the killed job's transaction did not end"
-                time.sleep(0.1)
-
+            # the job has claimed, numbered, applied, rendered: now it waits to write the outbox
+            kill_when_waiting([WORKER, DATABASE_URL, str(job.id), str(tmp_path)], "outbox_messages", outbox_writers)
             db.session.rollback()
             killed = db.session.get(Job, job.id)
             assert (killed.state, killed.attempts) == ("running", 1)  # claimed, never finished
@@ -121,13 +94,7 @@ def test_a_worker_killed_mid_job_leaves_the_order_untouched_and_a_restart_signs_
 def fillers_waiting() -> int:
     """Server processes waiting for the lock on the curriculum, which a promotion's check reads first: the fill job
     has written its lines (not committed) and is checking them."""
-    with db.engine.connect() as connection:
-        return connection.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE '%curriculum_items%' "
-                "AND wait_event_type = 'Lock'"
-            )
-        ).scalar()
+    return server_processes("%curriculum_items%", running=False)
 
 
 def test_a_worker_killed_mid_fill_leaves_the_draft_empty_and_a_restart_fills_it_once(app, committed, tmp_path):
@@ -144,30 +111,8 @@ def test_a_worker_killed_mid_fill_leaves_the_draft_empty_and_a_restart_fills_it_
             db.session.commit()
             assert started and job.total == FILLED
 
-            blocker = db.engine.connect()
-            blocker.exec_driver_sql("LOCK TABLE curriculum_items IN ACCESS EXCLUSIVE MODE")
-            worker = subprocess.Popen(
-                [sys.executable, "-c", WORKER, DATABASE_URL, str(job.id), str(tmp_path)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            try:
-                deadline = time.monotonic() + 120
-                while not fillers_waiting():  # the lines are written (not committed), their check waits
-                    assert worker.poll() is None, worker.stdout.read()
-                    assert time.monotonic() < deadline, "the job never reached the check of its lines"
-                    time.sleep(0.1)
-                worker.send_signal(signal.SIGKILL)
-                worker.wait(timeout=10)
-            finally:
-                blocker.rollback()
-                blocker.close()
-            deadline = time.monotonic() + 30
-            while fillers_waiting():
-                assert time.monotonic() < deadline, "the killed job's transaction did not end"
-                time.sleep(0.1)
-
+            # the lines are written (not committed); their check waits to read the curriculum
+            kill_when_waiting([WORKER, DATABASE_URL, str(job.id), str(tmp_path)], "curriculum_items", fillers_waiting)
             db.session.rollback()
             killed = db.session.get(Job, job.id)
             assert (killed.state, killed.attempts) == ("running", 1)
