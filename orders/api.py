@@ -351,6 +351,7 @@ def load_visible(order_id: int) -> Order:
 
 
 def job_json(job: jobs.Job) -> dict:
+    """The job as the API shows it: its state and progress, and the URL to ask again."""
     return job.as_dict() | {"url": url_for("api_jobs.job_status", job_id=job.id)}
 
 
