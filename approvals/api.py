@@ -1,8 +1,9 @@
 """The approvals part of the JSON API: fire a trigger on an order, and my inbox."""
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 
 from approvals import diagram
@@ -18,19 +19,24 @@ from approvals.inbox import (
 )
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
+from orders import jobs
 from orders.api import (
+    ACCEPTED,
     MAX_ID,
+    AcceptedSchema,
     OrderDetailSchema,
     OrderSummarySchema,
     RefusalSchema,
     UserBriefSchema,
     With,
+    accepted,
     detail,
+    job_json,
     load_visible,
 )
 from orders.registry import KINDS, NAMES
 from students.api import UtcDateTime
-from workflow.engine import TRIGGERS, acting_for_in, fire, route_of
+from workflow.engine import TRIGGERS, acting_for_in, fire, legal_triggers, route_of
 
 bp = Blueprint(
     "api_approvals",
@@ -181,13 +187,26 @@ class RouteSchema(ma.Schema):
 @roles_required(*DECIDERS)
 @bp.arguments(FireArgs, example={"trigger": "return", "comment": "Приложите заявление студента", "version": 3})
 @bp.response(200, OrderDetailSchema)
+@bp.alt_response(202, schema=AcceptedSchema, description=ACCEPTED)
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 def fire_trigger(args, order_id: int):
     """Fire a trigger on an order. Refusals come back as 403 (not yours to decide), 409 (not in this state,
-    or changed since you read it) or 422 (a rule failed), each listed as {rule, message, data}."""
+    or changed since you read it, or a job of this order still running) or 422 (a rule failed), each listed as
+    {rule, message, data}. Submitting, visaing or signing a big order answers 202 with its background job."""
     order = load_visible(order_id)
+    trigger = args["trigger"]
+    if trigger in legal_triggers(order, current_user) and jobs.in_background(order, trigger):
+        acting_for = acting_for_in(order, trigger, current_user)
+        job, started = jobs.start_fire(order, trigger, current_user, args["comment"], args.get("version"), acting_for)
+        if not started:
+            abort(
+                409,
+                message=_("An action on this order is already running in the background; wait for it to finish."),
+                errors={"job": job_json(job)["url"]},
+            )
+        return accepted(job)
     fire(
         order,
         args["trigger"],

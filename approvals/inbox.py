@@ -503,13 +503,7 @@ class BulkResult:
 
 def _in_background(order: Order, trigger: str, actor: User, acting_for: User | None, comment: str) -> BulkResult:
     """A big order in a bulk decision: its decision becomes a background job (never a second one)."""
-    params = {
-        "trigger": trigger,
-        "comment": comment,
-        "version": order.version,
-        "acting_for_id": acting_for.id if acting_for else None,
-    }
-    _job, started = jobs.start_job(order, "fire", actor, params)
+    _job, started = jobs.start_fire(order, trigger, actor, comment, order.version, acting_for)
     refusals = (
         []
         if started

@@ -134,8 +134,7 @@ def _in_background(order, trigger: str, comment: str, version: int | None):
     """A big order: the decision runs as a job (the worker fires it as this user, re-checking everything); the
     order page shows its progress and result. A second click finds the job running and starts nothing."""
     acting_for = acting_for_in(order, trigger, current_user)
-    params = {"trigger": trigger, "comment": comment, "version": version, "acting_for_id": acting_for and acting_for.id}
-    _job, started = jobs.start_job(order, "fire", current_user, params)
+    _job, started = jobs.start_fire(order, trigger, current_user, comment, version, acting_for)
     if started:
         flash(_("“%(t)s” runs in the background; this page shows its progress.", t=label(trigger)), "success")
     else:

@@ -8,7 +8,7 @@ commits. An operation's refusal becomes the JSON error in `core.errors`; other e
 import io
 
 import marshmallow as ma
-from flask import send_file, url_for
+from flask import Response, jsonify, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from core.db import db
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
-from orders import operations, pdf
+from orders import jobs, operations, pdf
 from orders.models import Order, OrderDocument, OrderLine
 from orders.operations import iin_format_errors
 from orders.pdf import PDF_MIMETYPE
@@ -159,6 +159,42 @@ class OrderDetailSchema(OrderSummarySchema):
     legal_triggers = fields.List(fields.Str(), metadata={"description": "Triggers you may fire now"})
     pending_approvals = fields.List(fields.Nested(PendingSchema), metadata={"description": "Who must act now"})
     document = fields.Nested(DocumentSchema, allow_none=True, metadata={"description": "Set once signed"})
+
+
+class JobSchema(ma.Schema):
+    id = fields.Int()
+    order_id = fields.Int()
+    action = fields.Str(metadata={"description": "fire (a decision), or a kind's own, e.g. the filling of a draft"})
+    state = fields.Str(metadata={"enum": list(jobs.STATES)})
+    done = fields.Int(metadata={"description": "Lines done so far"})
+    total = fields.Int(metadata={"description": "Lines the job works on"})
+    percent = fields.Int()
+    result = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "Once ended: what the action returned (done), or {refusals: [{rule, message, student}]}"
+            " (failed)"
+        },
+    )
+    url = fields.Str(metadata={"description": "Where to ask for its progress: GET /api/v1/jobs/<id>"})
+
+
+class AcceptedSchema(ma.Schema):
+    order_id = fields.Int()
+    order_url = fields.Str(metadata={"description": "The order, once the job has ended"})
+    job = fields.Nested(JobSchema)
+
+
+ACCEPTED = (
+    "A big order (more lines than the job threshold, 300 by default): the action runs as a background job and this "
+    "answer comes at once, with the job to poll (also in the Location header). A repeated request while the job "
+    "runs starts no second one."
+)
+DRAFT_ACCEPTED = (
+    "More students in scope than the job threshold (300 by default): the draft is created at once, empty, and a "
+    "background job writes and checks its lines (all or none); poll the job, then read the outcomes. The same "
+    "request repeated while the job runs answers with the same draft and job."
+)
 
 
 class FormFieldSchema(ma.Schema):
@@ -312,6 +348,24 @@ def load_visible(order_id: int) -> Order:
             errors={"order_id": "not visible to you"},
         )
     return order
+
+
+def job_json(job: jobs.Job) -> dict:
+    """The job as the API shows it: its state and progress, and the URL to ask again."""
+    return job.as_dict() | {"url": url_for("api_jobs.job_status", job_id=job.id)}
+
+
+def accepted(job: jobs.Job) -> Response:
+    """202 Accepted: the action runs as `job`; its URL in the body and the Location header."""
+    body = {
+        "order_id": job.order_id,
+        "order_url": url_for("api_orders.show", order_id=job.order_id),
+        "job": job_json(job),
+    }
+    response = jsonify(body)
+    response.status_code = 202
+    response.headers["Location"] = body["job"]["url"]
+    return response
 
 
 def student_ids_from(args: dict) -> list[int]:
@@ -585,3 +639,26 @@ def document_pdf(order_id: int):
     )
     response.headers["X-Content-SHA256"] = row.sha256
     return response
+
+
+jobs_bp = Blueprint(
+    "api_jobs",
+    __name__,
+    url_prefix="/api/v1/jobs",
+    description="Background jobs on big orders: their state, progress and result.",
+)
+
+
+@jobs_bp.route("/<int(max=2147483647):job_id>")
+@roles_required(*READERS)
+@jobs_bp.response(200, JobSchema)
+@jobs_bp.alt_response(403, response="FORBIDDEN")
+@jobs_bp.alt_response(404, response="NOT_FOUND")
+def job_status(job_id: int):
+    """A background job (a decision on a big order, a big bulk draft): queued, running, done or failed, how many of
+    its lines are done, and its result once ended. Who may see its order may see it."""
+    job = db.session.get(jobs.Job, job_id)
+    if job is None:
+        abort(404, message=_("No job %(id)s.", id=job_id), errors={"job_id": "unknown"})
+    load_visible(job.order_id)
+    return job_json(job)

@@ -9,6 +9,7 @@ transaction that also marks the job done: a worker killed in the middle leaves t
 worker finishes it. A refusal (a rule, a permission re-checked in the worker, a change meanwhile) is the job's result.
 """
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -192,10 +193,13 @@ def job_label(job: Job) -> str:
     return label(job.params.get("trigger") or job.action)
 
 
-def start_job(order: Order, action: str, actor: User, params: dict | None = None) -> tuple[Job, bool]:
+def start_job(
+    order: Order, action: str, actor: User, params: dict | None = None, total: int | None = None
+) -> tuple[Job, bool]:
     """Record a job of `action` on `order` for `actor`, handed to the broker when the caller's transaction commits.
     Returns (the job, True), or (the job already queued or running for this order, False): never a second one.
-    The caller has checked that `actor` may ask; the worker's operation checks it again."""
+    The caller has checked that `actor` may ask; the worker's operation checks it again. `total`: the lines the
+    job works on, when not the order's lines (a draft being filled has none yet)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown job action {action!r}")
     running = active_job(order.id)
@@ -206,7 +210,7 @@ def start_job(order: Order, action: str, actor: User, params: dict | None = None
         order_id=order.id,
         actor_id=actor.id,
         params=params or {},
-        total=line_count(order),
+        total=line_count(order) if total is None else total,
         request_id=current_request_id(),
         lease_until=utcnow() + lease(),  # if the hand-over is lost, the sweep hands it over once this has passed
     )
@@ -214,6 +218,47 @@ def start_job(order: Order, action: str, actor: User, params: dict | None = None
     db.session.flush()
     db.session.info.setdefault(_TO_SEND, []).append(job.id)
     return job, True
+
+
+def start_fire(
+    order: Order, trigger: str, actor: User, comment: str, version: int | None, acting_for: User | None
+) -> tuple[Job, bool]:
+    """A decision on a big order as a job (`start_job` of "fire"): the worker fires `trigger` as `actor`, acting for
+    `acting_for`, on the `version` decided on."""
+    params = {
+        "trigger": trigger,
+        "comment": comment,
+        "version": version,
+        "acting_for_id": acting_for.id if acting_for else None,
+    }
+    return start_job(order, "fire", actor, params)
+
+
+def start_fill(order: Order, action: str, actor: User, scope: dict, candidates: int) -> tuple[Order, Job | None, bool]:
+    """A bulk draft of more than the threshold's students: its lines are written by a job of `action` (the order,
+    created empty in this transaction, is filled in the worker, in one transaction: all its lines or none). A
+    repeated request (the same author, parameters, basis and scope while the first draft is being filled) keeps
+    nothing of its own: the first draft and its job are returned, and False. A small draft: (order, None, False), to
+    be filled by the caller."""
+    if candidates <= threshold():
+        return order, None, False
+    params = {"scope": scope, "draft": {"params": order.params, "basis": order.basis, "title": order.title}}
+    params = json.loads(json.dumps(params, default=str))  # as the JSON column gives it back, to compare
+    for running in db.session.scalars(
+        select(Job).where(Job.actor_id == actor.id, Job.action == action, Job.state.in_(ACTIVE_STATES))
+    ):
+        if running.params == params:
+            db.session.delete(order)
+            db.session.flush()
+            return db.session.get(Order, running.order_id), running, False
+    job, _started = start_job(order, action, actor, params, total=candidates)
+    return order, job, True
+
+
+def job_context(order_id: int, user: User) -> dict:
+    """What a page including `orders/_job.html` needs: the job to show (`job_to_show`) and its label."""
+    job = job_to_show(order_id, user)
+    return {"job": job, "job_label": job_label(job) if job is not None else ""}
 
 
 @event.listens_for(Session, "after_commit")

@@ -37,6 +37,18 @@ def load_visible(order_id: int) -> Order:
     return order
 
 
+def flash_filling(started: bool) -> None:
+    """After a bulk draft too big for the request (`jobs.start_fill`): its lines are being written in the
+    background, or a repeated click found the same draft being filled and started nothing."""
+    if started:
+        flash(
+            _("The draft is created; its students are added in the background; this page shows the progress."),
+            "success",
+        )
+    else:
+        flash(_("An action on this order is already running in the background; wait for it to finish."), "error")
+
+
 @bp.route("/new/<kind_name>", methods=["GET", "POST"])
 @roles_required("clerk")
 def new(kind_name: str):
@@ -56,7 +68,9 @@ def new(kind_name: str):
 def show(order_id: int):
     order = load_visible(order_id)
     operations.refresh_eligibility(order)
-    editable = operations.can_edit(order, current_user)
+    job = jobs.job_to_show(order.id, current_user)
+    # While a job works on the order (fills a draft, submits it), its lines are not edited by hand.
+    editable = operations.can_edit(order, current_user) and not (job is not None and job.active)
     q = request.args.get("q", "")[:100]
     found = search_students(current_user, q, limit=30) if editable and q else []
     in_order = set(
@@ -72,7 +86,6 @@ def show(order_id: int):
         order, current_user, operations.LineFilters.from_args(request.args), request.args.get("page")
     )
     lines = listing.page.items
-    job = jobs.job_to_show(order.id, current_user)
     actions = [] if job is not None and job.active else legal_actions(order, current_user)
     acting_for = list({who.id: who for _trigger, who in actions if who is not None}.values())
     kind = get_kind(order.kind)

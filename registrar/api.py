@@ -22,6 +22,7 @@ from core.models import user_for_token
 from core.permissions import public
 from orders.api import bp as orders_bp
 from orders.api import document_kinds
+from orders.api import jobs_bp as jobs_api_bp
 from orders.register.api import bp as register_bp
 from orders.registry import api_blueprints
 from reports.api import bp as reports_bp
@@ -198,6 +199,7 @@ def init_api(app: Flask) -> Api:
         approvals_bp,
         approvals_admin_bp,
         reports_bp,
+        jobs_api_bp,
     ):
         csrf.exempt(blueprint)  # bearer tokens only: a cross-site page cannot send the Authorization header
         api.register_blueprint(blueprint)

@@ -1,7 +1,8 @@
-"""A big order in headless Chromium: the clerk drafts the promotion of a whole faculty (the final-year students are
-listed apart), removes every refused line in one action, and submits (a background job: the progress bar, then the
-result); the visas are given; the rector signs with a progress bar and the page shows the signed order. The job
-threshold is lowered to 3 lines so the demo's small faculty is a "big" order."""
+"""A big order in headless Chromium: the clerk drafts the promotion of a whole faculty (a background job: the
+outcomes page shows its progress, then the lines; the final-year students are listed apart), removes every refused
+line in one action, and submits (a background job: the progress bar, then the result); the visas are given; the
+rector signs with a progress bar and the page shows the signed order. The job threshold is lowered to 3 lines so the
+demo's small faculty is a "big" order."""
 
 import re
 import threading
@@ -75,18 +76,22 @@ def test_the_clerk_cleans_and_submits_a_faculty_promotion_and_the_rector_signs(
 ):
     app = live_server.app
     monkeypatch.setitem(app.config, "JOB_THRESHOLD_LINES", 3)
-    gates = [threading.Event(), threading.Event()]  # the submit's and the signing's job wait until the bar is seen
+    # The drafting's, the submit's and the signing's jobs each wait until the test has seen the progress bar.
+    gates = [threading.Event(), threading.Event(), threading.Event()]
     waiting = list(gates)
-    fire_job = jobs.ACTIONS["fire"]
 
-    def held_until_seen(order, actor, params):  # the same operation, started once the bar is on the screen
-        # End the worker's read transaction first: held open while waiting, its SQLite read lock would deadlock
-        # with the web requests' writes (a real job does not wait between its reads and its writes).
-        db.session.commit()
-        assert waiting.pop(0).wait(30), "the test never saw the progress bar"
-        return fire_job(order, actor, params)
+    def held_until_seen(action):
+        def held(order, actor, params):  # the same operation, started once the bar is on the screen
+            # End the worker's read transaction first: held open while waiting, its SQLite read lock would deadlock
+            # with the web requests' writes (a real job does not wait between its reads and its writes).
+            db.session.commit()
+            assert waiting.pop(0).wait(30), "the test never saw the progress bar"
+            return action(order, actor, params)
 
-    monkeypatch.setitem(jobs.ACTIONS, "fire", held_until_seen)
+        return held
+
+    for name in ("fire", "promotion_fill"):
+        monkeypatch.setitem(jobs.ACTIONS, name, held_until_seen(jobs.ACTIONS[name]))
     faculty_id, day = _one_student_in_another_order(app)
     clerk = Session(browser, live_server.url, "clerk")
     rector = Session(browser, live_server.url, "rector")
@@ -98,8 +103,18 @@ def test_the_clerk_cleans_and_submits_a_faculty_promotion_and_the_rector_signs(
         page.fill("#effective_date", date(day.year + 1, 9, 1).isoformat())
         page.fill("#basis", "Итоги экзаменационной сессии, представления деканов")
         page.click("main form button.primary")
-        expect(page).to_have_url(re.compile(r"/orders/promotion/\d+$"))
+        expect(page).to_have_url(re.compile(r"/orders/promotion/\d+$"))  # at once: the lines come from a job
         order_id = int(page.url.rsplit("/", 1)[1])
+        expect(page.get_by_test_id("job-progress")).to_be_visible()
+        expect(page.locator("tr[data-outcome]")).to_have_count(0)
+        page.screenshot(path=str(artifacts / "big-order-drafting.png"), full_page=True)
+        page.reload()  # a second look (or click) starts nothing: still the one job
+        expect(page.get_by_test_id("job-progress")).to_be_visible()
+        gates[0].set()
+        expect(page.get_by_test_id("job-result")).to_have_class(_css_class("success"), timeout=30_000)
+        with app.app_context():
+            assert db.session.scalar(select(func.count(jobs.Job.id)).where(jobs.Job.order_id == order_id)) == 1
+            db.session.remove()
         final_year = page.get_by_test_id("final-year")
         expect(final_year.locator("h2")).to_contain_text("(6)")  # the demo's final-year ECO students
         expect(final_year.locator("tr[data-final-year]").first).to_be_visible()
@@ -111,7 +126,7 @@ def test_the_clerk_cleans_and_submits_a_faculty_promotion_and_the_rector_signs(
         refused = int(re.search(r"\d+", remove.inner_text()).group())
         page.screenshot(path=str(artifacts / "big-order-before-removal.png"), full_page=True)
         remove.click()
-        expect(page.locator(".flash.success")).to_contain_text(str(refused))
+        expect(page.locator(".flash.success[role=status]")).to_contain_text(str(refused))  # not the job's result
         expect(page.get_by_test_id("remove-refused")).to_have_count(0)
         with app.app_context():
             lines = db.session.scalars(select(OrderLine).where(OrderLine.order_id == order_id)).all()
@@ -123,7 +138,7 @@ def test_the_clerk_cleans_and_submits_a_faculty_promotion_and_the_rector_signs(
         expect(page).to_have_url(re.compile(rf"/orders/{order_id}$"))
         expect(page.get_by_test_id("job-progress")).to_be_visible()
         page.goto("/inbox")  # the clerk leaves while the job runs, and comes back to its result
-        gates[0].set()
+        gates[1].set()
         _wait_for_job(app, order_id)
         page.goto(f"/orders/{order_id}")
         expect(page.get_by_test_id("job-result")).to_have_class(_css_class("success"))
@@ -136,7 +151,7 @@ def test_the_clerk_cleans_and_submits_a_faculty_promotion_and_the_rector_signs(
         expect(page).to_have_url(re.compile(rf"/orders/{order_id}$"))
         expect(page.get_by_test_id("job-progress")).to_be_visible()
         expect(page.get_by_test_id("job-count")).to_contain_text(str(left))
-        gates[1].set()
+        gates[2].set()
         expect(page.get_by_test_id("order-state")).to_have_class(_css_class("signed"), timeout=30_000)
         expect(page.get_by_test_id("job-result")).to_have_class(_css_class("success"))
         expect(page.get_by_test_id("order-number")).not_to_be_empty()

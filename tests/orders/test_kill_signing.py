@@ -61,15 +61,49 @@ def written() -> tuple[int, int, int]:
 
 
 def outbox_writers() -> int:
-    """Server processes writing the outbox now (waiting for its lock, or running). Asked on a connection of its own:
-    within one transaction PostgreSQL keeps showing the activity it saw first."""
+    """Server processes writing the outbox now (waiting for its lock, or running)."""
+    return server_processes("INSERT INTO outbox_messages%")
+
+
+def server_processes(query_like: str, *, running: bool = True) -> int:
+    """Server processes waiting for a lock in a statement like `query_like` (or, with `running`, running it now).
+    Asked on a connection of its own: within one transaction PostgreSQL keeps showing the activity it saw first."""
+    busy = "(wait_event_type = 'Lock' OR state = 'active')" if running else "wait_event_type = 'Lock'"
     with db.engine.connect() as connection:
         return connection.execute(
             text(
-                "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'INSERT INTO outbox_messages%' "
-                "AND (wait_event_type = 'Lock' OR state = 'active')"
-            )
+                f"SELECT count(*) FROM pg_stat_activity WHERE query ILIKE :query AND pid <> pg_backend_pid() AND {busy}"
+            ),
+            {"query": query_like},
         ).scalar()
+
+
+def kill_when_waiting(script: list[str], table: str, waiting) -> None:
+    """Run `python -c *script` while `table` is locked, SIGKILL it once `waiting()` sees it blocked on that lock in
+    the middle of its transaction, and wait until the server has rolled that transaction back."""
+    blocker = db.engine.connect()
+    blocker.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+    process = subprocess.Popen(
+        [sys.executable, "-c", *script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not waiting():
+            assert process.poll() is None, process.stdout.read()
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"it never waited for {table}: {process.stdout.read()}")
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert process.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while waiting():  # the orphaned server process goes on, finds its client gone and rolls back
+        assert time.monotonic() < deadline, "the killed transaction did not end"
+        time.sleep(0.1)
 
 
 def awaiting_signature(make: Factory) -> Order:
@@ -96,35 +130,10 @@ def test_a_signing_killed_midway_leaves_the_order_untouched_and_no_number_used(c
     numbers = db.session.scalar(select(func.coalesce(func.max(OrderSequence.last_number), 0)))
     before = written()
 
-    blocker = db.engine.connect()
-    blocker.execute(text("LOCK TABLE outbox_messages IN ACCESS EXCLUSIVE MODE"))
-    signer = subprocess.Popen(
-        [sys.executable, "-c", SIGNER, DATABASE_URL, str(order.id), str(rector.id), str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    # the signing process waits for the outbox: everything before it is written, nothing committed
+    kill_when_waiting(
+        [SIGNER, DATABASE_URL, str(order.id), str(rector.id), str(tmp_path)], "outbox_messages", outbox_writers
     )
-    try:
-        deadline = time.monotonic() + 120
-        while True:  # the signing process waits for the outbox: everything before it is written, nothing committed
-            if outbox_writers():
-                break
-            assert signer.poll() is None, signer.stdout.read()
-            if time.monotonic() > deadline:
-                signer.kill()
-                raise AssertionError(f"the signing never reached the outbox: {signer.stdout.read()}")
-            time.sleep(0.1)
-        signer.send_signal(signal.SIGKILL)
-        signer.wait(timeout=10)
-    finally:
-        blocker.rollback()
-        blocker.close()
-    assert signer.returncode == -signal.SIGKILL
-
-    deadline = time.monotonic() + 30
-    while outbox_writers():  # the orphaned server process goes on, finds its client gone and rolls back
-        assert time.monotonic() < deadline, "the killed signing's transaction did not end"
-        time.sleep(0.1)
     db.session.expire_all()
     assert db.session.get(Order, order.id).state == "awaiting_signature"
     assert db.session.get(Order, order.id).number is None

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from core.db import db
 from core.permissions import roles_required
-from orders.api import READERS, RefusalSchema, load_visible
+from orders.api import DRAFT_ACCEPTED, READERS, AcceptedSchema, RefusalSchema, accepted, load_visible
 from orders.kinds.promotion import drafting as bulk
 from orders.kinds.promotion.blueprints import api as bp
 from orders.kinds.promotion.promotion import PromotionParams
@@ -104,11 +104,15 @@ def _load_promotion(order_id: int):
     },
 )
 @bp.response(201, OutcomesSchema)
+@bp.alt_response(202, schema=AcceptedSchema, description=DRAFT_ACCEPTED)
 @bp.alt_response(403, response="FORBIDDEN")
 def draft(args):
     """Draft a promotion order with a line for every active student in scope, each line checked and sorted into
-    an outcome: promote, repeat_year, expulsion or blocked. Bad input: 422 and nothing written."""
-    order = bulk.draft_promotion(current_user, args)
+    an outcome: promote, repeat_year, expulsion or blocked. Bad input: 422 and nothing written. More students in
+    scope than the job threshold: 202, the draft created empty and its lines written by a background job."""
+    order, job, _started = bulk.ask_promotion(current_user, args)
+    if job is not None:
+        return accepted(job)
     return _outcomes(order)
 
 

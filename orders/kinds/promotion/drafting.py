@@ -6,18 +6,19 @@ Drafting costs a fixed number of statements whatever the number of students: the
 """
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 
 from core.db import db
 from core.models import User
+from core.progress import report
 from core.rules import rule
 from core.scope import faculty_scope
-from orders import operations
-from orders.jobs import register_action
+from orders import jobs, operations
+from orders.jobs import Job, register_action
 from orders.kind import parse_academic_year
 from orders.kinds.promotion.promotion import outcome_from
 from orders.models import Order, OrderLine
@@ -104,9 +105,8 @@ def _scope(raw: dict) -> tuple[Scope | None, dict[str, str]]:
     return Scope(year or "", faculty_id, programme_id, course), errors
 
 
-def draft_promotion(author: User, raw: dict) -> Order:
-    """A promotion draft with a line for every active student in scope (faculty, programme, course: each
-    optional), every line checked. Nothing is written when the input is bad or nobody is in scope."""
+def _create(author: User, raw: dict) -> tuple[Order, Scope]:
+    """The empty promotion draft and the scope to fill it from; nothing is written when the input is bad."""
     scope, errors = _scope(raw)
     try:
         order = operations.create_order("promotion", author, raw)
@@ -116,6 +116,10 @@ def draft_promotion(author: User, raw: dict) -> Order:
         errors = {**error.errors, **errors}
     if errors:
         raise InvalidInput(errors)
+    return order, scope
+
+
+def _in_scope(scope: Scope) -> Select:
     students = (
         select(Student.id, Student.group_id, Programme.faculty_id)
         .join(Group, Group.id == Student.group_id)
@@ -128,10 +132,20 @@ def draft_promotion(author: User, raw: dict) -> Order:
         students = students.where(Group.programme_id == scope.programme_id)
     if scope.course is not None:
         students = students.where(Student.course == scope.course)
-    final_course = Student.course >= Programme.duration_years
-    final_year = list(db.session.scalars(students.where(final_course).with_only_columns(Student.id)))
-    operations.insert_lines(order, students.where(~final_course).subquery())
+    return students
+
+
+FINAL_COURSE = Student.course >= Programme.duration_years
+
+
+def _fill(order: Order, scope: Scope) -> Order:
+    """A line for every active student in scope but the final-year ones (listed apart), every line checked."""
+    students = _in_scope(scope)
+    final_year = list(db.session.scalars(students.where(FINAL_COURSE).with_only_columns(Student.id)))
+    operations.insert_lines(order, students.where(~FINAL_COURSE).subquery())
+    report(0.3)
     operations.check_lines(order)
+    report(0.9)
     if not order.lines:
         if final_year:
             raise InvalidInput(
@@ -145,6 +159,36 @@ def draft_promotion(author: User, raw: dict) -> Order:
         raise InvalidInput({"scope": _("No active student is in this scope; nothing was drafted.")})
     order.params = {**order.params, FINAL_YEAR: final_year}
     return order
+
+
+def draft_promotion(author: User, raw: dict) -> Order:
+    """A promotion draft with a line for every active student in scope (faculty, programme, course: each
+    optional), every line checked, at once. Nothing is written when the input is bad or nobody is in scope."""
+    order, scope = _create(author, raw)
+    return _fill(order, scope)
+
+
+def ask_promotion(author: User, raw: dict) -> tuple[Order, Job | None, bool]:
+    """`draft_promotion` from a page or the API: above the job threshold the draft is created here and its lines
+    are filled by a background job (`jobs.start_fill`). Returns the draft, its fill job (None: filled already) and
+    whether this request started that job (False: the same draft was already being filled)."""
+    order, scope = _create(author, raw)
+    candidates = db.session.scalar(select(func.count()).select_from(_in_scope(scope).where(~FINAL_COURSE).subquery()))
+    order, job, started = jobs.start_fill(order, FILL, author, asdict(scope), candidates)
+    if job is None:
+        _fill(order, scope)
+    return order, job, started
+
+
+def fill_in_background(order: Order, actor: User, params: dict) -> dict:
+    """The lines of a big promotion draft, written by the job `ask_promotion` started (the asker may still edit it)."""
+    operations._require_editable(order, actor)
+    _fill(order, Scope(**params["scope"]))
+    return {"lines": len(order.lines)}
+
+
+FILL = "promotion_fill"
+register_action(FILL, fill_in_background)
 
 
 def final_year_students(order: Order, actor: User) -> Select:

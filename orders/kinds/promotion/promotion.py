@@ -318,7 +318,11 @@ class Promotion(OrderKind):
     title_ru = "О переводе обучающихся на следующий курс"
     title_kk = "Білім алушыларды келесі курсқа көшіру туралы"
     params_schema = PromotionParams
-    labels = {"promotion": _l("course promotion"), "promotion_split": _l("Turn the refused into drafts")}
+    labels = {
+        "promotion": _l("course promotion"),
+        "promotion_split": _l("Turn the refused into drafts"),
+        "promotion_fill": _l("Add the students in scope"),
+    }
     blueprints = (pages,)
     api_blueprints = (api,)
     order_page_links = ("orders/_promotion_outcomes_link.html",)

@@ -20,7 +20,7 @@ from orders.kinds.promotion import drafting as bulk
 from orders.kinds.promotion.blueprints import pages as bp
 from orders.kinds.promotion.promotion import PromotionParams
 from orders.params import order_form
-from orders.views import READERS, load_visible
+from orders.views import READERS, flash_filling, load_visible
 from students.models import Faculty, Programme
 
 
@@ -63,7 +63,10 @@ def new():
     refused = FormRefusals(form, fallback="basis")
     if form.validate_on_submit():
         with refused:
-            order = bulk.draft_promotion(current_user, form.data)
+            order, job, started = bulk.ask_promotion(current_user, form.data)
+            if job is not None:
+                flash_filling(started)
+                return redirect(url_for("promotion.outcomes", order_id=order.id))
             counts = bulk.summary(order)
             flash(
                 ngettext(
@@ -100,13 +103,11 @@ def outcomes(order_id: int):
     if order.kind != "promotion":
         abort(404)
     lines = operations.visible_lines(order, current_user)
-    job = jobs.job_to_show(order.id, current_user)
     return render_template(
         "orders/promotion_outcomes.html",
         order=order,
         final_year=paginate(bulk.final_year_students(order, current_user), request.args.get("final_page")),
-        job=job,
-        job_label=jobs.job_label(job) if job is not None else "",
+        **jobs.job_context(order.id, current_user),
         grouped=bulk.outcomes(order, lines),
         reason=bulk.outcome_reason,
         editable=operations.can_edit(order, current_user),

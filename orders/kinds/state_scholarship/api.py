@@ -8,7 +8,7 @@ from flask_smorest import abort
 from marshmallow import fields, validate
 
 from core.permissions import roles_required
-from orders.api import READERS, RefusalSchema, load_visible
+from orders.api import DRAFT_ACCEPTED, READERS, AcceptedSchema, RefusalSchema, accepted, load_visible
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.kinds.state_scholarship.blueprints import api as bp
 from orders.kinds.state_scholarship.state_scholarship import StateScholarshipParams
@@ -87,11 +87,15 @@ def _outcomes(order) -> dict:
     },
 )
 @bp.response(201, ScholarshipOutcomesSchema)
+@bp.alt_response(202, schema=AcceptedSchema, description=DRAFT_ACCEPTED)
 @bp.alt_response(403, response="FORBIDDEN")
 def draft(args):
     """Draft a state scholarship order with a line for every active state-grant student in scope, each with the
-    amount and months or the reason it is not appointed. Bad input: 422 and nothing written."""
-    order = bulk.draft_scholarship(current_user, args)
+    amount and months or the reason it is not appointed. Bad input: 422 and nothing written. More students in scope
+    than the job threshold: 202, the draft created empty and its lines written by a background job."""
+    order, job, _started = bulk.ask_scholarship(current_user, args)
+    if job is not None:
+        return accepted(job)
     return _outcomes(order)
 
 

@@ -9,11 +9,13 @@ Drafting costs a fixed number of statements whatever the number of students: the
 from collections import Counter
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from core.db import db
 from core.models import User
-from orders import operations
+from core.progress import report
+from orders import jobs, operations
+from orders.jobs import Job, register_action
 from orders.models import Order, OrderLine
 from orders.operations import InvalidInput
 from orders.registry import get_kind
@@ -22,16 +24,20 @@ from students.models import Faculty, Group, Programme, Student
 KIND = "state_scholarship"
 
 
-def draft_scholarship(author: User, raw: dict) -> Order:
-    """A state scholarship draft with a line for every active state-grant student of the chosen faculties and
-    courses, every line computed and checked. Nothing is written when the input is bad or nobody is in scope."""
+def _create(author: User, raw: dict) -> Order:
+    """The empty state scholarship draft; nothing is written when the input is bad."""
     order = operations.create_order(KIND, author, raw)
-    faculties, courses = order.params["faculties"], order.params["courses"]
+    faculties = order.params["faculties"]
     if faculties:
         known = set(db.session.scalars(select(Faculty.id).where(Faculty.id.in_(faculties))))
         unknown = [str(f) for f in faculties if f not in known]
         if unknown:
             raise InvalidInput({"faculties": _("There is no faculty %(ids)s.", ids=", ".join(unknown))})
+    return order
+
+
+def _in_scope(order: Order) -> Select:
+    faculties, courses = order.params["faculties"], order.params["courses"]
     students = (
         select(Student.id, Student.group_id, Programme.faculty_id)
         .join(Group, Group.id == Student.group_id)
@@ -42,11 +48,48 @@ def draft_scholarship(author: User, raw: dict) -> Order:
         students = students.where(Programme.faculty_id.in_(faculties))
     if courses:
         students = students.where(Student.course.in_(courses))
-    operations.insert_lines(order, students.subquery())
+    return students
+
+
+def _fill(order: Order) -> Order:
+    """A line for every active state-grant student of the order's faculties and courses, computed and checked."""
+    operations.insert_lines(order, _in_scope(order).subquery())
+    report(0.3)
     operations.check_lines(order)
+    report(0.9)
     if not order.lines:
         raise InvalidInput({"scope": _("No active state-grant student is in this scope; nothing was drafted.")})
     return order
+
+
+def draft_scholarship(author: User, raw: dict) -> Order:
+    """A state scholarship draft with a line for every active state-grant student of the chosen faculties and
+    courses, every line computed and checked, at once. Nothing is written when the input is bad or nobody is in
+    scope."""
+    return _fill(_create(author, raw))
+
+
+def ask_scholarship(author: User, raw: dict) -> tuple[Order, Job | None, bool]:
+    """`draft_scholarship` from a page or the API: above the job threshold the draft is created here and its lines
+    are filled by a background job (`jobs.start_fill`). Returns the draft, its fill job (None: filled already) and
+    whether this request started that job (False: the same draft was already being filled)."""
+    order = _create(author, raw)
+    candidates = db.session.scalar(select(func.count()).select_from(_in_scope(order).subquery()))
+    order, job, started = jobs.start_fill(order, FILL, author, {}, candidates)
+    if job is None:
+        _fill(order)
+    return order, job, started
+
+
+def fill_in_background(order: Order, actor: User, params: dict) -> dict:
+    """The lines of a big state scholarship draft, written by the job `ask_scholarship` started."""
+    operations._require_editable(order, actor)
+    _fill(order)
+    return {"lines": len(order.lines)}
+
+
+FILL = "state_scholarship_fill"
+register_action(FILL, fill_in_background)
 
 
 def reason(line: OrderLine) -> str:

@@ -355,7 +355,10 @@ class StateScholarship(OrderKind):
     appendix_title_ru = "Приложение: обучающиеся, которым стипендия не назначена, с причиной"
     appendix_title_kk = "Қосымша: стипендия тағайындалмаған білім алушылар, себебі көрсетіле отырып"
     params_schema = StateScholarshipParams
-    labels = {"state_scholarship": _l("state scholarship")}
+    labels = {
+        "state_scholarship": _l("state scholarship"),
+        "state_scholarship_fill": _l("Add the students in scope"),
+    }
     blueprints = (pages,)
     api_blueprints = (api,)
     new_order_links = ("orders/_scholarship_new_link.html",)

@@ -7,12 +7,12 @@ from flask_login import current_user
 
 from core.errors import FormRefusals
 from core.permissions import roles_required
-from orders import operations
+from orders import jobs, operations
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.kinds.state_scholarship.blueprints import pages as bp
 from orders.kinds.state_scholarship.state_scholarship import StateScholarshipParams
 from orders.params import order_form
-from orders.views import READERS, load_visible
+from orders.views import READERS, flash_filling, load_visible
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -22,7 +22,10 @@ def new():
     refused = FormRefusals(form, fallback="basis")
     if form.validate_on_submit():  # the CSRF token; the parameters are loaded through the kind's schema
         with refused:
-            order = bulk.draft_scholarship(current_user, form.data)
+            order, job, started = bulk.ask_scholarship(current_user, form.data)
+            if job is not None:
+                flash_filling(started)
+                return redirect(url_for("scholarship.outcomes", order_id=order.id))
             counts = bulk.summary(order)
             flash(
                 ngettext(
@@ -50,4 +53,5 @@ def outcomes(order_id: int):
         grouped=bulk.split(order, lines),
         reason=bulk.reason,
         counts=bulk.summary(order),
+        **jobs.job_context(order.id, current_user),
     )
