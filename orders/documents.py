@@ -9,9 +9,12 @@ sheet with every visa. Values are XML-escaped (autoescape), so a name with `&` o
 
 import hashlib
 import io
+import json
 import re
+import struct
 import threading
 import zipfile
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -560,6 +563,156 @@ def render_extract_context(context: dict) -> bytes:
     """An extract from its frozen context alone (the `order_extract` attachment renderer): no database reads, so a
     student renamed after signing still gets the extract with the name the order found."""
     return _render(EXTRACT_TEMPLATE, context)
+
+
+# An order's extracts from one prepared package ----------------------------------------------------------------------
+#
+# Every extract of an order shares all but its own item (`extract_item`), so docxtpl fills the template once per
+# order with a marker for each of the line's values; a student's extract is then that package with the markers
+# replaced by the escaped text and zipped again: a string join and DEFLATE instead of a Jinja pass, an XML parse and
+# python-docx's save. The first extract of every prepared package is also rendered the long way and must come out the
+# same part for part, or the order's extracts keep the long way (a template that transforms a value, say).
+
+_MARK = "\ue010{}\ue011"  # private-use characters around a value's name: never in a template or a frozen text
+_MARKS = re.compile("\ue010([a-z_]+)\ue011")
+_NAME = re.compile("[a-z_]+")
+_LISTING = re.compile("[\t\n\r]")  # docxtpl turns these into runs of their own (and lxml writes \r as &#13;)
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """A package member ready to be written: its constant bytes compressed once, or the segments between markers
+    (odd ones naming a value) to fill and compress per extract."""
+
+    name: bytes
+    time: int  # MS-DOS time and date, as zip headers keep them
+    date: int
+    stored: tuple[bytes, int, int] | None = None  # (DEFLATE stream, CRC-32, size)
+    segments: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A rendered extract package with markers. `checked` once the long way agreed; `usable` False when it did not."""
+
+    members: list[_Member]
+    checked: bool = False
+    usable: bool = True
+
+
+_PREPARED: OrderedDict[tuple, _Prepared] = OrderedDict()
+_PREPARED_LOCK = threading.Lock()
+
+
+def render_extract(common: dict, own: dict) -> bytes:
+    """A stored extract's DOCX from the order's `extract_common` and the line's frozen `own` words: from the order's
+    prepared package when the words allow (plain strings and numbers), else through docxtpl as
+    `render_extract_context`."""
+    context = {**common, **own}
+    variant = _variant(own)
+    if variant is None or not common.get("signed_at"):  # unsigned: the properties take the time of each render
+        return render_extract_context(context)
+    key = (json.dumps(common, sort_keys=True, default=str), variant)
+    with _PREPARED_LOCK:
+        prepared = _PREPARED.get(key)
+        if prepared is not None:
+            _PREPARED.move_to_end(key)
+    if prepared is None:
+        prepared = _prepare(common, own)
+        with _PREPARED_LOCK:
+            _PREPARED[key] = prepared
+            while len(_PREPARED) > 16:  # a few orders' extracts being sent at once, a few variants each
+                _PREPARED.popitem(last=False)
+    if not prepared.usable:
+        return render_extract_context(context)
+    content = _fill(prepared, own)
+    if not prepared.checked:
+        long_way = render_extract_context(context)
+        prepared.usable = _members(long_way) == _members(content)
+        prepared.checked = True
+        return content if prepared.usable else long_way
+    return content
+
+
+def _variant(own: dict) -> tuple | None:
+    """What decides the prepared package's shape: which values there are and which are empty (a template's `if`);
+    None when a value cannot be substituted as text (a list, a tab or a line break)."""
+    shape = []
+    for name, value in sorted(own.items()):
+        if not _NAME.fullmatch(name) or isinstance(value, bool) or not isinstance(value, str | int | None):
+            return None
+        if not value:
+            shape.append((name, value))
+        elif isinstance(value, str) and _LISTING.search(value):
+            return None
+        else:
+            shape.append((name, True))
+    return tuple(shape)
+
+
+def _prepare(common: dict, own: dict) -> _Prepared:
+    """The order's extract rendered once with a marker in place of each non-empty value of the line."""
+    marked = {name: (_MARK.format(name) if value else value) for name, value in own.items()}
+    try:
+        package = render_extract_context({**common, **marked})
+    except Exception:  # noqa: BLE001 - a template computing with a value (item_n + 1) cannot be prepared
+        return _Prepared([], usable=False)
+    members = []
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        for info in archive.infolist():
+            data = archive.read(info)
+            year, month, day, hour, minute, second = info.date_time
+            name = info.filename.encode("utf-8")
+            time = hour << 11 | minute << 5 | second // 2
+            date = (year - 1980) << 9 | month << 5 | day
+            if b"\xee\x80\x90" not in data:  # no marker (U+E010 in UTF-8): compressed now, once
+                members.append(_Member(name, time, date, stored=(_deflate(data), zlib.crc32(data), len(data))))
+                continue
+            segments = _MARKS.split(data.decode("utf-8"))
+            if any(segments[k].rfind("<") > segments[k].rfind(">") for k in range(0, len(segments) - 1, 2)):
+                return _Prepared([], usable=False)  # a value inside an attribute: escaped differently
+            members.append(_Member(name, time, date, segments=tuple(segments)))
+    return _Prepared(members)
+
+
+def _escaped(text: str) -> str:
+    """Text as lxml serialises it in an element (quotes left as they are)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _deflate(data: bytes) -> bytes:
+    """Raw DEFLATE at zlib's default level, as `zipfile` writes a member."""
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _fill(prepared: _Prepared, own: dict) -> bytes:
+    """The extract's package: the line's texts put in, the constant members copied compressed. The zip is written
+    here (local headers, central directory) because `zipfile` cannot take a member already compressed."""
+    texts = {name: _escaped(str(value)) for name, value in own.items()}
+    out, directory = [], []
+    offset = 0
+    for member in prepared.members:
+        if member.stored is None:
+            data = "".join(texts[part] if k % 2 else part for k, part in enumerate(member.segments)).encode("utf-8")
+            compressed, crc, size = _deflate(data), zlib.crc32(data), len(data)
+        else:
+            compressed, crc, size = member.stored
+        fields = (8, member.time, member.date, crc, len(compressed), size, len(member.name))
+        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, *fields, 0)
+        directory.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, *fields, 0, 0, 0, 0, 0, offset))
+        directory.append(member.name)
+        out += (header, member.name, compressed)
+        offset += len(header) + len(member.name) + len(compressed)
+    central = b"".join(directory)
+    count = len(prepared.members)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), offset, 0)
+    return b"".join(out) + central + end
+
+
+def _members(package: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
 
 
 def signed_order_content(context: dict) -> bytes:
