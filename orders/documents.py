@@ -16,6 +16,7 @@ import threading
 import zipfile
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,6 +84,9 @@ SIGNER_FALLBACK = "Ректор"
 DOCUMENT_LOCALE = "ru"  # of the dates the Kazakh and Russian text share (number and date, approval sheet)
 # Characters XML 1.0 forbids; a stray one pasted into a basis or name would make the DOCX unreadable.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+Rows = list[tuple[str, str, str, str]]  # a bulk item's table: full name, IIN, group, details
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +314,7 @@ class _Jinja(Environment):
 _JINJA = _Jinja()
 
 
-def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> bytes:
+def _render(path: Path, context: dict, tables: dict[str, tuple[Rows, str]] | None = None) -> bytes:
     """`path` names the part (order, extract); the version comes from the context's `template_ids` (frozen with
     every extract), the built-in file when it names none (`orders.filing`)."""
     template = DocxTemplate(io.BytesIO(template_for(path.stem, context)))
@@ -324,32 +328,37 @@ def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> 
     return _with_tables(buffer.getvalue(), tables) if tables else buffer.getvalue()
 
 
-def _with_tables(package: bytes, tables: dict[str, str]) -> bytes:
+def _with_tables(package: bytes, tables: dict[str, tuple[Rows, str]]) -> bytes:
     """The package with each bulk item's marker paragraph replaced by its table: the tables' WordprocessingML is
-    built as a string and spliced into `word/document.xml`, so a table of thousands of rows costs a string join,
-    not a Jinja loop and an XML tree of every cell."""
+    built as strings and spliced into `word/document.xml`, so a table of thousands of rows costs string joins, not a
+    Jinja loop and an XML tree of every cell. The part is written to the archive as it is built, a few hundred rows at
+    a time: a 20,000-row order never holds its whole XML as one string."""
     source, buffer = zipfile.ZipFile(io.BytesIO(package)), io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             data = source.read(info)
-            if info.filename == "word/document.xml":
-                data = _insert_tables(data.decode("utf-8"), tables).encode("utf-8")
-            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+            if info.filename != "word/document.xml":
+                target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with target.open(info, "w") as part:
+                for piece in _insert_tables(data.decode("utf-8"), tables):
+                    part.write(piece.encode("utf-8"))
     return buffer.getvalue()
 
 
-def _insert_tables(xml: str, tables: dict[str, str]) -> str:
-    parts, position = [], 0
-    for marker, table in tables.items():
+def _insert_tables(xml: str, tables: dict[str, tuple[Rows, str]]) -> Iterator[str]:
+    position = 0
+    for marker, (rows, language) in tables.items():
         at = xml.find(marker, position)
         if at < 0:
             raise LookupError(f"the template lost the table of a bulk item ({marker}): keep {{{{ item.table }}}}")
         start = max(xml.rfind("<w:p>", position, at), xml.rfind("<w:p ", position, at))
         end = xml.index("</w:p>", at) + len("</w:p>")
-        parts += [xml[position:start], table]
+        yield xml[position:start]
+        yield from table_parts(rows, language)
         position = end
-    parts.append(xml[position:])
-    return "".join(parts)
+    yield xml[position:]
 
 
 # The table of a bulk item: No., full name, IIN, group, the kind's details; widths in twentieths of a point (the
@@ -374,10 +383,18 @@ def _xml_text(text: str) -> str:
     return text.translate(_CELL_TEXT)
 
 
-def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
+def table_xml(rows: Rows, language: str) -> str:
     """A table of students (full name, IIN, group, details) numbered from 1 in the template's "Order List" table
     style (a grid) and "Order Table" paragraphs (small type), its header repeated on every page. Rows carry no other
     formatting, so a table of thousands of rows stays a small string."""
+    return "".join(table_parts(rows, language))
+
+
+TABLE_CHUNK = 500  # rows escaped and joined at a time
+
+
+def table_parts(rows: Rows, language: str) -> Iterator[str]:
+    """`table_xml` in pieces of `TABLE_CHUNK` rows."""
     grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in TABLE_WIDTHS)
     header = "".join(
         f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr>'
@@ -385,20 +402,23 @@ def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
         f"<w:t>{_xml_text(name)}</w:t></w:r></w:p></w:tc>"
         for name, width in zip(TABLE_COLUMNS[language], TABLE_WIDTHS, strict=True)
     )
-    cell = '<w:tc><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr><w:r><w:t xml:space="preserve">'
-    between = f"</w:t></w:r></w:p></w:tc>{cell}"
-    # Every cell's text escaped in one pass: joined by a character no text holds, translated once, split again.
-    texts = _xml_text(_SEPARATOR.join(_SEPARATOR.join(row) for row in rows)).split(_SEPARATOR)
-    body = "".join(
-        f"<w:tr>{cell}{n}{between}{texts[k]}{between}{texts[k + 1]}{between}{texts[k + 2]}{between}"
-        f"{texts[k + 3]}</w:t></w:r></w:p></w:tc></w:tr>"
-        for n, k in enumerate(range(0, len(texts) if rows else 0, 4), 1)
-    )
-    return (
+    yield (
         '<w:tbl><w:tblPr><w:tblStyle w:val="OrderList"/><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
         '<w:tblLook w:val="04A0"/></w:tblPr>'
-        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/></w:trPr>{header}</w:tr>{body}</w:tbl>"
+        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/></w:trPr>{header}</w:tr>"
     )
+    cell = '<w:tc><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr><w:r><w:t xml:space="preserve">'
+    between = f"</w:t></w:r></w:p></w:tc>{cell}"
+    for first in range(0, len(rows), TABLE_CHUNK):
+        chunk = rows[first : first + TABLE_CHUNK]
+        # Every cell's text escaped in one pass: joined by a character no text holds, translated once, split again.
+        texts = _xml_text(_SEPARATOR.join(_SEPARATOR.join(row) for row in chunk)).split(_SEPARATOR)
+        yield "".join(
+            f"<w:tr>{cell}{n}{between}{texts[k]}{between}{texts[k + 1]}{between}{texts[k + 2]}{between}"
+            f"{texts[k + 3]}</w:t></w:r></w:p></w:tc></w:tr>"
+            for n, k in zip(range(first + 1, first + len(chunk) + 1), range(0, len(texts), 4), strict=True)
+        )
+    yield "</w:tbl>"
 
 
 ORDER_HEADING = "БҰЙРЫҚ / ПРИКАЗ"
@@ -443,7 +463,7 @@ def render_order(order: Order, verify_token: str | None = None) -> bytes:
 
 def _render_order(order: Order, kind: OrderKind, visas: list[Visa], context: dict, lines: list[OrderLine]) -> bytes:
     places, blocks = layout(kind, lines)
-    tables: dict[str, str] = {}
+    tables: dict[str, tuple[Rows, str]] = {}
     students = {  # name, IIN and group of every student listed in a table, read once for both languages
         ident: (line.student.full_name, line.student.iin, line.student.group.name)
         for block in blocks
@@ -459,7 +479,7 @@ def _render_order(order: Order, kind: OrderKind, visas: list[Visa], context: dic
             marker = f"@@registrar-table-{language}-{block.n}@@"
             which = 0 if language == "ru" else 1
             rows = [(*students[ident], details[which]) for ident, details in block.details.items()]
-            tables[marker] = table_xml(rows, language)
+            tables[marker] = (rows, language)
             items.append(Item(block.n, _clean(block.wording[0 if language == "ru" else 1]), marker))
         context[f"items_{language}"] = items
     listed = [places[line.id] for line in lines if places[line.id].in_appendix is not None]
