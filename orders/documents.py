@@ -25,7 +25,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 from flask import current_app
-from jinja2 import Environment, Template
+from jinja2 import Environment, Template, nodes
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
@@ -673,9 +673,11 @@ def _variant(own: dict) -> tuple | None:
 def _prepare(common: dict, own: dict) -> _Prepared:
     """The order's extract rendered once with a marker in place of each non-empty value of the line."""
     marked = {name: (_MARK.format(name) if value else value) for name, value in own.items()}
+    if not _printed_or_tested(template_for(EXTRACT_TEMPLATE.stem, common), set(own)):
+        return _Prepared([], usable=False)
     try:
         package = render_extract_context({**common, **marked})
-    except Exception:  # noqa: BLE001 - a template computing with a value (item_n + 1) cannot be prepared
+    except Exception:  # noqa: BLE001 - whatever fails here fails the long way too, with its own message
         return _Prepared([], usable=False)
     members = []
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
@@ -693,6 +695,25 @@ def _prepare(common: dict, own: dict) -> _Prepared:
                 return _Prepared([], usable=False)  # a value inside an attribute: escaped differently
             members.append(_Member(name, time, date, segments=tuple(segments)))
     return _Prepared(members)
+
+
+def _printed_or_tested(template: bytes, names: set[str]) -> bool:
+    """Whether the template uses the line's values only as `{{ name }}` or `{% if name %}`: anything else (a filter,
+    a comparison, arithmetic) could give another text for another value than for the marker."""
+    document = DocxTemplate(io.BytesIO(template))
+    document.init_docx()
+    sources = [document.patch_xml(document.get_xml())]
+    for uri in (document.HEADER_URI, document.FOOTER_URI):
+        sources += [document.patch_xml(document.get_part_xml(part)) for _key, part in document.get_headers_footers(uri)]
+    properties = document.docx.core_properties
+    sources += [properties.author, properties.comments, properties.identifier, properties.subject, properties.title]
+
+    def plain(node: nodes.Node, parent: nodes.Node | None) -> bool:
+        if isinstance(node, nodes.Name) and node.name in names:
+            return isinstance(parent, nodes.Output) or (isinstance(parent, nodes.If) and parent.test is node)
+        return all(plain(child, node) for child in node.iter_child_nodes())
+
+    return all(plain(_JINJA.parse(source), None) for source in sources if source)
 
 
 def _escaped(text: str) -> str:

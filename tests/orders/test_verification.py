@@ -19,7 +19,7 @@ from notifications.models import OutboxMessage
 from orders import documents, pdf, verification
 from orders.models import OrderExtract
 from tests.conftest import login, sign
-from tests.orders.test_documents import signed  # noqa: F401 (the fixture)
+from tests.orders.test_documents import assert_libreoffice_opens, signed  # noqa: F401 (the fixture)
 from tests.orders.test_revocation import revoke
 from tests.qr import decode_png, footer_images
 
@@ -135,6 +135,17 @@ def test_every_extract_is_the_document_the_whole_template_pass_gives(order_ab):
             assert _parts(content) == _parts(documents.render_extract_context({**common, **variant, "item_kk": words}))
             text = "".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
             assert re.sub(r"\s", "", words) in re.sub(r"\s", "", text)  # a break or tab is a run of its own
+
+
+def test_libreoffice_opens_an_extract_made_from_the_prepared_package(order_ab, tmp_path):
+    order, a, b = order_ab
+    verification.extract_document(student_extract(order, a))  # the order's first: prepared and checked
+    extract = student_extract(order, b)
+    content = verification.extract_document(extract)
+    pdf_bytes = assert_libreoffice_opens(content, extract.filename, tmp_path)
+    pypdf = pytest.importorskip("pypdf")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages)
+    assert b.iin in text and a.iin not in text
 
 
 def test_a_revoked_order_says_so_on_its_page(order_ab, client, uni):
