@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.documents                 # 2,000 and 10,000 lines, best of 3, and the PDF time
     .venv/bin/python -m bench.documents --lines 2000 --repeat 5 --no-pdf
+    .venv/bin/python -m bench.documents --extracts 500  # students' extracts of one order, per extract
 
 **ours**: `orders.documents.render_order(order)` on an expulsion of N students of one reason and date (loaded ORM
 objects, no database round trip: the renderer's own work): the kind's wording of each group of students (declined
@@ -12,6 +13,11 @@ the approval sheet's rows) gathered beforehand, written as one WordprocessingML 
 with `zipfile` (DEFLATE, as python-docx saves). The last line printed is JSON with the ratio ours / bound at each N.
 With LibreOffice installed it also prints how long `soffice --headless --convert-to pdf` takes on the smallest
 document (a fresh user profile each time, as the worker would run it).
+
+With `--extracts N`, the students' extracts of an N-line order instead (what the worker renders for each e-mail):
+**ours** `orders.documents.render_extract(common, own)` for every line, the order's prepared package included (made
+and checked the long way on the first extract); **docxtpl** `render_extract_context`, the full docxtpl pass each
+extract took before; **bound** each extract's texts as raw WordprocessingML zipped, as above. Times are per extract.
 """
 
 import argparse
@@ -22,13 +28,14 @@ import subprocess
 import tempfile
 import time
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from docx import Document
 
 from bench.common import CONTENT_TYPES, RELS
+from core.db import db
 from core.models import User
 from orders import documents
 from orders.models import Order, OrderLine
@@ -202,15 +209,73 @@ def pdf_seconds(content: bytes) -> float | None:
         return seconds
 
 
+def extract_case(n: int, repeat: int) -> dict:
+    """Per-extract seconds of ours, of the docxtpl pass and of the raw-XML bound, over the `n` lines of one order."""
+    order = build_order(n)
+    order.signed_at = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+    kind = get_kind(order.kind)
+    places = documents.line_places(kind, order.lines)
+    common = {**documents.extract_common(order), **documents.stamp_fields(order, "abcdefghijklmnop")}
+    owns = [documents.extract_item(kind, line, places[line.id]) for line in order.lines]
+    header = [common[key] for key in ("university_kk", "university_ru", "date", "number", "city", "title_kk")]
+    texts = [([*header, common["title_ru"], own["item_kk"], own["item_ru"], common["signer_name"]], []) for own in owns]
+    ours_s, full_s, bound_s = [], [], []
+    for _ in range(repeat):
+        documents._PREPARED.clear()  # the order's package is prepared within the timed loop, as the worker does
+        started = time.perf_counter()
+        contents = [documents.render_extract(common, own) for own in owns]
+        ours_s.append((time.perf_counter() - started) / n)
+        few = owns[: max(1, n // 10)]  # the docxtpl pass is slow: a tenth of the lines is enough for its figure
+        started = time.perf_counter()
+        for own in few:
+            documents.render_extract_context({**common, **own})
+        full_s.append((time.perf_counter() - started) / len(few))
+        started = time.perf_counter()
+        for paragraphs, items in texts:
+            bound(paragraphs, items)
+        bound_s.append((time.perf_counter() - started) / n)
+    fast = next(iter(documents._PREPARED.values()))
+    if not (fast.checked and fast.usable):
+        raise SystemExit("the prepared package did not match the docxtpl pass: every extract took the long way")
+    for own, content in zip(owns[:3], contents, strict=False):
+        body = "".join(paragraph.text for paragraph in Document(io.BytesIO(content)).paragraphs)
+        if own["item_ru"] not in body:
+            raise SystemExit(f"an extract misses its item: {own['item_ru'][:60]}")
+    ours, full, low = min(ours_s), min(full_s), min(bound_s)
+    print(
+        f"extracts of N={n}: ours {ours * 1000:.2f} ms, docxtpl {full * 1000:.2f} ms ({full / ours:.1f}x ours), "
+        f"bound {low * 1000:.2f} ms, ratio ours/bound {ours / low:.2f}"
+    )
+    return {
+        "extracts": n,
+        "ours_ms": round(ours * 1000, 3),
+        "docxtpl_ms": round(full * 1000, 3),
+        "bound_ms": round(low * 1000, 3),
+        "ratio": round(ours / low, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, nargs="+", default=[2000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-pdf", action="store_true")
+    parser.add_argument("--extracts", type=int, help="time the students' extracts of an order of this many lines")
     args = parser.parse_args()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "BROKER_URL": "stub"})
+    folder = tempfile.TemporaryDirectory()  # the renderer reads the active template versions: an empty schema
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder.name}/bench.sqlite3",
+            "BROKER_URL": "stub",
+            "PUBLIC_BASE_URL": "https://registrar.example",
+        }
+    )
     results = []
     with app.app_context():
+        db.create_all()
+        if args.extracts:
+            print(json.dumps({"bench": "documents", "results": [extract_case(args.extracts, args.repeat)]}))
+            return
         for n in args.lines:
             order = build_order(n)
             paragraphs, items = bound_texts(order)

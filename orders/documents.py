@@ -9,10 +9,14 @@ sheet with every visa. Values are XML-escaped (autoescape), so a name with `&` o
 
 import hashlib
 import io
+import json
 import re
+import struct
 import threading
 import zipfile
+import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +25,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 from flask import current_app
-from jinja2 import Environment, Template
+from jinja2 import Environment, Template, nodes
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
@@ -80,6 +84,9 @@ SIGNER_FALLBACK = "Ректор"
 DOCUMENT_LOCALE = "ru"  # of the dates the Kazakh and Russian text share (number and date, approval sheet)
 # Characters XML 1.0 forbids; a stray one pasted into a basis or name would make the DOCX unreadable.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+Rows = list[tuple[str, str, str, str]]  # a bulk item's table: full name, IIN, group, details
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +314,7 @@ class _Jinja(Environment):
 _JINJA = _Jinja()
 
 
-def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> bytes:
+def _render(path: Path, context: dict, tables: dict[str, tuple[Rows, str]] | None = None) -> bytes:
     """`path` names the part (order, extract); the version comes from the context's `template_ids` (frozen with
     every extract), the built-in file when it names none (`orders.filing`)."""
     template = DocxTemplate(io.BytesIO(template_for(path.stem, context)))
@@ -321,32 +328,37 @@ def _render(path: Path, context: dict, tables: dict[str, str] | None = None) -> 
     return _with_tables(buffer.getvalue(), tables) if tables else buffer.getvalue()
 
 
-def _with_tables(package: bytes, tables: dict[str, str]) -> bytes:
+def _with_tables(package: bytes, tables: dict[str, tuple[Rows, str]]) -> bytes:
     """The package with each bulk item's marker paragraph replaced by its table: the tables' WordprocessingML is
-    built as a string and spliced into `word/document.xml`, so a table of thousands of rows costs a string join,
-    not a Jinja loop and an XML tree of every cell."""
+    built as strings and spliced into `word/document.xml`, so a table of thousands of rows costs string joins, not a
+    Jinja loop and an XML tree of every cell. The part is written to the archive as it is built, a few hundred rows at
+    a time: a 20,000-row order never holds its whole XML as one string."""
     source, buffer = zipfile.ZipFile(io.BytesIO(package)), io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             data = source.read(info)
-            if info.filename == "word/document.xml":
-                data = _insert_tables(data.decode("utf-8"), tables).encode("utf-8")
-            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+            if info.filename != "word/document.xml":
+                target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with target.open(info, "w") as part:
+                for piece in _insert_tables(data.decode("utf-8"), tables):
+                    part.write(piece.encode("utf-8"))
     return buffer.getvalue()
 
 
-def _insert_tables(xml: str, tables: dict[str, str]) -> str:
-    parts, position = [], 0
-    for marker, table in tables.items():
+def _insert_tables(xml: str, tables: dict[str, tuple[Rows, str]]) -> Iterator[str]:
+    position = 0
+    for marker, (rows, language) in tables.items():
         at = xml.find(marker, position)
         if at < 0:
             raise LookupError(f"the template lost the table of a bulk item ({marker}): keep {{{{ item.table }}}}")
         start = max(xml.rfind("<w:p>", position, at), xml.rfind("<w:p ", position, at))
         end = xml.index("</w:p>", at) + len("</w:p>")
-        parts += [xml[position:start], table]
+        yield xml[position:start]
+        yield from table_parts(rows, language)
         position = end
-    parts.append(xml[position:])
-    return "".join(parts)
+    yield xml[position:]
 
 
 # The table of a bulk item: No., full name, IIN, group, the kind's details; widths in twentieths of a point (the
@@ -371,10 +383,18 @@ def _xml_text(text: str) -> str:
     return text.translate(_CELL_TEXT)
 
 
-def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
+def table_xml(rows: Rows, language: str) -> str:
     """A table of students (full name, IIN, group, details) numbered from 1 in the template's "Order List" table
     style (a grid) and "Order Table" paragraphs (small type), its header repeated on every page. Rows carry no other
     formatting, so a table of thousands of rows stays a small string."""
+    return "".join(table_parts(rows, language))
+
+
+TABLE_CHUNK = 500  # rows escaped and joined at a time
+
+
+def table_parts(rows: Rows, language: str) -> Iterator[str]:
+    """`table_xml` in pieces of `TABLE_CHUNK` rows."""
     grid = "".join(f'<w:gridCol w:w="{width}"/>' for width in TABLE_WIDTHS)
     header = "".join(
         f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr>'
@@ -382,20 +402,23 @@ def table_xml(rows: list[tuple[str, str, str, str]], language: str) -> str:
         f"<w:t>{_xml_text(name)}</w:t></w:r></w:p></w:tc>"
         for name, width in zip(TABLE_COLUMNS[language], TABLE_WIDTHS, strict=True)
     )
-    cell = '<w:tc><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr><w:r><w:t xml:space="preserve">'
-    between = f"</w:t></w:r></w:p></w:tc>{cell}"
-    # Every cell's text escaped in one pass: joined by a character no text holds, translated once, split again.
-    texts = _xml_text(_SEPARATOR.join(_SEPARATOR.join(row) for row in rows)).split(_SEPARATOR)
-    body = "".join(
-        f"<w:tr>{cell}{n}{between}{texts[k]}{between}{texts[k + 1]}{between}{texts[k + 2]}{between}"
-        f"{texts[k + 3]}</w:t></w:r></w:p></w:tc></w:tr>"
-        for n, k in enumerate(range(0, len(texts) if rows else 0, 4), 1)
-    )
-    return (
+    yield (
         '<w:tbl><w:tblPr><w:tblStyle w:val="OrderList"/><w:tblW w:w="0" w:type="auto"/><w:tblLayout w:type="fixed"/>'
         '<w:tblLook w:val="04A0"/></w:tblPr>'
-        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/></w:trPr>{header}</w:tr>{body}</w:tbl>"
+        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:tblHeader/></w:trPr>{header}</w:tr>"
     )
+    cell = '<w:tc><w:p><w:pPr><w:pStyle w:val="OrderTable"/></w:pPr><w:r><w:t xml:space="preserve">'
+    between = f"</w:t></w:r></w:p></w:tc>{cell}"
+    for first in range(0, len(rows), TABLE_CHUNK):
+        chunk = rows[first : first + TABLE_CHUNK]
+        # Every cell's text escaped in one pass: joined by a character no text holds, translated once, split again.
+        texts = _xml_text(_SEPARATOR.join(_SEPARATOR.join(row) for row in chunk)).split(_SEPARATOR)
+        yield "".join(
+            f"<w:tr>{cell}{n}{between}{texts[k]}{between}{texts[k + 1]}{between}{texts[k + 2]}{between}"
+            f"{texts[k + 3]}</w:t></w:r></w:p></w:tc></w:tr>"
+            for n, k in zip(range(first + 1, first + len(chunk) + 1), range(0, len(texts), 4), strict=True)
+        )
+    yield "</w:tbl>"
 
 
 ORDER_HEADING = "БҰЙРЫҚ / ПРИКАЗ"
@@ -440,7 +463,7 @@ def render_order(order: Order, verify_token: str | None = None) -> bytes:
 
 def _render_order(order: Order, kind: OrderKind, visas: list[Visa], context: dict, lines: list[OrderLine]) -> bytes:
     places, blocks = layout(kind, lines)
-    tables: dict[str, str] = {}
+    tables: dict[str, tuple[Rows, str]] = {}
     students = {  # name, IIN and group of every student listed in a table, read once for both languages
         ident: (line.student.full_name, line.student.iin, line.student.group.name)
         for block in blocks
@@ -456,7 +479,7 @@ def _render_order(order: Order, kind: OrderKind, visas: list[Visa], context: dic
             marker = f"@@registrar-table-{language}-{block.n}@@"
             which = 0 if language == "ru" else 1
             rows = [(*students[ident], details[which]) for ident, details in block.details.items()]
-            tables[marker] = table_xml(rows, language)
+            tables[marker] = (rows, language)
             items.append(Item(block.n, _clean(block.wording[0 if language == "ru" else 1]), marker))
         context[f"items_{language}"] = items
     listed = [places[line.id] for line in lines if places[line.id].in_appendix is not None]
@@ -560,6 +583,177 @@ def render_extract_context(context: dict) -> bytes:
     """An extract from its frozen context alone (the `order_extract` attachment renderer): no database reads, so a
     student renamed after signing still gets the extract with the name the order found."""
     return _render(EXTRACT_TEMPLATE, context)
+
+
+# An order's extracts from one prepared package ----------------------------------------------------------------------
+#
+# Every extract of an order shares all but its own item (`extract_item`), so docxtpl fills the template once per
+# order with a marker for each of the line's values; a student's extract is then that package with the markers
+# replaced by the escaped text and zipped again: a string join and DEFLATE instead of a Jinja pass, an XML parse and
+# python-docx's save. The first extract of every prepared package is also rendered the long way and must come out the
+# same part for part, or the order's extracts keep the long way (a template that transforms a value, say).
+
+_MARK = "\ue010{}\ue011"  # private-use characters around a value's name: never in a template or a frozen text
+_MARKS = re.compile("\ue010([a-z_]+)\ue011")
+_NAME = re.compile("[a-z_]+")
+_LISTING = re.compile("[\t\n\r]")  # docxtpl turns these into runs of their own (and lxml writes \r as &#13;)
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """A package member ready to be written: its constant bytes compressed once, or the segments between markers
+    (odd ones naming a value) to fill and compress per extract."""
+
+    name: bytes
+    time: int  # MS-DOS time and date, as zip headers keep them
+    date: int
+    stored: tuple[bytes, int, int] | None = None  # (DEFLATE stream, CRC-32, size)
+    segments: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A rendered extract package with markers. `checked` once the long way agreed; `usable` False when it did not."""
+
+    members: list[_Member]
+    checked: bool = False
+    usable: bool = True
+
+
+_PREPARED: OrderedDict[tuple, _Prepared] = OrderedDict()
+_PREPARED_LOCK = threading.Lock()
+
+
+def render_extract(common: dict, own: dict) -> bytes:
+    """A stored extract's DOCX from the order's `extract_common` and the line's frozen `own` words: from the order's
+    prepared package when the words allow (plain strings and numbers), else through docxtpl as
+    `render_extract_context`."""
+    context = {**common, **own}
+    variant = _variant(own)
+    if variant is None or not common.get("signed_at"):  # unsigned: the properties take the time of each render
+        return render_extract_context(context)
+    key = (json.dumps(common, sort_keys=True, default=str), variant)
+    with _PREPARED_LOCK:
+        prepared = _PREPARED.get(key)
+        if prepared is not None:
+            _PREPARED.move_to_end(key)
+    if prepared is None:
+        prepared = _prepare(common, own)
+        with _PREPARED_LOCK:
+            _PREPARED[key] = prepared
+            while len(_PREPARED) > 16:  # a few orders' extracts being sent at once, a few variants each
+                _PREPARED.popitem(last=False)
+    if not prepared.usable:
+        return render_extract_context(context)
+    content = _fill(prepared, own)
+    if not prepared.checked:
+        long_way = render_extract_context(context)
+        prepared.usable = _members(long_way) == _members(content)
+        prepared.checked = True
+        return content if prepared.usable else long_way
+    return content
+
+
+def _variant(own: dict) -> tuple | None:
+    """What decides the prepared package's shape: which values there are and which are empty (a template's `if`);
+    None when a value cannot be substituted as text (a list, a tab or a line break)."""
+    shape = []
+    for name, value in sorted(own.items()):
+        if not _NAME.fullmatch(name) or isinstance(value, bool) or not isinstance(value, str | int | None):
+            return None
+        if not value:
+            shape.append((name, value))
+        elif isinstance(value, str) and _LISTING.search(value):
+            return None
+        else:
+            shape.append((name, True))
+    return tuple(shape)
+
+
+def _prepare(common: dict, own: dict) -> _Prepared:
+    """The order's extract rendered once with a marker in place of each non-empty value of the line."""
+    marked = {name: (_MARK.format(name) if value else value) for name, value in own.items()}
+    if not _printed_or_tested(template_for(EXTRACT_TEMPLATE.stem, common), set(own)):
+        return _Prepared([], usable=False)
+    try:
+        package = render_extract_context({**common, **marked})
+    except Exception:  # noqa: BLE001 - whatever fails here fails the long way too, with its own message
+        return _Prepared([], usable=False)
+    members = []
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        for info in archive.infolist():
+            data = archive.read(info)
+            year, month, day, hour, minute, second = info.date_time
+            name = info.filename.encode("utf-8")
+            time = hour << 11 | minute << 5 | second // 2
+            date = (year - 1980) << 9 | month << 5 | day
+            if b"\xee\x80\x90" not in data:  # no marker (U+E010 in UTF-8): compressed now, once
+                members.append(_Member(name, time, date, stored=(_deflate(data), zlib.crc32(data), len(data))))
+                continue
+            segments = _MARKS.split(data.decode("utf-8"))
+            if any(segments[k].rfind("<") > segments[k].rfind(">") for k in range(0, len(segments) - 1, 2)):
+                return _Prepared([], usable=False)  # a value inside an attribute: escaped differently
+            members.append(_Member(name, time, date, segments=tuple(segments)))
+    return _Prepared(members)
+
+
+def _printed_or_tested(template: bytes, names: set[str]) -> bool:
+    """Whether the template uses the line's values only as `{{ name }}` or `{% if name %}`: anything else (a filter,
+    a comparison, arithmetic) could give another text for another value than for the marker."""
+    document = DocxTemplate(io.BytesIO(template))
+    document.init_docx()
+    sources = [document.patch_xml(document.get_xml())]
+    for uri in (document.HEADER_URI, document.FOOTER_URI):
+        sources += [document.patch_xml(document.get_part_xml(part)) for _key, part in document.get_headers_footers(uri)]
+    properties = document.docx.core_properties
+    sources += [properties.author, properties.comments, properties.identifier, properties.subject, properties.title]
+
+    def plain(node: nodes.Node, parent: nodes.Node | None) -> bool:
+        if isinstance(node, nodes.Name) and node.name in names:
+            return isinstance(parent, nodes.Output) or (isinstance(parent, nodes.If) and parent.test is node)
+        return all(plain(child, node) for child in node.iter_child_nodes())
+
+    return all(plain(_JINJA.parse(source), None) for source in sources if source)
+
+
+def _escaped(text: str) -> str:
+    """Text as lxml serialises it in an element (quotes left as they are)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _deflate(data: bytes) -> bytes:
+    """Raw DEFLATE at zlib's default level, as `zipfile` writes a member."""
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _fill(prepared: _Prepared, own: dict) -> bytes:
+    """The extract's package: the line's texts put in, the constant members copied compressed. The zip is written
+    here (local headers, central directory) because `zipfile` cannot take a member already compressed."""
+    texts = {name: _escaped(str(value)) for name, value in own.items()}
+    out, directory = [], []
+    offset = 0
+    for member in prepared.members:
+        if member.stored is None:
+            data = "".join(texts[part] if k % 2 else part for k, part in enumerate(member.segments)).encode("utf-8")
+            compressed, crc, size = _deflate(data), zlib.crc32(data), len(data)
+        else:
+            compressed, crc, size = member.stored
+        fields = (8, member.time, member.date, crc, len(compressed), size, len(member.name))
+        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, *fields, 0)
+        directory.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, *fields, 0, 0, 0, 0, 0, offset))
+        directory.append(member.name)
+        out += (header, member.name, compressed)
+        offset += len(header) + len(member.name) + len(compressed)
+    central = b"".join(directory)
+    count = len(prepared.members)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), offset, 0)
+    return b"".join(out) + central + end
+
+
+def _members(package: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
 
 
 def signed_order_content(context: dict) -> bytes:

@@ -45,7 +45,7 @@ def extract_document(extract: OrderExtract) -> bytes:
     if extract.content is not None:
         return extract.content
     common = db.session.scalar(select(OrderDocument.extract_common).where(OrderDocument.order_id == extract.order_id))
-    content = documents.render_extract_context({**(common or {}), **extract.context})
+    content = documents.render_extract(common or {}, extract.context)
     freeze = (
         update(OrderExtract)
         .where(OrderExtract.id == extract.id, OrderExtract.content.is_(None))

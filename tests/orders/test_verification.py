@@ -16,10 +16,10 @@ from core.extensions import limiter
 from core.models import issue_token
 from notifications import attachments
 from notifications.models import OutboxMessage
-from orders import pdf, verification
+from orders import documents, pdf, verification
 from orders.models import OrderExtract
 from tests.conftest import login, sign
-from tests.orders.test_documents import signed  # noqa: F401 (the fixture)
+from tests.orders.test_documents import assert_libreoffice_opens, signed  # noqa: F401 (the fixture)
 from tests.orders.test_revocation import revoke
 from tests.qr import decode_png, footer_images
 
@@ -109,6 +109,43 @@ def test_an_extract_carries_the_orders_qr_code_and_is_recognised_as_its_extract(
     other = student_extract(order, a)
     assert other.content is None  # not rendered yet: nobody can hold a copy
     assert verdict(upload(client, url.removeprefix(BASE), verification.extract_document(other))) == "yes"
+
+
+def _parts(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert archive.testzip() is None
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def test_every_extract_is_the_document_the_whole_template_pass_gives(order_ab):
+    """Extracts after an order's first come from its prepared package; each must be what docxtpl alone would make,
+    also for words with markup characters, quotes or a line break, and for a line listed in an appendix."""
+    order, a, b = order_ab
+    common = order.document.extract_common
+    for student in (a, b):
+        extract = student_extract(order, student)
+        content = verification.extract_document(extract)
+        assert _parts(content) == _parts(documents.render_extract_context({**common, **extract.context}))
+        assert extract.context["item_ru"] in "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+    own = student_extract(order, b).context
+    for words in ('O\'Neil & <Co> "Ltd"', "Иванова\nМария", "Tab\there", "Ω > α & β"):
+        for variant in ({**own, "item_ru": words}, {"item_n": None, "appendix_n": 2, "item_ru": words, "item_kk": "x"}):
+            documents.render_extract(common, variant)  # the first of a shape prepares it
+            content = documents.render_extract(common, {**variant, "item_kk": words})
+            assert _parts(content) == _parts(documents.render_extract_context({**common, **variant, "item_kk": words}))
+            text = "".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+            assert re.sub(r"\s", "", words) in re.sub(r"\s", "", text)  # a break or tab is a run of its own
+
+
+def test_libreoffice_opens_an_extract_made_from_the_prepared_package(order_ab, tmp_path):
+    order, a, b = order_ab
+    verification.extract_document(student_extract(order, a))  # the order's first: prepared and checked
+    extract = student_extract(order, b)
+    content = verification.extract_document(extract)
+    pdf_bytes = assert_libreoffice_opens(content, extract.filename, tmp_path)
+    pypdf = pytest.importorskip("pypdf")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages)
+    assert b.iin in text and a.iin not in text
 
 
 def test_a_revoked_order_says_so_on_its_page(order_ab, client, uni):
