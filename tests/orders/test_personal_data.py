@@ -1,9 +1,6 @@
 """Change of personal data: per-line new names and document; refusals; history keeps the old names; wording."""
 
-import io
-
 import pytest
-from docx import Document
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -11,7 +8,8 @@ from core.db import db
 from orders import operations
 from orders.operations import InvalidInput
 from students.models import StudentMovement
-from tests.conftest import login, sign
+from tests.builders import document_text, signed
+from tests.conftest import login
 
 MARRIAGE = {"document_type": "marriage", "document_number": "123456", "document_date": "2026-06-01"}
 
@@ -37,16 +35,6 @@ def set_line(order, line, uni, **values):
 
 def rules(line) -> list[str]:
     return [r["rule"] for r in line.eligibility]
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
-    return order
-
-
-def document_text(order) -> str:
-    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
 
 
 def test_surname_after_marriage_is_changed_and_the_old_one_kept_in_history(uni, make):

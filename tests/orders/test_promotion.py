@@ -15,11 +15,11 @@ from orders import operations
 from orders.kinds.promotion import drafting as bulk
 from orders.models import Order
 from orders.registry import get_kind
-from students.academic import CurriculumItem, Grade
-from students.grades import letter_for
+from students.academic import CurriculumItem
 from students.history import record_on
 from students.models import Group, Programme, StudentMovement
-from tests.conftest import login, sign
+from tests.builders import add_grade, signed
+from tests.conftest import login
 
 YEAR = "2025-2026"
 BASIS = "Итоги летней экзаменационной сессии"
@@ -74,23 +74,8 @@ class Cohort:
         return student
 
 
-def grade(student, code, semester, points, year=YEAR, retake=False, credits=5):
-    letter, point = letter_for(points)
-    db.session.add(
-        Grade(
-            student_id=student.id,
-            discipline_code=code,
-            discipline_name=f"Дисциплина {code[1:]}",
-            semester=semester,
-            academic_year=year,
-            points=points,
-            letter=letter,
-            grade_point=point,
-            credits=credits,
-            is_retake=retake,
-        )
-    )
-    db.session.flush()
+def grade(student, code, semester, points, year=YEAR, **kwargs):
+    add_grade(student, code, points, name=f"Дисциплина {code[1:]}", semester=semester, year=year, **kwargs)
 
 
 def draft(uni, students, effective="2026-09-01"):
@@ -98,12 +83,6 @@ def draft(uni, students, effective="2026-09-01"):
         "promotion", uni.clerk, {"academic_year": YEAR, "effective_date": effective, "basis": BASIS}
     )
     operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
     return order
 
 

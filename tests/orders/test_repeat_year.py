@@ -12,7 +12,8 @@ from core.db import db
 from orders import operations
 from orders.registry import get_kind
 from students.models import Group, StudentMovement
-from tests.conftest import login, sign
+from tests.builders import signed
+from tests.conftest import login
 from tests.orders.test_promotion import BASIS, YEAR, Cohort
 
 
@@ -29,12 +30,6 @@ def draft(uni, students, ground="promotion_refused"):
         {"ground": ground, "academic_year": YEAR, "effective_date": "2026-09-01", "basis": BASIS},
     )
     operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
     return order
 
 

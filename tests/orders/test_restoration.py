@@ -12,18 +12,11 @@ from orders.registry import get_kind
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import STATUS_WORDS
 from tests.conftest import enrol_again, login, sign, take_effect_by
 from tests.orders.test_transfer import NO_CALENDAR_DAY, TERM_DAY, calendar, document_text, draft, rules
 from tests.students.test_difference import grade, item
 from workflow.engine import fire
-
-STATUS_WORDS = {
-    "active": "active",
-    "academic_leave": "on academic leave",
-    "expelled": "expelled",
-    "graduated": "graduated",
-    "incoming": "transferring in",
-}
 
 
 @pytest.fixture(autouse=True)

@@ -3,11 +3,9 @@
 `revoke_and_check(order, uni)` is the shared check every kind can join: add a builder to `BUILDERS`.
 """
 
-import io
 from datetime import date
 
 import pytest
-from docx import Document
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -21,7 +19,8 @@ from orders.registry import record_neutral_kinds
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import Group, Student, StudentMovement
-from tests.conftest import enrol_again, login, sign, take_effect_by
+from tests.builders import document_text, signed
+from tests.conftest import enrol_again, login, take_effect_by
 from tests.orders import test_academic_leave as leave_tests
 from tests.orders import test_leave_return as return_tests
 from tests.orders import test_promotion as promotion_tests
@@ -44,12 +43,6 @@ def english(session):
 def snapshot(student: Student) -> dict:
     db.session.refresh(student)
     return {c.name: getattr(student, c.name) for c in Student.__table__.columns if c.name not in SKIPPED}
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
-    return order
 
 
 def draft_correction(kind_name, author, target, basis, *, exclude=None, effective_date=None) -> Order:
@@ -461,10 +454,6 @@ def test_a_student_added_by_hand_is_not_an_item_of_the_target(uni, make):
 
 
 # The document ---------------------------------------------------------------------------------------------------
-
-
-def document_text(order) -> str:
-    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
 
 
 def test_revocation_document_wording_in_russian_and_kazakh(uni, make):

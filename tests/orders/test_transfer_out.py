@@ -11,19 +11,11 @@ from orders import operations
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import STATUS_WORDS
 from tests.conftest import sign
 from tests.orders.test_transfer import document_text
 
 UNIVERSITY = "Евразийский национальный университет имени Л.Н. Гумилева"
-
-
-STATUS_WORDS = {
-    "active": "active",
-    "academic_leave": "on academic leave",
-    "expelled": "expelled",
-    "graduated": "graduated",
-    "incoming": "transferring in",
-}
 
 
 @pytest.fixture(autouse=True)

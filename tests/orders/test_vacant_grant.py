@@ -3,6 +3,7 @@ winners only move to the grant, the vacancies parameter, the council's ranking l
 
 import io
 from datetime import date
+from functools import partial
 
 import pytest
 from docx import Document
@@ -15,8 +16,7 @@ from orders import operations, ranking
 from orders.kinds.competitions import ranking_list
 from orders.params import load
 from orders.registry import get_kind
-from students.academic import Grade
-from students.grades import letter_for
+from tests.builders import add_grade
 from tests.conftest import login, sign, take_effect_by
 
 YEAR = "2025-2026"
@@ -28,23 +28,8 @@ def english(session):
         yield
 
 
-def grade(student, code, points, *, year=YEAR, semester=3, credits=5, retake=False):
-    letter, point = letter_for(points)
-    db.session.add(
-        Grade(
-            student_id=student.id,
-            discipline_code=code,
-            discipline_name=f"Дисциплина {code}",
-            semester=semester,
-            academic_year=year,
-            points=points,
-            letter=letter,
-            grade_point=point,
-            credits=credits,
-            is_retake=retake,
-        )
-    )
-    db.session.flush()
+# grades of the third semester unless said
+grade = partial(add_grade, semester=3)
 
 
 def graded(make, group, surname, marks, **kwargs):

@@ -1,0 +1,51 @@
+"""Builders several test files share: a graded discipline, a signed order, its document's text, status words."""
+
+import io
+
+from docx import Document
+
+from core.db import db
+from students.academic import Grade
+from students.grades import letter_for
+from tests.conftest import sign
+
+# how the refusal messages name a student's status in English
+STATUS_WORDS = {
+    "active": "active",
+    "academic_leave": "on academic leave",
+    "expelled": "expelled",
+    "graduated": "graduated",
+    "incoming": "transferring in",
+}
+
+
+def add_grade(student, code, points, *, name=None, semester=1, year="2025-2026", credits=5, retake=False) -> Grade:
+    """One graded discipline of `student` (named "Дисциплина <code>" unless named), letter and point from the scale."""
+    letter, point = letter_for(points)
+    row = Grade(
+        student_id=student.id,
+        discipline_code=code,
+        discipline_name=name or f"Дисциплина {code}",
+        semester=semester,
+        academic_year=year,
+        points=points,
+        letter=letter,
+        grade_point=point,
+        credits=credits,
+        is_retake=retake,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def signed(order, uni):
+    """`order` signed along its whole route, the session's objects read again."""
+    sign(order, uni)
+    db.session.expire_all()
+    return order
+
+
+def document_text(order) -> str:
+    """The paragraphs of the order's generated Word document, one a line."""
+    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
