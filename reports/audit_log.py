@@ -2,13 +2,11 @@
 user administration, recorded changes of student data), searched by person, order, action and dates, paged,
 exported to XLSX, with a check that the hash chain (`workflow.audit`) holds."""
 
-import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -18,15 +16,13 @@ from core.labels import label
 from core.models import User
 from core.paging import paginate
 from core.permissions import roles_required
-from core.xlsx import workbook_bytes
+from core.xlsx import EXPORT_LIMIT, back_to_search, count_of, sheet_download
 from orders.models import Order
 from workflow.audit import verify_chain
 from workflow.models import ORDER_ACTION, AuditEvent
 
 bp = Blueprint("audit_log", __name__, url_prefix="/reports/audit")
 READERS = ("registrar", "admin")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_LIMIT = 50_000
 Actor = aliased(User, name="actor")
 ActingFor = aliased(User, name="acting_for")
 
@@ -162,29 +158,16 @@ def index():
 def export():
     search = Search.from_args(request.args)
     if search.errors:
-        flash(" ".join(search.errors.values()), "error")
-        return redirect(url_for(".index", **request.args))
+        return back_to_search(" ".join(search.errors.values()))
     query = search.query()
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    total = count_of(query)
     if total > EXPORT_LIMIT:
-        flash(
+        return back_to_search(
             _(
                 "%(total)s events match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, person).",
                 total=total,
                 limit=EXPORT_LIMIT,
-            ),
-            "error",
+            )
         )
-        return redirect(url_for(".index", **request.args))
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Audit log")[:31]
-    sheet.append(headers())
-    for event, order, acting_for in db.session.execute(query.execution_options(yield_per=1000)):
-        sheet.append(cells(event, order, acting_for))
-    for cell in sheet["A"][1:]:
-        cell.number_format = "yyyy-mm-dd hh:mm:ss"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return send_file(
-        io.BytesIO(workbook_bytes(book)), mimetype=XLSX, as_attachment=True, download_name=f"audit-{stamp}.xlsx"
-    )
+    rows = (cells(*row) for row in db.session.execute(query.execution_options(yield_per=1000)))
+    return sheet_download(_("Audit log"), headers(), rows, "audit", {"A": "yyyy-mm-dd hh:mm:ss"})

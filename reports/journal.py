@@ -7,15 +7,14 @@ that faculty. Each page costs a fixed number of queries: the page of orders with
 counts, effective dates and faculties of those orders grouped in SQL.
 """
 
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from openpyxl import Workbook
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union
 
 from core.db import db
@@ -25,7 +24,7 @@ from core.models import User
 from core.paging import paginate
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES, faculty_scope
-from core.xlsx import workbook_bytes
+from core.xlsx import EXPORT_LIMIT, back_to_search, count_of, sheet_download
 from orders.models import TARGET_GROUP_ID, Order, OrderLine, lines_in_scope, orders_in_scope
 from orders.registry import KINDS, new_order_links
 from students.models import Faculty, Group, Programme, Student
@@ -34,8 +33,6 @@ from workflow.routes import DEFAULT_ROUTES, TERMINAL_STATES
 
 bp = Blueprint("journal", __name__)
 READERS = (*UNIVERSITY_ROLES, "dean")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_LIMIT = 50_000  # orders in one spreadsheet; more is refused with a request to narrow the search
 BATCH = 1000
 
 
@@ -267,37 +264,26 @@ def cells(row: Row) -> list:
 def export():
     search = Search.from_args(request.args, state_choices())
     if search.errors:
-        flash(" ".join(search.errors.values()), "error")
-        return redirect(url_for(".index", **request.args))
+        return back_to_search(" ".join(search.errors.values()))
     query = search.query(current_user)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    total = count_of(query)
     if total > EXPORT_LIMIT:
-        flash(
+        return back_to_search(
             _(
                 "%(total)s orders match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, kind).",
                 total=total,
                 limit=EXPORT_LIMIT,
-            ),
-            "error",
+            )
         )
-        return redirect(url_for(".index", **request.args))
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Order journal")[:31]
-    sheet.append(headers())
     ids = list(db.session.scalars(query.with_only_columns(Order.id)))
+    dates = {column: "yyyy-mm-dd" for column in ("B", "I", "J")}
+    return sheet_download(_("Order journal"), headers(), _batched_cells(ids), "orders", dates)
+
+
+def _batched_cells(ids: list[int]) -> Iterator[list]:
+    """The export's rows of the orders `ids`, newest first, read BATCH orders at a time."""
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         orders = db.session.scalars(select(Order).where(Order.id.in_(chunk)).order_by(Order.id.desc())).all()
         for row in rows_of(list(orders)):
-            sheet.append(cells(row))
-    for column in ("B", "I", "J"):
-        for cell in sheet[column][1:]:
-            cell.number_format = "yyyy-mm-dd"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return send_file(
-        io.BytesIO(workbook_bytes(book)),
-        mimetype=XLSX,
-        as_attachment=True,
-        download_name=f"orders-{stamp}.xlsx",
-    )
+            yield cells(row)
