@@ -43,6 +43,14 @@ def back_to_search(message: str) -> Response:
     return redirect(url_for(".index", **request.args))
 
 
+def refused_if_too_many(query: Select, message: str) -> Response | None:
+    """The export refused when `query` finds more than EXPORT_LIMIT rows; `message` names %(total)s and %(limit)s."""
+    total = count_of(query)
+    if total > EXPORT_LIMIT:
+        return back_to_search(message % {"total": total, "limit": EXPORT_LIMIT})
+    return None
+
+
 def sheet_download(
     title: str, headers: list, rows: Iterable[list], name: str, formats: dict[str, str] | None = None
 ) -> Response:

@@ -16,7 +16,7 @@ from core.labels import label
 from core.models import User
 from core.paging import paginate
 from core.permissions import roles_required
-from core.xlsx import EXPORT_LIMIT, back_to_search, count_of, sheet_download
+from core.xlsx import back_to_search, refused_if_too_many, sheet_download
 from orders.models import Order
 from workflow.audit import verify_chain
 from workflow.models import ORDER_ACTION, AuditEvent
@@ -160,14 +160,9 @@ def export():
     if search.errors:
         return back_to_search(" ".join(search.errors.values()))
     query = search.query()
-    total = count_of(query)
-    if total > EXPORT_LIMIT:
-        return back_to_search(
-            _(
-                "%(total)s events match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, person).",
-                total=total,
-                limit=EXPORT_LIMIT,
-            )
-        )
+    if refused := refused_if_too_many(
+        query, _("%(total)s events match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, person).")
+    ):
+        return refused
     rows = (cells(*row) for row in db.session.execute(query.execution_options(yield_per=1000)))
     return sheet_download(_("Audit log"), headers(), rows, "audit", {"A": "yyyy-mm-dd hh:mm:ss"})

@@ -24,7 +24,7 @@ from core.models import User
 from core.paging import paginate
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES, faculty_scope
-from core.xlsx import EXPORT_LIMIT, back_to_search, count_of, sheet_download
+from core.xlsx import back_to_search, refused_if_too_many, sheet_download
 from orders.models import TARGET_GROUP_ID, Order, OrderLine, lines_in_scope, orders_in_scope
 from orders.registry import KINDS, new_order_links
 from students.models import Faculty, Group, Programme, Student
@@ -266,15 +266,10 @@ def export():
     if search.errors:
         return back_to_search(" ".join(search.errors.values()))
     query = search.query(current_user)
-    total = count_of(query)
-    if total > EXPORT_LIMIT:
-        return back_to_search(
-            _(
-                "%(total)s orders match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, kind).",
-                total=total,
-                limit=EXPORT_LIMIT,
-            )
-        )
+    if refused := refused_if_too_many(
+        query, _("%(total)s orders match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, kind).")
+    ):
+        return refused
     ids = list(db.session.scalars(query.with_only_columns(Order.id)))
     dates = {column: "yyyy-mm-dd" for column in ("B", "I", "J")}
     return sheet_download(_("Order journal"), headers(), _batched_cells(ids), "orders", dates)

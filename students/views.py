@@ -12,7 +12,7 @@ from core.labels import label
 from core.paging import paginate
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES, faculty_scope
-from core.xlsx import EXPORT_LIMIT, back_to_search, count_of, sheet_download
+from core.xlsx import back_to_search, refused_if_too_many, sheet_download
 from students.categories import categories_of
 from students.difference import debts_of
 from students.history import parse_day, record_on
@@ -96,15 +96,11 @@ def export():
     if errors:
         return back_to_search(" ".join(errors.values()))
     query = find_students(current_user, **filters)
-    total = count_of(query)
-    if total > EXPORT_LIMIT:
-        return back_to_search(
-            _(
-                "%(total)s students match; a spreadsheet holds at most %(limit)s. Narrow the search (faculty, course).",
-                total=total,
-                limit=EXPORT_LIMIT,
-            )
-        )
+    if refused := refused_if_too_many(
+        query,
+        _("%(total)s students match; a spreadsheet holds at most %(limit)s. Narrow the search (faculty, course)."),
+    ):
+        return refused
     headers = [_("Name"), _("IIN"), _("Faculty"), _("Programme"), _("Group"), _("Course"), _("Status"), _("Funding")]
     rows = (_cells(student) for student in db.session.scalars(query.execution_options(yield_per=1000)))
     return sheet_download(_("Students"), headers, rows, "students")
