@@ -3,7 +3,7 @@ user administration, recorded changes of student data), searched by person, orde
 exported to XLSX, with a check that the hash chain (`workflow.audit`) holds."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
@@ -11,13 +11,14 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.db import db
-from core.formatting import local_time, local_zone, parse_date
+from core.formatting import local_time, start_of_day
 from core.labels import label
 from core.models import User
 from core.paging import paginate
 from core.permissions import roles_required
 from core.xlsx import back_to_search, refused_if_too_many, sheet_download
-from orders.models import Order
+from orders.models import Order, numbered
+from reports.tables import period_option
 from workflow.audit import verify_chain
 from workflow.models import ORDER_ACTION, AuditEvent
 
@@ -38,10 +39,6 @@ def action_choices() -> list[str]:
     return sorted({trigger or action if action == ORDER_ACTION else action for action, trigger in found})
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(UTC)
-
-
 @dataclass
 class Search:
     person: str = ""
@@ -59,14 +56,7 @@ class Search:
             action=args.get("action", "")[:40].strip(),
         )
         errors = {}
-        for name in ("date_from", "date_to"):
-            text = args.get(name, "").strip()
-            day = parse_date(text)
-            if text and day is None:
-                errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
-            setattr(found, name, day)
-        if found.date_from and found.date_to and found.date_from > found.date_to:
-            errors["date_to"] = _("The end of the period is before its start.")
+        found.date_from, found.date_to = period_option(args, errors)
         found.errors = errors
         return found
 
@@ -84,13 +74,7 @@ class Search:
             )
             query = query.where(or_(AuditEvent.actor_id.in_(people), AuditEvent.acting_for_id.in_(people)))
         if self.order:
-            text = self.order.removeprefix("№").strip()
-            if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < 2**31:
-                query = query.where(AuditEvent.order_id == int(text[1:]))
-            elif text.isdigit() and int(text) < 2**31:
-                query = query.where(Order.number == int(text))
-            else:
-                query = query.where(func.lower(Order.number_label) == text.lower())
+            query = query.where(numbered(self.order, AuditEvent.order_id))
         if self.action:
             query = query.where(
                 or_(
@@ -99,9 +83,9 @@ class Search:
                 )
             )
         if self.date_from:
-            query = query.where(AuditEvent.created_at >= _start_of(self.date_from))
+            query = query.where(AuditEvent.created_at >= start_of_day(self.date_from))
         if self.date_to:
-            query = query.where(AuditEvent.created_at < _start_of(self.date_to + timedelta(days=1)))
+            query = query.where(AuditEvent.created_at < start_of_day(self.date_to + timedelta(days=1)))
         return query.order_by(AuditEvent.id.desc())
 
 

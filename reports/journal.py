@@ -9,7 +9,7 @@ counts, effective dates and faculties of those orders grouped in SQL.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale
@@ -18,15 +18,16 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union
 
 from core.db import db
-from core.formatting import local_time, local_zone, parse_date
+from core.formatting import local_time, start_of_day
 from core.labels import label
 from core.models import User
 from core.paging import paginate
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES, faculty_scope
 from core.xlsx import back_to_search, refused_if_too_many, sheet_download
-from orders.models import TARGET_GROUP_ID, Order, OrderLine, lines_in_scope, orders_in_scope
+from orders.models import TARGET_GROUP_ID, Order, OrderLine, lines_in_scope, numbered, orders_in_scope
 from orders.registry import KINDS, new_order_links
+from reports.tables import period_option
 from students.models import Faculty, Group, Programme, Student
 from students.operations import name_or_iin
 from workflow.routes import DEFAULT_ROUTES, TERMINAL_STATES
@@ -45,20 +46,15 @@ def state_choices() -> list[str]:
     return ["draft", *dict.fromkeys(steps), "awaiting_signature", *TERMINAL_STATES]
 
 
-def _start_of(day: date) -> datetime:
-    """The first UTC moment of the local calendar day `day`."""
-    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(UTC)
-
-
 def on_or_after(day: date) -> ColumnElement[bool]:
     """The order's date is `day` or later: the signing date once signed, the local day a draft was created before."""
-    return or_(Order.order_date >= day, and_(Order.order_date.is_(None), Order.created_at >= _start_of(day)))
+    return or_(Order.order_date >= day, and_(Order.order_date.is_(None), Order.created_at >= start_of_day(day)))
 
 
 def on_or_before(day: date) -> ColumnElement[bool]:
     return or_(
         Order.order_date <= day,
-        and_(Order.order_date.is_(None), Order.created_at < _start_of(day + timedelta(days=1))),
+        and_(Order.order_date.is_(None), Order.created_at < start_of_day(day + timedelta(days=1))),
     )
 
 
@@ -84,19 +80,12 @@ class Search:
             state=args.get("state", "") if args.get("state", "") in states else "",
             student=" ".join(args.get("student", "")[:100].split()),
         )
-        for name in ("date_from", "date_to"):
-            text = args.get(name, "").strip()
-            day = parse_date(text)
-            if text and day is None:
-                errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
-            setattr(found, name, day)
+        found.date_from, found.date_to = period_option(args, errors)
         faculty = args.get("faculty", "").strip()
         if faculty.isdigit() and int(faculty) < 2**31:
             found.faculty_id = int(faculty)
         elif faculty:
             errors["faculty"] = _("Choose a faculty from the list.")
-        if found.date_from and found.date_to and found.date_from > found.date_to:
-            errors["date_to"] = _("The end of the period is before its start.")
         found.errors = errors
         return found
 
@@ -105,13 +94,7 @@ class Search:
         scope = faculty_scope(actor)
         query = select(Order).where(orders_in_scope(scope))
         if self.number:
-            text = self.number.removeprefix("№").strip()
-            if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < 2**31:
-                query = query.where(Order.id == int(text[1:]))
-            elif text.isdigit() and int(text) < 2**31:
-                query = query.where(Order.number == int(text))
-            else:
-                query = query.where(func.lower(Order.number_label) == text.lower())
+            query = query.where(numbered(self.number))
         if self.kind:
             query = query.where(Order.kind == self.kind)
         if self.state:

@@ -67,6 +67,14 @@ def day_option(args, name: str, default: date | None, errors: dict[str, str]) ->
     return day
 
 
+def period_option(args, errors: dict[str, str]) -> tuple[date | None, date | None]:
+    """date_from and date_to of a search (each may be empty); an end before the start is an error on date_to."""
+    first, last = day_option(args, "date_from", None, errors), day_option(args, "date_to", None, errors)
+    if first and last and first > last:
+        errors["date_to"] = _("The end of the period is before its start.")
+    return first, last
+
+
 def listed(args, name: str) -> str | None:
     """A list option given as repeated arguments (a multiple select) or comma-separated; None when absent."""
     if name not in args:
