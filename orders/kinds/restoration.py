@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import post_load
 
 from core.formatting import format_day
-from core.labels import label as code_label
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
@@ -27,7 +26,7 @@ from orders.group_change import (
     sync_params,
     target_group,
 )
-from orders.kind import LineContext
+from orders.kind import LineContext, refused_for
 from orders.models import Order, OrderLine
 from orders.params import longer_than, text_field
 from orders.wording import FUNDING, describe_student
@@ -96,18 +95,8 @@ class Restoration(GroupChangeKind):
         student, facts = line.student, context.facts
         refusals = []
         if student.status != "expelled":
-            refusals.append(
-                Refusal(
-                    "restoration.status",
-                    _(
-                        "%(name)s is %(status)s: only expelled students can be restored.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only expelled students can be restored.")
+            refusals.append(refused_for(student, "status", "restoration.status", message))
         refusals += holiday_refusals(self.name, line, facts["calendars"])
         refusals += first_period_refusal(self.name, line, facts["first_period"])
         return refusals

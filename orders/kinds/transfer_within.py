@@ -5,7 +5,6 @@ change takes effect only in a holiday window and stores the academic difference 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.labels import label as code_label
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
@@ -19,7 +18,7 @@ from orders.group_change import (
     sync_params,
     target_group,
 )
-from orders.kind import LineContext
+from orders.kind import LineContext, refused_for
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.difference import difference_for, first_period_completed
@@ -66,18 +65,8 @@ class TransferWithin(GroupChangeKind):
         student, facts = line.student, context.facts
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "transfer_within.status",
-                    _(
-                        "%(name)s is %(status)s: only active students can be transferred.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only active students can be transferred.")
+            refusals.append(refused_for(student, "status", "transfer_within.status", message))
         target = facts["targets"].get(line.params.get("group_id"))
         if target is None:
             refusals.append(

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
-from core.labels import label as code_label
 from orders.group_change import (
     GroupChangeKind,
     calendars_for,
@@ -25,7 +24,7 @@ from orders.group_change import (
     sync_params,
     target_group,
 )
-from orders.kind import LineContext
+from orders.kind import LineContext, refused_for
 from orders.kinds.transfer_in.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.wording import FUNDING, student_name
@@ -90,18 +89,8 @@ class TransferIn(GroupChangeKind):
         student, facts = line.student, context.facts
         refusals = []
         if student.status != "incoming":
-            refusals.append(
-                Refusal(
-                    "transfer_in.status",
-                    _(
-                        "%(name)s is %(status)s, not transferring in: add incoming students with the transfer-in form.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s, not transferring in: add incoming students with the transfer-in form.")
+            refusals.append(refused_for(student, "status", "transfer_in.status", message))
         if line.params.get("group_id") not in facts["targets"]:
             refusals.append(
                 Refusal("transfer_in.target", _("Choose the target group of %(name)s.", name=student.full_name), {})
