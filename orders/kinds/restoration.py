@@ -22,7 +22,8 @@ from orders.group_change import (
     first_period_refusal,
     groups_by_id,
     holiday_refusals,
-    semesters_completed,
+    move_changes,
+    programmes_wanted,
     sync_params,
     target_group,
 )
@@ -67,13 +68,9 @@ class Restoration(GroupChangeKind):
         targets = groups_by_id([line.params.get("group_id") or line.student.group_id for line in lines])
         targets.update({line.student.group_id: line.student.group for line in lines})
         calendars = calendars_for(lines)
-        wanted = {}
-        for line in lines:
-            target = targets[line.params.get("group_id") or line.student.group_id]
-            wanted[line.student_id] = (
-                target.programme_id,
-                semesters_completed(target.course, line.effective_date, calendars),
-            )
+        wanted = programmes_wanted(
+            lines, calendars, lambda line: targets[line.params.get("group_id") or line.student.group_id]
+        )
         return {
             "calendars": calendars,
             "targets": targets,
@@ -103,14 +100,7 @@ class Restoration(GroupChangeKind):
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)
-        changes = {"status": [student.status, "active"]}
-        if target.id != student.group_id:
-            changes["group"] = [student.group.name, target.name]
-        if target.course != student.course:
-            changes["course"] = [student.course, target.course]
-        funding = rule("restoration_funding")
-        if funding != student.funding:
-            changes["funding"] = [student.funding, funding]
+        changes = {"status": [student.status, "active"], **move_changes(student, target, rule("restoration_funding"))}
         if student.expulsion_reason is not None:
             changes["expulsion_reason"] = [student.expulsion_reason, None]
         return changes

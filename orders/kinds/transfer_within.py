@@ -14,7 +14,8 @@ from orders.group_change import (
     first_period_refusal,
     groups_by_id,
     holiday_refusals,
-    semesters_completed,
+    move_changes,
+    programmes_wanted,
     sync_params,
     target_group,
 )
@@ -38,15 +39,12 @@ class TransferWithin(GroupChangeKind):
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
         calendars = calendars_for(lines)
-        changes = {
-            line.student_id: (
-                targets[line.params["group_id"]].programme_id,
-                semesters_completed(targets[line.params["group_id"]].course, line.effective_date, calendars),
-            )
-            for line in lines
-            if line.params.get("group_id") in targets
-            and targets[line.params["group_id"]].programme_id != line.student.group.programme_id
-        }
+
+        def programme_changed(line: OrderLine) -> Group | None:
+            target = targets.get(line.params.get("group_id"))
+            return target if target and target.programme_id != line.student.group.programme_id else None
+
+        changes = programmes_wanted(lines, calendars, programme_changed)
         return {
             "calendars": calendars,
             "targets": targets,
@@ -103,13 +101,10 @@ class TransferWithin(GroupChangeKind):
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)
-        changes = {"group": [student.group.name, target.name]}
-        if target.course != student.course:
-            changes["course"] = [student.course, target.course]
-        funding = self._funding(line, target)
-        if funding != student.funding:
-            changes["funding"] = [student.funding, funding]
-        return changes
+        return {
+            "group": [student.group.name, target.name],
+            **move_changes(student, target, self._funding(line, target)),
+        }
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         target = target_group(line)

@@ -20,7 +20,8 @@ from orders.group_change import (
     difference_text,
     groups_by_id,
     holiday_refusals,
-    semesters_completed,
+    move_changes,
+    programmes_wanted,
     sync_params,
     target_group,
 )
@@ -57,14 +58,7 @@ class TransferIn(GroupChangeKind):
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
         calendars = calendars_for(lines)
-        wanted = {
-            line.student_id: (
-                targets[line.params["group_id"]].programme_id,
-                semesters_completed(targets[line.params["group_id"]].course, line.effective_date, calendars),
-            )
-            for line in lines
-            if line.params.get("group_id") in targets
-        }
+        wanted = programmes_wanted(lines, calendars, lambda line: targets.get(line.params.get("group_id")))
         ids = [line.student_id for line in lines]
         first = set(
             db.session.scalars(
@@ -112,15 +106,7 @@ class TransferIn(GroupChangeKind):
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)
-        changes = {"status": [student.status, "active"]}
-        if target.id != student.group_id:
-            changes["group"] = [student.group.name, target.name]
-        if target.course != student.course:
-            changes["course"] = [student.course, target.course]
-        funding = funding_after(line)
-        if funding != student.funding:
-            changes["funding"] = [student.funding, funding]
-        return changes
+        return {"status": [student.status, "active"], **move_changes(student, target, funding_after(line))}
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         target = target_group(line)
