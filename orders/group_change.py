@@ -268,6 +268,11 @@ class GroupChangeKind(OrderKind):
     params_schema = EffectiveDateParams
     line_schema = TargetGroupLineParams
 
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
+        """Each line's academic difference against the target group's curriculum (gathered as `difference`)."""
+        for line in lines:
+            sync_params(line, difference=facts["difference"].get(line.student_id, []))
+
     def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
         store_debts([(line.student_id, line.id, line.params.get("difference") or []) for line in lines])
 

@@ -16,7 +16,6 @@ from orders.group_change import (
     holiday_refusals,
     move_changes,
     programmes_wanted,
-    sync_params,
     target_group,
 )
 from orders.kind import LineContext, refused_for
@@ -53,11 +52,6 @@ class TransferWithin(GroupChangeKind):
                 {line.student_id: line.student.group.programme_id for line in lines if line.student_id in changes}
             ),
         }
-
-    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
-        """Each line's academic difference (empty within the same programme)."""
-        for line in lines:
-            sync_params(line, difference=facts["difference"].get(line.student_id, []))
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts

@@ -22,7 +22,6 @@ from orders.group_change import (
     holiday_refusals,
     move_changes,
     programmes_wanted,
-    sync_params,
     target_group,
 )
 from orders.kind import LineContext, refused_for
@@ -73,11 +72,6 @@ class TransferIn(GroupChangeKind):
             "difference": difference_for(wanted),
             "first_period": first,
         }
-
-    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
-        """Each line's academic difference against the target group's curriculum."""
-        for line in lines:
-            sync_params(line, difference=facts["difference"].get(line.student_id, []))
 
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
