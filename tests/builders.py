@@ -1,10 +1,16 @@
 """Builders several test files share: a graded discipline, a signed order, its document's text, status words."""
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 from docx import Document
+from sqlalchemy import event
 
+from core.clock import today
 from core.db import db
+from core.models import Substitution
 from students.academic import Grade
 from students.grades import letter_for
 from tests.conftest import sign
@@ -49,3 +55,32 @@ def signed(order, uni):
 def document_text(order) -> str:
     """The paragraphs of the order's generated Word document, one a line."""
     return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
+
+
+def stands_in(principal, substitute, days: int, reason: str = "отпуск") -> Substitution:
+    """`substitute` acts for `principal` from today for `days` days (added to the session)."""
+    row = Substitution(
+        principal_id=principal.id,
+        substitute_id=substitute.id,
+        starts_on=today(),
+        ends_on=today() + timedelta(days=days),
+        reason=reason,
+    )
+    db.session.add(row)
+    return row
+
+
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """The SQL statements the block sends to the database, savepoints and rollbacks aside."""
+    statements = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
