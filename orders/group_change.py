@@ -21,7 +21,6 @@ from orders.params import (
     ParamsSchema,
     date_field,
     effective_date_field,
-    longer_than,
     text_field,
 )
 from orders.wording import LANGUAGE, STUDY_FORM
@@ -239,7 +238,6 @@ class TargetGroupLineParams(LineParamsSchema):
         _l("Target group"),
         missing=_l("Name the target group."),
         longest=32,
-        too_long=longer_than(32),
         description=_l("The group's name; it sets the programme, course, study form and language."),
     )
     effective_date = date_field(_l("Effective date"), message=EFFECTIVE_DATE_MESSAGE, required=False)

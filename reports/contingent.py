@@ -17,6 +17,8 @@ from reports.tables import (
     cell_words,
     common_options,
     day_option,
+    filters_about,
+    headings,
     listed,
     ordered,
     student_rows,
@@ -136,20 +138,10 @@ def grid(
 def students_grid(options: ContingentOptions, filters: dict[str, str], rows, language: str, first: int = 1) -> Grid:
     """The list behind a count (one page of it, or all of it for an export)."""
     words = words_for(list(filters), [tuple(filters.values())], language)
-    about = ", ".join(f"{query.DIMENSIONS[name]}: {words[name].get(value, value)}" for name, value in filters.items())
+    about = filters_about(filters, words)
     title = _("Students on %(day)s", day=format_day(options.day)) + (f" — {about}" if about else "")
     table = Grid(title)
-    table.rows.append(
-        [
-            Cell("№", heading=True),
-            Cell(_("Student"), heading=True),
-            Cell(_("IIN"), heading=True),
-            Cell(_("Group"), heading=True),
-            Cell(_("Course"), heading=True),
-            Cell(_("Funding"), heading=True),
-            Cell(_("Status"), heading=True),
-        ]
-    )
+    table.rows.append(headings("№", _("Student"), _("IIN"), _("Group"), _("Course"), _("Funding"), _("Status")))
     table.rows += student_rows(
         rows,
         lambda row: [

@@ -46,6 +46,16 @@ class Cell:
     heading: bool = False
 
 
+def headings(*texts: str) -> list[Cell]:
+    """A row of heading cells."""
+    return [Cell(text, heading=True) for text in texts]
+
+
+def filters_about(filters: dict[str, str], words: dict) -> str:
+    """The filters of a list, in words: "Faculty: IT, Course: 2"."""
+    return ", ".join(f"{query.DIMENSIONS[name]}: {words[name].get(value, value)}" for name, value in filters.items())
+
+
 @dataclass
 class Grid:
     title: str

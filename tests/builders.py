@@ -3,7 +3,7 @@
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 
 from docx import Document
 from sqlalchemy import event
@@ -43,6 +43,15 @@ def add_grade(student, code, points, *, name=None, semester=1, year="2025-2026",
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def on_leave(make, group, *, end=date(2026, 8, 31), **kwargs):
+    """A student of `group` on medical academic leave since 01.09.2025, until `end`."""
+    student = make.student(group, status="academic_leave", **kwargs)
+    student.status_since, student.leave_ground = date(2025, 9, 1), "medical"
+    student.leave_start, student.leave_end = date(2025, 9, 1), end
+    db.session.flush()
+    return student
 
 
 def signed(order, uni):

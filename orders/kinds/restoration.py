@@ -29,7 +29,7 @@ from orders.group_change import (
 )
 from orders.kind import LineContext, refused_for
 from orders.models import Order, OrderLine
-from orders.params import longer_than, text_field
+from orders.params import text_field
 from orders.wording import FUNDING, describe_student
 from students.difference import difference_for, first_period_completed
 from workflow.engine import Refusal
@@ -41,7 +41,6 @@ class RestorationLineParams(TargetGroupLineParams):
     group = text_field(
         _l("Target group"),
         longest=32,
-        too_long=longer_than(32),
         invalid=_l("Give this as text."),
         description=_l("Empty: the group the student was expelled from."),
     )

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 
 import docx
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -18,11 +17,7 @@ from students.history import record_on
 from students.models import StudentMovement
 from tests.conftest import login, sign
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 GROUNDS_MESSAGE = (

@@ -6,7 +6,6 @@ from datetime import date
 
 import docx
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -16,21 +15,10 @@ from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import Group, StudentMovement
+from tests.builders import on_leave
 from tests.conftest import login, sign
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
-
-
-def on_leave(make, group, *, end=date(2026, 8, 31), **kwargs):
-    student = make.student(group, status="academic_leave", **kwargs)
-    student.status_since, student.leave_ground = date(2025, 9, 1), "medical"
-    student.leave_start, student.leave_end = date(2025, 9, 1), end
-    db.session.flush()
-    return student
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def sibling_group(group, name, course=None):

@@ -2,18 +2,13 @@
 one, and the eligibility shown is the one submitting checks."""
 
 import pytest
-from flask_babel import force_locale
 
 from core.db import db
 from orders import operations
 from tests.conftest import login
 from workflow.engine import Refused, fire
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def rules(line) -> list[str]:

@@ -6,7 +6,6 @@ from datetime import date
 
 import docx
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from approvals.inbox import waiting_for
@@ -22,10 +21,7 @@ from workflow.models import AuditEvent
 WHY = "Студент восстановлен решением суда, выписка приложена"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Change of personal data: per-line new names and document; refusals; history keeps the old names; wording."""
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -14,10 +13,7 @@ from tests.conftest import login
 MARRIAGE = {"document_type": "marriage", "document_number": "123456", "document_date": "2026-06-01"}
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, effective_date="2026-12-01"):

@@ -5,7 +5,6 @@ from copy import deepcopy
 
 import pytest
 from flask import current_app
-from flask_babel import force_locale
 
 from core.db import db
 from orders import operations
@@ -18,10 +17,7 @@ from tests.orders.test_vacant_grant import grade
 YEAR = "2025-2026"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def master_group(faculty, course):

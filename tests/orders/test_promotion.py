@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import event, select
 
 from core.db import db
@@ -25,10 +24,7 @@ YEAR = "2025-2026"
 BASIS = "Итоги летней экзаменационной сессии"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 class Cohort:

@@ -10,7 +10,6 @@ import itertools
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from openpyxl import load_workbook
 from sqlalchemy import event
 
@@ -27,10 +26,7 @@ AMOUNT = 47135
 _numbers = itertools.count(9001)
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def signed_order(uni, kind: str, route_name: str, day: date, title: str, basis: str, **fields) -> Order:

@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -16,11 +15,7 @@ from tests.builders import signed
 from tests.conftest import login
 from tests.orders.test_promotion import BASIS, YEAR, Cohort
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, ground="promotion_refused"):

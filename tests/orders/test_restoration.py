@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -18,11 +17,7 @@ from tests.orders.test_transfer import NO_CALENDAR_DAY, TERM_DAY, calendar, docu
 from tests.students.test_difference import grade, item
 from workflow.engine import fire
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def expelled(make, group, reason="academic_failure", **kwargs):

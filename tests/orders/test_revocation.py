@@ -6,7 +6,6 @@
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -34,10 +33,7 @@ SKIPPED = ("id", "created_at")
 MARRIAGE = {"document_type": "marriage", "document_number": "55", "document_date": "2026-06-01"}
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def snapshot(student: Student) -> dict:

@@ -8,7 +8,6 @@ from functools import partial
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import event, select
 
 from core.db import db
@@ -32,10 +31,7 @@ BASIS = "Итоги зимней экзаменационной сессии, п
 SPRING = ["2027-02", "2027-03", "2027-04", "2027-05", "2027-06", "2027-07", "2027-08"]
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def calendar(start: int) -> AcademicCalendar:

@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -23,10 +22,7 @@ TERM_DAY = "2026-10-01"  # in the first semester
 NO_CALENDAR_DAY = "2029-01-10"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def calendar(year: int = 2026) -> AcademicCalendar:

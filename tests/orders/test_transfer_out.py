@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -18,10 +17,7 @@ from tests.orders.test_transfer import document_text
 UNIVERSITY = "Евразийский национальный университет имени Л.Н. Гумилева"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, university=UNIVERSITY, effective_date="2026-10-15"):

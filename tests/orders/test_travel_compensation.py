@@ -3,7 +3,6 @@ the money route with the finance visa, no change to the student's record, the wo
 
 import pytest
 from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -14,11 +13,7 @@ from tests.builders import document_text
 from tests.conftest import sign
 from workflow.models import Visa
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, season="winter", year=2026, effective_date="2026-01-20"):

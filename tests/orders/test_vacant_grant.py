@@ -7,7 +7,6 @@ from functools import partial
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from openpyxl import load_workbook
 
 from core.db import db
@@ -22,10 +21,7 @@ from tests.conftest import login, sign, take_effect_by
 YEAR = "2025-2026"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 # grades of the third semester unless said

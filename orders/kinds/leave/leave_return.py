@@ -19,7 +19,7 @@ from core.rules import rule
 from orders.kind import LineContext, OrderKind, refused_for
 from orders.kinds.leave.academic_leave import DATE_MESSAGE
 from orders.models import Order, OrderLine
-from orders.params import LineParamsSchema, ParamsSchema, date_field, effective_date_field, longer_than, text_field
+from orders.params import LineParamsSchema, ParamsSchema, date_field, effective_date_field, text_field
 from orders.wording import describe_student, sex_word
 from students.models import Group
 from workflow.engine import Refusal
@@ -42,7 +42,6 @@ class LeaveReturnLineParams(LineParamsSchema):
     group = text_field(
         _l("Group"),
         longest=32,
-        too_long=longer_than(32),
         invalid=TEXT_MESSAGE,
         description=_l("The group of the course left from; empty: the student's current group."),
     )
@@ -59,7 +58,6 @@ class LeaveReturnLineParams(LineParamsSchema):
     early_ground = text_field(
         _l("Ground for early return"),
         longest=300,
-        too_long=longer_than(300),
         invalid=TEXT_MESSAGE,
         description=_l("Only for a return before the leave's end, e.g. a medical commission conclusion on recovery."),
     )
