@@ -22,6 +22,7 @@ from reports.tables import (
     listed,
     ordered,
     student_rows,
+    with_common_args,
     words_for,
 )
 
@@ -37,11 +38,7 @@ class ContingentOptions:
     def args(self) -> dict[str, str]:
         """The options as query-string arguments (for links and exports)."""
         found = {"day": self.day.isoformat(), "rows": ",".join(self.rows), "columns": ",".join(self.columns)}
-        if self.known_on:
-            found["known_on"] = self.known_on.isoformat()
-        if self.population != "contingent":
-            found["population"] = self.population
-        return found
+        return with_common_args(found, self.known_on, self.population)
 
 
 def parse_options(args) -> tuple[ContingentOptions, dict[str, str]]:

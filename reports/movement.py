@@ -27,6 +27,7 @@ from reports.tables import (
     headings,
     ordered,
     student_rows,
+    with_common_args,
     words_for,
 )
 
@@ -48,11 +49,7 @@ class MovementOptions:
 
     def args(self) -> dict[str, str]:
         found = {"first": self.first.isoformat(), "last": self.last.isoformat(), "rows": ",".join(self.rows)}
-        if self.known_on:
-            found["known_on"] = self.known_on.isoformat()
-        if self.population != "contingent":
-            found["population"] = self.population
-        return found
+        return with_common_args(found, self.known_on, self.population)
 
 
 def parse_options(args) -> tuple[MovementOptions, dict[str, str]]:

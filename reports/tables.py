@@ -46,6 +46,15 @@ class Cell:
     heading: bool = False
 
 
+def with_common_args(found: dict[str, str], known_on: date | None, population: str) -> dict[str, str]:
+    """A report's query-string arguments `found` plus known_on and population where they are not the defaults."""
+    if known_on:
+        found["known_on"] = known_on.isoformat()
+    if population != "contingent":
+        found["population"] = population
+    return found
+
+
 def headings(*texts: str) -> list[Cell]:
     """A row of heading cells."""
     return [Cell(text, heading=True) for text in texts]

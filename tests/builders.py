@@ -93,3 +93,17 @@ def statements_run() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def docx_text(content: bytes) -> str:
+    """The text of a Word document: its paragraphs, then its tables' cells row by row, one a line."""
+    document = Document(io.BytesIO(content))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        parts += [cell.text for row in table.rows for cell in row.cells]
+    return "\n".join(parts)
+
+
+def messages(line) -> dict[str, str]:
+    """A line's eligibility messages by rule."""
+    return {r["rule"]: r["message"] for r in line.eligibility}

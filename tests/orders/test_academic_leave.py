@@ -1,10 +1,8 @@
 """Academic leave: grounds and their durations, the supporting document, the effect on the record, the wording,
 per-line details through the operation, the web page and the API."""
 
-import io
 from datetime import UTC, date, datetime
 
-import docx
 import pytest
 from sqlalchemy import select
 
@@ -15,6 +13,7 @@ from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import docx_text, messages
 from tests.conftest import login, sign
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -45,18 +44,6 @@ def with_document(order, uni, line=None, **details):
 
 def rules(line) -> list[str]:
     return [r["rule"] for r in line.eligibility]
-
-
-def messages(line) -> dict[str, str]:
-    return {r["rule"]: r["message"] for r in line.eligibility}
-
-
-def docx_text(content: bytes) -> str:
-    document = docx.Document(io.BytesIO(content))
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        parts += [cell.text for row in table.rows for cell in row.cells]
-    return "\n".join(parts)
 
 
 # Effect ----------------------------------------------------------------------------------------------------

@@ -11,17 +11,11 @@ from core.db import db
 from core.models import issue_token
 from orders import documents
 from orders.registry import get_kind
-from tests.builders import stands_in
+from tests.builders import docx_text, stands_in
 from tests.conftest import login, sign
 from tests.orders.test_documents import assert_libreoffice_opens
 from tests.orders.test_promotion import Cohort, draft, signed
 from workflow.engine import fire
-
-
-def docx_text(content: bytes) -> str:
-    document = Document(io.BytesIO(content))
-    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    return "\n".join([p.text for p in document.paragraphs] + cells)
 
 
 def test_an_expulsion_of_a_female_student_declines_her_name_and_the_participle(uni, make):

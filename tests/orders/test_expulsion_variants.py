@@ -12,14 +12,10 @@ from core.db import db
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
-from tests.builders import on_leave
+from tests.builders import messages, on_leave
 from tests.conftest import login, sign
 
 pytestmark = pytest.mark.usefixtures("english")
-
-
-def messages(line) -> dict[str, str]:
-    return {r["rule"]: r["message"] for r in line.eligibility}
 
 
 def test_non_return_expels_a_student_whose_leave_ended_and_ends_the_leave(uni, make):

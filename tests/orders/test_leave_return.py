@@ -15,7 +15,7 @@ from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import Group, StudentMovement
-from tests.builders import on_leave
+from tests.builders import messages, on_leave
 from tests.conftest import login, sign
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -42,10 +42,6 @@ def return_order(uni, students, effective_date="2026-09-01"):
     if students:
         operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
-
-
-def messages(line) -> dict[str, str]:
-    return {r["rule"]: r["message"] for r in line.eligibility}
 
 
 def docx_text(content: bytes) -> str:
