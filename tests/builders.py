@@ -1,6 +1,8 @@
 """Builders several test files share: a graded discipline, a signed order, its document's text, status words."""
 
 import io
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -107,3 +109,32 @@ def docx_text(content: bytes) -> str:
 def messages(line) -> dict[str, str]:
     """A line's eligibility messages by rule."""
     return {r["rule"]: r["message"] for r in line.eligibility}
+
+
+def two_schedulers(app, run) -> dict:
+    """Scheduler A calls `run()` and holds its transaction open half a second; B starts once A has run, so it waits
+    on what A wrote, then runs too. Returns both results by name ("a", "b"); fails on an error or a hang."""
+    a_ran, results, errors = threading.Event(), {}, []
+
+    def scheduler(name: str) -> None:
+        try:
+            with app.app_context():
+                if name == "b":
+                    a_ran.wait(10)
+                results[name] = run()
+                if name == "a":
+                    a_ran.set()
+                    time.sleep(0.5)  # B is now blocked on what A wrote
+                db.session.commit()
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+            a_ran.set()
+
+    threads = [threading.Thread(target=scheduler, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors and not any(t.is_alive() for t in threads)
+    return results

@@ -2,8 +2,6 @@
 record (one student or the whole contingent) on any date as known on any day."""
 
 import os
-import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -18,7 +16,7 @@ from orders.operations import apply_due_effects
 from students.history import contingent_on, record_on, records_on
 from students.imports import run_import
 from students.models import Student
-from tests.builders import statements_run
+from tests.builders import statements_run, two_schedulers
 from tests.conftest import ENROLLED_ON, Factory, login, sign
 from tests.orders import test_revocation as revocation_tests
 from tests.orders import test_travel_compensation as tests_travel
@@ -372,29 +370,8 @@ def test_two_schedulers_at_once_apply_each_effect_once(app, committed, monkeypat
     order_id, student_ids = order.id, [s.id for s in students]
     db.session.close()
     day = date(2026, 12, 15)
-    a_claimed, results, errors = threading.Event(), {}, []
-
-    def scheduler(name: str) -> None:
-        try:
-            with app.app_context():
-                if name == "b":
-                    a_claimed.wait(10)
-                results[name] = apply_due_effects(day)
-                if name == "a":
-                    a_claimed.set()
-                    time.sleep(0.5)  # B is now blocked on the rows A updated
-                db.session.commit()
-                db.session.remove()
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-            a_claimed.set()
-
-    threads = [threading.Thread(target=scheduler, args=(n,)) for n in ("a", "b")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors and not any(t.is_alive() for t in threads)
+    # B is blocked on the rows A updated
+    results = two_schedulers(app, lambda: apply_due_effects(day))
     assert results == {"a": {"movements": 3, "orders": 1}, "b": {"movements": 0, "orders": 0}}
     assert (
         db.session.scalar(
