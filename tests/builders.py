@@ -138,3 +138,8 @@ def two_schedulers(app, run) -> dict:
         thread.join(30)
     assert not errors and not any(t.is_alive() for t in threads)
     return results
+
+
+def rules(line) -> list[str]:
+    """The rules a line's eligibility check refused it by."""
+    return [r["rule"] for r in line.eligibility]

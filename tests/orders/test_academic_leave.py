@@ -13,7 +13,7 @@ from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
-from tests.builders import docx_text, messages
+from tests.builders import docx_text, messages, rules
 from tests.conftest import login, sign
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -40,10 +40,6 @@ def with_document(order, uni, line=None, **details):
     line = line or order.lines[0]
     details = {"document_no": "127", "document_date": "2026-08-20", **details}
     return operations.update_line(order, line.id, details, uni.clerk)
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
 
 
 # Effect ----------------------------------------------------------------------------------------------------

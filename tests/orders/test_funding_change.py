@@ -11,7 +11,7 @@ from orders.operations import InvalidInput
 from students.academic import Grade
 from students.history import record_on
 from students.models import StudentMovement
-from tests.builders import STATUS_WORDS, document_text, signed
+from tests.builders import STATUS_WORDS, document_text, rules, signed
 
 GROUND = "решение Ученого совета № 7 от 20.07.2026 о присуждении вакантного гранта"
 
@@ -28,10 +28,6 @@ def draft(uni, students, direction="to_grant", effective_date="2026-12-01", grou
     if students:
         operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
 
 
 def debt(student, code="MAT101", letter="FX", points=40):

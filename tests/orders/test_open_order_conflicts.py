@@ -5,14 +5,11 @@ import pytest
 
 from core.db import db
 from orders import operations
+from tests.builders import rules
 from tests.conftest import login
 from workflow.engine import Refused, fire
 
 pytestmark = pytest.mark.usefixtures("english")
-
-
-def rules(line) -> list[str]:
-    return [refusal["rule"] for refusal in line.eligibility]
 
 
 def test_the_earliest_draft_keeps_the_student_and_is_submitted(client, uni, make):

@@ -7,7 +7,7 @@ from core.db import db
 from orders import operations
 from orders.operations import InvalidInput
 from students.models import StudentMovement
-from tests.builders import document_text, signed
+from tests.builders import document_text, rules, signed
 from tests.conftest import login
 
 MARRIAGE = {"document_type": "marriage", "document_number": "123456", "document_date": "2026-06-01"}
@@ -27,10 +27,6 @@ def draft(uni, students, effective_date="2026-12-01"):
 
 def set_line(order, line, uni, **values):
     return operations.update_line(order, line.id, {**MARRIAGE, **values}, uni.clerk)
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
 
 
 def test_surname_after_marriage_is_changed_and_the_old_one_kept_in_history(uni, make):

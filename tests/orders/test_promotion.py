@@ -17,7 +17,7 @@ from orders.registry import get_kind
 from students.academic import CurriculumItem
 from students.history import record_on
 from students.models import Group, Programme, StudentMovement
-from tests.builders import add_grade, signed
+from tests.builders import add_grade, rules, signed
 from tests.conftest import login
 
 YEAR = "2025-2026"
@@ -80,10 +80,6 @@ def draft(uni, students, effective="2026-09-01"):
     )
     operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
-
-
-def rules(line):
-    return [r["rule"] for r in line.eligibility]
 
 
 # Eligibility and effect ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from orders.registry import get_kind
 from students.academic import AcademicCalendar, StudentDebt
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import rules
 from tests.conftest import login, sign, take_effect_by
 from tests.students.test_difference import grade, item
 
@@ -51,10 +52,6 @@ def calendar(year: int = 2026) -> AcademicCalendar:
 def document_text(order) -> str:
     document = Document(io.BytesIO(order.document.content))
     return "\n".join(p.text for p in document.paragraphs)
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
 
 
 def draft(uni, kind: str, students, effective_date: str = WINTER_DAY, **params):

@@ -9,7 +9,7 @@ from core.db import db
 from orders import operations
 from orders.operations import InvalidInput
 from students.models import Group, Programme, StudentMovement
-from tests.builders import document_text
+from tests.builders import document_text, rules
 from tests.conftest import sign
 from workflow.models import Visa
 
@@ -25,10 +25,6 @@ def draft(uni, students, season="winter", year=2026, effective_date="2026-01-20"
     if students:
         operations.add_students(order, [s.id for s in students], uni.clerk)
     return order
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
 
 
 def group_of(make, faculty, level="bachelor", study_form="full_time"):
