@@ -13,6 +13,7 @@ from sqlalchemy import event
 from core.clock import today
 from core.db import db
 from core.models import Substitution
+from orders import operations
 from students.academic import Grade
 from students.grades import letter_for
 from tests.conftest import sign
@@ -143,3 +144,11 @@ def two_schedulers(app, run) -> dict:
 def rules(line) -> list[str]:
     """The rules a line's eligibility check refused it by."""
     return [r["rule"] for r in line.eligibility]
+
+
+def clerk_draft(uni, kind: str, params: dict, students):
+    """A draft of `kind` by the clerk with `params`, and a line for each of `students` (if any)."""
+    order = operations.create_order(kind, uni.clerk, params)
+    if students:
+        operations.add_students(order, [s.id for s in students], uni.clerk)
+    return order

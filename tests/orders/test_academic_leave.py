@@ -13,7 +13,7 @@ from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
-from tests.builders import docx_text, messages, rules
+from tests.builders import clerk_draft, docx_text, messages, rules
 from tests.conftest import login, sign
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -26,14 +26,12 @@ GROUNDS_MESSAGE = (
 
 
 def leave_order(uni, students, ground="medical", start="2026-09-01", end="2027-02-28"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "academic_leave",
-        uni.clerk,
         {"ground": ground, "leave_start": start, "leave_end": end, "basis": "Заявления обучающихся"},
+        students,
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def with_document(order, uni, line=None, **details):

@@ -11,7 +11,7 @@ from orders.operations import InvalidInput
 from students.academic import Grade
 from students.history import record_on
 from students.models import StudentMovement
-from tests.builders import STATUS_WORDS, document_text, rules, signed
+from tests.builders import STATUS_WORDS, clerk_draft, document_text, rules, signed
 
 GROUND = "решение Ученого совета № 7 от 20.07.2026 о присуждении вакантного гранта"
 
@@ -20,14 +20,12 @@ pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, direction="to_grant", effective_date="2026-12-01", ground=GROUND):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "funding_change",
-        uni.clerk,
         {"direction": direction, "effective_date": effective_date, "ground": ground, "basis": "Заявления обучающихся"},
+        students,
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def debt(student, code="MAT101", letter="FX", points=40):

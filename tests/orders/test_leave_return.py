@@ -15,7 +15,7 @@ from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import Group, StudentMovement
-from tests.builders import messages, on_leave
+from tests.builders import clerk_draft, messages, on_leave
 from tests.conftest import login, sign
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -36,12 +36,9 @@ def sibling_group(group, name, course=None):
 
 
 def return_order(uni, students, effective_date="2026-09-01"):
-    order = operations.create_order(
-        "leave_return", uni.clerk, {"effective_date": effective_date, "basis": "Заявления обучающихся"}
+    return clerk_draft(
+        uni, "leave_return", {"effective_date": effective_date, "basis": "Заявления обучающихся"}, students
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def docx_text(content: bytes) -> str:

@@ -7,7 +7,7 @@ from core.db import db
 from orders import operations
 from orders.operations import InvalidInput
 from students.models import StudentMovement
-from tests.builders import document_text, rules, signed
+from tests.builders import clerk_draft, document_text, rules, signed
 from tests.conftest import login
 
 MARRIAGE = {"document_type": "marriage", "document_number": "123456", "document_date": "2026-06-01"}
@@ -17,12 +17,9 @@ pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, effective_date="2026-12-01"):
-    order = operations.create_order(
-        "personal_data", uni.clerk, {"effective_date": effective_date, "basis": "Заявления обучающихся"}
+    return clerk_draft(
+        uni, "personal_data", {"effective_date": effective_date, "basis": "Заявления обучающихся"}, students
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def set_line(order, line, uni, **values):

@@ -14,7 +14,7 @@ from orders.registry import get_kind
 from students.academic import AcademicCalendar, StudentDebt
 from students.history import record_on
 from students.models import StudentMovement
-from tests.builders import rules
+from tests.builders import clerk_draft, rules
 from tests.conftest import login, sign, take_effect_by
 from tests.students.test_difference import grade, item
 
@@ -55,10 +55,7 @@ def document_text(order) -> str:
 
 
 def draft(uni, kind: str, students, effective_date: str = WINTER_DAY, **params):
-    order = operations.create_order(kind, uni.clerk, {"effective_date": effective_date, "basis": "Заявления", **params})
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
+    return clerk_draft(uni, kind, {"effective_date": effective_date, "basis": "Заявления", **params}, students)
 
 
 def set_target(order, line, group, **extra):

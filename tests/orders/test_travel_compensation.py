@@ -9,7 +9,7 @@ from core.db import db
 from orders import operations
 from orders.operations import InvalidInput
 from students.models import Group, Programme, StudentMovement
-from tests.builders import document_text, rules
+from tests.builders import clerk_draft, document_text, rules
 from tests.conftest import sign
 from workflow.models import Visa
 
@@ -17,14 +17,12 @@ pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, season="winter", year=2026, effective_date="2026-01-20"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "travel_compensation",
-        uni.clerk,
         {"season": season, "year": year, "effective_date": effective_date, "basis": "Представление декана"},
+        students,
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def group_of(make, faculty, level="bachelor", study_form="full_time"):
