@@ -11,6 +11,7 @@ from orders import operations
 from orders.params import load
 from orders.registry import get_kind
 from students.models import Group, Programme
+from tests.builders import clerk_draft
 from tests.conftest import login, sign
 from tests.orders.test_vacant_grant import grade
 
@@ -48,9 +49,9 @@ def student(make, group, surname, points, **kwargs):
 
 
 def draft(uni, students, kind="president_scholarship", **params):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         kind,
-        uni.clerk,
         {
             "academic_year": YEAR,
             "first_month": "2026-09",
@@ -58,9 +59,8 @@ def draft(uni, students, kind="president_scholarship", **params):
             "basis": "Решение ученого совета",
             **params,
         },
+        students,
     )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def by_student(order):

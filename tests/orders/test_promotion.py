@@ -17,7 +17,7 @@ from orders.registry import get_kind
 from students.academic import CurriculumItem
 from students.history import record_on
 from students.models import Group, Programme, StudentMovement
-from tests.builders import add_grade, rules, signed
+from tests.builders import add_grade, clerk_draft, rules, signed
 from tests.conftest import login
 
 YEAR = "2025-2026"
@@ -75,11 +75,7 @@ def grade(student, code, semester, points, year=YEAR, **kwargs):
 
 
 def draft(uni, students, effective="2026-09-01"):
-    order = operations.create_order(
-        "promotion", uni.clerk, {"academic_year": YEAR, "effective_date": effective, "basis": BASIS}
-    )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
+    return clerk_draft(uni, "promotion", {"academic_year": YEAR, "effective_date": effective, "basis": BASIS}, students)
 
 
 # Eligibility and effect ------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from orders import operations
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
-from tests.builders import STATUS_WORDS
+from tests.builders import STATUS_WORDS, clerk_draft
 from tests.conftest import sign
 from tests.orders.test_transfer import document_text
 
@@ -21,13 +21,12 @@ pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, university=UNIVERSITY, effective_date="2026-10-15"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "transfer_out",
-        uni.clerk,
         {"university": university, "effective_date": effective_date, "basis": "Заявление и запрос ЕНУ"},
+        students,
     )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 @pytest.mark.parametrize("funding", ["grant", "paid"])

@@ -15,7 +15,7 @@ from orders import operations, ranking
 from orders.kinds.competitions import ranking_list
 from orders.params import load
 from orders.registry import get_kind
-from tests.builders import add_grade
+from tests.builders import add_grade, clerk_draft
 from tests.conftest import login, sign, take_effect_by
 
 YEAR = "2025-2026"
@@ -62,18 +62,17 @@ def contest(make, uni):
 
 
 def draft(uni, students, vacancies, effective="2027-09-01"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "vacant_grant",
-        uni.clerk,
         {
             "vacancies": vacancies,
             "ground": "Решение комиссии № 5 от 01.08.2027",
             "effective_date": effective,
             "basis": "Заявления обучающихся",
         },
+        students,
     )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def by_student(order):
