@@ -36,6 +36,11 @@ def job_app(app) -> Iterator:
     with built.app_context():
         yield built
         db.session.remove()
+    wipe_after(app, built)
+
+
+def wipe_after(app, built) -> None:
+    """Every table of the suite's database wiped, and the connections of the app `built` on it closed."""
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
@@ -390,9 +395,4 @@ def test_a_big_signing_through_a_real_broker(app, url):
     finally:
         _drop_queue(broker, url, queue)
         broker.close()
-        with app.app_context():
-            db.session.remove()
-            with db.engine.begin() as connection:
-                wipe_tables(connection)
-        with built.app_context():
-            db.engine.dispose()
+        wipe_after(app, built)
