@@ -15,6 +15,7 @@ from approvals.admin import (
     visible_substitutions,
 )
 from core.db import db
+from core.errors import error_answers
 from core.models import Substitution, User
 from core.permissions import roles_required
 from orders.api import MAX_ID
@@ -121,8 +122,7 @@ def read_route(args, name: str):
     },
 )
 @bp.response(201, AdminRouteSchema)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@error_answers(bp, 404, 422)
 def add_route_version(data, name: str):
     """Save the definition as the next version of the route. Orders already submitted keep their version."""
     if name not in route_names():
@@ -205,8 +205,7 @@ def add_substitution(args):
 @bp.route("/substitutions/<int(max=2147483647):substitution_id>", methods=["DELETE"])
 @roles_required(*APPROVER_ROLES, "admin")
 @bp.response(204)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def delete_substitution(substitution_id: int):
     """Cancel a substitution: a future one is deleted, one under way ends yesterday."""
     row = db.session.get(Substitution, substitution_id)

@@ -10,7 +10,7 @@ times the formatting, and signing an order formats dates for each of thousands o
 """
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
@@ -40,6 +40,11 @@ def as_utc(moment: datetime) -> datetime:
 def local_time(moment: datetime) -> datetime:
     """A stored moment in the configured `TIMEZONE` (Asia/Almaty by default)."""
     return as_utc(moment).astimezone(local_zone())
+
+
+def start_of_day(day: date) -> datetime:
+    """The first UTC moment of the local calendar day `day`."""
+    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(UTC)
 
 
 @cache

@@ -16,6 +16,7 @@ from marshmallow import fields, validate
 from sqlalchemy import func, select
 
 from core.db import db
+from core.errors import error_answers
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
 from orders import jobs, operations, pdf
@@ -504,8 +505,7 @@ def create(args):
 @bp.route("/<int(max=2147483647):order_id>")
 @roles_required(*READERS)
 @bp.response(200, OrderDetailSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def show(order_id: int):
     """One order: lines with eligibility, visas, history, what you may do now, the document once signed."""
     order = load_visible(order_id)
@@ -517,9 +517,7 @@ def show(order_id: int):
 @roles_required("clerk")
 @bp.arguments(LinesArgs)
 @bp.response(201, OrderDetailSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
+@error_answers(bp, 403, 404, 409)
 def add_lines(args, order_id: int):
     """Add students to a draft (already present ones are skipped); every line's eligibility is re-checked."""
     order = load_visible(order_id)
@@ -533,9 +531,7 @@ def add_lines(args, order_id: int):
 @bp.route("/<int(max=2147483647):order_id>/lines/<int(max=2147483647):line_id>", methods=["DELETE"])
 @roles_required("clerk")
 @bp.response(200, OrderDetailSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
+@error_answers(bp, 403, 404, 409)
 def remove_line(order_id: int, line_id: int):
     """Remove a line from a draft; the other lines' eligibility is re-checked."""
     order = load_visible(order_id)
@@ -548,9 +544,7 @@ def remove_line(order_id: int, line_id: int):
 @roles_required("clerk")
 @bp.arguments(LineParamsArgs)
 @bp.response(200, OrderDetailSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
+@error_answers(bp, 403, 404, 409)
 def update_line(args, order_id: int, line_id: int):
     """Change one draft line's own parameters; the kind validates them and every line is re-checked."""
     order = load_visible(order_id)
@@ -562,9 +556,7 @@ def update_line(args, order_id: int, line_id: int):
 @roles_required("registrar")
 @bp.arguments(OverrideArgs)
 @bp.response(200, OrderDetailSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
+@error_answers(bp, 403, 404, 409)
 def override_line(args, order_id: int, line_id: int):
     """The registrar head accepts a line that fails a rule, with a written justification (audited)."""
     order = load_visible(order_id)
@@ -582,8 +574,7 @@ def override_line(args, order_id: int, line_id: int):
         }
     }
 )
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def document(order_id: int):
     """The DOCX of a signed order (404 before signing); a dean of some of its faculties gets the extract of the own
     faculty's lines."""
@@ -610,8 +601,7 @@ def document(order_id: int):
         "503": {"description": "LibreOffice is not installed on the server: no PDF"},
     }
 )
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def document_pdf(order_id: int):
     """The PDF of a signed order: 200 with the file, or 202 while the worker converts it (ask again), or 503 without
     LibreOffice. A dean whose faculties hold only some of the lines gets the PDF of the extract of those lines,

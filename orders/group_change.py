@@ -21,7 +21,6 @@ from orders.params import (
     ParamsSchema,
     date_field,
     effective_date_field,
-    longer_than,
     text_field,
 )
 from orders.wording import LANGUAGE, STUDY_FORM
@@ -157,6 +156,32 @@ def groups_by_id(ids) -> dict[int, Group]:
     return {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(ids)))} if ids else {}
 
 
+def programmes_wanted(lines: list[OrderLine], calendars: list[AcademicCalendar], target_of) -> dict[int, tuple]:
+    """Per student, the target programme and the semesters completed at the target course on the effective date, for
+    the lines `target_of(line)` gives a target group for (None: no difference to reckon)."""
+    wanted = {}
+    for line in lines:
+        target = target_of(line)
+        if target is not None:
+            wanted[line.student_id] = (
+                target.programme_id,
+                semesters_completed(target.course, line.effective_date, calendars),
+            )
+    return wanted
+
+
+def move_changes(student, target: Group, funding: str) -> dict:
+    """What a move to `target` with `funding` changes, [before, after]: group, course and funding where they differ."""
+    changes = {}
+    if target.id != student.group_id:
+        changes["group"] = [student.group.name, target.name]
+    if target.course != student.course:
+        changes["course"] = [student.course, target.course]
+    if funding != student.funding:
+        changes["funding"] = [student.funding, funding]
+    return changes
+
+
 def target_group(line: OrderLine) -> Group:
     """The line's target group (from the identity map once `gather` loaded it), or the student's own."""
     group_id = line.params.get("group_id")
@@ -213,7 +238,6 @@ class TargetGroupLineParams(LineParamsSchema):
         _l("Target group"),
         missing=_l("Name the target group."),
         longest=32,
-        too_long=longer_than(32),
         description=_l("The group's name; it sets the programme, course, study form and language."),
     )
     effective_date = date_field(_l("Effective date"), message=EFFECTIVE_DATE_MESSAGE, required=False)
@@ -241,6 +265,11 @@ class GroupChangeKind(OrderKind):
     preamble_kk = PREAMBLE_KK
     params_schema = EffectiveDateParams
     line_schema = TargetGroupLineParams
+
+    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
+        """Each line's academic difference against the target group's curriculum (gathered as `difference`)."""
+        for line in lines:
+            sync_params(line, difference=facts["difference"].get(line.student_id, []))
 
     def after_apply(self, order: Order, lines: list[OrderLine]) -> None:
         store_debts([(line.student_id, line.id, line.params.get("difference") or []) for line in lines])

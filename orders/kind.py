@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import ValidationError
 
 from core.clock import today
+from core.labels import label
 from orders.models import Order, OrderLine
 from orders.params import LineParamsSchema, ParamsSchema, Text, text_field
 from students.academic import academic_year_of
@@ -92,6 +93,15 @@ MODEL_RULES_KK = (
 
 
 MONTHLY, ONE_OFF = "monthly", "one_off"  # how a paying kind pays (`OrderKind.pays`)
+
+
+def refused_for(student: Student, attribute: str, rule: str, message: str) -> Refusal:
+    """An absolute refusal for the student's `attribute` (status, funding): `message`, translated but not formatted,
+    names %(name)s and %(<attribute>)s; the refusal's data hold the value."""
+    value = getattr(student, attribute)
+    return Refusal(
+        rule, message % {"name": student.full_name, attribute: label(value)}, {attribute: value}, absolute=True
+    )
 
 
 class OrderKind:

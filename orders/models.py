@@ -14,6 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
     exists,
     false,
+    func,
     or_,
     select,
     true,
@@ -284,3 +285,13 @@ def orders_in_scope(faculties: set[int] | None) -> ColumnElement[bool]:
     if not faculties:
         return false()
     return exists().where(OrderLine.order_id == Order.id, lines_in_scope(faculties))
+
+
+def numbered(text: str, by_id: ColumnElement | None = None) -> ColumnElement[bool]:
+    """Orders a search names: "#12" by id (`by_id`, Order.id unless given), "12" by number, else by label."""
+    text = text.removeprefix("№").strip()
+    if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < 2**31:
+        return (Order.id if by_id is None else by_id) == int(text[1:])
+    if text.isdigit() and int(text) < 2**31:
+        return Order.number == int(text)
+    return func.lower(Order.number_label) == text.lower()

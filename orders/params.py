@@ -185,8 +185,8 @@ def text_field(
     description: str | None = None,
     **kwargs,
 ) -> Text:
-    """A text parameter: required when `missing` says what to write; at most `longest` characters (`too_long`);
-    `invalid` for a value that is not text; `check` checks it further."""
+    """A text parameter: required when `missing` says what to write; at most `longest` characters (`too_long`, by
+    default "Longer than N characters."); `invalid` for a value that is not text; `check` checks it further."""
     errors = {
         **(messages(missing) if missing is not None else {}),
         **({"invalid": invalid} if invalid is not None else {}),
@@ -194,7 +194,10 @@ def text_field(
     return Text(
         required=missing is not None,
         error_messages=errors,
-        validate=[*([Length(too_long, longest)] if longest else []), *([check] if check else [])],
+        validate=[
+            *([Length(longer_than(longest) if too_long is None else too_long, longest)] if longest else []),
+            *([check] if check else []),
+        ],
         metadata=meta(title, description),
         **kwargs,
     )

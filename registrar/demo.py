@@ -10,7 +10,7 @@ from core.db import db
 from core.models import create_user
 from registrar.demo_history import YEARS, Seeder, academic_start, grade_rows, insert_people, plan
 from students.academic import AcademicCalendar, CurriculumItem, Grade
-from students.grades import letter_for
+from students.grades import grade_values
 from students.iin import make_iin
 from students.models import Faculty, Group, Programme
 
@@ -327,20 +327,8 @@ def _current_grades(
                     points = rng.randint(30, 49)  # an FX: an academic debt
                 if year < this_year:
                     points = max(points, 70)
-                letter, point = letter_for(points)
                 grades.append(
-                    {
-                        "student_id": student_id,
-                        "discipline_code": code,
-                        "discipline_name": name,
-                        "semester": semester,
-                        "academic_year": f"{year}-{year + 1}",
-                        "points": points,
-                        "letter": letter,
-                        "grade_point": point,
-                        "credits": 5,
-                        "is_retake": False,
-                    }
+                    {"student_id": student_id, **grade_values(code, name, semester, f"{year}-{year + 1}", points)}
                 )
     return grades
 

@@ -33,7 +33,7 @@ from core.models import User
 from notifications.models import OutboxMessage
 from orders import operations
 from orders.models import Order
-from students.grades import letter_for
+from students.grades import grade_values
 from students.models import Group, Programme, Student
 from students.timeline import enrol
 from workflow.engine import fire, legal_triggers, pending_approvals
@@ -339,20 +339,8 @@ def grade_rows(people: list[Person], curriculum: dict[int, dict[int, list[tuple]
             year = person.admitted + (semester + 1) // 2 - 1
             for code, name in curriculum[person.programme.id][semester]:
                 points = rng.randint(70, 98)
-                letter, point = letter_for(points)
                 rows.append(
-                    {
-                        "student_id": person.id,
-                        "discipline_code": code,
-                        "discipline_name": name,
-                        "semester": semester,
-                        "academic_year": f"{year}-{year + 1}",
-                        "points": points,
-                        "letter": letter,
-                        "grade_point": point,
-                        "credits": 5,
-                        "is_retake": False,
-                    }
+                    {"student_id": person.id, **grade_values(code, name, semester, f"{year}-{year + 1}", points)}
                 )
     return rows
 

@@ -2,31 +2,28 @@
 user administration, recorded changes of student data), searched by person, order, action and dates, paged,
 exported to XLSX, with a check that the hash chain (`workflow.audit`) holds."""
 
-import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.db import db
-from core.formatting import local_time, local_zone, parse_date
+from core.formatting import local_time, start_of_day
 from core.labels import label
 from core.models import User
 from core.paging import paginate
 from core.permissions import roles_required
-from core.xlsx import workbook_bytes
-from orders.models import Order
+from core.xlsx import back_to_search, refused_if_too_many, sheet_download
+from orders.models import Order, numbered
+from reports.tables import period_option
 from workflow.audit import verify_chain
 from workflow.models import ORDER_ACTION, AuditEvent
 
 bp = Blueprint("audit_log", __name__, url_prefix="/reports/audit")
 READERS = ("registrar", "admin")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_LIMIT = 50_000
 Actor = aliased(User, name="actor")
 ActingFor = aliased(User, name="acting_for")
 
@@ -40,10 +37,6 @@ def action_choices() -> list[str]:
     """Every action the log holds, from one grouped query."""
     found = db.session.execute(select(AuditEvent.action, AuditEvent.trigger).distinct()).all()
     return sorted({trigger or action if action == ORDER_ACTION else action for action, trigger in found})
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(UTC)
 
 
 @dataclass
@@ -63,14 +56,7 @@ class Search:
             action=args.get("action", "")[:40].strip(),
         )
         errors = {}
-        for name in ("date_from", "date_to"):
-            text = args.get(name, "").strip()
-            day = parse_date(text)
-            if text and day is None:
-                errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
-            setattr(found, name, day)
-        if found.date_from and found.date_to and found.date_from > found.date_to:
-            errors["date_to"] = _("The end of the period is before its start.")
+        found.date_from, found.date_to = period_option(args, errors)
         found.errors = errors
         return found
 
@@ -88,13 +74,7 @@ class Search:
             )
             query = query.where(or_(AuditEvent.actor_id.in_(people), AuditEvent.acting_for_id.in_(people)))
         if self.order:
-            text = self.order.removeprefix("№").strip()
-            if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < 2**31:
-                query = query.where(AuditEvent.order_id == int(text[1:]))
-            elif text.isdigit() and int(text) < 2**31:
-                query = query.where(Order.number == int(text))
-            else:
-                query = query.where(func.lower(Order.number_label) == text.lower())
+            query = query.where(numbered(self.order, AuditEvent.order_id))
         if self.action:
             query = query.where(
                 or_(
@@ -103,9 +83,9 @@ class Search:
                 )
             )
         if self.date_from:
-            query = query.where(AuditEvent.created_at >= _start_of(self.date_from))
+            query = query.where(AuditEvent.created_at >= start_of_day(self.date_from))
         if self.date_to:
-            query = query.where(AuditEvent.created_at < _start_of(self.date_to + timedelta(days=1)))
+            query = query.where(AuditEvent.created_at < start_of_day(self.date_to + timedelta(days=1)))
         return query.order_by(AuditEvent.id.desc())
 
 
@@ -162,29 +142,11 @@ def index():
 def export():
     search = Search.from_args(request.args)
     if search.errors:
-        flash(" ".join(search.errors.values()), "error")
-        return redirect(url_for(".index", **request.args))
+        return back_to_search(" ".join(search.errors.values()))
     query = search.query()
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    if total > EXPORT_LIMIT:
-        flash(
-            _(
-                "%(total)s events match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, person).",
-                total=total,
-                limit=EXPORT_LIMIT,
-            ),
-            "error",
-        )
-        return redirect(url_for(".index", **request.args))
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Audit log")[:31]
-    sheet.append(headers())
-    for event, order, acting_for in db.session.execute(query.execution_options(yield_per=1000)):
-        sheet.append(cells(event, order, acting_for))
-    for cell in sheet["A"][1:]:
-        cell.number_format = "yyyy-mm-dd hh:mm:ss"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return send_file(
-        io.BytesIO(workbook_bytes(book)), mimetype=XLSX, as_attachment=True, download_name=f"audit-{stamp}.xlsx"
-    )
+    if refused := refused_if_too_many(
+        query, _("%(total)s events match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, person).")
+    ):
+        return refused
+    rows = (cells(*row) for row in db.session.execute(query.execution_options(yield_per=1000)))
+    return sheet_download(_("Audit log"), headers(), rows, "audit", {"A": "yyyy-mm-dd hh:mm:ss"})

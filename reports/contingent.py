@@ -17,9 +17,12 @@ from reports.tables import (
     cell_words,
     common_options,
     day_option,
+    filters_about,
+    headings,
     listed,
     ordered,
     student_rows,
+    with_common_args,
     words_for,
 )
 
@@ -35,11 +38,7 @@ class ContingentOptions:
     def args(self) -> dict[str, str]:
         """The options as query-string arguments (for links and exports)."""
         found = {"day": self.day.isoformat(), "rows": ",".join(self.rows), "columns": ",".join(self.columns)}
-        if self.known_on:
-            found["known_on"] = self.known_on.isoformat()
-        if self.population != "contingent":
-            found["population"] = self.population
-        return found
+        return with_common_args(found, self.known_on, self.population)
 
 
 def parse_options(args) -> tuple[ContingentOptions, dict[str, str]]:
@@ -136,20 +135,10 @@ def grid(
 def students_grid(options: ContingentOptions, filters: dict[str, str], rows, language: str, first: int = 1) -> Grid:
     """The list behind a count (one page of it, or all of it for an export)."""
     words = words_for(list(filters), [tuple(filters.values())], language)
-    about = ", ".join(f"{query.DIMENSIONS[name]}: {words[name].get(value, value)}" for name, value in filters.items())
+    about = filters_about(filters, words)
     title = _("Students on %(day)s", day=format_day(options.day)) + (f" — {about}" if about else "")
     table = Grid(title)
-    table.rows.append(
-        [
-            Cell("№", heading=True),
-            Cell(_("Student"), heading=True),
-            Cell(_("IIN"), heading=True),
-            Cell(_("Group"), heading=True),
-            Cell(_("Course"), heading=True),
-            Cell(_("Funding"), heading=True),
-            Cell(_("Status"), heading=True),
-        ]
-    )
+    table.rows.append(headings("№", _("Student"), _("IIN"), _("Group"), _("Course"), _("Funding"), _("Status")))
     table.rows += student_rows(
         rows,
         lambda row: [

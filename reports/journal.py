@@ -7,35 +7,33 @@ that faculty. Each page costs a fixed number of queries: the page of orders with
 counts, effective dates and faculties of those orders grouped in SQL.
 """
 
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from openpyxl import Workbook
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union
 
 from core.db import db
-from core.formatting import local_time, local_zone, parse_date
+from core.formatting import local_time, start_of_day
 from core.labels import label
 from core.models import User
 from core.paging import paginate
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES, faculty_scope
-from core.xlsx import workbook_bytes
-from orders.models import TARGET_GROUP_ID, Order, OrderLine, lines_in_scope, orders_in_scope
+from core.xlsx import back_to_search, refused_if_too_many, sheet_download
+from orders.models import TARGET_GROUP_ID, Order, OrderLine, lines_in_scope, numbered, orders_in_scope
 from orders.registry import KINDS, new_order_links
+from reports.tables import period_option
 from students.models import Faculty, Group, Programme, Student
 from students.operations import name_or_iin
 from workflow.routes import DEFAULT_ROUTES, TERMINAL_STATES
 
 bp = Blueprint("journal", __name__)
 READERS = (*UNIVERSITY_ROLES, "dean")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_LIMIT = 50_000  # orders in one spreadsheet; more is refused with a request to narrow the search
 BATCH = 1000
 
 
@@ -48,20 +46,15 @@ def state_choices() -> list[str]:
     return ["draft", *dict.fromkeys(steps), "awaiting_signature", *TERMINAL_STATES]
 
 
-def _start_of(day: date) -> datetime:
-    """The first UTC moment of the local calendar day `day`."""
-    return datetime.combine(day, time(), tzinfo=local_zone()).astimezone(UTC)
-
-
 def on_or_after(day: date) -> ColumnElement[bool]:
     """The order's date is `day` or later: the signing date once signed, the local day a draft was created before."""
-    return or_(Order.order_date >= day, and_(Order.order_date.is_(None), Order.created_at >= _start_of(day)))
+    return or_(Order.order_date >= day, and_(Order.order_date.is_(None), Order.created_at >= start_of_day(day)))
 
 
 def on_or_before(day: date) -> ColumnElement[bool]:
     return or_(
         Order.order_date <= day,
-        and_(Order.order_date.is_(None), Order.created_at < _start_of(day + timedelta(days=1))),
+        and_(Order.order_date.is_(None), Order.created_at < start_of_day(day + timedelta(days=1))),
     )
 
 
@@ -87,19 +80,12 @@ class Search:
             state=args.get("state", "") if args.get("state", "") in states else "",
             student=" ".join(args.get("student", "")[:100].split()),
         )
-        for name in ("date_from", "date_to"):
-            text = args.get(name, "").strip()
-            day = parse_date(text)
-            if text and day is None:
-                errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
-            setattr(found, name, day)
+        found.date_from, found.date_to = period_option(args, errors)
         faculty = args.get("faculty", "").strip()
         if faculty.isdigit() and int(faculty) < 2**31:
             found.faculty_id = int(faculty)
         elif faculty:
             errors["faculty"] = _("Choose a faculty from the list.")
-        if found.date_from and found.date_to and found.date_from > found.date_to:
-            errors["date_to"] = _("The end of the period is before its start.")
         found.errors = errors
         return found
 
@@ -108,13 +94,7 @@ class Search:
         scope = faculty_scope(actor)
         query = select(Order).where(orders_in_scope(scope))
         if self.number:
-            text = self.number.removeprefix("№").strip()
-            if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < 2**31:
-                query = query.where(Order.id == int(text[1:]))
-            elif text.isdigit() and int(text) < 2**31:
-                query = query.where(Order.number == int(text))
-            else:
-                query = query.where(func.lower(Order.number_label) == text.lower())
+            query = query.where(numbered(self.number))
         if self.kind:
             query = query.where(Order.kind == self.kind)
         if self.state:
@@ -267,37 +247,21 @@ def cells(row: Row) -> list:
 def export():
     search = Search.from_args(request.args, state_choices())
     if search.errors:
-        flash(" ".join(search.errors.values()), "error")
-        return redirect(url_for(".index", **request.args))
+        return back_to_search(" ".join(search.errors.values()))
     query = search.query(current_user)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    if total > EXPORT_LIMIT:
-        flash(
-            _(
-                "%(total)s orders match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, kind).",
-                total=total,
-                limit=EXPORT_LIMIT,
-            ),
-            "error",
-        )
-        return redirect(url_for(".index", **request.args))
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Order journal")[:31]
-    sheet.append(headers())
+    if refused := refused_if_too_many(
+        query, _("%(total)s orders match; a spreadsheet holds at most %(limit)s. Narrow the search (dates, kind).")
+    ):
+        return refused
     ids = list(db.session.scalars(query.with_only_columns(Order.id)))
+    dates = {column: "yyyy-mm-dd" for column in ("B", "I", "J")}
+    return sheet_download(_("Order journal"), headers(), _batched_cells(ids), "orders", dates)
+
+
+def _batched_cells(ids: list[int]) -> Iterator[list]:
+    """The export's rows of the orders `ids`, newest first, read BATCH orders at a time."""
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         orders = db.session.scalars(select(Order).where(Order.id.in_(chunk)).order_by(Order.id.desc())).all()
         for row in rows_of(list(orders)):
-            sheet.append(cells(row))
-    for column in ("B", "I", "J"):
-        for cell in sheet[column][1:]:
-            cell.number_format = "yyyy-mm-dd"
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return send_file(
-        io.BytesIO(workbook_bytes(book)),
-        mimetype=XLSX,
-        as_attachment=True,
-        download_name=f"orders-{stamp}.xlsx",
-    )
+            yield cells(row)

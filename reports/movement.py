@@ -17,7 +17,19 @@ from core.clock import today
 from core.errors import InvalidInput
 from core.formatting import format_day
 from reports import query
-from reports.tables import Cell, Grid, cell_words, common_options, day_option, ordered, student_rows, words_for
+from reports.tables import (
+    Cell,
+    Grid,
+    cell_words,
+    common_options,
+    day_option,
+    filters_about,
+    headings,
+    ordered,
+    student_rows,
+    with_common_args,
+    words_for,
+)
 
 MAX_DAYS = 366 * 10
 
@@ -37,11 +49,7 @@ class MovementOptions:
 
     def args(self) -> dict[str, str]:
         found = {"first": self.first.isoformat(), "last": self.last.isoformat(), "rows": ",".join(self.rows)}
-        if self.known_on:
-            found["known_on"] = self.known_on.isoformat()
-        if self.population != "contingent":
-            found["population"] = self.population
-        return found
+        return with_common_args(found, self.known_on, self.population)
 
 
 def parse_options(args) -> tuple[MovementOptions, dict[str, str]]:
@@ -160,7 +168,7 @@ def steps_grid(
     values = [tuple(getattr(row, f"prev_{d}") for d in dims) for row in rows]
     values += [tuple(getattr(row, f"cur_{d}") for d in dims) for row in rows] + [tuple(filters.values())]
     words = words_for(dims, values, language)
-    about = ", ".join(f"{query.DIMENSIONS[name]}: {words[name].get(value, value)}" for name, value in filters.items())
+    about = filters_about(filters, words)
     what = query.Bucket.from_key(which).title() if which and which not in ("in", "out") else ""
     if which == "in":
         what = _("Total in")
@@ -169,17 +177,17 @@ def steps_grid(
     title = " — ".join(part for part in (title_of(options), about, what) if part)
     table = Grid(title)
     table.rows.append(
-        [
-            Cell("№", heading=True),
-            Cell(_("Student"), heading=True),
-            Cell(_("IIN"), heading=True),
-            Cell(_("Effective date"), heading=True),
-            Cell(_("In or out"), heading=True),
-            Cell(_("Movement"), heading=True),
-            Cell(_("From"), heading=True),
-            Cell(_("To"), heading=True),
-            Cell(_("Order"), heading=True),
-        ]
+        headings(
+            "№",
+            _("Student"),
+            _("IIN"),
+            _("Effective date"),
+            _("In or out"),
+            _("Movement"),
+            _("From"),
+            _("To"),
+            _("Order"),
+        )
     )
 
     def extra(row) -> list[Cell]:

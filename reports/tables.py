@@ -46,6 +46,25 @@ class Cell:
     heading: bool = False
 
 
+def with_common_args(found: dict[str, str], known_on: date | None, population: str) -> dict[str, str]:
+    """A report's query-string arguments `found` plus known_on and population where they are not the defaults."""
+    if known_on:
+        found["known_on"] = known_on.isoformat()
+    if population != "contingent":
+        found["population"] = population
+    return found
+
+
+def headings(*texts: str) -> list[Cell]:
+    """A row of heading cells."""
+    return [Cell(text, heading=True) for text in texts]
+
+
+def filters_about(filters: dict[str, str], words: dict) -> str:
+    """The filters of a list, in words: "Faculty: IT, Course: 2"."""
+    return ", ".join(f"{query.DIMENSIONS[name]}: {words[name].get(value, value)}" for name, value in filters.items())
+
+
 @dataclass
 class Grid:
     title: str
@@ -65,6 +84,14 @@ def day_option(args, name: str, default: date | None, errors: dict[str, str]) ->
     if day is None:
         errors[name] = _("Give the date as YYYY-MM-DD, e.g. 2026-09-01.")
     return day
+
+
+def period_option(args, errors: dict[str, str]) -> tuple[date | None, date | None]:
+    """date_from and date_to of a search (each may be empty); an end before the start is an error on date_to."""
+    first, last = day_option(args, "date_from", None, errors), day_option(args, "date_to", None, errors)
+    if first and last and first > last:
+        errors["date_to"] = _("The end of the period is before its start.")
+    return first, last
 
 
 def listed(args, name: str) -> str | None:

@@ -72,6 +72,38 @@ def _choices() -> dict:
     }
 
 
+def _report_page(template: str, endpoint: str, options, errors: dict, grid: Grid, name: str, fmt: str | None):
+    """A report's page with its options, or the grid exported as `name` in the format asked for."""
+    if fmt:
+        return _export(grid, name, fmt)
+    args = options.args()
+    return render_template(
+        template,
+        options=options,
+        errors=errors,
+        grid=grid,
+        exports={fmt: _url(endpoint, **args, format=fmt) for fmt in EXPORTS},
+        **_choices(),
+    ), (400 if errors else 200)
+
+
+def _list_page(grid: Grid, paged: tuple, name: str, fmt: str | None, endpoint: str, args: dict, back: str):
+    """The list behind a figure, a page at a time with `args` in its links, or all of it exported as `name`."""
+    if fmt:
+        return _export(grid, name, fmt)
+    total, _rows, page, pages = paged
+    return render_template(
+        "reports/list.html",
+        grid=grid,
+        total=total,
+        page=page,
+        pages=pages,
+        page_url=lambda n: _url(endpoint, **args, page=n),
+        back=back,
+        exports={fmt: _url(endpoint, **args, format=fmt) for fmt in EXPORTS},
+    )
+
+
 @bp.route("/")
 @roles_required(*READER_ROLES)
 def index():
@@ -94,16 +126,8 @@ def contingent_page():
 
     language = str(get_locale())
     grid = contingent.grid(options, contingent.counts(options, faculties) if not errors else {}, language, link)
-    if fmt:
-        return _export(grid, f"contingent-{options.day.isoformat()}", fmt)
-    return render_template(
-        "reports/contingent.html",
-        options=options,
-        errors=errors,
-        grid=grid,
-        exports={fmt: _url("reports.contingent_page", **args, format=fmt) for fmt in EXPORTS},
-        **_choices(),
-    ), (400 if errors else 200)
+    name = f"contingent-{options.day.isoformat()}"
+    return _report_page("reports/contingent.html", "reports.contingent_page", options, errors, grid, name, fmt)
 
 
 @bp.route("/contingent/students")
@@ -113,7 +137,7 @@ def contingent_students():
     fmt = _format()
     options = contingent.parse_or_refuse(request.args)
     filters = query.parse_filters(request.args)
-    total, rows, page, pages = _paged(
+    paged = _paged(
         lambda limit, offset: query.contingent_students(
             options.day,
             filters,
@@ -125,20 +149,12 @@ def contingent_students():
         ),
         bool(fmt),
     )
+    _total, rows, page, _pages = paged
     grid = contingent.students_grid(options, filters, rows, str(get_locale()), (page - 1) * PER_PAGE + 1)
-    if fmt:
-        return _export(grid, f"students-{options.day.isoformat()}", fmt)
     args = {**options.args(), **{f"f_{k}": v for k, v in filters.items()}}
-    return render_template(
-        "reports/list.html",
-        grid=grid,
-        total=total,
-        page=page,
-        pages=pages,
-        page_url=lambda n: _url("reports.contingent_students", **args, page=n),
-        back=_url("reports.contingent_page", **options.args()),
-        exports={fmt: _url("reports.contingent_students", **args, format=fmt) for fmt in EXPORTS},
-    )
+    back = _url("reports.contingent_page", **options.args())
+    name = f"students-{options.day.isoformat()}"
+    return _list_page(grid, paged, name, fmt, "reports.contingent_students", args, back)
 
 
 @bp.route("/movement")
@@ -164,16 +180,8 @@ def movement_page():
     )
     found = movement.counts(options, faculties) if not errors else query.MovementCounts(options.rows, {}, {}, {})
     grid = movement.grid(options, found, str(get_locale()), links)
-    if fmt:
-        return _export(grid, f"movement-{options.first.isoformat()}-{options.last.isoformat()}", fmt)
-    return render_template(
-        "reports/movement.html",
-        options=options,
-        errors=errors,
-        grid=grid,
-        exports={fmt: _url("reports.movement_page", **args, format=fmt) for fmt in EXPORTS},
-        **_choices(),
-    ), (400 if errors else 200)
+    name = f"movement-{options.first.isoformat()}-{options.last.isoformat()}"
+    return _report_page("reports/movement.html", "reports.movement_page", options, errors, grid, name, fmt)
 
 
 @bp.route("/movement/steps")
@@ -193,26 +201,18 @@ def movement_steps():
         "faculties": faculties,
         "population": options.population,
     }
-    total, rows, page, pages = _paged(
+    paged = _paged(
         lambda limit, offset: query.movement_steps(
             options.before, options.last, filters, **common, limit=limit, offset=offset
         ),
         bool(fmt),
     )
+    _total, rows, page, _pages = paged
     grid = movement.steps_grid(options, filters, which, rows, str(get_locale()), (page - 1) * PER_PAGE + 1)
-    if fmt:
-        return _export(grid, f"movements-{options.first.isoformat()}-{options.last.isoformat()}", fmt)
     args = {**options.args(), "bucket": which, **{f"f_{k}": v for k, v in filters.items()}}
-    return render_template(
-        "reports/list.html",
-        grid=grid,
-        total=total,
-        page=page,
-        pages=pages,
-        page_url=lambda n: _url("reports.movement_steps", **args, page=n),
-        back=_url("reports.movement_page", **options.args()),
-        exports={fmt: _url("reports.movement_steps", **args, format=fmt) for fmt in EXPORTS},
-    )
+    back = _url("reports.movement_page", **options.args())
+    name = f"movements-{options.first.isoformat()}-{options.last.isoformat()}"
+    return _list_page(grid, paged, name, fmt, "reports.movement_steps", args, back)
 
 
 def _form_options(definitions: list, form: str, errors: dict[str, str]) -> tuple[int, date | None]:

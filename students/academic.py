@@ -6,13 +6,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
-from students.models import Programme, Student, _in
+from students.models import Named, Programme, Student, _in
 
 LETTERS = ("A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "FX", "F")
 YEAR_LABEL = "length({0}) = 9 AND substr({0}, 5, 1) = '-'"
 
 
-class CurriculumItem(db.Model):
+class CurriculumItem(Named, db.Model):
     """A discipline of a programme's curriculum in one semester."""
 
     __tablename__ = "curriculum_items"
@@ -32,9 +32,6 @@ class CurriculumItem(db.Model):
     credits: Mapped[int]
 
     programme: Mapped[Programme] = relationship()
-
-    def name(self, language: str = "ru") -> str:
-        return getattr(self, f"name_{language}", None) or self.name_ru
 
 
 Discipline = CurriculumItem

@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 
 from core.clock import today
 from core.db import db
+from core.errors import error_answers
 from core.formatting import as_utc, format_day
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES
@@ -91,8 +92,7 @@ def search(args):
 @bp.route("/<int(max=2147483647):student_id>")
 @roles_required(*READERS)
 @bp.response(200, StudentDetailSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def show(student_id: int):
     """One student with status and movement history."""
     if db.session.get(Student, student_id) is None:
@@ -142,8 +142,7 @@ class RecordAsOfSchema(ma.Schema):
 @roles_required(*READERS)
 @bp.arguments(AsOfArgs, location="query")
 @bp.response(200, RecordAsOfSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def as_of(args, student_id: int):
     """The student's status, course, group, funding and expulsion reason at the end of a date, as known at the end
     of `known_on` (default: now), read from the timeline of movements; 404 before the student was enrolled."""

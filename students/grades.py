@@ -43,6 +43,24 @@ def letter_for(points: int) -> tuple[str, float]:
     raise AssertionError("unreachable")
 
 
+def grade_values(
+    code: str, name: str, semester: int, year: str, points: int, credits: int = 5, retake: bool = False
+) -> dict:
+    """A grade's columns but the student, its letter and grade point from the scale: a row for a bulk insert."""
+    letter, grade_point = letter_for(points)
+    return {
+        "discipline_code": code,
+        "discipline_name": name,
+        "semester": semester,
+        "academic_year": year,
+        "points": points,
+        "letter": letter,
+        "grade_point": grade_point,
+        "credits": credits,
+        "is_retake": retake,
+    }
+
+
 def _current():
     """Grades not superseded by a later attempt at the same discipline by the same student."""
     later = aliased(Grade)

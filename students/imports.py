@@ -26,7 +26,7 @@ from core.errors import ConcurrentChange, InvalidInput
 from core.formatting import format_day, parse_date
 from students.academic import AcademicCalendar, CurriculumItem, Grade
 from students.difference import clear_passed_debts
-from students.grades import letter_for
+from students.grades import grade_values
 from students.iin import iin_error
 from students.models import STATUSES, Group, Programme, Student
 from students.timeline import enrol, write_movements
@@ -475,21 +475,7 @@ def _plan_grades(plan: Plan, rows: list[tuple[int, dict]]) -> None:
             plan.errors.append(RowError(number, " ".join(errors)))
             continue
         seen[key] = number
-        letter, grade_point = letter_for(points)
-        checked.append(
-            {
-                "student_id": student_id,
-                "discipline_code": code,
-                "discipline_name": name,
-                "semester": semester,
-                "academic_year": year,
-                "points": points,
-                "letter": letter,
-                "grade_point": grade_point,
-                "credits": credits,
-                "is_retake": retake,
-            }
-        )
+        checked.append({"student_id": student_id, **grade_values(code, name, semester, year, points, credits, retake)})
     if plan.errors:
         return
     ids = {values["student_id"] for values in checked}

@@ -30,7 +30,14 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Faculty(db.Model):
+class Named:
+    """A row named in the three languages: `name(language)` is the name in it, else the Russian one."""
+
+    def name(self, language: str = "ru") -> str:
+        return getattr(self, f"name_{language}", None) or self.name_ru
+
+
+class Faculty(Named, db.Model):
     __tablename__ = "faculties"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,11 +48,8 @@ class Faculty(db.Model):
 
     programmes: Mapped[list["Programme"]] = relationship(back_populates="faculty")
 
-    def name(self, language: str = "ru") -> str:
-        return getattr(self, f"name_{language}", None) or self.name_ru
 
-
-class Programme(db.Model):
+class Programme(Named, db.Model):
     __tablename__ = "programmes"
     __table_args__ = (
         CheckConstraint(_in("level", LEVELS), name="level"),
@@ -62,9 +66,6 @@ class Programme(db.Model):
     faculty_id: Mapped[int] = mapped_column(ForeignKey("faculties.id"), index=True)
 
     faculty: Mapped[Faculty] = relationship(back_populates="programmes")
-
-    def name(self, language: str = "ru") -> str:
-        return getattr(self, f"name_{language}", None) or self.name_ru
 
 
 class Group(db.Model):

@@ -1,14 +1,10 @@
 """Student search and the student page with status, movement history and the record as of a date."""
 
-import io
-from datetime import datetime
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.clock import today
 from core.db import db
@@ -16,7 +12,7 @@ from core.labels import label
 from core.paging import paginate
 from core.permissions import roles_required
 from core.scope import UNIVERSITY_ROLES, faculty_scope
-from core.xlsx import workbook_bytes
+from core.xlsx import back_to_search, refused_if_too_many, sheet_download
 from students.categories import categories_of
 from students.difference import debts_of
 from students.history import parse_day, record_on
@@ -27,8 +23,6 @@ from students.timeline import scheduled_movements
 bp = Blueprint("students", __name__, url_prefix="/students")
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_LIMIT = 50_000
 COURSES = range(1, 8)
 
 
@@ -100,32 +94,16 @@ def _cells(student: Student) -> list:
 def export():
     filters, errors = _filters(request.args)
     if errors:
-        flash(" ".join(errors.values()), "error")
-        return redirect(url_for(".index", **request.args))
+        return back_to_search(" ".join(errors.values()))
     query = find_students(current_user, **filters)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    if total > EXPORT_LIMIT:
-        flash(
-            _(
-                "%(total)s students match; a spreadsheet holds at most %(limit)s. Narrow the search (faculty, course).",
-                total=total,
-                limit=EXPORT_LIMIT,
-            ),
-            "error",
-        )
-        return redirect(url_for(".index", **request.args))
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Students")[:31]
-    sheet.append(
-        [_("Name"), _("IIN"), _("Faculty"), _("Programme"), _("Group"), _("Course"), _("Status"), _("Funding")]
-    )
-    for student in db.session.scalars(query.execution_options(yield_per=1000)):
-        sheet.append(_cells(student))
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return send_file(
-        io.BytesIO(workbook_bytes(book)), mimetype=XLSX, as_attachment=True, download_name=f"students-{stamp}.xlsx"
-    )
+    if refused := refused_if_too_many(
+        query,
+        _("%(total)s students match; a spreadsheet holds at most %(limit)s. Narrow the search (faculty, course)."),
+    ):
+        return refused
+    headers = [_("Name"), _("IIN"), _("Faculty"), _("Programme"), _("Group"), _("Course"), _("Status"), _("Funding")]
+    rows = (_cells(student) for student in db.session.scalars(query.execution_options(yield_per=1000)))
+    return sheet_download(_("Students"), headers, rows, "students")
 
 
 @bp.route("/<int:student_id>")

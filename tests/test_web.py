@@ -1,15 +1,14 @@
 """The web UI through the test client: the whole expulsion flow, scoping by faculty, the inbox, bad input."""
 
-import io
 import re
 
-import docx
 import pytest
 from sqlalchemy import func, select
 
 from core.db import db
 from orders.models import Order, OrderLine
 from students.models import StudentMovement
+from tests.builders import docx_text
 from tests.conftest import login
 from workflow.engine import fire
 from workflow.models import AuditEvent, Visa
@@ -63,14 +62,6 @@ def press(client, order_id: int, trigger: str, comment: str = ""):
 
 def inbox_count(html: str) -> int:
     return int(re.search(r'data-testid="inbox-count">(\d+)<', html).group(1))
-
-
-def docx_text(content: bytes) -> str:
-    document = docx.Document(io.BytesIO(content))
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        parts += [cell.text for row in table.rows for cell in row.cells]
-    return "\n".join(parts)
 
 
 def draft(client, basis="Заявления обучающихся", effective_date="2026-12-01", reason="own_request"):

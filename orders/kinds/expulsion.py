@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.formatting import format_day
 from core.labels import label as state_label
-from orders.kind import LineContext, OrderKind
+from orders.kind import LineContext, OrderKind, refused_for
 from orders.models import Order, OrderLine
 from orders.params import ParamsSchema, choice_field, choices_text, effective_date_field
 from orders.wording import describe_cohort, describe_student, funding_words
@@ -80,18 +80,8 @@ class Expulsion(OrderKind):
         student = line.student
         refusals = []
         if student.status not in EXPELLABLE:
-            refusals.append(
-                Refusal(
-                    "expulsion.status",
-                    _(
-                        "%(name)s is %(status)s: only active students or students on academic leave can be expelled.",
-                        name=student.full_name,
-                        status=state_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only active students or students on academic leave can be expelled.")
+            refusals.append(refused_for(student, "status", "expulsion.status", message))
         else:
             refusals += self._reason_refusals(line)
         return refusals

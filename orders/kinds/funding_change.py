@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.formatting import format_day
 from core.labels import label as code_label
-from orders.kind import LineContext, OrderKind
+from orders.kind import LineContext, OrderKind, refused_for
 from orders.models import Order, OrderLine
 from orders.params import ParamsSchema, choice_field, choices_text, effective_date_field, text_field
 from orders.wording import GRANT_RULES_KK, GRANT_RULES_RU, describe_student
@@ -78,18 +78,8 @@ class FundingChange(OrderKind):
         _label, before, _after, _ru, _kk = DIRECTIONS[direction]
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "funding.status",
-                    _(
-                        "%(name)s is %(status)s: only active students can change funding.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only active students can change funding.")
+            refusals.append(refused_for(student, "status", "funding.status", message))
         if student.funding != before:
             rule = "funding.not_paid" if direction == "to_grant" else "funding.not_grant"
             message = (

@@ -16,11 +16,10 @@ from marshmallow import ValidationError, validates
 from core.clock import today
 from core.errors import redirect_refusals_to
 from core.formatting import format_day, parse_date
-from core.labels import label as code_label
 from core.models import User
 from core.permissions import roles_required
 from orders import operations
-from orders.kind import LineContext, OrderKind
+from orders.kind import LineContext, OrderKind, refused_for
 from orders.models import Order, OrderLine
 from orders.params import (
     EFFECTIVE_DATE_MESSAGE,
@@ -182,19 +181,11 @@ class PersonalData(OrderKind):
         student = line.student
         refusals = []
         if student.status not in ELIGIBLE:
-            refusals.append(
-                Refusal(
-                    "personal_data.status",
-                    _(
-                        "%(name)s is %(status)s: personal data are changed by order only for active students or "
-                        "students on academic leave.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
+            message = _(
+                "%(name)s is %(status)s: personal data are changed by order only for active students or students on "
+                "academic leave."
             )
+            refusals.append(refused_for(student, "status", "personal_data.status", message))
         problems = {
             field: problem
             for field in FIELDS

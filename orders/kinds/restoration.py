@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import post_load
 
 from core.formatting import format_day
-from core.labels import label as code_label
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
@@ -23,13 +22,14 @@ from orders.group_change import (
     first_period_refusal,
     groups_by_id,
     holiday_refusals,
-    semesters_completed,
+    move_changes,
+    programmes_wanted,
     sync_params,
     target_group,
 )
-from orders.kind import LineContext
+from orders.kind import LineContext, refused_for
 from orders.models import Order, OrderLine
-from orders.params import longer_than, text_field
+from orders.params import text_field
 from orders.wording import FUNDING, describe_student
 from students.difference import difference_for, first_period_completed
 from workflow.engine import Refusal
@@ -41,7 +41,6 @@ class RestorationLineParams(TargetGroupLineParams):
     group = text_field(
         _l("Target group"),
         longest=32,
-        too_long=longer_than(32),
         invalid=_l("Give this as text."),
         description=_l("Empty: the group the student was expelled from."),
     )
@@ -68,13 +67,9 @@ class Restoration(GroupChangeKind):
         targets = groups_by_id([line.params.get("group_id") or line.student.group_id for line in lines])
         targets.update({line.student.group_id: line.student.group for line in lines})
         calendars = calendars_for(lines)
-        wanted = {}
-        for line in lines:
-            target = targets[line.params.get("group_id") or line.student.group_id]
-            wanted[line.student_id] = (
-                target.programme_id,
-                semesters_completed(target.course, line.effective_date, calendars),
-            )
+        wanted = programmes_wanted(
+            lines, calendars, lambda line: targets[line.params.get("group_id") or line.student.group_id]
+        )
         return {
             "calendars": calendars,
             "targets": targets,
@@ -96,32 +91,15 @@ class Restoration(GroupChangeKind):
         student, facts = line.student, context.facts
         refusals = []
         if student.status != "expelled":
-            refusals.append(
-                Refusal(
-                    "restoration.status",
-                    _(
-                        "%(name)s is %(status)s: only expelled students can be restored.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only expelled students can be restored.")
+            refusals.append(refused_for(student, "status", "restoration.status", message))
         refusals += holiday_refusals(self.name, line, facts["calendars"])
         refusals += first_period_refusal(self.name, line, facts["first_period"])
         return refusals
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)
-        changes = {"status": [student.status, "active"]}
-        if target.id != student.group_id:
-            changes["group"] = [student.group.name, target.name]
-        if target.course != student.course:
-            changes["course"] = [student.course, target.course]
-        funding = rule("restoration_funding")
-        if funding != student.funding:
-            changes["funding"] = [student.funding, funding]
+        changes = {"status": [student.status, "active"], **move_changes(student, target, rule("restoration_funding"))}
         if student.expulsion_reason is not None:
             changes["expulsion_reason"] = [student.expulsion_reason, None]
         return changes

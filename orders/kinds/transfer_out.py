@@ -13,9 +13,8 @@ from flask_babel import ngettext
 from marshmallow import post_load
 
 from core.formatting import format_day
-from core.labels import label as code_label
 from orders.group_change import PREAMBLE_KK, PREAMBLE_RU
-from orders.kind import LineContext, OrderKind
+from orders.kind import LineContext, OrderKind, refused_for
 from orders.models import Order, OrderLine
 from orders.params import (
     EFFECTIVE_DATE_MESSAGE,
@@ -94,18 +93,8 @@ class TransferOut(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "transfer_out.status",
-                    _(
-                        "%(name)s is %(status)s: only active students can transfer to another university.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only active students can transfer to another university.")
+            refusals.append(refused_for(student, "status", "transfer_out.status", message))
         if not line.params.get("university"):
             refusals.append(
                 Refusal(

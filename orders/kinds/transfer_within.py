@@ -5,7 +5,6 @@ change takes effect only in a holiday window and stores the academic difference 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.labels import label as code_label
 from core.rules import rule
 from orders.group_change import (
     GroupChangeKind,
@@ -15,11 +14,11 @@ from orders.group_change import (
     first_period_refusal,
     groups_by_id,
     holiday_refusals,
-    semesters_completed,
-    sync_params,
+    move_changes,
+    programmes_wanted,
     target_group,
 )
-from orders.kind import LineContext
+from orders.kind import LineContext, refused_for
 from orders.models import Order, OrderLine
 from orders.wording import describe_student
 from students.difference import difference_for, first_period_completed
@@ -39,15 +38,12 @@ class TransferWithin(GroupChangeKind):
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
         calendars = calendars_for(lines)
-        changes = {
-            line.student_id: (
-                targets[line.params["group_id"]].programme_id,
-                semesters_completed(targets[line.params["group_id"]].course, line.effective_date, calendars),
-            )
-            for line in lines
-            if line.params.get("group_id") in targets
-            and targets[line.params["group_id"]].programme_id != line.student.group.programme_id
-        }
+
+        def programme_changed(line: OrderLine) -> Group | None:
+            target = targets.get(line.params.get("group_id"))
+            return target if target and target.programme_id != line.student.group.programme_id else None
+
+        changes = programmes_wanted(lines, calendars, programme_changed)
         return {
             "calendars": calendars,
             "targets": targets,
@@ -57,27 +53,12 @@ class TransferWithin(GroupChangeKind):
             ),
         }
 
-    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
-        """Each line's academic difference (empty within the same programme)."""
-        for line in lines:
-            sync_params(line, difference=facts["difference"].get(line.student_id, []))
-
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "transfer_within.status",
-                    _(
-                        "%(name)s is %(status)s: only active students can be transferred.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only active students can be transferred.")
+            refusals.append(refused_for(student, "status", "transfer_within.status", message))
         target = facts["targets"].get(line.params.get("group_id"))
         if target is None:
             refusals.append(
@@ -114,13 +95,10 @@ class TransferWithin(GroupChangeKind):
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)
-        changes = {"group": [student.group.name, target.name]}
-        if target.course != student.course:
-            changes["course"] = [student.course, target.course]
-        funding = self._funding(line, target)
-        if funding != student.funding:
-            changes["funding"] = [student.funding, funding]
-        return changes
+        return {
+            "group": [student.group.name, target.name],
+            **move_changes(student, target, self._funding(line, target)),
+        }
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         target = target_group(line)

@@ -19,7 +19,7 @@ from core.db import db
 from core.formatting import format_day, format_money
 from core.labels import label as code_label
 from core.rules import rule
-from orders.kind import ONE_OFF, LineContext, OrderKind
+from orders.kind import ONE_OFF, LineContext, OrderKind, refused_for
 from orders.models import Order, OrderLine
 from orders.params import Integer, ParamsSchema, choice_field, choices_text, effective_date_field, messages, meta
 from orders.reversals import reversed_line_ids
@@ -143,32 +143,14 @@ class TravelCompensation(OrderKind):
         programme = student.group.programme
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "travel.status",
-                    _(
-                        "%(name)s is %(status)s: travel compensation is paid only to active students.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: travel compensation is paid only to active students.")
+            refusals.append(refused_for(student, "status", "travel.status", message))
         if student.funding != "grant":
-            refusals.append(
-                Refusal(
-                    "travel.not_grant",
-                    _(
-                        "%(name)s does not study on a state grant (funding: %(funding)s): travel compensation is paid "
-                        "only to students of the state educational order.",
-                        name=student.full_name,
-                        funding=code_label(student.funding),
-                    ),
-                    {"funding": student.funding},
-                    absolute=True,
-                )
+            message = _(
+                "%(name)s does not study on a state grant (funding: %(funding)s): travel compensation is paid only to "
+                "students of the state educational order."
             )
+            refusals.append(refused_for(student, "funding", "travel.not_grant", message))
         if programme.level not in LEVELS:
             refusals.append(
                 Refusal(

@@ -1,8 +1,6 @@
 """Deadlines with a controllable clock: a reminder once, then an escalation once, and nobody loses the right to act."""
 
 import os
-import threading
-import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +15,7 @@ from core.formatting import as_utc
 from core.models import Substitution
 from notifications.models import OutboxMessage
 from notifications.relay import compose
+from tests.builders import two_schedulers
 from tests.conftest import Factory, visa_until_signature
 from workflow.engine import current_step, fire, legal_triggers
 from workflow.models import DeadlineNotice
@@ -203,28 +202,7 @@ def test_two_schedulers_at_once_send_each_email_once(app, committed, clock):
     dean_email = dean.email
     db.session.close()
     moment = local(2026, 12, 2, 10, 0)
-    a_ran, results, errors = threading.Event(), {}, []
-
-    def scheduler(name: str) -> None:
-        try:
-            with app.app_context():
-                if name == "b":
-                    a_ran.wait(10)
-                results[name] = run_deadlines(moment)
-                if name == "a":
-                    a_ran.set()
-                    time.sleep(0.5)  # B is now blocked on the unique key of the notice A inserted
-                db.session.commit()
-                db.session.remove()
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-            a_ran.set()
-
-    threads = [threading.Thread(target=scheduler, args=(n,)) for n in ("a", "b")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors and not any(t.is_alive() for t in threads)
+    # B is blocked on the unique key of the notice A inserted
+    results = two_schedulers(app, lambda: run_deadlines(moment))
     assert results["a"]["reminders"] == 1 and results["b"]["reminders"] == 0, results
     assert mails("deadline_reminder") == {dean_email: 1}

@@ -5,11 +5,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from core.clock import now, today
 from core.db import db
-from core.models import Substitution, issue_token
+from core.models import issue_token
+from tests.builders import stands_in, statements_run
 from tests.conftest import login, visa_until_signature
 from workflow.engine import fire
 
@@ -107,15 +107,7 @@ def test_api_inbox_views(client, world, api):
 def test_substitute_rows_say_whom_they_act_for(client, uni, make):
     fc = make.faculty("FC")
     vice = make.user("dean", fc, username="vice_dean")
-    db.session.add(
-        Substitution(
-            principal_id=uni.dean_a.id,
-            substitute_id=vice.id,
-            starts_on=today(),
-            ends_on=today() + timedelta(days=7),
-            reason="отпуск",
-        )
-    )
+    stands_in(uni.dean_a, vice, 7)
     order = make.order(uni.clerk, [make.student(uni.ga)])
     fire(order, "submit", uni.clerk)
     db.session.flush()
@@ -222,18 +214,9 @@ def test_page_size_over_100_is_refused_by_the_api(client, uni, api):
 
 
 def _count_queries(call, *args, **kwargs) -> int:
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as statements:
         response = call(*args, **kwargs)
         assert response.status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     return len(statements)
 
 

@@ -99,6 +99,38 @@ def _sign_from_inbox(rector: Session, order_id: int):
     return page
 
 
+def _draft_expulsion(clerk: Session, effective: date, basis: str) -> int:
+    """The clerk drafts an expulsion on the student's own request; returns the new order's id."""
+    page = clerk.page
+    page.goto("/orders/new/expulsion")
+    page.select_option("#reason", "own_request")
+    page.fill("#effective_date", effective.isoformat())
+    page.fill("#basis", basis)
+    page.click("main form button.primary")
+    expect(page).to_have_url(re.compile(r"/orders/\d+$"))
+    return int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def _add_student(page: Page, query: str, student: dict) -> None:
+    """On a draft's page: search `query` (a group, an IIN), tick `student` among the found and add them."""
+    page.fill("main form.search input[name=q]", query)
+    page.press("main form.search input[name=q]", "Enter")
+    page.check(f"#s{student['id']}")
+    page.click("main form:has(input[name=student_id]) button.primary")
+
+
+def _approve_and_sign(browser: Browser, base: str, sessions: list, order_id: int) -> Page:
+    """A one-line economics order submitted: dean2, the registrar office and the lawyer approve, the rector signs;
+    returns the rector's page showing the signed order."""
+    for username in ("dean2", "registrar", "lawyer"):
+        approver = Session(browser, base, username)
+        sessions.append(approver)
+        _approve_from_inbox(approver, order_id, lines=1)
+    rector = Session(browser, base, "rector")
+    sessions.append(rector)
+    return _sign_from_inbox(rector, order_id)
+
+
 def _approve_from_inbox(session: Session, order_id: int, lines: int, artifacts=None) -> None:
     page = session.page
     page.goto("/inbox")
@@ -128,21 +160,12 @@ def test_expulsion_from_draft_to_signed_in_the_browser(live_server, browser, art
     # the clerk drafts the order, finds the students by group and by IIN, and submits it
     clerk = Session(browser, live_server.url, "clerk")
     sessions.append(clerk)
+    order_id = _draft_expulsion(clerk, date.today(), "Личные заявления обучающихся")
     page = clerk.page
-    page.goto("/orders/new/expulsion")
-    page.select_option("#reason", "own_request")
-    page.fill("#effective_date", date.today().isoformat())
-    page.fill("#basis", "Личные заявления обучающихся")
-    page.click("main form button.primary")
-    expect(page).to_have_url(re.compile(r"/orders/\d+$"))
-    order_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     expect(page.get_by_test_id("order-state")).to_have_class(_css_class("draft"))
 
     for query, student in [(s["group"], s) for s in it] + [(eco["iin"], eco)]:
-        page.fill("main form.search input[name=q]", query)
-        page.press("main form.search input[name=q]", "Enter")
-        page.check(f"#s{student['id']}")
-        page.click("main form:has(input[name=student_id]) button.primary")
+        _add_student(page, query, student)
         expect(page.locator(f"main a[href$='/students/{student['id']}']")).to_have_count(1)
     expect(page.locator("main tr:has(a[href*='/students/']) .ok")).to_have_count(3)  # every line eligible
     expect(page.locator("main tr.ineligible")).to_have_count(0)

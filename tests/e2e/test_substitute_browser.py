@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.clock import today
 from core.db import db
 from core.models import Substitution, User
-from tests.e2e.test_browser import Session, _css_class, _sign_from_inbox, _student_in
+from tests.e2e.test_browser import Session, _add_student, _css_class, _draft_expulsion, _sign_from_inbox, _student_in
 from workflow.models import Visa
 
 pytestmark = pytest.mark.e2e
@@ -87,18 +87,9 @@ def test_substitute_visas_for_a_dean_on_leave(live_server, browser, artifacts):
     # the clerk drafts and submits an expulsion of an IT student
     clerk = Session(browser, live_server.url, "clerk")
     sessions.append(clerk)
+    order_id = _draft_expulsion(clerk, first_day, "Личное заявление обучающегося")
     page = clerk.page
-    page.goto("/orders/new/expulsion")
-    page.select_option("#reason", "own_request")
-    page.fill("#effective_date", first_day.isoformat())
-    page.fill("#basis", "Личное заявление обучающегося")
-    page.click("main form button.primary")
-    expect(page).to_have_url(re.compile(r"/orders/\d+$"))
-    order_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    page.fill("main form.search input[name=q]", IT_GROUP)
-    page.press("main form.search input[name=q]", "Enter")
-    page.check(f"#s{student['id']}")
-    page.click("main form:has(input[name=student_id]) button.primary")
+    _add_student(page, IT_GROUP, student)
     expect(page.locator(f"main a[href$='/students/{student['id']}']")).to_have_count(1)
     page.click("button[data-trigger=submit]")
     expect(page.get_by_test_id("order-state")).to_have_class(_css_class("review_dean"))

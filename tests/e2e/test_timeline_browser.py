@@ -2,7 +2,6 @@
 shown as scheduled; on the effective day the scheduler applies it, and the record as of the day before still says
 active."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,10 +12,11 @@ from registrar.cli import run_scheduler_once
 from tests.e2e.test_browser import (
     ECO_GROUP,
     Session,
-    _approve_from_inbox,
+    _add_student,
+    _approve_and_sign,
     _css_class,
+    _draft_expulsion,
     _next_order_label,
-    _sign_from_inbox,
     _student_in,
 )
 
@@ -36,28 +36,13 @@ def test_an_expulsion_signed_today_takes_effect_next_week(live_server, browser, 
 
         clerk = Session(browser, live_server.url, "clerk")
         sessions.append(clerk)
+        order_id = _draft_expulsion(clerk, effective, "Личное заявление обучающегося")
         page = clerk.page
-        page.goto("/orders/new/expulsion")
-        page.select_option("#reason", "own_request")
-        page.fill("#effective_date", effective.isoformat())
-        page.fill("#basis", "Личное заявление обучающегося")
-        page.click("main form button.primary")
-        expect(page).to_have_url(re.compile(r"/orders/\d+$"))
-        order_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
-        page.fill("main form.search input[name=q]", student["iin"])
-        page.press("main form.search input[name=q]", "Enter")
-        page.check(f"#s{student['id']}")
-        page.click("main form:has(input[name=student_id]) button.primary")
+        _add_student(page, student["iin"], student)
         expect(page.locator("main tr:has(a[href*='/students/']) .ok")).to_have_count(1)
         page.click("button[data-trigger=submit]")
 
-        for username in ("dean2", "registrar", "lawyer"):
-            approver = Session(browser, live_server.url, username)
-            sessions.append(approver)
-            _approve_from_inbox(approver, order_id, lines=1)
-        rector = Session(browser, live_server.url, "rector")
-        sessions.append(rector)
-        page = _sign_from_inbox(rector, order_id)
+        page = _approve_and_sign(browser, live_server.url, sessions, order_id)
         expect(page.get_by_test_id("effect")).to_contain_text(f"{effective:%d.%m.%Y}")
 
         # signed today: the student is still active, and the page says what is coming and from when

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_browser import ECO_GROUP, Session, _approve_from_inbox, _sign_from_inbox, _student_in
+from tests.e2e.test_browser import ECO_GROUP, Session, _add_student, _approve_and_sign, _draft_expulsion, _student_in
 from tests.qr import decode_png, footer_images
 
 pytestmark = pytest.mark.e2e
@@ -22,27 +22,10 @@ def test_a_visitor_follows_the_qr_code_and_is_told_the_downloaded_order_is_genui
     sessions: list[Session] = []
     clerk = Session(browser, live_server.url, "clerk")
     sessions.append(clerk)
-    page = clerk.page
-    page.goto("/orders/new/expulsion")
-    page.select_option("#reason", "own_request")
-    page.fill("#effective_date", date.today().isoformat())
-    page.fill("#basis", "Личное заявление обучающегося")
-    page.click("main form button.primary")
-    expect(page).to_have_url(re.compile(r"/orders/\d+$"))
-    order_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    page.fill("main form.search input[name=q]", student["iin"])
-    page.press("main form.search input[name=q]", "Enter")
-    page.check(f"#s{student['id']}")
-    page.click("main form:has(input[name=student_id]) button.primary")
-    page.click("button[data-trigger=submit]")
-    for username in ("dean2", "registrar", "lawyer"):
-        approver = Session(browser, live_server.url, username)
-        sessions.append(approver)
-        _approve_from_inbox(approver, order_id, lines=1)
-
-    rector = Session(browser, live_server.url, "rector")
-    sessions.append(rector)
-    page = _sign_from_inbox(rector, order_id)
+    order_id = _draft_expulsion(clerk, date.today(), "Личное заявление обучающегося")
+    _add_student(clerk.page, student["iin"], student)
+    clerk.page.click("button[data-trigger=submit]")
+    page = _approve_and_sign(browser, live_server.url, sessions, order_id)
     number = page.get_by_test_id("order-number").inner_text()
     with page.expect_download() as info:
         page.get_by_test_id("download-docx").click()

@@ -1,12 +1,9 @@
 """Academic leave: grounds and their durations, the supporting document, the effect on the record, the wording,
 per-line details through the operation, the web page and the API."""
 
-import io
 from datetime import UTC, date, datetime
 
-import docx
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -16,13 +13,10 @@ from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import clerk_draft, docx_text, messages, rules
 from tests.conftest import login, sign
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 GROUNDS_MESSAGE = (
@@ -32,36 +26,18 @@ GROUNDS_MESSAGE = (
 
 
 def leave_order(uni, students, ground="medical", start="2026-09-01", end="2027-02-28"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "academic_leave",
-        uni.clerk,
         {"ground": ground, "leave_start": start, "leave_end": end, "basis": "Заявления обучающихся"},
+        students,
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def with_document(order, uni, line=None, **details):
     line = line or order.lines[0]
     details = {"document_no": "127", "document_date": "2026-08-20", **details}
     return operations.update_line(order, line.id, details, uni.clerk)
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
-
-
-def messages(line) -> dict[str, str]:
-    return {r["rule"]: r["message"] for r in line.eligibility}
-
-
-def docx_text(content: bytes) -> str:
-    document = docx.Document(io.BytesIO(content))
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        parts += [cell.text for row in table.rows for cell in row.cells]
-    return "\n".join(parts)
 
 
 # Effect ----------------------------------------------------------------------------------------------------

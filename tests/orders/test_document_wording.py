@@ -3,26 +3,19 @@ orders as tables of students, and what a dean may download."""
 
 import io
 import re
-from datetime import timedelta
 
 import pytest
 from docx import Document
 
-from core.clock import today
 from core.db import db
-from core.models import Substitution, issue_token
+from core.models import issue_token
 from orders import documents
 from orders.registry import get_kind
+from tests.builders import docx_text, stands_in
 from tests.conftest import login, sign
 from tests.orders.test_documents import assert_libreoffice_opens
 from tests.orders.test_promotion import Cohort, draft, signed
 from workflow.engine import fire
-
-
-def docx_text(content: bytes) -> str:
-    document = Document(io.BytesIO(content))
-    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    return "\n".join([p.text for p in document.paragraphs] + cells)
 
 
 def test_an_expulsion_of_a_female_student_declines_her_name_and_the_participle(uni, make):
@@ -145,15 +138,7 @@ def test_a_deans_download_holds_only_the_own_faculty_and_the_rectors_all(client,
 def test_a_substitute_acting_for_a_dean_downloads_that_deans_extract(client, uni, make, two_faculties):
     order, ours, theirs = two_faculties
     vice = make.user("dean", make.faculty("FC"), username="vice_of_a")  # the dean of a third faculty stands in
-    db.session.add(
-        Substitution(
-            principal_id=uni.dean_a.id,
-            substitute_id=vice.id,
-            starts_on=today(),
-            ends_on=today() + timedelta(days=7),
-            reason="Отпуск",
-        )
-    )
+    stands_in(uni.dean_a, vice, 7, "Отпуск")
     db.session.flush()
     login(client, vice)
     response = client.get(f"/orders/{order.id}/document.docx")

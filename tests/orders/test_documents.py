@@ -4,20 +4,18 @@ import io
 import os
 import shutil
 import subprocess
-from datetime import timedelta
 
 import pytest
 from docx import Document
 from docxtpl import DocxTemplate
 from sqlalchemy import select
 
-from core.clock import today
 from core.db import db
-from core.models import Substitution
 from notifications import attachments
 from notifications.models import OutboxMessage
 from orders import documents
 from orders.kinds.expulsion import REASONS
+from tests.builders import stands_in
 from tests.conftest import sign
 from workflow.engine import fire
 
@@ -119,15 +117,7 @@ def test_approval_sheet_lists_every_visa_and_the_signature(signed, uni):
 def test_approval_sheet_names_whom_a_substitute_acted_for(uni, make):
     student = make.student(uni.ga)
     vice = make.user("dean", uni.fa, username="vice_a")
-    db.session.add(
-        Substitution(
-            principal_id=uni.dean_a.id,
-            substitute_id=vice.id,
-            starts_on=today(),
-            ends_on=today() + timedelta(days=14),
-            reason="Отпуск",
-        )
-    )
+    stands_in(uni.dean_a, vice, 14, "Отпуск")
     order = make.order(uni.clerk, [student])
     fire(order, "submit", uni.clerk)
     fire(order, "approve", vice, acting_for=uni.dean_a)

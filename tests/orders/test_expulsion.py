@@ -13,6 +13,7 @@ from notifications.models import OutboxMessage
 from orders import operations
 from orders.models import OrderSequence
 from students.models import StudentMovement
+from tests.builders import rules
 from workflow.engine import Refused, fire, pending_approvals
 
 STATUS_RULE_TAIL = "only active students or students on academic leave can be expelled."
@@ -46,10 +47,6 @@ def sign(order, uni):
     assert fire(order, "sign", uni.rector) == "signed"
     db.session.expire_all()  # assert what the database holds, not what is in memory
     return order
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
 
 
 def movements_of(student) -> list[StudentMovement]:

@@ -6,32 +6,16 @@ from datetime import date
 
 import docx
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import messages, on_leave
 from tests.conftest import login, sign
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
-
-
-def on_leave(make, group, *, end=date(2026, 8, 31), **kwargs):
-    student = make.student(group, status="academic_leave", **kwargs)
-    student.status_since, student.leave_ground = date(2025, 9, 1), "medical"
-    student.leave_start, student.leave_end = date(2025, 9, 1), end
-    db.session.flush()
-    return student
-
-
-def messages(line) -> dict[str, str]:
-    return {r["rule"]: r["message"] for r in line.eligibility}
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def test_non_return_expels_a_student_whose_leave_ended_and_ends_the_leave(uni, make):

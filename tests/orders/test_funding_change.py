@@ -1,11 +1,8 @@
 """Change of funding: paid to a vacant grant, grant to paid; who may, what signing changes, the wording."""
 
-import io
 from datetime import date
 
 import pytest
-from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -14,45 +11,21 @@ from orders.operations import InvalidInput
 from students.academic import Grade
 from students.history import record_on
 from students.models import StudentMovement
-from tests.conftest import sign
+from tests.builders import STATUS_WORDS, clerk_draft, document_text, rules, signed
 
 GROUND = "решение Ученого совета № 7 от 20.07.2026 о присуждении вакантного гранта"
 
 
-STATUS_WORDS = {
-    "active": "active",
-    "academic_leave": "on academic leave",
-    "expelled": "expelled",
-    "graduated": "graduated",
-    "incoming": "transferring in",
-}
-
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, direction="to_grant", effective_date="2026-12-01", ground=GROUND):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "funding_change",
-        uni.clerk,
         {"direction": direction, "effective_date": effective_date, "ground": ground, "basis": "Заявления обучающихся"},
+        students,
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
-    return order
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
 
 
 def debt(student, code="MAT101", letter="FX", points=40):
@@ -70,10 +43,6 @@ def debt(student, code="MAT101", letter="FX", points=40):
         )
     )
     db.session.flush()
-
-
-def document_text(order) -> str:
-    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
 
 
 def test_paid_student_without_debt_moves_to_the_vacant_grant_from_the_effective_date(uni, make):

@@ -36,6 +36,11 @@ def job_app(app) -> Iterator:
     with built.app_context():
         yield built
         db.session.remove()
+    wipe_after(app, built)
+
+
+def wipe_after(app, built) -> None:
+    """Every table of the suite's database wiped, and the connections of the app `built` on it closed."""
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
@@ -79,6 +84,15 @@ def awaiting_signature(make: Factory, lines: int) -> tuple[Order, dict]:
     return order, people
 
 
+def signer_at(app, lines: int, role: str = "rector"):
+    """An order of `lines` lines awaiting signature, committed, and a client of `app` logged in as its `role`."""
+    order, people = awaiting_signature(Factory(), lines)
+    db.session.commit()
+    client = app.test_client()
+    login(client, people[role])
+    return order, people, client
+
+
 def broker_of(app) -> dramatiq.Broker:
     return app.extensions[relay.EXTENSION].broker
 
@@ -103,11 +117,7 @@ def jobs_of(order_id: int) -> list[Job]:
 
 
 def test_a_big_signing_runs_in_the_background_and_its_progress_reaches_100_with_the_order_signed(job_app):
-    make = Factory()
-    order, people = awaiting_signature(make, 5)
-    db.session.commit()
-    client = job_app.test_client()
-    login(client, people["rector"])
+    order, people, client = signer_at(job_app, 5)
 
     response = client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/orders/{order.id}")
@@ -134,11 +144,7 @@ def test_a_big_signing_runs_in_the_background_and_its_progress_reaches_100_with_
 
 
 def test_a_second_click_while_the_job_waits_starts_no_second_job(job_app):
-    make = Factory()
-    order, people = awaiting_signature(make, 4)
-    db.session.commit()
-    client = job_app.test_client()
-    login(client, people["rector"])
+    order, people, client = signer_at(job_app, 4)
     client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
     second = client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version}, follow_redirects=True)
     assert "already running in the background" in second.get_data(as_text=True)
@@ -153,11 +159,7 @@ def test_a_second_click_while_the_job_waits_starts_no_second_job(job_app):
 
 
 def test_a_dean_cannot_start_a_signing_job(job_app):
-    make = Factory()
-    order, people = awaiting_signature(make, 4)
-    db.session.commit()
-    client = job_app.test_client()
-    login(client, people["dean"])
+    order, people, client = signer_at(job_app, 4, "dean")
     response = client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
     assert response.status_code == 403
     assert jobs_of(order.id) == []
@@ -165,11 +167,7 @@ def test_a_dean_cannot_start_a_signing_job(job_app):
 
 
 def test_the_worker_checks_permission_again_and_the_refusal_is_the_result(job_app):
-    make = Factory()
-    order, people = awaiting_signature(make, 4)
-    db.session.commit()
-    client = job_app.test_client()
-    login(client, people["rector"])
+    order, people, client = signer_at(job_app, 4)
     client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
     db.session.execute(update(UserRole).where(UserRole.user_id == people["rector"].id).values(role="lawyer"))
     db.session.commit()  # no longer a rector when the worker runs the job
@@ -182,11 +180,7 @@ def test_the_worker_checks_permission_again_and_the_refusal_is_the_result(job_ap
 
 
 def test_small_orders_stay_synchronous(job_app):
-    make = Factory()
-    order, people = awaiting_signature(make, 3)  # the threshold is 3: more than 3 lines go to the background
-    db.session.commit()
-    client = job_app.test_client()
-    login(client, people["rector"])
+    order, people, client = signer_at(job_app, 3)  # the threshold is 3: more than 3 lines go to the background
     client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
     assert jobs_of(order.id) == []
     assert db.session.get(Order, order.id).state == "signed"
@@ -306,11 +300,7 @@ def wait_for(condition, what: str, timeout: float = WAIT) -> None:
 
 def test_the_embedded_worker_runs_a_job_while_the_user_waits(job_app):
     """The embedded mode: the in-process worker thread picks the job up while the web process serves."""
-    make = Factory()
-    order, people = awaiting_signature(make, 4)
-    db.session.commit()
-    client = job_app.test_client()
-    login(client, people["rector"])
+    order, people, client = signer_at(job_app, 4)
     worker = relay.start_embedded_worker(job_app, worker_threads=1)
     try:
         client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
@@ -390,11 +380,7 @@ def test_a_big_signing_through_a_real_broker(app, url):
     _require_reachable(broker, url)
     try:
         with built.app_context():
-            make = Factory()
-            order, people = awaiting_signature(make, 5)
-            db.session.commit()
-            client = built.test_client()
-            login(client, people["rector"])
+            order, people, client = signer_at(built, 5)
             client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
             [job] = jobs_of(order.id)
             worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
@@ -409,9 +395,4 @@ def test_a_big_signing_through_a_real_broker(app, url):
     finally:
         _drop_queue(broker, url, queue)
         broker.close()
-        with app.app_context():
-            db.session.remove()
-            with db.engine.begin() as connection:
-                wipe_tables(connection)
-        with built.app_context():
-            db.engine.dispose()
+        wipe_after(app, built)

@@ -6,7 +6,6 @@ from datetime import date
 
 import docx
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -16,21 +15,10 @@ from orders.operations import InvalidInput
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import Group, StudentMovement
+from tests.builders import clerk_draft, messages, on_leave
 from tests.conftest import login, sign
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
-
-
-def on_leave(make, group, *, end=date(2026, 8, 31), **kwargs):
-    student = make.student(group, status="academic_leave", **kwargs)
-    student.status_since, student.leave_ground = date(2025, 9, 1), "medical"
-    student.leave_start, student.leave_end = date(2025, 9, 1), end
-    db.session.flush()
-    return student
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def sibling_group(group, name, course=None):
@@ -48,16 +36,9 @@ def sibling_group(group, name, course=None):
 
 
 def return_order(uni, students, effective_date="2026-09-01"):
-    order = operations.create_order(
-        "leave_return", uni.clerk, {"effective_date": effective_date, "basis": "Заявления обучающихся"}
+    return clerk_draft(
+        uni, "leave_return", {"effective_date": effective_date, "basis": "Заявления обучающихся"}, students
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
-
-
-def messages(line) -> dict[str, str]:
-    return {r["rule"]: r["message"] for r in line.eligibility}
 
 
 def docx_text(content: bytes) -> str:

@@ -2,22 +2,14 @@
 one, and the eligibility shown is the one submitting checks."""
 
 import pytest
-from flask_babel import force_locale
 
 from core.db import db
 from orders import operations
+from tests.builders import rules
 from tests.conftest import login
 from workflow.engine import Refused, fire
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
-
-
-def rules(line) -> list[str]:
-    return [refusal["rule"] for refusal in line.eligibility]
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def test_the_earliest_draft_keeps_the_student_and_is_submitted(client, uni, make):

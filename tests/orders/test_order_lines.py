@@ -5,7 +5,6 @@ a promotion draft lists its final-year students apart instead of as lines."""
 import re
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import event, func, select, update
 
 from core.db import db
@@ -17,11 +16,7 @@ from tests.orders.test_promotion import Cohort, bulk_draft, year_end  # noqa: F4
 from workflow.engine import fire
 from workflow.models import AuditEvent
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def rows(page: str) -> list[int]:

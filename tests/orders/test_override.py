@@ -1,12 +1,9 @@
 """The registrar head accepts a line a rule refuses, with a written justification: audit log, order page, approval
 sheet; nobody else may, and an eligible line or a thin justification is refused with nothing changed."""
 
-import io
 from datetime import date
 
-import docx
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from approvals.inbox import waiting_for
@@ -15,6 +12,7 @@ from core.models import User, create_user, issue_token
 from orders import operations
 from orders.models import Order
 from orders.operations import InvalidInput
+from tests.builders import docx_text
 from tests.conftest import login, sign
 from workflow.engine import Refused, fire, legal_triggers
 from workflow.models import AuditEvent
@@ -22,10 +20,7 @@ from workflow.models import AuditEvent
 WHY = "Студент восстановлен решением суда, выписка приложена"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
@@ -38,14 +33,6 @@ def refused(uni, make):
     db.session.flush()  # the web requests read the rows
     assert [r["rule"] for r in order.lines[0].eligibility] == ["expulsion.non_return"]
     return order
-
-
-def docx_text(content: bytes) -> str:
-    document = docx.Document(io.BytesIO(content))
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        parts += [cell.text for row in table.rows for cell in row.cells]
-    return "\n".join(parts)
 
 
 def test_a_refused_line_blocks_submission_until_the_registrar_head_accepts_it(refused, uni):

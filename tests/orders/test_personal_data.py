@@ -1,52 +1,29 @@
 """Change of personal data: per-line new names and document; refusals; history keeps the old names; wording."""
 
-import io
-
 import pytest
-from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
 from orders import operations
 from orders.operations import InvalidInput
 from students.models import StudentMovement
-from tests.conftest import login, sign
+from tests.builders import clerk_draft, document_text, rules, signed
+from tests.conftest import login
 
 MARRIAGE = {"document_type": "marriage", "document_number": "123456", "document_date": "2026-06-01"}
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, effective_date="2026-12-01"):
-    order = operations.create_order(
-        "personal_data", uni.clerk, {"effective_date": effective_date, "basis": "Заявления обучающихся"}
+    return clerk_draft(
+        uni, "personal_data", {"effective_date": effective_date, "basis": "Заявления обучающихся"}, students
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def set_line(order, line, uni, **values):
     return operations.update_line(order, line.id, {**MARRIAGE, **values}, uni.clerk)
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
-    return order
-
-
-def document_text(order) -> str:
-    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
 
 
 def test_surname_after_marriage_is_changed_and_the_old_one_kept_in_history(uni, make):

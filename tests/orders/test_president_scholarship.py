@@ -5,23 +5,20 @@ from copy import deepcopy
 
 import pytest
 from flask import current_app
-from flask_babel import force_locale
 
 from core.db import db
 from orders import operations
 from orders.params import load
 from orders.registry import get_kind
 from students.models import Group, Programme
+from tests.builders import clerk_draft
 from tests.conftest import login, sign
 from tests.orders.test_vacant_grant import grade
 
 YEAR = "2025-2026"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def master_group(faculty, course):
@@ -52,9 +49,9 @@ def student(make, group, surname, points, **kwargs):
 
 
 def draft(uni, students, kind="president_scholarship", **params):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         kind,
-        uni.clerk,
         {
             "academic_year": YEAR,
             "first_month": "2026-09",
@@ -62,9 +59,8 @@ def draft(uni, students, kind="president_scholarship", **params):
             "basis": "Решение ученого совета",
             **params,
         },
+        students,
     )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def by_student(order):

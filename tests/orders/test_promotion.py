@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import event, select
 
 from core.db import db
@@ -15,20 +14,17 @@ from orders import operations
 from orders.kinds.promotion import drafting as bulk
 from orders.models import Order
 from orders.registry import get_kind
-from students.academic import CurriculumItem, Grade
-from students.grades import letter_for
+from students.academic import CurriculumItem
 from students.history import record_on
 from students.models import Group, Programme, StudentMovement
-from tests.conftest import login, sign
+from tests.builders import add_grade, clerk_draft, rules, signed
+from tests.conftest import login
 
 YEAR = "2025-2026"
 BASIS = "Итоги летней экзаменационной сессии"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 class Cohort:
@@ -74,41 +70,12 @@ class Cohort:
         return student
 
 
-def grade(student, code, semester, points, year=YEAR, retake=False, credits=5):
-    letter, point = letter_for(points)
-    db.session.add(
-        Grade(
-            student_id=student.id,
-            discipline_code=code,
-            discipline_name=f"Дисциплина {code[1:]}",
-            semester=semester,
-            academic_year=year,
-            points=points,
-            letter=letter,
-            grade_point=point,
-            credits=credits,
-            is_retake=retake,
-        )
-    )
-    db.session.flush()
+def grade(student, code, semester, points, year=YEAR, **kwargs):
+    add_grade(student, code, points, name=f"Дисциплина {code[1:]}", semester=semester, year=year, **kwargs)
 
 
 def draft(uni, students, effective="2026-09-01"):
-    order = operations.create_order(
-        "promotion", uni.clerk, {"academic_year": YEAR, "effective_date": effective, "basis": BASIS}
-    )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
-    return order
-
-
-def rules(line):
-    return [r["rule"] for r in line.eligibility]
+    return clerk_draft(uni, "promotion", {"academic_year": YEAR, "effective_date": effective, "basis": BASIS}, students)
 
 
 # Eligibility and effect ------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ by `fill_params`, which the order core calls when the lines are checked."""
 import copy
 
 import pytest
-from flask_babel import force_locale
 
 from core.db import db
 from orders import operations
@@ -13,11 +12,7 @@ from orders.registry import get_kind
 from tests.orders import test_restoration, test_state_scholarship, test_transfer
 from tests.students.test_difference import grade, item
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def read_only(order) -> list[dict]:

@@ -10,7 +10,6 @@ import itertools
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from openpyxl import load_workbook
 from sqlalchemy import event
 
@@ -27,35 +26,46 @@ AMOUNT = 47135
 _numbers = itertools.count(9001)
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
+
+
+def signed_order(uni, kind: str, route_name: str, day: date, title: str, basis: str, **fields) -> Order:
+    """A signed order of 2027 with the next number of series С, as the kinds write them."""
+    number = next(_numbers)
+    order = Order(
+        kind=kind,
+        state="signed",
+        route_name=route_name,
+        route_version=1,
+        series="С",
+        year=2027,
+        number=number,
+        number_label=f"{number}-С",
+        order_date=day,
+        title=title,
+        basis=basis,
+        params={},
+        author_id=uni.clerk.id,
+        **fields,
+    )
+    db.session.add(order)
+    db.session.flush()
+    return order
 
 
 def scholarship(
     uni, students, *, kind="state_scholarship", months=MONTHS, amount=AMOUNT, outcome=None, superseded_as=None
 ):
     """A signed payment order with a line per student, as the scholarship kinds write them."""
-    number = next(_numbers)
-    order = Order(
-        kind=kind,
-        state="signed",
-        route_name="money",
-        route_version=1,
-        series="С",
-        year=2027,
-        number=number,
-        number_label=f"{number}-С",
-        order_date=date(2027, 1, 25),
-        title="О назначении государственной стипендии",
-        basis="Итоги сессии",
-        params={},
-        author_id=uni.clerk.id,
+    order = signed_order(
+        uni,
+        kind,
+        "money",
+        date(2027, 1, 25),
+        "О назначении государственной стипендии",
+        "Итоги сессии",
         signed_by_id=uni.rector.id,
     )
-    db.session.add(order)
-    db.session.flush()
     for position, student in enumerate(students, 1):
         params = {"amount": amount, "months": list(months)}
         if outcome:
@@ -78,26 +88,10 @@ def scholarship(
 
 def correction(uni, target, lines, superseded_as):
     """A signed revocation (every line) or amendment (`lines`) of `target`, as the correction kinds write it."""
-    number = next(_numbers)
     kind = "revocation" if superseded_as == "revoked" else "amendment"
-    order = Order(
-        kind=kind,
-        state="signed",
-        route_name="legal",
-        route_version=1,
-        series="С",
-        year=2027,
-        number=number,
-        number_label=f"{number}-С",
-        order_date=date(2027, 3, 1),
-        title="Об отмене",
-        basis="Представление юриста",
-        params={},
-        author_id=uni.clerk.id,
-        target_order_id=target.id,
+    order = signed_order(
+        uni, kind, "legal", date(2027, 3, 1), "Об отмене", "Представление юриста", target_order_id=target.id
     )
-    db.session.add(order)
-    db.session.flush()
     for position, line in enumerate(lines, 1):
         db.session.add(
             OrderLine(

@@ -5,37 +5,26 @@ from datetime import date
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
 from orders import operations
 from orders.registry import get_kind
 from students.models import Group, StudentMovement
-from tests.conftest import login, sign
+from tests.builders import clerk_draft, signed
+from tests.conftest import login
 from tests.orders.test_promotion import BASIS, YEAR, Cohort
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, ground="promotion_refused"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "repeat_year",
-        uni.clerk,
         {"ground": ground, "academic_year": YEAR, "effective_date": "2026-09-01", "basis": BASIS},
+        students,
     )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
-    return order
 
 
 def test_refused_grant_student_stays_on_the_course_and_pays(uni, make):

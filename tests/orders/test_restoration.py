@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -12,24 +11,13 @@ from orders.registry import get_kind
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import STATUS_WORDS
 from tests.conftest import enrol_again, login, sign, take_effect_by
 from tests.orders.test_transfer import NO_CALENDAR_DAY, TERM_DAY, calendar, document_text, draft, rules
 from tests.students.test_difference import grade, item
 from workflow.engine import fire
 
-STATUS_WORDS = {
-    "active": "active",
-    "academic_leave": "on academic leave",
-    "expelled": "expelled",
-    "graduated": "graduated",
-    "incoming": "transferring in",
-}
-
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def expelled(make, group, reason="academic_failure", **kwargs):

@@ -3,12 +3,9 @@
 `revoke_and_check(order, uni)` is the shared check every kind can join: add a builder to `BUILDERS`.
 """
 
-import io
 from datetime import date
 
 import pytest
-from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -21,7 +18,8 @@ from orders.registry import record_neutral_kinds
 from students.academic import StudentDebt
 from students.history import record_on
 from students.models import Group, Student, StudentMovement
-from tests.conftest import enrol_again, login, sign, take_effect_by
+from tests.builders import document_text, signed
+from tests.conftest import enrol_again, login, take_effect_by
 from tests.orders import test_academic_leave as leave_tests
 from tests.orders import test_leave_return as return_tests
 from tests.orders import test_promotion as promotion_tests
@@ -35,21 +33,12 @@ SKIPPED = ("id", "created_at")
 MARRIAGE = {"document_type": "marriage", "document_number": "55", "document_date": "2026-06-01"}
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def snapshot(student: Student) -> dict:
     db.session.refresh(student)
     return {c.name: getattr(student, c.name) for c in Student.__table__.columns if c.name not in SKIPPED}
-
-
-def signed(order, uni):
-    sign(order, uni)
-    db.session.expire_all()
-    return order
 
 
 def draft_correction(kind_name, author, target, basis, *, exclude=None, effective_date=None) -> Order:
@@ -461,10 +450,6 @@ def test_a_student_added_by_hand_is_not_an_item_of_the_target(uni, make):
 
 
 # The document ---------------------------------------------------------------------------------------------------
-
-
-def document_text(order) -> str:
-    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
 
 
 def test_revocation_document_wording_in_russian_and_kazakh(uni, make):

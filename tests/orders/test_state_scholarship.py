@@ -4,10 +4,10 @@ pages, the API, and the social categories on the student page."""
 
 import io
 from datetime import date
+from functools import partial
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import event, select
 
 from core.db import db
@@ -18,10 +18,10 @@ from orders import operations
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.models import Order
 from orders.operations import InvalidInput
-from students.academic import AcademicCalendar, Grade
+from students.academic import AcademicCalendar
 from students.categories import StudentCategory, add_category
-from students.grades import letter_for
 from students.models import Student
+from tests.builders import add_grade, document_text
 from tests.conftest import login, sign
 from tests.orders.test_documents import assert_libreoffice_opens
 from workflow.engine import fire, legal_triggers
@@ -31,10 +31,7 @@ BASIS = "Итоги зимней экзаменационной сессии, п
 SPRING = ["2027-02", "2027-03", "2027-04", "2027-05", "2027-06", "2027-07", "2027-08"]
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def calendar(start: int) -> AcademicCalendar:
@@ -65,23 +62,8 @@ def year(session):
     return calendar(2026)
 
 
-def grade(student, code, points, semester=3, year=YEAR, retake=False):
-    letter, point = letter_for(points)
-    db.session.add(
-        Grade(
-            student_id=student.id,
-            discipline_code=code,
-            discipline_name=f"Дисциплина {code}",
-            semester=semester,
-            academic_year=year,
-            points=points,
-            letter=letter,
-            grade_point=point,
-            credits=5,
-            is_retake=retake,
-        )
-    )
-    db.session.flush()
+# grades of the third semester of 2026-2027 unless said
+grade = partial(add_grade, semester=3, year=YEAR)
 
 
 def graded(make, group, *points, **kwargs):
@@ -108,10 +90,6 @@ def draft(uni, semester=2, faculties=None, courses=None, year=YEAR, effective="2
 
 def line_of(order, student):
     return next(line for line in order.lines if line.student_id == student.id)
-
-
-def document_text(order) -> str:
-    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
 
 
 # Who is in, who is out -------------------------------------------------------------------------------------------

@@ -2,13 +2,11 @@
 record (one student or the whole contingent) on any date as known on any day."""
 
 import os
-import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from core.clock import today
 from core.db import db
@@ -18,6 +16,7 @@ from orders.operations import apply_due_effects
 from students.history import contingent_on, record_on, records_on
 from students.imports import run_import
 from students.models import Student
+from tests.builders import statements_run, two_schedulers
 from tests.conftest import ENROLLED_ON, Factory, login, sign
 from tests.orders import test_revocation as revocation_tests
 from tests.orders import test_travel_compensation as tests_travel
@@ -130,19 +129,10 @@ def test_the_scheduler_applies_many_effects_in_a_fixed_number_of_statements(uni,
     order = make.order(uni.clerk, students, effective_date=EFFECTIVE)
     sign(order, uni)
     clock(date(2026, 12, 16))
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
     db.session.flush()
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as statements:
         assert apply_due_effects() == {"movements": 12, "orders": 1}
         db.session.flush()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert len(statements) <= 6, statements
     db.session.expire_all()
     assert {s.status for s in students} == {"expelled"}
@@ -260,18 +250,9 @@ def test_the_contingent_on_a_date_agrees_with_each_record_and_is_one_statement(u
     students = [make.student(uni.ga), make.student(uni.gb, funding="paid"), make.student(uni.ga)]
     order = make.order(uni.clerk, students[:2], effective_date=EFFECTIVE)
     sign(order, uni)
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
     db.session.flush()
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as statements:
         rows = {row.student_id: row for row in contingent_on(date(2026, 12, 15))}
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert len(statements) == 1
     records = records_on([s.id for s in students], date(2026, 12, 15))
     for student in students:
@@ -389,29 +370,8 @@ def test_two_schedulers_at_once_apply_each_effect_once(app, committed, monkeypat
     order_id, student_ids = order.id, [s.id for s in students]
     db.session.close()
     day = date(2026, 12, 15)
-    a_claimed, results, errors = threading.Event(), {}, []
-
-    def scheduler(name: str) -> None:
-        try:
-            with app.app_context():
-                if name == "b":
-                    a_claimed.wait(10)
-                results[name] = apply_due_effects(day)
-                if name == "a":
-                    a_claimed.set()
-                    time.sleep(0.5)  # B is now blocked on the rows A updated
-                db.session.commit()
-                db.session.remove()
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-            a_claimed.set()
-
-    threads = [threading.Thread(target=scheduler, args=(n,)) for n in ("a", "b")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors and not any(t.is_alive() for t in threads)
+    # B is blocked on the rows A updated
+    results = two_schedulers(app, lambda: apply_due_effects(day))
     assert results == {"a": {"movements": 3, "orders": 1}, "b": {"movements": 0, "orders": 0}}
     assert (
         db.session.scalar(

@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -15,6 +14,7 @@ from orders.registry import get_kind
 from students.academic import AcademicCalendar, StudentDebt
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import clerk_draft, rules
 from tests.conftest import login, sign, take_effect_by
 from tests.students.test_difference import grade, item
 
@@ -23,10 +23,7 @@ TERM_DAY = "2026-10-01"  # in the first semester
 NO_CALENDAR_DAY = "2029-01-10"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def calendar(year: int = 2026) -> AcademicCalendar:
@@ -57,15 +54,8 @@ def document_text(order) -> str:
     return "\n".join(p.text for p in document.paragraphs)
 
 
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
-
-
 def draft(uni, kind: str, students, effective_date: str = WINTER_DAY, **params):
-    order = operations.create_order(kind, uni.clerk, {"effective_date": effective_date, "basis": "Заявления", **params})
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
+    return clerk_draft(uni, kind, {"effective_date": effective_date, "basis": "Заявления", **params}, students)
 
 
 def set_target(order, line, group, **extra):

@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from core.db import db
@@ -21,10 +20,7 @@ from tests.students.test_difference import item
 IIN = make_iin(date(2005, 7, 1), False, 4321) or make_iin(date(2005, 7, 1), False, 4322)
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -11,35 +10,23 @@ from orders import operations
 from orders.registry import get_kind
 from students.history import record_on
 from students.models import StudentMovement
+from tests.builders import STATUS_WORDS, clerk_draft
 from tests.conftest import sign
 from tests.orders.test_transfer import document_text
 
 UNIVERSITY = "Евразийский национальный университет имени Л.Н. Гумилева"
 
 
-STATUS_WORDS = {
-    "active": "active",
-    "academic_leave": "on academic leave",
-    "expelled": "expelled",
-    "graduated": "graduated",
-    "incoming": "transferring in",
-}
-
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, university=UNIVERSITY, effective_date="2026-10-15"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "transfer_out",
-        uni.clerk,
         {"university": university, "effective_date": effective_date, "basis": "Заявление и запрос ЕНУ"},
+        students,
     )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 @pytest.mark.parametrize("funding", ["grant", "paid"])

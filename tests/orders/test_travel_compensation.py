@@ -1,45 +1,28 @@
 """Travel compensation: who is entitled (each refusal with its rule), the amount from the MRP recorded on the line,
 the money route with the finance visa, no change to the student's record, the wording in the DOCX."""
 
-import io
-
 import pytest
-from docx import Document
 from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
 from orders import operations
 from orders.operations import InvalidInput
 from students.models import Group, Programme, StudentMovement
+from tests.builders import clerk_draft, document_text, rules
 from tests.conftest import sign
 from workflow.models import Visa
 
-
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def draft(uni, students, season="winter", year=2026, effective_date="2026-01-20"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "travel_compensation",
-        uni.clerk,
         {"season": season, "year": year, "effective_date": effective_date, "basis": "Представление декана"},
+        students,
     )
-    if students:
-        operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
-
-
-def rules(line) -> list[str]:
-    return [r["rule"] for r in line.eligibility]
-
-
-def document_text(order) -> str:
-    return "\n".join(p.text for p in Document(io.BytesIO(order.document.content)).paragraphs)
 
 
 def group_of(make, faculty, level="bachelor", study_form="full_time"):

@@ -3,10 +3,10 @@ winners only move to the grant, the vacancies parameter, the council's ranking l
 
 import io
 from datetime import date
+from functools import partial
 
 import pytest
 from docx import Document
-from flask_babel import force_locale
 from openpyxl import load_workbook
 
 from core.db import db
@@ -15,36 +15,17 @@ from orders import operations, ranking
 from orders.kinds.competitions import ranking_list
 from orders.params import load
 from orders.registry import get_kind
-from students.academic import Grade
-from students.grades import letter_for
+from tests.builders import add_grade, clerk_draft
 from tests.conftest import login, sign, take_effect_by
 
 YEAR = "2025-2026"
 
 
-@pytest.fixture(autouse=True)
-def english(session):
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
-def grade(student, code, points, *, year=YEAR, semester=3, credits=5, retake=False):
-    letter, point = letter_for(points)
-    db.session.add(
-        Grade(
-            student_id=student.id,
-            discipline_code=code,
-            discipline_name=f"Дисциплина {code}",
-            semester=semester,
-            academic_year=year,
-            points=points,
-            letter=letter,
-            grade_point=point,
-            credits=credits,
-            is_retake=retake,
-        )
-    )
-    db.session.flush()
+# grades of the third semester unless said
+grade = partial(add_grade, semester=3)
 
 
 def graded(make, group, surname, marks, **kwargs):
@@ -81,18 +62,17 @@ def contest(make, uni):
 
 
 def draft(uni, students, vacancies, effective="2027-09-01"):
-    order = operations.create_order(
+    return clerk_draft(
+        uni,
         "vacant_grant",
-        uni.clerk,
         {
             "vacancies": vacancies,
             "ground": "Решение комиссии № 5 от 01.08.2027",
             "effective_date": effective,
             "basis": "Заявления обучающихся",
         },
+        students,
     )
-    operations.add_students(order, [s.id for s in students], uni.clerk)
-    return order
 
 
 def by_student(order):

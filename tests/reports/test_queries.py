@@ -1,23 +1,13 @@
 """The list pages issue a fixed number of queries, however many rows a page holds."""
 
-from sqlalchemy import event
-
 from core.db import db
+from tests.builders import statements_run
 from tests.conftest import login, sign
 
 
 def queries(client, url: str) -> int:
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     return len(statements)
 
 

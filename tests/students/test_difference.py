@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import event
 
 from core.db import db
-from students.academic import CurriculumItem, Grade, StudentDebt
+from students.academic import CurriculumItem, StudentDebt
 from students.difference import (
     debts_of,
     difference_for,
@@ -13,7 +13,7 @@ from students.difference import (
     remove_debts,
     store_debts,
 )
-from students.grades import letter_for
+from tests.builders import add_grade
 
 
 def item(programme, semester, code, name, credits=5):
@@ -31,23 +31,8 @@ def item(programme, semester, code, name, credits=5):
     return row
 
 
-def grade(student, code, name, points, semester=1, year="2025-2026", credits=5, retake=False):
-    letter, point = letter_for(points)
-    row = Grade(
-        student_id=student.id,
-        discipline_code=code,
-        discipline_name=name,
-        semester=semester,
-        academic_year=year,
-        points=points,
-        letter=letter,
-        grade_point=point,
-        credits=credits,
-        is_retake=retake,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
+def grade(student, code, name, points, **kwargs):
+    return add_grade(student, code, points, name=name, **kwargs)
 
 
 @pytest.fixture

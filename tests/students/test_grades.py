@@ -7,8 +7,9 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from core.db import db
-from students.academic import AcademicCalendar, Grade, academic_year_of
+from students.academic import AcademicCalendar, academic_year_of
 from students.grades import debts_for, letter_for, records_for
+from tests.builders import add_grade as grade
 
 
 @pytest.mark.parametrize(
@@ -48,25 +49,6 @@ def test_scale_boundaries(points, letter, grade_point):
 def test_points_outside_the_scale_are_refused(points):
     with pytest.raises(ValueError):
         letter_for(points)
-
-
-def grade(student, code, points, credits=5, semester=1, year="2025-2026", retake=False) -> Grade:
-    letter, grade_point = letter_for(points)
-    row = Grade(
-        student_id=student.id,
-        discipline_code=code,
-        discipline_name=f"Дисциплина {code}",
-        semester=semester,
-        academic_year=year,
-        points=points,
-        letter=letter,
-        grade_point=grade_point,
-        credits=credits,
-        is_retake=retake,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 def test_gpa_is_credit_weighted(make):

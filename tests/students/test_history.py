@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from core.clock import now
 from core.db import db
@@ -14,6 +14,7 @@ from core.models import issue_token
 from students.history import parse_day, record_on, records_on
 from students.models import StudentMovement
 from students.timeline import write_movements
+from tests.builders import statements_run
 from tests.conftest import ENROLLED_ON, login, sign
 
 
@@ -125,18 +126,9 @@ def test_before_a_restoration_the_expulsion_and_its_reason_are_back(make, uni):
 
 
 def count_queries(call):
-    statements = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
     db.session.flush()
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as statements:
         result = call()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     return result, len(statements)
 
 

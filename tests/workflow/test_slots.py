@@ -3,15 +3,13 @@
 that reads them. Migration 0006's backfill gives the same rows as fire()."""
 
 import importlib.util
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select
 
 from approvals.inbox import waiting_for
-from core.clock import today
 from core.db import db
-from core.models import Substitution
+from tests.builders import stands_in
 from tests.conftest import visa_until_signature
 from workflow.engine import fire, open_slots
 from workflow.models import ApprovalSlot
@@ -87,15 +85,7 @@ def test_inbox_reads_the_rows_for_role_and_faculty(uni, make):
 
 def test_substitute_sees_the_rows_of_the_person_on_leave(uni, make):
     vice = make.user("clerk", username="vice_for_a")  # no approver role of their own
-    db.session.add(
-        Substitution(
-            principal_id=uni.dean_a.id,
-            substitute_id=vice.id,
-            starts_on=today(),
-            ends_on=today() + timedelta(days=3),
-            reason="отпуск",
-        )
-    )
+    stands_in(uni.dean_a, vice, 3)
     order = two_faculty_order(uni, make)
     assert order.id in inbox_ids(vice)
     fire(order, "approve", vice, acting_for=uni.dean_a)

@@ -9,6 +9,7 @@ from flask_smorest import abort
 from marshmallow import fields, validate
 
 from core.clock import today
+from core.errors import error_answers
 from core.permissions import roles_required
 from orders import ranking
 from orders.api import READERS, load_visible
@@ -88,8 +89,7 @@ def _ranking(order) -> dict:
 @bp.route("/<int(max=2147483647):order_id>")
 @roles_required(*READERS)
 @bp.response(200, RankingSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def show(order_id: int):
     """The ranking by competition, each line with its outcome and reason (a dean: own faculty's lines)."""
     return _ranking(_load(order_id))
@@ -99,8 +99,7 @@ def show(order_id: int):
 @roles_required("clerk")
 @bp.arguments(AddArgs, example={"programme_id": 3, "course": 2})
 @bp.response(201, RankingSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def add(args, order_id: int):
     """Vacant grant: add every active paid student of a programme and course. Scholarship: add every active student
     of an eligible course with only A and A- in the academic year (optionally of one faculty). Lines are ranked."""

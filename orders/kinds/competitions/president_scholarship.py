@@ -28,7 +28,7 @@ from core.formatting import format_money
 from core.labels import label as code_label
 from core.rules import rule
 from orders import ranking
-from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field
+from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field, refused_for
 from orders.kinds.competitions.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.params import Integer, ParamsSchema, Text, messages, meta, text_field
@@ -417,18 +417,8 @@ class PresidentScholarship(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    f"{self.rule_prefix}.status",
-                    _(
-                        "%(name)s is %(status)s: a scholarship is awarded only to active students.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: a scholarship is awarded only to active students.")
+            refusals.append(refused_for(student, "status", f"{self.rule_prefix}.status", message))
         table = context.facts.get("table")
         level = student.group.programme.level
         if line.params.get("outcome") == "in" and (table is None or not table.get(level)):

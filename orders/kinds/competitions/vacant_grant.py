@@ -24,7 +24,7 @@ from core.db import db
 from core.formatting import format_day
 from core.labels import label as code_label
 from orders import ranking
-from orders.kind import LineContext, OrderKind
+from orders.kind import LineContext, OrderKind, refused_for
 from orders.kinds.competitions.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.params import ParamsSchema, effective_date_field, messages, meta, text_field
@@ -202,33 +202,14 @@ class VacantGrant(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "vacant_grant.status",
-                    _(
-                        "%(name)s is %(status)s: only active students take part in the vacant grant competition.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only active students take part in the vacant grant competition.")
+            refusals.append(refused_for(student, "status", "vacant_grant.status", message))
         if student.funding != "paid":
-            refusals.append(
-                Refusal(
-                    "vacant_grant.not_paid",
-                    _(
-                        "%(name)s does not study on a paid basis (funding: %(funding)s): only paid students apply "
-                        "for a "
-                        "vacant grant.",
-                        name=student.full_name,
-                        funding=code_label(student.funding),
-                    ),
-                    {"funding": student.funding},
-                    absolute=True,
-                )
+            message = _(
+                "%(name)s does not study on a paid basis (funding: %(funding)s): only paid students apply for a vacant "
+                "grant."
             )
+            refusals.append(refused_for(student, "funding", "vacant_grant.not_paid", message))
         return refusals
 
     def preview(self, line: OrderLine) -> dict:

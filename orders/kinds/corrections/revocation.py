@@ -344,18 +344,20 @@ class Revocation(OrderKind):
 
     # Wording -----------------------------------------------------------------------------------------------
 
+    # an item's wording: the target order's number, date and title, the item's number and the student
+    item_kk = "{when} ж. № {label} «{title_kk}» бұйрығының {item}-тармағының күші жойылсын: {student}."
+    item_ru = "Отменить приказ № {label} от {when} «{title}» в части пункта {item} в отношении {student}."
+
     def item_text(self, line: OrderLine, language: str) -> str:
         target = line.order.target_order
-        item = line.params.get("item", "?")
         student = describe_student(line.student, language, "genitive" if language == "ru" else "nominative").rstrip(",")
-        when = format_day(target.order_date, language)
-        if language == "kk":
-            return (
-                f"{when} ж. № {target.label} «{get_kind(target.kind).title_kk}» бұйрығының {item}-тармағының "
-                f"күші жойылсын: {student}."
-            )
-        return (
-            f"Отменить приказ № {target.label} от {when} «{target.title}» в части пункта {item} в отношении {student}."
+        return (self.item_kk if language == "kk" else self.item_ru).format(
+            when=format_day(target.order_date, language),
+            label=target.label,
+            title=target.title,
+            title_kk=get_kind(target.kind).title_kk,
+            item=line.params.get("item", "?"),
+            student=student,
         )
 
 
@@ -375,17 +377,7 @@ class Amendment(Revocation):
             f"О внесении изменений в приказ № {target.label} от {format_day(target.order_date, 'ru')} «{target.title}»"
         )
 
-    def item_text(self, line: OrderLine, language: str) -> str:
-        target = line.order.target_order
-        item = line.params.get("item", "?")
-        student = describe_student(line.student, language, "genitive" if language == "ru" else "nominative").rstrip(",")
-        when = format_day(target.order_date, language)
-        if language == "kk":
-            return (
-                f"{when} ж. № {target.label} «{get_kind(target.kind).title_kk}» бұйрығына өзгерістер "
-                f"енгізілсін, {item}-тармақ алып тасталсын: {student}."
-            )
-        return (
-            f"Внести изменения в приказ № {target.label} от {when} «{target.title}», исключив пункт {item} "
-            f"в отношении {student}."
-        )
+    item_kk = (
+        "{when} ж. № {label} «{title_kk}» бұйрығына өзгерістер енгізілсін, {item}-тармақ алып тасталсын: {student}."
+    )
+    item_ru = "Внести изменения в приказ № {label} от {when} «{title}», исключив пункт {item} в отношении {student}."

@@ -13,9 +13,8 @@ from flask_babel import ngettext
 from marshmallow import ValidationError, post_load, validates_schema
 
 from core.formatting import format_day
-from core.labels import label as state_label
 from core.rules import rule
-from orders.kind import LineContext, OrderKind
+from orders.kind import LineContext, OrderKind, refused_for
 from orders.models import Order, OrderLine
 from orders.params import LineParamsSchema, ParamsSchema, choice_field, choices_text, date_field, lazy, text_field
 from orders.wording import describe_student
@@ -211,18 +210,8 @@ class AcademicLeave(OrderKind):
         student, params = line.student, line.params
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "academic_leave.status",
-                    _(
-                        "%(name)s is %(status)s: academic leave is granted only to active students.",
-                        name=student.full_name,
-                        status=state_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: academic leave is granted only to active students.")
+            refusals.append(refused_for(student, "status", "academic_leave.status", message))
         refusals += self._period_refusals(line)
         if not params.get("document_no") or not params.get("document_date"):
             document = GROUNDS[params["ground"]][3]

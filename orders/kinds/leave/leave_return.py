@@ -15,12 +15,11 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
-from core.labels import label as state_label
 from core.rules import rule
-from orders.kind import LineContext, OrderKind
+from orders.kind import LineContext, OrderKind, refused_for
 from orders.kinds.leave.academic_leave import DATE_MESSAGE
 from orders.models import Order, OrderLine
-from orders.params import LineParamsSchema, ParamsSchema, date_field, effective_date_field, longer_than, text_field
+from orders.params import LineParamsSchema, ParamsSchema, date_field, effective_date_field, text_field
 from orders.wording import describe_student, sex_word
 from students.models import Group
 from workflow.engine import Refusal
@@ -43,7 +42,6 @@ class LeaveReturnLineParams(LineParamsSchema):
     group = text_field(
         _l("Group"),
         longest=32,
-        too_long=longer_than(32),
         invalid=TEXT_MESSAGE,
         description=_l("The group of the course left from; empty: the student's current group."),
     )
@@ -60,7 +58,6 @@ class LeaveReturnLineParams(LineParamsSchema):
     early_ground = text_field(
         _l("Ground for early return"),
         longest=300,
-        too_long=longer_than(300),
         invalid=TEXT_MESSAGE,
         description=_l("Only for a return before the leave's end, e.g. a medical commission conclusion on recovery."),
     )
@@ -127,18 +124,8 @@ class LeaveReturn(OrderKind):
         student, params, when = line.student, line.params, line.effective_date
         refusals = []
         if student.status != "academic_leave":
-            refusals.append(
-                Refusal(
-                    "leave_return.status",
-                    _(
-                        "%(name)s is %(status)s: only a student on academic leave can return from it.",
-                        name=student.full_name,
-                        status=state_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only a student on academic leave can return from it.")
+            refusals.append(refused_for(student, "status", "leave_return.status", message))
         elif student.leave_end is not None and when <= student.leave_end and not params.get("early_ground"):
             refusals.append(
                 Refusal(

@@ -53,9 +53,8 @@ from sqlalchemy.orm import aliased
 
 from core.db import db
 from core.formatting import format_day, format_money
-from core.labels import label as code_label
 from core.rules import rule
-from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field, parse_academic_year
+from orders.kind import MONTHLY, LineContext, OrderKind, academic_year_field, parse_academic_year, refused_for
 from orders.kinds.state_scholarship.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.params import Integer, OneOf, ParamsSchema, effective_date_field, messages, meta
@@ -406,32 +405,14 @@ class StateScholarship(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "scholarship.status",
-                    _(
-                        "%(name)s is %(status)s: a state scholarship is appointed only to active students.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: a state scholarship is appointed only to active students.")
+            refusals.append(refused_for(student, "status", "scholarship.status", message))
         if student.funding != "grant":
-            refusals.append(
-                Refusal(
-                    "scholarship.funding",
-                    _(
-                        "%(name)s does not study on a state grant (funding: %(funding)s): a state scholarship is for "
-                        "state-grant students only.",
-                        name=student.full_name,
-                        funding=code_label(student.funding),
-                    ),
-                    {"funding": student.funding},
-                    absolute=True,
-                )
+            message = _(
+                "%(name)s does not study on a state grant (funding: %(funding)s): a state scholarship is for "
+                "state-grant students only."
             )
+            refusals.append(refused_for(student, "funding", "scholarship.funding", message))
         if line.params.get("outcome") is None:
             refusals.append(
                 Refusal(

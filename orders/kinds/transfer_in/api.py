@@ -4,6 +4,7 @@ import marshmallow as ma
 from flask_login import current_user
 from marshmallow import fields, validate
 
+from core.errors import error_answers
 from core.permissions import roles_required
 from orders.api import OrderDetailSchema, detail, load_visible
 from orders.kinds.transfer_in.blueprints import api as bp
@@ -59,9 +60,7 @@ class IncomingArgs(ma.Schema):
     },
 )
 @bp.response(201, OrderDetailSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
+@error_answers(bp, 403, 404, 409)
 def add(args, order_id: int):
     """Create the incoming student (status incoming) with the transcript as grades and add their line to the
     transfer-in draft. All or nothing: every bad field is named (transcript rows as transcript.<n>)."""

@@ -22,7 +22,7 @@ from orders.group_change import group_by_name
 from orders.models import Order, OrderLine
 from orders.operations import InvalidInput
 from students.academic import Grade, academic_year_of
-from students.grades import letter_for
+from students.grades import grade_values
 from students.iin import iin_error
 from students.models import Student
 from students.timeline import enrol
@@ -197,18 +197,7 @@ def _grade(row, default_year: str | None) -> tuple[str | None, dict]:
     match = YEAR.match(year or "")
     if not match or int(match[2]) != int(match[1]) + 1:
         return _("the academic year must look like 2025-2026."), {}
-    letter, grade_point = letter_for(points)
-    return None, {
-        "discipline_code": code,
-        "discipline_name": name,
-        "semester": semester,
-        "academic_year": year,
-        "points": points,
-        "letter": letter,
-        "grade_point": grade_point,
-        "credits": credits,
-        "is_retake": False,
-    }
+    return None, grade_values(code, name, semester, year, points, credits)
 
 
 def add_incoming(order: Order, raw: dict, actor: User) -> OrderLine:

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
-from core.labels import label as code_label
 from orders.group_change import (
     GroupChangeKind,
     calendars_for,
@@ -21,11 +20,11 @@ from orders.group_change import (
     difference_text,
     groups_by_id,
     holiday_refusals,
-    semesters_completed,
-    sync_params,
+    move_changes,
+    programmes_wanted,
     target_group,
 )
-from orders.kind import LineContext
+from orders.kind import LineContext, refused_for
 from orders.kinds.transfer_in.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.wording import FUNDING, student_name
@@ -58,14 +57,7 @@ class TransferIn(GroupChangeKind):
     def gather(self, order: Order, lines: list[OrderLine]) -> dict:
         targets = groups_by_id(line.params.get("group_id") for line in lines)
         calendars = calendars_for(lines)
-        wanted = {
-            line.student_id: (
-                targets[line.params["group_id"]].programme_id,
-                semesters_completed(targets[line.params["group_id"]].course, line.effective_date, calendars),
-            )
-            for line in lines
-            if line.params.get("group_id") in targets
-        }
+        wanted = programmes_wanted(lines, calendars, lambda line: targets.get(line.params.get("group_id")))
         ids = [line.student_id for line in lines]
         first = set(
             db.session.scalars(
@@ -81,27 +73,12 @@ class TransferIn(GroupChangeKind):
             "first_period": first,
         }
 
-    def fill_params(self, order: Order, lines: list[OrderLine], facts: dict) -> None:
-        """Each line's academic difference against the target group's curriculum."""
-        for line in lines:
-            sync_params(line, difference=facts["difference"].get(line.student_id, []))
-
     def check_line(self, line: OrderLine, context: LineContext) -> list[Refusal]:
         student, facts = line.student, context.facts
         refusals = []
         if student.status != "incoming":
-            refusals.append(
-                Refusal(
-                    "transfer_in.status",
-                    _(
-                        "%(name)s is %(status)s, not transferring in: add incoming students with the transfer-in form.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s, not transferring in: add incoming students with the transfer-in form.")
+            refusals.append(refused_for(student, "status", "transfer_in.status", message))
         if line.params.get("group_id") not in facts["targets"]:
             refusals.append(
                 Refusal("transfer_in.target", _("Choose the target group of %(name)s.", name=student.full_name), {})
@@ -123,15 +100,7 @@ class TransferIn(GroupChangeKind):
 
     def preview(self, line: OrderLine) -> dict:
         student, target = line.student, target_group(line)
-        changes = {"status": [student.status, "active"]}
-        if target.id != student.group_id:
-            changes["group"] = [student.group.name, target.name]
-        if target.course != student.course:
-            changes["course"] = [student.course, target.course]
-        funding = funding_after(line)
-        if funding != student.funding:
-            changes["funding"] = [student.funding, funding]
-        return changes
+        return {"status": [student.status, "active"], **move_changes(student, target, funding_after(line))}
 
     def apply(self, line: OrderLine, order: Order) -> dict:
         target = target_group(line)
