@@ -8,7 +8,10 @@ PostgreSQL). Tests that need real commits seen by other threads use `committed` 
 import contextvars
 import itertools
 import os
+import sqlite3
+from contextlib import closing
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import g, request_started
@@ -84,23 +87,43 @@ class _ConnectionBoundSession(FlaskSession):
         return self.bind if isinstance(self.bind, Connection) else super().get_bind(*args, **kwargs)
 
 
-@pytest.fixture
-def cli_app(tmp_path):
-    """A separate app on its own migrated SQLite file, with a CLI runner: the commands tested there commit."""
-    from registrar.cli import main
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file in WAL mode (SQLite's online backup, not a file copy)."""
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
 
-    app = create_app(
+
+def _cli_app_on(folder: Path):
+    return create_app(
         {
             "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'cli.sqlite3'}",
             "SECRET_KEY": "test",
-            "MAILBOX_DIR": str(tmp_path / "mailbox"),
+            "MAILBOX_DIR": str(folder / "mailbox"),
         }
     )
-    runner = app.test_cli_runner()
-    result = runner.invoke(main, ["db", "upgrade"])
+
+
+@pytest.fixture(scope="session")
+def cli_database(tmp_path_factory) -> Path:
+    """A SQLite file migrated once per run by the `registrar db upgrade` command; each `cli_app` gets a copy."""
+    from registrar.cli import main
+
+    folder = tmp_path_factory.mktemp("cli")
+    app = _cli_app_on(folder)
+    result = app.test_cli_runner().invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    return app, runner
+    with app.app_context():
+        db.engine.dispose()
+    return folder / "cli.sqlite3"
+
+
+@pytest.fixture
+def cli_app(tmp_path, cli_database):
+    """A separate app on its own migrated SQLite file, with a CLI runner: the commands tested there commit."""
+    copy_sqlite(cli_database, tmp_path / "cli.sqlite3")
+    app = _cli_app_on(tmp_path)
+    return app, app.test_cli_runner()
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 university and the in-process e-mail worker, and Debian's Chromium driven by Playwright (never downloaded)."""
 
 import os
-import sqlite3
 import threading
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from core.db import db
 from notifications.relay import start_embedded_worker
 from registrar.app import create_app
 from registrar.demo import seed_demo
+from tests.conftest import copy_sqlite
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -64,18 +63,12 @@ def demo_database(tmp_path_factory) -> Path:
     return database
 
 
-def _copy_database(source: Path, target: Path) -> None:
-    """A consistent copy of a SQLite file in WAL mode (SQLite's online backup, not a file copy)."""
-    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
-        original.backup(copy)
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory, demo_database):
     """Always a separate SQLite database: the session `app` fixture owns DATABASE_URL and resets it."""
     folder = tmp_path_factory.mktemp("e2e")
     database = folder / "e2e.sqlite3"
-    _copy_database(demo_database, database)
+    copy_sqlite(demo_database, database)
     app = create_app(_e2e_config(database, folder))
     worker = start_embedded_worker(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
