@@ -9,6 +9,7 @@ import contextvars
 import itertools
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -126,9 +127,9 @@ def cli_app(tmp_path, cli_database):
     return app, app.test_cli_runner()
 
 
-@pytest.fixture
-def session(app):
-    """An app context whose db.session runs inside a transaction rolled back after the test."""
+def rolled_back_session(app) -> Iterator:
+    """An app context whose db.session runs inside a transaction rolled back at the end (the `session` fixture; a
+    module whose tests only read may hold one for all its tests)."""
     with app.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()
@@ -143,6 +144,12 @@ def session(app):
             db.session = original
             transaction.rollback()
             connection.close()
+
+
+@pytest.fixture
+def session(app):
+    """An app context whose db.session runs inside a transaction rolled back after the test."""
+    yield from rolled_back_session(app)
 
 
 def wipe_tables(connection: Connection) -> None:
@@ -299,8 +306,7 @@ def make(session) -> Factory:
     return Factory()
 
 
-@pytest.fixture
-def uni(make):
+def build_uni(make: Factory) -> type:
     """Two faculties with a group each, a clerk, a dean per faculty and the rector."""
 
     class Uni:
@@ -318,6 +324,12 @@ def uni(make):
         admin = make.user("admin", username="admin_t")
 
     return Uni
+
+
+@pytest.fixture
+def uni(make):
+    """Two faculties with a group each, a clerk, a dean per faculty and the rector."""
+    return build_uni(make)
 
 
 def take_effect_by(day: date | str) -> dict:
