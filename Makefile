@@ -14,13 +14,15 @@ DEBIAN_TEST_PACKAGES := chromium libreoffice-writer-nogui
 SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null 2>&1 || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install system-packages clean load
+
+.PHONY: help run test check pytest lint install system-packages clean load
 
 help:
 	@echo "make run    create .venv, install, migrate, seed the demo university, serve http://127.0.0.1:5000"
 	@echo "            another address or port: make run PORT=5001 (HOST=0.0.0.0 to serve the network)"
 	@echo "make test   install what the tests need (Debian chromium, LibreOffice), ruff, import contracts, pytest"
 	@echo "            extra pytest arguments: make test PYTEST_ARGS='-k expulsion -x'"
+	@echo "make check  the static checks alone (ruff, import contracts, bandit); make pytest the tests alone"
 	@echo "make lint   ruff check"
 	@echo "make load   the load test: gunicorn x4, 2 workers, scheduler, RabbitMQ, 100 people for 60 s (bench/README.md)"
 	@echo "            on the PostgreSQL database LOAD_DATABASE_URL (wiped), default bench_load on 127.0.0.1"
@@ -61,11 +63,16 @@ system-packages:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) system-packages
+test: check pytest
+
+# the static checks, apart from the tests so that CI runs them once for its two database phases
+check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -r core students workflow notifications orders approvals reports registrar
+
+pytest: $(STAMP) system-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 LOAD_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_load

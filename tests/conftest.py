@@ -8,7 +8,11 @@ PostgreSQL). Tests that need real commits seen by other threads use `committed` 
 import contextvars
 import itertools
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
+from pathlib import Path
 
 import pytest
 from flask import g, request_started
@@ -84,28 +88,48 @@ class _ConnectionBoundSession(FlaskSession):
         return self.bind if isinstance(self.bind, Connection) else super().get_bind(*args, **kwargs)
 
 
-@pytest.fixture
-def cli_app(tmp_path):
-    """A separate app on its own migrated SQLite file, with a CLI runner: the commands tested there commit."""
-    from registrar.cli import main
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file in WAL mode (SQLite's online backup, not a file copy)."""
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
 
-    app = create_app(
+
+def _cli_app_on(folder: Path):
+    return create_app(
         {
             "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'cli.sqlite3'}",
             "SECRET_KEY": "test",
-            "MAILBOX_DIR": str(tmp_path / "mailbox"),
+            "MAILBOX_DIR": str(folder / "mailbox"),
         }
     )
-    runner = app.test_cli_runner()
-    result = runner.invoke(main, ["db", "upgrade"])
+
+
+@pytest.fixture(scope="session")
+def cli_database(tmp_path_factory) -> Path:
+    """A SQLite file migrated once per run by the `registrar db upgrade` command; each `cli_app` gets a copy."""
+    from registrar.cli import main
+
+    folder = tmp_path_factory.mktemp("cli")
+    app = _cli_app_on(folder)
+    result = app.test_cli_runner().invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    return app, runner
+    with app.app_context():
+        db.engine.dispose()
+    return folder / "cli.sqlite3"
 
 
 @pytest.fixture
-def session(app):
-    """An app context whose db.session runs inside a transaction rolled back after the test."""
+def cli_app(tmp_path, cli_database):
+    """A separate app on its own migrated SQLite file, with a CLI runner: the commands tested there commit."""
+    copy_sqlite(cli_database, tmp_path / "cli.sqlite3")
+    app = _cli_app_on(tmp_path)
+    return app, app.test_cli_runner()
+
+
+def rolled_back_session(app) -> Iterator:
+    """An app context whose db.session runs inside a transaction rolled back at the end (the `session` fixture; a
+    module whose tests only read may hold one for all its tests)."""
     with app.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()
@@ -120,6 +144,12 @@ def session(app):
             db.session = original
             transaction.rollback()
             connection.close()
+
+
+@pytest.fixture
+def session(app):
+    """An app context whose db.session runs inside a transaction rolled back after the test."""
+    yield from rolled_back_session(app)
 
 
 def wipe_tables(connection: Connection) -> None:
@@ -276,8 +306,7 @@ def make(session) -> Factory:
     return Factory()
 
 
-@pytest.fixture
-def uni(make):
+def build_uni(make: Factory) -> type:
     """Two faculties with a group each, a clerk, a dean per faculty and the rector."""
 
     class Uni:
@@ -295,6 +324,12 @@ def uni(make):
         admin = make.user("admin", username="admin_t")
 
     return Uni
+
+
+@pytest.fixture
+def uni(make):
+    """Two faculties with a group each, a clerk, a dean per faculty and the rector."""
+    return build_uni(make)
 
 
 def take_effect_by(day: date | str) -> dict:

@@ -15,6 +15,7 @@ from core.db import db
 from notifications.relay import start_embedded_worker
 from registrar.app import create_app
 from registrar.demo import seed_demo
+from tests.conftest import copy_sqlite
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,25 +36,40 @@ class LiveServer:
     folder: Path
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """Always a separate SQLite database: the session `app` fixture owns DATABASE_URL and resets it."""
-    folder = tmp_path_factory.mktemp("e2e")
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'e2e.sqlite3'}",
-            "SECRET_KEY": "e2e",
-            "BROKER_URL": "stub",
-            "MAIL_TRANSPORT": "mailbox",
-            "MAILBOX_DIR": str(folder / "mailbox"),
-            "RELAY_INTERVAL": 2.0,
-        }
-    )
+def _e2e_config(database: Path, folder: Path) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SECRET_KEY": "e2e",
+        "BROKER_URL": "stub",
+        "MAIL_TRANSPORT": "mailbox",
+        "MAILBOX_DIR": str(folder / "mailbox"),
+        "RELAY_INTERVAL": 2.0,
+    }
+
+
+@pytest.fixture(scope="package")
+def demo_database(tmp_path_factory) -> Path:
+    """The migrated demo university, seeded once for the e2e tests (its five years of history are the slow part);
+    every module's server starts on its own copy, so no module sees another's changes."""
+    folder = tmp_path_factory.mktemp("e2e-demo")
+    database = folder / "demo.sqlite3"
+    app = create_app(_e2e_config(database, folder))
     with app.app_context():
         upgrade()
         seed_demo(students=60)
         db.session.commit()
         db.session.remove()
+        db.engine.dispose()
+    return database
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory, demo_database):
+    """Always a separate SQLite database: the session `app` fixture owns DATABASE_URL and resets it."""
+    folder = tmp_path_factory.mktemp("e2e")
+    database = folder / "e2e.sqlite3"
+    copy_sqlite(demo_database, database)
+    app = create_app(_e2e_config(database, folder))
     worker = start_embedded_worker(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
@@ -68,8 +84,9 @@ def live_server(tmp_path_factory):
             db.engine.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the e2e tests; every test opens its own contexts in it, so no cookies or pages are shared."""
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is missing: install Debian's chromium package (make test does)"
         if os.environ.get("CI") == "true":

