@@ -704,6 +704,9 @@ def _still_eligible(order: Order, actor: User, data: dict) -> list[Refusal]:
     return check_lines(order, at_signing=True)
 
 
+NUMBERING_AT = 0.9  # the progress signing reports when all its heavy work is done and it is about to take the number
+
+
 @on_enter("signed")
 def take_effect(order: Order, actor: User, data: dict) -> None:
     """Everything signing means, in the signing transaction: history, document, e-mails, the effects on the records
@@ -791,7 +794,7 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     )
     kind.after_apply(order, lines)
     enqueue_emails(emails)
-    report(0.9)
+    report(NUMBERING_AT)
     _number_the_order(order, placeholder, content, common, token, movements, timeline_values)
     report(0.95)
 
