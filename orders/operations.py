@@ -785,6 +785,7 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             }
         )
         timeline_values.append(new if target is None else None)  # a correction's own movement sets no field
+    write_movements(movements, timeline_values)  # labelled with the number at the end (`_number_the_order`)
     write_records(
         [
             (line.student_id, new)
@@ -795,29 +796,29 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     kind.after_apply(order, lines)
     enqueue_emails(emails)
     report(NUMBERING_AT)
-    _number_the_order(order, placeholder, content, common, token, movements, timeline_values)
+    _number_the_order(order, placeholder, content, common, token)
     report(0.95)
 
 
-def _number_the_order(
-    order: Order,
-    placeholder: str,
-    content: bytes,
-    common: dict,
-    token: str,
-    movements: list[dict],
-    timeline_values: list[dict | None],
-) -> None:
+def _number_the_order(order: Order, placeholder: str, content: bytes, common: dict, token: str) -> None:
     """The short last step of signing: take the number (the sequence row stays locked until the commit, and a
     rollback gives the number back), then write what carries it: the order's number and label, the document with
     the number in place of `placeholder` (its SHA-256 of the final bytes), the extracts' file names, and the
-    movements (history is append-only: they are written once, with the label)."""
+    movements' label (set once, from NULL: the one change their append-only guard allows besides the stamps)."""
     order.number = next_number(order.year, order.series)
     order.number_label = format_number(order.number, order.series, order.year)
     content = documents.with_number(content, placeholder, order.number_label)
     common["number"] = order.number_label
     verification.name_extracts(order, placeholder)
-    write_movements([{**movement, "order_label": order.number_label} for movement in movements], timeline_values)
+    db.session.execute(
+        update(StudentMovement)
+        .where(
+            StudentMovement.order_line_id.in_(select(OrderLine.id).where(OrderLine.order_id == order.id)),
+            StudentMovement.order_label.is_(None),
+        )
+        .values(order_label=order.number_label)
+        .execution_options(synchronize_session=False)
+    )
     db.session.add(
         OrderDocument(
             order_id=order.id,

@@ -1,0 +1,148 @@
+"""A small signing started while a big one is under way: does it wait for the big one?
+
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/registrar_bench \\
+        python -m bench.concurrent_sign --students 20000 [--small 200] [--delay 1.0]
+
+The database is wiped and migrated. Expulsion orders are drafted through `orders.operations` and taken through every
+visa (as `bench.sign_expulsion` does): a big one of N lines and two small ones of S lines. Then:
+
+- alone: the first small order is signed on a quiet database (`fire(order, "sign")` and the commit, timed).
+- concurrent: the big order's signing starts in a thread of its own (its own session and connection, as a second web
+  request); `--delay` seconds later the second small order is signed in the main thread, timed the same way.
+
+Signing takes the year's gapless number in a row lock held until the commit: the small signing's latency shows
+whether it waited for the big one's transaction. Also printed: the big signing's time and how long its last step
+held the number (from its `operations.NUMBERING_AT` progress report to the commit; absent in code that takes the
+number first), the numbers each order got, and the outbox context's size per row (bytes of JSON). The last line is
+one JSON object: {"bench": "concurrent_sign", "n": N, "small": S, "alone_s": ..., "concurrent_s": ...,
+"ratio": concurrent / alone, ...}.
+"""
+
+import argparse
+import json
+import threading
+import time
+
+from flask import Flask
+from sqlalchemy import text
+
+from bench.common import QueryCounter, sign_ours
+from bench.generate import generate, wiped_app
+from bench.sign_expulsion import prepare
+from core.db import db
+from core.models import create_user
+from core.progress import listening
+from orders import operations
+
+
+class BigSigning(threading.Thread):
+    """The big order's signing in its own app context; notes when it started, reached its number and ended."""
+
+    def __init__(self, app: Flask, order_id: int, rector_id: int) -> None:
+        super().__init__(name="big-signing")
+        self.app, self.order_id, self.rector_id = app, order_id, rector_id
+        self.started = self.numbering = self.ended = 0.0
+        self.error: BaseException | None = None
+
+    def _progress(self, fraction: float) -> None:
+        if fraction == getattr(operations, "NUMBERING_AT", None):
+            self.numbering = time.perf_counter()
+
+    def run(self) -> None:
+        with self.app.app_context():
+            try:
+                self.started = time.perf_counter()
+                with listening(self._progress):
+                    sign_ours(self.order_id, self.rector_id, QueryCounter())
+                self.ended = time.perf_counter()
+            except BaseException as error:  # reported by main
+                self.error = error
+            finally:
+                db.session.remove()
+
+
+def outbox_bytes(order_id: int) -> float:
+    """Mean bytes of JSON context per outbox row written for the order's students."""
+    return db.session.scalar(
+        text(
+            "SELECT avg(octet_length(m.context::text)) FROM outbox_messages m "
+            "JOIN students s ON s.email = m.recipient JOIN order_lines l ON l.student_id = s.id "
+            "WHERE l.order_id = :order"
+        ),
+        {"order": order_id},
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=20000, help="lines in the big order (N)")
+    parser.add_argument("--small", type=int, default=200, help="lines in each small order (S)")
+    parser.add_argument("--delay", type=float, default=1.0, help="seconds into the big signing the small one starts")
+    args = parser.parse_args(argv)
+    n, s = args.students, args.small
+    with wiped_app() as app:
+        counter = QueryCounter()
+        started = time.perf_counter()
+        chunks = -(-n // s)  # cohorts of S students: the big order takes the first N, each small one a cohort more
+        uni = generate(s, cohorts=chunks + 2)
+        approvers = [
+            create_user("registrar", "bench", "Регистратор", ["registrar"]),
+            create_user("lawyer", "bench", "Юрист", ["lawyer"], position="Юрист"),
+        ]
+        db.session.commit()
+        approver_ids = [user.id for user in approvers]
+        big_students = [student for cohort in uni.cohorts[:chunks] for student in cohort][:n]
+        print(f"generate   {time.perf_counter() - started:8.3f} s  ({n} + 2 x {s} students)")
+        started = time.perf_counter()
+        big_id = prepare(uni, big_students, counter, approver_ids)[0]
+        alone_id = prepare(uni, uni.cohorts[chunks], counter, approver_ids)[0]
+        small_id = prepare(uni, uni.cohorts[chunks + 1], counter, approver_ids)[0]
+        print(f"prepare    {time.perf_counter() - started:8.3f} s  (draft, check, submit and visas of the 3 orders)")
+
+        alone_s, _queries = sign_ours(alone_id, uni.rector_id, counter)
+        db.session.remove()
+        print(f"alone      {alone_s:8.3f} s  (the first small order of {s} lines signed on a quiet database)")
+
+        big = BigSigning(app, big_id, uni.rector_id)
+        big.start()
+        time.sleep(args.delay)
+        small_started = time.perf_counter()
+        concurrent_s, _queries = sign_ours(small_id, uni.rector_id, counter)
+        small_ended = time.perf_counter()
+        db.session.remove()
+        big.join()
+        if big.error is not None:
+            raise big.error
+        big_s = big.ended - big.started
+        final_s = big.ended - big.numbering if big.numbering else None
+        print(
+            f"concurrent {concurrent_s:8.3f} s  (the second small order, started {small_started - big.started:.2f} s "
+            f"into the big signing, committed {'before' if small_ended < big.ended else 'after'} it)"
+        )
+        print(f"big        {big_s:8.3f} s  (the big order of {n} lines)")
+        if final_s is not None:
+            print(f"final step {final_s:8.3f} s  (the big signing from taking its number to its commit)")
+        numbers = dict(db.session.execute(text("SELECT id, number FROM orders WHERE number IS NOT NULL")).all())
+        print(f"numbers    alone {numbers.get(alone_id)}, small {numbers.get(small_id)}, big {numbers.get(big_id)}")
+        context_bytes = outbox_bytes(big_id)
+        print(f"outbox     {context_bytes:8.0f} bytes of context per row (the big order's e-mails)")
+        db.session.rollback()
+    print(
+        json.dumps(
+            {
+                "bench": "concurrent_sign",
+                "n": n,
+                "small": s,
+                "alone_s": round(alone_s, 4),
+                "concurrent_s": round(concurrent_s, 4),
+                "big_s": round(big_s, 3),
+                "final_step_s": round(final_s, 3) if final_s is not None else None,
+                "outbox_bytes_per_row": round(float(context_bytes or 0)),
+                "ratio": round(concurrent_s / alone_s, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
