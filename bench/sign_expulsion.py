@@ -138,13 +138,17 @@ def verify(order_id: int, before: dict[int, tuple[str, str]]) -> None:
         {"order": order_id},
     )
     outbox = db.session.execute(
-        text("SELECT context FROM outbox_messages WHERE context->>'order_label' = :label"), {"label": label}
+        text(
+            "SELECT m.context FROM outbox_messages m JOIN order_lines l "
+            "ON l.id = CAST(m.context->>'order_line_id' AS integer) WHERE l.order_id = :order"
+        ),
+        {"order": order_id},
     ).scalars()
     contexts = list(outbox)
     if len(contexts) != emails:
         fail(f"{len(contexts)} outbox rows for {emails} students with e-mail")
-    if any([a["context"].get("number") for a in c.get("attachments") or []] != [label] for c in contexts):
-        fail("an e-mail without its extract of this order")
+    if any(c.get("from") != "signed_line" or not c.get("student_name") for c in contexts):
+        fail("an e-mail that does not name its signed line and student")
     content = db.session.scalar(
         text("SELECT content FROM order_documents WHERE order_id = :order"), {"order": order_id}
     )
