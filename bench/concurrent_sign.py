@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         final_s = big_ended - numbering if numbering else None
         print(
             f"concurrent {concurrent_s:8.3f} s  (the third small order, started {small_started - big_started:.2f} s "
-            f"into the big signing, committed {'before' if small_ended < big_ended else 'after'} it)"
+            f"into the big signing, done {'before' if small_ended < big_ended else 'after'} the big call returned)"
         )
         print(f"big        {big_s:8.3f} s  (the big order of {n} lines)")
         if final_s is not None:
