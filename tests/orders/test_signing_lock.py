@@ -23,7 +23,7 @@ from notifications.relay import compose
 from orders import operations
 from orders.models import Order, OrderExtract, OrderSequence
 from students.models import StudentMovement
-from tests.conftest import Factory
+from tests.conftest import Factory, visa_until_signature
 from workflow.engine import fire
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -40,12 +40,9 @@ pytestmark = [
 
 def awaiting_signature(make: Factory, clerk: User, approvers: list[User], students: list) -> int:
     order = make.order(clerk, students)
-    db.session.commit()
     fire(order, "submit", clerk)
+    visa_until_signature(order, approvers)
     db.session.commit()
-    for approver in approvers:
-        fire(order, "approve", approver)
-        db.session.commit()
     assert order.state == "awaiting_signature"
     return order.id
 
