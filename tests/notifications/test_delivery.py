@@ -797,6 +797,19 @@ def test_a_row_failing_past_its_retry_period_is_failed_until_the_admin_resends_i
             assert len(inbox.to("later@students.test")) == 1  # two hand-overs of one attempt: one e-mail
 
 
+def test_the_admin_sees_the_extract_an_undelivered_signing_email_attaches(build_app):
+    mail_app = build_app(SMTP_PORT=free_port())  # down
+    with mail_app.app_context():
+        signed = Signed()
+        label = db.session.get(Order, signed.order_id).number_label
+        for row in outbox():
+            assert relay.deliver(row.id) == "retry"
+        client = mail_app.test_client()
+        login(client, signed.admin)
+        page = client.get("/admin/mailbox/").get_data(as_text=True)
+        assert page.count(f"extract-{label}-") == 2 and signed.to["ru"].email in page
+
+
 def test_resend_needs_the_csrf_token(build_app):
     mail_app = build_app(WTF_CSRF_ENABLED=True)
     with mail_app.app_context():
