@@ -363,23 +363,17 @@ BOUND_SQL = {
     "FROM order_lines l WHERE l.order_id = :order AND s.id = l.student_id",
     "extracts": EXTRACTS_SQL,
     "lines": LINES_SQL.format(extra=""),
+    # What signing writes per e-mail: the line it is about and the student's own words; the worker reads the rest.
     "outbox": "INSERT INTO outbox_messages (recipient, template, language, context, status, attempts, last_error, "
     "created_at) SELECT s.email, CAST(:template AS text), "
     "CASE WHEN g.language = 'kk' THEN 'kk' ELSE 'ru' END, "
-    "json_build_object('student_name', concat_ws(' ', s.surname, s.name, NULLIF(s.patronymic, '')), "
-    "'order_label', CAST(:label AS text), 'order_date', CAST(:date_text AS text), "
-    "'order_title', CAST(:title AS text), "
-    "'item_ru', t.item_ru, 'item_kk', t.item_kk, "
-    "'university_ru', CAST(:university_ru AS text), 'university_kk', CAST(:university_kk AS text), "
-    "'attachments', json_build_array(json_build_object('renderer', CAST(:renderer AS text), "
-    "'filename', concat('extract-', CAST(:label_file AS text), '-', t.n, '.docx'), "
-    "'mimetype', CAST(:mimetype AS text), "
-    "'context', CAST(:shared AS jsonb) || jsonb_build_object('item_n', t.n)))), "
+    "json_build_object('from', 'signed_line', 'order_line_id', l.id, "
+    "'student_name', concat_ws(' ', s.surname, s.name, NULLIF(s.patronymic, '')), "
+    "'dear_ru', CASE WHEN substr(s.iin, 7, 1) IN ('1', '3', '5', '7', '9') THEN 'Уважаемый' ELSE 'Уважаемая' END, "
+    "'order_date', CAST(:date_text AS text)), "
     "'pending', 0, '', :now "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:items_ru AS text[]), CAST(:items_kk AS text[])) "
-    "WITH ORDINALITY AS t(line_id, item_ru, item_kk, n) JOIN order_lines l ON l.id = t.line_id "
-    "JOIN students s ON s.id = l.student_id JOIN groups g ON g.id = s.group_id "
-    "WHERE s.email IS NOT NULL AND s.email <> '' ORDER BY t.n",
+    "FROM order_lines l JOIN students s ON s.id = l.student_id JOIN groups g ON g.id = s.group_id "
+    "WHERE l.order_id = :order AND s.email IS NOT NULL AND s.email <> '' ORDER BY l.position",
     "visas_read": "SELECT v.role, u.full_name, v.decision, v.decided_at FROM visas v "
     "JOIN users u ON u.id = v.decided_by_id WHERE v.order_id = :order ORDER BY v.id",
     "document": "INSERT INTO order_documents (order_id, filename, content, sha256, template_version, template_id, "

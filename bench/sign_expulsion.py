@@ -145,11 +145,17 @@ def verify(order_id: int, before_rows: list[dict]) -> None:
         {"order": order_id},
     )
     outbox = db.session.execute(
-        text("SELECT context FROM outbox_messages WHERE context->>'order_label' = :label"), {"label": label}
+        text(
+            "SELECT m.context FROM outbox_messages m JOIN order_lines l "
+            "ON l.id = CAST(m.context->>'order_line_id' AS integer) WHERE l.order_id = :order"
+        ),
+        {"order": order_id},
     ).scalars()
     contexts = list(outbox)
     if len(contexts) != emails:
         fail(f"{len(contexts)} outbox rows for {emails} students with e-mail")
+    if any(c.get("from") != "signed_line" or not c.get("student_name") for c in contexts):
+        fail("an e-mail that does not name its signed line and student")
     db.session.rollback()
     check_document(order_id)
 

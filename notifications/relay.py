@@ -33,7 +33,7 @@ from sqlalchemy import or_, select, update
 
 from core.db import db, is_postgres, utcnow
 from core.logs import REQUEST_ID
-from notifications import attachments, transport
+from notifications import attachments, references, transport
 from notifications.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,18 @@ RETRY_FOR = timedelta(days=3)
 # A hand-over is left to the broker for this many sweep intervals before the sweep hands the row over again.
 REDELIVER_AFTER_INTERVALS = 10
 SWEEP_BATCH = 500
+# Rows handed to the broker per message: a 20,000-line order is 40 messages, not 20,000 round trips to the broker.
+DISPATCH_BATCH = 500
+# A batch sends its rows one after another: more time than dramatiq's default 10 minutes for a slow SMTP server. A
+# batch cut short loses nothing: its rows not sent yet stay pending for the sweep.
+BATCH_TIME_LIMIT_MS = 3_600_000
 
 
 @dataclass
 class Delivery:
     broker: dramatiq.Broker
-    actor: dramatiq.Actor
+    actor: dramatiq.Actor  # one row: (outbox id, attempts)
+    batch_actor: dramatiq.Actor | None = None  # many rows in one message: [[outbox id, attempts], ...]
     queue: str = QUEUE
 
 
@@ -90,16 +96,27 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             deliver(outbox_id, attempt)
 
+    def deliver_outbox_messages(rows: list[list[int]]) -> None:
+        """Each row of the batch on its own, as `deliver_outbox_message` would: one failing row is recorded and
+        retried on the outbox's schedule without holding up the others."""
+        with app.app_context():
+            deliver_batch(rows)
+
     queue = app.config.get("BROKER_QUEUE") or QUEUE  # tests give each run its own queue on a shared broker
+    # the sweep retries on the outbox's schedule; dramatiq retrying too would multiply attempts
     actor = dramatiq.actor(
-        deliver_outbox_message,
+        deliver_outbox_message, broker=broker, actor_name="deliver_outbox_message", queue_name=queue, max_retries=0
+    )
+    batch_actor = dramatiq.actor(
+        deliver_outbox_messages,
         broker=broker,
-        actor_name="deliver_outbox_message",
+        actor_name="deliver_outbox_messages",
         queue_name=queue,
-        max_retries=0,  # the sweep retries on the outbox's schedule; dramatiq retrying too would multiply attempts
+        max_retries=0,
+        time_limit=BATCH_TIME_LIMIT_MS,
     )
     broker.declare_queue(queue)
-    app.extensions[EXTENSION] = Delivery(broker, actor, queue)
+    app.extensions[EXTENSION] = Delivery(broker, actor, batch_actor, queue)
 
 
 def delivery() -> Delivery:
@@ -119,14 +136,36 @@ def retry_delay(failures: int) -> timedelta:
 
 
 def dispatch(rows: list[tuple[int, int]]) -> None:
-    """Hand committed outbox rows, as (id, attempts so far), to the broker. A failure here loses nothing: the sweep
-    hands them over again once `redeliver_after()` has passed."""
+    """Hand committed outbox rows, as (id, attempts so far), to the broker: one message per row when there are few,
+    else messages of up to `DISPATCH_BATCH` rows each. A failure here loses nothing: the sweep hands them over again
+    once `redeliver_after()` has passed."""
     try:
-        actor = delivery().actor
-        for outbox_id, attempts in rows:
-            actor.send(outbox_id, attempts)
+        handed = delivery()
+        if len(rows) == 1 or handed.batch_actor is None:
+            for outbox_id, attempts in rows:
+                handed.actor.send(outbox_id, attempts)
+            return
+        for start in range(0, len(rows), DISPATCH_BATCH):
+            batch = rows[start : start + DISPATCH_BATCH]
+            handed.batch_actor.send([[outbox_id, attempts] for outbox_id, attempts in batch])
     except Exception:  # broker down: rows stay pending for `sweep`
         log.exception("could not hand outbox rows %s to the broker; the sweep will retry", [i for i, _a in rows])
+
+
+def deliver_batch(rows: list[list[int]]) -> dict[str, int]:
+    """Attempt each (outbox id, attempts) of a batch message in turn, exactly as `deliver` does for one (a row sent,
+    attempted since, or being delivered elsewhere is skipped); how many ended each way. A row whose delivery raises
+    (the server accepted it, then the commit failed) is logged and left to the sweep; the others go on."""
+    outcomes: dict[str, int] = {}
+    for outbox_id, attempts in rows:
+        try:
+            outcome = deliver(outbox_id, attempts)
+        except Exception:
+            log.exception("outbox row %s: delivery raised; the sweep will look at it again", outbox_id)
+            db.session.rollback()
+            outcome = "error"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 def sweep(now: datetime | None = None) -> int:
@@ -172,7 +211,8 @@ def compose(row: OutboxMessage) -> EmailMessage:
         template = environment.get_template(f"emails/{row.template}.{row.language}.txt")
     except TemplateNotFound:
         template = environment.get_template(f"emails/{row.template}.ru.txt")
-    text = template.render(**row.context)
+    context = references.full_context(row.context)
+    text = template.render(**context)
     first, _, body = text.partition("\n")
     message = EmailMessage()
     message["Subject"] = first.removeprefix("Subject:").strip()
@@ -183,8 +223,8 @@ def compose(row: OutboxMessage) -> EmailMessage:
     message["Message-ID"] = f"<outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S%f}@{domain}>"
     message.set_content(body.lstrip("\n"))
     # Rendered here, at send time, from the row's frozen data; a renderer that fails fails this attempt only.
-    for spec in attachments.specs(row.context):
-        attachment = attachments.render(spec, row.context)
+    for spec in attachments.specs(context):
+        attachment = attachments.render(spec, context)
         message.add_attachment(
             attachment.content, maintype=attachment.maintype, subtype=attachment.subtype, filename=attachment.filename
         )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.db import db
 from core.paging import Page, paginate, paginate_list
 from core.permissions import roles_required
-from notifications import attachments
+from notifications import attachments, references
 from notifications.models import OutboxMessage
 from notifications.outbox import resend, resend_failed
 from notifications.transport import mailbox_messages
@@ -28,6 +28,14 @@ def _parse(path) -> dict:
         "body": message.get_body(preferencelist=("plain",)).get_content(),
         "attachments": [part.get_filename() or "" for part in message.iter_attachments()],
     }
+
+
+def _attachment_names(context: dict) -> list[str]:
+    """What a row attaches, as the worker would compose it (a row naming its signed line reads the names there)."""
+    try:
+        return attachments.filenames(references.full_context(context))
+    except LookupError:  # what it names is gone or unknown: the delivery will say so; list what the row itself has
+        return attachments.filenames(context)
 
 
 def _undelivered(raw_page: str | None) -> Page:
@@ -47,7 +55,7 @@ def _undelivered(raw_page: str | None) -> Page:
             "attempts": row.attempts,
             "next_attempt_at": row.next_attempt_at,
             "error": row.last_error,
-            "attachments": attachments.filenames(row.context),
+            "attachments": _attachment_names(row.context),
         }
         for row in page.items
     ]

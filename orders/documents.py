@@ -11,12 +11,13 @@ import hashlib
 import io
 import json
 import re
+import secrets
 import struct
 import threading
 import zipfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -194,8 +195,31 @@ def _clean(text: str | None) -> str:
     return _CONTROL.sub("", text or "")
 
 
+def file_label(label: str) -> str:
+    """An order number as it stands in a file name."""
+    return label.replace("/", "-")
+
+
 def filename(order: Order) -> str:
-    return f"order-{order.number_label or order.id}.docx".replace("/", "-")
+    return f"order-{file_label(order.number_label or str(order.id))}.docx"
+
+
+# The order's number is taken at the very end of signing (it locks the year's sequence until the commit): the
+# document, the extracts and their names are written with this placeholder first, then `with_number` and
+# `orders.verification.name_extracts` put the number in. Private-use characters and a random part: no name, title
+# or basis holds it. Short enough for the order's label column.
+_PLACEHOLDER = "\ue001{}\ue001"
+
+
+def number_placeholder() -> str:
+    return _PLACEHOLDER.format(secrets.token_hex(8))
+
+
+def with_number(package: bytes, placeholder: str, label: str) -> bytes:
+    """The DOCX `package` with the order's number `label` wherever `placeholder` stands (the text, the properties),
+    re-zipped. Only the parts holding the placeholder are rewritten."""
+    old, new = placeholder.encode("utf-8"), _xml_text(label).encode("utf-8")
+    return _rewrite_parts(package, lambda name, data: data.replace(old, new) if old in data else data)
 
 
 # Gathering the words -------------------------------------------------------------------------------------------
@@ -344,6 +368,15 @@ def _with_tables(package: bytes, tables: dict[str, tuple[Rows, str]]) -> bytes:
             with target.open(info, "w") as part:
                 for piece in _insert_tables(data.decode("utf-8"), tables):
                     part.write(piece.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def _rewrite_parts(package: bytes, rewrite: Callable[[str, bytes], bytes]) -> bytes:
+    """The package re-zipped with each part's bytes passed through `rewrite(name, data)`, in the same order."""
+    source, buffer = zipfile.ZipFile(io.BytesIO(package)), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info, rewrite(info.filename, source.read(info)), compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
@@ -560,7 +593,7 @@ def faculty_extract(content: bytes, order: Order, visible: list[OrderLine]) -> b
 
 
 def faculty_extract_filename(order: Order) -> str:
-    return f"extract-{order.number_label or order.id}-faculty.docx".replace("/", "-")
+    return f"extract-{file_label(order.number_label or str(order.id))}-faculty.docx"
 
 
 EXTRACT_RENDERER = "order_extract"
@@ -576,7 +609,7 @@ def extract_common(order: Order) -> dict:
 
 def extract_filename(context: dict) -> str:
     place = context.get("item_n") or f"appendix-{context.get('appendix_n', 1)}"
-    return f"extract-{context.get('number') or 'order'}-{place}.docx".replace("/", "-")
+    return file_label(f"extract-{context.get('number') or 'order'}-{place}.docx")
 
 
 def render_extract_context(context: dict) -> bytes:

@@ -22,6 +22,7 @@ from core.models import User
 from core.paging import Page, paginate_list
 from core.progress import report
 from core.scope import faculty_scope
+from notifications import references
 from notifications.outbox import enqueue_emails
 from orders import documents, verification
 from orders.filing import template_label
@@ -703,15 +704,24 @@ def _still_eligible(order: Order, actor: User, data: dict) -> list[Refusal]:
     return check_lines(order, at_signing=True)
 
 
+NUMBERING_AT = 0.9  # the progress signing reports when all its heavy work is done and it is about to take the number
+
+
 @on_enter("signed")
 def take_effect(order: Order, actor: User, data: dict) -> None:
-    """Everything signing means, in the signing transaction: number, history, document, e-mails, and the effects
-    on the records of the lines effective today or earlier (the later ones are scheduled for their day)."""
+    """Everything signing means, in the signing transaction: history, document, e-mails, the effects on the records
+    of the lines effective today or earlier (the later ones are scheduled for their day), and last the number.
+
+    The number is taken at the very end (`_number_the_order`): taking it locks the year's sequence row until the
+    commit, so every signing in the university would otherwise wait for the largest one. Until then the order's
+    label is a placeholder in everything written (document, extracts' names) and its number a negative stand-in;
+    what needs the number is finished in one short step."""
     kind = get_kind(order.kind)
     order.order_date = today()
     order.year = order.order_date.year
-    order.number = next_number(order.year, order.series)
-    order.number_label = format_number(order.number, order.series, order.year)
+    placeholder = documents.number_placeholder()
+    order.number = -order.id  # signed orders have a number (a check): this one, unique, until the real one is taken
+    order.number_label = placeholder
     order.signed_at = now()
     order.signed_by_id = actor.id
     lines = order.lines
@@ -723,15 +733,12 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     content = documents.render_order(order, token)
     report(0.4)
     # Every student's extract is frozen per line (its words now, its DOCX the first time it is rendered); the e-mail
-    # attaches that stored extract, so the student gets the same bytes as the personal file holds.
+    # attaches that stored extract, so the student gets the same bytes as the personal file holds. The e-mails name
+    # the line (or the order): the worker reads the number, the item and the extract from them when it sends.
     common = {**documents.extract_common(order), **documents.stamp_fields(order, token)}
     places = documents.line_places(kind, lines)
-    extract_files = verification.freeze_extracts(order, kind, lines, places)
-    emails = [
-        _student_email(order, kind, line, places[line.id], extract_files[line.id])
-        for line in lines
-        if line.student.email and kind.emails_student(line)
-    ]
+    verification.freeze_extracts(order, kind, lines, places)
+    emails = [_student_email(order, line) for line in lines if line.student.email and kind.emails_student(line)]
     not_written_to = [line for line in lines if not kind.emails_student(line)]
     if not_written_to and current_app.config["REGISTRAR_OFFICE_EMAIL"]:
         emails.append(_office_email(order, not_written_to))
@@ -771,7 +778,6 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
                 "effective_date": line.effective_date,
                 "changes": change,
                 "reason": line.params.get("reason"),
-                "order_label": order.number_label,
                 "known_since": order.signed_at,
                 # nothing waits when the line writes nothing (a payment) or only voids (a correction)
                 "applied_at": order.signed_at if now_in_effect or target is not None or not new else None,
@@ -779,7 +785,7 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             }
         )
         timeline_values.append(new if target is None else None)  # a correction's own movement sets no field
-    write_movements(movements, timeline_values)
+    write_movements(movements, timeline_values)  # labelled with the number at the end (`_number_the_order`)
     write_records(
         [
             (line.student_id, new)
@@ -788,7 +794,31 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
         ]
     )
     kind.after_apply(order, lines)
-    report(0.8)
+    enqueue_emails(emails)
+    report(NUMBERING_AT)
+    _number_the_order(order, placeholder, content, common, token)
+    report(0.95)
+
+
+def _number_the_order(order: Order, placeholder: str, content: bytes, common: dict, token: str) -> None:
+    """The short last step of signing: take the number (the sequence row stays locked until the commit, and a
+    rollback gives the number back), then write what carries it: the order's number and label, the document with
+    the number in place of `placeholder` (its SHA-256 of the final bytes), the extracts' file names, and the
+    movements' label (set once, from NULL: the one change their append-only guard allows besides the stamps)."""
+    order.number = next_number(order.year, order.series)
+    order.number_label = format_number(order.number, order.series, order.year)
+    content = documents.with_number(content, placeholder, order.number_label)
+    common["number"] = order.number_label
+    verification.name_extracts(order, placeholder)
+    db.session.execute(
+        update(StudentMovement)
+        .where(
+            StudentMovement.order_line_id.in_(select(OrderLine.id).where(OrderLine.order_id == order.id)),
+            StudentMovement.order_label.is_(None),
+        )
+        .values(order_label=order.number_label)
+        .execution_options(synchronize_session=False)
+    )
     db.session.add(
         OrderDocument(
             order_id=order.id,
@@ -801,61 +831,39 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             extract_common=common,
         )
     )
-    enqueue_emails(emails)
-    report(0.95)
 
 
-def _student_email(order: Order, kind: OrderKind, line: OrderLine, place: documents.LinePlace, filename: str) -> dict:
-    """The e-mail to a line's student: the item quoted with the order's own number, or the appendix notice, and the
-    student's stored extract attached."""
-    item = documents.extract_item(kind, line, place)
-    item_ru, item_kk = item.pop("item_ru"), item.pop("item_kk")
+def _student_email(order: Order, line: OrderLine) -> dict:
+    """The e-mail to a line's student: what is the student's own (the name and address as the order found them);
+    the number, the item and the stored extract are read from the signed line when it is sent
+    (`orders.verification.line_email_context`)."""
     language = "kk" if line.student.language == "kk" else "ru"
     return {
         "recipient": line.student.email,
-        "template": kind.email_template,
+        "template": get_kind(order.kind).email_template,
         "language": language,
         "context": {
+            references.KEY: verification.LINE_EMAIL,
+            "order_line_id": line.id,
             "student_name": line.student.full_name,
             "dear_ru": sex_word(line.student, "Уважаемый", "Уважаемая"),
-            "order_label": order.number_label,
             "order_date": format_day(order.order_date, language),
-            "order_title": order.title,
-            "item_ru": item_ru,
-            "item_kk": item_kk,
-            "university_ru": current_app.config["UNIVERSITY_RU"],
-            "university_kk": current_app.config["UNIVERSITY_KK"],
-            "attachments": [
-                {
-                    "renderer": verification.STORED_EXTRACT_RENDERER,
-                    "filename": filename,
-                    "mimetype": documents.DOCX_MIMETYPE,
-                    "context": {"order_line_id": line.id},
-                }
-            ],
         },
     }
 
 
 def _office_email(order: Order, lines: list[OrderLine]) -> dict:
-    """The signed order, to the registrar office's address, for students the order must not be e-mailed to."""
+    """The signed order, to the registrar office's address, for students the order must not be e-mailed to; the
+    number and the document are read from the order when it is sent (`orders.verification.order_email_context`)."""
     return {
         "recipient": current_app.config["REGISTRAR_OFFICE_EMAIL"],
         "template": "order_office",
         "language": "ru",
         "context": {
-            "order_label": order.number_label,
+            references.KEY: verification.ORDER_EMAIL,
+            "order_id": order.id,
             "order_date": format_day(order.order_date, "ru"),
-            "order_title": order.title,
             "students": [line.student.full_name for line in lines],
-            "attachments": [
-                {
-                    "renderer": documents.ORDER_RENDERER,
-                    "filename": documents.filename(order),
-                    "mimetype": documents.DOCX_MIMETYPE,
-                    "context": {"order_id": order.id},
-                }
-            ],
         },
     }
 

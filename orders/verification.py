@@ -21,14 +21,16 @@ from orders.models import DocumentPdf, Order, OrderDocument, OrderExtract, Order
 from orders.registry import get_kind
 
 STORED_EXTRACT_RENDERER = "stored_extract"
+LINE_EMAIL = "signed_line"  # an outbox row's `from`: the words of a student's e-mail, read from the signed line
+ORDER_EMAIL = "signed_order"  # the same for the registrar office's e-mail about the signed order
 CHUNK = 1 << 16
 
 
 def freeze_extracts(
     order: Order, kind: OrderKind, lines: list[OrderLine], places: dict[int, documents.LinePlace]
-) -> dict[int, str]:
-    """One extract row per line, in one batched statement, inside the signing transaction. Returns each line's
-    extract file name by line id."""
+) -> None:
+    """One extract row per line, in one batched statement, inside the signing transaction. The file names carry
+    `order.number_label` as it is now: the placeholder until the number is taken (`name_extracts`)."""
     rows = []
     for line in lines:
         item = documents.extract_item(kind, line, places[line.id])
@@ -36,7 +38,67 @@ def freeze_extracts(
         rows.append({"order_id": order.id, "order_line_id": line.id, "filename": filename, "context": item})
     if rows:
         db.session.execute(insert(OrderExtract), rows)
-    return {row["order_line_id"]: row["filename"] for row in rows}
+
+
+def name_extracts(order: Order, placeholder: str) -> None:
+    """Put the order's number into its extracts' file names in place of `placeholder`: one set-based UPDATE."""
+    db.session.execute(
+        update(OrderExtract)
+        .where(OrderExtract.order_id == order.id)
+        .values(filename=func.replace(OrderExtract.filename, placeholder, documents.file_label(order.number_label)))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def line_email_context(context: dict) -> dict:
+    """What a student's e-mail about a signed order reads at send time (the `signed_line` expander): the order's
+    number and title, the item and university as frozen with the extract, and the stored extract attached."""
+    row = db.session.execute(
+        select(Order.number_label, Order.title, OrderExtract.filename, OrderExtract.context)
+        .add_columns(OrderDocument.extract_common)
+        .join(OrderExtract, OrderExtract.order_id == Order.id)
+        .join(OrderDocument, OrderDocument.order_id == Order.id)
+        .where(OrderExtract.order_line_id == context["order_line_id"])
+    ).one_or_none()
+    if row is None:
+        raise LookupError(f"order line {context['order_line_id']} has no signed extract")
+    common = row.extract_common or {}
+    return {
+        "order_label": row.number_label,
+        "order_title": row.title,
+        "item_ru": row.context.get("item_ru", ""),
+        "item_kk": row.context.get("item_kk", ""),
+        "university_ru": common.get("university_ru", ""),
+        "university_kk": common.get("university_kk", ""),
+        "attachments": [
+            {
+                "renderer": STORED_EXTRACT_RENDERER,
+                "filename": row.filename,
+                "mimetype": documents.DOCX_MIMETYPE,
+                "context": {"order_line_id": context["order_line_id"]},
+            }
+        ],
+    }
+
+
+def order_email_context(context: dict) -> dict:
+    """What the registrar office's e-mail about a signed order reads at send time (the `signed_order` expander):
+    the order's number and title, and the signed order attached."""
+    order = db.session.get(Order, context["order_id"])
+    if order is None or order.number_label is None:
+        raise LookupError(f"order {context['order_id']} is not signed")
+    return {
+        "order_label": order.number_label,
+        "order_title": order.title,
+        "attachments": [
+            {
+                "renderer": documents.ORDER_RENDERER,
+                "filename": documents.filename(order),
+                "mimetype": documents.DOCX_MIMETYPE,
+                "context": {"order_id": order.id},
+            }
+        ],
+    }
 
 
 def extract_document(extract: OrderExtract) -> bytes:

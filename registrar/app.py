@@ -43,13 +43,21 @@ from core.permissions import public
 from core.user_views import bp as users_bp
 from notifications import relay
 from notifications.attachments import register_renderer
+from notifications.references import register_expander
 from notifications.views import bp as mailbox_bp
 from orders import jobs, pdf, registry
 from orders.document_views import bp as signed_documents_bp
 from orders.documents import EXTRACT_RENDERER, ORDER_RENDERER, render_extract_context, signed_order_content
 from orders.file_views import files_bp, templates_bp
 from orders.register.views import bp as register_bp
-from orders.verification import STORED_EXTRACT_RENDERER, stored_extract_content
+from orders.verification import (
+    LINE_EMAIL,
+    ORDER_EMAIL,
+    STORED_EXTRACT_RENDERER,
+    line_email_context,
+    order_email_context,
+    stored_extract_content,
+)
 from orders.verify_views import bp as verify_bp
 from orders.views import bp as orders_bp
 from orders.views import jobs_bp
@@ -209,6 +217,8 @@ def _register_attachment_renderers() -> None:
     register_renderer(EXTRACT_RENDERER, render_extract_context)  # e-mails queued before extracts were stored
     register_renderer(ORDER_RENDERER, signed_order_content)
     register_renderer(STORED_EXTRACT_RENDERER, stored_extract_content)
+    register_expander(LINE_EMAIL, line_email_context)  # e-mails about a signed order name it, not copy it
+    register_expander(ORDER_EMAIL, order_email_context)
 
 
 def _register_blueprints(app: Flask) -> None:

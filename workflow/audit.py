@@ -154,8 +154,8 @@ def verify_chain() -> ChainReport:
     return ChainReport(sealed=expected - 1, unsealed=unsealed, head=previous, broken=broken)
 
 
-# The guards, as installed by migration 0010 (a copy lives there so that the migration never changes). Tests that
-# commit drop and re-create them to clean up.
+# The guards, as installed by migration 0010 and, for the movements' order label, 0015 (a copy lives in each so that
+# the migrations never change). Tests that commit drop and re-create them to clean up.
 
 _PG_FUNCTIONS = (
     """CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -177,16 +177,19 @@ END $$""",
 BEGIN
     IF (OLD.applied_at IS NULL OR NEW.applied_at IS NOT DISTINCT FROM OLD.applied_at)
        AND (OLD.voided_at IS NULL OR NEW.voided_at IS NOT DISTINCT FROM OLD.voided_at)
-       AND to_jsonb(NEW) - ARRAY['applied_at', 'voided_at'] = to_jsonb(OLD) - ARRAY['applied_at', 'voided_at'] THEN
+       AND (OLD.order_label IS NULL OR NEW.order_label IS NOT DISTINCT FROM OLD.order_label)
+       AND to_jsonb(NEW) - ARRAY['applied_at', 'voided_at', 'order_label']
+           = to_jsonb(OLD) - ARRAY['applied_at', 'voided_at', 'order_label'] THEN
         RETURN NEW;
     END IF;
     RAISE EXCEPTION 'history is append-only: UPDATE on student_movements refused (only its applied and voided times '
-        'are set, once)' USING ERRCODE = '42501';
+        'and its order label are set, once)' USING ERRCODE = '42501';
 END $$""",
 )
-# The one UPDATE each table allows, besides none: sealing an audit event, stamping a movement applied or voided once.
+# The one UPDATE each table allows, besides none: sealing an audit event, stamping a movement applied or voided once,
+# and its order label once (signing writes the movements first and takes the order's number last).
 _UPDATE_FUNCTIONS = {"audit_events": "audit_events_seal_only", "student_movements": "student_movements_stamp_only"}
-_MOVEMENT_STAMPS = ("applied_at", "voided_at")
+_MOVEMENT_STAMPS = ("applied_at", "voided_at", "order_label")
 _MOVEMENT_COLUMNS = (
     "id",
     "student_id",
@@ -195,7 +198,6 @@ _MOVEMENT_COLUMNS = (
     "effective_date",
     "changes",
     "reason",
-    "order_label",
     "created_at",
     "known_since",
     "record_after",

@@ -172,6 +172,16 @@ def queued(app) -> int:
     return broker_of(app).queues[app.extensions[relay.EXTENSION].queue].qsize()
 
 
+def queued_rows(app) -> list[list[int]]:
+    """The outbox rows (id, attempts) each message waiting on a stub broker's queue hands over."""
+    waiting = list(broker_of(app).queues[app.extensions[relay.EXTENSION].queue].queue)
+    messages = [dramatiq.Message.decode(data) for data in waiting]
+    return [
+        [row[0] for row in message.args[0]] if message.actor_name == "deliver_outbox_messages" else [message.args[0]]
+        for message in messages
+    ]
+
+
 @dataclass(frozen=True)
 class Recipient:
     email: str
@@ -250,7 +260,7 @@ def test_signing_emails_every_student_in_the_group_language_through_the_worker(b
             signed = Signed()
             rows = outbox()
             assert [r.status for r in rows] == ["pending", "pending"]
-            assert queued(mail_app) == 2  # the commit handed both ids to the broker
+            assert queued_rows(mail_app) == [[r.id for r in rows]]  # the commit handed both ids over, in one message
             assert inbox.messages == []  # nothing is sent inside the request
             worker = relay.start_embedded_worker(mail_app, worker_timeout=100)
             try:
@@ -288,6 +298,38 @@ def test_delivering_the_same_outbox_row_again_sends_nothing_more(build_app):
             assert [(r.status, r.attempts) for r in outbox()] == [("sent", 1), ("sent", 1)]
             message_ids = {m["Message-ID"] for m in inbox.messages}
             assert len(message_ids) == 2 and all("outbox-" in m for m in message_ids)
+
+
+def test_a_big_batch_goes_to_the_broker_in_messages_of_many_rows_each_delivered_once(build_app):
+    with smtp_server() as (inbox, port):
+        mail_app = build_app(SMTP_PORT=port, MAIL_FROM="registrar@university.test")
+        with mail_app.app_context():
+            count = relay.DISPATCH_BATCH + 3
+            ids = enqueue_emails(
+                [
+                    {
+                        "recipient": f"u{n}@students.test",
+                        "template": "expulsion_student",
+                        "context": {},
+                        "language": "ru",
+                    }
+                    for n in range(count)
+                ]
+            )
+            db.session.commit()
+            handed = queued_rows(mail_app)
+            assert [len(batch) for batch in handed] == [relay.DISPATCH_BATCH, 3]
+            assert [row for batch in handed for row in batch] == ids
+            # a batch handed over twice (the broker redelivers, the sweep resends) sends nothing twice
+            mail_app.extensions[relay.EXTENSION].batch_actor.send([[ids[0], 0], [ids[-1], 0]])
+            worker = relay.start_embedded_worker(mail_app, worker_timeout=100)
+            try:
+                broker_of(mail_app).join(relay.QUEUE, timeout=WAIT * 1000)
+                wait_for(lambda: len(inbox.messages) == count, f"{count} e-mails at the SMTP server")
+            finally:
+                worker.stop(timeout=10_000)
+            assert sorted(m["To"] for m in inbox.messages) == sorted(f"u{n}@students.test" for n in range(count))
+            assert {(r.status, r.attempts) for r in outbox()} == {("sent", 1)}
 
 
 class InboxReadingTheRowAtQuit(Inbox):
@@ -753,6 +795,19 @@ def test_a_row_failing_past_its_retry_period_is_failed_until_the_admin_resends_i
                 worker.stop(timeout=10_000)
             assert [(r.status, r.attempts) for r in outbox()] == [("sent", 3)]
             assert len(inbox.to("later@students.test")) == 1  # two hand-overs of one attempt: one e-mail
+
+
+def test_the_admin_sees_the_extract_an_undelivered_signing_email_attaches(build_app):
+    mail_app = build_app(SMTP_PORT=free_port())  # down
+    with mail_app.app_context():
+        signed = Signed()
+        label = db.session.get(Order, signed.order_id).number_label
+        for row in outbox():
+            assert relay.deliver(row.id) == "retry"
+        client = mail_app.test_client()
+        login(client, signed.admin)
+        page = client.get("/admin/mailbox/").get_data(as_text=True)
+        assert page.count(f"extract-{label}-") == 2 and signed.to["ru"].email in page
 
 
 def test_resend_needs_the_csrf_token(build_app):

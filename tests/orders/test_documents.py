@@ -13,6 +13,7 @@ from sqlalchemy import select
 from core.db import db
 from notifications import attachments
 from notifications.models import OutboxMessage
+from notifications.references import full_context
 from orders import documents
 from orders.kinds.expulsion import REASONS
 from tests.builders import stands_in
@@ -144,8 +145,8 @@ def test_extract_holds_only_its_own_students_item(signed):
     order, a, b = signed
     # The extract as the worker renders it: the attachment named by b's e-mail, from the context frozen at signing.
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == b.email))
-    [spec] = attachments.specs(row.context)
-    text, _tables = _text(attachments.render(spec, row.context).content)
+    [spec] = attachments.specs(full_context(row.context))
+    text, _tables = _text(attachments.render(spec, full_context(row.context)).content)
     assert "ВЫПИСКА ИЗ ПРИКАЗА" in text
     assert f"№ {order.number_label}" in text and order.order_date.strftime("%d.%m.%Y") in text
     assert "Об отчислении обучающихся" in text

@@ -10,6 +10,7 @@ from core import clock
 from core.db import db
 from notifications import attachments, relay
 from notifications.models import OutboxMessage
+from notifications.references import full_context
 from orders import operations
 from orders.models import OrderSequence
 from students.models import StudentMovement
@@ -264,7 +265,7 @@ def test_outbox_row_per_student_with_email_and_none_without(uni, make):
         ("aigerim@students.test", "ru", "expulsion_student"),
         ("daulet@students.test", "kk", "expulsion_student"),
     ]
-    assert all(r.status == "pending" and r.context["order_label"] == order.number_label for r in rows)
+    assert all(r.status == "pending" and full_context(r.context)["order_label"] == order.number_label for r in rows)
     assert movements_of(without), "a student without e-mail is still expelled"
     assert without.status == "expelled"
 
@@ -278,8 +279,10 @@ def test_expulsion_for_death_writes_to_the_registrar_office_not_to_the_student(a
     assert [r.recipient for r in rows] == [app.config["REGISTRAR_OFFICE_EMAIL"]]
     [row] = rows
     assert row.context["students"] == [deceased.full_name]
-    [spec] = attachments.specs(row.context)
-    assert attachments.render(spec, row.context).content == order.document.content  # the signed order itself
+    [spec] = attachments.specs(full_context(row.context))
+    assert (
+        attachments.render(spec, full_context(row.context)).content == order.document.content
+    )  # the signed order itself
     message = relay.compose(row)
     assert deceased.full_name in message.get_body().get_content() and message["To"] == row.recipient
     sign(make.order(uni.clerk, [living], reason="own_request"), uni)

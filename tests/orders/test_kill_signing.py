@@ -1,10 +1,10 @@
 """A web process killed with SIGKILL in the middle of signing a 2,000-line order, on PostgreSQL: all or nothing.
 
 The signing runs in a process of its own, as a gunicorn worker would. The test holds a lock on the outbox, which
-signing writes last (after the number, the students, the movements and the document), so the process is certainly in
-the middle of its transaction when it is killed. Afterwards the order is still awaiting signature, no student
-changed, nothing was written, and no order number was consumed: the next signing takes the number this one would
-have had.
+signing writes at the end of its heavy work (after the students, the movements and the document's render, just
+before it takes the number), so the process is certainly in the middle of its transaction when it is killed.
+Afterwards the order is still awaiting signature, no student changed, nothing was written, and no order number was
+consumed: the next signing takes the number this one would have had.
 """
 
 import os

@@ -14,6 +14,7 @@ from core.db import db
 from core.models import issue_token
 from notifications import attachments
 from notifications.models import OutboxMessage
+from notifications.references import full_context
 from orders import operations
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.models import Order
@@ -285,8 +286,8 @@ def test_signed_order_lists_the_out_in_an_appendix_and_changes_no_student(uni, m
 def extract_of(student) -> str:
     """The extract the worker attaches to the student's e-mail, rendered from the row's frozen context."""
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == student.email))
-    [spec] = attachments.specs(row.context)
-    content = attachments.render(spec, row.context).content
+    [spec] = attachments.specs(full_context(row.context))
+    content = attachments.render(spec, full_context(row.context)).content
     return "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
 
 

@@ -16,6 +16,7 @@ from core.extensions import limiter
 from core.models import issue_token
 from notifications import attachments
 from notifications.models import OutboxMessage
+from notifications.references import full_context
 from orders import documents, pdf, verification
 from orders.models import OrderExtract
 from tests.conftest import login, sign
@@ -93,11 +94,11 @@ def test_an_extract_carries_the_orders_qr_code_and_is_recognised_as_its_extract(
     order, a, b = order_ab
     # The e-mail to b attaches the stored extract: rendering it freezes it, and it is the same bytes every time.
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == b.email))
-    [spec] = attachments.specs(row.context)
-    emailed = attachments.render(spec, row.context).content
+    [spec] = attachments.specs(full_context(row.context))
+    emailed = attachments.render(spec, full_context(row.context)).content
     extract = student_extract(order, b)
     assert extract.content == emailed and extract.sha256 == verification.documents.sha256(emailed)
-    assert attachments.render(spec, row.context).content == emailed
+    assert attachments.render(spec, full_context(row.context)).content == emailed
 
     [image] = footer_images(emailed)
     url = decode_png(image)
