@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import Select, Subquery, delete, func, insert, literal, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import JSON, Date
 
 from core.clock import now, today
@@ -805,8 +806,17 @@ def _number_the_order(order: Order, placeholder: str, content: bytes, common: di
     rollback gives the number back), then write what carries it: the order's number and label, the document with
     the number in place of `placeholder` (its SHA-256 of the final bytes), the extracts' file names, and the
     movements' label (set once, from NULL: the one change their append-only guard allows besides the stamps)."""
-    order.number = next_number(order.year, order.series)
-    order.number_label = format_number(order.number, order.series, order.year)
+    db.session.flush()  # the order's signing (state, stand-in number) is one new version of it ...
+    number = next_number(order.year, order.series)
+    label = format_number(number, order.series, order.year)
+    db.session.execute(  # ... and its real number completes that version rather than making another
+        update(Order)
+        .where(Order.id == order.id)
+        .values(number=number, number_label=label)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(order, "number", number)
+    set_committed_value(order, "number_label", label)
     content = documents.with_number(content, placeholder, order.number_label)
     common["number"] = order.number_label
     verification.name_extracts(order, placeholder)
