@@ -35,6 +35,7 @@ from core.db import db, is_postgres, utcnow
 from core.logs import REQUEST_ID
 from notifications import attachments, references, transport
 from notifications.models import OutboxMessage
+from notifications.worker_metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 QUEUE = "registrar"
@@ -64,13 +65,17 @@ class Delivery:
 
 
 def make_broker(url: str) -> dramatiq.Broker:
+    """The broker `url` names, counting its messages for `/metrics` (`worker_metrics`)."""
     if url == "stub":
-        return StubBroker()
-    if url.startswith("redis://") or url.startswith("rediss://"):
-        return RedisBroker(url=url)
-    if url.startswith("amqp://") or url.startswith("amqps://"):
-        return RabbitmqBroker(url=url)
-    raise ValueError(f"REGISTRAR_BROKER_URL must be 'stub', redis://... or amqp://..., not {url!r}")
+        broker = StubBroker()
+    elif url.startswith("redis://") or url.startswith("rediss://"):
+        broker = RedisBroker(url=url)
+    elif url.startswith("amqp://") or url.startswith("amqps://"):
+        broker = RabbitmqBroker(url=url)
+    else:
+        raise ValueError(f"REGISTRAR_BROKER_URL must be 'stub', redis://... or amqp://..., not {url!r}")
+    broker.add_middleware(WorkerMetrics())
+    return broker
 
 
 def broker_problem(broker: dramatiq.Broker, timeout: float = 2.0) -> str | None:

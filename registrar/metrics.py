@@ -1,5 +1,5 @@
-"""`/metrics` in Prometheus' text format: request latency by endpoint, the outbox by status, and the background jobs
-running.
+"""`/metrics` in Prometheus' text format: request latency by endpoint, the outbox by status, the background jobs
+queued and running, and dramatiq's messages by actor (`notifications.worker_metrics`).
 
 Who may read it: with `REGISTRAR_METRICS_TOKEN` set, whoever sends it as a bearer token; without, the machine
 itself only (a Prometheus agent beside it, or nginx, which passes `/metrics` from loopback only). Under gunicorn each
@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from core.db import db
 from core.permissions import public
 from notifications.models import OUTBOX_STATUSES, OutboxMessage
+from notifications.worker_metrics import METRICS as WORKER_METRICS
 from orders.jobs import Job
 
 bp = Blueprint("metrics", __name__)
@@ -81,6 +82,8 @@ class JobsCollector:
 
 REGISTRY.register(OutboxCollector())
 REGISTRY.register(JobsCollector())
+for metric in WORKER_METRICS:
+    REGISTRY.register(metric)
 
 
 def init_app(app: Flask) -> None:

@@ -216,6 +216,31 @@ def test_metrics_show_the_jobs_running(job_app):
     assert "registrar_jobs_queued 0.0" in body
 
 
+def metric(body: str, name: str, **labels: str) -> float:
+    """The value of one sample in a /metrics page (0 when absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    for line in body.splitlines():
+        if line.startswith(f"{name}{{{wanted}}} ") or (not labels and line.startswith(f"{name} ")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_the_workers_messages_by_actor(job_app):
+    order, _people, client = signer_at(job_app, 4)
+    before = job_app.test_client().get("/metrics").get_data(as_text=True)
+    client.post(f"/orders/{order.id}/fire/sign", data={"version": order.version})
+    run_worker(job_app)
+    after = job_app.test_client().get("/metrics").get_data(as_text=True)
+
+    def grew(name: str, **labels: str) -> float:
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert grew("registrar_dramatiq_messages_enqueued_total", actor="run_order_job") == 1
+    assert grew("registrar_dramatiq_messages_processed_total", actor="run_order_job", outcome="done") == 1
+    assert grew("registrar_dramatiq_message_duration_seconds_count", actor="run_order_job") == 1
+    assert metric(after, "registrar_dramatiq_messages_in_progress", actor="run_order_job") == 0
+
+
 # A refused submit of a big draft says why -------------------------------------------------------------------------
 
 BIG = 600
