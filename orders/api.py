@@ -351,6 +351,15 @@ def load_visible(order_id: int) -> Order:
     return order
 
 
+def load_kind(order_id: int, kind: str, message: str, error: str) -> Order:
+    """`load_visible`, and 404 with `message` (and `error` for the order_id) when the order is not of `kind`: the
+    endpoints of one kind's own part of the API."""
+    order = load_visible(order_id)
+    if order.kind != kind:
+        abort(404, message=message, errors={"order_id": error})
+    return order
+
+
 def job_json(job: jobs.Job) -> dict:
     """The job as the API shows it: its state and progress, and the URL to ask again."""
     return job.as_dict() | {"url": url_for("api_jobs.job_status", job_id=job.id)}

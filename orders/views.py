@@ -27,13 +27,16 @@ jobs_bp = Blueprint("jobs", __name__)
 READERS = (*UNIVERSITY_ROLES, "dean")
 
 
-def load_visible(order_id: int) -> Order:
-    """The order, or 404 when it does not exist and 403 when the user may not see it."""
+def load_visible(order_id: int, kind: str | None = None) -> Order:
+    """The order, or 404 when it does not exist (or is not of `kind`, when given) and 403 when the user may not see
+    it."""
     order = db.session.get(Order, order_id)
     if order is None:
         abort(404)
     if not operations.can_view(order, current_user):
         abort(403)
+    if kind is not None and order.kind != kind:
+        abort(404)
     return order
 
 

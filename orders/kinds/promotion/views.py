@@ -99,9 +99,7 @@ def new():
 @bp.route("/<int:order_id>")
 @roles_required(*READERS)
 def outcomes(order_id: int):
-    order = load_visible(order_id)
-    if order.kind != "promotion":
-        abort(404)
+    order = load_visible(order_id, "promotion")
     lines = operations.visible_lines(order, current_user)
     return render_template(
         "orders/promotion_outcomes.html",

@@ -1,7 +1,7 @@
 """Pages for the state scholarship: draft one order for chosen faculties and courses, see who is in and who is out
 and why."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import ngettext
 from flask_login import current_user
 
@@ -43,9 +43,7 @@ def new():
 @bp.route("/<int:order_id>")
 @roles_required(*READERS)
 def outcomes(order_id: int):
-    order = load_visible(order_id)
-    if order.kind != bulk.KIND:
-        abort(404)
+    order = load_visible(order_id, bulk.KIND)
     lines = operations.visible_lines(order, current_user)
     return render_template(
         "orders/scholarship_outcomes.html",
