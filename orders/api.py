@@ -6,6 +6,7 @@ commits. An operation's refusal becomes the JSON error in `core.errors`; other e
 """
 
 import io
+from collections.abc import Callable
 
 import marshmallow as ma
 from flask import Response, jsonify, send_file, url_for
@@ -363,6 +364,18 @@ def load_kind(order_id: int, kind: str, message: str, error: str) -> Order:
 def job_json(job: jobs.Job) -> dict:
     """The job as the API shows it: its state and progress, and the URL to ask again."""
     return job.as_dict() | {"url": url_for("api_jobs.job_status", job_id=job.id)}
+
+
+def bulk_draft_answers(bp: Blueprint, schema: type[ma.Schema]) -> Callable:
+    """A bulk draft endpoint's answers, documented on `bp`: 201 with the outcomes (`schema`), 202 with the job that
+    writes the lines (`accepted`), 403."""
+
+    def document(view: Callable) -> Callable:
+        view = error_answers(bp, 403)(view)
+        view = bp.alt_response(202, schema=AcceptedSchema, description=DRAFT_ACCEPTED)(view)
+        return bp.response(201, schema)(view)
+
+    return document
 
 
 def accepted(job: jobs.Job) -> Response:

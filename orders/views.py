@@ -1,6 +1,7 @@
 """Drafting views: create, add and remove students, the order page, the document."""
 
 import io
+from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, ngettext
@@ -50,6 +51,22 @@ def flash_filling(started: bool) -> None:
         )
     else:
         flash(_("An action on this order is already running in the background; wait for it to finish."), "error")
+
+
+def bulk_new(form, ask: Callable, endpoint: str, template: str, announce: Callable[[Order], None]):
+    """The page of a bulk draft (promotion, state scholarship): `ask(author, form.data)` drafts the order, fills it
+    here and `announce` flashes its counts, or leaves the filling to a background job; either way on to `endpoint`
+    (the outcomes page). Refused input: the form again with the reasons."""
+    refused = FormRefusals(form, fallback="basis")
+    if form.validate_on_submit():  # the CSRF token; the parameters are loaded through the kind's schema
+        with refused:
+            order, job, started = ask(current_user, form.data)
+            if job is not None:
+                flash_filling(started)
+            else:
+                announce(order)
+            return redirect(url_for(endpoint, order_id=order.id))
+    return render_template(template, form=form), refused.status or (400 if form.errors else 200)
 
 
 @bp.route("/new/<kind_name>", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 from core.db import db
 from core.errors import error_answers
 from core.permissions import roles_required
-from orders.api import DRAFT_ACCEPTED, READERS, AcceptedSchema, RefusalSchema, accepted, load_kind
+from orders.api import READERS, RefusalSchema, accepted, bulk_draft_answers, load_kind
 from orders.kinds.promotion import drafting as bulk
 from orders.kinds.promotion.blueprints import api as bp
 from orders.kinds.promotion.promotion import PromotionParams
@@ -98,17 +98,13 @@ def _load_promotion(order_id: int):
         "basis": "Итоги летней экзаменационной сессии",
     },
 )
-@bp.response(201, OutcomesSchema)
-@bp.alt_response(202, schema=AcceptedSchema, description=DRAFT_ACCEPTED)
-@error_answers(bp, 403)
+@bulk_draft_answers(bp, OutcomesSchema)
 def draft(args):
     """Draft a promotion order with a line for every active student in scope, each line checked and sorted into
     an outcome: promote, repeat_year, expulsion or blocked. Bad input: 422 and nothing written. More students in
     scope than the job threshold: 202, the draft created empty and its lines written by a background job."""
     order, job, _started = bulk.ask_promotion(current_user, args)
-    if job is not None:
-        return accepted(job)
-    return _outcomes(order)
+    return accepted(job) if job is not None else _outcomes(order)
 
 
 @bp.route("/<int(max=2147483647):order_id>/outcomes")

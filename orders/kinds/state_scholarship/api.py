@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from core.errors import error_answers
 from core.permissions import roles_required
-from orders.api import DRAFT_ACCEPTED, READERS, AcceptedSchema, RefusalSchema, accepted, load_kind
+from orders.api import READERS, RefusalSchema, accepted, bulk_draft_answers, load_kind
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.kinds.state_scholarship.blueprints import api as bp
 from orders.kinds.state_scholarship.state_scholarship import StateScholarshipParams
@@ -86,17 +86,13 @@ def _outcomes(order) -> dict:
         "basis": "Итоги зимней экзаменационной сессии",
     },
 )
-@bp.response(201, ScholarshipOutcomesSchema)
-@bp.alt_response(202, schema=AcceptedSchema, description=DRAFT_ACCEPTED)
-@error_answers(bp, 403)
+@bulk_draft_answers(bp, ScholarshipOutcomesSchema)
 def draft(args):
     """Draft a state scholarship order with a line for every active state-grant student in scope, each with the
     amount and months or the reason it is not appointed. Bad input: 422 and nothing written. More students in scope
     than the job threshold: 202, the draft created empty and its lines written by a background job."""
     order, job, _started = bulk.ask_scholarship(current_user, args)
-    if job is not None:
-        return accepted(job)
-    return _outcomes(order)
+    return accepted(job) if job is not None else _outcomes(order)
 
 
 @bp.route("/<int(max=2147483647):order_id>/outcomes")
