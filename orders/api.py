@@ -6,6 +6,7 @@ commits. An operation's refusal becomes the JSON error in `core.errors`; other e
 """
 
 import io
+from collections.abc import Callable
 
 import marshmallow as ma
 from flask import Response, jsonify, send_file, url_for
@@ -351,9 +352,30 @@ def load_visible(order_id: int) -> Order:
     return order
 
 
+def load_kind(order_id: int, kind: str, message: str, error: str) -> Order:
+    """`load_visible`, and 404 with `message` (and `error` for the order_id) when the order is not of `kind`: the
+    endpoints of one kind's own part of the API."""
+    order = load_visible(order_id)
+    if order.kind != kind:
+        abort(404, message=message, errors={"order_id": error})
+    return order
+
+
 def job_json(job: jobs.Job) -> dict:
     """The job as the API shows it: its state and progress, and the URL to ask again."""
     return job.as_dict() | {"url": url_for("api_jobs.job_status", job_id=job.id)}
+
+
+def bulk_draft_answers(bp: Blueprint, schema: type[ma.Schema]) -> Callable:
+    """A bulk draft endpoint's answers, documented on `bp`: 201 with the outcomes (`schema`), 202 with the job that
+    writes the lines (`accepted`), 403."""
+
+    def document(view: Callable) -> Callable:
+        view = error_answers(bp, 403)(view)
+        view = bp.alt_response(202, schema=AcceptedSchema, description=DRAFT_ACCEPTED)(view)
+        return bp.response(201, schema)(view)
+
+    return document
 
 
 def accepted(job: jobs.Job) -> Response:

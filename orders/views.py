@@ -1,6 +1,7 @@
 """Drafting views: create, add and remove students, the order page, the document."""
 
 import io
+from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, ngettext
@@ -27,13 +28,16 @@ jobs_bp = Blueprint("jobs", __name__)
 READERS = (*UNIVERSITY_ROLES, "dean")
 
 
-def load_visible(order_id: int) -> Order:
-    """The order, or 404 when it does not exist and 403 when the user may not see it."""
+def load_visible(order_id: int, kind: str | None = None) -> Order:
+    """The order, or 404 when it does not exist (or is not of `kind`, when given) and 403 when the user may not see
+    it."""
     order = db.session.get(Order, order_id)
     if order is None:
         abort(404)
     if not operations.can_view(order, current_user):
         abort(403)
+    if kind is not None and order.kind != kind:
+        abort(404)
     return order
 
 
@@ -47,6 +51,22 @@ def flash_filling(started: bool) -> None:
         )
     else:
         flash(_("An action on this order is already running in the background; wait for it to finish."), "error")
+
+
+def bulk_new(form, ask: Callable, endpoint: str, template: str, announce: Callable[[Order], None]):
+    """The page of a bulk draft (promotion, state scholarship): `ask(author, form.data)` drafts the order, fills it
+    here and `announce` flashes its counts, or leaves the filling to a background job; either way on to `endpoint`
+    (the outcomes page). Refused input: the form again with the reasons."""
+    refused = FormRefusals(form, fallback="basis")
+    if form.validate_on_submit():  # the CSRF token; the parameters are loaded through the kind's schema
+        with refused:
+            order, job, started = ask(current_user, form.data)
+            if job is not None:
+                flash_filling(started)
+            else:
+                announce(order)
+            return redirect(url_for(endpoint, order_id=order.id))
+    return render_template(template, form=form), refused.status or (400 if form.errors else 200)
 
 
 @bp.route("/new/<kind_name>", methods=["GET", "POST"])

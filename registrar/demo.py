@@ -259,10 +259,11 @@ DISCIPLINES = [  # kk, ru, en: three per semester, cycled
 ]
 
 
-def _calendar(start: int) -> AcademicCalendar:
+def year_calendar(start: int, **changes) -> AcademicCalendar:
     """The academic year starting 1 September `start`: sessions in December-January and May-June, winter holidays
-    late January, summer holidays July-August (the windows for transfers and restorations)."""
-    return AcademicCalendar(
+    late January, summer holidays July-August (the windows for transfers and restorations); `changes` set other
+    dates (the tests' calendars)."""
+    values = dict(
         year=f"{start}-{start + 1}",
         first_semester_start=date(start, 9, 1),
         first_session_start=date(start, 12, 15),
@@ -279,12 +280,13 @@ def _calendar(start: int) -> AcademicCalendar:
         summer_semester_start=date(start + 1, 6, 8),
         summer_semester_end=date(start + 1, 6, 27),
     )
+    return AcademicCalendar(**{**values, **changes})
 
 
 def _seed_curriculum(programmes: list[Programme], years: range) -> dict[int, dict[int, list[tuple]]]:
     """Calendars of the academic years `years` and three disciplines per semester of every programme; returns the
     curriculum as {programme id: {semester: [(code, Russian name)]}}."""
-    db.session.add_all([_calendar(year) for year in years])
+    db.session.add_all([year_calendar(year) for year in years])
     curriculum: dict[int, dict[int, list[tuple]]] = {}
     rows = []
     for programme in programmes:

@@ -65,6 +65,11 @@ def _url(endpoint: str, **args) -> str:
     return url_for(endpoint) + "?" + urlencode({k: v for k, v in args.items() if v not in (None, "")})
 
 
+def _filter_args(filters: dict) -> dict:
+    """A cell's filters as the query-string arguments of the students' and steps' lists (f_<dimension>)."""
+    return {f"f_{k}": v for k, v in filters.items()}
+
+
 def _choices() -> dict:
     return {
         "dimensions": [(name, str(words)) for name, words in query.DIMENSIONS.items()],
@@ -122,7 +127,7 @@ def contingent_page():
     args = options.args()
 
     def link(filters: dict) -> str:
-        return _url("reports.contingent_students", **args, **{f"f_{k}": v for k, v in filters.items()})
+        return _url("reports.contingent_students", **args, **_filter_args(filters))
 
     language = str(get_locale())
     grid = contingent.grid(options, contingent.counts(options, faculties) if not errors else {}, language, link)
@@ -151,7 +156,7 @@ def contingent_students():
     )
     _total, rows, page, _pages = paged
     grid = contingent.students_grid(options, filters, rows, str(get_locale()), (page - 1) * PER_PAGE + 1)
-    args = {**options.args(), **{f"f_{k}": v for k, v in filters.items()}}
+    args = {**options.args(), **_filter_args(filters)}
     back = _url("reports.contingent_page", **options.args())
     name = f"students-{options.day.isoformat()}"
     return _list_page(grid, paged, name, fmt, "reports.contingent_students", args, back)
@@ -172,11 +177,9 @@ def movement_page():
             "reports.contingent_students",
             day=day.isoformat(),
             **students_args,
-            **{f"f_{k}": v for k, v in filters.items()},
+            **_filter_args(filters),
         ),
-        steps=lambda filters, bucket: _url(
-            "reports.movement_steps", **args, bucket=bucket, **{f"f_{k}": v for k, v in filters.items()}
-        ),
+        steps=lambda filters, bucket: _url("reports.movement_steps", **args, bucket=bucket, **_filter_args(filters)),
     )
     found = movement.counts(options, faculties) if not errors else query.MovementCounts(options.rows, {}, {}, {})
     grid = movement.grid(options, found, str(get_locale()), links)
@@ -209,7 +212,7 @@ def movement_steps():
     )
     _total, rows, page, _pages = paged
     grid = movement.steps_grid(options, filters, which, rows, str(get_locale()), (page - 1) * PER_PAGE + 1)
-    args = {**options.args(), "bucket": which, **{f"f_{k}": v for k, v in filters.items()}}
+    args = {**options.args(), "bucket": which, **_filter_args(filters)}
     back = _url("reports.movement_page", **options.args())
     name = f"movements-{options.first.isoformat()}-{options.last.isoformat()}"
     return _list_page(grid, paged, name, fmt, "reports.movement_steps", args, back)

@@ -15,7 +15,7 @@ from core.db import db
 from core.models import Substitution
 from orders import operations
 from students.academic import Grade
-from students.grades import letter_for
+from students.grades import grade_values
 from tests.conftest import sign
 
 # how the refusal messages name a student's status in English
@@ -30,19 +30,8 @@ STATUS_WORDS = {
 
 def add_grade(student, code, points, *, name=None, semester=1, year="2025-2026", credits=5, retake=False) -> Grade:
     """One graded discipline of `student` (named "Дисциплина <code>" unless named), letter and point from the scale."""
-    letter, point = letter_for(points)
-    row = Grade(
-        student_id=student.id,
-        discipline_code=code,
-        discipline_name=name or f"Дисциплина {code}",
-        semester=semester,
-        academic_year=year,
-        points=points,
-        letter=letter,
-        grade_point=point,
-        credits=credits,
-        is_retake=retake,
-    )
+    values = grade_values(code, name or f"Дисциплина {code}", semester, year, points, credits, retake)
+    row = Grade(student_id=student.id, **values)
     db.session.add(row)
     db.session.flush()
     return row

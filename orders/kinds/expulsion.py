@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.formatting import format_day
-from core.labels import label as state_label
 from orders.kind import LineContext, OrderKind, refused_for
 from orders.models import Order, OrderLine
 from orders.params import ParamsSchema, choice_field, choices_text, effective_date_field
@@ -134,20 +133,11 @@ class Expulsion(OrderKind):
                     )
                 ]
         if reason == "repeat_contract" and student.status != "active":
-            return [
-                Refusal(
-                    "expulsion.repeat_contract",
-                    _(
-                        "%(name)s is %(status)s: expulsion for not signing the repeat-year contract applies only "
-                        "to active "
-                        "students.",
-                        name=student.full_name,
-                        status=state_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            ]
+            message = _(
+                "%(name)s is %(status)s: expulsion for not signing the repeat-year contract applies only to active "
+                "students."
+            )
+            return [refused_for(student, "status", "expulsion.repeat_contract", message)]
         return []
 
     @staticmethod

@@ -16,7 +16,7 @@ from core.rules import rule
 from orders.models import Order
 from orders.operations import apply_due_effects
 from students.academic import CurriculumItem, Grade, academic_year_of
-from students.grades import letter_for
+from students.grades import grade_values
 from students.models import Group, Student
 from tests.e2e.test_browser import Session, _css_class, _sign_from_inbox
 
@@ -68,20 +68,8 @@ def _prepare(app) -> dict:
             )
             db.session.add(item)
             for student, points in ((strong, 95), (weak, 55)):
-                letter, point = letter_for(points)
-                db.session.add(
-                    Grade(
-                        student_id=student.id,
-                        discipline_code=item.code,
-                        discipline_name=item.name_ru,
-                        semester=semester,
-                        academic_year=year,
-                        points=points,
-                        letter=letter,
-                        grade_point=point,
-                        credits=5,
-                    )
-                )
+                values = grade_values(item.code, item.name_ru, semester, year, points)
+                db.session.add(Grade(student_id=student.id, **values))
         db.session.commit()
         facts = {
             "programme_id": group.programme_id,

@@ -17,7 +17,7 @@ from core.db import db
 from orders.models import Order
 from orders.register.payments import month_range
 from students.academic import AcademicCalendar, Grade, academic_year_of
-from students.grades import letter_for
+from students.grades import grade_values
 from students.models import Faculty, Group, Programme, Student
 from tests.e2e.test_browser import PHONE, Session, _css_class, _sign_from_inbox
 
@@ -59,20 +59,7 @@ def _prepare(app) -> dict:
         session = 2 * COURSE - 2
         for code, name, *points_of in SESSION:
             for student, points in zip((excellent, weak), points_of, strict=True):
-                letter, point = letter_for(points)
-                db.session.add(
-                    Grade(
-                        student_id=student.id,
-                        discipline_code=code,
-                        discipline_name=name,
-                        semester=session,
-                        academic_year=last_year,
-                        points=points,
-                        letter=letter,
-                        grade_point=point,
-                        credits=5,
-                    )
-                )
+                db.session.add(Grade(student_id=student.id, **grade_values(code, name, session, last_year, points)))
         calendar = db.session.scalar(select(AcademicCalendar).where(AcademicCalendar.year == year))
         months = month_range(calendar.first_semester_start, calendar.first_session_end)  # e.g. 2026-09 .. 2027-01
         db.session.commit()

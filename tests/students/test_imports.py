@@ -13,7 +13,7 @@ from core.clock import today
 from core.db import db
 from orders.models import Order
 from registrar.cli import main
-from registrar.demo import seed_demo
+from registrar.demo import seed_demo, year_calendar
 from students.academic import AcademicCalendar, CurriculumItem, Grade, StudentDebt
 from students.iin import make_iin
 from students.imports import EXAMPLES, plan_import, run_import
@@ -182,23 +182,8 @@ GRADE_HEADER = ["iin", "semester", "academic_year", "code", "name_ru", "credits"
 
 
 def academic_year(start: int, **changes) -> AcademicCalendar:
-    """The calendar of start-start+1 (sessions end 10 January and 31 May), added to the session."""
-    values = dict(
-        year=f"{start}-{start + 1}",
-        first_semester_start=date(start, 9, 1),
-        first_session_start=date(start, 12, 15),
-        first_session_end=date(start + 1, 1, 10),
-        first_semester_end=date(start + 1, 1, 17),
-        winter_holidays_start=date(start + 1, 1, 18),
-        winter_holidays_end=date(start + 1, 2, 1),
-        second_semester_start=date(start + 1, 2, 2),
-        second_session_start=date(start + 1, 5, 11),
-        second_session_end=date(start + 1, 5, 31),
-        second_semester_end=date(start + 1, 6, 6),
-        summer_holidays_start=date(start + 1, 7, 1),
-        summer_holidays_end=date(start + 1, 8, 31),
-    )
-    calendar = AcademicCalendar(**{**values, **changes})
+    """The demo's calendar of start-start+1 (sessions end 10 January and 31 May), added to the session."""
+    calendar = year_calendar(start, **changes)
     db.session.add(calendar)
     db.session.flush()
     return calendar

@@ -4,12 +4,12 @@ lines into a repeat-year draft and an expulsion draft."""
 import marshmallow as ma
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import abort
 from marshmallow import fields, validate
 
 from core.db import db
+from core.errors import error_answers
 from core.permissions import roles_required
-from orders.api import DRAFT_ACCEPTED, READERS, AcceptedSchema, RefusalSchema, accepted, load_visible
+from orders.api import READERS, RefusalSchema, accepted, bulk_draft_answers, load_kind
 from orders.kinds.promotion import drafting as bulk
 from orders.kinds.promotion.blueprints import api as bp
 from orders.kinds.promotion.promotion import PromotionParams
@@ -81,14 +81,9 @@ def _outcomes(order) -> dict:
 
 
 def _load_promotion(order_id: int):
-    order = load_visible(order_id)
-    if order.kind != "promotion":
-        abort(
-            404,
-            message=_("Order %(id)s is not a course promotion.", id=order_id),
-            errors={"order_id": "not a promotion"},
-        )
-    return order
+    return load_kind(
+        order_id, "promotion", _("Order %(id)s is not a course promotion.", id=order_id), "not a promotion"
+    )
 
 
 @bp.route("/drafts", methods=["POST"])
@@ -103,24 +98,19 @@ def _load_promotion(order_id: int):
         "basis": "Итоги летней экзаменационной сессии",
     },
 )
-@bp.response(201, OutcomesSchema)
-@bp.alt_response(202, schema=AcceptedSchema, description=DRAFT_ACCEPTED)
-@bp.alt_response(403, response="FORBIDDEN")
+@bulk_draft_answers(bp, OutcomesSchema)
 def draft(args):
     """Draft a promotion order with a line for every active student in scope, each line checked and sorted into
     an outcome: promote, repeat_year, expulsion or blocked. Bad input: 422 and nothing written. More students in
     scope than the job threshold: 202, the draft created empty and its lines written by a background job."""
     order, job, _started = bulk.ask_promotion(current_user, args)
-    if job is not None:
-        return accepted(job)
-    return _outcomes(order)
+    return accepted(job) if job is not None else _outcomes(order)
 
 
 @bp.route("/<int(max=2147483647):order_id>/outcomes")
 @roles_required(*READERS)
 @bp.response(200, OutcomesSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def outcomes(order_id: int):
     """Each line of a promotion order with its outcome and the reason (a dean: own faculty's lines)."""
     return _outcomes(_load_promotion(order_id))
@@ -129,9 +119,7 @@ def outcomes(order_id: int):
 @bp.route("/<int(max=2147483647):order_id>/split", methods=["POST"])
 @roles_required("clerk")
 @bp.response(201, SplitSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
+@error_answers(bp, 403, 404, 409)
 def split(order_id: int):
     """Move the lines refused for their results out of the promotion draft into one repeat-year draft (ground:
     promotion refused) and one expulsion draft (academic failure)."""

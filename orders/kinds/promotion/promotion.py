@@ -23,9 +23,8 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from core.db import db
 from core.formatting import format_day
-from core.labels import label as code_label
 from core.rules import rule
-from orders.kind import LineContext, OrderKind, academic_year_field
+from orders.kind import LineContext, OrderKind, academic_year_field, refused_for
 from orders.kinds.promotion.blueprints import api, pages
 from orders.models import Order, OrderLine
 from orders.params import ParamsSchema, effective_date_field
@@ -349,18 +348,8 @@ class Promotion(OrderKind):
         student = line.student
         refusals = []
         if student.status != "active":
-            refusals.append(
-                Refusal(
-                    "promotion.status",
-                    _(
-                        "%(name)s is %(status)s: only active students are promoted.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            )
+            message = _("%(name)s is %(status)s: only active students are promoted.")
+            refusals.append(refused_for(student, "status", "promotion.status", message))
         elif student.course >= student.group.programme.duration_years:
             refusals.append(
                 Refusal(

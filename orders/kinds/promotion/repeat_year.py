@@ -17,9 +17,8 @@ from sqlalchemy import select
 
 from core.db import db
 from core.formatting import format_day
-from core.labels import label as code_label
 from core.rules import rule
-from orders.kind import LineContext, OrderKind, academic_year_field
+from orders.kind import LineContext, OrderKind, academic_year_field, refused_for
 from orders.kinds.promotion.promotion import academic_refusals, gather_standing
 from orders.models import Order, OrderLine
 from orders.params import (
@@ -131,18 +130,8 @@ class RepeatYear(OrderKind):
         student = line.student
         order = line.order
         if student.status != "active":
-            return [
-                Refusal(
-                    "repeat_year.status",
-                    _(
-                        "%(name)s is %(status)s: only active students can be left for a repeat year.",
-                        name=student.full_name,
-                        status=code_label(student.status),
-                    ),
-                    {"status": student.status},
-                    absolute=True,
-                )
-            ]
+            message = _("%(name)s is %(status)s: only active students can be left for a repeat year.")
+            return [refused_for(student, "status", "repeat_year.status", message)]
         refusals = []
         standing = context.facts["standing"][student.id]
         if (

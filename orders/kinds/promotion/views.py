@@ -12,7 +12,7 @@ from wtforms.validators import NumberRange, Optional
 
 from core.auth import EmptyForm
 from core.db import db
-from core.errors import FormRefusals, redirect_refusals_to
+from core.errors import redirect_refusals_to
 from core.paging import paginate
 from core.permissions import roles_required
 from orders import jobs, operations
@@ -20,7 +20,7 @@ from orders.kinds.promotion import drafting as bulk
 from orders.kinds.promotion.blueprints import pages as bp
 from orders.kinds.promotion.promotion import PromotionParams
 from orders.params import order_form
-from orders.views import READERS, flash_filling, load_visible
+from orders.views import READERS, bulk_new, load_visible
 from students.models import Faculty, Programme
 
 
@@ -56,52 +56,44 @@ def _draft_form() -> PromotionDraftForm:
     return form
 
 
+def _announce(order) -> None:
+    counts = bulk.summary(order)
+    flash(
+        ngettext(
+            "Promotion drafted for %(num)s student: %(promote)s to promote, %(repeat)s for a repeat year, "
+            "%(expel)s for expulsion, %(blocked)s blocked.",
+            "Promotion drafted for %(num)s students: %(promote)s to promote, %(repeat)s for a repeat year, "
+            "%(expel)s for expulsion, %(blocked)s blocked.",
+            len(order.lines),
+            promote=counts["promote"],
+            repeat=counts["repeat_year"],
+            expel=counts["expulsion"],
+            blocked=counts["blocked"],
+        ),
+        "success",
+    )
+    final_year = len(order.params.get(bulk.FINAL_YEAR) or [])
+    if final_year:
+        flash(
+            ngettext(
+                "%(num)s final-year student is listed apart: graduation is a different order.",
+                "%(num)s final-year students are listed apart: graduation is a different order.",
+                final_year,
+            ),
+            "success",
+        )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("clerk")
 def new():
-    form = _draft_form()
-    refused = FormRefusals(form, fallback="basis")
-    if form.validate_on_submit():
-        with refused:
-            order, job, started = bulk.ask_promotion(current_user, form.data)
-            if job is not None:
-                flash_filling(started)
-                return redirect(url_for("promotion.outcomes", order_id=order.id))
-            counts = bulk.summary(order)
-            flash(
-                ngettext(
-                    "Promotion drafted for %(num)s student: %(promote)s to promote, %(repeat)s for a repeat year, "
-                    "%(expel)s for expulsion, %(blocked)s blocked.",
-                    "Promotion drafted for %(num)s students: %(promote)s to promote, %(repeat)s for a repeat year, "
-                    "%(expel)s for expulsion, %(blocked)s blocked.",
-                    len(order.lines),
-                    promote=counts["promote"],
-                    repeat=counts["repeat_year"],
-                    expel=counts["expulsion"],
-                    blocked=counts["blocked"],
-                ),
-                "success",
-            )
-            final_year = len(order.params.get(bulk.FINAL_YEAR) or [])
-            if final_year:
-                flash(
-                    ngettext(
-                        "%(num)s final-year student is listed apart: graduation is a different order.",
-                        "%(num)s final-year students are listed apart: graduation is a different order.",
-                        final_year,
-                    ),
-                    "success",
-                )
-            return redirect(url_for("promotion.outcomes", order_id=order.id))
-    return render_template("orders/promotion_new.html", form=form), refused.status or (400 if form.errors else 200)
+    return bulk_new(_draft_form(), bulk.ask_promotion, "promotion.outcomes", "orders/promotion_new.html", _announce)
 
 
 @bp.route("/<int:order_id>")
 @roles_required(*READERS)
 def outcomes(order_id: int):
-    order = load_visible(order_id)
-    if order.kind != "promotion":
-        abort(404)
+    order = load_visible(order_id, "promotion")
     lines = operations.visible_lines(order, current_user)
     return render_template(
         "orders/promotion_outcomes.html",

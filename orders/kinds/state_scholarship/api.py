@@ -4,11 +4,11 @@ who is out and why."""
 import marshmallow as ma
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import abort
 from marshmallow import fields, validate
 
+from core.errors import error_answers
 from core.permissions import roles_required
-from orders.api import DRAFT_ACCEPTED, READERS, AcceptedSchema, RefusalSchema, accepted, load_visible
+from orders.api import READERS, RefusalSchema, accepted, bulk_draft_answers, load_kind
 from orders.kinds.state_scholarship import drafting as bulk
 from orders.kinds.state_scholarship.blueprints import api as bp
 from orders.kinds.state_scholarship.state_scholarship import StateScholarshipParams
@@ -86,31 +86,20 @@ def _outcomes(order) -> dict:
         "basis": "Итоги зимней экзаменационной сессии",
     },
 )
-@bp.response(201, ScholarshipOutcomesSchema)
-@bp.alt_response(202, schema=AcceptedSchema, description=DRAFT_ACCEPTED)
-@bp.alt_response(403, response="FORBIDDEN")
+@bulk_draft_answers(bp, ScholarshipOutcomesSchema)
 def draft(args):
     """Draft a state scholarship order with a line for every active state-grant student in scope, each with the
     amount and months or the reason it is not appointed. Bad input: 422 and nothing written. More students in scope
     than the job threshold: 202, the draft created empty and its lines written by a background job."""
     order, job, _started = bulk.ask_scholarship(current_user, args)
-    if job is not None:
-        return accepted(job)
-    return _outcomes(order)
+    return accepted(job) if job is not None else _outcomes(order)
 
 
 @bp.route("/<int(max=2147483647):order_id>/outcomes")
 @roles_required(*READERS)
 @bp.response(200, ScholarshipOutcomesSchema)
-@bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(404, response="NOT_FOUND")
+@error_answers(bp, 403, 404)
 def outcomes(order_id: int):
     """Each line of a state scholarship order: in or out, why, amount and months (a dean: own faculty's lines)."""
-    order = load_visible(order_id)
-    if order.kind != bulk.KIND:
-        abort(
-            404,
-            message=_("Order %(id)s is not a state scholarship order.", id=order_id),
-            errors={"order_id": "not one"},
-        )
-    return _outcomes(order)
+    message = _("Order %(id)s is not a state scholarship order.", id=order_id)
+    return _outcomes(load_kind(order_id, bulk.KIND, message, "not one"))
