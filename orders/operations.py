@@ -737,17 +737,32 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     # attaches that stored extract, so the student gets the same bytes as the personal file holds. The e-mails name
     # the line (or the order): the worker reads the number, the item and the extract from them when it sends.
     common = {**documents.extract_common(order), **documents.stamp_fields(order, token)}
-    places = documents.line_places(kind, lines)
-    verification.freeze_extracts(order, kind, lines, places)
+    verification.freeze_extracts(order, kind, lines, documents.line_places(kind, lines))
+    _write_emails(order, kind, lines)
+    report(0.5)
+    _apply_lines(order, kind, lines)
+    kind.after_apply(order, lines)
+    report(NUMBERING_AT)
+    _number_the_order(order, placeholder, content, common, token)
+    report(0.95)
+
+
+def _write_emails(order: Order, kind: OrderKind, lines: list[OrderLine]) -> None:
+    """The signing's e-mails into the outbox: one per student with an address (the office's for those not written
+    to). Written before the lines are applied, so they name each student as the order found them."""
     emails = [_student_email(order, line) for line in lines if line.student.email and kind.emails_student(line)]
     not_written_to = [line for line in lines if not kind.emails_student(line)]
     if not_written_to and current_app.config["REGISTRAR_OFFICE_EMAIL"]:
         emails.append(_office_email(order, not_written_to))
-    # Every line in a few batched statements, not an ORM flush per student. A line takes effect now when its
-    # effective date is today or earlier; a later one is scheduled: `apply_due_effects` writes it on the day. A
-    # correction voids its target lines' movements now: an effect already in the record is reversed at once, a
-    # scheduled one is simply cancelled.
-    report(0.5)
+    enqueue_emails(emails)
+
+
+def _apply_lines(order: Order, kind: OrderKind, lines: list[OrderLine]) -> None:
+    """Every line's effect, history and timeline, in a few batched statements. Its own function so that its lists
+    (one entry per line) are freed before signing's last step: they are most of a big signing's memory."""
+    # Not an ORM flush per student. A line takes effect now when its effective date is today or earlier; a later
+    # one is scheduled: `apply_due_effects` writes it on the day. A correction voids its target lines' movements
+    # now: an effect already in the record is reversed at once, a scheduled one is simply cancelled.
     changes = [kind.preview(line) for line in lines]
     values = [kind.apply(line, order) for line in lines]
     targets = [kind.voids(line) for line in lines]
@@ -794,11 +809,6 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
             if now_in_effect
         ]
     )
-    kind.after_apply(order, lines)
-    enqueue_emails(emails)
-    report(NUMBERING_AT)
-    _number_the_order(order, placeholder, content, common, token)
-    report(0.95)
 
 
 def _number_the_order(order: Order, placeholder: str, content: bytes, common: dict, token: str) -> None:
