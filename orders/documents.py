@@ -17,10 +17,11 @@ import threading
 import zipfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from docx import Document
 from docx.oxml.ns import qn
@@ -217,9 +218,31 @@ def number_placeholder() -> str:
 
 def with_number(package: bytes, placeholder: str, label: str) -> bytes:
     """The DOCX `package` with the order's number `label` wherever `placeholder` stands (the text, the properties),
-    re-zipped. Only the parts holding the placeholder are rewritten."""
+    re-zipped. Each part is streamed a megabyte at a time: a 20,000-line order's text is never held whole."""
     old, new = placeholder.encode("utf-8"), _xml_text(label).encode("utf-8")
-    return _rewrite_parts(package, lambda name, data: data.replace(old, new) if old in data else data)
+    source, buffer = zipfile.ZipFile(io.BytesIO(package)), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with source.open(info) as part_in, target.open(info, "w") as part_out:
+                for piece in _replaced(part_in, old, new):
+                    part_out.write(piece)
+    return buffer.getvalue()
+
+
+def _replaced(stream: BinaryIO, old: bytes, new: bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of `stream` with every `old` (which does not overlap itself) replaced by `new`, read `size` bytes at
+    a time; an `old` split between two reads is kept for the next one whole."""
+    rest = b""
+    while chunk := stream.read(size):
+        data = rest + chunk
+        cut = max(0, len(data) - len(old) + 1)  # an `old` starting at `cut` or later may still be incomplete
+        straddling = data.find(old, max(0, cut - len(old) + 1))
+        if 0 <= straddling < cut:
+            cut = straddling
+        yield data[:cut].replace(old, new)
+        rest = data[cut:]
+    yield rest.replace(old, new)
 
 
 # Gathering the words -------------------------------------------------------------------------------------------
@@ -368,15 +391,6 @@ def _with_tables(package: bytes, tables: dict[str, tuple[Rows, str]]) -> bytes:
             with target.open(info, "w") as part:
                 for piece in _insert_tables(data.decode("utf-8"), tables):
                     part.write(piece.encode("utf-8"))
-    return buffer.getvalue()
-
-
-def _rewrite_parts(package: bytes, rewrite: Callable[[str, bytes], bytes]) -> bytes:
-    """The package re-zipped with each part's bytes passed through `rewrite(name, data)`, in the same order."""
-    source, buffer = zipfile.ZipFile(io.BytesIO(package)), io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            target.writestr(info, rewrite(info.filename, source.read(info)), compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 

@@ -705,6 +705,7 @@ def _still_eligible(order: Order, actor: User, data: dict) -> list[Refusal]:
     return check_lines(order, at_signing=True)
 
 
+APPLY_CHUNK = 2000  # lines applied together when signing (memory per chunk, statements per chunk)
 NUMBERING_AT = 0.9  # the progress signing reports when all its heavy work is done and it is about to take the number
 
 
@@ -740,7 +741,8 @@ def take_effect(order: Order, actor: User, data: dict) -> None:
     verification.freeze_extracts(order, kind, lines, documents.line_places(kind, lines))
     _write_emails(order, kind, lines)
     report(0.5)
-    _apply_lines(order, kind, lines)
+    for start in range(0, len(lines), APPLY_CHUNK):
+        _apply_lines(order, kind, lines[start : start + APPLY_CHUNK])
     kind.after_apply(order, lines)
     report(NUMBERING_AT)
     _number_the_order(order, placeholder, content, common, token)
@@ -758,8 +760,8 @@ def _write_emails(order: Order, kind: OrderKind, lines: list[OrderLine]) -> None
 
 
 def _apply_lines(order: Order, kind: OrderKind, lines: list[OrderLine]) -> None:
-    """Every line's effect, history and timeline, in a few batched statements. Its own function so that its lists
-    (one entry per line) are freed before signing's last step: they are most of a big signing's memory."""
+    """These lines' effects, history and timeline, in a few batched statements. Called with `APPLY_CHUNK` lines at a
+    time: its lists (a few entries per line) would otherwise be the largest part of a big signing's memory."""
     # Not an ORM flush per student. A line takes effect now when its effective date is today or earlier; a later
     # one is scheduled: `apply_due_effects` writes it on the day. A correction voids its target lines' movements
     # now: an effect already in the record is reversed at once, a scheduled one is simply cancelled.

@@ -164,6 +164,17 @@ def test_signing_expels_every_student_with_reason_and_date(uni, make):
     assert order.signed_at is not None
 
 
+def test_signing_applies_an_order_longer_than_one_chunk_to_every_line_once(uni, make, monkeypatch):
+    monkeypatch.setattr(operations, "APPLY_CHUNK", 2)  # five lines: chunks of 2, 2 and 1
+    students = [make.student(uni.ga if n % 2 else uni.gb) for n in range(5)]
+    order = sign(make.order(uni.clerk, students, reason="own_request", effective_date="2026-09-15"), uni)
+    for student in students:
+        assert (student.status, student.expulsion_reason) == ("expelled", "own_request")
+        (movement,) = movements_of(student)
+        assert movement.order_label == order.number_label and movement.changes["status"] == ["active", "expelled"]
+    assert all(line.applied_changes["status"] == ["active", "expelled"] for line in order.lines)
+
+
 @pytest.mark.parametrize(
     ("funding", "reason", "after", "changes"),
     [
