@@ -45,8 +45,8 @@ from orders.wording import sex_word
 from students.iin import iin_error
 from students.models import Group, Student, StudentMovement
 from students.timeline import claim_due, column_values, json_values, void_lines, write_movements, write_records
+from workflow.audit import record_order_event
 from workflow.engine import after, guard, on_enter
-from workflow.models import AuditEvent
 from workflow.routes import TERMINAL_STATES, latest_version
 
 # The order's own fields; everything else a kind validates is one of its parameters, `params.<name>`.
@@ -389,17 +389,8 @@ def remove_lines(order: Order, actor: User, *, line_ids: list[int] | None = None
             delete(OrderLine).where(OrderLine.order_id == order.id, OrderLine.id.in_(ids[start : start + REMOVE_CHUNK]))
         )
     db.session.expire(order, ["lines"])
-    db.session.add(
-        AuditEvent(
-            order_id=order.id,
-            actor_id=actor.id,
-            trigger="remove_lines",
-            from_state=order.state,
-            to_state=order.state,
-            route_name=order.route_name,
-            route_version=order.route_version,
-            data={"refused": refused, "count": len(ids), "student_ids": students},
-        )
+    record_order_event(
+        order, actor.id, "remove_lines", {"refused": refused, "count": len(ids), "student_ids": students}
     )
     return len(ids)
 
@@ -612,23 +603,17 @@ def override_line(order: Order, line_id: int, justification: str, actor: User) -
     line.override_justification = justification
     line.override_by_id = actor.id
     line.override_at = now()
-    db.session.add(
-        AuditEvent(
-            order_id=order.id,
-            actor_id=actor.id,
-            trigger="override",
-            from_state=order.state,
-            to_state=order.state,
-            comment=justification,
-            route_name=order.route_name,
-            route_version=order.route_version,
-            data={
-                "line_id": line.id,
-                "student_id": line.student_id,
-                "student": line.student.full_name,
-                "rules": [refusal["rule"] for refusal in line.eligibility],
-            },
-        )
+    record_order_event(
+        order,
+        actor.id,
+        "override",
+        {
+            "line_id": line.id,
+            "student_id": line.student_id,
+            "student": line.student.full_name,
+            "rules": [refusal["rule"] for refusal in line.eligibility],
+        },
+        comment=justification,
     )
     return line
 
@@ -915,18 +900,11 @@ def apply_due_effects(day: date | None = None) -> dict:
     }
     for order_id, count, effective in per_order:
         order = orders[order_id]
-        db.session.add(
-            AuditEvent(
-                order_id=order.id,
-                actor_id=order.signed_by_id,
-                trigger="take_effect",
-                from_state=order.state,
-                to_state=order.state,
-                comment="",
-                route_name=order.route_name,
-                route_version=order.route_version,
-                data={"students": count, "effective_date": effective.isoformat(), "applied_on": day.isoformat()},
-            )
+        record_order_event(
+            order,
+            order.signed_by_id,
+            "take_effect",
+            {"students": count, "effective_date": effective.isoformat(), "applied_on": day.isoformat()},
         )
     current_app.logger.info("effects: %s movement(s) of %s order(s) applied", len(claimed), len(per_order))
     return {"movements": len(claimed), "orders": len(per_order)}

@@ -55,6 +55,24 @@ _CONTENT_COLUMNS = (
 )
 
 
+def record_order_event(order, actor_id: int | None, trigger: str, data: dict, comment: str = "") -> AuditEvent:
+    """Add an audit event about an order that leaves its state as it is (lines removed, a rule overridden, effects
+    applied on their day): the state before and after is the order's state now, the route the order's."""
+    event = AuditEvent(
+        order_id=order.id,
+        actor_id=actor_id,
+        trigger=trigger,
+        from_state=order.state,
+        to_state=order.state,
+        comment=comment,
+        route_name=order.route_name,
+        route_version=order.route_version,
+        data=data,
+    )
+    db.session.add(event)
+    return event
+
+
 def record_event(actor: User | None, action: str, subject: str, data: dict | None = None) -> AuditEvent:
     """Add an audit event about something other than an order's state (`actor` None: the command line)."""
     event = AuditEvent(action=action, subject=subject, actor_id=actor.id if actor else None, data=data or {})
