@@ -399,7 +399,13 @@ RELS = (
 
 def minimal_docx(paragraphs: list[str]) -> bytes:
     """A valid WordprocessingML package: one paragraph per string, no styles."""
-    body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(p)}</w:t></w:r></w:p>' for p in paragraphs)
+    return docx_package(
+        "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(p)}</w:t></w:r></w:p>' for p in paragraphs)
+    )
+
+
+def docx_package(body: str) -> bytes:
+    """The smallest valid DOCX around a `<w:body>`'s WordprocessingML: the document part and its two manifests."""
     document = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'

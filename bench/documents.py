@@ -27,14 +27,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from docx import Document
 
-from bench.common import CONTENT_TYPES, RELS
+from bench.common import docx_package
 from core.db import db
 from core.models import User
 from orders import documents
@@ -158,17 +157,7 @@ def bound(paragraphs: list[str], items: list[tuple[str, list[tuple[str, ...]]]])
         if rows:
             body = "".join("<w:tr>" + "".join(cell(value) for value in row) + "</w:tr>" for row in rows)
             parts.append(f"<w:tbl><w:tblPr/><w:tblGrid/>{body}</w:tbl>")
-    document = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        f"<w:body>{''.join(parts)}</w:body></w:document>"
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
-        archive.writestr("_rels/.rels", RELS)
-        archive.writestr("word/document.xml", document)
-    return buffer.getvalue()
+    return docx_package("".join(parts))
 
 
 def check(content: bytes, order: Order) -> None:
